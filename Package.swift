@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+  name: "xsmtools",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "xsmc", targets: ["xsmc"]),
+    .executable(name: "xsmgen", targets: ["xsmgen"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // MARK: libsepol
+    .systemLibrary(
+      name: "CSepol",
+      pkgConfig: "libsepol",
+      providers: [.apt(["libsepol-dev"])]
+    ),
+    .target(name: "XSMSepol", dependencies: ["CSepol"], swiftSettings: strict),
+
+    // MARK: Policy language
+    .target(name: "XSMDiagnostics", swiftSettings: strict),
+    .target(name: "XSMPolicy", dependencies: ["XSMDiagnostics"], swiftSettings: strict),
+    .target(
+      name: "XSMBuild", dependencies: ["XSMPolicy", "XSMSepol", "XSMDiagnostics"],
+      swiftSettings: strict),
+    .target(name: "XSMPolicyGen", swiftSettings: strict),
+
+    // MARK: Executables
+    .executableTarget(
+      name: "xsmc",
+      dependencies: [
+        "XSMBuild", "XSMPolicy", "XSMDiagnostics",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ], swiftSettings: strict),
+    .executableTarget(
+      name: "xsmgen",
+      dependencies: [
+        "XSMPolicyGen", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ], swiftSettings: strict),
+
+    // MARK: Tests
+    .testTarget(name: "XSMPolicyTests", dependencies: ["XSMPolicy", "XSMDiagnostics"]),
+    .testTarget(name: "XSMSepolTests", dependencies: ["XSMSepol"]),
+    .testTarget(name: "XSMPolicyGenTests", dependencies: ["XSMPolicyGen"]),
+    .testTarget(
+      name: "XSMBuildTests",
+      dependencies: ["XSMBuild", "XSMPolicy", "XSMSepol", "XSMPolicyGen", "XSMDiagnostics"]),
+  ]
+)

@@ -1,0 +1,122 @@
+import Foundation
+import XSMDiagnostics
+import XSMPolicy
+import XSMSepol
+
+/// How a binary policy is built.
+public struct BuildOptions: Sendable {
+  public var policyVersion: Int
+  public var mls: Bool
+  public var handleUnknown: HandleUnknown
+
+  public init(policyVersion: Int = 30, mls: Bool = false, handleUnknown: HandleUnknown = .deny) {
+    self.policyVersion = policyVersion
+    self.mls = mls
+    self.handleUnknown = handleUnknown
+  }
+
+  var checkOptions: CheckOptions { CheckOptions(mls: mls, policyVersion: policyVersion) }
+  var sepolOptions: SepolBuildOptions {
+    SepolBuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)
+  }
+}
+
+/// Everything a build produced: the front end's artefacts, the binary (when
+/// there were no errors), its summary, and every diagnostic.
+public struct BuildOutcome: Sendable {
+  public var frontend: FrontendResult
+  public var binary: [UInt8]?
+  public var summary: PolicySummary?
+  public var diagnostics: DiagnosticList
+  public var timings: [(pass: String, seconds: Double)]
+
+  /// True when the failure is about reaching the input, not about the policy.
+  public var isInputError: Bool {
+    diagnostics.contains { $0.severity == .error && ($0.id.rawValue.hasPrefix("io.") || $0.id.rawValue == "tree.missing-file") }
+  }
+}
+
+/// The compiler pipeline: the policy front end, then libsepol (through CIL)
+/// for the binary Xen loads. libsepol's messages are mapped back to the
+/// policy lines whose CIL they came from.
+public enum PolicyBuilder {
+  /// The name libsepol sees for the generated CIL; its line numbers are mapped back.
+  static let cilName = "xsmc-lowered.cil"
+
+  public static func build(_ source: PolicySource, options: BuildOptions, compile: Bool = true) async -> BuildOutcome {
+    let frontend = PolicyFrontend.run(source, options: options.checkOptions)
+    var outcome = BuildOutcome(
+      frontend: frontend, binary: nil, summary: nil, diagnostics: frontend.diagnostics, timings: frontend.timings)
+    guard compile, let cil = frontend.cil, !frontend.diagnostics.hasErrors else { return outcome }
+    let clock = ContinuousClock()
+    let start = clock.now
+    let result = await compileCIL(cil, options: options.sepolOptions)
+    let elapsed = clock.now - start
+    outcome.timings.append(("libsepol", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    switch result {
+    case .success(let (binary, summary, messages)):
+      outcome.binary = binary
+      outcome.summary = summary
+      outcome.diagnostics.append(contentsOf: messages.map { diagnostic(for: $0, cil: cil, severity: .warning) })
+    case .failure(let error):
+      // libsepol reports the cause first and its consequences after
+      // ("Failed to resolve AST"); keep the located ones, else all of them.
+      let all = error.messages.map { diagnostic(for: $0, cil: cil, severity: .error) }
+      var mapped = all.filter { $0.span != nil }
+      if mapped.isEmpty { mapped = all }
+      if mapped.isEmpty {
+        mapped = [Diagnostic(DiagnosticID(error.id), .error, "libsepol: \(error.message)")]
+      }
+      outcome.diagnostics.append(contentsOf: mapped)
+    }
+    outcome.diagnostics = PolicyFrontend.attach(outcome.diagnostics, frontend.sourceMap)
+    return outcome
+  }
+
+  @SepolActor
+  private static func compileCIL(_ cil: CILOutput, options: SepolBuildOptions) -> Result<([UInt8], PolicySummary, [SepolMessage]), SepolError> {
+    do {
+      let compiled = try CILCompiler.compile([(name: cilName, text: cil.text)], options: options)
+      let summary = try BinaryPolicy(binary: compiled.binary).summary
+      return .success((compiled.binary, summary, compiled.messages))
+    } catch {
+      return .failure(error)
+    }
+  }
+
+  /// Turns one libsepol message into a diagnostic at the policy line its CIL line came from.
+  static func diagnostic(for message: SepolMessage, cil: CILOutput, severity: Severity) -> Diagnostic {
+    var text = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
+    var span: SourceSpan?
+    if let range = text.range(of: "\(cilName):") {
+      let digits = text[range.upperBound...].prefix { $0.isNumber }
+      if let line = Int(digits) { span = cil.span(ofLine: line) }
+      // Drop the reference to generated CIL; the span says where instead.
+      var cut = text[..<range.lowerBound]
+      for suffix in [" at ", " at line ", "at "] where cut.hasSuffix(suffix) { cut = cut.dropLast(suffix.count) }
+      text = String(cut).trimmingCharacters(in: .whitespaces)
+    }
+    if text.hasSuffix(".") { text.removeLast() }
+    let lower = text.prefix(1).lowercased() + text.dropFirst()
+    let id = lower.contains("neverallow") ? "sepol.neverallow" : "sepol.compile"
+    return Diagnostic(DiagnosticID(id), severity, "libsepol: \(lower)", span: span,
+      label: span == nil ? nil : (id == "sepol.neverallow" ? "rule violated" : "from this statement"))
+  }
+
+  /// Writes `bytes` to `path` through a temporary file in the same directory
+  /// and a rename, so a failed or interrupted write leaves no partial output.
+  public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let directory = url.deletingLastPathComponent()
+    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+    do {
+      try Data(bytes).write(to: temporary)
+      if rename(temporary.path, url.path) != 0 {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+      }
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
+  }
+}

@@ -1,0 +1,119 @@
+/// How serious a diagnostic is. Only errors fail a build.
+public enum Severity: String, Sendable, Codable, Comparable {
+  case error, warning, note
+
+  private var rank: Int {
+    switch self {
+    case .error: 0
+    case .warning: 1
+    case .note: 2
+    }
+  }
+  public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// A stable identifier of a kind of diagnostic, shaped `phase.kebab-name`
+/// (`resolve.unknown-type`). Tests, docs and JSON consumers match on it.
+public struct DiagnosticID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+  public var rawValue: String
+  public init(rawValue: String) { self.rawValue = rawValue }
+  public init(_ rawValue: String) { self.rawValue = rawValue }
+  public var description: String { rawValue }
+
+  public init(from decoder: any Decoder) throws {
+    rawValue = try decoder.singleValueContainer().decode(String.self)
+  }
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(rawValue)
+  }
+}
+
+/// A secondary message attached to a diagnostic, optionally pointing at
+/// another place ("first declared here").
+public struct DiagnosticNote: Hashable, Sendable, Codable {
+  public var message: String
+  public var span: SourceSpan?
+  public var sourceLine: String?
+
+  public init(_ message: String, span: SourceSpan? = nil, sourceLine: String? = nil) {
+    self.message = message
+    self.span = span
+    self.sourceLine = sourceLine
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case message, span
+    case sourceLine = "source_line"
+  }
+}
+
+/// One problem found in the input: what, where, and how to fix it.
+///
+/// Messages start lowercase, have no final period, and put user names in
+/// backticks. `sourceLine` carries the text of the line the span points into,
+/// so a diagnostic renders without re-reading files.
+public struct Diagnostic: Hashable, Sendable, Codable {
+  public var id: DiagnosticID
+  public var severity: Severity
+  public var message: String
+  public var span: SourceSpan?
+  /// A short label printed after the caret run.
+  public var label: String?
+  public var help: String?
+  public var notes: [DiagnosticNote]
+  public var sourceLine: String?
+
+  public init(
+    _ id: DiagnosticID, _ severity: Severity = .error, _ message: String, span: SourceSpan? = nil,
+    label: String? = nil, help: String? = nil, notes: [DiagnosticNote] = [], sourceLine: String? = nil
+  ) {
+    self.id = id
+    self.severity = severity
+    self.message = message
+    self.span = span
+    self.label = label
+    self.help = help
+    self.notes = notes
+    self.sourceLine = sourceLine
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case id, severity, message, span, label, help, notes
+    case sourceLine = "source_line"
+  }
+}
+
+/// A set of diagnostics collected across passes, kept in source order.
+public struct DiagnosticList: Sendable, Sequence {
+  public private(set) var items: [Diagnostic] = []
+  public init(_ items: [Diagnostic] = []) { self.items = items }
+
+  public mutating func append(_ diagnostic: Diagnostic) { items.append(diagnostic) }
+  public mutating func append(contentsOf other: some Sequence<Diagnostic>) { items.append(contentsOf: other) }
+
+  public var hasErrors: Bool { items.contains { $0.severity == .error } }
+  public var errorCount: Int { items.count { $0.severity == .error } }
+  public var isEmpty: Bool { items.isEmpty }
+  public var count: Int { items.count }
+  public func makeIterator() -> IndexingIterator<[Diagnostic]> { items.makeIterator() }
+
+  /// Diagnostics ordered by file, line and column (those without a span last),
+  /// with exact duplicates removed, so output is deterministic.
+  public func sorted() -> [Diagnostic] {
+    var seen = Set<Diagnostic>()
+    let unique = items.filter { seen.insert($0).inserted }
+    return unique.enumerated().sorted { a, b in
+      switch (a.element.span, b.element.span) {
+      case let (x?, y?):
+        if x.file != y.file { return x.file < y.file }
+        if x.line != y.line { return x.line < y.line }
+        if x.column != y.column { return x.column < y.column }
+        return a.offset < b.offset
+      case (.some, nil): return true
+      case (nil, .some): return false
+      case (nil, nil): return a.offset < b.offset
+      }
+    }.map(\.element)
+  }
+}

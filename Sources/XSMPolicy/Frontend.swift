@@ -1,0 +1,153 @@
+import Foundation
+import XSMDiagnostics
+
+/// Where policy source comes from: one policy.conf, text in memory, or a
+/// Xen-style tree that is expanded with m4 first.
+public enum PolicySource: Sendable {
+  case file(String)
+  case text(name: String, text: String)
+  case tree(String)
+
+  /// A file path or a tree directory, decided by what is on disk.
+  public static func path(_ path: String) -> PolicySource {
+    PolicyTree.isTree(path) ? .tree(path) : .file(path)
+  }
+
+  public var displayName: String {
+    switch self {
+    case .file(let p), .tree(let p): p
+    case .text(let name, _): name
+    }
+  }
+}
+
+/// The outcome of the front end's passes (expand → parse → resolve/check → lower).
+public struct FrontendResult: Sendable {
+  /// The policy.conf text the parser read (m4 output for trees).
+  public var expandedText: String?
+  public var syntax: PolicySyntax?
+  public var model: PolicyModel?
+  public var cil: CILOutput?
+  public var diagnostics: DiagnosticList
+  /// Wall time of each pass, by its stable name.
+  public var timings: [(pass: String, seconds: Double)] = []
+  /// The source map used, to attach source lines to later diagnostics.
+  public var sourceMap: SourceMap
+}
+
+/// Runs the named passes of the policy front end in order, collecting every
+/// diagnostic. A pass runs only when the passes before it produced no error
+/// that would make its output meaningless.
+public enum PolicyFrontend {
+  /// The passes, in order; their names appear in timings and `--dump`.
+  public static let passes = ["expand", "parse", "resolve", "lower"]
+
+  public static func run(_ source: PolicySource, options: CheckOptions, lower: Bool = true) -> FrontendResult {
+    let clock = ContinuousClock()
+    var timings: [(String, Double)] = []
+    func time<T>(_ name: String, _ body: () -> T) -> T {
+      let start = clock.now
+      let value = body()
+      let elapsed = clock.now - start
+      timings.append((name, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+      return value
+    }
+    var diagnostics = DiagnosticList()
+    let map: SourceMap
+    let text: String
+    var macroNames: Set<String> = []
+    switch source {
+    case .text(let name, let body):
+      map = SourceMap(primaryFile: name)
+      map.register(file: name, text: body)
+      text = body
+    case .file(let path):
+      map = SourceMap(primaryFile: path)
+      guard let body = readText(path, into: &diagnostics) else {
+        return FrontendResult(diagnostics: diagnostics, sourceMap: map)
+      }
+      map.register(file: path, text: body)
+      text = body
+    case .tree(let directory):
+      map = SourceMap(primaryFile: directory)
+      let (expanded, treeDiagnostics) = time("expand") { () -> (String?, [Diagnostic]) in
+        let (tree, loadDiagnostics) = PolicyTree.load(directory: directory)
+        macroNames = tree.macroNames
+        if loadDiagnostics.contains(where: { $0.severity == .error }) { return (nil, loadDiagnostics) }
+        let (output, m4Diagnostics) = tree.expand(mls: options.mls)
+        return (output, loadDiagnostics + m4Diagnostics)
+      }
+      diagnostics.append(contentsOf: treeDiagnostics)
+      guard let expanded, !diagnostics.hasErrors else {
+        return FrontendResult(diagnostics: attach(diagnostics, map), timings: timings, sourceMap: map)
+      }
+      text = expanded
+    }
+
+    let file = source.displayName
+    let (syntax, parseDiagnostics) = time("parse") { Parser.parse(text: text, file: file, map: map) }
+    diagnostics.append(contentsOf: improveMacroHints(parseDiagnostics, macroNames: macroNames))
+    let (model, checkDiagnostics) = time("resolve") { Resolver.check(syntax, options: options) }
+    diagnostics.append(contentsOf: checkDiagnostics)
+    var result = FrontendResult(
+      expandedText: text, syntax: syntax, model: model, diagnostics: diagnostics, timings: timings, sourceMap: map)
+    if lower && !diagnostics.hasErrors {
+      let (cil, lowerDiagnostics) = time("lower") { CILLowering.lower(model) }
+      result.cil = cil
+      result.diagnostics.append(contentsOf: lowerDiagnostics)
+    }
+    result.timings = timings
+    result.diagnostics = attach(result.diagnostics, map)
+    return result
+  }
+
+  private static func readText(_ path: String, into diagnostics: inout DiagnosticList) -> String? {
+    guard FileManager.default.fileExists(atPath: path) else {
+      diagnostics.append(Diagnostic(DiagnosticID("io.not-found"), .error, "`\(path)` does not exist"))
+      return nil
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      diagnostics.append(Diagnostic(DiagnosticID("io.unreadable"), .error, "cannot read `\(path)`"))
+      return nil
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      diagnostics.append(Diagnostic(DiagnosticID("io.not-utf8"), .error, "`\(path)` is not UTF-8 text",
+        help: "a policy is text; is this a binary policy?"))
+      return nil
+    }
+    return text
+  }
+
+  /// An unknown "statement" that is really a misspelt or undefined m4 macro
+  /// gets a hint naming the macro the tree defines.
+  private static func improveMacroHints(_ diagnostics: [Diagnostic], macroNames: Set<String>) -> [Diagnostic] {
+    guard !macroNames.isEmpty else { return diagnostics }
+    return diagnostics.map { d in
+      guard d.id.rawValue == "parse.unknown-statement", let span = d.span else { return d }
+      var copy = d
+      let word = d.message.split(separator: "`").dropFirst().first.map(String.init) ?? ""
+      if let macro = Suggestion.closest(to: word, in: macroNames) {
+        copy.message = "unknown statement or macro `\(word)`"
+        copy.help = "did you mean the macro `\(macro)`?"
+      } else {
+        copy.help = (d.help.map { $0 + "; " } ?? "") + "no m4 macro of that name is defined in the tree"
+      }
+      copy.span = span
+      return copy
+    }
+  }
+
+  /// Fills in the source line of every diagnostic (and note) that has a span.
+  public static func attach(_ list: DiagnosticList, _ map: SourceMap) -> DiagnosticList {
+    DiagnosticList(list.items.map { d in
+      var copy = d
+      if copy.sourceLine == nil, let span = copy.span { copy.sourceLine = map.line(span.line, of: span.file) }
+      copy.notes = copy.notes.map { note in
+        var n = note
+        if n.sourceLine == nil, let span = n.span { n.sourceLine = map.line(span.line, of: span.file) }
+        return n
+      }
+      return copy
+    })
+  }
+}

@@ -1,0 +1,692 @@
+import XSMDiagnostics
+
+/// Parses policy tokens into `PolicySyntax`, recording every syntax error
+/// (not only the first) and recovering at the next statement.
+///
+/// The grammar is the SELinux policy language as Xen's policies use it after
+/// m4: declarations, access-vector and type rules, conditionals,
+/// constraints, MLS statements, initial SID contexts and Xen's ocontexts.
+public struct Parser {
+  private var tokens: [Token]
+  private var position = 0
+  public private(set) var diagnostics: [Diagnostic] = []
+
+  public init(tokens: [Token]) {
+    self.tokens = tokens
+  }
+
+  /// Lexes and parses `text`; diagnostics from both steps are returned with the tree.
+  public static func parse(text: String, file: String, map: SourceMap) -> (PolicySyntax, [Diagnostic]) {
+    var lexer = Lexer(text: text, file: file, map: map)
+    let tokens = lexer.tokenize()
+    var parser = Parser(tokens: tokens)
+    let syntax = parser.parsePolicy()
+    return (syntax, lexer.diagnostics + parser.diagnostics)
+  }
+
+  struct Failure: Error {}
+
+  // MARK: Token access
+
+  private var current: Token { tokens[position] }
+  private func lookahead(_ n: Int) -> Token { tokens[min(position + n, tokens.count - 1)] }
+  @discardableResult
+  private mutating func advance() -> Token {
+    let token = tokens[position]
+    if position < tokens.count - 1 { position += 1 }
+    return token
+  }
+  private var previousSpan: SourceSpan { tokens[max(0, position - 1)].span }
+
+  private mutating func fail(_ id: String, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil) -> Failure {
+    diagnostics.append(Diagnostic(DiagnosticID(id), .error, message, span: span, label: label, help: help))
+    return Failure()
+  }
+
+  private func describe(_ token: Token) -> String {
+    switch token.kind {
+    case .end: "end of input"
+    case .string: "string \(token.text)"
+    default: "`\(token.text)`"
+    }
+  }
+
+  private mutating func expect(_ punct: String, _ context: String) throws(Failure) {
+    if current.isPunct(punct) {
+      advance()
+      return
+    }
+    throw fail("parse.expected-token", "expected `\(punct)` \(context), found \(describe(current))", at: current.span,
+      label: "expected `\(punct)`")
+  }
+
+  private mutating func expectWord(_ word: String, _ context: String) throws(Failure) {
+    if current.isWord(word) {
+      advance()
+      return
+    }
+    throw fail("parse.expected-token", "expected `\(word)` \(context), found \(describe(current))", at: current.span,
+      label: "expected `\(word)`")
+  }
+
+  private mutating func name(_ what: String) throws(Failure) -> Name {
+    guard current.kind == .identifier else {
+      throw fail("parse.expected-name", "expected \(what), found \(describe(current))", at: current.span,
+        label: "expected \(what)")
+    }
+    let token = advance()
+    return Name(token.text, span: token.span)
+  }
+
+  private mutating func optionalSemicolon() {
+    if current.isPunct(";") { advance() }
+  }
+
+  // MARK: Statements
+
+  static let statementKeywords: Set<String> = [
+    "class", "common", "sid", "type", "typealias", "attribute", "typeattribute", "permissive", "typebounds",
+    "role", "allow", "auditallow", "dontaudit", "neverallow", "type_transition", "type_member", "type_change",
+    "user", "bool", "policycap", "if", "constrain", "validatetrans", "mlsconstrain", "mlsvalidatetrans",
+    "sensitivity", "dominance", "category", "pirqcon", "iomemcon", "ioportcon", "pcidevicecon", "devicetreecon",
+  ]
+
+  static let unsupportedForXen: Set<String> = [
+    "portcon", "netifcon", "nodecon", "fs_use_xattr", "fs_use_task", "fs_use_trans", "genfscon", "ibpkeycon",
+    "ibendportcon", "range_transition", "role_transition", "default_user", "default_role", "default_type",
+    "default_range", "attribute_role", "roleattribute", "neverallowxperm", "allowxperm", "auditallowxperm",
+    "dontauditxperm", "expandattribute", "typeattribute_role",
+  ]
+
+  /// Parses the whole token stream.
+  public mutating func parsePolicy() -> PolicySyntax {
+    PolicySyntax(statements: parseStatements(untilBrace: false))
+  }
+
+  private mutating func parseStatements(untilBrace: Bool) -> [Statement] {
+    var statements: [Statement] = []
+    while current.kind != .end {
+      if untilBrace && current.isPunct("}") { break }
+      let start = position
+      do {
+        if let statement = try parseStatement() { statements.append(statement) }
+      } catch {
+        recover(from: start)
+      }
+    }
+    return statements
+  }
+
+  /// Skips to just after the next `;` at this nesting level, or to the next
+  /// statement keyword, so one mistake yields one diagnostic.
+  private mutating func recover(from start: Int) {
+    if position == start { advance() }
+    var depth = 0
+    while current.kind != .end {
+      if current.isPunct("{") || current.isPunct("(") { depth += 1 }
+      if current.isPunct("}") || current.isPunct(")") {
+        if depth == 0 { return }
+        depth -= 1
+      }
+      if current.isPunct(";") && depth == 0 {
+        advance()
+        return
+      }
+      if depth == 0 && current.kind == .identifier && Self.statementKeywords.contains(current.text)
+        && current.text != "type"
+      {
+        return
+      }
+      advance()
+    }
+  }
+
+  private mutating func parseStatement() throws(Failure) -> Statement? {
+    let token = current
+    let start = token.span
+    guard token.kind == .identifier else {
+      if token.isPunct(";") {
+        advance()
+        return nil
+      }
+      throw fail("parse.expected-statement", "expected a statement, found \(describe(token))", at: token.span,
+        label: "a statement starts with a keyword such as `allow` or `type`")
+    }
+    func done(_ kind: Statement.Kind) -> Statement { Statement(kind, span: start.merged(with: previousSpan)) }
+    switch token.text {
+    case "class":
+      advance()
+      let className = try name("a class name")
+      if current.isWord("inherits") {
+        advance()
+        let common = try name("a common name")
+        var permissions: [Name] = []
+        if current.isPunct("{") { permissions = try braceList("a permission") }
+        return done(.accessVector(class: className, common: common, permissions: permissions))
+      }
+      if current.isPunct("{") {
+        let permissions = try braceList("a permission")
+        return done(.accessVector(class: className, common: nil, permissions: permissions))
+      }
+      optionalSemicolon()
+      return done(.classDeclaration(className))
+    case "common":
+      advance()
+      let commonName = try name("a common name")
+      let permissions = try braceList("a permission")
+      return done(.common(commonName, permissions: permissions))
+    case "sid":
+      advance()
+      let sidName = try name("an initial SID name")
+      if current.kind == .identifier && lookahead(1).isPunct(":") {
+        let context = try parseContext()
+        optionalSemicolon()
+        return done(.sidContext(sidName, context))
+      }
+      optionalSemicolon()
+      return done(.sidDeclaration(sidName))
+    case "type":
+      advance()
+      let typeName = try name("a type name")
+      var aliases: [Name] = []
+      var attributes: [Name] = []
+      if current.isWord("alias") {
+        advance()
+        aliases = try nameOrBraceList("an alias name")
+      }
+      while current.isPunct(",") {
+        advance()
+        attributes.append(try name("an attribute name"))
+      }
+      try expect(";", "after the type declaration")
+      return done(.type(typeName, aliases: aliases, attributes: attributes))
+    case "typealias":
+      advance()
+      let typeName = try name("a type name")
+      try expectWord("alias", "in `typealias`")
+      let aliases = try nameOrBraceList("an alias name")
+      try expect(";", "after `typealias`")
+      return done(.typeAlias(typeName, aliases: aliases))
+    case "attribute":
+      advance()
+      let attributeName = try name("an attribute name")
+      try expect(";", "after the attribute declaration")
+      return done(.attribute(attributeName))
+    case "typeattribute":
+      advance()
+      let typeName = try name("a type name")
+      let attributes = try commaList("an attribute name")
+      try expect(";", "after `typeattribute`")
+      return done(.typeAttribute(typeName, attributes: attributes))
+    case "permissive":
+      advance()
+      let typeName = try name("a type name")
+      try expect(";", "after `permissive`")
+      return done(.permissive(typeName))
+    case "typebounds":
+      advance()
+      let parent = try name("a type name")
+      let children = try commaList("a type name")
+      try expect(";", "after `typebounds`")
+      return done(.typeBounds(parent, children: children))
+    case "role":
+      advance()
+      let roleName = try name("a role name")
+      var types: NameSet?
+      if current.isWord("types") {
+        advance()
+        types = try nameSet("a type")
+      }
+      try expect(";", "after the role declaration")
+      return done(.role(roleName, types: types))
+    case "allow", "auditallow", "dontaudit", "neverallow":
+      advance()
+      let kind = AccessRuleKind(rawValue: token.text)!
+      let source = try nameSet(kind == .allow ? "a type or role" : "a type")
+      let target = try nameSet(kind == .allow ? "a type or role" : "a type")
+      if kind == .allow && current.isPunct(";") {
+        advance()
+        return done(.roleAllow(source, target))
+      }
+      try expect(":", "between the target and the class")
+      let classes = try nameSet("a class")
+      let permissions = try nameSet("a permission")
+      try expect(";", "after the rule")
+      return done(.accessRule(kind, source: source, target: target, classes: classes, permissions: permissions))
+    case "type_transition", "type_member", "type_change":
+      advance()
+      let kind = TypeRuleKind(rawValue: token.text)!
+      let source = try nameSet("a type")
+      let target = try nameSet("a type")
+      try expect(":", "between the target and the class")
+      let classes = try nameSet("a class")
+      let result = try name("the new type")
+      if current.kind == .string {
+        throw fail("parse.unsupported-statement", "name-based type transitions are not supported for target xen",
+          at: current.span, label: "object names do not exist in Xen")
+      }
+      try expect(";", "after the rule")
+      return done(.typeRule(kind, source: source, target: target, classes: classes, result: result))
+    case "user":
+      advance()
+      let userName = try name("a user name")
+      try expectWord("roles", "in the user declaration")
+      let roles = try nameSet("a role")
+      var level: Level?
+      var range: LevelRange?
+      if current.isWord("level") {
+        advance()
+        level = try parseLevel()
+        try expectWord("range", "after the user's level")
+        range = try parseRange()
+      }
+      try expect(";", "after the user declaration")
+      return done(.user(userName, roles: roles, level: level, range: range))
+    case "bool":
+      advance()
+      let booleanName = try name("a boolean name")
+      let value: Bool
+      if current.isWord("true") {
+        value = true
+      } else if current.isWord("false") {
+        value = false
+      } else {
+        throw fail("parse.expected-boolean-value", "expected `true` or `false`, found \(describe(current))",
+          at: current.span, label: "the default value")
+      }
+      advance()
+      try expect(";", "after the boolean declaration")
+      return done(.boolean(booleanName, value))
+    case "policycap":
+      advance()
+      let capability = try name("a policy capability")
+      try expect(";", "after `policycap`")
+      return done(.policyCapability(capability))
+    case "if":
+      advance()
+      try expect("(", "after `if`")
+      let condition = try conditionalOr()
+      try expect(")", "to close the condition")
+      let thenBranch = try block()
+      var elseBranch: [Statement] = []
+      if current.isWord("else") {
+        advance()
+        elseBranch = try block()
+      }
+      return done(.conditional(condition, then: thenBranch, otherwise: elseBranch))
+    case "constrain", "validatetrans", "mlsconstrain", "mlsvalidatetrans":
+      advance()
+      let kind = ConstraintKind(rawValue: token.text)!
+      let classes = try nameSet("a class")
+      let permissions = kind.hasPermissions ? try nameSet("a permission") : nil
+      let expression = try constraintOr()
+      try expect(";", "after the constraint")
+      return done(.constraint(kind, classes: classes, permissions: permissions, expression))
+    case "sensitivity":
+      advance()
+      let sensitivity = try name("a sensitivity name")
+      var aliases: [Name] = []
+      if current.isWord("alias") {
+        advance()
+        aliases = try nameOrBraceList("an alias name")
+      }
+      try expect(";", "after the sensitivity declaration")
+      return done(.sensitivity(sensitivity, aliases: aliases))
+    case "dominance":
+      advance()
+      let order = try nameOrBraceList("a sensitivity")
+      optionalSemicolon()
+      return done(.dominance(order))
+    case "category":
+      advance()
+      let category = try name("a category name")
+      var aliases: [Name] = []
+      if current.isWord("alias") {
+        advance()
+        aliases = try nameOrBraceList("an alias name")
+      }
+      try expect(";", "after the category declaration")
+      return done(.category(category, aliases: aliases))
+    case "level":
+      advance()
+      let level = try parseLevel()
+      try expect(";", "after the level declaration")
+      return done(.levelDeclaration(level))
+    case "pirqcon", "iomemcon", "ioportcon", "pcidevicecon":
+      advance()
+      let kind = OcontextKind(rawValue: token.text)!
+      let low = try number()
+      var high = low
+      if (kind == .iomemcon || kind == .ioportcon) && current.isPunct("-") {
+        advance()
+        let highToken = current
+        high = try number()
+        if high < low {
+          throw fail("parse.bad-range", "range end \(high) is below its start \(low)", at: highToken.span,
+            label: "must be at least \(low)")
+        }
+      }
+      let context = try parseContext()
+      optionalSemicolon()
+      return done(.ocontext(kind, low: low, high: high, path: nil, context))
+    case "devicetreecon":
+      advance()
+      guard current.kind == .string else {
+        throw fail("parse.expected-string", "expected a quoted device tree path, found \(describe(current))",
+          at: current.span, label: "e.g. \"/soc/ethernet@ff0e0000\"")
+      }
+      let path = String(advance().text.dropFirst().dropLast())
+      let context = try parseContext()
+      optionalSemicolon()
+      return done(.ocontext(.devicetreecon, low: 0, high: 0, path: path, context))
+    default:
+      if Self.unsupportedForXen.contains(token.text) {
+        throw fail("parse.unsupported-statement", "`\(token.text)` is not supported for target xen", at: token.span,
+          label: "Linux-only statement", help: "Xen policies label devices with pirqcon, iomemcon, ioportcon, pcidevicecon and devicetreecon")
+      }
+      let suggestion = Suggestion.closest(to: token.text, in: Self.statementKeywords)
+      throw fail("parse.unknown-statement", "unknown statement `\(token.text)`", at: token.span,
+        label: "not a policy statement", help: suggestion.map { "did you mean `\($0)`?" })
+    }
+  }
+
+  private mutating func block() throws(Failure) -> [Statement] {
+    try expect("{", "to open the block")
+    let statements = parseStatements(untilBrace: true)
+    try expect("}", "to close the block")
+    return statements
+  }
+
+  private mutating func number() throws(Failure) -> UInt64 {
+    guard current.kind == .number else {
+      throw fail("parse.expected-number", "expected a number, found \(describe(current))", at: current.span,
+        label: "decimal or 0x hexadecimal")
+    }
+    let token = advance()
+    let value: UInt64? =
+      token.text.hasPrefix("0x") || token.text.hasPrefix("0X")
+      ? UInt64(token.text.dropFirst(2), radix: 16) : UInt64(token.text)
+    guard let value else {
+      throw fail("parse.bad-number", "`\(token.text)` is not a valid number", at: token.span,
+        label: "decimal or 0x hexadecimal, at most 64 bits")
+    }
+    return value
+  }
+
+  // MARK: Lists and sets
+
+  private mutating func braceList(_ what: String) throws(Failure) -> [Name] {
+    try expect("{", "to open the list")
+    var names: [Name] = []
+    while !current.isPunct("}") {
+      names.append(try name(what))
+      if current.isPunct(",") { advance() }
+    }
+    advance()
+    if names.isEmpty {
+      throw fail("parse.empty-list", "empty list", at: previousSpan, label: "expected at least one \(what.dropFirst(what.hasPrefix("an ") ? 3 : 2))")
+    }
+    return names
+  }
+
+  private mutating func nameOrBraceList(_ what: String) throws(Failure) -> [Name] {
+    current.isPunct("{") ? try braceList(what) : [try name(what)]
+  }
+
+  private mutating func commaList(_ what: String) throws(Failure) -> [Name] {
+    var names = [try name(what)]
+    while current.isPunct(",") {
+      advance()
+      names.append(try name(what))
+    }
+    return names
+  }
+
+  /// `name`, `*`, `~set`, or `{ a -b * }`.
+  private mutating func nameSet(_ what: String) throws(Failure) -> NameSet {
+    let start = current.span
+    if current.isPunct("*") {
+      advance()
+      return NameSet(star: true, span: start)
+    }
+    if current.isPunct("~") {
+      advance()
+      var inner = try nameSet(what)
+      if inner.complement {
+        throw fail("parse.double-complement", "a set cannot be complemented twice", at: start)
+      }
+      inner.complement = true
+      inner.span = start.merged(with: inner.span)
+      return inner
+    }
+    if current.isPunct("{") {
+      advance()
+      var set = NameSet(span: start)
+      while !current.isPunct("}") {
+        if current.isPunct("-") {
+          advance()
+          set.excluded.append(try name(what))
+        } else if current.isPunct("*") {
+          advance()
+          set.star = true
+        } else if current.kind == .identifier {
+          set.included.append(try name(what))
+        } else {
+          throw fail("parse.expected-name", "expected \(what), found \(describe(current))", at: current.span,
+            label: current.kind == .end ? "the set is not closed" : "expected \(what)")
+        }
+        if current.isPunct(",") { advance() }
+      }
+      let close = advance()
+      set.span = start.merged(with: close.span)
+      if set.included.isEmpty && !set.star {
+        throw fail("parse.empty-list", "empty set", at: set.span,
+          label: set.excluded.isEmpty ? "name at least one \(what.dropFirst(what.hasPrefix("an ") ? 3 : 2))" : "a set of only exclusions is empty")
+      }
+      return set
+    }
+    return NameSet(try name(what))
+  }
+
+  // MARK: Conditional expressions (if)
+
+  private mutating func conditionalOr() throws(Failure) -> ConditionalExpression {
+    var left = try conditionalXor()
+    while current.isPunct("||") {
+      advance()
+      left = .or(left, try conditionalXor())
+    }
+    return left
+  }
+  private mutating func conditionalXor() throws(Failure) -> ConditionalExpression {
+    var left = try conditionalAnd()
+    while current.isPunct("^") {
+      advance()
+      left = .xor(left, try conditionalAnd())
+    }
+    return left
+  }
+  private mutating func conditionalAnd() throws(Failure) -> ConditionalExpression {
+    var left = try conditionalEquality()
+    while current.isPunct("&&") {
+      advance()
+      left = .and(left, try conditionalEquality())
+    }
+    return left
+  }
+  private mutating func conditionalEquality() throws(Failure) -> ConditionalExpression {
+    var left = try conditionalUnary()
+    while current.isPunct("==") || current.isPunct("!=") {
+      let equal = advance().text == "=="
+      let right = try conditionalUnary()
+      left = equal ? .equal(left, right) : .notEqual(left, right)
+    }
+    return left
+  }
+  private mutating func conditionalUnary() throws(Failure) -> ConditionalExpression {
+    if current.isPunct("!") {
+      advance()
+      return .not(try conditionalUnary())
+    }
+    if current.isPunct("(") {
+      advance()
+      let inner = try conditionalOr()
+      try expect(")", "to close the parenthesis")
+      return inner
+    }
+    return .boolean(try name("a boolean name"))
+  }
+
+  // MARK: Constraint expressions
+
+  private mutating func constraintOr() throws(Failure) -> ConstraintExpression {
+    var left = try constraintAnd()
+    while current.isWord("or") || current.isPunct("||") {
+      advance()
+      left = .or(left, try constraintAnd())
+    }
+    return left
+  }
+  private mutating func constraintAnd() throws(Failure) -> ConstraintExpression {
+    var left = try constraintUnary()
+    while current.isWord("and") || current.isPunct("&&") {
+      advance()
+      left = .and(left, try constraintUnary())
+    }
+    return left
+  }
+  private mutating func constraintUnary() throws(Failure) -> ConstraintExpression {
+    if current.isWord("not") || current.isPunct("!") {
+      advance()
+      return .not(try constraintUnary())
+    }
+    if current.isPunct("(") {
+      advance()
+      let inner = try constraintOr()
+      try expect(")", "to close the parenthesis")
+      return inner
+    }
+    let leftToken = current
+    guard leftToken.kind == .identifier, let left = ConstraintOperand(rawValue: leftToken.text) else {
+      throw fail("parse.expected-constraint-operand", "expected a constraint operand such as `u1`, `r2` or `t1`, found \(describe(leftToken))",
+        at: leftToken.span, label: "expected u1, u2, u3, r1, r2, r3, t1, t2, t3, l1, l2, h1 or h2")
+    }
+    advance()
+    let op: ConstraintExpression.Operator
+    switch current.text {
+    case "==", "eq": op = .equal
+    case "!=", "neq": op = .notEqual
+    case "dom": op = .dom
+    case "domby": op = .domby
+    case "incomp": op = .incomp
+    default:
+      throw fail("parse.expected-constraint-operator", "expected `==`, `!=`, `dom`, `domby` or `incomp`, found \(describe(current))",
+        at: current.span)
+    }
+    advance()
+    if current.kind == .identifier, let right = ConstraintOperand(rawValue: current.text) {
+      let rightToken = advance()
+      return .compare(op, left, right, leftToken.span.merged(with: rightToken.span))
+    }
+    let names = try nameSet("a name")
+    return .compareNames(op, left, names)
+  }
+
+  // MARK: Contexts and MLS
+
+  /// `user:role:type[:range]`.
+  private mutating func parseContext() throws(Failure) -> Context {
+    let start = current.span
+    let user = try name("a user in the context")
+    try expect(":", "between user and role")
+    let role = try name("a role in the context")
+    try expect(":", "between role and type")
+    let type = try name("a type in the context")
+    var range: LevelRange?
+    if current.isPunct(":") && current.span.line == previousSpan.line {
+      advance()
+      range = try parseRange()
+    }
+    return Context(user: user, role: role, type: type, range: range, span: start.merged(with: previousSpan))
+  }
+
+  /// The next MLS atom: an identifier holding `.` or `-` is split in place
+  /// into its pieces, so `c0.c255` and `s0-s15` parse like their spaced forms.
+  private mutating func atom() -> Token {
+    let token = current
+    guard token.kind == .identifier, token.text.count > 1,
+      token.text.contains(where: { $0 == "." || $0 == "-" })
+    else { return token }
+    var pieces: [Token] = []
+    var column = token.span.column
+    var piece = ""
+    func flush() {
+      if !piece.isEmpty {
+        var span = token.span
+        span.column = column - piece.count
+        span.endColumn = column
+        pieces.append(Token(kind: .identifier, text: piece, span: span))
+        piece = ""
+      }
+    }
+    for ch in token.text {
+      if ch == "." || ch == "-" {
+        flush()
+        var span = token.span
+        span.column = column
+        span.endColumn = column + 1
+        pieces.append(Token(kind: .punctuation, text: String(ch), span: span))
+      } else {
+        piece.append(ch)
+      }
+      column += 1
+    }
+    flush()
+    tokens.replaceSubrange(position...position, with: pieces)
+    return current
+  }
+
+  private mutating func takeAtom() -> Token {
+    _ = atom()
+    return advance()
+  }
+
+  private mutating func atomName(_ what: String) throws(Failure) -> Name {
+    let a = atom()
+    guard a.kind == .identifier else {
+      throw fail("parse.expected-name", "expected \(what), found \(describe(a))", at: a.span, label: "expected \(what)")
+    }
+    let t = takeAtom()
+    return Name(t.text, span: t.span)
+  }
+
+  /// `s0`, `s0:c0`, `s0:c0.c255,c300`.
+  private mutating func parseLevel() throws(Failure) -> Level {
+    let sensitivity = try atomName("a sensitivity")
+    var categories: [Level.Categories] = []
+    if atom().isPunct(":") {
+      _ = takeAtom()
+      repeat {
+        if atom().isPunct(",") { _ = takeAtom() }
+        let first = try atomName("a category")
+        if atom().isPunct(".") {
+          _ = takeAtom()
+          categories.append(.range(first, try atomName("the last category of the range")))
+        } else {
+          categories.append(.single(first))
+        }
+      } while atom().isPunct(",")
+    }
+    return Level(sensitivity: sensitivity, categories: categories)
+  }
+
+  /// `low[-high]`.
+  private mutating func parseRange() throws(Failure) -> LevelRange {
+    let low = try parseLevel()
+    if atom().isPunct("-") {
+      _ = takeAtom()
+      return LevelRange(low: low, high: try parseLevel())
+    }
+    return LevelRange(low: low, high: low)
+  }
+}

@@ -1,0 +1,566 @@
+import XSMDiagnostics
+
+/// Options that change what the checker accepts.
+public struct CheckOptions: Sendable {
+  /// Build an MLS policy (`--mls`); MLS statements are errors otherwise.
+  public var mls: Bool
+  /// Binary policy version (24 or 30); device tree labels need 30.
+  public var policyVersion: Int
+  public init(mls: Bool = false, policyVersion: Int = 30) {
+    self.mls = mls
+    self.policyVersion = policyVersion
+  }
+}
+
+/// The declare, resolve and check passes: builds symbol tables (declare),
+/// makes sure every name a statement uses exists and has the right kind
+/// (resolve), and enforces the rules libsepol would otherwise reject with a
+/// terse message (check). All problems are collected, not only the first.
+public struct Resolver {
+  public private(set) var model: PolicyModel
+  public private(set) var diagnostics: [Diagnostic] = []
+  private let options: CheckOptions
+  private var firstMLSStatement: SourceSpan?
+
+  public init(syntax: PolicySyntax, options: CheckOptions) {
+    model = PolicyModel(syntax: syntax, mls: options.mls)
+    model.policyVersion = options.policyVersion
+    self.options = options
+  }
+
+  /// Runs all passes; the model is usable for lowering only when no error was reported.
+  public static func check(_ syntax: PolicySyntax, options: CheckOptions) -> (PolicyModel, [Diagnostic]) {
+    var resolver = Resolver(syntax: syntax, options: options)
+    resolver.declare(syntax.statements, inConditional: false)
+    resolver.finishDeclarations()
+    resolver.resolve(syntax.statements)
+    resolver.checkWhole()
+    return (resolver.model, resolver.diagnostics)
+  }
+
+  private mutating func error(
+    _ id: String, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil,
+    notes: [DiagnosticNote] = []
+  ) {
+    diagnostics.append(Diagnostic(DiagnosticID(id), .error, message, span: span, label: label, help: help, notes: notes))
+  }
+
+  private mutating func warning(_ id: String, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil) {
+    diagnostics.append(Diagnostic(DiagnosticID(id), .warning, message, span: span, label: label, help: help))
+  }
+
+  // MARK: Declare
+
+  /// Every declaration of the type namespace, by name, for duplicate reports.
+  private var typeNamespace: [String: SourceSpan] = [:]
+
+  private mutating func declareTypeName(_ name: Name, kind: TypeSymbolKind, actual: String? = nil) -> Bool {
+    if name.text == "self" {
+      error("declare.reserved-name", "`self` is reserved and cannot be declared", at: name.span,
+        label: "means the source type in a rule's target")
+      return false
+    }
+    if let first = typeNamespace[name.text] {
+      let what = model.typeSymbols[name.text]?.kind.rawValue ?? "type"
+      error("declare.duplicate", "`\(name.text)` is already declared", at: name.span, label: "declared again here",
+        notes: [DiagnosticNote("first declared here as \(what == "alias" ? "an alias" : "a" + (what == "attribute" ? "n attribute" : " type"))", span: first)])
+      return false
+    }
+    typeNamespace[name.text] = name.span
+    model.typeSymbols[name.text] = TypeSymbol(name: name.text, kind: kind, actual: actual, span: name.span)
+    switch kind {
+    case .type: model.typeOrder.append(name.text)
+    case .attribute: model.attributeOrder.append(name.text)
+    case .alias: break
+    }
+    return true
+  }
+
+  private mutating func noteMLS(_ span: SourceSpan) {
+    if firstMLSStatement == nil { firstMLSStatement = span }
+    if !options.mls {
+      error("check.mls-disabled", "MLS statement in a non-MLS build", at: span, label: "needs an MLS policy",
+        help: "build with `--mls`, or guard MLS parts with m4 `ifdef(`enable_mls', ...)`")
+    }
+  }
+
+  private mutating func declare(_ statements: [Statement], inConditional: Bool) {
+    for statement in statements {
+      if inConditional {
+        switch statement.kind {
+        case .accessRule(let kind, _, _, _, _) where kind != .neverallow: continue
+        case .typeRule: continue
+        case .conditional:
+          error("check.statement-in-conditional", "conditional blocks cannot be nested", at: statement.span,
+            label: "nested `if`", help: "combine the conditions with `&&`")
+          continue
+        default:
+          error("check.statement-in-conditional", "only allow, auditallow, dontaudit and type rules may appear in a conditional block",
+            at: statement.span, label: "not allowed inside `if`", help: "move this statement out of the `if` block")
+          continue
+        }
+      }
+      switch statement.kind {
+      case .classDeclaration(let name):
+        if let first = model.classes[name.text] {
+          error("declare.duplicate", "class `\(name.text)` is already declared", at: name.span, label: "declared again here",
+            notes: [DiagnosticNote("first declared here", span: first.span)])
+        } else {
+          model.classes[name.text] = ClassSymbol(name: name.text, span: name.span)
+          model.classOrder.append(name.text)
+        }
+      case .common(let name, let permissions):
+        if model.commons[name.text] != nil {
+          error("declare.duplicate", "common `\(name.text)` is already declared", at: name.span)
+        } else {
+          model.commons[name.text] = uniquePermissions(permissions, owner: "common `\(name.text)`")
+        }
+      case .sidDeclaration(let name):
+        if model.sidOrder.contains(name.text) {
+          error("declare.duplicate", "initial SID `\(name.text)` is already declared", at: name.span, label: "declared again here")
+        } else {
+          model.sidOrder.append(name.text)
+        }
+      case .type(let name, let aliases, _):
+        _ = declareTypeName(name, kind: .type)
+        for alias in aliases { _ = declareTypeName(alias, kind: .alias, actual: name.text) }
+      case .attribute(let name):
+        _ = declareTypeName(name, kind: .attribute)
+      case .role(let name, _):
+        // `role` may repeat to add types; only the first declares.
+        if model.roles[name.text] == nil && name.text != "object_r" {
+          model.roles[name.text] = name.span
+          model.roleOrder.append(name.text)
+        }
+      case .user(let name, _, let level, _):
+        if let first = model.users[name.text] {
+          error("declare.duplicate", "user `\(name.text)` is already declared", at: name.span, label: "declared again here",
+            notes: [DiagnosticNote("first declared here", span: first)])
+        } else {
+          model.users[name.text] = name.span
+          model.userOrder.append(name.text)
+        }
+        if level != nil { noteMLS(statement.span) }
+      case .boolean(let name, let value):
+        if model.booleans[name.text] != nil {
+          error("declare.duplicate", "boolean `\(name.text)` is already declared", at: name.span, label: "declared again here")
+        } else {
+          model.booleans[name.text] = value
+          model.booleanOrder.append(name.text)
+        }
+      case .sensitivity(let name, let aliases):
+        noteMLS(statement.span)
+        if model.sensitivities.contains(name.text) || model.sensitivityAliases[name.text] != nil {
+          error("declare.duplicate", "sensitivity `\(name.text)` is already declared", at: name.span)
+        } else {
+          model.sensitivities.append(name.text)
+          for alias in aliases { model.sensitivityAliases[alias.text] = name.text }
+        }
+      case .category(let name, let aliases):
+        noteMLS(statement.span)
+        if model.categories.contains(name.text) || model.categoryAliases[name.text] != nil {
+          error("declare.duplicate", "category `\(name.text)` is already declared", at: name.span)
+        } else {
+          model.categories.append(name.text)
+          for alias in aliases { model.categoryAliases[alias.text] = name.text }
+        }
+      case .dominance(let order):
+        noteMLS(statement.span)
+        model.dominance = order.map(\.text)
+      case .levelDeclaration, .constraint(.mlsconstrain, _, _, _), .constraint(.mlsvalidatetrans, _, _, _):
+        noteMLS(statement.span)
+      case .conditional(_, let thenBranch, let elseBranch):
+        declare(thenBranch, inConditional: true)
+        declare(elseBranch, inConditional: true)
+      default:
+        break
+      }
+    }
+  }
+
+  private mutating func uniquePermissions(_ permissions: [Name], owner: String) -> [String] {
+    var seen: [String: SourceSpan] = [:]
+    var result: [String] = []
+    for permission in permissions {
+      if let first = seen[permission.text] {
+        error("declare.duplicate", "permission `\(permission.text)` appears twice in \(owner)", at: permission.span,
+          notes: [DiagnosticNote("first listed here", span: first)])
+      } else {
+        seen[permission.text] = permission.span
+        result.append(permission.text)
+      }
+    }
+    return result
+  }
+
+  /// Access vectors and type memberships need every declaration known first.
+  private mutating func finishDeclarations() {
+    for statement in model.syntax.statements {
+      switch statement.kind {
+      case .accessVector(let className, let common, let permissions):
+        guard var symbol = model.classes[className.text] else {
+          unknown("class", className, candidates: model.classOrder, id: "resolve.unknown-class",
+            help: "declare it first with `class \(className.text)` (security_classes)")
+          continue
+        }
+        if symbol.hasAccessVector {
+          error("declare.duplicate", "class `\(className.text)` already has its permissions", at: className.span,
+            label: "second access vector")
+          continue
+        }
+        symbol.hasAccessVector = true
+        if let common {
+          if model.commons[common.text] == nil {
+            unknown("common", common, candidates: model.commons.keys, id: "resolve.unknown-common")
+          } else {
+            symbol.common = common.text
+          }
+        }
+        let inherited = Set(symbol.common.flatMap { model.commons[$0] } ?? [])
+        var own = uniquePermissions(permissions, owner: "class `\(className.text)`")
+        for permission in permissions where inherited.contains(permission.text) {
+          error("declare.duplicate", "permission `\(permission.text)` is already inherited from common `\(common?.text ?? "")`",
+            at: permission.span)
+          own.removeAll { $0 == permission.text }
+        }
+        symbol.ownPermissions = own
+        model.classes[className.text] = symbol
+      case .type(let name, _, let attributes):
+        for attribute in attributes { addMembership(type: name, attribute: attribute) }
+      case .typeAlias(let name, let aliases):
+        guard let actual = resolveType(name, allowAttribute: false) else { continue }
+        for alias in aliases { _ = declareTypeName(alias, kind: .alias, actual: actual) }
+      default:
+        break
+      }
+    }
+    // typeattribute after every alias is known.
+    for statement in model.syntax.statements {
+      if case .typeAttribute(let name, let attributes) = statement.kind {
+        for attribute in attributes { addMembership(type: name, attribute: attribute) }
+      }
+    }
+  }
+
+  private mutating func addMembership(type: Name, attribute: Name) {
+    guard let actual = resolveType(type, allowAttribute: false) else { return }
+    guard let symbol = model.typeSymbols[attribute.text] else {
+      unknown("attribute", attribute, candidates: model.attributeOrder, id: "resolve.unknown-type")
+      return
+    }
+    guard symbol.kind == .attribute else {
+      error("check.expected-attribute", "`\(attribute.text)` is a type, not an attribute", at: attribute.span,
+        label: "expected an attribute", notes: [DiagnosticNote("declared as a type here", span: symbol.span)])
+      return
+    }
+    model.attributeMembers[attribute.text, default: []].insert(actual)
+  }
+
+  // MARK: Resolve
+
+  private mutating func unknown(
+    _ what: String, _ name: Name, candidates: some Sequence<String>, id: String, help: String? = nil
+  ) {
+    let suggestion = Suggestion.closest(to: name.text, in: candidates)
+    error(id, "unknown \(what) `\(name.text)`", at: name.span, label: "not declared",
+      help: suggestion.map { "did you mean `\($0)`?" } ?? help)
+  }
+
+  /// The real type `name` denotes, or nil after reporting why not.
+  @discardableResult
+  private mutating func resolveType(_ name: Name, allowAttribute: Bool) -> String? {
+    guard let symbol = model.typeSymbols[name.text] else {
+      unknown(allowAttribute ? "type or attribute" : "type", name, candidates: model.typeSymbols.keys, id: "resolve.unknown-type")
+      return nil
+    }
+    if symbol.kind == .attribute && !allowAttribute {
+      error("check.expected-type", "`\(name.text)` is an attribute, but a single type is needed here", at: name.span,
+        label: "attribute", notes: [DiagnosticNote("declared as an attribute here", span: symbol.span)])
+      return nil
+    }
+    return symbol.kind == .alias ? symbol.actual : name.text
+  }
+
+  private mutating func resolveTypeSet(_ set: NameSet, allowSelf: Bool) {
+    for name in set.names {
+      if name.text == "self" {
+        if !allowSelf {
+          error("check.misplaced-self", "`self` can only be used in a rule's target", at: name.span,
+            label: "not allowed here", help: "`self` stands for each source type; name the types explicitly here")
+        }
+        continue
+      }
+      resolveType(name, allowAttribute: true)
+    }
+  }
+
+  private mutating func resolveClasses(_ set: NameSet) -> [String] {
+    var valid = true
+    for name in set.names where model.classes[name.text] == nil {
+      unknown("class", name, candidates: model.classOrder, id: "resolve.unknown-class")
+      valid = false
+    }
+    return valid ? model.expand(classSet: set) : []
+  }
+
+  private mutating func resolvePermissions(_ set: NameSet, classes: [String], classSet: NameSet) {
+    guard !classes.isEmpty else { return }
+    for name in set.names {
+      let missing = classes.filter { !model.permissions(of: $0).contains(name.text) }
+      guard !missing.isEmpty else { continue }
+      let className = missing[0]
+      let suggestion = Suggestion.closest(to: name.text, in: model.permissions(of: className))
+      error("resolve.unknown-permission", "unknown permission `\(name.text)` in class `\(className)`", at: name.span,
+        label: "not a permission of `\(className)`",
+        help: suggestion.map { "did you mean `\($0)`?" } ?? (classes.count > 1 ? "each permission must exist in every class of the rule" : nil))
+    }
+  }
+
+  private mutating func resolveRole(_ name: Name) {
+    if name.text != "object_r" && model.roles[name.text] == nil {
+      unknown("role", name, candidates: model.roleOrder + ["object_r"], id: "resolve.unknown-role")
+    }
+  }
+
+  private mutating func resolveBoolean(_ name: Name) {
+    if model.booleans[name.text] == nil {
+      unknown("boolean", name, candidates: model.booleanOrder, id: "resolve.unknown-boolean")
+    }
+  }
+
+  private mutating func resolveLevel(_ level: Level) {
+    let s = level.sensitivity
+    if !model.sensitivities.contains(s.text) && model.sensitivityAliases[s.text] == nil {
+      unknown("sensitivity", s, candidates: model.sensitivities, id: "resolve.unknown-sensitivity")
+    }
+    for item in level.categories {
+      let names: [Name]
+      switch item {
+      case .single(let c): names = [c]
+      case .range(let a, let b): names = [a, b]
+      }
+      for c in names where !model.categories.contains(c.text) && model.categoryAliases[c.text] == nil {
+        unknown("category", c, candidates: model.categories, id: "resolve.unknown-category")
+      }
+    }
+  }
+
+  private mutating func resolveContext(_ context: Context) {
+    if model.users[context.user.text] == nil {
+      unknown("user", context.user, candidates: model.userOrder, id: "resolve.unknown-user")
+    }
+    resolveRole(context.role)
+    resolveType(context.type, allowAttribute: false)
+    if let range = context.range {
+      if !options.mls {
+        error("check.mls-disabled", "context has an MLS range in a non-MLS build", at: range.low.sensitivity.span,
+          label: "MLS range", help: "build with `--mls`, or drop the range")
+      } else {
+        resolveLevel(range.low)
+        resolveLevel(range.high)
+      }
+    } else if options.mls {
+      error("check.mls-range-missing", "context needs an MLS range in an MLS build", at: context.type.span,
+        label: "add `:s0` or a range after the type")
+    }
+  }
+
+  private mutating func resolve(_ statements: [Statement]) {
+    for statement in statements {
+      switch statement.kind {
+      case .sidContext(let name, let context):
+        if !model.sidOrder.contains(name.text) {
+          unknown("initial SID", name, candidates: model.sidOrder, id: "resolve.unknown-sid",
+            help: "declare it with `sid \(name.text)` in initial_sids")
+        } else if model.sidContexts[name.text] != nil {
+          error("declare.duplicate", "initial SID `\(name.text)` already has a context", at: name.span,
+            notes: [DiagnosticNote("first context here", span: model.sidContexts[name.text]!.span)])
+        } else {
+          model.sidContexts[name.text] = context
+        }
+        resolveContext(context)
+      case .permissive(let name):
+        resolveType(name, allowAttribute: false)
+      case .typeBounds(let parent, let children):
+        resolveType(parent, allowAttribute: false)
+        for child in children { resolveType(child, allowAttribute: false) }
+      case .role(_, let types):
+        if let types { resolveTypeSet(types, allowSelf: false) }
+      case .roleAllow(let from, let to):
+        for name in from.names + to.names { resolveRole(name) }
+      case .user(_, let roles, let level, let range):
+        for name in roles.names { resolveRole(name) }
+        if options.mls {
+          if let level, let range {
+            resolveLevel(level)
+            resolveLevel(range.low)
+            resolveLevel(range.high)
+          } else {
+            error("check.mls-range-missing", "user needs `level` and `range` in an MLS build", at: statement.span,
+              label: "add `level s0 range s0`")
+          }
+        }
+      case .conditional(let condition, let thenBranch, let elseBranch):
+        for name in condition.booleans { resolveBoolean(name) }
+        resolve(thenBranch)
+        resolve(elseBranch)
+      case .accessRule(let kind, let source, let target, let classes, let permissions):
+        resolveTypeSet(source, allowSelf: false)
+        resolveTypeSet(target, allowSelf: true)
+        let classNames = resolveClasses(classes)
+        resolvePermissions(permissions, classes: classNames, classSet: classes)
+        if kind != .neverallow, classNames.count == 1,
+          model.expand(permissionSet: permissions, in: classNames[0]).isEmpty, !permissions.names.isEmpty || permissions.complement
+        {
+          warning("check.empty-permission-set", "rule grants no permission", at: permissions.span, label: "empty after `~` or `-`")
+        }
+      case .typeRule(_, let source, let target, let classes, let result):
+        resolveTypeSet(source, allowSelf: false)
+        resolveTypeSet(target, allowSelf: true)
+        _ = resolveClasses(classes)
+        resolveType(result, allowAttribute: false)
+      case .constraint(let kind, let classes, let permissions, let expression):
+        let classNames = resolveClasses(classes)
+        if let permissions { resolvePermissions(permissions, classes: classNames, classSet: classes) }
+        resolveConstraint(expression, kind: kind)
+      case .levelDeclaration(let level):
+        resolveLevel(level)
+      case .dominance(let order):
+        for name in order where !model.sensitivities.contains(name.text) {
+          unknown("sensitivity", name, candidates: model.sensitivities, id: "resolve.unknown-sensitivity")
+        }
+      case .ocontext(let kind, let low, let high, _, let context):
+        if kind == .devicetreecon && options.policyVersion < 30 {
+          warning("check.needs-policy-version", "`devicetreecon` needs policy version 30; this label is left out of the version \(options.policyVersion) binary",
+            at: statement.span, label: "dropped", help: "build with `--policy-version 30` to keep device tree labels")
+        }
+        if kind == .iomemcon && options.policyVersion < 30 && high > UInt64(UInt32.max) {
+          error("check.needs-policy-version", "I/O memory frame beyond 32 bits needs policy version 30", at: statement.span)
+        }
+        if kind == .ioportcon && high > 0xFFFF {
+          error("check.out-of-range", "I/O port \(high) is beyond 0xffff", at: statement.span, label: "x86 ports are 16-bit")
+        }
+        if kind == .pirqcon && high > UInt64(UInt32.max) {
+          error("check.out-of-range", "IRQ \(high) is beyond 32 bits", at: statement.span)
+        }
+        resolveContext(context)
+      default:
+        break
+      }
+    }
+  }
+
+  private mutating func resolveConstraint(_ expression: ConstraintExpression, kind: ConstraintKind) {
+    switch expression {
+    case .not(let e): resolveConstraint(e, kind: kind)
+    case .and(let a, let b), .or(let a, let b):
+      resolveConstraint(a, kind: kind)
+      resolveConstraint(b, kind: kind)
+    case .compare(let op, let left, let right, let span):
+      let leftLevel = [.l1, .l2, .h1, .h2].contains(left)
+      if leftLevel && !kind.isMLS {
+        error("check.mls-operand", "level operand `\(left.rawValue)` in a non-MLS constraint", at: span, help: "use `mlsconstrain`")
+      }
+      if (op == .dom || op == .domby || op == .incomp) && !(leftLevel || [.r1, .r2].contains(left)) {
+        error("check.constraint-operator", "`\(op.rawValue)` compares roles or levels, not `\(left.rawValue)`", at: span)
+      }
+      if (left == .u3 || left == .r3 || left == .t3 || right == .u3 || right == .r3 || right == .t3)
+        && kind.hasPermissions
+      {
+        error("check.constraint-operand", "`u3`, `r3` and `t3` exist only in validatetrans", at: span)
+      }
+      if String(left.rawValue.first!) != String(right.rawValue.first!) && !(leftLevel && [.l1, .l2, .h1, .h2].contains(right)) {
+        error("check.constraint-operand", "cannot compare `\(left.rawValue)` with `\(right.rawValue)`", at: span,
+          label: "operands of different kinds")
+      }
+    case .compareNames(let op, let left, let names):
+      if op != .equal && op != .notEqual {
+        error("check.constraint-operator", "only `==` and `!=` compare with names", at: names.span)
+      }
+      switch left {
+      case .u1, .u2, .u3:
+        for name in names.names where model.users[name.text] == nil {
+          unknown("user", name, candidates: model.userOrder, id: "resolve.unknown-user")
+        }
+      case .r1, .r2, .r3:
+        for name in names.names { resolveRole(name) }
+      case .t1, .t2, .t3:
+        for name in names.names { resolveType(name, allowAttribute: true) }
+      case .l1, .l2, .h1, .h2:
+        error("check.constraint-operand", "levels cannot be compared with names", at: names.span)
+      }
+    }
+  }
+
+  // MARK: Whole-policy checks
+
+  private mutating func checkWhole() {
+    for className in model.classOrder where model.classes[className]?.hasAccessVector == false {
+      let span = model.classes[className]!.span
+      error("check.class-without-permissions", "class `\(className)` has no permissions", at: span,
+        label: "declared here", help: "define them with `class \(className) { ... }` in access_vectors")
+    }
+    let anchor = model.syntax.statements.first?.span ?? SourceSpan(file: "<input>", line: 1, column: 1)
+    if model.classOrder.isEmpty {
+      error("check.missing-declarations", "the policy declares no classes", at: anchor,
+        help: "a Xen policy starts with security_classes, initial_sids and access_vectors")
+    }
+    if model.sidOrder.isEmpty {
+      error("check.missing-declarations", "the policy declares no initial SIDs", at: anchor,
+        help: "declare `sid xen` and the others in initial_sids")
+    }
+    if model.userOrder.isEmpty {
+      error("check.missing-declarations", "the policy declares no users", at: anchor, help: "add e.g. `user system_u roles { system_r };`")
+    }
+    for sid in model.sidOrder where model.sidContexts[sid] == nil {
+      let span = sidDeclarationSpan(sid) ?? anchor
+      error("check.sid-without-context", "initial SID `\(sid)` has no context", at: span,
+        label: "declared here", help: "add `sid \(sid) system_u:system_r:TYPE` (Xen refuses a policy without it)")
+    }
+    if options.mls && model.sensitivities.isEmpty && !model.classOrder.isEmpty {
+      error("check.mls-required", "an MLS build needs sensitivities", at: anchor,
+        help: "declare `sensitivity s0;`, `dominance { s0 }` and `level s0;`, or build without `--mls`")
+    }
+    if options.mls {
+      for s in model.sensitivities where !model.dominance.contains(s) {
+        error("check.mls-required", "sensitivity `\(s)` is missing from `dominance`", at: anchor)
+      }
+    }
+    checkXenABI(anchor: anchor)
+  }
+
+  private func sidDeclarationSpan(_ sid: String) -> SourceSpan? {
+    for statement in model.syntax.statements {
+      if case .sidDeclaration(let name) = statement.kind, name.text == sid { return name.span }
+    }
+    return nil
+  }
+
+  /// Xen refuses a policy whose first classes or permission bits differ from
+  /// its own (`validate_classes`); say so at build time.
+  private mutating func checkXenABI(anchor: SourceSpan) {
+    for (index, expected) in XenABI.classes.enumerated() {
+      guard index < model.classOrder.count else {
+        if !model.classOrder.isEmpty {
+          warning("check.xen-abi", "class `\(expected.name)` is missing; Xen will refuse to load this policy", at: anchor,
+            help: "Xen needs its 13 classes first, in order: \(XenABI.classes.map(\.name).joined(separator: " "))")
+        }
+        return
+      }
+      let actual = model.classOrder[index]
+      guard let symbol = model.classes[actual] else { continue }
+      if actual != expected.name {
+        warning("check.xen-abi", "class \(index + 1) is `\(actual)`, but Xen expects `\(expected.name)` there; Xen will refuse to load this policy",
+          at: symbol.span, label: "Xen class \(index + 1) is `\(expected.name)`")
+        return
+      }
+      let permissions = model.permissions(of: actual)
+      for (bit, permission) in expected.permissions.enumerated() where bit >= permissions.count || permissions[bit] != permission {
+        let found = bit < permissions.count ? "`\(permissions[bit])`" : "nothing"
+        warning("check.xen-abi", "permission bit \(bit) of class `\(actual)` is \(found), but Xen expects `\(permission)`; Xen will refuse to load this policy",
+          at: symbol.span, label: "class `\(actual)`")
+        break
+      }
+    }
+  }
+}

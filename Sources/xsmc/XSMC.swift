@@ -1,0 +1,239 @@
+import ArgumentParser
+import Foundation
+import XSMBuild
+import XSMDiagnostics
+import XSMPolicy
+import XSMSepol
+
+/// `xsmc`: the Xen FLASK policy compiler.
+@main
+struct XSMC: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "xsmc",
+    abstract: "Compile Xen FLASK policies through libsepol, with located diagnostics.",
+    discussion: """
+      Input is a Xen-style policy tree (a directory with modules.conf, expanded with m4 in \
+      Xen's order) or a single policy.conf. Exit status: 0 built, 1 policy errors, 2 usage or I/O errors.
+      """,
+    subcommands: [Build.self, Check.self],
+    defaultSubcommand: nil
+  )
+
+  /// Runs the command and maps errors to xsmc's exit codes (usage errors are 2, not 64).
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success {
+        print(fullMessage(for: error))
+        Foundation.exit(0)
+      }
+      if let exit = error as? ExitCode {
+        Foundation.exit(exit.rawValue)
+      }
+      FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+      Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+    }
+  }
+}
+
+/// Options shared by commands that read a policy.
+struct PolicyOptions: ParsableArguments {
+  @Argument(help: "A policy tree directory (Xen layout, with modules.conf) or a policy.conf file.")
+  var input: String
+
+  @Option(name: .long, help: "Binary policy version: 30 (default, device tree labels) or 24.")
+  var policyVersion: Int = 30
+
+  @Flag(name: .long, help: "Build an MLS policy (m4 gets -D enable_mls).")
+  var mls = false
+
+  @Option(name: .long, help: "What Xen does with permissions the policy does not define: deny, reject or allow.")
+  var handleUnknown: HandleUnknown = .deny
+
+  @Option(name: .long, help: "Show at most this many errors (0 shows all).")
+  var maxErrors: Int = 20
+
+  @Option(name: .long, help: "Diagnostics format: human, plain or json.")
+  var diagnosticsFormat: DiagnosticRenderer.Format = .human
+
+  func validate() throws {
+    guard policyVersion == 24 || policyVersion == 30 else {
+      throw ValidationError("--policy-version must be 24 or 30: Xen accepts XenFlask policies only at those versions")
+    }
+    guard maxErrors >= 0 else { throw ValidationError("--max-errors must be 0 or more") }
+  }
+
+  var buildOptions: BuildOptions {
+    BuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)
+  }
+
+  var renderer: DiagnosticRenderer {
+    let colour = isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    return DiagnosticRenderer(format: diagnosticsFormat, colour: colour && diagnosticsFormat == .human, maxErrors: maxErrors)
+  }
+
+  /// Prints diagnostics to stderr (JSON diagnostics go to stderr too, so stdout stays the product).
+  func report(_ diagnostics: DiagnosticList) {
+    guard !diagnostics.isEmpty || diagnosticsFormat == .json else { return }
+    FileHandle.standardError.write(Data(renderer.render(diagnostics).utf8))
+  }
+}
+
+extension HandleUnknown: ExpressibleByArgument {}
+extension DiagnosticRenderer.Format: ExpressibleByArgument {}
+
+/// What `--emit` writes instead of a binary.
+enum EmitKind: String, ExpressibleByArgument, CaseIterable {
+  case conf, cil
+}
+
+extension XSMC {
+  struct Build: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Build a binary policy that Xen loads.",
+      discussion: """
+        The binary is written to a temporary file and renamed, so a failed build leaves no output. \
+        `--emit conf` writes the m4-expanded policy.conf and `--emit cil` the CIL handed to libsepol \
+        (to -o, or stdout without it).
+        """)
+
+    @OptionGroup var policy: PolicyOptions
+
+    @Option(name: .shortAndLong, help: "Output file (default: xenpolicy-<version>; stdout for --emit without -o).")
+    var output: String?
+
+    @Option(name: .long, help: "Write the expanded text instead of a binary: conf or cil.")
+    var emit: EmitKind?
+
+    @Flag(name: .long, help: "Print the build summary as JSON on stdout.")
+    var json = false
+
+    @Flag(name: .long, help: "Print nothing on success.")
+    var quiet = false
+
+    func run() async throws {
+      let source = PolicySource.path(policy.input)
+      let outcome = await PolicyBuilder.build(source, options: policy.buildOptions, compile: emit == nil)
+      policy.report(outcome.diagnostics)
+      if let emit {
+        let text: String?
+        switch emit {
+        case .conf: text = outcome.frontend.expandedText
+        case .cil: text = outcome.frontend.cil?.text
+        }
+        if let text, emit == .conf || !outcome.diagnostics.hasErrors {
+          try write(text: text)
+        }
+        if outcome.diagnostics.hasErrors { throw ExitCode(outcome.isInputError ? 2 : 1) }
+        return
+      }
+      guard let binary = outcome.binary, !outcome.diagnostics.hasErrors else {
+        throw ExitCode(outcome.isInputError ? 2 : 1)
+      }
+      let path = output ?? "xenpolicy-\(policy.policyVersion)"
+      do {
+        try PolicyBuilder.writeAtomically(binary, to: path)
+      } catch {
+        FileHandle.standardError.write(Data("xsmc: error: cannot write `\(path)`: \(error.localizedDescription)\n".utf8))
+        throw ExitCode(2)
+      }
+      guard !quiet, let summary = outcome.summary else { return }
+      if json {
+        print(BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings).json())
+      } else {
+        print(BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings).text(input: policy.input))
+      }
+    }
+
+    private func write(text: String) throws {
+      guard let output, output != "-" else {
+        FileHandle.standardOutput.write(Data(text.utf8))
+        return
+      }
+      do {
+        try PolicyBuilder.writeAtomically(Array(text.utf8), to: output)
+      } catch {
+        FileHandle.standardError.write(Data("xsmc: error: cannot write `\(output)`: \(error.localizedDescription)\n".utf8))
+        throw ExitCode(2)
+      }
+    }
+  }
+
+  struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check a policy and report diagnostics; write nothing.",
+      discussion: "Runs every pass including libsepol's (neverallow checks), but writes no file.")
+
+    @OptionGroup var policy: PolicyOptions
+
+    @Flag(name: .long, help: "Print the result as JSON on stdout.")
+    var json = false
+
+    func run() async throws {
+      let outcome = await PolicyBuilder.build(PolicySource.path(policy.input), options: policy.buildOptions)
+      policy.report(outcome.diagnostics)
+      let ok = !outcome.diagnostics.hasErrors
+      if json {
+        struct CheckReport: Encodable {
+          var ok: Bool
+          var errors: Int
+          var warnings: Int
+          var summary: PolicySummary?
+        }
+        let report = CheckReport(
+          ok: ok, errors: outcome.diagnostics.errorCount,
+          warnings: outcome.diagnostics.count { $0.severity == .warning }, summary: outcome.summary)
+        print(encodeJSON(report))
+      } else if ok {
+        let warnings = outcome.diagnostics.count { $0.severity == .warning }
+        print("\(policy.input): ok\(warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : "")")
+      }
+      if !ok { throw ExitCode(outcome.isInputError ? 2 : 1) }
+    }
+  }
+}
+
+/// The result of a build, for people and for programs.
+struct BuildReport: Encodable {
+  var output: String
+  var bytes: Int
+  var summary: PolicySummary
+  var timings: [String: Double]
+
+  init(output: String, bytes: Int, summary: PolicySummary, timings: [(pass: String, seconds: Double)]) {
+    self.output = output
+    self.bytes = bytes
+    self.summary = summary
+    self.timings = Dictionary(timings.map { ($0.pass, $0.seconds) }, uniquingKeysWith: +)
+  }
+
+  func json() -> String { encodeJSON(self) }
+
+  func text(input: String) -> String {
+    let s = summary
+    let total = timings.values.reduce(0, +)
+    let o = s.ocontexts
+    let ocontexts = o.pirq + o.ioport + o.iomem + o.pciDevice + o.deviceTree
+    return """
+      built \(input) -> \(output) (\(s.target) v\(s.version), \(s.mls ? "MLS" : "non-MLS"), handle_unknown \(s.handleUnknown.rawValue))
+        \(s.classes) classes, \(s.permissions) permissions, \(s.types) types, \(s.attributes) attributes, \(s.roles) roles, \(s.users) users, \(s.booleans) booleans
+        \(s.avRules) access-vector rules, \(s.typeRules) type rules, \(s.conditionalRules) conditional rules, \(s.constraints) constraints
+        \(s.initialSIDs) initial SIDs, \(ocontexts) device labels; \(bytes) bytes in \(String(format: "%.2f", total)) s
+      """
+  }
+}
+
+func encodeJSON(_ value: some Encodable) -> String {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+  encoder.keyEncodingStrategy = .convertToSnakeCase
+  guard let data = try? encoder.encode(value) else { return "{}" }
+  return String(decoding: data, as: UTF8.self)
+}

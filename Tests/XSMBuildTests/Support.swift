@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import XSMBuild
+import XSMPolicy
+import XSMSepol
+
+/// The package root, found from this file's path.
+let packageRoot: String = {
+  var url = URL(fileURLWithPath: #filePath)
+  for _ in 0..<3 { url.deleteLastPathComponent() }
+  return url.path
+}()
+
+let projectPolicyDir = packageRoot + "/policy"
+let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
+/// Runs a program and returns its exit status, stdout and stderr.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+  process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+  if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+  let out = Pipe()
+  let err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  process.standardInput = FileHandle.nullDevice
+  try process.run()
+  nonisolated(unsafe) var errData = Data()
+  let group = DispatchGroup()
+  group.enter()
+  DispatchQueue.global().async {
+    errData = err.fileHandleForReading.readDataToEndOfFile()
+    group.leave()
+  }
+  let outData = out.fileHandleForReading.readDataToEndOfFile()
+  group.wait()
+  process.waitUntilExit()
+  return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// True when `tool` is on the PATH. Oracles missing locally skip with a reason; in CI they are required.
+func hasTool(_ tool: String) -> Bool {
+  (try? run("sh", ["-c", "command -v \(tool)"]).status) == 0
+}
+
+/// A fresh temporary directory.
+func temporaryDirectory() throws -> String {
+  let path = NSTemporaryDirectory() + "xsmtests-" + UUID().uuidString
+  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  return path
+}
+
+/// Compiles `conf` with checkpolicy for target Xen; returns the binary.
+func checkpolicy(_ conf: String, version: Int = 30, mls: Bool = false) throws -> [UInt8] {
+  let dir = try temporaryDirectory()
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  try conf.write(toFile: dir + "/policy.conf", atomically: true, encoding: .utf8)
+  var args = ["-t", "Xen", "-c", String(version), "-o", dir + "/policy.bin", dir + "/policy.conf"]
+  if mls { args.insert("-M", at: 0) }
+  let result = try run("checkpolicy", args)
+  guard result.status == 0 else {
+    Issue.record("checkpolicy failed: \(result.err)\(result.out)")
+    return []
+  }
+  return Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/policy.bin")))
+}
+
+/// Builds `source` with xsmc's pipeline and checkpolicy from the same
+/// expanded text, then compares every decision for every (source type,
+/// target type, class) through libsepol. Returns the number of triples compared.
+@discardableResult
+func assertDecisionEqual(
+  _ source: PolicySource, options: BuildOptions = BuildOptions(), typeSample: Int? = nil,
+  sourceLocation: SourceLocation = #_sourceLocation
+) async throws -> Int {
+  let outcome = await PolicyBuilder.build(source, options: options)
+  let errors = outcome.diagnostics.items.filter { $0.severity == .error }
+  #expect(errors.isEmpty, "xsmc diagnostics: \(errors.map { "\($0.id) \($0.span?.description ?? "") \($0.message)" })", sourceLocation: sourceLocation)
+  guard let ours = outcome.binary, let conf = outcome.frontend.expandedText else {
+    Issue.record("xsmc produced no binary", sourceLocation: sourceLocation)
+    return 0
+  }
+  let theirs = try checkpolicy(conf, version: options.policyVersion, mls: options.mls)
+  try #require(!theirs.isEmpty, sourceLocation: sourceLocation)
+  return try await compareDecisions(ours: ours, theirs: theirs, typeSample: typeSample, sourceLocation: sourceLocation)
+}
+
+@SepolActor
+func compareDecisions(ours: [UInt8], theirs: [UInt8], typeSample: Int?, sourceLocation: SourceLocation) throws -> Int {
+  let ourPolicy = try BinaryPolicy(binary: ours)
+  let theirPolicy = try BinaryPolicy(binary: theirs)
+  #expect(Set(ourPolicy.typeNames) == Set(theirPolicy.typeNames), "type sets differ", sourceLocation: sourceLocation)
+  #expect(ourPolicy.classes.map(\.name) == theirPolicy.classes.map(\.name), "class order differs", sourceLocation: sourceLocation)
+  for (a, b) in zip(ourPolicy.classes, theirPolicy.classes) {
+    #expect(a.permissions == b.permissions, "permission bits of \(a.name) differ", sourceLocation: sourceLocation)
+  }
+  #expect(ourPolicy.initialSIDNames == theirPolicy.initialSIDNames, sourceLocation: sourceLocation)
+  #expect(ourPolicy.summary.version == theirPolicy.summary.version, sourceLocation: sourceLocation)
+  #expect(ourPolicy.summary.mls == theirPolicy.summary.mls, sourceLocation: sourceLocation)
+  var types = theirPolicy.typeNames.sorted()
+  if let typeSample, types.count > typeSample {
+    var rng = SystemRandomNumberGenerator()
+    types = Array(types.shuffled(using: &rng).prefix(typeSample)).sorted()
+  }
+  let classes = theirPolicy.classes.map(\.name)
+  let theirTable = try SepolOracle(binary: theirs).decisionTable(types: types, classes: classes)
+  let ourTable = try SepolOracle(binary: ours).decisionTable(types: types, classes: classes)
+  // checkpolicy turns `*` and `~{...}` into all 32 bits of a class, defined
+  // or not; CIL sets only defined permissions. Xen checks defined bits only,
+  // so the comparison covers exactly those.
+  let difference = definedBitsOnly(ourTable).firstDifference(from: definedBitsOnly(theirTable))
+  #expect(difference == nil, "first differing triple: \(difference ?? "")", sourceLocation: sourceLocation)
+  return types.count * types.count * classes.count
+}
+
+/// The table with every access vector masked to the class's defined permission bits.
+func definedBitsOnly(_ table: DecisionTable) -> DecisionTable {
+  var copy = table
+  let masks = table.permissions.map { $0.count >= 32 ? UInt32.max : (UInt32(1) << UInt32($0.count)) - 1 }
+  for i in copy.vectors.indices {
+    let mask = masks[i % table.classes.count]
+    copy.vectors[i].allowed &= mask
+    copy.vectors[i].auditAllow &= mask
+    copy.vectors[i].auditDeny &= mask
+  }
+  return copy
+}
+
+@Test func undefinedBitsAreMaskedButDefinedOnesAreNot() {
+  let vector = SepolOracle.AccessVector(allowed: 0xC000_0001, auditAllow: 0x8000_0000, auditDeny: 0xFFFF_FFFF)
+  let table = DecisionTable(types: ["a"], classes: ["c"], permissions: [["p", "q"]], vectors: [vector], transitions: ["a"])
+  let masked = definedBitsOnly(table)
+  #expect(masked.vectors[0] == SepolOracle.AccessVector(allowed: 1, auditAllow: 0, auditDeny: 3))
+}
