@@ -61,7 +61,8 @@ public enum PolicyBuilder {
     case .failure(let error):
       // libsepol reports the cause first and its consequences after
       // ("Failed to resolve AST"); keep the located ones, else all of them.
-      let all = error.messages.map { diagnostic(for: $0, cil: cil, severity: .error) }
+      let all = neverallowDiagnostics(error.messages, cil: cil)
+        ?? error.messages.map { diagnostic(for: $0, cil: cil, severity: .error) }
       var mapped = all.filter { $0.span != nil }
       if mapped.isEmpty { mapped = all }
       if mapped.isEmpty {
@@ -101,6 +102,37 @@ public enum PolicyBuilder {
     let id = lower.contains("neverallow") ? "sepol.neverallow" : "sepol.compile"
     return Diagnostic(DiagnosticID(id), severity, "libsepol: \(lower)", span: span,
       label: span == nil ? nil : (id == "sepol.neverallow" ? "rule violated" : "from this statement"))
+  }
+
+  /// libsepol reports a neverallow violation as "neverallow check failed at
+  /// CIL:N" followed by the offending rules ("allow at CIL:M"). Each offending
+  /// rule becomes one diagnostic at its policy line, with a note at the neverallow.
+  static func neverallowDiagnostics(_ messages: [SepolMessage], cil: CILOutput) -> [Diagnostic]? {
+    func line(_ text: String) -> Int? {
+      guard let range = text.range(of: "\(cilName):") else { return nil }
+      return Int(text[range.upperBound...].prefix { $0.isNumber })
+    }
+    let lines = messages.flatMap { $0.text.split(separator: "\n").map(String.init) }
+    var result: [Diagnostic] = []
+    var neverallow: SourceSpan?
+    var index = 0
+    while index < lines.count {
+      let text = lines[index].trimmingCharacters(in: .whitespaces)
+      if text.hasPrefix("neverallow check failed"), let n = line(text) {
+        neverallow = cil.span(ofLine: n)
+      } else if let never = neverallow, let kind = text.split(separator: " ").first,
+        ["allow", "auditallow", "dontaudit"].contains(String(kind)), text.contains(" at "), let n = line(text)
+      {
+        let rule = index + 1 < lines.count ? lines[index + 1].trimmingCharacters(in: .whitespaces) : ""
+        result.append(
+          Diagnostic(DiagnosticID("sepol.neverallow"), .error, "rule grants what a neverallow forbids", span: cil.span(ofLine: n),
+            label: "violates a neverallow",
+            help: rule.isEmpty ? nil : "libsepol's expansion of the offending rule: `\(rule)`",
+            notes: [DiagnosticNote("the neverallow it violates", span: never)]))
+      }
+      index += 1
+    }
+    return result.isEmpty ? nil : result
   }
 
   /// Writes `bytes` to `path` through a temporary file in the same directory

@@ -17,8 +17,14 @@ public final class BinaryPolicy {
 
   /// Parses a binary policy.
   ///
-  /// - Throws: ``SepolError`` `sepol.policy-read-failed` for truncated,
-  ///   garbage or otherwise invalid input (never crashes), with libsepol's
+  /// Truncated, garbage or otherwise invalid input throws; it does not crash.
+  /// Known limit (libsepol 3.4): a corrupted symbol count can make the
+  /// validator's `create_gap_ebitmap` run quadratically for minutes before it
+  /// fails (6 of ~1,600 single-byte corruptions of a small policy do this, e.g.
+  /// the class count's third byte). Do not read untrusted binaries where a
+  /// stall matters.
+  ///
+  /// - Throws: ``SepolError`` `sepol.policy-read-failed`, with libsepol's
   ///   messages attached.
   public init(binary: [UInt8]) throws(SepolError) {
     (db, _) = try withSepolCapture { () throws(SepolError) in try PolicyDatabase.read(binary) }

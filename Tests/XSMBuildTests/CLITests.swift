@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import XSMBuild
 
 /// The built `xsmc` next to the test bundle.
 let xsmcPath: String = {
@@ -99,5 +100,22 @@ struct CLITests {
     let result = try run(xsmcPath, ["check", copy])
     #expect(result.status == 1)
     #expect(result.err.contains("\(path):\(lineNumber):7: error[resolve.unknown-type]"), "\(result.err)")
+  }
+
+  /// Every example policy builds, and decides like checkpolicy (new examples are picked up automatically).
+  @Test func examplesBuild() async throws {
+    let root = packageRoot + "/examples"
+    let enumerator = FileManager.default.enumerator(atPath: root)
+    var count = 0
+    while let file = enumerator?.nextObject() as? String {
+      guard file.hasSuffix(".conf") else { continue }
+      count += 1
+      let result = try run(xsmcPath, ["check", root + "/" + file])
+      #expect(result.status == 0, "\(file): \(result.err)")
+      if hasTool("checkpolicy") {
+        try await assertDecisionEqual(.file(root + "/" + file))
+      }
+    }
+    #expect(count > 0)
   }
 }

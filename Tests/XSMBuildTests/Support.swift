@@ -17,27 +17,8 @@ let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 /// Runs a program and returns its exit status, stdout and stderr.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
-  process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
-  if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-  let out = Pipe()
-  let err = Pipe()
-  process.standardOutput = out
-  process.standardError = err
-  process.standardInput = FileHandle.nullDevice
-  try process.run()
-  nonisolated(unsafe) var errData = Data()
-  let group = DispatchGroup()
-  group.enter()
-  DispatchQueue.global().async {
-    errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.leave()
-  }
-  let outData = out.fileHandleForReading.readDataToEndOfFile()
-  group.wait()
-  process.waitUntilExit()
-  return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+  let output = try ProcessRunner.run(executable, arguments, directory: cwd)
+  return (output.status, output.text, output.errorText)
 }
 
 /// True when `tool` is on the PATH. Oracles missing locally skip with a reason; in CI they are required.

@@ -13,8 +13,12 @@ public struct Lexer {
   private var file: String
   private var line = 1
   private var lineStart = 0
-  /// Number of expanded lines seen since the last marker, to detect macro output.
   public private(set) var diagnostics: [Diagnostic] = []
+  /// True once a `#line` marker was seen: only then can the text differ from
+  /// the original files, and only then are columns checked against them.
+  private var followsMarkers = false
+  /// The original line last looked up, so a line's tokens share one lookup.
+  private var cachedOriginal: (file: String, line: Int, scalars: [Unicode.Scalar]?)?
 
   public init(text: String, file: String, map: SourceMap) {
     scalars = Array(text.unicodeScalars)
@@ -78,6 +82,7 @@ public struct Lexer {
       lineStart = index
     }
     line = number
+    followsMarkers = true
     return true
   }
 
@@ -156,7 +161,7 @@ public struct Lexer {
     return next()
   }
 
-  private func token(_ kind: Token.Kind, _ start: Int) -> Token {
+  private mutating func token(_ kind: Token.Kind, _ start: Int) -> Token {
     let text = String(String.UnicodeScalarView(scalars[start..<index]))
     return Token(kind: kind, text: text, span: makeSpan(start: start, end: index, text: text))
   }
@@ -165,16 +170,22 @@ public struct Lexer {
   /// original file. When the original line does not hold the token at that
   /// column (macro output), the column is found by searching the original
   /// line; failing that, it stays where it was in the expanded text.
-  private func makeSpan(start: Int, end: Int, text: String? = nil) -> SourceSpan {
+  private mutating func makeSpan(start: Int, end: Int, text: String? = nil) -> SourceSpan {
     var column = start - lineStart + 1
-    if let text, !text.isEmpty, let original = map.line(line, of: file) {
-      let chars = Array(original.unicodeScalars)
+    if followsMarkers, let text, !text.isEmpty, let chars = originalLine() {
       let wanted = Array(text.unicodeScalars)
       if !matches(chars, wanted, at: column - 1) {
         if let found = firstMatch(chars, wanted) { column = found + 1 }
       }
     }
     return SourceSpan(file: file, line: line, column: column, endLine: line, endColumn: column + (end - start))
+  }
+
+  private mutating func originalLine() -> [Unicode.Scalar]? {
+    if let cached = cachedOriginal, cached.line == line, cached.file == file { return cached.scalars }
+    let scalars = map.line(line, of: file).map { Array($0.unicodeScalars) }
+    cachedOriginal = (file, line, scalars)
+    return scalars
   }
 
   private func matches(_ hay: [Unicode.Scalar], _ needle: [Unicode.Scalar], at i: Int) -> Bool {

@@ -126,33 +126,15 @@ public struct PolicyTree: Sendable {
     var arguments = ["-D", "self_contained_policy", "-s", "-D", "mls_num_sens=16", "-D", "mls_num_cats=256"]
     if mls { arguments += ["-D", "enable_mls"] }
     arguments += files
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [m4Path] + arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = FileHandle.nullDevice
+    let result: ProcessRunner.Output
     do {
-      try process.run()
+      result = try ProcessRunner.run(m4Path, arguments)
     } catch {
       return (nil, [Diagnostic(DiagnosticID("tree.m4-failed"), .error, "cannot run `m4`: \(error.localizedDescription)",
         help: "install it with `apt-get install m4`")])
     }
-    // Read both pipes concurrently so neither fills up and blocks m4.
-    nonisolated(unsafe) var errorData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-      errorData = errors.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
     var diagnostics: [Diagnostic] = []
-    let stderrText = String(decoding: errorData, as: UTF8.self)
+    let stderrText = result.errorText
     for line in stderrText.split(separator: "\n") {
       // m4:FILE:LINE: message
       let parts = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
@@ -166,9 +148,9 @@ public struct PolicyTree: Sendable {
         diagnostics.append(Diagnostic(DiagnosticID("tree.m4"), .error, "m4: \(line)"))
       }
     }
-    if process.terminationStatus != 0 && !diagnostics.contains(where: { $0.severity == .error }) {
-      diagnostics.append(Diagnostic(DiagnosticID("tree.m4-failed"), .error, "m4 exited with status \(process.terminationStatus)"))
+    if result.status != 0 && !diagnostics.contains(where: { $0.severity == .error }) {
+      diagnostics.append(Diagnostic(DiagnosticID("tree.m4-failed"), .error, "m4 exited with status \(result.status)"))
     }
-    return (String(decoding: data, as: UTF8.self), diagnostics)
+    return (result.text, diagnostics)
   }
 }

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import XSMBuild
+import XSMDiagnostics
+import XSMPolicy
+
+/// Negative cases that need a tree on disk or libsepol: each asserts the id and the exact location.
+@Suite("Tree, I/O and libsepol diagnostics", .serialized)
+struct TreeDiagnosticsTests {
+  /// A copy of the project policy that a test may edit.
+  func copyOfPolicy() throws -> (root: String, tree: String) {
+    let root = try temporaryDirectory()
+    let tree = root + "/policy"
+    try FileManager.default.copyItem(atPath: projectPolicyDir, toPath: tree)
+    return (root, tree)
+  }
+
+  func append(_ text: String, to path: String) throws -> Int {
+    var content = try String(contentsOfFile: path, encoding: .utf8)
+    if !content.hasSuffix("\n") { content += "\n" }
+    let line = content.count { $0 == "\n" } + 1
+    try (content + text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return line
+  }
+
+  func first(_ id: String, in outcome: BuildOutcome) -> Diagnostic? {
+    outcome.diagnostics.items.first { $0.id.rawValue == id }
+  }
+
+  @Test func neverallowViolationPointsAtTheRuleAndTheNeverallow() async throws {
+    let (root, tree) = try copyOfPolicy()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let line = try append("allow dom0_t prot_domU_t:mmu map_read;", to: tree + "/modules/dom0.te")
+    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let diagnostic = try #require(first("sepol.neverallow", in: outcome), "\(outcome.diagnostics.items)")
+    #expect(diagnostic.span?.file == tree + "/modules/dom0.te")
+    #expect(diagnostic.span?.line == line && diagnostic.span?.column == 1)
+    #expect(diagnostic.notes.first?.span?.file.hasSuffix("/modules/prot_domU.te") == true)
+    #expect(diagnostic.notes.first?.sourceLine?.hasPrefix("neverallow") == true)
+    #expect(outcome.binary == nil)
+  }
+
+  @Test func badModulesLine() async throws {
+    let (root, tree) = try copyOfPolicy()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let line = try append("  nic_dev on", to: tree + "/modules.conf")
+    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let diagnostic = try #require(first("tree.bad-modules-line", in: outcome))
+    #expect(diagnostic.span?.line == line && diagnostic.span?.column == 3)
+  }
+
+  @Test func unknownModuleHasDidYouMean() async throws {
+    let (root, tree) = try copyOfPolicy()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let line = try append("xenstor = on", to: tree + "/modules.conf")
+    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let diagnostic = try #require(first("tree.unknown-module", in: outcome))
+    #expect(diagnostic.span?.line == line && diagnostic.span?.column == 1)
+    #expect(diagnostic.help == "did you mean `xenstore`?")
+  }
+
+  @Test func missingTreeFileIsAnInputError() async throws {
+    let (root, tree) = try copyOfPolicy()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try FileManager.default.removeItem(atPath: tree + "/users")
+    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    #expect(first("tree.missing-file", in: outcome)?.message.contains("users") == true)
+    #expect(outcome.isInputError)
+  }
+
+  @Test func missingFileIsAnInputError() async {
+    let outcome = await PolicyBuilder.build(.file("/nonexistent/policy.conf"), options: BuildOptions())
+    #expect(first("io.not-found", in: outcome) != nil)
+    #expect(outcome.isInputError)
+  }
+
+  @Test func binaryInputIsNotText() async throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try Data([0x8c, 0xff, 0x7c, 0xf9, 0xff, 0xfe, 0x00, 0xc3]).write(to: URL(fileURLWithPath: dir + "/xenpolicy-30"))
+    let outcome = await PolicyBuilder.build(.file(dir + "/xenpolicy-30"), options: BuildOptions())
+    #expect(first("io.not-utf8", in: outcome) != nil)
+  }
+
+  @Test func m4ComplaintsAreLocated() async throws {
+    let (root, tree) = try copyOfPolicy()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let line = try append("include(`no-such-file.m4')", to: tree + "/modules/domU.te")
+    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let diagnostic = try #require(first("tree.m4", in: outcome), "\(outcome.diagnostics.items)")
+    #expect(diagnostic.span?.line == line)
+    #expect(diagnostic.span?.file.hasSuffix("modules/domU.te") == true)
+  }
+
+  @Test func writeAtomicallyLeavesNothingOnFailure() throws {
+    #expect(throws: (any Error).self) {
+      try PolicyBuilder.writeAtomically([1, 2, 3], to: "/nonexistent-dir/xenpolicy-30")
+    }
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try PolicyBuilder.writeAtomically([1, 2, 3], to: dir + "/out")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out"])
+  }
+}
