@@ -21,7 +21,7 @@
 #   FLASK_DIR  hypervisor declarations for xsmgen (default policy/flask)
 #   SEED       xsmgen seed (default 1)
 #   WORK       scratch directory (default Benchmarks/results/compile, git-ignored)
-#   OUT        Markdown result (default docs/benchmarks-compile.md)
+#   OUT        Markdown result (default docs/benchmarks.md)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -33,7 +33,7 @@ XSMGEN=${XSMGEN:-.build/release/xsmgen}
 FLASK_DIR=${FLASK_DIR:-policy/flask}
 SEED=${SEED:-1}
 WORK=${WORK:-Benchmarks/results/compile}
-OUT=${OUT:-docs/benchmarks-compile.md}
+OUT=${OUT:-docs/benchmarks.md}
 GNU_TIME=/usr/bin/time
 
 die() { echo "compile.sh: $*" >&2; exit 2; }
