@@ -89,9 +89,8 @@ public enum PolicyBuilder {
   static func diagnostic(for message: SepolMessage, cil: CILOutput, severity: Severity) -> Diagnostic {
     var text = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
     var span: SourceSpan?
-    if let range = text.range(of: "\(cilName):") {
-      let digits = text[range.upperBound...].prefix { $0.isNumber }
-      if let line = Int(digits) { span = cil.span(ofLine: line) }
+    if let (range, line) = cilReference(in: text) {
+      span = cil.span(ofLine: line)
       // Drop the reference to generated CIL; the span says where instead.
       var cut = text[..<range.lowerBound]
       for suffix in [" at ", " at line ", "at "] where cut.hasSuffix(suffix) { cut = cut.dropLast(suffix.count) }
@@ -108,31 +107,34 @@ public enum PolicyBuilder {
   /// CIL:N" followed by the offending rules ("allow at CIL:M"). Each offending
   /// rule becomes one diagnostic at its policy line, with a note at the neverallow.
   static func neverallowDiagnostics(_ messages: [SepolMessage], cil: CILOutput) -> [Diagnostic]? {
-    func line(_ text: String) -> Int? {
-      guard let range = text.range(of: "\(cilName):") else { return nil }
-      return Int(text[range.upperBound...].prefix { $0.isNumber })
-    }
-    let lines = messages.flatMap { $0.text.split(separator: "\n").map(String.init) }
+    let lines = messages.flatMap { $0.text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } }
     var result: [Diagnostic] = []
     var neverallow: SourceSpan?
-    var index = 0
-    while index < lines.count {
-      let text = lines[index].trimmingCharacters(in: .whitespaces)
-      if text.hasPrefix("neverallow check failed"), let n = line(text) {
-        neverallow = cil.span(ofLine: n)
+    for (index, text) in lines.enumerated() {
+      guard let (_, line) = cilReference(in: text) else { continue }
+      if text.hasPrefix("neverallow check failed") {
+        neverallow = cil.span(ofLine: line)
       } else if let never = neverallow, let kind = text.split(separator: " ").first,
-        ["allow", "auditallow", "dontaudit"].contains(String(kind)), text.contains(" at "), let n = line(text)
+        ["allow", "auditallow", "dontaudit"].contains(String(kind)), text.contains(" at ")
       {
-        let rule = index + 1 < lines.count ? lines[index + 1].trimmingCharacters(in: .whitespaces) : ""
+        let rule = index + 1 < lines.count ? lines[index + 1] : ""
         result.append(
-          Diagnostic(DiagnosticID("sepol.neverallow"), .error, "rule grants what a neverallow forbids", span: cil.span(ofLine: n),
-            label: "violates a neverallow",
+          Diagnostic(DiagnosticID("sepol.neverallow"), .error, "rule grants what a neverallow forbids",
+            span: cil.span(ofLine: line), label: "violates a neverallow",
             help: rule.isEmpty ? nil : "libsepol's expansion of the offending rule: `\(rule)`",
             notes: [DiagnosticNote("the neverallow it violates", span: never)]))
       }
-      index += 1
     }
     return result.isEmpty ? nil : result
+  }
+
+  /// Where `text` names a line of the generated CIL (`xsmc-lowered.cil:N`):
+  /// the range of the file name and the line number.
+  static func cilReference(in text: String) -> (Range<String.Index>, Int)? {
+    guard let range = text.range(of: "\(cilName):"),
+      let line = Int(text[range.upperBound...].prefix { $0.isNumber })
+    else { return nil }
+    return (range, line)
   }
 
   /// Writes `bytes` to `path` through a temporary file in the same directory

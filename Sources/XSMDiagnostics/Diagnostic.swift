@@ -84,13 +84,21 @@ public struct Diagnostic: Hashable, Sendable, Codable {
   }
 }
 
-/// A set of diagnostics collected across passes, kept in source order.
+/// A set of diagnostics collected across passes. Exact repeats (the same
+/// problem reported once per expansion of an m4 macro) are kept once, so
+/// every count and rendering agrees.
 public struct DiagnosticList: Sendable, Sequence {
   public private(set) var items: [Diagnostic] = []
-  public init(_ items: [Diagnostic] = []) { self.items = items }
+  private var seen = Set<Diagnostic>()
 
-  public mutating func append(_ diagnostic: Diagnostic) { items.append(diagnostic) }
-  public mutating func append(contentsOf other: some Sequence<Diagnostic>) { items.append(contentsOf: other) }
+  public init(_ items: [Diagnostic] = []) { append(contentsOf: items) }
+
+  public mutating func append(_ diagnostic: Diagnostic) {
+    if seen.insert(diagnostic).inserted { items.append(diagnostic) }
+  }
+  public mutating func append(contentsOf other: some Sequence<Diagnostic>) {
+    for diagnostic in other { append(diagnostic) }
+  }
 
   public var hasErrors: Bool { items.contains { $0.severity == .error } }
   public var errorCount: Int { items.count { $0.severity == .error } }
@@ -98,12 +106,10 @@ public struct DiagnosticList: Sendable, Sequence {
   public var count: Int { items.count }
   public func makeIterator() -> IndexingIterator<[Diagnostic]> { items.makeIterator() }
 
-  /// Diagnostics ordered by file, line and column (those without a span last),
-  /// with exact duplicates removed, so output is deterministic.
+  /// Diagnostics ordered by file, line and column (those without a span
+  /// last, then in the order reported), so output is deterministic.
   public func sorted() -> [Diagnostic] {
-    var seen = Set<Diagnostic>()
-    let unique = items.filter { seen.insert($0).inserted }
-    return unique.enumerated().sorted { a, b in
+    items.enumerated().sorted { a, b in
       switch (a.element.span, b.element.span) {
       case let (x?, y?):
         if x.file != y.file { return x.file < y.file }

@@ -42,7 +42,7 @@ public struct DiagnosticRenderer: Sendable {
       if hiddenErrors > 0 {
         out += "error: \(hiddenErrors) more error\(hiddenErrors == 1 ? "" : "s") not shown (raise --max-errors to see them)\n"
       }
-      let errors = sorted.count { $0.severity == .error }
+      let errors = list.errorCount
       let warnings = sorted.count { $0.severity == .warning }
       if errors > 0 || warnings > 0 {
         var parts: [String] = []

@@ -7,14 +7,19 @@ import XSMPolicy
 /// Negative cases that need a tree on disk or libsepol: each asserts the id and the exact location.
 @Suite("Tree, I/O and libsepol diagnostics", .serialized)
 struct TreeDiagnosticsTests {
-  /// A copy of the project policy that a test may edit.
-  func copyOfPolicy() throws -> (root: String, tree: String) {
+  /// Builds a copy of the project policy after `edit` changed it; returns
+  /// the outcome and the copy's path. Diagnostics carry their source lines,
+  /// so the copy can be removed before the test inspects them.
+  func buildEditedPolicy(_ edit: (String) throws -> Int?) async throws -> (outcome: BuildOutcome, tree: String, line: Int?) {
     let root = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
     let tree = root + "/policy"
     try FileManager.default.copyItem(atPath: projectPolicyDir, toPath: tree)
-    return (root, tree)
+    let line = try edit(tree)
+    return (await PolicyBuilder.build(.tree(tree), options: BuildOptions()), tree, line)
   }
 
+  /// Appends `text` as a new line of `path`; returns that line's number.
   func append(_ text: String, to path: String) throws -> Int {
     var content = try String(contentsOfFile: path, encoding: .utf8)
     if !content.hasSuffix("\n") { content += "\n" }
@@ -28,10 +33,9 @@ struct TreeDiagnosticsTests {
   }
 
   @Test func neverallowViolationPointsAtTheRuleAndTheNeverallow() async throws {
-    let (root, tree) = try copyOfPolicy()
-    defer { try? FileManager.default.removeItem(atPath: root) }
-    let line = try append("allow dom0_t prot_domU_t:mmu map_read;", to: tree + "/modules/dom0.te")
-    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let (outcome, tree, line) = try await buildEditedPolicy {
+      try append("allow dom0_t prot_domU_t:mmu map_read;", to: $0 + "/modules/dom0.te")
+    }
     let diagnostic = try #require(first("sepol.neverallow", in: outcome), "\(outcome.diagnostics.items)")
     #expect(diagnostic.span?.file == tree + "/modules/dom0.te")
     #expect(diagnostic.span?.line == line && diagnostic.span?.column == 1)
@@ -41,29 +45,23 @@ struct TreeDiagnosticsTests {
   }
 
   @Test func badModulesLine() async throws {
-    let (root, tree) = try copyOfPolicy()
-    defer { try? FileManager.default.removeItem(atPath: root) }
-    let line = try append("  nic_dev on", to: tree + "/modules.conf")
-    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let (outcome, _, line) = try await buildEditedPolicy { try append("  nic_dev on", to: $0 + "/modules.conf") }
     let diagnostic = try #require(first("tree.bad-modules-line", in: outcome))
     #expect(diagnostic.span?.line == line && diagnostic.span?.column == 3)
   }
 
   @Test func unknownModuleHasDidYouMean() async throws {
-    let (root, tree) = try copyOfPolicy()
-    defer { try? FileManager.default.removeItem(atPath: root) }
-    let line = try append("xenstor = on", to: tree + "/modules.conf")
-    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let (outcome, _, line) = try await buildEditedPolicy { try append("xenstor = on", to: $0 + "/modules.conf") }
     let diagnostic = try #require(first("tree.unknown-module", in: outcome))
     #expect(diagnostic.span?.line == line && diagnostic.span?.column == 1)
     #expect(diagnostic.help == "did you mean `xenstore`?")
   }
 
   @Test func missingTreeFileIsAnInputError() async throws {
-    let (root, tree) = try copyOfPolicy()
-    defer { try? FileManager.default.removeItem(atPath: root) }
-    try FileManager.default.removeItem(atPath: tree + "/users")
-    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let (outcome, _, _) = try await buildEditedPolicy {
+      try FileManager.default.removeItem(atPath: $0 + "/users")
+      return nil
+    }
     #expect(first("tree.missing-file", in: outcome)?.message.contains("users") == true)
     #expect(outcome.isInputError)
   }
@@ -83,10 +81,9 @@ struct TreeDiagnosticsTests {
   }
 
   @Test func m4ComplaintsAreLocated() async throws {
-    let (root, tree) = try copyOfPolicy()
-    defer { try? FileManager.default.removeItem(atPath: root) }
-    let line = try append("include(`no-such-file.m4')", to: tree + "/modules/domU.te")
-    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let (outcome, _, line) = try await buildEditedPolicy {
+      try append("include(`no-such-file.m4')", to: $0 + "/modules/domU.te")
+    }
     let diagnostic = try #require(first("tree.m4", in: outcome), "\(outcome.diagnostics.items)")
     #expect(diagnostic.span?.line == line)
     #expect(diagnostic.span?.file.hasSuffix("modules/domU.te") == true)

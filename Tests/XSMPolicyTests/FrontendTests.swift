@@ -85,6 +85,15 @@ struct FrontendTests {
     #expect((first?["span"] as? [String: Any])?["column"] as? Int == 30)
   }
 
+  @Test func repeatedDiagnosticsCountOnce() {
+    let diagnostic = Diagnostic(DiagnosticID("resolve.unknown-type"), .error, "unknown type `x`",
+      span: SourceSpan(file: "a.te", line: 3, column: 7))
+    var list = DiagnosticList([diagnostic, diagnostic])
+    list.append(diagnostic)
+    #expect(list.count == 1 && list.errorCount == 1)
+    #expect(DiagnosticRenderer(format: .plain).render(list).hasSuffix("1 error generated\n"))
+  }
+
   @Test func maxErrorsCapsOutput() {
     var text = preamble
     for i in 0..<5 { text += "allow dom0_t missing\(i)_t:domain pause;\n" }
