@@ -26,15 +26,18 @@ let package = Package(
     .target(name: "XSMDiagnostics", swiftSettings: strict),
     .target(name: "XSMPolicy", dependencies: ["XSMDiagnostics"], swiftSettings: strict),
     .target(
-      name: "XSMBuild", dependencies: ["XSMPolicy", "XSMSepol", "XSMDiagnostics"],
+      name: "XSMBuild", dependencies: ["XSMPolicy", "XSMSepol", "XSMDiagnostics", "XSMCatalog"],
       swiftSettings: strict),
     .target(name: "XSMPolicyGen", swiftSettings: strict),
+
+    // MARK: Op catalog
+    .target(name: "XSMCatalog", dependencies: ["XSMDiagnostics"], swiftSettings: strict),
 
     // MARK: Executables
     .executableTarget(
       name: "xsmc",
       dependencies: [
-        "XSMBuild", "XSMPolicy", "XSMDiagnostics",
+        "XSMBuild", "XSMPolicy", "XSMDiagnostics", "XSMCatalog",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     .executableTarget(
@@ -47,6 +50,7 @@ let package = Package(
     .testTarget(name: "XSMPolicyTests", dependencies: ["XSMPolicy", "XSMDiagnostics"]),
     .testTarget(name: "XSMSepolTests", dependencies: ["XSMSepol"]),
     .testTarget(name: "XSMPolicyGenTests", dependencies: ["XSMPolicyGen"]),
+    .testTarget(name: "XSMCatalogTests", dependencies: ["XSMCatalog", "XSMDiagnostics", "XSMSepol", "XSMBuild", "XSMPolicy"]),
     .testTarget(
       name: "XSMBuildTests",
       dependencies: ["XSMBuild", "XSMPolicy", "XSMSepol", "XSMPolicyGen", "XSMDiagnostics"]),

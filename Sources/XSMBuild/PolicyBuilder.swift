@@ -1,4 +1,5 @@
 import Foundation
+import XSMCatalog
 import XSMDiagnostics
 import XSMPolicy
 import XSMSepol
@@ -8,14 +9,19 @@ public struct BuildOptions: Sendable {
   public var policyVersion: Int
   public var mls: Bool
   public var handleUnknown: HandleUnknown
+  /// The op catalog that op rules expand through; op rules are errors without one.
+  public var catalog: OpCatalog?
 
-  public init(policyVersion: Int = 30, mls: Bool = false, handleUnknown: HandleUnknown = .deny) {
+  public init(policyVersion: Int = 30, mls: Bool = false, handleUnknown: HandleUnknown = .deny, catalog: OpCatalog? = nil) {
     self.policyVersion = policyVersion
     self.mls = mls
     self.handleUnknown = handleUnknown
+    self.catalog = catalog
   }
 
-  var checkOptions: CheckOptions { CheckOptions(mls: mls, policyVersion: policyVersion) }
+  var checkOptions: CheckOptions {
+    CheckOptions(mls: mls, policyVersion: policyVersion, opRules: catalog.map { OpRuleExpander(catalog: $0) })
+  }
   var sepolOptions: SepolBuildOptions {
     SepolBuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)
   }

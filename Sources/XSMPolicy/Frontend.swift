@@ -33,6 +33,75 @@ public struct FrontendResult: Sendable {
   public var timings: [(pass: String, seconds: Double)] = []
   /// The source map used, to attach source lines to later diagnostics.
   public var sourceMap: SourceMap
+  /// What each op rule expanded to, in source order.
+  public var opRuleExpansions: [(span: SourceSpan, text: String)] = []
+
+  /// The expanded policy.conf with every op rule replaced by a comment
+  /// holding the rule and the class rules it stands for.
+  public var expandedTextWithOpRules: String? {
+    guard let expandedText, !opRuleExpansions.isEmpty else { return expandedText }
+    return OpRuleText.substitute(opRuleExpansions.map(\.text), into: expandedText)
+  }
+}
+
+/// Finds op rules in policy text and replaces them, in order, with their expansions.
+enum OpRuleText {
+  static func substitute(_ expansions: [String], into text: String) -> String {
+    var out = ""
+    var rest = Substring(text)
+    var remaining = expansions[...]
+    while let next = remaining.first, let range = nextOpRule(in: rest) {
+      out += rest[..<range.lowerBound]
+      let rule = rest[range].split(whereSeparator: \.isNewline).joined(separator: " ")
+      out += "# op rule: \(rule)\n" + next
+      rest = rest[range.upperBound...]
+      remaining = remaining.dropFirst()
+    }
+    out += rest
+    if !remaining.isEmpty {
+      out += "\n# op rules the text scan could not place:\n" + remaining.joined()
+    }
+    return out
+  }
+
+  /// The range of the next `KIND ... : op ... ;` statement. Statements
+  /// start after `;`, `{` or `}` (a conditional block); comments are skipped.
+  private static func nextOpRule(in text: Substring) -> Range<Substring.Index>? {
+    let kinds: Set<Substring> = ["allow", "auditallow", "dontaudit", "neverallow"]
+    func isSpace(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" }
+    var search = text.startIndex
+    while let semicolon = text[search...].firstIndex(of: ";") {
+      // Candidate starts: the segment start and just after every `{` or `}` in it.
+      var starts = [search]
+      var i = search
+      while i < semicolon {
+        if text[i] == "{" || text[i] == "}" { starts.append(text.index(after: i)) }
+        i = text.index(after: i)
+      }
+      for candidate in starts {
+        var start = candidate
+        while start < semicolon {
+          if isSpace(text[start]) {
+            start = text.index(after: start)
+          } else if text[start] == "#" {
+            start = text[start..<semicolon].firstIndex(of: "\n").map { text.index(after: $0) } ?? semicolon
+          } else {
+            break
+          }
+        }
+        let statement = text[start..<semicolon]
+        guard let first = statement.split(whereSeparator: isSpace).first, kinds.contains(first),
+          let colon = statement.firstIndex(of: ":")
+        else { continue }
+        let afterColon = statement[statement.index(after: colon)...].drop(while: isSpace)
+        if afterColon.prefix(while: { $0.isLetter || $0 == "_" }) == "op" {
+          return start..<text.index(after: semicolon)
+        }
+      }
+      search = text.index(after: semicolon)
+    }
+    return nil
+  }
 }
 
 /// Runs the named passes of the policy front end in order, collecting every
@@ -85,12 +154,25 @@ public enum PolicyFrontend {
     }
 
     let file = source.displayName
-    let (syntax, parseDiagnostics) = time("parse") { Parser.parse(text: text, file: file, map: map) }
+    var (syntax, parseDiagnostics) = time("parse") { Parser.parse(text: text, file: file, map: map) }
     diagnostics.append(contentsOf: improveMacroHints(parseDiagnostics, macroNames: macroNames))
+    var opRuleExpansions: [(span: SourceSpan, text: String)] = []
+    if syntax.containsOpRules {
+      if let expander = options.opRules {
+        let expansion = time("ops") { expander.expand(syntax) }
+        syntax = expansion.syntax
+        opRuleExpansions = expansion.expansions
+        diagnostics.append(contentsOf: expansion.diagnostics)
+      } else {
+        diagnostics.append(Diagnostic(DiagnosticID("op.no-catalog"), .error,
+          "the policy uses op rules but no op catalog is loaded", help: "pass `--catalog DIR`"))
+      }
+    }
     let (model, checkDiagnostics) = time("resolve") { Resolver.check(syntax, options: options) }
     diagnostics.append(contentsOf: checkDiagnostics)
     var result = FrontendResult(
       expandedText: text, syntax: syntax, model: model, diagnostics: diagnostics, timings: timings, sourceMap: map)
+    result.opRuleExpansions = opRuleExpansions
     if lower && !diagnostics.hasErrors {
       let (cil, lowerDiagnostics) = time("lower") { CILLowering.lower(model) }
       result.cil = cil

@@ -101,6 +101,20 @@ public final class SepolOracle {
     return av
   }
 
+  /// Whether `sepol_compute_av` grants one permission (by name) of `cls`.
+  ///
+  /// - Throws: ``SepolError`` as ``computeAV(source:target:class:)``, and
+  ///   `sepol.unknown-permission` when the class has no such permission.
+  public func allows(source: String, target: String, class cls: String, permission: String) throws(SepolError)
+    -> Bool
+  {
+    guard let bit = permissionNames[cls]?.firstIndex(of: permission) else {
+      throw SepolError(id: "sepol.unknown-permission", message: "class `\(cls)` has no permission `\(permission)`")
+    }
+    let av = try computeAV(source: source, target: target, class: cls)
+    return av.allowed & (UInt32(1) << UInt32(bit)) != 0
+  }
+
   /// `sepol_transition_sid` for one (source, target, class): the type of the
   /// new context (a type_transition's result, else libsepol's default: the
   /// source type for class `domain`, the target type otherwise).

@@ -15,7 +15,7 @@ struct XSMC: AsyncParsableCommand {
       Input is a Xen-style policy tree (a directory with modules.conf, expanded with m4 in \
       Xen's order) or a single policy.conf. Exit status: 0 built, 1 policy errors, 2 usage or I/O errors.
       """,
-    subcommands: [Build.self, Check.self],
+    subcommands: [Build.self, Check.self, Ops.self, Docs.self],
     defaultSubcommand: nil
   )
 
@@ -74,6 +74,15 @@ struct PolicyOptions: ParsableArguments {
     BuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)
   }
 
+  /// Build options with the op catalog that op rules expand through. A
+  /// catalog that fails to load is reported, and the build goes on without
+  /// one (a policy without op rules does not need it).
+  func buildOptions(catalog catalogOptions: CatalogOptions) -> BuildOptions {
+    var options = buildOptions
+    options.catalog = catalogOptions.load(near: PolicyTree.isTree(input) ? input : nil, renderer: renderer)
+    return options
+  }
+
   var renderer: DiagnosticRenderer {
     let colour = isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     return DiagnosticRenderer(format: diagnosticsFormat, colour: colour && diagnosticsFormat == .human, maxErrors: maxErrors)
@@ -100,11 +109,14 @@ extension XSMC {
       abstract: "Build a binary policy that Xen loads.",
       discussion: """
         The binary is written to a temporary file and renamed, so a failed build leaves no output. \
-        `--emit conf` writes the m4-expanded policy.conf and `--emit cil` the CIL handed to libsepol \
-        (to -o, or stdout without it).
+        `--emit conf` writes the m4-expanded policy.conf (op rules replaced by the class rules they \
+        expand to) and `--emit cil` the CIL handed to libsepol (to -o, or stdout without it). Op rules \
+        (`allow S T : op { domctl.pause };`) expand through the op catalog (see `xsmc ops`).
         """)
 
     @OptionGroup var policy: PolicyOptions
+
+    @OptionGroup var catalog: CatalogOptions
 
     @Option(name: .shortAndLong, help: "Output file (default: xenpolicy-<version>; stdout for --emit without -o).")
     var output: String?
@@ -120,12 +132,12 @@ extension XSMC {
 
     func run() async throws {
       let source = PolicySource.path(policy.input)
-      let outcome = await PolicyBuilder.build(source, options: policy.buildOptions, compile: emit == nil)
+      let outcome = await PolicyBuilder.build(source, options: policy.buildOptions(catalog: catalog), compile: emit == nil)
       policy.report(outcome.diagnostics)
       if let emit {
         let text: String?
         switch emit {
-        case .conf: text = outcome.frontend.expandedText
+        case .conf: text = outcome.frontend.expandedTextWithOpRules
         case .cil: text = outcome.frontend.cil?.text
         }
         if let text, emit == .conf || !outcome.diagnostics.hasErrors {
@@ -173,11 +185,14 @@ extension XSMC {
 
     @OptionGroup var policy: PolicyOptions
 
+    @OptionGroup var catalog: CatalogOptions
+
     @Flag(name: .long, help: "Print the result as JSON on stdout.")
     var json = false
 
     func run() async throws {
-      let outcome = await PolicyBuilder.build(PolicySource.path(policy.input), options: policy.buildOptions)
+      let outcome = await PolicyBuilder.build(
+        PolicySource.path(policy.input), options: policy.buildOptions(catalog: catalog))
       policy.report(outcome.diagnostics)
       let ok = !outcome.diagnostics.hasErrors
       if json {

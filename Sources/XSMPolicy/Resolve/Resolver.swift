@@ -6,9 +6,57 @@ public struct CheckOptions: Sendable {
   public var mls: Bool
   /// Binary policy version (24 or 30); device tree labels need 30.
   public var policyVersion: Int
-  public init(mls: Bool = false, policyVersion: Int = 30) {
+  /// Expands op rules (`allow S T : op { domctl.pause }`) before resolving;
+  /// without one, op rules are errors.
+  public var opRules: (any OpRuleExpanding)?
+  public init(mls: Bool = false, policyVersion: Int = 30, opRules: (any OpRuleExpanding)? = nil) {
     self.mls = mls
     self.policyVersion = policyVersion
+    self.opRules = opRules
+  }
+}
+
+/// Rewrites op rules into class rules through an op catalog. The policy
+/// language only knows that `op` is the pseudo-class of such rules; what an
+/// op needs comes from the catalog (see `XSMBuild.OpRuleExpander`).
+public protocol OpRuleExpanding: Sendable {
+  /// Replaces every op rule of `syntax` with the class rules it stands for.
+  func expand(_ syntax: PolicySyntax) -> OpRuleExpansion
+}
+
+/// The result of expanding op rules: the rewritten syntax, the class rules
+/// each op rule became (for `--emit conf`), and diagnostics.
+public struct OpRuleExpansion: Sendable {
+  public var syntax: PolicySyntax
+  /// For each op rule, in source order: its span and the policy text of its expansion.
+  public var expansions: [(span: SourceSpan, text: String)]
+  public var diagnostics: [Diagnostic]
+  public init(syntax: PolicySyntax, expansions: [(span: SourceSpan, text: String)], diagnostics: [Diagnostic]) {
+    self.syntax = syntax
+    self.expansions = expansions
+    self.diagnostics = diagnostics
+  }
+}
+
+extension Statement {
+  /// True for `allow S T : op { ... }` and the other access rule kinds on the `op` pseudo-class.
+  public var isOpRule: Bool {
+    if case .accessRule(_, _, _, let classes, _) = kind { return classes.names.contains { $0.text == "op" } }
+    return false
+  }
+}
+
+extension PolicySyntax {
+  /// Whether any statement, inside conditionals too, is an op rule.
+  public var containsOpRules: Bool {
+    func scan(_ statements: [Statement]) -> Bool {
+      statements.contains { s in
+        if s.isOpRule { return true }
+        if case .conditional(_, let a, let b) = s.kind { return scan(a) || scan(b) }
+        return false
+      }
+    }
+    return scan(statements)
   }
 }
 

@@ -1,0 +1,207 @@
+import XSMDiagnostics
+
+/// Cross-entry work on parsed catalog entries: resolves `inherit`, and
+/// checks names, numbers, required keys and that every legacy op is
+/// covered by the proposed ABI.
+struct CatalogLinker {
+  private(set) var ops: [Op] = []
+  private(set) var diagnostics: [Diagnostic] = []
+  private var parsed: [CatalogParser.ParsedOp]
+  private let coverage: [CoverageRule]
+
+  init(parsed: [CatalogParser.ParsedOp], coverage: [CoverageRule]) {
+    self.parsed = parsed
+    self.coverage = coverage
+  }
+
+  mutating func run() {
+    checkNames()
+    inheritFacts()
+    ops = parsed.map(\.op)
+    for entry in parsed { checkEntry(entry) }
+    checkNumbers()
+    checkReplacements()
+    checkCoverage()
+  }
+
+  // MARK: Names
+
+  private mutating func checkNames() {
+    var firstSpan: [String: (SourceSpan, String)] = [:]
+    for entry in parsed {
+      let names = [(entry.op.name, entry.op.span)] + entry.op.aliases.map { ($0, entry.aliasSpans[$0] ?? entry.op.span) }
+      for (name, span) in names {
+        if let (earlier, owner) = firstSpan[name] {
+          let what = owner == name ? "an op" : "an alias of `\(owner)`"
+          error("catalog.duplicate-name", "`\(name)` is already \(what)", span,
+            notes: [DiagnosticNote("first defined here", span: earlier)])
+        } else {
+          firstSpan[name] = (span, entry.op.name)
+        }
+      }
+    }
+  }
+
+  // MARK: inherit
+
+  /// Copies the facts a split op does not set itself from the legacy op it names.
+  private mutating func inheritFacts() {
+    var byName: [String: Op] = [:]
+    for entry in parsed where entry.op.kind == .legacy {
+      byName[entry.op.name] = entry.op
+      for alias in entry.op.aliases { byName[alias] = entry.op }
+    }
+    for i in parsed.indices {
+      guard let base = parsed[i].op.inherits else { continue }
+      let span = parsed[i].inheritSpan ?? parsed[i].op.span
+      guard parsed[i].op.kind == .split else {
+        error("catalog.bad-inherit", "only `split` ops may `inherit`", span)
+        continue
+      }
+      guard let source = byName[base] else {
+        unknownOp(base, at: span, what: "inherits from")
+        continue
+      }
+      let keys = parsed[i].keysSet
+      var op = parsed[i].op
+      if !keys.contains("hook") { op.hooks = source.hooks }
+      if !keys.contains("dummy") { op.dummy = source.dummy }
+      if !keys.contains("target") { op.targets = source.targets }
+      if !keys.contains("check") && !keys.contains("flask") {
+        op.checks = source.checks
+        op.flask = source.flask
+      }
+      if !keys.contains("silo") { op.silo = source.silo }
+      if !keys.contains("refuses-self") { op.refusesSelf = source.refusesSelf }
+      if !keys.contains("class") { op.privilege = source.privilege }
+      if !keys.contains("hypercall") { op.hypercall = nil }
+      parsed[i].op = op
+      parsed[i].keysSet.formUnion(["hook", "class"])
+    }
+  }
+
+  // MARK: One entry
+
+  private mutating func checkEntry(_ entry: CatalogParser.ParsedOp) {
+    let op = entry.op
+    let keys = entry.keysSet
+    for required in ["class", "summary", "hook"] where !keys.contains(required) {
+      error("catalog.missing-key", "`\(op.name)` has no `\(required)` line", op.span,
+        help: required == "hook" ? "write `hook none` for a path without an XSM hook" : nil)
+    }
+    if op.kind == .legacy && !keys.contains("hypercall") {
+      error("catalog.missing-key", "`\(op.name)` has no `hypercall` line", op.span,
+        help: "write `hypercall none` for an internal call site")
+    }
+    if op.kind == .split && op.number == nil {
+      error("catalog.missing-key", "split op `\(op.name)` has no `number`", op.span)
+    }
+    if op.kind == .legacy && (keys.contains("replaces") || keys.contains("inherit") || keys.contains("number")) {
+      error("catalog.split-key", "`replaces`, `inherit` and `number` belong to `split` ops", op.span)
+    }
+    if op.hooks.isEmpty {
+      if !op.checks.isEmpty {
+        error("catalog.check-without-hook", "`\(op.name)` has checks but no hook", op.checks[0].span,
+          help: "Flask checks are made by a hook; name it on the `hook` line")
+      }
+      if op.dummy.contains(where: { $0.action != .none }) {
+        error("catalog.dummy-without-hook", "`\(op.name)` has a dummy rule but no hook", op.span,
+          help: "an op without a hook takes `dummy none`")
+      }
+    } else {
+      if op.checks.isEmpty && op.flask == nil {
+        error("catalog.no-flask", "`\(op.name)` has a hook but neither `check` nor `flask` lines", op.span,
+          help: "write `flask none` when the hook checks nothing, `flask unclassified` when flask has no case for it")
+      }
+      if !op.checks.isEmpty, let marker = op.flask {
+        error("catalog.no-flask", "`\(op.name)` has checks and also `flask \(marker.rawValue)`", op.checks[0].span)
+      }
+      if op.dummy.isEmpty {
+        error("catalog.missing-key", "`\(op.name)` has a hook but no `dummy` line", op.span)
+      }
+    }
+    if op.kind == .split && op.privilege == .mixed {
+      warning("catalog.split-mixed",
+        "split op `\(op.name)` is still `mixed`; the split should make it privileged or logical", op.span)
+    }
+  }
+
+  // MARK: Numbers
+
+  private mutating func checkNumbers() {
+    var legacy: [String: Op] = [:]
+    var split: [String: Op] = [:]
+    for op in ops {
+      switch op.kind {
+      case .legacy:
+        guard let call = op.hypercall else { continue }
+        let key = call.name + " " + op.subopPath
+        if let earlier = legacy[key] {
+          let where_ = op.subops.isEmpty ? "" : " sub-op " + op.subopPath
+          error("catalog.duplicate-number",
+            "`\(op.name)` has the same number as `\(earlier.name)` in `\(call.name)`\(where_)", op.span,
+            notes: [DiagnosticNote("`\(earlier.name)` is here", span: earlier.span)])
+        } else {
+          legacy[key] = op
+        }
+      case .split:
+        guard let n = op.number else { continue }
+        let key = "\(op.family) \(n)"
+        if let earlier = split[key] {
+          error("catalog.duplicate-number", "`\(op.name)` has number \(n), as `\(earlier.name)` does", op.span,
+            notes: [DiagnosticNote("`\(earlier.name)` is here", span: earlier.span)])
+        } else {
+          split[key] = op
+        }
+      }
+    }
+  }
+
+  // MARK: Split coverage
+
+  private mutating func checkReplacements() {
+    let legacyNames = Set(ops.filter { $0.kind == .legacy }.flatMap { [$0.name] + $0.aliases })
+    for entry in parsed where entry.op.kind == .split {
+      for name in entry.op.replaces where !legacyNames.contains(name) {
+        unknownOp(name, at: entry.replacesSpans[name] ?? entry.op.span, what: "replaces")
+      }
+    }
+  }
+
+  private mutating func checkCoverage() {
+    var replaced = Set<String>()
+    let aliasTarget = Dictionary(
+      ops.filter { $0.kind == .legacy }.flatMap { op in op.aliases.map { ($0, op.name) } },
+      uniquingKeysWith: { a, _ in a })
+    for op in ops where op.kind == .split {
+      for name in op.replaces { replaced.insert(aliasTarget[name] ?? name) }
+    }
+    let legacy = ops.filter { $0.kind == .legacy }
+    for op in legacy where !replaced.contains(op.name) && !coverage.contains(where: { $0.matches(op.name) }) {
+      error("catalog.uncovered",
+        "legacy op `\(op.name)` is not replaced by any split op and not marked `unsplit` or `retire`", op.span,
+        help: "add it to a split op's `replaces`, or write an `unsplit \(op.name)` block saying why it stays")
+    }
+    for rule in coverage where !legacy.contains(where: { rule.matches($0.name) }) {
+      warning("catalog.unused-coverage", "`\(rule.kind.rawValue) \(rule.pattern)` matches no legacy op", rule.span)
+    }
+  }
+
+  // MARK: Helpers
+
+  private mutating func unknownOp(_ name: String, at span: SourceSpan, what: String) {
+    let candidates = ops.isEmpty ? parsed.map(\.op.name) : ops.map(\.name)
+    let hint = Suggestion.closest(to: name, in: candidates).map { "did you mean `\($0)`?" }
+    error("catalog.unknown-op", "`\(what)` names `\(name)`, which is not a legacy op", span, help: hint)
+  }
+
+  private mutating func error(_ id: String, _ message: String, _ span: SourceSpan, help: String? = nil,
+    notes: [DiagnosticNote] = [])
+  {
+    diagnostics.append(Diagnostic(DiagnosticID(id), .error, message, span: span, help: help, notes: notes))
+  }
+
+  private mutating func warning(_ id: String, _ message: String, _ span: SourceSpan) {
+    diagnostics.append(Diagnostic(DiagnosticID(id), .warning, message, span: span))
+  }
+}

@@ -1,0 +1,479 @@
+import XSMDiagnostics
+
+/// A word of a catalog line and the column it starts at.
+struct CatalogWord {
+  var text: String
+  var column: Int
+}
+
+/// Reads the line-oriented catalog text (see docs/catalog-format.md) into
+/// entries. It checks the shape of each line; cross-entry rules (names,
+/// numbers, coverage) are the loader's.
+struct CatalogParser {
+  /// An entry as parsed, with the keys it set itself (for `inherit`).
+  struct ParsedOp {
+    var op: Op
+    var keysSet: Set<String> = []
+    var aliasSpans: [String: SourceSpan] = [:]
+    var replacesSpans: [String: SourceSpan] = [:]
+    var inheritSpan: SourceSpan?
+    var numberSpan: SourceSpan?
+  }
+
+  private(set) var ops: [ParsedOp] = []
+  private(set) var coverage: [CoverageRule] = []
+  private(set) var diagnostics: [Diagnostic] = []
+
+  private let file: String
+  private var currentOp: ParsedOp?
+  private var currentCoverage: CoverageRule?
+
+  static let opKeys: Set<String> = [
+    "alias", "hypercall", "subop", "hook", "dummy", "target", "check", "flask", "silo", "refuses-self", "class",
+    "summary", "note", "replaces", "inherit", "group", "number",
+  ]
+  static let targetKinds: Set<String> = [
+    "none", "xen", "domain", "self", "domain-pair", "domains", "evtchn", "grant", "irq", "pirq", "iomem", "ioport",
+    "pci", "devicetree", "security",
+  ]
+  /// Keys that take the rest of the line as text.
+  static let textKeys: Set<String> = ["summary", "note"]
+  /// Keys an entry may give at most once.
+  static let singleKeys: Set<String> = [
+    "hypercall", "hook", "target", "flask", "silo", "refuses-self", "class", "summary", "inherit", "group", "number",
+  ]
+
+  init(file: String) { self.file = file }
+
+  static func parse(text: String, file: String) -> CatalogParser {
+    var parser = CatalogParser(file: file)
+    var lineNumber = 0
+    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      lineNumber += 1
+      parser.parseLine(String(rawLine), line: lineNumber)
+    }
+    parser.finishBlock()
+    return parser
+  }
+
+  // MARK: Lines
+
+  private mutating func parseLine(_ line: String, line lineNumber: Int) {
+    let words = Self.words(of: line)
+    guard let keyword = words.first, !keyword.text.hasPrefix("#") else { return }
+    let key = keyword.text
+    let keySpan = span(lineNumber, keyword)
+    let args = Array(words.dropFirst())
+
+    switch key {
+    case "op", "split":
+      finishBlock()
+      guard let name = one(args, key, lineNumber, keySpan, what: "an op name") else { return }
+      if !Self.isOpName(name.text) {
+        error("catalog.bad-name", "`\(name.text)` is not an op name", span(lineNumber, name),
+          help: "op names are `family.name`: lower-case letters, digits, `_` and `.`")
+      }
+      currentOp = ParsedOp(op: Op(name: name.text, kind: key == "op" ? .legacy : .split, span: span(lineNumber, name)))
+      return
+    case "unsplit", "retire":
+      finishBlock()
+      guard let pattern = one(args, key, lineNumber, keySpan, what: "an op name or `family.*`") else { return }
+      currentCoverage = CoverageRule(
+        kind: key == "retire" ? .retire : .unsplit, pattern: pattern.text, reason: "", span: span(lineNumber, pattern))
+      return
+    default:
+      break
+    }
+
+    if currentCoverage != nil {
+      switch key {
+      case "summary": currentCoverage!.reason = restOfLine(line, after: keyword)
+      case "note": currentCoverage!.reason += (currentCoverage!.reason.isEmpty ? "" : " ") + restOfLine(line, after: keyword)
+      default:
+        error("catalog.unknown-key", "`\(key)` is not a key of an `\(currentCoverage!.kind.rawValue)` block", keySpan,
+          help: "an `unsplit` or `retire` block takes `summary` and `note`")
+      }
+      return
+    }
+    guard currentOp != nil else {
+      error("catalog.outside-op", "`\(key)` appears before any `op` or `split` line", keySpan,
+        help: "start an entry with `op family.name` or `split family.name`")
+      return
+    }
+    guard Self.opKeys.contains(key) else {
+      let hint = Suggestion.closest(to: key, in: Self.opKeys).map { "did you mean `\($0)`?" }
+      error("catalog.unknown-key", "unknown key `\(key)`", keySpan, help: hint ?? "see docs/catalog-format.md for the keys")
+      return
+    }
+    if Self.singleKeys.contains(key) && currentOp!.keysSet.contains(key) {
+      error("catalog.repeated-key", "`\(key)` is given twice for `\(currentOp!.op.name)`", keySpan)
+      return
+    }
+    currentOp!.keysSet.insert(key)
+    parseKey(key, keySpan: keySpan, args: args, line: line, lineNumber: lineNumber, keyword: keyword)
+  }
+
+  private mutating func parseKey(
+    _ key: String, keySpan: SourceSpan, args: [CatalogWord], line: String, lineNumber: Int, keyword: CatalogWord
+  ) {
+    switch key {
+    case "alias":
+      guard !args.isEmpty else { return missing(key, keySpan, "one or more op names") }
+      for a in args {
+        if !Self.isOpName(a.text) { error("catalog.bad-name", "`\(a.text)` is not an op name", span(lineNumber, a)) }
+        currentOp!.op.aliases.append(a.text)
+        currentOp!.aliasSpans[a.text] = span(lineNumber, a)
+      }
+    case "hypercall":
+      guard let first = args.first else { return missing(key, keySpan, "`__HYPERVISOR_name NUMBER` or `none`") }
+      if first.text == "none" {
+        if args.count > 1 { extra(args[1], lineNumber) }
+        return
+      }
+      guard args.count == 2, let n = Self.number(args[1].text) else {
+        return error("catalog.bad-hypercall", "a hypercall is written `__HYPERVISOR_name NUMBER`",
+          span(lineNumber, args.count > 1 ? args[1] : first))
+      }
+      if args.count > 2 { extra(args[2], lineNumber) }
+      currentOp!.op.hypercall = Hypercall(name: first.text, number: n)
+    case "subop":
+      // `CONSTANT NUMBER [| CONSTANT NUMBER ...]`: one level, alternatives separated by `|`.
+      let level = (currentOp!.op.subops.map(\.level).max() ?? -1) + 1
+      var index = 0
+      repeat {
+        guard index + 1 < args.count, args[index].text != "|" else {
+          return error("catalog.bad-subop", "a sub-op is written `CONSTANT NUMBER` or `CONSTANT LOW..HIGH`",
+            index < args.count ? span(lineNumber, args[index]) : keySpan,
+            help: "alternatives at one level are separated by `|`")
+        }
+        guard let range = Self.numberRange(args[index + 1].text) else {
+          return error("catalog.bad-number", "`\(args[index + 1].text)` is not a number or range",
+            span(lineNumber, args[index + 1]))
+        }
+        currentOp!.op.subops.append(SubOp(constant: args[index].text, low: range.0, high: range.1, level: level))
+        index += 2
+        if index < args.count {
+          guard args[index].text == "|" else {
+            return error("catalog.bad-subop", "expected `|` between alternative sub-ops, found `\(args[index].text)`",
+              span(lineNumber, args[index]))
+          }
+          index += 1
+          if index == args.count {
+            return error("catalog.bad-subop", "`|` must be followed by another sub-op", span(lineNumber, args[index - 1]))
+          }
+        }
+      } while index < args.count
+    case "hook":
+      guard !args.isEmpty else { return missing(key, keySpan, "`xsm_...` hook names or `none`") }
+      if args.count == 1 && args[0].text == "none" { return }
+      for h in args {
+        guard h.text.hasPrefix("xsm_") else {
+          return error("catalog.bad-hook", "`\(h.text)` is not an XSM hook name", span(lineNumber, h),
+            help: "hooks are the `xsm_*` functions; write `hook none` for a path without one")
+        }
+        currentOp!.op.hooks.append(h.text)
+      }
+    case "dummy":
+      guard let step = parseDummy(args, keySpan: keySpan, lineNumber: lineNumber) else { return }
+      currentOp!.op.dummy.append(step)
+    case "target":
+      guard let first = args.first else { return missing(key, keySpan, "target kinds joined with `+`") }
+      if args.count > 1 { extra(args[1], lineNumber) }
+      var kinds: [String] = []
+      var column = first.column
+      for part in first.text.split(separator: "+", omittingEmptySubsequences: false).map(String.init) {
+        if !Self.targetKinds.contains(part) {
+          let at = SourceSpan(file: file, line: lineNumber, column: column, endColumn: column + max(part.count, 1))
+          let hint = Suggestion.closest(to: part, in: Self.targetKinds).map { "did you mean `\($0)`?" }
+          error("catalog.unknown-target", "unknown target kind `\(part)`", at,
+            help: hint ?? "kinds: " + Self.targetKinds.sorted().joined(separator: " "))
+        }
+        kinds.append(part)
+        column += part.count + 1
+      }
+      currentOp!.op.targets = kinds
+    case "check":
+      guard let check = parseCheck(args, keySpan: keySpan, lineNumber: lineNumber) else { return }
+      currentOp!.op.checks.append(check)
+    case "flask":
+      guard let word = one(args, key, lineNumber, keySpan, what: "`none` or `unclassified`") else { return }
+      guard let marker = FlaskMarker(rawValue: word.text) else {
+        return error("catalog.bad-flask", "`flask` takes `none` or `unclassified`, not `\(word.text)`",
+          span(lineNumber, word))
+      }
+      currentOp!.op.flask = marker
+    case "silo":
+      guard args.count == 2 else {
+        return error("catalog.bad-silo", "`silo` names two domains: `silo LEFT RIGHT`",
+          args.count > 2 ? span(lineNumber, args[2]) : keySpan)
+      }
+      guard let l = endpoint(args[0], lineNumber, domainOnly: true),
+        let r = endpoint(args[1], lineNumber, domainOnly: true)
+      else { return }
+      currentOp!.op.silo = SiloRule(left: l, right: r)
+    case "refuses-self":
+      if let first = args.first { extra(first, lineNumber) }
+      currentOp!.op.refusesSelf = true
+    case "class":
+      guard let word = one(args, key, lineNumber, keySpan, what: "`privileged`, `logical` or `mixed`") else { return }
+      guard let c = PrivilegeClass(rawValue: word.text) else {
+        let hint = Suggestion.closest(to: word.text, in: PrivilegeClass.allCases.map(\.rawValue))
+        return error("catalog.bad-class", "unknown op class `\(word.text)`", span(lineNumber, word),
+          help: hint.map { "did you mean `\($0)`?" } ?? "the classes are privileged, logical and mixed")
+      }
+      currentOp!.op.privilege = c
+    case "summary":
+      let text = restOfLine(line, after: keyword)
+      if text.isEmpty { return missing(key, keySpan, "a sentence") }
+      currentOp!.op.summary = text
+    case "note":
+      let text = restOfLine(line, after: keyword)
+      if text.isEmpty { return missing(key, keySpan, "a sentence") }
+      currentOp!.op.notes.append(text)
+    case "replaces":
+      guard !args.isEmpty else { return missing(key, keySpan, "the legacy ops this op replaces") }
+      for a in args {
+        currentOp!.op.replaces.append(a.text)
+        currentOp!.replacesSpans[a.text] = span(lineNumber, a)
+      }
+    case "inherit":
+      guard let word = one(args, key, lineNumber, keySpan, what: "a legacy op name") else { return }
+      currentOp!.op.inherits = word.text
+      currentOp!.inheritSpan = span(lineNumber, word)
+    case "group":
+      guard let word = one(args, key, lineNumber, keySpan, what: "a group word") else { return }
+      currentOp!.op.group = word.text
+    case "number":
+      guard let word = one(args, key, lineNumber, keySpan, what: "a number") else { return }
+      guard let n = Self.number(word.text) else {
+        return error("catalog.bad-number", "`\(word.text)` is not a number", span(lineNumber, word))
+      }
+      currentOp!.op.number = n
+      currentOp!.numberSpan = span(lineNumber, word)
+    default:
+      break
+    }
+  }
+
+  // MARK: Checks and dummy steps
+
+  /// `CLASS:PERM[+PERM] SUBJECT -> OBJECT [if|unless COND] [intended CLASS:PERM]`
+  private mutating func parseCheck(_ args: [CatalogWord], keySpan: SourceSpan, lineNumber: Int) -> FlaskCheck? {
+    guard args.count >= 4, args[2].text == "->" else {
+      error("catalog.bad-check", "a check is written `CLASS:PERM SUBJECT -> OBJECT`",
+        args.isEmpty ? keySpan : span(lineNumber, args[min(2, args.count - 1)]),
+        help: "for example `check domain:pause current -> target`")
+      return nil
+    }
+    let spec = args[0]
+    let parts = spec.text.split(separator: ":", omittingEmptySubsequences: false)
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+      error("catalog.bad-check", "`\(spec.text)` is not `CLASS:PERM`", span(lineNumber, spec))
+      return nil
+    }
+    let permissions = parts[1].split(separator: "+", omittingEmptySubsequences: false).map(String.init)
+    if permissions.contains(where: \.isEmpty) {
+      error("catalog.bad-check", "an empty permission in `\(spec.text)`", span(lineNumber, spec))
+      return nil
+    }
+    guard let subject = endpoint(args[1], lineNumber, domainOnly: false),
+      let object = endpoint(args[3], lineNumber, domainOnly: false)
+    else { return nil }
+    var rest = Array(args.dropFirst(4))
+    var condition: Condition?
+    var intended: Permission?
+    while let word = rest.first {
+      rest.removeFirst()
+      switch word.text {
+      case "if", "unless":
+        guard let c = rest.first, Self.isConditionName(c.text) else {
+          error("catalog.bad-condition", "`\(word.text)` needs a condition word", span(lineNumber, rest.first ?? word),
+            help: "conditions are lower-case words such as `writable` or `revoke`")
+          return nil
+        }
+        rest.removeFirst()
+        condition = Condition(name: c.text, negated: word.text == "unless")
+      case "intended":
+        guard let p = rest.first, let permission = Permission(p.text) else {
+          error("catalog.bad-check", "`intended` needs `CLASS:PERM`", span(lineNumber, rest.first ?? word))
+          return nil
+        }
+        rest.removeFirst()
+        intended = permission
+      default:
+        error("catalog.bad-check", "unexpected `\(word.text)` after the object", span(lineNumber, word),
+          help: "a check may end with `if COND`, `unless COND` or `intended CLASS:PERM`")
+        return nil
+      }
+    }
+    let whole = span(lineNumber, args[0]).merged(with: span(lineNumber, args[3]))
+    return FlaskCheck(
+      securityClass: String(parts[0]), permissions: permissions, subject: subject, object: object,
+      condition: condition, intended: intended, span: whole)
+  }
+
+  /// `ACTION [SUBJECT -> OBJECT] [if|unless COND]`
+  private mutating func parseDummy(_ args: [CatalogWord], keySpan: SourceSpan, lineNumber: Int) -> DummyStep? {
+    guard let first = args.first else {
+      missing("dummy", keySpan, "an action such as `XSM_PRIV`")
+      return nil
+    }
+    var text = first.text
+    var other = false
+    if text.hasPrefix("XSM_OTHER=") {
+      other = true
+      text = String(text.dropFirst("XSM_OTHER=".count))
+    }
+    guard let action = DummyAction(rawValue: text) else {
+      let names = DummyAction.allCases.map(\.rawValue)
+      let hint = Suggestion.closest(to: text, in: names).map { "did you mean `\($0)`?" }
+      error("catalog.bad-dummy", "unknown dummy action `\(first.text)`", span(lineNumber, first),
+        help: hint ?? "actions: " + names.joined(separator: " ") + ", or `XSM_OTHER=ACTION`")
+      return nil
+    }
+    var step = DummyStep(action: action, other: other)
+    var rest = Array(args.dropFirst())
+    if rest.count >= 3 && rest[1].text == "->" {
+      guard let s = endpoint(rest[0], lineNumber, domainOnly: false),
+        let o = endpoint(rest[2], lineNumber, domainOnly: false)
+      else { return nil }
+      step.subject = s
+      step.object = o
+      rest.removeFirst(3)
+    }
+    if let word = rest.first {
+      guard (word.text == "if" || word.text == "unless"), rest.count == 2, Self.isConditionName(rest[1].text) else {
+        error("catalog.bad-dummy", "unexpected `\(word.text)` in a dummy step", span(lineNumber, word),
+          help: "a step is `ACTION [SUBJECT -> OBJECT] [if|unless COND]`")
+        return nil
+      }
+      step.condition = Condition(name: rest[1].text, negated: word.text == "unless")
+    }
+    return step
+  }
+
+  private mutating func endpoint(_ word: CatalogWord, _ lineNumber: Int, domainOnly: Bool) -> Endpoint? {
+    var name = word.text
+    var raw = false
+    if name.hasSuffix("(raw)") {
+      raw = true
+      name = String(name.dropLast("(raw)".count))
+    }
+    let allowed = domainOnly ? Endpoint.domainNames : Endpoint.allNames
+    guard allowed.contains(name) else {
+      let hint = Suggestion.closest(to: name, in: allowed).map { "did you mean `\($0)`?" }
+      error("catalog.unknown-endpoint", "unknown \(domainOnly ? "domain" : "subject or object") `\(name)`",
+        span(lineNumber, word), help: hint ?? "see the subjects and objects in docs/catalog-format.md")
+      return nil
+    }
+    return Endpoint(name, raw: raw)
+  }
+
+  // MARK: Blocks
+
+  private mutating func finishBlock() {
+    if let op = currentOp { ops.append(op) }
+    if let rule = currentCoverage {
+      if rule.reason.isEmpty {
+        error("catalog.missing-key", "`\(rule.kind.rawValue) \(rule.pattern)` has no `summary` giving the reason",
+          rule.span)
+      }
+      coverage.append(rule)
+    }
+    currentOp = nil
+    currentCoverage = nil
+  }
+
+  // MARK: Helpers
+
+  private mutating func one(
+    _ args: [CatalogWord], _ key: String, _ lineNumber: Int, _ keySpan: SourceSpan, what: String
+  ) -> CatalogWord? {
+    guard let first = args.first else {
+      missing(key, keySpan, what)
+      return nil
+    }
+    if args.count > 1 { extra(args[1], lineNumber) }
+    return first
+  }
+
+  private mutating func missing(_ key: String, _ at: SourceSpan, _ what: String) {
+    error("catalog.missing-argument", "`\(key)` needs \(what)", at)
+  }
+
+  private mutating func extra(_ word: CatalogWord, _ lineNumber: Int) {
+    error("catalog.extra-argument", "unexpected `\(word.text)`", span(lineNumber, word))
+  }
+
+  private mutating func error(_ id: String, _ message: String, _ at: SourceSpan, help: String? = nil) {
+    diagnostics.append(Diagnostic(DiagnosticID(id), .error, message, span: at, help: help))
+  }
+
+  private func span(_ line: Int, _ word: CatalogWord) -> SourceSpan {
+    SourceSpan(file: file, line: line, column: word.column, endColumn: word.column + word.text.count)
+  }
+
+  private func restOfLine(_ line: String, after keyword: CatalogWord) -> String {
+    let chars = Array(line)
+    let start = keyword.column - 1 + keyword.text.count
+    guard start < chars.count else { return "" }
+    return String(chars[start...]).trimmingWhitespace()
+  }
+
+  static func words(of line: String) -> [CatalogWord] {
+    var words: [CatalogWord] = []
+    var current = ""
+    var start = 0
+    var column = 0
+    for ch in line {
+      column += 1
+      if ch == " " || ch == "\t" || ch == "\r" {
+        if !current.isEmpty { words.append(CatalogWord(text: current, column: start)) }
+        current = ""
+      } else {
+        if current.isEmpty { start = column }
+        current.append(ch)
+      }
+    }
+    if !current.isEmpty { words.append(CatalogWord(text: current, column: start)) }
+    // A comment ends the line, except in text keys where `#` is prose.
+    if let first = words.first, !textKeys.contains(first.text),
+      let hash = words.firstIndex(where: { $0.text.hasPrefix("#") })
+    {
+      words.removeSubrange(hash...)
+    }
+    return words
+  }
+
+  static func isOpName(_ s: String) -> Bool {
+    !s.isEmpty && s.first!.isLetter && s.last != "." && !s.contains("..")
+      && s.allSatisfy { ($0.isLetter && $0.isASCII) || $0.isNumber || $0 == "_" || $0 == "." }
+  }
+
+  static func isConditionName(_ s: String) -> Bool {
+    !s.isEmpty && s.allSatisfy { ($0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "_" }
+  }
+
+  static func number(_ s: String) -> Int? {
+    if s.hasPrefix("0x") { return Int(s.dropFirst(2), radix: 16) }
+    return Int(s)
+  }
+
+  static func numberRange(_ s: String) -> (Int, Int)? {
+    if let r = s.range(of: "..") {
+      guard let lo = number(String(s[..<r.lowerBound])), let hi = number(String(s[r.upperBound...])), lo <= hi
+      else { return nil }
+      return (lo, hi)
+    }
+    return number(s).map { ($0, $0) }
+  }
+}
+
+extension String {
+  func trimmingWhitespace() -> String {
+    var s = Substring(self)
+    while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
+    while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
+    return String(s)
+  }
+}

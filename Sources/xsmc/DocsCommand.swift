@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import XSMBuild
+import XSMCatalog
+import XSMDiagnostics
+
+extension XSMC {
+  /// `xsmc docs`: renders the op reference and the C, Rust and Go bindings
+  /// from the op catalog, or checks that the committed files are current.
+  struct Docs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Generate the op reference and bindings.",
+      discussion: """
+        Reads the op catalog and writes docs/ops.md, bindings/c/xsm_ops.h, bindings/rust/xsm_ops.rs and \
+        bindings/go/xsmops/xsmops.go under the output directory (each through a temporary file and a \
+        rename; files whose text is unchanged are left alone). With --check nothing is written and the \
+        command fails if any file differs from what it would write. Exit status: 0 ok, 1 catalog errors or \
+        out-of-date files, 2 usage or I/O errors.
+        """)
+
+    @Option(name: .long, help: "The op catalog directory.")
+    var catalog = GeneratedArtefacts.defaultCatalogSource
+
+    @Option(name: .long, help: "The repository root the files are written under.")
+    var out = "."
+
+    @Flag(name: .long, help: "Write nothing; exit 1 and list the files that are out of date.")
+    var check = false
+
+    @Flag(name: .long, help: "Print a JSON summary (files, bytes, changed) on stdout.")
+    var json = false
+
+    @Option(name: .long, help: "Show at most this many errors (0 shows all).")
+    var maxErrors: Int = 20
+
+    func validate() throws {
+      guard maxErrors >= 0 else { throw ValidationError("--max-errors must be 0 or more") }
+    }
+
+    func run() async throws {
+      let (loaded, diagnostics) = CatalogLoader.load(directory: catalog)
+      report(diagnostics)
+      guard let opCatalog = loaded else {
+        let isIOError = diagnostics.items.contains { $0.id.rawValue == "catalog.io" }
+        throw ExitCode(isIOError ? 2 : 1)
+      }
+      let problems = GeneratedArtefacts.problems(in: opCatalog)
+      if !problems.isEmpty {
+        report(DiagnosticList(problems))
+        throw ExitCode(1)
+      }
+
+      var files = GeneratedArtefacts.render(opCatalog, source: sourceName)
+      files.append(try embeddedCatalogFile())
+      var results: [FileResult] = []
+      for file in files {
+        let path = out == "." ? file.path : (out as NSString).appendingPathComponent(file.path)
+        let bytes = Array(file.contents.utf8)
+        let current = FileManager.default.contents(atPath: path).map(Array.init)
+        results.append(FileResult(path: path, bytes: bytes.count, changed: current != bytes))
+        guard !check, current != bytes else { continue }
+        do {
+          try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+          try PolicyBuilder.writeAtomically(bytes, to: path)
+        } catch {
+          fail("cannot write `\(path)`: \(error.localizedDescription)")
+          throw ExitCode(2)
+        }
+      }
+
+      let stale = results.filter(\.changed)
+      if json {
+        print(encodeJSON(DocsReport(check: check, ok: !check || stale.isEmpty, files: results)))
+      } else if check {
+        for file in stale { print(file.path) }
+      } else {
+        for file in results {
+          print("\(file.changed ? "wrote" : "unchanged") \(file.path) (\(file.bytes) bytes)")
+        }
+      }
+      if check && !stale.isEmpty {
+        let count = stale.count == 1 ? "1 generated file is" : "\(stale.count) generated files are"
+        fail("\(count) out of date; run `xsmc docs` to regenerate")
+        throw ExitCode(1)
+      }
+    }
+
+    /// The Swift source that compiles the catalog into the tools, with file
+    /// names as `sourceName/...` so they read the same on every checkout.
+    private func embeddedCatalogFile() throws -> GeneratedFile {
+      let files: [CatalogLoader.File]
+      do {
+        files = try CatalogLoader.files(in: catalog)
+      } catch {
+        fail(error.message)
+        throw ExitCode(2)
+      }
+      let prefix = catalog.hasSuffix("/") ? catalog : catalog + "/"
+      let renamed = files.map { file in
+        CatalogLoader.File(name: sourceName + "/" + file.name.dropFirst(prefix.count), text: file.text)
+      }
+      return GeneratedFile(path: "Sources/XSMCatalog/EmbeddedCatalogData.swift",
+        contents: EmbeddedCatalog.swiftSource(files: renamed))
+    }
+
+    /// The catalog directory as the generated headers name it: `./policy/ops/` is `policy/ops`, so the
+    /// spelling of `--catalog` does not change the output.
+    private var sourceName: String {
+      var name = (catalog as NSString).standardizingPath
+      while name.hasPrefix("./") { name.removeFirst(2) }
+      return name.isEmpty ? "." : name
+    }
+
+    /// Catalog diagnostics go to stderr, rendered as `xsmc build` renders policy diagnostics.
+    private func report(_ diagnostics: DiagnosticList) {
+      guard !diagnostics.isEmpty else { return }
+      let colour = isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+      let renderer = DiagnosticRenderer(format: .human, colour: colour, maxErrors: maxErrors)
+      FileHandle.standardError.write(Data(renderer.render(diagnostics).utf8))
+    }
+
+    private func fail(_ message: String) {
+      FileHandle.standardError.write(Data("xsmc: error: \(message)\n".utf8))
+    }
+  }
+}
+
+/// One generated file in the `--json` summary.
+private struct FileResult: Encodable {
+  var path: String
+  var bytes: Int
+  /// The file on disk differs from (or, after writing, differed from) the generated text.
+  var changed: Bool
+}
+
+/// The `--json` summary of `xsmc docs`.
+private struct DocsReport: Encodable {
+  var check: Bool
+  var ok: Bool
+  var files: [FileResult]
+}

@@ -1,0 +1,323 @@
+import ArgumentParser
+import Foundation
+import XSMBuild
+import XSMCatalog
+import XSMDiagnostics
+import XSMPolicy
+import XSMSepol
+
+extension PrivilegeClass: ExpressibleByArgument {}
+extension OpKind: ExpressibleByArgument {}
+
+extension XSMC {
+  struct Ops: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "List and describe hypercall ops: hooks, dummy rules, Flask checks, privilege class.",
+      discussion: """
+        With no OP, lists the ops that pass the filters; with OPs (names or aliases such as \
+        `domctl.pause`), describes each. `--split-report` lists permissions that guard ops of more \
+        than one privilege class and the defects in how Flask checks ops; `--dummy-vs-flask` compares \
+        the dummy module with a compiled policy on a reference host (control domain dom0_t, xenstore \
+        xenstore_t, device model dm_dom_t, guests domU_t by default). Exit status: 0 ok, 1 catalog or \
+        policy errors, 2 usage errors (unknown op, bad filter).
+        """)
+
+    @Argument(help: "Ops to describe, by name or alias (`domctl.pause`), or `family.*`.")
+    var names: [String] = []
+
+    @OptionGroup var catalogOptions: CatalogOptions
+
+    @Option(name: .long, help: "Only ops of this family (`domctl`, `evtchn`, `flask`...).")
+    var family: String?
+
+    @Option(name: .long, help: "Only ops that call this XSM hook (`xsm_domctl`).")
+    var hook: String?
+
+    @Option(name: .customLong("class"), help: "Only ops of this class: privileged, logical or mixed.")
+    var privilege: PrivilegeClass?
+
+    @Option(name: .long, help: "Only ops whose checks need this permission (`domain:pause` or `pause`).")
+    var permission: String?
+
+    @Option(name: .long, help: "Only legacy or only split ops.")
+    var kind: OpKind?
+
+    @Flag(name: .long, help: "Report permissions shared by ops of different privilege and Flask defects.")
+    var splitReport = false
+
+    @Flag(name: .long, help: "Report where the dummy rule and a policy's grants disagree.")
+    var dummyVsFlask = false
+
+    @Option(name: .long, help: "Policy for --dummy-vs-flask and validation: a tree, a policy.conf or a binary (default: policy).")
+    var policy: String?
+
+    @Option(name: .long, help: "Reference host for --dummy-vs-flask, as control,xenstore,device-model,guest types.")
+    var host: String?
+
+    @Flag(name: .long, help: "Print JSON on stdout.")
+    var json = false
+
+    func validate() throws {
+      if splitReport && dummyVsFlask { throw ValidationError("give --split-report or --dummy-vs-flask, not both") }
+      if let host, host.split(separator: ",").count != 4 {
+        throw ValidationError("--host takes four types: control,xenstore,device-model,guest")
+      }
+    }
+
+    func run() async throws {
+      let renderer = DiagnosticRenderer(format: .human, colour: false, maxErrors: 20)
+      guard let catalog = catalogOptions.load(renderer: renderer) else { throw ExitCode(1) }
+
+      if splitReport {
+        let report = SplitReport(catalog: catalog)
+        print(json ? encodeJSON(report) : Self.text(report))
+        return
+      }
+      if dummyVsFlask || policy != nil {
+        let path = policy ?? "policy"
+        guard let binary = await PolicyLoading.binary(path, catalog: catalog) else { throw ExitCode(1) }
+        let problems = try await Self.validateAndCompare(catalog: catalog, binary: binary, path: path,
+          host: referenceHost(), compare: dummyVsFlask, json: json)
+        if problems { throw ExitCode(1) }
+        if dummyVsFlask { return }
+      }
+
+      var selected: [Op]
+      if names.isEmpty {
+        selected = catalog.ops
+      } else {
+        selected = []
+        for name in names {
+          let found = catalog.ops(matching: name)
+          if found.isEmpty {
+            let hint = Suggestion.closest(to: name, in: catalog.allNames).map { "; did you mean `\($0)`?" }
+              ?? "; `xsmc ops` lists every op"
+            FileHandle.standardError.write(Data("xsmc: error: unknown op `\(name)`\(hint)\n".utf8))
+            throw ExitCode(2)
+          }
+          selected += found
+        }
+      }
+      selected = try filter(selected)
+      if json {
+        print(encodeJSON(selected.map { OpRecord($0, in: catalog) }))
+      } else if names.isEmpty || selected.count > 12 && names.allSatisfy({ $0.hasSuffix(".*") }) {
+        print(Self.table(selected))
+      } else {
+        print(selected.map { Self.describe($0, catalog) }.joined(separator: "\n"))
+      }
+    }
+
+    private func referenceHost() -> ReferenceHost {
+      guard let host else { return ReferenceHost() }
+      let parts = host.split(separator: ",").map(String.init)
+      return ReferenceHost(control: parts[0], xenstore: parts[1], deviceModel: parts[2], guest: parts[3])
+    }
+
+    private func filter(_ ops: [Op]) throws -> [Op] {
+      var result = ops
+      if let family { result = result.filter { $0.family == family } }
+      if let hook { result = result.filter { $0.hooks.contains(hook) } }
+      if let privilege { result = result.filter { $0.privilege == privilege } }
+      if let kind { result = result.filter { $0.kind == kind } }
+      if let permission {
+        if let p = Permission(permission) {
+          result = result.filter { $0.permissions.contains(p) }
+        } else {
+          result = result.filter { $0.permissions.contains { $0.name == permission } }
+        }
+      }
+      return result
+    }
+
+    // MARK: Policy validation and comparison
+
+    @SepolActor
+    private static func validateAndCompare(
+      catalog: OpCatalog, binary: [UInt8], path: String, host: ReferenceHost, compare: Bool, json: Bool
+    ) throws -> Bool {
+      let policyTables: BinaryPolicy
+      let oracle: SepolOracle
+      do {
+        policyTables = try BinaryPolicy(binary: binary)
+        oracle = try SepolOracle(binary: binary)
+      } catch {
+        FileHandle.standardError.write(Data("xsmc: error: cannot read the policy `\(path)`: \(error)\n".utf8))
+        throw ExitCode(2)
+      }
+      let vocabulary = PolicyVocabulary(
+        classes: Dictionary(policyTables.classes.map { ($0.name, $0.permissions) }, uniquingKeysWith: { a, _ in a }))
+      let problems = catalog.validate(against: vocabulary)
+      if !problems.isEmpty {
+        let renderer = DiagnosticRenderer(format: .human, colour: false, maxErrors: 20)
+        FileHandle.standardError.write(Data(renderer.render(DiagnosticList(problems)).utf8))
+        return true
+      }
+      guard compare else { return false }
+      var referenceHost = host
+      referenceHost.allowUnknown = policyTables.summary.handleUnknown == .allow
+      let types = Set(policyTables.typeNames)
+      for type in [host.control, host.xenstore, host.deviceModel, host.guest] where !types.contains(type) {
+        let hint = Suggestion.closest(to: type, in: types).map { " (did you mean `\($0)`?)" } ?? ""
+        FileHandle.standardError.write(Data("xsmc: error: the policy has no type `\(type)`\(hint)\n".utf8))
+        throw ExitCode(2)
+      }
+      let report = DummyVsFlaskReport(catalog: catalog, host: referenceHost, policy: SepolFlaskQuestions(oracle: oracle))
+      print(json ? encodeJSON(report) : text(report))
+      return false
+    }
+
+    // MARK: Text
+
+    static func table(_ ops: [Op]) -> String {
+      let rows = ops.map { op -> [String] in
+        let checks: String
+        if let marker = op.flask {
+          checks = marker == .unclassified ? "(unclassified)" : "(no check)"
+        } else if op.checks.isEmpty {
+          checks = "(no hook)"
+        } else {
+          checks = op.checks.map { "\($0.securityClass):\($0.permissions.joined(separator: "+"))" }
+            .uniqued().joined(separator: " ")
+        }
+        let dummy = op.dummy.map { $0.other ? "OTHER=\($0.action.rawValue)" : $0.action.rawValue }.uniqued()
+          .joined(separator: ",")
+        return [op.name, op.privilege.rawValue, dummy, checks]
+      }
+      return TextTable(header: ["OP", "CLASS", "DUMMY", "FLASK"], rows: rows).render()
+        + "\n\(ops.count) op\(ops.count == 1 ? "" : "s")"
+    }
+
+    static func describe(_ op: Op, _ catalog: OpCatalog) -> String {
+      var lines: [String] = []
+      let aliases = op.aliases.isEmpty ? "" : " (alias \(op.aliases.joined(separator: ", ")))"
+      lines.append("\(op.name)\(aliases) — \(op.kind == .legacy ? "legacy op" : "split op")")
+      lines.append("  \(op.summary)")
+      func field(_ name: String, _ value: String) {
+        lines.append("  " + name.padding(toLength: 12, withPad: " ", startingAt: 0) + value)
+      }
+      if let call = op.hypercall {
+        let subops = op.subopText
+        field("hypercall", "\(call.name)=\(call.number)" + (subops.isEmpty ? "" : ", sub-op \(subops)"))
+      }
+      if let number = op.number { field("number", "\(op.family) \(number)" + (op.group.map { ", group \($0)" } ?? "")) }
+      field("hook", op.hooks.isEmpty ? "none" : op.hooks.joined(separator: " + "))
+      field("dummy", op.dummy.map(\.description).joined(separator: "; "))
+      field("target", op.targets.joined(separator: "+"))
+      field("class", op.privilege.rawValue)
+      if op.checks.isEmpty {
+        field("flask", op.flask.map { $0 == .unclassified ? "unclassified (avc_unknown_permission)" : "no check" }
+          ?? "no hook")
+      }
+      for (i, check) in op.checks.enumerated() { field(i == 0 ? "flask" : "", check.text) }
+      if let silo = op.silo { field("silo", "caller or \(silo.left)/\(silo.right) is the control domain, or they are the same") }
+      if op.refusesSelf { field("self", "Xen refuses it on the caller itself under every module") }
+      if op.kind == .split {
+        if !op.replaces.isEmpty { field("replaces", op.replaces.joined(separator: " ")) }
+      } else {
+        let by = catalog.splitOps(replacing: op.name).map(\.name)
+        if !by.isEmpty { field("split into", by.joined(separator: " ")) }
+        if let rule = catalog.coverageRule(for: op.name) { field(rule.kind.rawValue, rule.reason) }
+      }
+      for note in op.notes { field("note", note) }
+      return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func text(_ report: SplitReport) -> String {
+      var out = "Permissions that guard ops of more than one class (\(report.shared.count)):\n"
+      for item in report.shared {
+        out += "  \(item.permission)\n"
+        for (cls, ops) in item.ops.sorted(by: { $0.key < $1.key }) {
+          out += "    \(cls): \(ops.joined(separator: " "))\n"
+        }
+        out += "    why: \(item.why)\n"
+      }
+      out += "\nDefects in how Flask checks ops (\(report.defects.count)):\n"
+      for kind in SplitReport.Defect.Kind.allCases {
+        let items = report.defects.filter { $0.kind == kind }
+        guard !items.isEmpty else { continue }
+        out += "  \(kind.rawValue) (\(items.count))\n"
+        for item in items {
+          out += "    \(item.op)" + (item.check.isEmpty ? "" : "  \(item.check)") + "\n      \(item.why)\n"
+        }
+      }
+      return out
+    }
+
+    static func text(_ report: DummyVsFlaskReport) -> String {
+      let h = report.host
+      var out = "Reference host: control \(h.control), xenstore \(h.xenstore), device model \(h.deviceModel), "
+        + "guests \(h.guest); handle_unknown \(h.allowUnknown ? "allow" : "deny")\n"
+      let denied = report.findings.filter { $0.dummyAllows }
+      let wider = report.findings.filter { !$0.dummyAllows }
+      out += "\(report.opsCompared) hooked ops compared; \(denied.count) cases where flask denies what dummy allows, "
+        + "\(wider.count) where flask allows what dummy denies\n"
+      for (title, items) in [("Flask denies, dummy allows", denied), ("Flask allows, dummy denies", wider)] {
+        guard !items.isEmpty else { continue }
+        out += "\n\(title):\n"
+        var byOp: [(String, [DummyVsFlaskReport.Finding])] = []
+        for item in items {
+          if let last = byOp.last, last.0 == item.op { byOp[byOp.count - 1].1.append(item) } else {
+            byOp.append((item.op, [item]))
+          }
+        }
+        for (op, findings) in byOp {
+          out += "  \(op)\n"
+          for f in findings {
+            out += "    \(f.scenario): dummy \(f.dummyRule); flask \(f.flaskReason)\n"
+          }
+        }
+      }
+      return out
+    }
+  }
+}
+
+/// Reads or builds the policy a command compares against.
+enum PolicyLoading {
+  static let magic: [UInt8] = [0x8c, 0xff, 0x7c, 0xf9]
+
+  /// A binary policy file is read as it is; a tree or policy.conf is built.
+  static func binary(_ path: String, catalog: OpCatalog?) async -> [UInt8]? {
+    if let data = FileManager.default.contents(atPath: path), data.count >= 4, Array(data.prefix(4)) == magic {
+      return Array(data)
+    }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      FileHandle.standardError.write(Data("xsmc: error: `\(path)` does not exist\n".utf8))
+      return nil
+    }
+    var options = BuildOptions()
+    options.catalog = catalog
+    let outcome = await PolicyBuilder.build(PolicySource.path(path), options: options)
+    if outcome.diagnostics.hasErrors || outcome.binary == nil {
+      let renderer = DiagnosticRenderer(format: .human, colour: false, maxErrors: 20)
+      FileHandle.standardError.write(Data(renderer.render(outcome.diagnostics).utf8))
+      return nil
+    }
+    return outcome.binary
+  }
+}
+
+/// Left-aligned columns for terminal tables.
+struct TextTable {
+  var header: [String]
+  var rows: [[String]]
+
+  func render() -> String {
+    let all = [header] + rows
+    let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+    return all.map { row in
+      row.enumerated().map { i, cell in
+        i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+      }.joined(separator: "  ")
+    }.joined(separator: "\n")
+  }
+}
+
+extension Sequence where Element: Hashable {
+  func uniqued() -> [Element] {
+    var seen = Set<Element>()
+    return filter { seen.insert($0).inserted }
+  }
+}

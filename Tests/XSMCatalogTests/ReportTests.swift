@@ -1,0 +1,83 @@
+import Testing
+import XSMBuild
+import XSMCatalog
+import XSMPolicy
+import XSMSepol
+
+@SepolActor
+func compareWithSepol(binary: [UInt8], catalog: OpCatalog) throws -> DummyVsFlaskReport {
+  let oracle = try SepolOracle(binary: binary)
+  return DummyVsFlaskReport(catalog: catalog, host: ReferenceHost(), policy: SepolFlaskQuestions(oracle: oracle))
+}
+
+/// The project policy, built once.
+func projectPolicyBinary() async throws -> [UInt8] {
+  let outcome = await PolicyBuilder.build(.tree(packageRoot + "/policy"), options: BuildOptions())
+  return try #require(outcome.binary, "the project policy builds: \(outcome.diagnostics.items.map(\.message))")
+}
+
+@Suite("Split and dummy-vs-flask reports")
+struct ReportTests {
+  @Test func splitReportSurfacesTheKnownDefects() throws {
+    let report = SplitReport(catalog: try loadProjectCatalog())
+    func has(_ kind: SplitReport.Defect.Kind, _ op: String) -> Bool {
+      report.defects.contains { $0.kind == kind && $0.op == op }
+    }
+    // A permission checked in the wrong class.
+    #expect(has(.wrongClass, "domctl.setvnumainfo"))
+    let wrong = report.defects.first { $0.kind == .wrongClass }
+    #expect(wrong?.check.contains("intended domain2:set_vnumainfo") == true)
+    // Ops flask never classifies.
+    for op in [
+      "domctl.set_broken_page_p2m", "domctl.soft_reset_cont", "sysctl.dt_overlay", "platform.get_ucode_revision",
+      "platform.microcode_update2", "domctl.shadow_op.enable_translate",
+    ] {
+      #expect(has(.unclassified, op), "\(op) is reported as unclassified")
+    }
+    // Checks made against the wrong subject: the caller is never checked.
+    #expect(has(.callerUnchecked, "evtchn.status"))
+    #expect(has(.callerUnchecked, "grant.copy"))
+    // A check made for another domain although the caller is checked too.
+    #expect(has(.otherSubject, "memory.add_to_physmap_batch.gmfn_foreign"))
+    // Ungated privileged ops.
+    #expect(has(.ungated, "memory.sharing_op.audit") || has(.ungated, "memory.reserved_device_memory_map"))
+    // Every defect says why it matters.
+    #expect(report.defects.allSatisfy { !$0.why.isEmpty })
+    // A permission shared by ops of different classes: mmu:adjust guards mixed reservation ops.
+    #expect(report.shared.contains { $0.permission == Permission("mmu", "adjust") })
+  }
+
+  @Test func dummyVsFlaskOnTheProjectPolicy() async throws {
+    let binary = try await projectPolicyBinary()
+    let catalog = try loadProjectCatalog()
+    let report = try await compareWithSepol(binary: binary, catalog: catalog)
+    func finding(_ op: String, _ scenario: Scenario) -> DummyVsFlaskReport.Finding? {
+      report.findings.first { $0.op == op && $0.scenario == scenario.rawValue }
+    }
+    // Unclassified ops: dummy lets the control domain in, flask denies (handle_unknown deny).
+    #expect(finding("domctl.set_broken_page_p2m", .controlOnGuest)?.dummyAllows == true)
+    // The project policy grants domain:setdebugging to no one on a guest (as Xen's default policy).
+    #expect(finding("domctl.setdebugging", .controlOnGuest)?.flaskAllows == false)
+    // A device model may reset its guest's event channels under dummy; the policy does not grant it.
+    #expect(finding("evtchn.reset", .deviceModelOnTarget)?.dummyAllows == true)
+    // grant:transfer is never granted.
+    #expect(finding("grant.transfer", .guestOnOtherGuest)?.dummyAllows == true)
+    // Console writes: the guest_writeconsole boolean makes flask wider than dummy.
+    #expect(finding("console.write", .guestOnItself)?.flaskAllows == true)
+    // Ops that agree are not reported: the control domain pausing a guest.
+    #expect(finding("domctl.pausedomain", .controlOnGuest) == nil)
+    #expect(report.opsCompared > 300)
+  }
+
+  /// Permissive properties of the comparison itself: with a policy that
+  /// grants everything, flask never denies a classified op.
+  @Test func grantingEverythingLeavesOnlyDummyDenials() throws {
+    struct Everything: FlaskQuestions {
+      func allows(source: String, target: String, permission: Permission) -> Bool { true }
+      func newType(source: String, target: String, securityClass: String) -> String { target }
+    }
+    let report = DummyVsFlaskReport(catalog: try loadProjectCatalog(), host: ReferenceHost(), policy: Everything())
+    let flaskDenials = report.findings.filter { !$0.flaskAllows }
+    #expect(flaskDenials.allSatisfy { $0.flaskReason.contains("avc_unknown_permission") })
+  }
+}
