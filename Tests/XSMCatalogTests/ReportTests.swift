@@ -10,6 +10,12 @@ func compareWithSepol(binary: [UInt8], catalog: OpCatalog) throws -> DummyVsFlas
   return DummyVsFlaskReport(catalog: catalog, host: ReferenceHost(), policy: SepolFlaskQuestions(oracle: oracle))
 }
 
+@SepolActor
+func vocabularyOf(_ binary: [UInt8]) throws -> PolicyVocabulary {
+  let policy = try BinaryPolicy(binary: binary)
+  return PolicyVocabulary(classes: Dictionary(uniqueKeysWithValues: policy.classes.map { ($0.name, $0.permissions) }))
+}
+
 /// The project policy, built once.
 func projectPolicyBinary() async throws -> [UInt8] {
   let outcome = await PolicyBuilder.build(.tree(packageRoot + "/policy"), options: BuildOptions())
@@ -45,6 +51,14 @@ struct ReportTests {
     #expect(report.defects.allSatisfy { !$0.why.isEmpty })
     // A permission shared by ops of different classes: mmu:adjust guards mixed reservation ops.
     #expect(report.shared.contains { $0.permission == Permission("mmu", "adjust") })
+  }
+
+  @Test func everyCheckNamesAPermissionOfTheProjectPolicy() async throws {
+    let binary = try await projectPolicyBinary()
+    let vocabulary = try await vocabularyOf(binary)
+    #expect(vocabulary.classes.count == 13)
+    let problems = try loadProjectCatalog().validate(against: vocabulary)
+    #expect(problems.isEmpty, "\(problems.map(\.message))")
   }
 
   @Test func dummyVsFlaskOnTheProjectPolicy() async throws {
