@@ -9,6 +9,7 @@ let package = Package(
   products: [
     .executable(name: "xsmc", targets: ["xsmc"]),
     .executable(name: "xsmgen", targets: ["xsmgen"]),
+    .executable(name: "xsmq", targets: ["xsmq"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -33,13 +34,31 @@ let package = Package(
     // MARK: Op catalog
     .target(name: "XSMCatalog", dependencies: ["XSMDiagnostics"], swiftSettings: strict),
 
+    // MARK: Decision engine
+    .target(
+      name: "XSMEngine", dependencies: ["XSMCatalog", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMDiagnostics"],
+      swiftSettings: strict),
+
     // MARK: Executables
+    .target(
+      name: "XSMCommandLine",
+      dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strict),
     .executableTarget(
       name: "xsmc",
       dependencies: [
-        "XSMBuild", "XSMPolicy", "XSMDiagnostics", "XSMCatalog",
+        "XSMBuild", "XSMPolicy", "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMCommandLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
+    .executableTarget(
+      name: "xsmq",
+      dependencies: [
+        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ], swiftSettings: strict),
+    .executableTarget(
+      name: "xsmbench",
+      dependencies: ["XSMEngine", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMCatalog"],
+      swiftSettings: strict),
     .executableTarget(
       name: "xsmgen",
       dependencies: [
@@ -50,6 +69,9 @@ let package = Package(
     .testTarget(name: "XSMPolicyTests", dependencies: ["XSMPolicy", "XSMDiagnostics"]),
     .testTarget(name: "XSMSepolTests", dependencies: ["XSMSepol"]),
     .testTarget(name: "XSMPolicyGenTests", dependencies: ["XSMPolicyGen"]),
+    .testTarget(
+      name: "XSMEngineTests",
+      dependencies: ["XSMEngine", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMCatalog"]),
     .testTarget(name: "XSMCatalogTests", dependencies: ["XSMCatalog", "XSMDiagnostics", "XSMSepol", "XSMBuild", "XSMPolicy"]),
     .testTarget(
       name: "XSMBuildTests",

@@ -329,4 +329,6 @@ static inline const char *xsm_lowest_sensitivity(const sepol_policydb_t *db) {
   return p->p_sens_val_to_name[0];
 }
 
+#include "export.h"
+
 #endif /* XSM_CSEPOL_SHIM_H */

@@ -8,10 +8,12 @@ struct CatalogLinker {
   private(set) var diagnostics: [Diagnostic] = []
   private var parsed: [CatalogParser.ParsedOp]
   private let coverage: [CoverageRule]
+  private let complete: Bool
 
-  init(parsed: [CatalogParser.ParsedOp], coverage: [CoverageRule]) {
+  init(parsed: [CatalogParser.ParsedOp], coverage: [CoverageRule], complete: Bool = true) {
     self.parsed = parsed
     self.coverage = coverage
+    self.complete = complete
   }
 
   mutating func run() {
@@ -20,6 +22,7 @@ struct CatalogLinker {
     ops = parsed.map(\.op)
     for entry in parsed { checkEntry(entry) }
     checkNumbers()
+    guard complete else { return }
     checkReplacements()
     checkCoverage()
   }

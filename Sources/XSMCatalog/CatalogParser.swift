@@ -48,9 +48,9 @@ struct CatalogParser {
   static func parse(text: String, file: String) -> CatalogParser {
     var parser = CatalogParser(file: file)
     var lineNumber = 0
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    for rawLine in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
       lineNumber += 1
-      parser.parseLine(String(rawLine), line: lineNumber)
+      parser.parseLine(String(Substring(rawLine)), line: lineNumber)
     }
     parser.finishBlock()
     return parser
@@ -359,8 +359,8 @@ struct CatalogParser {
       raw = true
       name = String(name.dropLast("(raw)".count))
     }
-    let allowed = domainOnly ? Endpoint.domainNames : Endpoint.allNames
-    guard allowed.contains(name) else {
+    guard let kind = Endpoint.kinds[name], !domainOnly || kind == .domain else {
+      let allowed = domainOnly ? Endpoint.domainNames : Endpoint.allNames
       let hint = Suggestion.closest(to: name, in: allowed).map { "did you mean `\($0)`?" }
       error("catalog.unknown-endpoint", "unknown \(domainOnly ? "domain" : "subject or object") `\(name)`",
         span(lineNumber, word), help: hint ?? "see the subjects and objects in docs/catalog-format.md")
@@ -414,28 +414,38 @@ struct CatalogParser {
   }
 
   private func restOfLine(_ line: String, after keyword: CatalogWord) -> String {
-    let chars = Array(line)
-    let start = keyword.column - 1 + keyword.text.count
-    guard start < chars.count else { return "" }
-    return String(chars[start...]).trimmingWhitespace()
+    // The keyword is the line's first word, so the text starts at its first occurrence.
+    guard let range = line.range(of: keyword.text) else { return "" }
+    return String(line[range.upperBound...]).trimmingWhitespace()
   }
 
+  /// The words of a line, split on spaces and tabs, with 1-based columns
+  /// (counted in Unicode scalars; the catalog is ASCII in practice). Works on
+  /// UTF-8 bytes: the catalog has thousands of lines and tools load it on
+  /// every run.
   static func words(of line: String) -> [CatalogWord] {
     var words: [CatalogWord] = []
-    var current = ""
-    var start = 0
+    let bytes = line.utf8
     var column = 0
-    for ch in line {
-      column += 1
-      if ch == " " || ch == "\t" || ch == "\r" {
-        if !current.isEmpty { words.append(CatalogWord(text: current, column: start)) }
-        current = ""
-      } else {
-        if current.isEmpty { start = column }
-        current.append(ch)
+    var start: String.Index?
+    var startColumn = 0
+    var index = bytes.startIndex
+    while index < bytes.endIndex {
+      let byte = bytes[index]
+      let isContinuation = byte & 0xC0 == 0x80
+      if !isContinuation { column += 1 }
+      if byte == 0x20 || byte == 0x09 || byte == 0x0D {
+        if let s = start {
+          words.append(CatalogWord(text: String(line[s..<index]), column: startColumn))
+          start = nil
+        }
+      } else if start == nil {
+        start = index
+        startColumn = column
       }
+      index = bytes.index(after: index)
     }
-    if !current.isEmpty { words.append(CatalogWord(text: current, column: start)) }
+    if let s = start { words.append(CatalogWord(text: String(line[s...]), column: startColumn)) }
     // A comment ends the line, except in text keys where `#` is prose.
     if let first = words.first, !textKeys.contains(first.text),
       let hash = words.firstIndex(where: { $0.text.hasPrefix("#") })

@@ -12,6 +12,9 @@ public enum EmbeddedCatalog {
   /// Loads the embedded catalog.
   public static func load() -> (OpCatalog?, DiagnosticList) { CatalogLoader.load(files: files) }
 
+  /// Loads only the entries `names` need (see ``CatalogLoader/loadSubset(files:names:)``).
+  public static func loadSubset(names: [String]) -> OpCatalog? { CatalogLoader.loadSubset(files: files, names: names) }
+
   /// The Swift source that embeds `files` (what `xsmc docs` writes to
   /// `Sources/XSMCatalog/EmbeddedCatalogData.swift`).
   public static func swiftSource(files: [CatalogLoader.File]) -> String {

@@ -78,13 +78,12 @@ public struct Endpoint: Hashable, Sendable, Codable, CustomStringConvertible {
   public static let labelNames: [String] = [
     "channel", "remote_channel", "new_label", "irq_label", "pci_label", "dt_label", "iomem_label", "ioport_label",
   ]
-  public static var allNames: [String] { domainNames + fixedNames + labelNames }
+  public static let allNames: [String] = domainNames + fixedNames + labelNames
+  static let kinds: [String: Kind] = Dictionary(
+    uniqueKeysWithValues: domainNames.map { ($0, Kind.domain) } + fixedNames.map { ($0, .fixed) }
+      + labelNames.map { ($0, .label) })
 
-  public var kind: Kind {
-    if Endpoint.fixedNames.contains(name) { return .fixed }
-    if Endpoint.labelNames.contains(name) { return .label }
-    return .domain
-  }
+  public var kind: Kind { Endpoint.kinds[name] ?? .domain }
   public var isCaller: Bool { name == "current" }
   public var description: String { raw ? "\(name)(raw)" : name }
 }

@@ -108,21 +108,33 @@ public enum CatalogLoader {
   /// Parses, links (`inherit`) and validates the files. The catalog is
   /// returned only when there are no errors.
   public static func load(files: [File]) -> (OpCatalog?, DiagnosticList) {
+    load(files: files, complete: true)
+  }
+
+  /// `complete: false` skips the checks that need the whole catalog (every
+  /// legacy op covered, `replaces` naming known ops), for loading a subset.
+  static func load(files: [File], complete: Bool) -> (OpCatalog?, DiagnosticList) {
     var diagnostics = DiagnosticList()
     var parsed: [CatalogParser.ParsedOp] = []
     var coverage: [CoverageRule] = []
-    var sources: [String: [Substring]] = [:]
     for file in files {
       let parser = CatalogParser.parse(text: file.text, file: file.name)
       parsed += parser.ops
       coverage += parser.coverage
       diagnostics.append(contentsOf: parser.diagnostics)
-      sources[file.name] = file.text.split(separator: "\n", omittingEmptySubsequences: false)
     }
-    var linker = CatalogLinker(parsed: parsed, coverage: coverage)
+    var linker = CatalogLinker(parsed: parsed, coverage: coverage, complete: complete)
     linker.run()
     diagnostics.append(contentsOf: linker.diagnostics)
-    diagnostics = DiagnosticList(diagnostics.items.map { attachSource($0, sources) })
+    if !diagnostics.isEmpty {
+      // Source lines only for files that have diagnostics.
+      let named = Set(diagnostics.items.compactMap { $0.span?.file })
+      var sources: [String: [Substring]] = [:]
+      for file in files where named.contains(file.name) {
+        sources[file.name] = file.text.split(separator: "\n", omittingEmptySubsequences: false)
+      }
+      diagnostics = DiagnosticList(diagnostics.items.map { attachSource($0, sources) })
+    }
     guard !diagnostics.hasErrors else { return (nil, diagnostics) }
     return (OpCatalog(ops: linker.ops, coverage: coverage, files: files.map(\.name)), diagnostics)
   }
@@ -148,4 +160,58 @@ public struct CatalogError: Error, Sendable, CustomStringConvertible {
   public var message: String
   public init(_ message: String) { self.message = message }
   public var description: String { message }
+}
+
+extension CatalogLoader {
+  /// Loads only the entries that `names` (op names or aliases) need — each
+  /// named op and the op it inherits from — out of `files`, which must be a
+  /// catalog that loads. A fast path for tools that answer one question:
+  /// the full load parses and cross-checks every op. Nil when a name is not
+  /// found (load the whole catalog then, for did-you-mean).
+  public static func loadSubset(files: [File], names: [String]) -> OpCatalog? {
+    struct Block {
+      var file: String
+      var header: Substring
+      var lines: [Substring]
+      var names: [Substring]
+      var inherits: Substring?
+    }
+    var blocks: [Block] = []
+    for file in files {
+      var current: Block?
+      for rawLine in file.text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
+        let line = Substring(rawLine)
+        let trimmed = line.drop { $0 == " " || $0 == "\t" }
+        let first = trimmed.prefix { $0 != " " && $0 != "\t" }
+        switch first {
+        case "op", "split", "unsplit", "retire":
+          if let block = current { blocks.append(block) }
+          let name = trimmed.dropFirst(first.count).drop { $0 == " " || $0 == "\t" }.prefix { $0 != " " && $0 != "\t" }
+          current = first == "op" || first == "split" ? Block(file: file.name, header: first, lines: [line], names: [name]) : nil
+        case "alias":
+          current?.lines.append(line)
+          current?.names += trimmed.dropFirst(5).split(whereSeparator: { $0 == " " || $0 == "\t" })
+            .prefix { !$0.hasPrefix("#") }
+        case "inherit":
+          current?.lines.append(line)
+          current?.inherits = trimmed.dropFirst(7).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+        default:
+          current?.lines.append(line)
+        }
+      }
+      if let block = current { blocks.append(block) }
+    }
+    var chosen: [Int] = []
+    func choose(_ name: Substring) -> Bool {
+      guard let i = blocks.firstIndex(where: { $0.names.contains(name) }) else { return false }
+      if !chosen.contains(i) { chosen.append(i) }
+      if let base = blocks[i].inherits { return choose(base) }
+      return true
+    }
+    for name in names where !choose(Substring(name)) { return nil }
+    let subset = chosen.sorted().map { i in
+      File(name: blocks[i].file, text: blocks[i].lines.joined(separator: "\n"))
+    }
+    return load(files: subset, complete: false).0
+  }
 }

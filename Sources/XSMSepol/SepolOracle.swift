@@ -175,6 +175,35 @@ public final class SepolOracle {
     return table
   }
 
+  // MARK: - Raw queries (benchmarks)
+
+  /// libsepol SIDs for types (contexts as for ``computeAV(source:target:class:)``),
+  /// so a benchmark can time `sepol_compute_av` alone.
+  public func sids(forTypes types: [String]) throws(SepolError) -> [UInt32] {
+    let (sids, _) = try withSepolCapture { () throws(SepolError) -> [UInt32] in
+      ensureInstalled()
+      var out: [UInt32] = []
+      for type in types { out.append(try sid(for: type, user: "system_u")) }
+      return out
+    }
+    return sids
+  }
+
+  /// The class value libsepol uses for `name`.
+  public func classNumber(_ name: String) -> UInt16? { classValues[name] }
+
+  /// Runs `sepol_compute_av` for each (source SID, target SID, class) and
+  /// returns the OR of the allowed vectors (so the work cannot be skipped).
+  public func computeAllowedMasks(_ queries: [(UInt32, UInt32, UInt16)]) -> UInt32 {
+    ensureInstalled()
+    var acc: UInt32 = 0
+    var avd = sepol_av_decision()
+    for (s, t, c) in queries {
+      if sepol_compute_av(s, t, c, ~0, &avd) == 0 { acc |= avd.allowed }
+    }
+    return acc
+  }
+
   // MARK: - Internals (all under capture, after ensureInstalled)
 
   private func ensureInstalled() {

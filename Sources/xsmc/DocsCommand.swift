@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import XSMCommandLine
 import XSMBuild
 import XSMCatalog
+import XSMEngine
 import XSMDiagnostics
 
 extension XSMC {
@@ -52,6 +54,7 @@ extension XSMC {
 
       var files = GeneratedArtefacts.render(opCatalog, source: sourceName)
       files.append(try embeddedCatalogFile())
+      files.append(try await embeddedDefaultsFile())
       var results: [FileResult] = []
       for file in files {
         let path = out == "." ? file.path : (out as NSString).appendingPathComponent(file.path)
@@ -102,6 +105,25 @@ extension XSMC {
       }
       return GeneratedFile(path: "Sources/XSMCatalog/EmbeddedCatalogData.swift",
         contents: EmbeddedCatalog.swiftSource(files: renamed))
+    }
+
+    /// The Swift source that compiles the project's policy (built from the
+    /// tree that holds the catalog) and the default system into the tools.
+    private func embeddedDefaultsFile() async throws -> GeneratedFile {
+      let tree = (sourceName as NSString).deletingLastPathComponent
+      let systemPath = out == "." ? EmbeddedDefaults.systemName : (out as NSString).appendingPathComponent(EmbeddedDefaults.systemName)
+      guard let system = try? String(contentsOfFile: systemPath, encoding: .utf8) else {
+        fail("cannot read the default system `\(systemPath)`")
+        throw ExitCode(2)
+      }
+      let outcome = await PolicyBuilder.build(.tree(tree.isEmpty ? "." : tree), options: BuildOptions())
+      guard let binary = outcome.binary else {
+        report(outcome.diagnostics)
+        fail("the policy `\(tree)` does not build, so the embedded default cannot be refreshed")
+        throw ExitCode(1)
+      }
+      return GeneratedFile(path: "Sources/XSMEngine/EmbeddedDefaultsData.swift",
+        contents: EmbeddedDefaults.swiftSource(policy: binary, system: system))
     }
 
     /// The catalog directory as the generated headers name it: `./policy/ops/` is `policy/ops`, so the

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XSMCommandLine
 import XSMBuild
 import XSMCatalog
 import XSMDiagnostics

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XSMCommandLine
 import XSMBuild
 import XSMDiagnostics
 import XSMPolicy
@@ -19,28 +20,8 @@ struct XSMC: AsyncParsableCommand {
     defaultSubcommand: nil
   )
 
-  /// Runs the command and maps errors to xsmc's exit codes (usage errors are 2, not 64).
-  static func main() async {
-    do {
-      var command = try parseAsRoot()
-      if var asyncCommand = command as? any AsyncParsableCommand {
-        try await asyncCommand.run()
-      } else {
-        try command.run()
-      }
-    } catch {
-      let code = exitCode(for: error)
-      if code == .success {
-        print(fullMessage(for: error))
-        Foundation.exit(0)
-      }
-      if let exit = error as? ExitCode {
-        Foundation.exit(exit.rawValue)
-      }
-      FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-      Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
-    }
-  }
+  /// Runs the command with the project's exit codes (usage errors are 2, not 64).
+  static func main() async { await mainMappingUsageErrors() }
 }
 
 /// Options shared by commands that read a policy.
@@ -245,10 +226,3 @@ struct BuildReport: Encodable {
   }
 }
 
-func encodeJSON(_ value: some Encodable) -> String {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-  encoder.keyEncodingStrategy = .convertToSnakeCase
-  guard let data = try? encoder.encode(value) else { return "{}" }
-  return String(decoding: data, as: UTF8.self)
-}

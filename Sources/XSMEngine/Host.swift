@@ -1,0 +1,190 @@
+import Foundation
+import XSMBuild
+import XSMCatalog
+import XSMDiagnostics
+import XSMPolicy
+
+/// A domain of a loaded host, with the SIDs Xen keeps for it.
+public struct HostDomain: Sendable, Hashable, Codable {
+  public var domid: Int
+  public var name: String
+  public var flags: Set<DomainFlag>
+  /// The domain this one is the device model of (`set_target`).
+  public var targetDomid: Int?
+  public var iommu: IOMMUMode
+  public var contextText: String
+  /// The domain's SID, self SID and (for a device model) target SID; nil without a policy.
+  public var sid: UInt32?
+  public var selfSID: UInt32?
+  public var targetSID: UInt32?
+
+  public var isControl: Bool { flags.contains(.control) }
+  public var isXenstore: Bool { flags.contains(.xenstore) }
+  public var isHardware: Bool { flags.contains(.hardware) }
+  /// `domN (name)` for people.
+  public var label: String { name == "dom\(domid)" ? name : "dom\(domid) (\(name))" }
+}
+
+/// A loaded system: its domains, the module in force, the op catalog and,
+/// when a policy is available, the Flask security server. Flask state is
+/// loaded whatever the module, so every module can be asked.
+public final class XenHost: Sendable {
+  public let spec: SystemSpec
+  public let module: XSMModule
+  public let catalog: OpCatalog
+  public let server: SecurityServer?
+  public let domains: [HostDomain]
+  /// The policy's digest (SHA-256 of the binary, hex) and size.
+  public let policyDigest: String?
+  public let policyBytes: Int
+  /// Where the policy came from, as written in the system or `embedded`.
+  public let policySource: String
+  private let byDomid: [Int: Int]
+
+  init(spec: SystemSpec, catalog: OpCatalog, server: SecurityServer?, domains: [HostDomain], digest: String?,
+    bytes: Int, source: String)
+  {
+    self.spec = spec
+    self.module = spec.module
+    self.catalog = catalog
+    self.server = server
+    self.domains = domains
+    self.policyDigest = digest
+    self.policyBytes = bytes
+    self.policySource = source
+    self.byDomid = Dictionary(domains.enumerated().map { ($1.domid, $0) }, uniquingKeysWith: { a, _ in a })
+  }
+
+  /// The domain with this id.
+  public func domain(domid: Int) -> HostDomain? { byDomid[domid].map { domains[$0] } }
+
+  /// A domain named `domN`, `N` or by its name.
+  public func domain(named text: String) -> HostDomain? {
+    if let d = domains.first(where: { $0.name == text }) { return d }
+    var digits = Substring(text)
+    if digits.hasPrefix("dom") { digits = digits.dropFirst(3) }
+    if let id = Int(digits) { return domain(domid: id) }
+    return nil
+  }
+
+  /// Every name a domain answers to, for did-you-mean.
+  public var domainNames: [String] { domains.flatMap { ["dom\($0.domid)", $0.name] } }
+
+  // MARK: Loading
+
+  /// Loads the policy a system names, checks every domain context against
+  /// it and computes the SIDs Xen would hold. Diagnostics point into the
+  /// system file.
+  public static func load(_ spec: SystemSpec, catalog: OpCatalog) async -> (XenHost?, [Diagnostic]) {
+    var diagnostics: [Diagnostic] = []
+    let (binary, source, policyDiagnostics) = await policyBinary(for: spec)
+    diagnostics += policyDiagnostics
+    guard let binary else { return (nil, diagnostics) }
+    let policy: FlaskPolicy
+    do {
+      policy = try await FlaskPolicy(binary: binary)
+    } catch {
+      diagnostics.append(Diagnostic(DiagnosticID("system.bad-policy"), .error,
+        "the policy `\(source)` cannot be loaded: \(error)", span: spec.spans["policy"]))
+      return (nil, diagnostics)
+    }
+    let server = SecurityServer(policy: policy, enforcing: spec.enforcing)
+    for (name, value) in spec.booleans.sorted(by: { $0.key < $1.key }) {
+      guard let index = policy.booleanNames.firstIndex(of: name) else {
+        let hint = Suggestion.closest(to: name, in: policy.booleanNames).map { "did you mean `\($0)`?" }
+        diagnostics.append(Diagnostic(DiagnosticID("system.unknown-boolean"), .error,
+          "the policy has no boolean `\(name)`", span: spec.booleanSpans[name], help: hint))
+        continue
+      }
+      server.setBoolean(index, to: value, commit: true)
+    }
+
+    var domains: [HostDomain] = []
+    var contexts: [Int: SecurityContext] = [:]
+    for d in spec.domains {
+      var domain = HostDomain(domid: d.domid, name: d.name, flags: d.flags, targetDomid: nil, iommu: d.iommu,
+        contextText: d.context)
+      if let context = policy.context(d.context) {
+        if policy.isValid(context) {
+          contexts[d.domid] = context
+        } else {
+          diagnostics.append(Diagnostic(DiagnosticID("system.invalid-context"), .error,
+            "the policy rejects the context `\(d.context)` of `\(d.name)`", span: d.spans["context"],
+            help: "the user must be allowed the role and the role the type (see the policy's `users` and `role` statements)"))
+        }
+      } else {
+        diagnostics.append(Diagnostic(DiagnosticID("system.unknown-context"), .error,
+          "`\(d.context)` is not a context of the policy: " + explainUnknown(d.context, policy),
+          span: d.spans["context"], help: closestType(d.context, policy).map { "did you mean `\($0)`?" }))
+      }
+      domains.append(domain)
+      _ = domain
+    }
+    // Targets by name or domN.
+    for (i, d) in spec.domains.enumerated() {
+      guard let target = d.target else { continue }
+      let found = spec.domains.first { $0.name == target || "dom\($0.domid)" == target }
+      domains[i].targetDomid = found?.domid
+    }
+    guard !diagnostics.contains(where: { $0.severity == .error }) else { return (nil, diagnostics) }
+
+    let domainClass = policy.classValue("domain") ?? 3
+    for i in domains.indices {
+      guard let context = contexts[domains[i].domid] else { continue }
+      let sid = server.sid(for: context)
+      domains[i].sid = sid
+      domains[i].selfSID = server.computeSID(source: sid, target: sid, classValue: domainClass, kind: .transition)
+    }
+    for i in domains.indices {
+      guard let targetDomid = domains[i].targetDomid, let dm = domains[i].sid,
+        let target = domains.first(where: { $0.domid == targetDomid })?.sid
+      else { continue }
+      // Xen: dm.target_sid = compute_sid(target.sid, dm.sid, domain, TRANSITION).
+      domains[i].targetSID = server.computeSID(source: target, target: dm, classValue: domainClass, kind: .transition)
+    }
+    let host = XenHost(spec: spec, catalog: catalog, server: server, domains: domains, digest: sha256Hex(binary),
+      bytes: binary.count, source: source)
+    return (host, diagnostics)
+  }
+
+  /// The binary policy of a system: embedded, a binary file, or built from a tree or policy.conf.
+  static func policyBinary(for spec: SystemSpec) async -> ([UInt8]?, String, [Diagnostic]) {
+    guard let written = spec.policy, written != "embedded" else {
+      return (EmbeddedDefaults.policyBinary, "embedded", [])
+    }
+    let base = (spec.file as NSString).deletingLastPathComponent
+    let path = written.hasPrefix("/") || base.isEmpty ? written : (base as NSString).appendingPathComponent(written)
+    guard FileManager.default.fileExists(atPath: path) else {
+      return (nil, written, [Diagnostic(DiagnosticID("system.policy-not-found"), .error,
+        "the policy `\(written)` does not exist (looked for `\(path)`)", span: spec.spans["policy"])])
+    }
+    if let data = FileManager.default.contents(atPath: path), data.count >= 4,
+      Array(data.prefix(4)) == [0x8c, 0xff, 0x7c, 0xf9]
+    {
+      return (Array(data), written, [])
+    }
+    let outcome = await PolicyBuilder.build(PolicySource.path(path), options: BuildOptions(mls: spec.mls))
+    guard let binary = outcome.binary, !outcome.diagnostics.hasErrors else {
+      var diagnostics = outcome.diagnostics.items
+      diagnostics.append(Diagnostic(DiagnosticID("system.bad-policy"), .error,
+        "the policy `\(written)` does not build", span: spec.spans["policy"]))
+      return (nil, written, diagnostics)
+    }
+    return (binary, written, [])
+  }
+
+  private static func explainUnknown(_ text: String, _ policy: FlaskPolicy) -> String {
+    let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count >= 3 else { return "a context is `user:role:type`" }
+    if policy.userValue(parts[0]) == nil { return "no user `\(parts[0])`" }
+    if policy.roleValue(parts[1]) == nil { return "no role `\(parts[1])`" }
+    if policy.typeValue(parts[2]) == nil { return "no type `\(parts[2])`" }
+    return "its MLS range is not valid"
+  }
+
+  private static func closestType(_ text: String, _ policy: FlaskPolicy) -> String? {
+    let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count >= 3, policy.typeValue(parts[2]) == nil else { return nil }
+    return Suggestion.closest(to: parts[2], in: policy.typeNames)
+  }
+}

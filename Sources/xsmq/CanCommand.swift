@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import XSMCommandLine
+import XSMCatalog
+import XSMEngine
+
+extension XSMQ {
+  struct Can: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "May CALLER invoke OP on TARGET? Exit 0 allowed, 1 denied or invalid, 2 error.",
+      discussion: """
+        Decides under the host's module (or --module), or under dummy, silo and flask side by side \
+        with --all-modules. --why prints the trace: Xen's own gates, the hook's dummy rule, silo's \
+        rule, and each Flask check with its subject and object contexts and the rules that granted \
+        it or the reason none did. For ops with a third domain (the device model of \
+        domctl.set_target, the port owner of evtchn.alloc_unbound, the source of grant.copy) give \
+        --object; device ops take --irq, --pci, --iomem, --ioport or --dt to find the device's label.
+        """)
+
+    @Argument(help: "The calling domain (domN, N or name).")
+    var caller: String
+
+    @Argument(help: "The op, by name or alias (domctl.pause).")
+    var op: String
+
+    @Argument(help: "The target domain (default: the caller itself).")
+    var target: String?
+
+    @OptionGroup var host: HostOptions
+
+    @Option(name: .long, help: "Decide under this module instead of the host's: dummy, silo or flask.")
+    var module: XSMModule?
+
+    @Flag(name: .long, help: "Decide under dummy, silo and flask side by side.")
+    var allModules = false
+
+    @Flag(name: .long, help: "Print the trace of each decision.")
+    var why = false
+
+    @Option(name: .long, help: "The third domain of two-domain ops (device model, port owner, copy source).")
+    var object: String?
+
+    @Option(name: .long, help: "Situations of the call that switch checks on (writable, revoke, clear...); repeatable.")
+    var situation: [String] = []
+
+    @Option(name: .long, help: "IRQ number whose label device checks use.")
+    var irq: UInt32?
+
+    @Option(name: .long, help: "PCI device as SEG:BUS:DEV.FN or a 32-bit SBDF number.")
+    var pci: String?
+
+    @Option(name: .long, help: "I/O memory frame number (hex with 0x).")
+    var iomem: String?
+
+    @Option(name: .long, help: "I/O port (hex with 0x).")
+    var ioport: String?
+
+    @Option(name: .long, help: "Device tree path.")
+    var dt: String?
+
+    func validate() throws {
+      if allModules && module != nil { throw ValidationError("give --module or --all-modules, not both") }
+    }
+
+    func run() async throws {
+      let host = try await self.host.load(onlyOps: [op])
+      let callerDomain = try host.resolveDomain(caller, role: "caller")
+      let targetDomain = try target.map { try host.resolveDomain($0, role: "target") }
+      let operation = try host.resolveOp(op)
+      var objects = QueryObjects(situations: Set(situation))
+      if let object { objects.domain = try host.resolveDomain(object, role: "object").domid }
+      objects.irq = irq
+      if let pci {
+        guard let sbdf = Self.parseSBDF(pci) else { throw usageError("`\(pci)` is not a PCI device (SEG:BUS:DEV.FN)") }
+        objects.pciDevice = sbdf
+      }
+      if let iomem {
+        guard let frame = Self.parseNumber(iomem) else { throw usageError("`\(iomem)` is not a frame number") }
+        objects.iomem = frame
+      }
+      if let ioport {
+        guard let port = Self.parseNumber(ioport), port <= 0xffff else { throw usageError("`\(ioport)` is not an I/O port") }
+        objects.ioport = UInt32(port)
+      }
+      objects.deviceTreePath = dt
+
+      let engine = DecisionEngine(host: host)
+      let modules: [XSMModule] = allModules ? XSMModule.allCases : [module ?? host.module]
+      let decisions = modules.map {
+        engine.decide(caller: callerDomain, op: operation, target: targetDomain, module: $0, objects: objects)
+      }
+      let primary = decisions.first { $0.module == (module ?? host.module) } ?? decisions[0]
+      let targetLabel = (targetDomain ?? callerDomain).label
+      if self.host.json {
+        struct Answer: Encodable {
+          var caller: String
+          var op: String
+          var target: String
+          var module: XSMModule
+          var verdict: Verdict
+          var decisions: [Decision]
+        }
+        print(encodeJSON(Answer(caller: callerDomain.label, op: operation.name, target: targetLabel,
+          module: primary.module, verdict: primary.verdict, decisions: decisions)))
+      } else {
+        print(Self.render(decisions, caller: callerDomain.label, op: operation.name, target: targetLabel, why: why,
+          sideBySide: allModules))
+      }
+      if primary.verdict != .allowed { throw ExitCode(1) }
+    }
+
+    static func render(_ decisions: [Decision], caller: String, op: String, target: String, why: Bool,
+      sideBySide: Bool) -> String
+    {
+      var out = ""
+      if sideBySide {
+        out += "\(caller) -> \(op) -> \(target)\n"
+        for d in decisions {
+          let summary = d.trace.last { $0.outcome != .info }?.text ?? d.trace.last?.text ?? ""
+          out += "  " + d.module.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + " "
+            + (why ? verdictText(d) : verdictText(d).padding(toLength: 18, withPad: " ", startingAt: 0) + summary) + "\n"
+          if why { out += trace(d, indent: "           ") }
+        }
+      } else {
+        let d = decisions[0]
+        out += "\(caller) \(op) \(target): \(verdictText(d)) under \(d.module.rawValue)\n"
+        if why { out += trace(d, indent: "  ") }
+      }
+      return String(out.dropLast())
+    }
+
+    static func verdictText(_ d: Decision) -> String {
+      switch d.verdict {
+      case .allowed: d.wouldDeny.isEmpty ? "allowed" : "allowed (permissive)"
+      case .denied: "denied" + (d.error.map { " (\($0))" } ?? "")
+      case .invalid: "invalid" + (d.error.map { " (\($0))" } ?? "")
+      }
+    }
+
+    static func trace(_ d: Decision, indent: String) -> String {
+      var out = ""
+      for step in d.trace {
+        let mark: String
+        switch step.outcome {
+        case .pass: mark = "ok  "
+        case .fail: mark = "FAIL"
+        case .info: mark = "    "
+        case .permissive: mark = "perm"
+        }
+        out += "\(indent)\(mark) \(step.layer): \(step.text)\n"
+        if let s = step.subject, let o = step.object { out += "\(indent)       \(s) -> \(o)\n" }
+        for rule in step.rules { out += "\(indent)       \(rule)\n" }
+      }
+      return out
+    }
+
+    static func parseNumber(_ text: String) -> UInt64? {
+      text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+    }
+
+    /// `0000:03:00.1`, `03:00.1` or a plain number.
+    static func parseSBDF(_ text: String) -> UInt32? {
+      if let n = parseNumber(text), n <= UInt64(UInt32.max) { return UInt32(n) }
+      let parts = text.split(separator: ":")
+      guard parts.count == 2 || parts.count == 3, let devfn = parts.last?.split(separator: "."), devfn.count == 2,
+        let dev = UInt32(devfn[0], radix: 16), let fn = UInt32(devfn[1], radix: 16), dev < 32, fn < 8
+      else { return nil }
+      let bus = UInt32(parts[parts.count - 2], radix: 16) ?? 0
+      let seg = parts.count == 3 ? UInt32(parts[0], radix: 16) ?? 0 : 0
+      return seg << 16 | bus << 8 | dev << 3 | fn
+    }
+  }
+}

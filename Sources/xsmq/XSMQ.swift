@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import XSMCommandLine
+import XSMCatalog
+import XSMDiagnostics
+import XSMEngine
+
+/// `xsmq`: asks whether a domain may invoke an op on another under Xen's
+/// dummy, silo and flask modules, on a simulated host.
+@main
+struct XSMQ: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "xsmq",
+    abstract: "Ask who may invoke which hypercall op on whom under Xen's dummy, silo and flask modules.",
+    discussion: """
+      Questions are answered on a host described by a system file (--system FILE), else on the \
+      embedded default host (examples/systems/default.toml with the project's policy). Domains are \
+      named `domN`, `N` or by name; ops by name or alias (`domctl.pause`). Exit status: 0 allowed \
+      or ok, 1 denied or invalid, 2 usage, input or system errors.
+      """,
+    subcommands: [Can.self, Matrix.self, Compare.self, Identity.self],
+    defaultSubcommand: nil
+  )
+
+  /// Runs the command with the project's exit codes (usage errors are 2, not 64).
+  static func main() async { await mainMappingUsageErrors() }
+}
+
+/// Options every command shares: where the host and the catalog come from.
+struct HostOptions: ParsableArguments {
+  @Option(name: .long, help: "System file (TOML) describing the host (default: the embedded default host).")
+  var system: String?
+
+  @Option(name: .long, help: "Op catalog directory (default: the built-in catalog).")
+  var catalog: String?
+
+  @Flag(name: .long, help: "Print JSON on stdout.")
+  var json = false
+
+  /// Loads catalog and host, printing diagnostics; exits 2 on failure.
+  /// With `onlyOps`, the built-in catalog is loaded only for those ops (a
+  /// query answers in a few milliseconds instead of parsing every op); an
+  /// unknown name falls back to the whole catalog, for did-you-mean.
+  func load(onlyOps: [String]? = nil) async throws -> XenHost {
+    let renderer = DiagnosticRenderer(
+      format: .human, colour: isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil, maxErrors: 20)
+    let subset = self.catalog == nil ? onlyOps.flatMap { EmbeddedCatalog.loadSubset(names: $0) } : nil
+    let (catalog, catalogDiagnostics) =
+      subset.map { ($0, DiagnosticList()) }
+      ?? self.catalog.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
+    guard let catalog else {
+      fail(renderer.render(catalogDiagnostics))
+      throw ExitCode(2)
+    }
+    let (spec, specDiagnostics) = system.map { SystemFile.load(path: $0) } ?? EmbeddedDefaults.system()
+    guard let spec, !specDiagnostics.contains(where: { $0.severity == .error }) else {
+      fail(renderer.render(DiagnosticList(specDiagnostics)))
+      throw ExitCode(2)
+    }
+    let (host, hostDiagnostics) = await XenHost.load(spec, catalog: catalog)
+    if !hostDiagnostics.isEmpty || !specDiagnostics.isEmpty {
+      fail(renderer.render(DiagnosticList(specDiagnostics + hostDiagnostics)))
+    }
+    guard let host else { throw ExitCode(2) }
+    return host
+  }
+}
+
+func fail(_ text: String) {
+  guard !text.isEmpty else { return }
+  FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+}
+
+/// A usage error naming what was wrong, with a suggestion; exit status 2.
+func usageError(_ message: String) -> ExitCode {
+  fail("xsmq: error: \(message)")
+  return ExitCode(2)
+}
+
+extension XSMModule: ExpressibleByArgument {}
+
+extension XenHost {
+  /// The domain a user named, or a usage error with did-you-mean.
+  func resolveDomain(_ text: String, role: String) throws -> HostDomain {
+    if let d = domain(named: text) { return d }
+    let hint = Suggestion.closest(to: text, in: domainNames).map { "; did you mean `\($0)`?" } ?? ""
+    let known = domains.map(\.label).joined(separator: ", ")
+    throw usageError("unknown \(role) domain `\(text)`\(hint) (this host has \(known))")
+  }
+
+  /// The op a user named, or a usage error with did-you-mean.
+  func resolveOp(_ text: String) throws -> Op {
+    if let op = catalog.op(named: text) { return op }
+    let hint = Suggestion.closest(to: text, in: catalog.allNames).map { "; did you mean `\($0)`?" }
+      ?? "; `xsmc ops` lists every op"
+    throw usageError("unknown op `\(text)`\(hint)")
+  }
+}
+
