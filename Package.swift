@@ -10,9 +10,12 @@ let package = Package(
     .executable(name: "xsmc", targets: ["xsmc"]),
     .executable(name: "xsmgen", targets: ["xsmgen"]),
     .executable(name: "xsmq", targets: ["xsmq"]),
+    .executable(name: "xsmd", targets: ["xsmd"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
   ],
   targets: [
     // MARK: libsepol
@@ -39,6 +42,20 @@ let package = Package(
       name: "XSMEngine", dependencies: ["XSMCatalog", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMDiagnostics"],
       swiftSettings: strict),
 
+    // MARK: Query service
+    .target(
+      name: "XSMService",
+      dependencies: [
+        "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ], swiftSettings: strict),
+    .target(
+      name: "XSMServiceHTTP",
+      dependencies: [
+        "XSMService", "XSMEngine", "XSMCatalog",
+        .product(name: "Hummingbird", package: "hummingbird"),
+      ], swiftSettings: strict),
+
     // MARK: Executables
     .target(
       name: "XSMCommandLine",
@@ -53,6 +70,12 @@ let package = Package(
       name: "xsmq",
       dependencies: [
         "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ], swiftSettings: strict),
+    .executableTarget(
+      name: "xsmd",
+      dependencies: [
+        "XSMServiceHTTP", "XSMService", "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     .executableTarget(
@@ -72,6 +95,12 @@ let package = Package(
     .testTarget(
       name: "XSMEngineTests",
       dependencies: ["XSMEngine", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMCatalog"]),
+    .testTarget(
+      name: "XSMServiceTests",
+      dependencies: [
+        "XSMService", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMBuild", "XSMPolicy",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ]),
     .testTarget(name: "XSMCatalogTests", dependencies: ["XSMCatalog", "XSMDiagnostics", "XSMSepol", "XSMBuild", "XSMPolicy"]),
     .testTarget(
       name: "XSMBuildTests",

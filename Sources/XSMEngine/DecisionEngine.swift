@@ -317,6 +317,16 @@ public struct DecisionEngine: Sendable {
   /// Device labels from ocontexts, else the initial SID Xen falls back to.
   func deviceSID(_ label: String, _ objects: QueryObjects, _ server: SecurityServer) -> UInt32? {
     let o = server.policy.ocontexts
+    let runtime: UInt32? =
+      switch label {
+      case "irq_label": objects.irq.flatMap { server.runtimeLabel(.pirq, key: UInt64($0)) }
+      case "pci_label": objects.pciDevice.flatMap { server.runtimeLabel(.pcidevice, key: UInt64($0)) }
+      case "dt_label": objects.deviceTreePath.flatMap { server.runtimeLabel(.devicetree, key: 0, path: $0) }
+      case "iomem_label": objects.iomem.flatMap { server.runtimeLabel(.iomem, key: $0) }
+      case "ioport_label": objects.ioport.flatMap { server.runtimeLabel(.ioport, key: UInt64($0)) }
+      default: nil
+      }
+    if let runtime { return runtime }
     switch label {
     case "irq_label":
       if let irq = objects.irq, let c = o.pirq[irq] { return server.sid(for: c) }

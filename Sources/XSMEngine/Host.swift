@@ -37,22 +37,65 @@ public final class XenHost: Sendable {
   /// The policy's digest (SHA-256 of the binary, hex) and size.
   public let policyDigest: String?
   public let policyBytes: Int
+  /// The binary policy the host was loaded with (or last given by `updated`).
+  public let policyBinary: [UInt8]
   /// Where the policy came from, as written in the system or `embedded`.
   public let policySource: String
   private let byDomid: [Int: Int]
 
   init(spec: SystemSpec, catalog: OpCatalog, server: SecurityServer?, domains: [HostDomain], digest: String?,
-    bytes: Int, source: String)
+    binary: [UInt8], source: String)
   {
+    self.policyBinary = binary
     self.spec = spec
     self.module = spec.module
     self.catalog = catalog
     self.server = server
     self.domains = domains
     self.policyDigest = digest
-    self.policyBytes = bytes
+    self.policyBytes = binary.count
     self.policySource = source
     self.byDomid = Dictionary(domains.enumerated().map { ($1.domid, $0) }, uniquingKeysWith: { a, _ in a })
+  }
+
+  /// A copy with other domains or another policy binary, sharing this host's security server.
+  public func updated(domains: [HostDomain]? = nil, policyBinary: [UInt8]? = nil, policySource: String? = nil)
+    -> XenHost
+  {
+    XenHost(spec: spec, catalog: catalog, server: server, domains: domains ?? self.domains,
+      digest: policyBinary.map(sha256Hex) ?? policyDigest, binary: policyBinary ?? self.policyBinary,
+      source: policySource ?? self.policySource)
+  }
+
+  /// Labels a new domain as Xen would: checks its context against the
+  /// policy and computes its SID, self SID and (for a device model) target
+  /// SID. `others` are the domains it may serve.
+  public func resolve(_ d: DomainSpec, among others: [HostDomain]) -> Result<HostDomain, DomainError> {
+    var domain = HostDomain(domid: d.domid, name: d.name, flags: d.flags, targetDomid: nil, iommu: d.iommu,
+      contextText: d.context)
+    if let t = d.target {
+      guard let target = others.first(where: { $0.name == t || "dom\($0.domid)" == t }) else {
+        return .failure(DomainError(code: "system.unknown-target", message: "no domain `\(t)` to serve"))
+      }
+      domain.targetDomid = target.domid
+    }
+    guard let server else { return .success(domain) }
+    let policy = server.policy
+    guard let context = policy.context(d.context) else {
+      return .failure(DomainError(code: "system.unknown-context",
+        message: "`\(d.context)` is not a context of the policy: " + Self.explainUnknown(d.context, policy)))
+    }
+    guard policy.isValid(context) else {
+      return .failure(DomainError(code: "system.invalid-context", message: "the policy rejects the context `\(d.context)`"))
+    }
+    let domainClass = policy.classValue("domain") ?? 3
+    let sid = server.sid(for: context)
+    domain.sid = sid
+    domain.selfSID = server.computeSID(source: sid, target: sid, classValue: domainClass, kind: .transition)
+    if let t = domain.targetDomid, let targetSID = others.first(where: { $0.domid == t })?.sid {
+      domain.targetSID = server.computeSID(source: targetSID, target: sid, classValue: domainClass, kind: .transition)
+    }
+    return .success(domain)
   }
 
   /// The domain with this id.
@@ -75,9 +118,16 @@ public final class XenHost: Sendable {
   /// Loads the policy a system names, checks every domain context against
   /// it and computes the SIDs Xen would hold. Diagnostics point into the
   /// system file.
-  public static func load(_ spec: SystemSpec, catalog: OpCatalog) async -> (XenHost?, [Diagnostic]) {
+  public static func load(_ spec: SystemSpec, catalog: OpCatalog, policyBinary given: [UInt8]? = nil) async
+    -> (XenHost?, [Diagnostic])
+  {
     var diagnostics: [Diagnostic] = []
-    let (binary, source, policyDiagnostics) = await policyBinary(for: spec)
+    let (binary, source, policyDiagnostics): ([UInt8]?, String, [Diagnostic])
+    if let given {
+      (binary, source, policyDiagnostics) = (given, spec.policy ?? "loaded", [])
+    } else {
+      (binary, source, policyDiagnostics) = await policyBinary(for: spec)
+    }
     diagnostics += policyDiagnostics
     guard let binary else { return (nil, diagnostics) }
     let policy: FlaskPolicy
@@ -143,7 +193,7 @@ public final class XenHost: Sendable {
       domains[i].targetSID = server.computeSID(source: target, target: dm, classValue: domainClass, kind: .transition)
     }
     let host = XenHost(spec: spec, catalog: catalog, server: server, domains: domains, digest: sha256Hex(binary),
-      bytes: binary.count, source: source)
+      binary: binary, source: source)
     return (host, diagnostics)
   }
 
@@ -173,7 +223,7 @@ public final class XenHost: Sendable {
     return (binary, written, [])
   }
 
-  private static func explainUnknown(_ text: String, _ policy: FlaskPolicy) -> String {
+  static func explainUnknown(_ text: String, _ policy: FlaskPolicy) -> String {
     let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
     guard parts.count >= 3 else { return "a context is `user:role:type`" }
     if policy.userValue(parts[0]) == nil { return "no user `\(parts[0])`" }
@@ -187,4 +237,10 @@ public final class XenHost: Sendable {
     guard parts.count >= 3, policy.typeValue(parts[2]) == nil else { return nil }
     return Suggestion.closest(to: parts[2], in: policy.typeNames)
   }
+}
+
+/// Why a domain cannot be labelled on a host.
+public struct DomainError: Error, Sendable, Equatable {
+  public var code: String
+  public var message: String
 }

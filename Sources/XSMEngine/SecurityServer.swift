@@ -8,6 +8,7 @@ public struct AVCStatistics: Sendable, Codable, Hashable {
   public var allocations = 0
   public var reclaims = 0
   public var frees = 0
+  public init() {}
 }
 
 /// Flask's security server as Xen runs it: the loaded policy, the SID
@@ -39,6 +40,7 @@ public final class SecurityServer: Sendable {
     var cache: [AVCKey: AccessDecision] = [:]
     var statistics = AVCStatistics()
     var cacheThreshold = SecurityServer.defaultCacheThreshold
+    var runtimeLabels = RuntimeLabels()
   }
 
   let state: Mutex<State>
@@ -207,15 +209,96 @@ public final class SecurityServer: Sendable {
       s.booleans = booleans
       s.pending.removeAll()
       s.contexts = contexts
+      s.runtimeLabels = RuntimeLabels()
       s.sidByContext = [:]
       for (i, c) in contexts.enumerated() where s.sidByContext[c] == nil { s.sidByContext[c] = UInt32(i + 1) }
       Self.flush(&s)
     }
   }
 
+  // MARK: Runtime device labels (FLASK_ADD_OCONTEXT, FLASK_DEL_OCONTEXT, FLASK_DEVICETREE_LABEL)
+
+  /// Every context the SID table holds, SID 1 first (for persistence).
+  public var allContexts: [SecurityContext] { state.withLock { $0.contexts } }
+
+  /// Device labels added at run time; a policy load drops them, as Xen does.
+  public var runtimeLabels: RuntimeLabels { state.withLock { $0.runtimeLabels } }
+
+  /// Adds (`sid` non-nil) or removes a runtime device label with Xen's rules.
+  public func changeLabel(_ kind: RuntimeLabels.Kind, low: UInt64, high: UInt64, path: String? = nil, sid: UInt32?)
+    -> RuntimeLabels.Outcome
+  {
+    state.withLock { s in
+      let outcome = s.runtimeLabels.change(kind, low: low, high: high, path: path, sid: sid)
+      if outcome == .done { Self.flush(&s) }
+      return outcome
+    }
+  }
+
+  /// The runtime label of a device, before the policy's ocontexts.
+  public func runtimeLabel(_ kind: RuntimeLabels.Kind, key: UInt64, path: String? = nil) -> UInt32? {
+    state.withLock { $0.runtimeLabels.lookup(kind, key: key, path: path) }
+  }
+
   private static func flush(_ s: inout State) {
     s.sequence += 1
     s.statistics.frees += s.cache.count
     s.cache.removeAll(keepingCapacity: true)
+  }
+}
+
+/// Device labels added while running, keyed as Xen keys them: IRQ number,
+/// I/O port or memory range, PCI SBDF, device-tree path.
+public struct RuntimeLabels: Sendable, Codable, Hashable {
+  public enum Kind: String, Sendable, Codable, CaseIterable {
+    case pirq, ioport, iomem, pcidevice, devicetree
+  }
+  public enum Outcome: Sendable, Equatable {
+    case done
+    /// Re-adding an identical entry (Xen returns 0 and changes nothing).
+    case unchanged
+    /// An overlapping range or the same key with another SID (`-EEXIST`).
+    case exists
+    /// Deleting something that is not there exactly (`-ENOENT`).
+    case notFound
+  }
+  public struct Entry: Sendable, Codable, Hashable {
+    public var kind: Kind
+    public var low: UInt64
+    public var high: UInt64
+    public var path: String?
+    public var sid: UInt32
+    public init(kind: Kind, low: UInt64, high: UInt64, path: String?, sid: UInt32) {
+      self.kind = kind
+      self.low = low
+      self.high = high
+      self.path = path
+      self.sid = sid
+    }
+  }
+  public private(set) var entries: [Entry] = []
+
+  public init() {}
+
+  mutating func change(_ kind: Kind, low: UInt64, high: UInt64, path: String?, sid: UInt32?) -> Outcome {
+    let same = entries.firstIndex { $0.kind == kind && $0.low == low && $0.high == high && $0.path == path }
+    guard let sid else {
+      guard let i = same else { return .notFound }
+      entries.remove(at: i)
+      return .done
+    }
+    if let i = same { return entries[i].sid == sid ? .unchanged : .exists }
+    let overlaps = entries.contains { e in
+      e.kind == kind && (kind == .devicetree ? e.path == path : e.low <= high && low <= e.high)
+    }
+    if overlaps { return .exists }
+    entries.append(Entry(kind: kind, low: low, high: high, path: path, sid: sid))
+    return .done
+  }
+
+  func lookup(_ kind: Kind, key: UInt64, path: String?) -> UInt32? {
+    entries.first { e in
+      e.kind == kind && (kind == .devicetree ? e.path == path : e.low <= key && key <= e.high)
+    }?.sid
   }
 }

@@ -63,6 +63,7 @@ extension XSMQ {
     }
 
     func run() async throws {
+      if let client = try self.host.client(defaultCaller: caller) { return try await ask(client) }
       let host = try await self.host.load(onlyOps: [op])
       let callerDomain = try host.resolveDomain(caller, role: "caller")
       let targetDomain = try target.map { try host.resolveDomain($0, role: "target") }
@@ -92,14 +93,6 @@ extension XSMQ {
       let primary = decisions.first { $0.module == (module ?? host.module) } ?? decisions[0]
       let targetLabel = (targetDomain ?? callerDomain).label
       if self.host.json {
-        struct Answer: Encodable {
-          var caller: String
-          var op: String
-          var target: String
-          var module: XSMModule
-          var verdict: Verdict
-          var decisions: [Decision]
-        }
         print(encodeJSON(Answer(caller: callerDomain.label, op: operation.name, target: targetLabel,
           module: primary.module, verdict: primary.verdict, decisions: decisions)))
       } else {
@@ -107,6 +100,45 @@ extension XSMQ {
           sideBySide: allModules))
       }
       if primary.verdict != .allowed { throw ExitCode(1) }
+    }
+
+    struct Answer: Encodable {
+      var caller: String
+      var op: String
+      var target: String
+      var module: XSMModule
+      var verdict: Verdict
+      var decisions: [Decision]
+    }
+
+    /// The same question answered by xsmd (POST /v1/can), printed as a local answer is.
+    func ask(_ client: ServiceClient) async throws {
+      let local: [(String, Bool)] = [
+        ("--object", object != nil), ("--situation", !situation.isEmpty), ("--irq", irq != nil), ("--pci", pci != nil),
+        ("--iomem", iomem != nil), ("--ioport", ioport != nil), ("--dt", dt != nil),
+      ]
+      if let (option, _) = local.first(where: \.1) {
+        throw usageError("\(option) is not supported with --server (xsmd's /v1/can takes caller, op, target and module)")
+      }
+      let reply = try await client.can(
+        Wire.CanRequest(caller: caller, op: op, target: target, module: module, allModules: allModules ? true : nil))
+      guard !reply.decisions.isEmpty else { throw usageError("xsmd answered `can` without a decision") }
+      if self.host.json {
+        let primaryModule: XSMModule
+        if let module {
+          primaryModule = module
+        } else if allModules {
+          primaryModule = try await client.identity().module
+        } else {
+          primaryModule = reply.decisions[0].module
+        }
+        print(encodeJSON(Answer(caller: reply.caller, op: reply.op, target: reply.target, module: primaryModule,
+          verdict: reply.verdict, decisions: reply.decisions)))
+      } else {
+        print(Self.render(reply.decisions, caller: reply.caller, op: reply.op, target: reply.target, why: why,
+          sideBySide: allModules))
+      }
+      if reply.verdict != .allowed { throw ExitCode(1) }
     }
 
     static func render(_ decisions: [Decision], caller: String, op: String, target: String, why: Bool,

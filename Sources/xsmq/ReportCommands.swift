@@ -87,6 +87,7 @@ extension XSMQ {
     var progress = false
 
     func run() async throws {
+      if let client = try self.host.client(defaultCaller: "dom0") { return try await ask(client) }
       let host = try await self.host.load()
       let ops = try selection.ops(host)
       let domains = try selection.domains(host)
@@ -101,6 +102,24 @@ extension XSMQ {
       case .csv: text = MatrixRendering.csv(matrix)
       case .json: text = encodeJSON(matrix)
       case .html: text = MatrixRendering.html(matrix, title: "Who may invoke which op — \(host.spec.name)")
+      }
+      try emit(text, to: output)
+    }
+
+    /// The matrix computed by xsmd (POST /v1/matrix), rendered as a local one is.
+    func ask(_ client: ServiceClient) async throws {
+      if !selection.domain.isEmpty { throw usageError("--domain is not supported with --server (xsmd's /v1/matrix covers every domain)") }
+      if selection.split { throw usageError("--split is not supported with --server; name the ops with --op") }
+      let modules: [XSMModule]? = allModules ? XSMModule.allCases : module.map { [$0] }
+      let matrix = try await client.matrix(Wire.MatrixRequest(
+        families: selection.family.isEmpty ? nil : selection.family, ops: selection.op.isEmpty ? nil : selection.op,
+        modules: modules))
+      let text: String
+      switch self.host.json ? .json : format {
+      case .text: text = MatrixRendering.text(matrix)
+      case .csv: text = MatrixRendering.csv(matrix)
+      case .json: text = encodeJSON(matrix)
+      case .html: text = MatrixRendering.html(matrix, title: "Who may invoke which op — \(try await client.identity().system)")
       }
       try emit(text, to: output)
     }
@@ -125,6 +144,7 @@ extension XSMQ {
     var progress = false
 
     func run() async throws {
+      if self.host.server != nil { throw usageError("`compare` is answered locally; drop --server") }
       let host = try await self.host.load()
       let ops = try selection.ops(host)
       let reporter = Progress(enabled: progress || (isatty(2) != 0 && ops.count * host.domains.count > 20_000))
@@ -164,8 +184,12 @@ extension XSMQ {
     @OptionGroup var host: HostOptions
 
     func run() async throws {
-      let host = try await self.host.load(onlyOps: [])
-      let id = host.identity
+      let id: XSMIdentity
+      if let client = try self.host.client(defaultCaller: nil) {
+        id = try await client.identity()
+      } else {
+        id = try await self.host.load(onlyOps: []).identity
+      }
       if self.host.json {
         print(encodeJSON(id))
         return

@@ -15,10 +15,12 @@ struct XSMQ: AsyncParsableCommand {
     discussion: """
       Questions are answered on a host described by a system file (--system FILE), else on the \
       embedded default host (examples/systems/default.toml with the project's policy). Domains are \
-      named `domN`, `N` or by name; ops by name or alias (`domctl.pause`). Exit status: 0 allowed \
-      or ok, 1 denied or invalid, 2 usage, input or system errors.
+      named `domN`, `N` or by name; ops by name or alias (`domctl.pause`). With --server URL (or \
+      XSMQ_SERVER), `can`, `matrix` and `identity` are answered by xsmd on its host, and `flask` sends \
+      flask_op commands to it. Exit status: 0 allowed or ok, 1 denied or invalid, 2 usage, input or \
+      system errors.
       """,
-    subcommands: [Can.self, Matrix.self, Compare.self, Identity.self],
+    subcommands: [Can.self, Matrix.self, Compare.self, Identity.self, Flask.self],
     defaultSubcommand: nil
   )
 
@@ -36,6 +38,36 @@ struct HostOptions: ParsableArguments {
 
   @Flag(name: .long, help: "Print JSON on stdout.")
   var json = false
+
+  @Option(name: .long, help: ArgumentHelp(
+    "Ask xsmd at this URL instead of a local host (default: $XSMQ_SERVER unless --system or --catalog is given).",
+    valueName: "url"))
+  var server: String?
+
+  @Option(name: .customLong("as"), help: ArgumentHelp(
+    "With a server: the calling domain sent as Xen-Caller (default: the CALLER for can, dom0 otherwise).",
+    valueName: "domain"))
+  var callingDomain: String?
+
+  /// The xsmd URL to ask, if any: --server, else XSMQ_SERVER when no local host was named.
+  var serverURL: String? {
+    if let server { return server }
+    guard system == nil, catalog == nil, let env = ProcessInfo.processInfo.environment["XSMQ_SERVER"], !env.isEmpty
+    else { return nil }
+    return env
+  }
+
+  func validate() throws {
+    if server != nil && (system != nil || catalog != nil) {
+      throw ValidationError("--server asks xsmd about its own host; give --server or --system/--catalog, not both")
+    }
+    if callingDomain != nil && serverURL == nil { throw ValidationError("--as needs --server (or XSMQ_SERVER)") }
+  }
+
+  /// A client for the server, when one is named.
+  func client(defaultCaller: String?) throws -> ServiceClient? {
+    try serverURL.map { try ServiceClient(server: $0, caller: callingDomain ?? defaultCaller) }
+  }
 
   /// Loads catalog and host, printing diagnostics; exits 2 on failure.
   /// With `onlyOps`, the built-in catalog is loaded only for those ops (a

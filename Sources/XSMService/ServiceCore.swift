@@ -1,0 +1,722 @@
+import Foundation
+import Synchronization
+import XSMCatalog
+import XSMDiagnostics
+import XSMEngine
+import XSMSepol
+
+/// The mutable part of the service: the current host snapshot and the
+/// settings that are not in the security server.
+struct ServiceState {
+  var host: XenHost
+  var policyBinary: [UInt8]
+  var system: SystemSpec
+}
+
+/// The implementation behind ``FlaskService``: Xen's guard for each
+/// command, then the command, then persistence of what changed.
+final class ServiceCore: Sendable {
+  let catalog: OpCatalog
+  let lock = ReadWriteLock()
+  /// Guarded by `lock` (read for queries, write for changes).
+  nonisolated(unsafe) var state: ServiceState
+  let store: StateStore?
+  let decisionLog: DecisionLog
+  let ready = Atomic<Bool>(false)
+
+  init(catalog: OpCatalog, state: ServiceState, store: StateStore?) {
+    self.catalog = catalog
+    self.state = state
+    self.store = store
+    self.decisionLog = DecisionLog(store: store)
+  }
+
+  var isReady: Bool { ready.load(ordering: .acquiring) }
+
+  // MARK: Start and restore
+
+  static func start(system: SystemSpec, catalog: OpCatalog, statePath: String?) async throws(ServiceError)
+    -> ServiceCore
+  {
+    let store: StateStore?
+    do {
+      store = try statePath.map { try StateStore(path: $0) }
+    } catch {
+      throw ServiceError(500, "state.open", "cannot open the state database `\(statePath ?? "")`: \(error)")
+    }
+    let saved = try? store?.loadSnapshot()
+    var spec = system
+    var binary: [UInt8]?
+    if let saved, let policy = saved.policy {
+      binary = policy
+      spec.policy = saved.policySource
+    }
+    if let saved, !saved.domains.isEmpty { spec.domains = saved.domains }
+    if let saved, let enforcing = saved.enforcing { spec.enforcing = enforcing }
+    if let saved { for (name, value) in saved.booleans { spec.booleans[name] = value } }
+
+    let host: XenHost
+    if let binary {
+      let (loaded, diagnostics) = await XenHost.load(spec, catalog: catalog, policyBinary: binary)
+      guard let loaded else { throw ServiceError(500, "state.restore", "the saved state does not load: \(messages(diagnostics))") }
+      host = loaded
+    } else {
+      let (loaded, diagnostics) = await XenHost.load(spec, catalog: catalog)
+      guard let loaded else { throw ServiceError(400, "system.invalid", "the system does not load: \(messages(diagnostics))") }
+      host = loaded
+    }
+    let policyBinary = binary ?? host.policyBinary
+    let core = ServiceCore(catalog: catalog, state: ServiceState(host: host, policyBinary: policyBinary, system: spec),
+      store: store)
+    if let server = host.server, let saved {
+      // Replay SIDs in order so numbers survive a restart, then pending booleans and labels.
+      for text in saved.contexts { if let c = server.policy.context(text) { _ = server.sid(for: c) } }
+      for (name, value) in saved.pending {
+        if let i = server.policy.booleanNames.firstIndex(of: name) { server.setBoolean(i, to: value, commit: false) }
+      }
+      for entry in saved.labels {
+        _ = server.changeLabel(entry.kind, low: entry.low, high: entry.high, path: entry.path, sid: entry.sid)
+      }
+      if let threshold = saved.cacheThreshold { server.setCacheThreshold(threshold) }
+    }
+    core.persistAll()
+    core.ready.store(true, ordering: .releasing)
+    return core
+  }
+
+  // MARK: Locking helpers
+
+  func read<T>(_ body: (ServiceState) throws(ServiceError) -> T) throws(ServiceError) -> T {
+    lock.lockRead()
+    defer { lock.unlock() }
+    return try body(state)
+  }
+
+  func write<T>(_ body: (inout ServiceState) throws(ServiceError) -> T) throws(ServiceError) -> T {
+    lock.lockWrite()
+    defer { lock.unlock() }
+    return try body(&state)
+  }
+
+  // MARK: Guards
+
+  func callerDomain(_ caller: Caller, in s: ServiceState) throws(ServiceError) -> HostDomain {
+    guard let d = s.host.domain(named: caller.domain) else {
+      let hint = Suggestion.closest(to: caller.domain, in: s.host.domainNames).map { "; did you mean `\($0)`?" } ?? ""
+      throw ServiceError(404, "domain.unknown", "no domain `\(caller.domain)` on this host\(hint)", errno: "-ESRCH")
+    }
+    return d
+  }
+
+  /// The server, or `-ENOSYS` when flask is not the module in force (dummy
+  /// and silo do not implement xsm_op).
+  func flaskServer(_ s: ServiceState) throws(ServiceError) -> SecurityServer {
+    guard s.host.module == .flask, let server = s.host.server else {
+      throw ServiceError(501, "module.no-flask-op",
+        "the \(s.host.module.rawValue) module does not implement xsm_op; flask_op commands need flask", errno: "-ENOSYS")
+    }
+    return server
+  }
+
+  /// Xen's check for a flask_op command: `security:<permission>` from the
+  /// caller's SID to `security_t`.
+  func require(_ permission: String, _ caller: HostDomain, _ server: SecurityServer) throws(ServiceError) {
+    let policy = server.policy
+    guard let sid = caller.sid, let security = server.initialSID(named: "security"),
+      let cls = policy.classValue("security"), let bit = policy.permissionBit(classValue: cls, permission: permission)
+    else {
+      throw ServiceError(500, "guard.no-security-class", "the policy has no security:\(permission)")
+    }
+    let decision = server.computeAV(source: sid, target: security, classValue: cls)
+    if decision.allowed & (1 << UInt32(bit)) == 0 && server.enforcing && !decision.permissive {
+      throw ServiceError(403, "guard.denied",
+        "\(caller.label) may not do this: the policy does not grant it security:\(permission)", errno: "-EACCES")
+    }
+  }
+
+  func unknownSID(_ sid: UInt32) -> ServiceError {
+    ServiceError(404, "flask.unknown-sid", "SID \(sid) is not in the SID table", errno: "-EINVAL")
+  }
+
+  func classValue(_ ref: ClassRef, _ policy: FlaskPolicy) throws(ServiceError) -> Int {
+    switch ref {
+    case .number(let n):
+      guard n >= 1, n <= policy.data.classes.count else {
+        throw ServiceError(400, "flask.unknown-class", "no class number \(n)", errno: "-EINVAL")
+      }
+      return n
+    case .name(let name):
+      guard let v = policy.classValue(name) else {
+        let hint = Suggestion.closest(to: name, in: policy.data.classes.map(\.name)).map { "; did you mean `\($0)`?" } ?? ""
+        throw ServiceError(400, "flask.unknown-class", "no class `\(name)`\(hint)", errno: "-EINVAL")
+      }
+      return v
+    }
+  }
+
+  // MARK: flask_op commands
+
+  func load(_ policy: [UInt8], caller: Caller) async throws(ServiceError) -> Empty {
+    guard policy.count <= FlaskService.maximumPolicySize else {
+      throw ServiceError(413, "policy.too-large", "a policy may be at most 64 MiB", errno: "-EFBIG")
+    }
+    try read { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      try require("load_policy", try callerDomain(caller, in: s), server)
+    }
+    let loaded: FlaskPolicy
+    do {
+      loaded = try await FlaskPolicy(binary: policy)
+    } catch {
+      throw ServiceError(422, "policy.invalid", "not a policy Xen would load: \(error)", errno: "-EINVAL")
+    }
+    guard loaded.policyVersion == 30 || loaded.policyVersion == 24 else {
+      throw ServiceError(422, "policy.version", "Xen loads XenFlask policies of version 24 or 30, not \(loaded.policyVersion)",
+        errno: "-EINVAL")
+    }
+    return try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      // Checked again under the write lock: the state may have changed meanwhile.
+      try require("load_policy", try callerDomain(caller, in: s), server)
+      guard loaded.isMLS == server.policy.isMLS else {
+        throw ServiceError(422, "policy.mls-mismatch",
+          "an MLS policy can only replace an MLS policy, and a non-MLS one a non-MLS one", errno: "-EINVAL")
+      }
+      server.load(loaded)
+      s.policyBinary = policy
+      s.host = s.host.updated(policyBinary: policy, policySource: "loaded")
+      persistAll(s)
+      return Empty()
+    }
+  }
+
+  func getEnforce(caller: Caller) throws(ServiceError) -> EnforceReply {
+    try read { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      _ = try callerDomain(caller, in: s)
+      return EnforceReply(enforcing: server.enforcing)
+    }
+  }
+
+  func setEnforce(_ r: SetEnforceRequest, caller: Caller) throws(ServiceError) -> EnforceReply {
+    try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      let domain = try callerDomain(caller, in: s)
+      // Checked only when the value changes (xen-xsm-facts §d).
+      if server.enforcing != r.enforcing {
+        try require("setenforce", domain, server)
+        server.setEnforcing(r.enforcing)
+        persistAll(s)
+      }
+      return EnforceReply(enforcing: server.enforcing)
+    }
+  }
+
+  func contextToSID(_ r: ContextRequest, caller: Caller) throws(ServiceError) -> SIDReply {
+    guard r.context.utf8.count < 4096 else {
+      throw ServiceError(413, "context.too-long", "a context may be at most one page", errno: "-ENOMEM")
+    }
+    return try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      try require("check_context", try callerDomain(caller, in: s), server)
+      guard let context = server.policy.context(r.context), server.policy.isValid(context) else {
+        throw ServiceError(422, "context.invalid", "`\(r.context)` is not a valid context of the policy", errno: "-EINVAL")
+      }
+      let sid = server.sid(for: context)
+      persistSIDs(server)
+      return SIDReply(sid: sid)
+    }
+  }
+
+  func sidToContext(_ r: SIDRequest, caller: Caller) throws(ServiceError) -> ContextReply {
+    try read { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      try require("check_context", try callerDomain(caller, in: s), server)
+      guard let context = server.context(of: r.sid) else { throw unknownSID(r.sid) }
+      return ContextReply(context: server.policy.contextString(context))
+    }
+  }
+
+  func access(_ r: AccessRequest, caller: Caller) throws(ServiceError) -> AccessReply {
+    try read { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      try require("compute_av", try callerDomain(caller, in: s), server)
+      guard server.context(of: r.ssid) != nil else { throw unknownSID(r.ssid) }
+      guard server.context(of: r.tsid) != nil else { throw unknownSID(r.tsid) }
+      let cls = try classValue(r.tclass, server.policy)
+      let d = server.computeAV(source: r.ssid, target: r.tsid, classValue: cls)
+      let requested = r.requested ?? UInt32.max
+      let names = server.policy.permissionNames(ofClass: cls).enumerated()
+        .filter { d.allowed & requested & (1 << UInt32($0.offset)) != 0 }.map(\.element)
+      return AccessReply(allowed: d.allowed & requested, auditAllow: d.auditAllow, auditDeny: d.auditDeny,
+        sequence: server.sequence, allowedNames: names)
+    }
+  }
+
+  func compute(_ r: ComputeRequest, kind: TransitionKind, caller: Caller) throws(ServiceError) -> SIDReply {
+    let permission = kind == .transition ? "compute_create" : kind == .member ? "compute_member" : "compute_relabel"
+    return try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      try require(permission, try callerDomain(caller, in: s), server)
+      guard server.context(of: r.ssid) != nil else { throw unknownSID(r.ssid) }
+      guard server.context(of: r.tsid) != nil else { throw unknownSID(r.tsid) }
+      let cls = try classValue(r.tclass, server.policy)
+      let sid = server.computeSID(source: r.ssid, target: r.tsid, classValue: cls, kind: kind)
+      if let c = server.context(of: sid), !server.policy.isValid(c), server.enforcing {
+        throw ServiceError(422, "context.invalid", "the computed context is not valid in the policy", errno: "-EACCES")
+      }
+      persistSIDs(server)
+      return SIDReply(sid: sid)
+    }
+  }
+
+  func policyVersion(caller: Caller) throws(ServiceError) -> PolicyVersionReply {
+    try read { s throws(ServiceError) in
+      _ = try flaskServer(s)
+      _ = try callerDomain(caller, in: s)
+      // FLASK_POLICYVERS reports the highest version the hypervisor loads.
+      return PolicyVersionReply(version: 30)
+    }
+  }
+
+  func booleanIndex(_ id: Int?, _ name: String?, _ policy: FlaskPolicy) throws(ServiceError) -> Int {
+    if let name {
+      guard let i = policy.booleanNames.firstIndex(of: name) else {
+        let hint = Suggestion.closest(to: name, in: policy.booleanNames).map { "; did you mean `\($0)`?" } ?? ""
+        throw ServiceError(404, "boolean.unknown", "no boolean `\(name)`\(hint)", errno: "-ENOENT")
+      }
+      return i
+    }
+    guard let id, policy.booleanNames.indices.contains(id) else {
+      throw ServiceError(404, "boolean.unknown", "no boolean with id \(id.map(String.init) ?? "(none given)")",
+        errno: "-ENOENT")
+    }
+    return id
+  }
+
+  func booleanReply(_ i: Int, _ server: SecurityServer) -> BooleanReply {
+    let value = server.booleans[i]
+    return BooleanReply(id: i, name: server.policy.booleanNames[i], enforcing: value,
+      pending: server.pendingBooleans[i] ?? value)
+  }
+
+  func getBoolean(_ r: BooleanRef, caller: Caller) throws(ServiceError) -> BooleanReply {
+    try read { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      _ = try callerDomain(caller, in: s)  // FLASK_GETBOOL checks no permission.
+      return booleanReply(try booleanIndex(r.id, r.name, server.policy), server)
+    }
+  }
+
+  func setBoolean(_ r: SetBooleanRequest, caller: Caller) throws(ServiceError) -> BooleanReply {
+    try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      try require("setbool", try callerDomain(caller, in: s), server)
+      let i = try booleanIndex(r.id, r.name, server.policy)
+      server.setBoolean(i, to: r.value, commit: r.commit)
+      persistAll(s)
+      return booleanReply(i, server)
+    }
+  }
+
+  func commitBooleans(caller: Caller) throws(ServiceError) -> Empty {
+    try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      try require("setbool", try callerDomain(caller, in: s), server)
+      server.commitBooleans()
+      persistAll(s)
+      return Empty()
+    }
+  }
+
+  func mls(caller: Caller) throws(ServiceError) -> MLSReply {
+    try read { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      _ = try callerDomain(caller, in: s)
+      return MLSReply(mls: server.policy.isMLS)
+    }
+  }
+
+  func avcThreshold(caller: Caller) throws(ServiceError) -> ThresholdReply {
+    try read { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      _ = try callerDomain(caller, in: s)
+      return ThresholdReply(threshold: server.cacheThreshold)
+    }
+  }
+
+  func setAVCThreshold(_ r: ThresholdRequest, caller: Caller) throws(ServiceError) -> ThresholdReply {
+    try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      let domain = try callerDomain(caller, in: s)
+      guard r.threshold >= 1 else { throw ServiceError(400, "request.invalid", "the threshold must be positive", errno: "-EINVAL") }
+      if r.threshold != server.cacheThreshold {
+        try require("setsecparam", domain, server)
+        server.setCacheThreshold(r.threshold)
+        persistAll(s)
+      }
+      return ThresholdReply(threshold: server.cacheThreshold)
+    }
+  }
+
+  func avcHashStats(caller: Caller) throws(ServiceError) -> HashStatsReply {
+    try read { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      _ = try callerDomain(caller, in: s)
+      // Xen's AVC has 512 slots; ours is a hash table, reported in those terms.
+      let entries = server.cacheEntries
+      let slots = 512
+      return HashStatsReply(entries: entries, bucketsUsed: min(entries, slots), bucketsTotal: slots,
+        maxChainLength: entries == 0 ? 0 : (entries + slots - 1) / slots)
+    }
+  }
+
+  func avcCacheStats(cpu: Int, caller: Caller) throws(ServiceError) -> CacheStatsReply {
+    try read { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      _ = try callerDomain(caller, in: s)
+      // One simulated CPU holds all counters.
+      guard cpu == 0 else { throw ServiceError(404, "avc.no-cpu", "no CPU \(cpu) (the simulated host has one)", errno: "-ENOENT") }
+      let st = server.statistics
+      return CacheStatsReply(cpu: 0, lookups: st.lookups, hits: st.hits, misses: st.misses, allocations: st.allocations,
+        reclaims: st.reclaims, frees: st.frees)
+    }
+  }
+
+  func ocontext(_ r: OcontextRequest, add: Bool, caller: Caller) throws(ServiceError) -> Empty {
+    guard let kind = RuntimeLabels.Kind(rawValue: r.kind), kind != .devicetree else {
+      throw ServiceError(400, "ocontext.unknown-kind", "kind must be pirq, ioport, iomem or pcidevice, not `\(r.kind)`",
+        errno: "-EINVAL")
+    }
+    let high = r.high ?? r.low
+    guard r.low <= high else { throw ServiceError(400, "ocontext.bad-range", "low is above high", errno: "-EINVAL") }
+    return try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      try require(add ? "add_ocontext" : "del_ocontext", try callerDomain(caller, in: s), server)
+      var sid: UInt32?
+      if add {
+        guard let given = r.sid else { throw ServiceError(400, "request.invalid", "adding a label needs `sid`", errno: "-EINVAL") }
+        guard server.context(of: given) != nil else { throw unknownSID(given) }
+        sid = given
+      }
+      switch server.changeLabel(kind, low: r.low, high: high, sid: sid) {
+      case .done: persistAll(s)
+      case .unchanged: break
+      case .exists: throw ServiceError(409, "ocontext.exists", "an overlapping or different label is already there", errno: "-EEXIST")
+      case .notFound: throw ServiceError(404, "ocontext.not-found", "no label with exactly that key", errno: "-ENOENT")
+      }
+      return Empty()
+    }
+  }
+
+  /// Ports are simulated: the caller's interdomain port N is bound to domain N.
+  func peerSID(_ r: PeerSIDRequest, caller: Caller) throws(ServiceError) -> SIDReply {
+    try read { s throws(ServiceError) in
+      _ = try flaskServer(s)
+      let domain = try callerDomain(caller, in: s)
+      guard r.port != domain.domid, let peer = s.host.domain(domid: r.port), let sid = peer.sid else {
+        throw ServiceError(400, "evtchn.not-interdomain", "port \(r.port) is not an interdomain port of \(domain.label)",
+          errno: "-EINVAL")
+      }
+      return SIDReply(sid: sid)
+    }
+  }
+
+  func relabelDomain(_ r: RelabelDomainRequest, caller: Caller) throws(ServiceError) -> Empty {
+    try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      let me = try callerDomain(caller, in: s)
+      guard let newContext = server.context(of: r.sid) else { throw unknownSID(r.sid) }
+      let isSelf = r.domid == nil
+      guard let target = isSelf ? me : s.host.domain(domid: r.domid!) else {
+        throw ServiceError(404, "domain.unknown", "no domain \(r.domid!)", errno: "-ESRCH")
+      }
+      try relabel(target, to: r.sid, context: newContext, by: me, isSelf: isSelf, server: server, state: &s)
+      return Empty()
+    }
+  }
+
+  /// `FLASK_RELABEL_DOMAIN`'s checks (all raw SIDs), then the new labels.
+  func relabel(_ target: HostDomain, to sid: UInt32, context: SecurityContext, by me: HostDomain, isSelf: Bool,
+    server: SecurityServer, state s: inout ServiceState) throws(ServiceError)
+  {
+    guard let old = target.sid, let callerSID = me.sid else {
+      throw ServiceError(400, "domain.unlabelled", "the domain has no label", errno: "-EINVAL")
+    }
+    let policy = server.policy
+    let domain2 = policy.classValue("domain2") ?? 4
+    let domainClass = policy.classValue("domain") ?? 3
+    func check(_ cls: Int, _ permission: String, _ source: UInt32, _ targetSID: UInt32) throws(ServiceError) {
+      guard let bit = policy.permissionBit(classValue: cls, permission: permission) else { return }
+      let d = server.computeAV(source: source, target: targetSID, classValue: cls)
+      if d.allowed & (1 << UInt32(bit)) == 0 && server.enforcing && !d.permissive {
+        throw ServiceError(403, "guard.denied", "the policy does not grant \(permission) for this relabel", errno: "-EACCES")
+      }
+    }
+    if isSelf {
+      try check(domain2, "relabelself", old, sid)
+    } else {
+      try check(domain2, "relabelfrom", callerSID, old)
+      try check(domain2, "relabelto", callerSID, sid)
+    }
+    try check(domainClass, "transition", old, sid)
+    guard let index = s.host.domains.firstIndex(where: { $0.domid == target.domid }) else { return }
+    var domains = s.host.domains
+    domains[index].sid = sid
+    domains[index].contextText = policy.contextString(context)
+    domains[index].selfSID = server.computeSID(source: sid, target: sid, classValue: domainClass, kind: .transition)
+    if let t = domains[index].targetDomid, let targetSID = domains.first(where: { $0.domid == t })?.sid {
+      domains[index].targetSID = server.computeSID(source: targetSID, target: sid, classValue: domainClass, kind: .transition)
+    }
+    s.host = s.host.updated(domains: domains)
+    persistAll(s)
+  }
+
+  func deviceTreeLabel(_ r: DeviceTreeLabelRequest, caller: Caller) throws(ServiceError) -> Empty {
+    guard r.path.utf8.count < 4096, !r.path.isEmpty else {
+      throw ServiceError(400, "request.invalid", "the path must be 1 to 4095 bytes", errno: "-EINVAL")
+    }
+    return try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      let add = r.sid != 0
+      try require(add ? "add_ocontext" : "del_ocontext", try callerDomain(caller, in: s), server)
+      if add, server.context(of: r.sid) == nil { throw unknownSID(r.sid) }
+      switch server.changeLabel(.devicetree, low: 0, high: 0, path: r.path, sid: add ? r.sid : nil) {
+      case .done: persistAll(s)
+      case .unchanged, .exists:
+        throw ServiceError(409, "ocontext.exists", "`\(r.path)` already has a label", errno: "-EEXIST")
+      case .notFound: throw ServiceError(404, "ocontext.not-found", "`\(r.path)` has no label", errno: "-ENOENT")
+      }
+      return Empty()
+    }
+  }
+
+  // MARK: Identity and decisions
+
+  func identity() -> XSMIdentity {
+    lock.lockRead()
+    defer { lock.unlock() }
+    return state.host.identity
+  }
+
+  func resolveOp(_ name: String) throws(ServiceError) -> Op {
+    guard let op = catalog.op(named: name) else {
+      let hint = Suggestion.closest(to: name, in: catalog.allNames).map { "; did you mean `\($0)`?" } ?? ""
+      throw ServiceError(404, "op.unknown", "unknown op `\(name)`\(hint)")
+    }
+    return op
+  }
+
+  func domain(_ name: String, in s: ServiceState) throws(ServiceError) -> HostDomain {
+    try callerDomain(Caller(name), in: s)
+  }
+
+  func can(_ r: CanRequest, caller: Caller) throws(ServiceError) -> CanReply {
+    let op = try resolveOp(r.op)
+    let reply = try read { s throws(ServiceError) -> CanReply in
+      _ = try callerDomain(caller, in: s)
+      let who = try domain(r.caller ?? caller.domain, in: s)
+      let target = try r.target.map { name throws(ServiceError) in try domain(name, in: s) }
+      let engine = DecisionEngine(host: s.host)
+      let modules: [XSMModule] = r.allModules == true ? XSMModule.allCases : [r.module ?? s.host.module]
+      let decisions = modules.map { engine.decide(caller: who, op: op, target: target, module: $0) }
+      let primary = decisions.first { $0.module == (r.module ?? s.host.module) } ?? decisions[0]
+      return CanReply(caller: who.label, op: op.name, target: (target ?? who).label, verdict: primary.verdict,
+        decisions: decisions, sequence: s.host.server?.sequence)
+    }
+    decisionLog.record(caller: reply.caller, op: reply.op, target: reply.target,
+      module: (r.module ?? .flask).rawValue, verdict: reply.verdict.rawValue, sequence: reply.sequence ?? 0)
+    return reply
+  }
+
+  static let maximumBatch = 100_000
+
+  func canBatch(_ r: BatchRequest, caller: Caller) throws(ServiceError) -> BatchReply {
+    guard r.queries.count <= Self.maximumBatch else {
+      throw ServiceError(413, "batch.too-large", "at most \(Self.maximumBatch) queries per batch")
+    }
+    var ops: [String: Op] = [:]
+    for q in r.queries where ops[q.op] == nil { ops[q.op] = try resolveOp(q.op) }
+    return try read { s throws(ServiceError) -> BatchReply in
+      _ = try callerDomain(caller, in: s)
+      let engine = DecisionEngine(host: s.host)
+      var domains: [String: HostDomain] = [:]
+      func lookup(_ name: String) throws(ServiceError) -> HostDomain {
+        if let d = domains[name] { return d }
+        let d = try domain(name, in: s)
+        domains[name] = d
+        return d
+      }
+      // One answer per distinct question: the state cannot change under the read lock.
+      struct Key: Hashable {
+        var caller: String
+        var op: String
+        var target: String?
+      }
+      var answered: [Key: Verdict] = [:]
+      var verdicts: [Verdict] = []
+      verdicts.reserveCapacity(r.queries.count)
+      for q in r.queries {
+        let key = Key(caller: q.caller, op: q.op, target: q.target)
+        if let known = answered[key] {
+          verdicts.append(known)
+          continue
+        }
+        let who = try lookup(q.caller)
+        let target = try q.target.map { name throws(ServiceError) in try lookup(name) }
+        let verdict = engine.verdict(caller: who, op: ops[q.op]!, target: target, module: r.module)
+        answered[key] = verdict
+        verdicts.append(verdict)
+      }
+      return BatchReply(verdicts: verdicts, sequence: s.host.server?.sequence)
+    }
+  }
+
+  func matrix(_ r: MatrixRequest, caller: Caller) throws(ServiceError) -> AccessMatrix {
+    var ops: [Op] = []
+    for name in r.ops ?? [] { ops.append(try resolveOp(name)) }
+    for family in r.families ?? [] {
+      let members = catalog.legacyOps.filter { $0.family == family }
+      guard !members.isEmpty else { throw ServiceError(404, "op.unknown-family", "no op family `\(family)`") }
+      ops += members
+    }
+    if ops.isEmpty { ops = catalog.legacyOps }
+    return try read { s throws(ServiceError) in
+      _ = try callerDomain(caller, in: s)
+      return AccessMatrix(engine: DecisionEngine(host: s.host), ops: ops, modules: r.modules ?? [s.host.module])
+    }
+  }
+
+  // MARK: Domains
+
+  func record(_ d: HostDomain) -> DomainRecord {
+    DomainRecord(domid: d.domid, name: d.name, context: d.contextText, flags: d.flags.map(\.rawValue).sorted(),
+      target: d.targetDomid, iommu: d.iommu.rawValue, sid: d.sid)
+  }
+
+  func domainRecords() -> [DomainRecord] {
+    lock.lockRead()
+    defer { lock.unlock() }
+    return state.host.domains.map(record)
+  }
+
+  /// Adding a domain is `domctl.createdomain`: the caller must pass that op's rule on the new domain.
+  func addDomain(_ r: AddDomainRequest, caller: Caller) throws(ServiceError) -> DomainRecord {
+    var flags = Set<DomainFlag>()
+    for f in r.flags ?? [] {
+      guard let flag = DomainFlag(rawValue: f) else {
+        throw ServiceError(400, "domain.bad-flag", "unknown flag `\(f)`; flags are control, hardware, xenstore")
+      }
+      flags.insert(flag)
+    }
+    guard let iommu = IOMMUMode(rawValue: r.iommu ?? "intremap") else {
+      throw ServiceError(400, "domain.bad-iommu", "iommu is intremap, nointremap or none")
+    }
+    guard (0...32751).contains(r.domid) else { throw ServiceError(400, "domain.bad-domid", "domids run from 0 to 32751") }
+    return try write { s throws(ServiceError) in
+      let me = try callerDomain(caller, in: s)
+      if s.host.domain(domid: r.domid) != nil {
+        throw ServiceError(409, "domain.exists", "domid \(r.domid) is taken", errno: "-EEXIST")
+      }
+      if s.host.domains.contains(where: { $0.name == r.name }) {
+        throw ServiceError(409, "domain.exists", "a domain is already named `\(r.name)`", errno: "-EEXIST")
+      }
+      let spec = DomainSpec(domid: r.domid, name: r.name, context: r.context, flags: flags, target: r.target, iommu: iommu)
+      let new: HostDomain
+      switch s.host.resolve(spec, among: s.host.domains) {
+      case .success(let d): new = d
+      case .failure(let e):
+        let code = e.code.hasSuffix("-context") ? "context.invalid" : e.code
+        throw ServiceError(e.code == "system.unknown-target" ? 404 : 422, code, e.message, errno: "-EINVAL")
+      }
+      let op = try resolveOp("domctl.createdomain")
+      let trial = s.host.updated(domains: s.host.domains + [new])
+      let decision = DecisionEngine(host: trial).decide(caller: me, op: op, target: new)
+      guard decision.verdict == .allowed else {
+        throw ServiceError(403, "guard.denied",
+          "\(me.label) may not create this domain (domctl.createdomain: \(decision.trace.last?.text ?? "denied"))",
+          errno: decision.error ?? "-EPERM")
+      }
+      s.host = trial
+      persistAll(s)
+      return record(new)
+    }
+  }
+
+  /// Removing a domain is `domctl.destroydomain`.
+  func removeDomain(domid: Int, caller: Caller) throws(ServiceError) -> Empty {
+    try write { s throws(ServiceError) in
+      let me = try callerDomain(caller, in: s)
+      guard let target = s.host.domain(domid: domid) else {
+        throw ServiceError(404, "domain.unknown", "no domain \(domid)", errno: "-ESRCH")
+      }
+      let decision = DecisionEngine(host: s.host).decide(caller: me, op: try resolveOp("domctl.destroydomain"), target: target)
+      guard decision.verdict == .allowed else {
+        let status = decision.verdict == .invalid ? 400 : 403
+        throw ServiceError(status, decision.verdict == .invalid ? "domain.refused" : "guard.denied",
+          "\(me.label) may not destroy \(target.label): \(decision.trace.last?.text ?? "denied")", errno: decision.error)
+      }
+      var domains = s.host.domains.filter { $0.domid != domid }
+      for i in domains.indices where domains[i].targetDomid == domid { domains[i].targetDomid = nil }
+      s.host = s.host.updated(domains: domains)
+      persistAll(s)
+      return Empty()
+    }
+  }
+
+  /// Relabelling by context: `FLASK_RELABEL_DOMAIN` with the context's SID.
+  func relabel(domid: Int, _ r: RelabelRequest, caller: Caller) throws(ServiceError) -> DomainRecord {
+    try write { s throws(ServiceError) in
+      let server = try flaskServer(s)
+      let me = try callerDomain(caller, in: s)
+      guard let target = s.host.domain(domid: domid) else {
+        throw ServiceError(404, "domain.unknown", "no domain \(domid)", errno: "-ESRCH")
+      }
+      guard let context = server.policy.context(r.context), server.policy.isValid(context) else {
+        throw ServiceError(422, "context.invalid", "`\(r.context)` is not a valid context of the policy", errno: "-EINVAL")
+      }
+      let sid = server.sid(for: context)
+      try relabel(target, to: sid, context: context, by: me, isSelf: target.domid == me.domid, server: server, state: &s)
+      return record(s.host.domain(domid: domid)!)
+    }
+  }
+
+  // MARK: Metrics and persistence
+
+  var gauges: ServiceGauges {
+    lock.lockRead()
+    defer { lock.unlock() }
+    let server = state.host.server
+    return ServiceGauges(sequence: server?.sequence ?? 0, cache: server?.statistics ?? AVCStatistics(),
+      cacheEntries: server?.cacheEntries ?? 0, domains: state.host.domains.count, decisionsLogged: decisionLog.count)
+  }
+
+  func persistSIDs(_ server: SecurityServer) {
+    guard let store else { return }
+    try? store.saveSIDs(server.allContexts.map(server.policy.contextString))
+  }
+
+  /// Writes the whole state (small: a policy, a few hundred rows) in one transaction.
+  func persistAll(_ s: ServiceState? = nil) {
+    guard let store else { return }
+    let s = s ?? state
+    let server = s.host.server
+    let snapshot = SavedState(
+      policy: s.policyBinary, policySource: s.host.policySource, enforcing: server?.enforcing,
+      booleans: server.map { Dictionary(uniqueKeysWithValues: zip($0.policy.booleanNames, $0.booleans)) } ?? [:],
+      pending: server.map { srv in
+        Dictionary(uniqueKeysWithValues: srv.pendingBooleans.map { (srv.policy.booleanNames[$0.key], $0.value) })
+      } ?? [:],
+      contexts: server.map { srv in srv.allContexts.map(srv.policy.contextString) } ?? [],
+      domains: s.host.domains.map { d in
+        DomainSpec(domid: d.domid, name: d.name, context: d.contextText, flags: d.flags,
+          target: d.targetDomid.flatMap { t in s.host.domain(domid: t)?.name }, iommu: d.iommu)
+      },
+      labels: server?.runtimeLabels.entries ?? [], cacheThreshold: server?.cacheThreshold)
+    try? store.save(snapshot)
+  }
+}
+
+func messages(_ diagnostics: [Diagnostic]) -> String {
+  diagnostics.filter { $0.severity == .error }.prefix(3).map(\.message).joined(separator: "; ")
+}

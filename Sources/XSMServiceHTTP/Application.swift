@@ -1,0 +1,247 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import XSMService
+
+/// The header naming the calling domain (a domain name or `domN`).
+public let callerHeaderName = "Xen-Caller"
+
+/// Counters and admission control shared by every request of one server.
+final class ServerState: Sendable {
+  let configuration: ServerConfiguration
+  let metrics = RequestMetrics()
+  let limiter: RequestLimiter
+  let table: RouteTable
+  let unlimitedPaths: Set<String>
+
+  init(configuration: ServerConfiguration, table: RouteTable = .shared) {
+    self.configuration = configuration
+    self.table = table
+    limiter = RequestLimiter(
+      maxConcurrent: configuration.maxConcurrentRequests, ratePerSecond: configuration.maxRequestsPerSecond)
+    unlimitedPaths = Set(table.routes.filter { !$0.limited }.map(\.path))
+  }
+}
+
+/// The router of xsmd: one route per operation (see `RouteTable`), behind
+/// admission control, metrics and JSON error replies.
+public func buildRouter(service: FlaskService, configuration: ServerConfiguration) -> Router<BasicRequestContext> {
+  buildRouter(service: service, state: ServerState(configuration: configuration))
+}
+
+func buildRouter(service: FlaskService, state: ServerState) -> Router<BasicRequestContext> {
+  let router = Router(context: BasicRequestContext.self)
+  router.add(middleware: ServiceMiddleware(state: state))
+  for route in state.table.routes {
+    router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
+      await RouteDispatcher.respond(route, request: request, context: context, service: service, state: state)
+    }
+  }
+  return router
+}
+
+/// The xsmd application: the router bound to `configuration`'s address (a
+/// Unix socket when one is set, else host and port). `onRunning` is called
+/// with the bound address once the server listens. The library prints nothing.
+public func makeApplication(
+  service: FlaskService, configuration: ServerConfiguration,
+  onRunning: @escaping @Sendable (String) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+  let address: BindAddress =
+    configuration.unixSocket.map { .unixDomainSocket(path: $0) }
+    ?? .hostname(configuration.host, port: configuration.port)
+  var logger = Logger(label: "xsmd")
+  logger.logLevel = .warning
+  return Application(
+    router: buildRouter(service: service, configuration: configuration),
+    configuration: ApplicationConfiguration(address: address, serverName: "xsmd"),
+    onServerRunning: { channel in
+      await onRunning(describe(channel.localAddress, unixSocket: configuration.unixSocket))
+    },
+    logger: logger)
+}
+
+private func describe(_ address: SocketAddress?, unixSocket: String?) -> String {
+  if let unixSocket { return "unix:\(unixSocket)" }
+  guard let address else { return "unknown address" }
+  switch address {
+  case .v4: return "http://\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+  case .v6: return "http://[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
+  case .unixDomainSocket: return "unix:\(address.pathname ?? "?")"
+  }
+}
+
+// MARK: Replies
+
+enum Replies {
+  static func response(_ reply: RouteReply) -> Response {
+    Response(
+      status: HTTPResponse.Status(code: reply.status),
+      headers: [.contentType: reply.contentType],
+      body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
+  }
+
+  /// `{"error": {"code", "message", "errno"?}}` with the error's status.
+  static func error(_ error: ServiceError, headers extra: HTTPFields = [:]) -> Response {
+    let status = (400...599).contains(error.status) ? error.status : 500
+    let body = ErrorReply(error: .init(code: error.code, message: error.message, errno: error.errno))
+    let data = (try? JSONKeys.makeEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal","message":""}}"#.utf8)
+    var headers: HTTPFields = [.contentType: "application/json"]
+    headers.append(contentsOf: extra)
+    if status == 429 || status == 503 { headers[.retryAfter] = "1" }
+    return Response(
+      status: HTTPResponse.Status(code: status), headers: headers,
+      body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+  }
+}
+
+// MARK: Per-route work
+
+enum RouteDispatcher {
+  static let callerField = HTTPField.Name(callerHeaderName)!
+
+  static func respond(
+    _ route: Route, request: Request, context: BasicRequestContext, service: FlaskService, state: ServerState
+  ) async -> Response {
+    do {
+      var caller = Caller("")
+      if route.needsCaller {
+        let value = request.headers[callerField]?.trimmingCharacters(in: .whitespaces) ?? ""
+        guard !value.isEmpty else {
+          throw ServiceError(
+            400, "request.no-caller",
+            "\(route.method.rawValue) \(route.path) needs the calling domain in the `\(callerHeaderName)` header (a domain name or domN)"
+          )
+        }
+        caller = Caller(value)
+      }
+      let body = try await readBody(route, request: request, configuration: state.configuration)
+      var pathParameters: [String: String] = [:]
+      for name in route.pathParameters { pathParameters[name] = context.parameters.get(name) }
+      var query: [String: String] = [:]
+      for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+      let requestSchema: Schema? =
+        if case .json(let schema) = route.requestBody { schema } else { nil }
+      let input = RouteInput(
+        caller: caller, body: body, pathParameters: pathParameters, query: query, requestSchema: requestSchema,
+        components: state.table.components, server: state)
+      return Replies.response(try await route.handle(service, input))
+    } catch let error as ServiceError {
+      return Replies.error(error)
+    } catch {
+      return Replies.error(ServiceError(500, "internal", "\(error)"))
+    }
+  }
+
+  /// The body, within the route's content type and size limit.
+  static func readBody(_ route: Route, request: Request, configuration: ServerConfiguration) async throws -> [UInt8] {
+    let limit: Int
+    let expected: String
+    switch route.requestBody {
+    case .none: return []
+    case .json:
+      limit = configuration.maxJSONBody
+      expected = "application/json"
+    case .binary(let binaryLimit):
+      limit = binaryLimit
+      expected = "application/octet-stream"
+    }
+    if let contentType = request.headers[.contentType] {
+      let mediaType = contentType.split(separator: ";").first.map {
+        $0.trimmingCharacters(in: .whitespaces).lowercased()
+      } ?? ""
+      let accepted = mediaType == expected || (expected == "application/json" && mediaType.hasSuffix("+json"))
+      guard accepted else {
+        throw ServiceError(
+          415, "request.unsupported-media-type",
+          "\(route.method.rawValue) \(route.path) takes \(expected), not `\(contentType)`")
+      }
+    }
+    let tooLarge = ServiceError(
+      413, "request.too-large", "\(route.method.rawValue) \(route.path) takes at most \(limit) bytes")
+    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
+    var bytes: [UInt8] = []
+    for try await chunk in request.body {
+      guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
+      bytes.append(contentsOf: chunk.readableBytesView)
+    }
+    return bytes
+  }
+}
+
+// MARK: Admission, metrics, errors
+
+/// Admission control (busy, rate limit), request metrics, and JSON replies
+/// for whatever the router itself refuses (no route, wrong method).
+struct ServiceMiddleware: RouterMiddleware {
+  typealias Context = BasicRequestContext
+  let state: ServerState
+  static let knownMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .delete, .patch, .options]
+
+  func handle(
+    _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
+    let start = ContinuousClock.now
+    let response: Response
+    if state.unlimitedPaths.contains(request.uri.path) {
+      response = await answer(request, context: context, next: next)
+    } else {
+      switch state.limiter.admit() {
+      case .admitted:
+        defer { state.limiter.release() }
+        response = await answer(request, context: context, next: next)
+      case .busy:
+        response = Replies.error(
+          ServiceError(
+            503, "server.busy",
+            "more than \(state.configuration.maxConcurrentRequests) requests in flight; retry shortly"))
+      case .rateLimited:
+        response = Replies.error(
+          ServiceError(
+            429, "server.rate-limited",
+            "over \(state.configuration.maxRequestsPerSecond) requests per second; retry shortly"))
+      }
+    }
+    let elapsed = start.duration(to: .now)
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let endpoint = context.endpointPath
+    let route = endpoint == nil || endpoint == "NotFound" ? "unmatched" : endpoint!
+    // Labels stay few whatever clients send: unknown paths and methods are pooled.
+    let method = Self.knownMethods.contains(request.method) ? request.method.rawValue : "other"
+    state.metrics.record(route: route, method: method, status: response.status.code, seconds: seconds)
+    return response
+  }
+
+  private func answer(
+    _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+  ) async -> Response {
+    do {
+      return try await next(request, context)
+    } catch let error as ServiceError {
+      return Replies.error(error)
+    } catch let error as any HTTPResponseError {
+      if error.status == .notFound, context.endpointPath == "NotFound" { return noRoute(request) }
+      if error.status == .contentTooLarge {
+        return Replies.error(ServiceError(413, "request.too-large", "the body is too large"))
+      }
+      return Replies.error(
+        ServiceError(error.status.code, "request.rejected", error.status.reasonPhrase))
+    } catch {
+      return Replies.error(ServiceError(500, "internal", "\(error)"))
+    }
+  }
+
+  private func noRoute(_ request: Request) -> Response {
+    let path = request.uri.path
+    let methods = state.table.methods(matching: path)
+    if methods.isEmpty {
+      return Replies.error(ServiceError(404, "request.no-route", "no route \(path); GET /openapi.json lists them"))
+    }
+    let allowed = methods.map(\.rawValue).joined(separator: ", ")
+    return Replies.error(
+      ServiceError(405, "request.method-not-allowed", "\(path) takes \(allowed), not \(request.method.rawValue)"),
+      headers: [.allow: allowed])
+  }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import XSMService
+
+/// A JSON value, for documents built in code (the OpenAPI document).
+enum JSONValue: Sendable, Equatable, Encodable, ExpressibleByDictionaryLiteral, ExpressibleByStringLiteral,
+  ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral
+{
+  case string(String)
+  case integer(Int)
+  case bool(Bool)
+  case array([JSONValue])
+  case object([String: JSONValue])
+  case null
+
+  init(dictionaryLiteral elements: (String, JSONValue)...) {
+    self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+  }
+  init(stringLiteral value: String) { self = .string(value) }
+  init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+  init(booleanLiteral value: Bool) { self = .bool(value) }
+  init(integerLiteral value: Int) { self = .integer(value) }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    switch self {
+    case .string(let s): try container.encode(s)
+    case .integer(let n): try container.encode(n)
+    case .bool(let b): try container.encode(b)
+    case .array(let a): try container.encode(a)
+    case .object(let o): try container.encode(o)
+    case .null: try container.encodeNil()
+    }
+  }
+
+  /// Pretty-printed with sorted keys: the same bytes every time.
+  var prettyText: String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(self) else { return "{}" }
+    return String(decoding: data, as: UTF8.self) + "\n"
+  }
+}
+
+/// The service's JSON conventions: snake_case keys, sorted, on the way out;
+/// snake_case keys, no unknown fields, on the way in.
+enum JSONKeys {
+  static func makeEncoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    return encoder
+  }
+
+  static func makeDecoder() -> JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return decoder
+  }
+
+  /// The key `.convertToSnakeCase` writes for a property name (asks the
+  /// encoder itself, so the answer is always Foundation's).
+  static func snakeCase(_ key: String) -> String {
+    struct Probe: Encodable {
+      struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+      }
+      var key: String
+      func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(0, forKey: Key(stringValue: key))
+      }
+    }
+    guard let data = try? makeEncoder().encode(Probe(key: key)),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let converted = object.keys.first
+    else { return key }
+    return converted
+  }
+}
+
+/// Decoding a request body against its schema.
+enum RequestDecoding {
+  /// Decodes `data` as `T`: a syntax error or a wrong value is
+  /// `request.malformed`, a field the schema does not name is `request.unknown-field`.
+  static func decode<T: Decodable>(
+    _ type: T.Type, from data: Data, schema: Schema, components: [String: Schema]
+  ) throws(ServiceError) -> T {
+    let body = data.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 } ? Data("{}".utf8) : data
+    guard let depth = nestingDepth(body), depth <= maximumNesting else {
+      throw malformed("the body nests arrays and objects deeper than \(maximumNesting) levels")
+    }
+    let parsed: Any
+    do {
+      parsed = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
+    } catch {
+      throw malformed(decoderError(type, body) ?? "the body is not valid JSON")
+    }
+    if let unknown = firstUnknownField(parsed, schema: schema, components: components, path: "") {
+      throw ServiceError(400, "request.unknown-field", "unknown field `\(unknown)`")
+    }
+    do {
+      return try JSONKeys.makeDecoder().decode(type, from: body)
+    } catch {
+      throw malformed(describe(error))
+    }
+  }
+
+  /// No request type nests deeper than a few levels; refuse deep input before parsing it.
+  static let maximumNesting = 32
+
+  /// How deeply `data` nests arrays and objects (outside strings); nil once past `maximumNesting`.
+  static func nestingDepth(_ data: Data) -> Int? {
+    var depth = 0
+    var deepest = 0
+    var inString = false
+    var escaped = false
+    for byte in data {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if byte == UInt8(ascii: "\\") {
+          escaped = true
+        } else if byte == UInt8(ascii: "\"") {
+          inString = false
+        }
+        continue
+      }
+      switch byte {
+      case UInt8(ascii: "\""): inString = true
+      case UInt8(ascii: "["), UInt8(ascii: "{"):
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > maximumNesting { return nil }
+      case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+      default: break
+      }
+    }
+    return deepest
+  }
+
+  private static func malformed(_ message: String) -> ServiceError {
+    ServiceError(400, "request.malformed", message)
+  }
+
+  private static func decoderError<T: Decodable>(_ type: T.Type, _ data: Data) -> String? {
+    do {
+      _ = try JSONKeys.makeDecoder().decode(type, from: data)
+      return nil
+    } catch {
+      return describe(error)
+    }
+  }
+
+  /// The decoder's message, with the path in the request's own spelling.
+  static func describe(_ error: any Error) -> String {
+    guard let error = error as? DecodingError else { return "\(error)" }
+    func path(_ keys: [any CodingKey]) -> String {
+      var text = ""
+      for key in keys {
+        if let index = key.intValue {
+          text += "[\(index)]"
+        } else {
+          text += (text.isEmpty ? "" : ".") + JSONKeys.snakeCase(key.stringValue)
+        }
+      }
+      return text
+    }
+    func detail(_ context: DecodingError.Context) -> String {
+      var message = context.debugDescription
+      if let underlying = context.underlyingError as NSError?,
+        let more = underlying.userInfo[NSDebugDescriptionErrorKey] as? String, !more.isEmpty
+      {
+        message += " (\(more))"
+      }
+      return message
+    }
+    switch error {
+    case .keyNotFound(let key, let context):
+      let full = path(context.codingPath + [key])
+      return "missing field `\(full)`"
+    case .valueNotFound(_, let context):
+      return "field `\(path(context.codingPath))`: \(detail(context))"
+    case .typeMismatch(_, let context):
+      let at = path(context.codingPath)
+      return at.isEmpty ? detail(context) : "field `\(at)`: \(detail(context))"
+    case .dataCorrupted(let context):
+      let at = path(context.codingPath)
+      return at.isEmpty ? detail(context) : "field `\(at)`: \(detail(context))"
+    @unknown default:
+      return "\(error)"
+    }
+  }
+
+  /// The first key of `value` (depth first) that `schema` does not define.
+  static func firstUnknownField(_ value: Any, schema: Schema, components: [String: Schema], path: String, depth: Int = 0)
+    -> String?
+  {
+    guard depth < 32 else { return nil }
+    switch schema {
+    case .reference(let name):
+      guard let resolved = components[name] else { return nil }
+      return firstUnknownField(value, schema: resolved, components: components, path: path, depth: depth + 1)
+    case .object(let properties, _):
+      guard let object = value as? [String: Any] else { return nil }
+      for key in object.keys.sorted() {
+        let keyPath = path.isEmpty ? key : "\(path).\(key)"
+        guard let property = properties.first(where: { $0.name == key }) else { return keyPath }
+        if let nested = object[key],
+          let unknown = firstUnknownField(
+            nested, schema: property.schema, components: components, path: keyPath, depth: depth + 1)
+        {
+          return unknown
+        }
+      }
+      return nil
+    case .array(let items):
+      guard let array = value as? [Any] else { return nil }
+      for (index, element) in array.enumerated() {
+        if let unknown = firstUnknownField(
+          element, schema: items, components: components, path: "\(path)[\(index)]", depth: depth + 1)
+        {
+          return unknown
+        }
+      }
+      return nil
+    case .dictionary(let values):
+      guard let object = value as? [String: Any] else { return nil }
+      for key in object.keys.sorted() {
+        if let nested = object[key],
+          let unknown = firstUnknownField(
+            nested, schema: values, components: components, path: "\(path).\(key)", depth: depth + 1)
+        {
+          return unknown
+        }
+      }
+      return nil
+    default:
+      return nil
+    }
+  }
+}

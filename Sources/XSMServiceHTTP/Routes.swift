@@ -1,0 +1,460 @@
+import Foundation
+import Hummingbird
+import XSMEngine
+import XSMService
+
+/// `GET /healthz` and `GET /readyz`.
+struct StatusReply: Codable, Sendable, Equatable { var status: String }
+
+/// The body of every error reply: `{"error": {"code", "message", "errno"?}}`.
+struct ErrorReply: Codable, Sendable {
+  struct Detail: Codable, Sendable {
+    var code: String
+    var message: String
+    var errno: String?
+  }
+  var error: Detail
+}
+
+/// What a route handler gets from a request.
+struct RouteInput: Sendable {
+  /// The `Xen-Caller` header (empty on routes that do not need one).
+  var caller: Caller
+  var body: [UInt8]
+  var pathParameters: [String: String]
+  var query: [String: String]
+  var requestSchema: Schema?
+  var components: [String: Schema]
+  var server: ServerState
+
+  func decode<T: Decodable>(_ type: T.Type) throws(ServiceError) -> T {
+    try RequestDecoding.decode(type, from: Data(body), schema: requestSchema ?? .any, components: components)
+  }
+
+  /// An integer path parameter, or 400.
+  func integer(_ name: String) throws(ServiceError) -> Int {
+    guard let text = pathParameters[name], let value = Int(text) else {
+      throw ServiceError(
+        400, "request.malformed", "`\(pathParameters[name] ?? "")` is not a valid \(name) (a decimal integer)")
+    }
+    return value
+  }
+
+  /// An optional integer query parameter, or 400.
+  func integerQuery(_ name: String, default defaultValue: Int) throws(ServiceError) -> Int {
+    guard let text = query[name] else { return defaultValue }
+    guard let value = Int(text) else {
+      throw ServiceError(400, "request.malformed", "query parameter `\(name)` must be a decimal integer, not `\(text)`")
+    }
+    return value
+  }
+}
+
+/// What a route handler answers (errors are thrown as `ServiceError`).
+struct RouteReply: Sendable {
+  var status: Int
+  var contentType: String
+  var body: [UInt8]
+
+  static func json(_ value: some Encodable, status: Int = 200) throws(ServiceError) -> RouteReply {
+    do {
+      return RouteReply(
+        status: status, contentType: "application/json", body: Array(try JSONKeys.makeEncoder().encode(value)))
+    } catch {
+      throw ServiceError(500, "internal", "could not encode the reply: \(error)")
+    }
+  }
+}
+
+/// One operation of the service: how it is reached, what it takes and
+/// gives (for the router and the OpenAPI document alike) and its handler.
+struct Route: Sendable {
+  enum RequestBody: Sendable {
+    case none
+    case json(Schema)
+    /// Raw bytes (`application/octet-stream`) up to a limit.
+    case binary(limit: Int)
+  }
+  enum ReplyBody: Sendable {
+    case json(Schema)
+    case text(contentType: String)
+  }
+  struct QueryParameter: Sendable {
+    var name: String
+    var description: String
+    var schema: Schema
+  }
+
+  var method: HTTPRequest.Method
+  /// The path template, `{name}` for a path parameter (Hummingbird and OpenAPI both read it).
+  var path: String
+  var operationID: String
+  var summary: String
+  var tag: String
+  var needsCaller: Bool
+  var requestBody: RequestBody
+  var reply: ReplyBody
+  var successStatus: Int
+  var query: [QueryParameter] = []
+  /// Error statuses this route can answer (for the document).
+  var errors: Set<Int>
+  /// Health, readiness and metrics answer even when the server is saturated.
+  var limited = true
+  var handle: @Sendable (FlaskService, RouteInput) async throws -> RouteReply
+
+  var pathParameters: [String] {
+    path.split(separator: "/").compactMap { part in
+      part.hasPrefix("{") && part.hasSuffix("}") ? String(part.dropFirst().dropLast()) : nil
+    }
+  }
+}
+
+/// Every route xsmd serves, and the schemas of their bodies. The router and
+/// the OpenAPI document are both built from this one table.
+struct RouteTable: Sendable {
+  let routes: [Route]
+  let components: [String: Schema]
+
+  static let shared = RouteTable()
+
+  init() {
+    let inferrer = SchemaInferrer()
+    var builder = RouteBuilder(inferrer: inferrer)
+    builder.addFlaskRoutes()
+    builder.addDecisionAndDomainRoutes()
+    builder.addOperationalRoutes()
+    _ = inferrer.schema(for: ErrorReply.self)
+    routes = builder.routes
+    components = inferrer.components
+  }
+
+  /// The methods other routes accept on `path` (for 405 replies).
+  func methods(matching path: String) -> [HTTPRequest.Method] {
+    let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+    return routes.filter { route in
+      let template = route.path.split(separator: "/", omittingEmptySubsequences: true)
+      guard template.count == parts.count else { return false }
+      return zip(template, parts).allSatisfy { t, p in t.hasPrefix("{") || t == p }
+    }.map(\.method)
+  }
+}
+
+/// Status codes a route may answer, for the document.
+enum ErrorStatus {
+  static let always: Set<Int> = [429, 500, 503]
+  static let withCaller: Set<Int> = [400, 403, 404]
+  static let withJSONBody: Set<Int> = [400, 413, 415]
+  static let flask: Set<Int> = [501]
+}
+
+struct RouteBuilder {
+  let inferrer: SchemaInferrer
+  var routes: [Route] = []
+
+  /// A route with a JSON request body.
+  mutating func add<Request: Decodable & Sendable, Reply: Codable & Sendable>(
+    _ method: HTTPRequest.Method, _ path: String, _ operationID: String, _ summary: String, tag: String,
+    request: Request.Type, reply: Reply.Type, status: Int = 200, caller: Bool = true, errors: Set<Int> = [],
+    _ run: @escaping @Sendable (FlaskService, Request, RouteInput) async throws -> Reply
+  ) {
+    routes.append(
+      Route(
+        method: method, path: path, operationID: operationID, summary: summary, tag: tag, needsCaller: caller,
+        requestBody: .json(inferrer.schema(for: request)), reply: .json(inferrer.schema(for: reply)),
+        successStatus: status,
+        errors: ErrorStatus.always.union(caller ? ErrorStatus.withCaller : []).union(ErrorStatus.withJSONBody).union(
+          errors),
+        handle: { service, input in
+          let decoded = try input.decode(Request.self)
+          return try RouteReply.json(try await run(service, decoded, input), status: status)
+        }))
+  }
+
+  /// A route without a request body.
+  mutating func add<Reply: Codable & Sendable>(
+    _ method: HTTPRequest.Method, _ path: String, _ operationID: String, _ summary: String, tag: String,
+    reply: Reply.Type, status: Int = 200, caller: Bool = true, query: [Route.QueryParameter] = [],
+    errors: Set<Int> = [], _ run: @escaping @Sendable (FlaskService, RouteInput) async throws -> Reply
+  ) {
+    let pathErrors: Set<Int> = path.contains("{") || !query.isEmpty ? [400] : []
+    routes.append(
+      Route(
+        method: method, path: path, operationID: operationID, summary: summary, tag: tag, needsCaller: caller,
+        requestBody: .none, reply: .json(inferrer.schema(for: reply)), successStatus: status, query: query,
+        errors: ErrorStatus.always.union(caller ? ErrorStatus.withCaller : []).union(pathErrors).union(errors),
+        handle: { service, input in try RouteReply.json(try await run(service, input), status: status) }))
+  }
+
+  // MARK: flask_op (xen-xsm-facts §d)
+
+  mutating func addFlaskRoutes() {
+    let tag = "flask"
+    let flask = ErrorStatus.flask
+    routes.append(
+      Route(
+        method: .post, path: "/v1/flask/load", operationID: "flaskLoad",
+        summary: "FLASK_LOAD: load a binary policy (security:load_policy). Atomic: queries see the old or the new policy.",
+        tag: tag, needsCaller: true, requestBody: .binary(limit: FlaskService.maximumPolicySize),
+        reply: .json(inferrer.schema(for: Empty.self)), successStatus: 200,
+        errors: ErrorStatus.always.union(ErrorStatus.withCaller).union([413, 415, 422, 501]),
+        handle: { service, input in
+          try RouteReply.json(try await service.load(input.body, caller: input.caller))
+        }))
+    add(
+      .get, "/v1/flask/enforce", "flaskGetEnforce", "FLASK_GETENFORCE: whether flask enforces (no permission needed).",
+      tag: tag, reply: EnforceReply.self, errors: flask
+    ) { s, i in try s.getEnforce(caller: i.caller) }
+    add(
+      .put, "/v1/flask/enforce", "flaskSetEnforce",
+      "FLASK_SETENFORCE: switch enforcing (security:setenforce, checked only when the value changes).", tag: tag,
+      request: SetEnforceRequest.self, reply: EnforceReply.self, errors: flask
+    ) { s, r, i in try s.setEnforce(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/context-to-sid", "flaskContextToSID",
+      "FLASK_CONTEXT_TO_SID: the SID of a context (security:check_context).", tag: tag, request: ContextRequest.self,
+      reply: SIDReply.self, errors: flask.union([422])
+    ) { s, r, i in try s.contextToSID(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/sid-to-context", "flaskSIDToContext",
+      "FLASK_SID_TO_CONTEXT: the context of a SID (security:check_context).", tag: tag, request: SIDRequest.self,
+      reply: ContextReply.self, errors: flask
+    ) { s, r, i in try s.sidToContext(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/access", "flaskAccess",
+      "FLASK_ACCESS: the access vector for (ssid, tsid, class) (security:compute_av).", tag: tag,
+      request: AccessRequest.self, reply: AccessReply.self, errors: flask
+    ) { s, r, i in try s.access(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/create", "flaskCreate",
+      "FLASK_CREATE: the SID of a new object by type_transition (security:compute_create).", tag: tag,
+      request: ComputeRequest.self, reply: SIDReply.self, errors: flask
+    ) { s, r, i in try s.create(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/relabel", "flaskRelabel",
+      "FLASK_RELABEL: the SID after relabelling by type_change (security:compute_relabel).", tag: tag,
+      request: ComputeRequest.self, reply: SIDReply.self, errors: flask
+    ) { s, r, i in try s.relabel(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/member", "flaskMember",
+      "FLASK_MEMBER: the SID of a member object by type_member (security:compute_member).", tag: tag,
+      request: ComputeRequest.self, reply: SIDReply.self, errors: flask
+    ) { s, r, i in try s.member(r, caller: i.caller) }
+    add(
+      .get, "/v1/flask/policyvers", "flaskPolicyVersion", "FLASK_POLICYVERS: the policy version Xen supports.",
+      tag: tag, reply: PolicyVersionReply.self, errors: flask
+    ) { s, i in try s.policyVersion(caller: i.caller) }
+    add(
+      .post, "/v1/flask/getbool", "flaskGetBool",
+      "FLASK_GETBOOL: a boolean's value in force and pending, by id or name (unchecked).", tag: tag,
+      request: BooleanRef.self, reply: BooleanReply.self, errors: flask
+    ) { s, r, i in try s.getBoolean(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/setbool", "flaskSetBool",
+      "FLASK_SETBOOL: set a boolean's pending value, optionally committing (security:setbool).", tag: tag,
+      request: SetBooleanRequest.self, reply: BooleanReply.self, errors: flask
+    ) { s, r, i in try s.setBoolean(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/commitbools", "flaskCommitBools",
+      "FLASK_COMMITBOOLS: put pending boolean values in force (security:setbool).", tag: tag, reply: Empty.self,
+      errors: flask
+    ) { s, i in try s.commitBooleans(caller: i.caller) }
+    add(
+      .get, "/v1/flask/mls", "flaskMLS", "FLASK_MLS: whether the policy is MLS.", tag: tag, reply: MLSReply.self,
+      errors: flask
+    ) { s, i in try s.mls(caller: i.caller) }
+    add(
+      .get, "/v1/flask/avc-threshold", "flaskGetAVCThreshold", "FLASK_GETAVC_THRESHOLD: the AVC cache threshold.",
+      tag: tag, reply: ThresholdReply.self, errors: flask
+    ) { s, i in try s.avcThreshold(caller: i.caller) }
+    add(
+      .put, "/v1/flask/avc-threshold", "flaskSetAVCThreshold",
+      "FLASK_SETAVC_THRESHOLD: set the AVC cache threshold (security:setsecparam, only when it changes).", tag: tag,
+      request: ThresholdRequest.self, reply: ThresholdReply.self, errors: flask
+    ) { s, r, i in try s.setAVCThreshold(r, caller: i.caller) }
+    add(
+      .get, "/v1/flask/avc-hashstats", "flaskAVCHashStats", "FLASK_AVC_HASHSTATS: AVC hash table statistics.",
+      tag: tag, reply: HashStatsReply.self, errors: flask
+    ) { s, i in try s.avcHashStats(caller: i.caller) }
+    add(
+      .get, "/v1/flask/avc-cachestats", "flaskAVCCacheStats",
+      "FLASK_AVC_CACHESTATS: AVC counters of one CPU (404 `-ENOENT` for an invalid CPU).", tag: tag,
+      reply: CacheStatsReply.self,
+      query: [.init(name: "cpu", description: "The CPU (default 0).", schema: .integer(format: "int64"))],
+      errors: flask
+    ) { s, i in try s.avcCacheStats(cpu: try i.integerQuery("cpu", default: 0), caller: i.caller) }
+    add(
+      .post, "/v1/flask/add-ocontext", "flaskAddOcontext",
+      "FLASK_ADD_OCONTEXT: label a pirq, I/O port range, I/O memory range or PCI device (security:add_ocontext).",
+      tag: tag, request: OcontextRequest.self, reply: Empty.self, errors: flask.union([409])
+    ) { s, r, i in try s.addOcontext(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/del-ocontext", "flaskDelOcontext",
+      "FLASK_DEL_OCONTEXT: remove a device label (security:del_ocontext).", tag: tag, request: OcontextRequest.self,
+      reply: Empty.self, errors: flask
+    ) { s, r, i in try s.delOcontext(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/get-peer-sid", "flaskGetPeerSID",
+      "FLASK_GET_PEER_SID: the SID of the domain at the other end of the caller's interdomain port (unchecked).",
+      tag: tag, request: PeerSIDRequest.self, reply: SIDReply.self, errors: flask
+    ) { s, r, i in try s.peerSID(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/relabel-domain", "flaskRelabelDomain",
+      "FLASK_RELABEL_DOMAIN: give a domain a new SID (domain2:relabelfrom/relabelto or relabelself, domain:transition).",
+      tag: tag, request: RelabelDomainRequest.self, reply: Empty.self, errors: flask.union([422])
+    ) { s, r, i in try s.relabelDomain(r, caller: i.caller) }
+    add(
+      .post, "/v1/flask/devicetree-label", "flaskDeviceTreeLabel",
+      "FLASK_DEVICETREE_LABEL: label a device-tree path, or remove its label with sid 0 (security:add_ocontext / del_ocontext).",
+      tag: tag, request: DeviceTreeLabelRequest.self, reply: Empty.self, errors: flask.union([409])
+    ) { s, r, i in try s.deviceTreeLabel(r, caller: i.caller) }
+  }
+
+  // MARK: XSM identity, decisions, domains
+
+  mutating func addDecisionAndDomainRoutes() {
+    add(
+      .get, "/v1/xsm/identity", "xsmIdentity",
+      "Which XSM module is in place, with its policy version, digest, enforcing, MLS and booleans.", tag: "xsm",
+      reply: XSMIdentity.self, caller: false
+    ) { s, _ in s.identity() }
+    add(
+      .post, "/v1/can", "can",
+      "May a domain invoke an op on another? The decision with its trace, under the host's module or all modules.",
+      tag: "decisions", request: CanRequest.self, reply: CanReply.self
+    ) { s, r, i in try s.can(r, caller: i.caller) }
+    // The batch route is the throughput path: its body is read with one
+    // JSONSerialization pass (checking fields as it goes) and its reply
+    // written by hand, instead of the generic schema walk plus JSONDecoder.
+    routes.append(
+      Route(
+        method: .post, path: "/v1/can/batch", operationID: "canBatch",
+        summary: "Many (caller, op, target) questions in one request; verdicts only.", tag: "decisions",
+        needsCaller: true, requestBody: .json(inferrer.schema(for: BatchRequest.self)),
+        reply: .json(inferrer.schema(for: BatchReply.self)), successStatus: 200,
+        errors: ErrorStatus.always.union(ErrorStatus.withCaller).union(ErrorStatus.withJSONBody),
+        handle: { service, input in
+          let request = try BatchCodec.decode(input.body)
+          return BatchCodec.encode(try service.canBatch(request, caller: input.caller))
+        }))
+    add(
+      .post, "/v1/matrix", "matrix", "Who may invoke which op on whom: the access matrix.", tag: "decisions",
+      request: MatrixRequest.self, reply: AccessMatrix.self
+    ) { s, r, i in try s.matrix(r, caller: i.caller) }
+    add(
+      .get, "/v1/domains", "listDomains", "The domains of the simulated host.", tag: "domains",
+      reply: [DomainRecord].self, caller: false
+    ) { s, _ in s.domains() }
+    add(
+      .post, "/v1/domains", "addDomain", "Create a domain (the caller needs the rights Xen's domctl.create needs).",
+      tag: "domains", request: AddDomainRequest.self, reply: DomainRecord.self, status: 201, errors: [409, 422]
+    ) { s, r, i in try s.addDomain(r, caller: i.caller) }
+    add(
+      .delete, "/v1/domains/{domid}", "removeDomain", "Destroy a domain.", tag: "domains", reply: Empty.self
+    ) { s, i in try s.removeDomain(domid: try i.integer("domid"), caller: i.caller) }
+    add(
+      .post, "/v1/domains/{domid}/relabel", "relabelDomainByContext",
+      "Give a domain a new security context, as FLASK_RELABEL_DOMAIN does.", tag: "domains",
+      request: RelabelRequest.self, reply: DomainRecord.self, errors: [422]
+    ) { s, r, i in try s.relabel(domid: try i.integer("domid"), r, caller: i.caller) }
+  }
+
+  // MARK: Health, readiness, metrics, this document
+
+  mutating func addOperationalRoutes() {
+    var health = Route(
+      method: .get, path: "/healthz", operationID: "health", summary: "Liveness: always 200 while the process serves.",
+      tag: "operations", needsCaller: false, requestBody: .none,
+      reply: .json(inferrer.schema(for: StatusReply.self)), successStatus: 200, errors: [],
+      handle: { _, _ in try RouteReply.json(StatusReply(status: "ok")) })
+    health.limited = false
+    routes.append(health)
+
+    var ready = Route(
+      method: .get, path: "/readyz", operationID: "ready",
+      summary: "Readiness: 200 once the state is loaded and the database open, else 503 `server.not-ready`.",
+      tag: "operations", needsCaller: false, requestBody: .none,
+      reply: .json(inferrer.schema(for: StatusReply.self)), successStatus: 200, errors: [503],
+      handle: { service, _ in
+        guard service.isReady else { throw ServiceError(503, "server.not-ready", "the service state is not loaded yet") }
+        return try RouteReply.json(StatusReply(status: "ready"))
+      })
+    ready.limited = false
+    routes.append(ready)
+
+    var metrics = Route(
+      method: .get, path: "/metrics", operationID: "metrics",
+      summary: "Prometheus metrics (text format 0.0.4): requests, latency, decision cache, policy sequence, domains.",
+      tag: "operations", needsCaller: false, requestBody: .none,
+      reply: .text(contentType: "text/plain; version=0.0.4; charset=utf-8"), successStatus: 200, errors: [],
+      handle: { service, input in
+        let text = input.server.metrics.render(gauges: service.gauges, inFlight: input.server.limiter.inFlight)
+        return RouteReply(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(text.utf8))
+      })
+    metrics.limited = false
+    routes.append(metrics)
+
+    routes.append(
+      Route(
+        method: .get, path: "/openapi.json", operationID: "openAPI", summary: "This OpenAPI 3.0 document.",
+        tag: "operations", needsCaller: false, requestBody: .none, reply: .json(.dictionary(.any)),
+        successStatus: 200, errors: ErrorStatus.always,
+        handle: { _, _ in
+          RouteReply(status: 200, contentType: "application/json", body: Array(openAPIDocument().utf8))
+        }))
+  }
+}
+
+/// Fast reading and writing of the batch route's bodies.
+enum BatchCodec {
+  static func malformed(_ message: String) -> ServiceError { ServiceError(400, "request.malformed", message) }
+
+  static func decode(_ body: [UInt8]) throws(ServiceError) -> BatchRequest {
+    let parsed: Any
+    do {
+      parsed = try JSONSerialization.jsonObject(with: Data(body))
+    } catch {
+      throw malformed("the body is not valid JSON")
+    }
+    guard let object = parsed as? [String: Any] else { throw malformed("the body must be a JSON object") }
+    for key in object.keys where key != "module" && key != "queries" {
+      throw ServiceError(400, "request.unknown-field", "unknown field `\(key)`")
+    }
+    var module: XSMModule?
+    if let m = object["module"], !(m is NSNull) {
+      guard let text = m as? String, let value = XSMModule(rawValue: text) else {
+        throw malformed("`module` must be \"dummy\", \"silo\" or \"flask\"")
+      }
+      module = value
+    }
+    guard let list = object["queries"] as? [Any] else { throw malformed("`queries` must be an array") }
+    var queries: [BatchRequest.Query] = []
+    queries.reserveCapacity(list.count)
+    for (i, item) in list.enumerated() {
+      guard let q = item as? [String: Any] else { throw malformed("`queries[\(i)]` must be an object") }
+      for key in q.keys where key != "caller" && key != "op" && key != "target" {
+        throw ServiceError(400, "request.unknown-field", "unknown field `queries[\(i)].\(key)`")
+      }
+      guard let caller = q["caller"] as? String else { throw malformed("`queries[\(i)].caller` must be a string") }
+      guard let op = q["op"] as? String else { throw malformed("`queries[\(i)].op` must be a string") }
+      var target: String?
+      if let t = q["target"], !(t is NSNull) {
+        guard let text = t as? String else { throw malformed("`queries[\(i)].target` must be a string") }
+        target = text
+      }
+      queries.append(BatchRequest.Query(caller: caller, op: op, target: target))
+    }
+    return BatchRequest(module: module, queries: queries)
+  }
+
+  /// `{"sequence": N, "verdicts": [...]}`, keys sorted as every other reply.
+  static func encode(_ reply: BatchReply) -> RouteReply {
+    var text = "{\"sequence\":" + (reply.sequence.map(String.init) ?? "null") + ",\"verdicts\":["
+    text.reserveCapacity(text.utf8.count + reply.verdicts.count * 11)
+    for (i, v) in reply.verdicts.enumerated() {
+      if i > 0 { text += "," }
+      text += "\"" + v.rawValue + "\""
+    }
+    text += "]}"
+    return RouteReply(status: 200, contentType: "application/json", body: Array(text.utf8))
+  }
+}

@@ -1,0 +1,279 @@
+import ArgumentParser
+import Foundation
+import XSMEngine
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+// An HTTP client for xsmd's /v1 routes (SPEC §9). Each call waits for its
+// answer and either returns the decoded reply or prints one clear line on
+// stderr and throws the exit status the project uses: 2 when xsmd cannot be
+// reached or refuses a request, 1 when Xen's guard denies the caller (the
+// answer is "no").
+
+/// The wire types of xsmd's routes, as `Sources/XSMService/ServiceAPI.swift`
+/// defines them (xsmq does not link the service). JSON keys are snake_case.
+enum Wire {
+  struct Enforce: Codable { var enforcing: Bool }
+  struct Context: Codable { var context: String }
+  struct SID: Codable { var sid: UInt32 }
+  /// A class given by number or by name.
+  enum ClassRef: Codable {
+    case number(Int)
+    case name(String)
+    init(_ text: String) { self = Int(text).map { .number($0) } ?? .name(text) }
+    init(from decoder: any Decoder) throws {
+      let c = try decoder.singleValueContainer()
+      if let n = try? c.decode(Int.self) { self = .number(n) } else { self = .name(try c.decode(String.self)) }
+    }
+    func encode(to encoder: any Encoder) throws {
+      var c = encoder.singleValueContainer()
+      switch self {
+      case .number(let n): try c.encode(n)
+      case .name(let s): try c.encode(s)
+      }
+    }
+  }
+  struct AccessRequest: Codable {
+    var ssid: UInt32
+    var tsid: UInt32
+    var tclass: ClassRef
+    var requested: UInt32?
+  }
+  struct AccessReply: Codable {
+    var allowed: UInt32
+    var auditAllow: UInt32
+    var auditDeny: UInt32
+    var sequence: UInt64
+    var allowedNames: [String]
+  }
+  struct ComputeRequest: Codable {
+    var ssid: UInt32
+    var tsid: UInt32
+    var tclass: ClassRef
+  }
+  struct PolicyVersion: Codable { var version: Int }
+  struct BooleanRef: Codable {
+    var id: Int?
+    var name: String?
+  }
+  struct Boolean: Codable {
+    var id: Int
+    var name: String
+    var enforcing: Bool
+    var pending: Bool
+  }
+  struct SetBoolean: Codable {
+    var id: Int?
+    var name: String?
+    var value: Bool
+    var commit: Bool
+  }
+  struct MLS: Codable { var mls: Bool }
+  struct Threshold: Codable { var threshold: Int }
+  struct HashStats: Codable {
+    var entries: Int
+    var bucketsUsed: Int
+    var bucketsTotal: Int
+    var maxChainLength: Int
+  }
+  struct CacheStats: Codable {
+    var cpu: Int
+    var lookups: Int
+    var hits: Int
+    var misses: Int
+    var allocations: Int
+    var reclaims: Int
+    var frees: Int
+  }
+  struct Ocontext: Codable {
+    var kind: String
+    var sid: UInt32?
+    var low: UInt64
+    var high: UInt64?
+  }
+  struct PeerSID: Codable { var port: Int }
+  struct RelabelDomain: Codable {
+    var domid: Int?
+    var sid: UInt32
+  }
+  struct DeviceTreeLabel: Codable {
+    var sid: UInt32
+    var path: String
+  }
+  struct Empty: Codable {}
+
+  struct CanRequest: Codable {
+    var caller: String?
+    var op: String
+    var target: String?
+    var module: XSMModule?
+    var allModules: Bool?
+  }
+  struct CanReply: Codable {
+    var caller: String
+    var op: String
+    var target: String
+    var verdict: Verdict
+    var decisions: [Decision]
+    var sequence: UInt64?
+  }
+  struct MatrixRequest: Codable {
+    var families: [String]?
+    var ops: [String]?
+    var modules: [XSMModule]?
+  }
+
+  /// The body of every 4xx/5xx: `{"error": {"code", "message", "errno"?}}`.
+  struct ErrorBody: Codable {
+    struct Detail: Codable {
+      var code: String
+      var message: String
+      var errno: String?
+    }
+    var error: Detail
+  }
+}
+
+/// Where xsmd is and who is calling: one instance per command.
+struct ServiceClient: Sendable {
+  /// The server's base URL, without a trailing slash.
+  let base: URL
+  /// The calling domain, sent as `Xen-Caller` (routes other than identity and GET domains need it).
+  let caller: String?
+  let session: URLSession
+
+  /// `server` is `http://host:port` (a bare `host:port` means http); a malformed URL is a usage error.
+  init(server: String, caller: String?) throws {
+    var text = server.trimmingCharacters(in: .whitespaces)
+    if !text.contains("://") { text = "http://" + text }
+    while text.hasSuffix("/") { text.removeLast() }
+    guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil
+    else { throw usageError("`\(server)` is not an xsmd URL (http://HOST:PORT)") }
+    base = url
+    self.caller = caller
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.timeoutIntervalForRequest = 120
+    configuration.httpMaximumConnectionsPerHost = 1
+    session = URLSession(configuration: configuration)
+  }
+
+  // MARK: Requests
+
+  func get<Reply: Decodable>(_ path: String, query: [URLQueryItem] = [], as: Reply.Type = Reply.self)
+    async throws -> Reply
+  {
+    try decode(Reply.self, try await send("GET", path, query: query, body: nil, contentType: nil), path: path)
+  }
+
+  func send<Body: Encodable, Reply: Decodable>(_ method: String, _ path: String, _ body: Body,
+    as: Reply.Type = Reply.self) async throws -> Reply
+  {
+    let data = try Self.encoder.encode(body)
+    return try decode(Reply.self, try await send(method, path, body: data, contentType: "application/json"), path: path)
+  }
+
+  /// Sends a raw body (a binary policy) and decodes the reply.
+  func upload<Reply: Decodable>(_ path: String, _ bytes: Data, as: Reply.Type = Reply.self) async throws -> Reply {
+    try decode(Reply.self, try await send("POST", path, body: bytes, contentType: "application/octet-stream"), path: path)
+  }
+
+  /// One request; transport failures and error statuses are reported and become exit statuses.
+  func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data?, contentType: String?)
+    async throws -> Data
+  {
+    var components = URLComponents(url: base.appendingPathComponent(path), resolvingAgainstBaseURL: false)
+    if !query.isEmpty { components?.queryItems = query }
+    guard let url = components?.url else { throw usageError("cannot form a URL for `\(path)` on \(base)") }
+    var request = URLRequest(url: url)
+    request.httpMethod = method
+    request.setValue("application/json", forHTTPHeaderField: "Accept")
+    if let caller { request.setValue(caller, forHTTPHeaderField: "Xen-Caller") }
+    if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+    request.httpBody = body
+
+    let (data, response): (Data, URLResponse)
+    do {
+      (data, response) = try await Self.perform(session, request)
+    } catch {
+      fail("xsmq: error: cannot reach xsmd at \(base.absoluteString): \(Self.describe(error))")
+      throw ExitCode(2)
+    }
+    guard let http = response as? HTTPURLResponse else {
+      fail("xsmq: error: xsmd at \(base.absoluteString) sent no HTTP response")
+      throw ExitCode(2)
+    }
+    guard (200..<300).contains(http.statusCode) else { throw Self.report(status: http.statusCode, body: data) }
+    return data
+  }
+
+  /// `URLSession.dataTask` as one awaited call.
+  static func perform(_ session: URLSession, _ request: URLRequest) async throws -> (Data, URLResponse) {
+    try await withCheckedThrowingContinuation { continuation in
+      let task = session.dataTask(with: request) { data, response, error in
+        if let error {
+          continuation.resume(throwing: error)
+        } else if let response {
+          continuation.resume(returning: (data ?? Data(), response))
+        } else {
+          continuation.resume(throwing: URLError(.badServerResponse))
+        }
+      }
+      task.resume()
+    }
+  }
+
+  /// Prints the server's error and returns the exit status: 1 when Xen's
+  /// guard denied the caller (403), else 2.
+  static func report(status: Int, body: Data) -> ExitCode {
+    if let e = try? decoder.decode(Wire.ErrorBody.self, from: body) {
+      let errno = e.error.errno.map { " (\($0))" } ?? ""
+      fail("xsmq: \(status == 403 ? "denied" : "error"): \(e.error.code): \(e.error.message)\(errno)")
+    } else {
+      let text = String(decoding: body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      fail("xsmq: error: xsmd answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")")
+    }
+    return ExitCode(status == 403 ? 1 : 2)
+  }
+
+  static func describe(_ error: any Error) -> String {
+    if let url = error as? URLError {
+      switch url.code {
+      case .cannotConnectToHost: return "connection refused (is xsmd running?)"
+      case .timedOut: return "no answer (timed out)"
+      case .cannotFindHost: return "unknown host"
+      case .networkConnectionLost: return "the connection was closed"
+      default: break
+      }
+    }
+    return error.localizedDescription
+  }
+
+  func decode<Reply: Decodable>(_ type: Reply.Type, _ data: Data, path: String) throws -> Reply {
+    if Reply.self == Wire.Empty.self, data.isEmpty, let empty = Wire.Empty() as? Reply { return empty }
+    do {
+      return try Self.decoder.decode(Reply.self, from: data)
+    } catch {
+      fail("xsmq: error: xsmd sent a reply to `\(path)` that xsmq cannot read: \(error)")
+      throw ExitCode(2)
+    }
+  }
+
+  static var encoder: JSONEncoder {
+    let e = JSONEncoder()
+    e.keyEncodingStrategy = .convertToSnakeCase
+    return e
+  }
+  static var decoder: JSONDecoder {
+    let d = JSONDecoder()
+    d.keyDecodingStrategy = .convertFromSnakeCase
+    return d
+  }
+
+  // MARK: Routes
+
+  func identity() async throws -> XSMIdentity { try await get("/v1/xsm/identity") }
+  func can(_ r: Wire.CanRequest) async throws -> Wire.CanReply { try await send("POST", "/v1/can", r) }
+  func matrix(_ r: Wire.MatrixRequest) async throws -> AccessMatrix { try await send("POST", "/v1/matrix", r) }
+}

@@ -1,0 +1,488 @@
+import ArgumentParser
+import Foundation
+import XSMCommandLine
+
+// `xsmq flask <command>`: every flask_op command (xen-xsm-facts §d), sent
+// to xsmd as the calling domain (--as, default dom0). xsmd applies Xen's
+// guard for the caller, so a guest that may not load a policy gets
+// "denied" and exit status 1, as Xen gives it -EACCES.
+
+/// Options every flask command shares: the server, the caller and the output.
+struct FlaskOptions: ParsableArguments {
+  @Option(name: .long, help: ArgumentHelp("xsmd's URL (default: $XSMQ_SERVER).", valueName: "url"))
+  var server: String?
+
+  @Option(name: .customLong("as"), help: ArgumentHelp("The calling domain (domN or name) whose permissions Xen checks.", valueName: "domain"))
+  var callingDomain = "dom0"
+
+  @Flag(name: .long, help: "Print xsmd's reply as JSON on stdout.")
+  var json = false
+
+  /// The client, or a usage error when no server is named.
+  func client() throws -> ServiceClient {
+    let env = ProcessInfo.processInfo.environment["XSMQ_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
+    guard let url = server ?? env else {
+      throw usageError(
+        "flask_op commands change state and need xsmd: give --server URL or set XSMQ_SERVER (start one with `xsmd`)")
+    }
+    return try ServiceClient(server: url, caller: callingDomain)
+  }
+
+  /// Prints `reply` as JSON with --json, else `human` (nothing when empty).
+  func emit(_ reply: some Encodable, _ human: @autoclosure () -> String) {
+    if json {
+      print(reply is Wire.Empty ? "{}" : encodeJSON(reply))
+    } else {
+      let text = human()
+      if !text.isEmpty { print(text) }
+    }
+  }
+}
+
+/// Aligned `name  value` lines.
+private func table(_ rows: [(String, String)]) -> String {
+  let width = (rows.map(\.0.count).max() ?? 0) + 2
+  return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
+}
+
+/// A number in decimal or, with 0x, hex.
+private func parseNumber(_ text: String) -> UInt64? {
+  let lower = text.lowercased()
+  return lower.hasPrefix("0x") ? UInt64(lower.dropFirst(2), radix: 16) : UInt64(lower)
+}
+
+/// A SID given as a number, or a security context turned into one with
+/// FLASK_CONTEXT_TO_SID (which Xen checks as security:check_context).
+private func resolveSID(_ text: String, role: String, _ client: ServiceClient) async throws -> UInt32 {
+  if let n = parseNumber(text) {
+    guard n <= UInt64(UInt32.max) else { throw usageError("\(role) `\(text)` is not a SID (a 32-bit number or a context)") }
+    return UInt32(n)
+  }
+  guard text.split(separator: ":").count >= 3 else {
+    throw usageError("\(role) `\(text)` is neither a SID nor a context (user:role:type)")
+  }
+  let reply: Wire.SID = try await client.send("POST", "/v1/flask/context-to-sid", Wire.Context(context: text))
+  return reply.sid
+}
+
+private func parseBool(_ text: String, what: String) throws -> Bool {
+  switch text.lowercased() {
+  case "1", "on", "true", "yes", "enforcing": return true
+  case "0", "off", "false", "no", "permissive": return false
+  default: throw usageError("\(what) must be 0 or 1 (or on/off), not `\(text)`")
+  }
+}
+
+/// The ocontext kinds of FLASK_ADD_OCONTEXT, by name and by Xen's number.
+private func parseKind(_ text: String) throws -> String {
+  let kinds = ["pirq", "ioport", "iomem", "pcidevice"]
+  if let n = Int(text), (1...4).contains(n) { return kinds[n - 1] }
+  let lower = text.lowercased()
+  if kinds.contains(lower) { return lower }
+  if lower == "pci" { return "pcidevice" }
+  throw usageError("unknown ocontext kind `\(text)` (pirq, ioport, iomem or pcidevice)")
+}
+
+/// LOW or HIGH of an ocontext: a number (0x for hex), or for pcidevice SEG:BUS:DEV.FN.
+private func parseBound(_ text: String, kind: String) throws -> UInt64 {
+  if let n = parseNumber(text) { return n }
+  if kind == "pcidevice", let sbdf = XSMQ.Can.parseSBDF(text) { return UInt64(sbdf) }
+  throw usageError("`\(text)` is not a number\(kind == "pcidevice" ? " or a PCI device (SEG:BUS:DEV.FN)" : "")")
+}
+
+extension XSMQ {
+  struct Flask: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Send a flask_op command to xsmd as a domain: load, getenforce, setbool, access, ...",
+      discussion: """
+        Each command is FLASK_* of Xen's xsm_op hypercall, sent to xsmd (--server URL or XSMQ_SERVER) as \
+        the calling domain (--as, default dom0). xsmd applies Xen's check for it (security:load_policy, \
+        setenforce, setbool, compute_av, ...): a caller without the permission is denied with -EACCES \
+        and xsmq exits 1. SIDs may be given as numbers or as contexts (converted with context-to-sid). \
+        Exit status: 0 done, 1 denied by the guard (or, for access with PERMS, a permission not \
+        granted), 2 usage or server errors.
+        """,
+      subcommands: [
+        Load.self, GetEnforce.self, SetEnforce.self, ContextToSID.self, SIDToContext.self, Access.self,
+        Create.self, Relabel.self, Member.self, PolicyVers.self, GetBool.self, SetBool.self, CommitBools.self,
+        MLS.self, GetAVCThreshold.self, SetAVCThreshold.self, AVCHashStats.self, AVCCacheStats.self,
+        AddOcontext.self, DelOcontext.self, GetPeerSID.self, RelabelDomain.self, DeviceTreeLabel.self,
+      ])
+  }
+}
+
+extension XSMQ.Flask {
+  struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "FLASK_LOAD: replace the policy with a binary policy file (security:load_policy).")
+    @Argument(help: "The binary policy (xsmc build -o FILE).") var file: String
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let client = try options.client()
+      guard let data = FileManager.default.contents(atPath: file) else { throw usageError("cannot read `\(file)`") }
+      let reply: Wire.Empty = try await client.upload("/v1/flask/load", data)
+      options.emit(reply, "loaded `\(file)` (\(data.count) bytes)")
+    }
+  }
+
+  struct GetEnforce: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "getenforce", abstract: "FLASK_GETENFORCE: print Enforcing or Permissive.")
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let reply: Wire.Enforce = try await options.client().get("/v1/flask/enforce")
+      options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
+    }
+  }
+
+  struct SetEnforce: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "setenforce",
+      abstract: "FLASK_SETENFORCE: 1 enforcing, 0 permissive (security:setenforce, checked only on a change).")
+    @Argument(help: "1 (Enforcing) or 0 (Permissive).") var mode: String
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let enforcing = try parseBool(mode, what: "the mode")
+      let reply: Wire.Enforce = try await options.client().send(
+        "PUT", "/v1/flask/enforce", Wire.Enforce(enforcing: enforcing))
+      options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
+    }
+  }
+
+  struct ContextToSID: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "context-to-sid", abstract: "FLASK_CONTEXT_TO_SID: the SID of a context (security:check_context).")
+    @Argument(help: "A security context, e.g. system_u:system_r:domU_t.") var context: String
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let reply: Wire.SID = try await options.client().send(
+        "POST", "/v1/flask/context-to-sid", Wire.Context(context: context))
+      options.emit(reply, "\(reply.sid)")
+    }
+  }
+
+  struct SIDToContext: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "sid-to-context", abstract: "FLASK_SID_TO_CONTEXT: the context of a SID (security:check_context).")
+    @Argument(help: "A SID.") var sid: UInt32
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let reply: Wire.Context = try await options.client().send(
+        "POST", "/v1/flask/sid-to-context", Wire.SID(sid: sid))
+      options.emit(reply, reply.context)
+    }
+  }
+
+  struct Access: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "FLASK_ACCESS: the permissions SSID has on TSID in CLASS (security:compute_av).",
+      discussion: """
+        Without PERMS, prints the allowed, auditallow and auditdeny vectors and the allowed permissions \
+        by name. With PERMS (names, or a bit mask such as 0x4), prints whether each is granted and exits 1 \
+        when one is not.
+        """)
+    @Argument(help: "The source SID or context.") var ssid: String
+    @Argument(help: "The target SID or context.") var tsid: String
+    @Argument(help: "The class, by name (domain, event, ...) or number.") var tclass: String
+    @Argument(help: "Permissions to ask about, by name or as a bit mask.") var perms: [String] = []
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let client = try options.client()
+      let source = try await resolveSID(ssid, role: "SSID", client)
+      let target = try await resolveSID(tsid, role: "TSID", client)
+      var mask: UInt32?
+      var names: [String] = []
+      for perm in perms {
+        if let n = parseNumber(perm), n <= UInt64(UInt32.max) {
+          mask = (mask ?? 0) | UInt32(n)
+        } else {
+          names.append(perm)
+        }
+      }
+      let reply: Wire.AccessReply = try await client.send(
+        "POST", "/v1/flask/access",
+        Wire.AccessRequest(ssid: source, tsid: target, tclass: Wire.ClassRef(tclass), requested: names.isEmpty ? mask : nil))
+      let hex = { (v: UInt32) in String(format: "0x%08x", v) }
+      var granted = true
+      var rows: [(String, String)] = []
+      if perms.isEmpty {
+        rows = [
+          ("allowed", hex(reply.allowed) + (reply.allowedNames.isEmpty ? "" : "  " + reply.allowedNames.joined(separator: " "))),
+          ("auditallow", hex(reply.auditAllow)), ("auditdeny", hex(reply.auditDeny)), ("seqno", "\(reply.sequence)"),
+        ]
+      } else {
+        if let mask {
+          let ok = reply.allowed & mask == mask
+          granted = granted && ok
+          rows.append((hex(mask), ok ? "allowed" : "denied (allowed \(hex(reply.allowed & mask)))"))
+        }
+        let allowedNames = Set(reply.allowedNames)
+        for name in names {
+          let ok = allowedNames.contains(name)
+          granted = granted && ok
+          rows.append((name, ok ? "allowed" : "denied"))
+        }
+      }
+      options.emit(reply, table(rows))
+      if !granted { throw ExitCode(1) }
+    }
+  }
+
+  struct Create: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "FLASK_CREATE: the SID type_transition gives (security:compute_create).")
+    @OptionGroup var compute: ComputeArguments
+    func run() async throws { try await compute.run("/v1/flask/create") }
+  }
+
+  struct Relabel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "FLASK_RELABEL: the SID type_change gives (security:compute_relabel).")
+    @OptionGroup var compute: ComputeArguments
+    func run() async throws { try await compute.run("/v1/flask/relabel") }
+  }
+
+  struct Member: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "FLASK_MEMBER: the SID type_member gives (security:compute_member).")
+    @OptionGroup var compute: ComputeArguments
+    func run() async throws { try await compute.run("/v1/flask/member") }
+  }
+
+  struct ComputeArguments: ParsableArguments {
+    @Argument(help: "The source SID or context.") var ssid: String
+    @Argument(help: "The target SID or context.") var tsid: String
+    @Argument(help: "The class, by name or number.") var tclass: String
+    @OptionGroup var options: FlaskOptions
+
+    func run(_ path: String) async throws {
+      let client = try options.client()
+      let source = try await resolveSID(ssid, role: "SSID", client)
+      let target = try await resolveSID(tsid, role: "TSID", client)
+      let reply: Wire.SID = try await client.send(
+        "POST", path, Wire.ComputeRequest(ssid: source, tsid: target, tclass: Wire.ClassRef(tclass)))
+      options.emit(reply, "\(reply.sid)")
+    }
+  }
+
+  struct PolicyVers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "policyvers", abstract: "FLASK_POLICYVERS: the policy version the hypervisor speaks.")
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let reply: Wire.PolicyVersion = try await options.client().get("/v1/flask/policyvers")
+      options.emit(reply, "\(reply.version)")
+    }
+  }
+
+  struct GetBool: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "getbool", abstract: "FLASK_GETBOOL: a boolean's value and pending value (unchecked in Xen).")
+    @Argument(help: "The boolean, by name or id.") var boolean: String
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let ref = Int(boolean).map { Wire.BooleanRef(id: $0) } ?? Wire.BooleanRef(name: boolean)
+      let reply: Wire.Boolean = try await options.client().send("POST", "/v1/flask/getbool", ref)
+      options.emit(reply, render(reply))
+    }
+  }
+
+  struct SetBool: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "setbool",
+      abstract: "FLASK_SETBOOL: set a boolean, committed unless --no-commit (security:setbool).")
+    @Argument(help: "The boolean, by name or id.") var boolean: String
+    @Argument(help: "1 or 0 (on/off, true/false).") var value: String
+    @Flag(name: .long, help: "Leave the new value pending until commitbools.") var noCommit = false
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let newValue = try parseBool(value, what: "the value")
+      let id = Int(boolean)
+      let reply: Wire.Boolean = try await options.client().send(
+        "POST", "/v1/flask/setbool",
+        Wire.SetBoolean(id: id, name: id == nil ? boolean : nil, value: newValue, commit: !noCommit))
+      options.emit(reply, render(reply))
+    }
+  }
+
+  /// `name --> on`, with the pending value when it differs (getsebool's style).
+  static func render(_ b: Wire.Boolean) -> String {
+    "\(b.name) --> \(b.enforcing ? "on" : "off")" + (b.pending == b.enforcing ? "" : " (pending: \(b.pending ? "on" : "off"))")
+  }
+
+  struct CommitBools: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "commitbools", abstract: "FLASK_COMMITBOOLS: put pending boolean values in force (security:setbool).")
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let reply: Wire.Empty = try await options.client().send("POST", "/v1/flask/commitbools", Wire.Empty())
+      options.emit(reply, "booleans committed")
+    }
+  }
+
+  struct MLS: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "mls", abstract: "FLASK_MLS: whether the policy is MLS.")
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let reply: Wire.MLS = try await options.client().get("/v1/flask/mls")
+      options.emit(reply, reply.mls ? "MLS enabled" : "MLS disabled")
+    }
+  }
+
+  struct GetAVCThreshold: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "get-avc-threshold", abstract: "FLASK_GETAVC_THRESHOLD: the AVC cache threshold.")
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let reply: Wire.Threshold = try await options.client().get("/v1/flask/avc-threshold")
+      options.emit(reply, "\(reply.threshold)")
+    }
+  }
+
+  struct SetAVCThreshold: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "set-avc-threshold",
+      abstract: "FLASK_SETAVC_THRESHOLD: set the AVC cache threshold (security:setsecparam, only on a change).")
+    @Argument(help: "The new threshold.") var threshold: Int
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let reply: Wire.Threshold = try await options.client().send(
+        "PUT", "/v1/flask/avc-threshold", Wire.Threshold(threshold: threshold))
+      options.emit(reply, "\(reply.threshold)")
+    }
+  }
+
+  struct AVCHashStats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "avc-hashstats", abstract: "FLASK_AVC_HASHSTATS: entries and chain lengths of the AVC.")
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let r: Wire.HashStats = try await options.client().get("/v1/flask/avc-hashstats")
+      options.emit(r, table([
+        ("entries", "\(r.entries)"), ("buckets used", "\(r.bucketsUsed)/\(r.bucketsTotal)"),
+        ("longest chain", "\(r.maxChainLength)"),
+      ]))
+    }
+  }
+
+  struct AVCCacheStats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "avc-cachestats", abstract: "FLASK_AVC_CACHESTATS: AVC lookups, hits and misses of a CPU.")
+    @Option(name: .long, help: "The CPU (default: xsmd's choice, CPU 0).") var cpu: Int?
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let query = cpu.map { [URLQueryItem(name: "cpu", value: "\($0)")] } ?? []
+      let r: Wire.CacheStats = try await options.client().get("/v1/flask/avc-cachestats", query: query)
+      options.emit(r, table([
+        ("cpu", "\(r.cpu)"), ("lookups", "\(r.lookups)"), ("hits", "\(r.hits)"), ("misses", "\(r.misses)"),
+        ("allocations", "\(r.allocations)"), ("reclaims", "\(r.reclaims)"), ("frees", "\(r.frees)"),
+      ]))
+    }
+  }
+
+  struct AddOcontext: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "add-ocontext",
+      abstract: "FLASK_ADD_OCONTEXT: label a pirq, ioport, iomem or pcidevice range (security:add_ocontext).")
+    @Argument(help: "pirq, ioport, iomem or pcidevice.") var kind: String
+    @Argument(help: "The label: a SID or a context.") var sid: String
+    @Argument(help: "The first number (0x for hex; SEG:BUS:DEV.FN for pcidevice).") var low: String
+    @Argument(help: "The last number (default: LOW).") var high: String?
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let kind = try parseKind(self.kind)
+      let (low, high) = (try parseBound(self.low, kind: kind), try high.map { try parseBound($0, kind: kind) })
+      let client = try options.client()
+      let label = try await resolveSID(sid, role: "SID", client)
+      let reply: Wire.Empty = try await client.send(
+        "POST", "/v1/flask/add-ocontext", Wire.Ocontext(kind: kind, sid: label, low: low, high: high))
+      options.emit(reply, "labelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
+    }
+  }
+
+  struct DelOcontext: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "del-ocontext", abstract: "FLASK_DEL_OCONTEXT: remove a label (security:del_ocontext).")
+    @Argument(help: "pirq, ioport, iomem or pcidevice.") var kind: String
+    @Argument(help: "The first number (0x for hex; SEG:BUS:DEV.FN for pcidevice).") var low: String
+    @Argument(help: "The last number (default: LOW).") var high: String?
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let kind = try parseKind(self.kind)
+      let (low, high) = (try parseBound(self.low, kind: kind), try high.map { try parseBound($0, kind: kind) })
+      let reply: Wire.Empty = try await options.client().send(
+        "POST", "/v1/flask/del-ocontext", Wire.Ocontext(kind: kind, sid: nil, low: low, high: high))
+      options.emit(reply, "unlabelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
+    }
+  }
+
+  struct GetPeerSID: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "get-peer-sid", abstract: "FLASK_GET_PEER_SID: the SID of the domain at the other end of a port.")
+    @Argument(help: "The caller's own interdomain event channel port.") var port: Int
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let reply: Wire.SID = try await options.client().send("POST", "/v1/flask/get-peer-sid", Wire.PeerSID(port: port))
+      options.emit(reply, "\(reply.sid)")
+    }
+  }
+
+  struct RelabelDomain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "relabel-domain",
+      abstract: "FLASK_RELABEL_DOMAIN: give a domain a new SID (domain2:relabelfrom/relabelto or relabelself).")
+    @Argument(help: "The domain id, or `self` (DOMID_SELF).") var domain: String
+    @Argument(help: "The new label: a SID or a context.") var sid: String
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      var domid: Int?
+      if domain.lowercased() != "self" {
+        let digits = domain.hasPrefix("dom") ? String(domain.dropFirst(3)) : domain
+        guard let n = Int(digits), n >= 0 else { throw usageError("`\(domain)` is not a domain id or `self`") }
+        domid = n
+      }
+      let client = try options.client()
+      let label = try await resolveSID(sid, role: "SID", client)
+      let reply: Wire.Empty = try await client.send(
+        "POST", "/v1/flask/relabel-domain", Wire.RelabelDomain(domid: domid, sid: label))
+      options.emit(reply, "relabelled \(domid.map { "dom\($0)" } ?? "self") to SID \(label)")
+    }
+  }
+
+  struct DeviceTreeLabel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "devicetree-label",
+      abstract: "FLASK_DEVICETREE_LABEL: label a device tree path; SID 0 removes the label (security:add/del_ocontext).")
+    @Argument(help: "The label: a SID or a context; 0 removes it.") var sid: String
+    @Argument(help: "The device tree path.") var path: String
+    @OptionGroup var options: FlaskOptions
+
+    func run() async throws {
+      let client = try options.client()
+      let label = try await resolveSID(sid, role: "SID", client)
+      let reply: Wire.Empty = try await client.send(
+        "POST", "/v1/flask/devicetree-label", Wire.DeviceTreeLabel(sid: label, path: path))
+      options.emit(reply, label == 0 ? "unlabelled `\(path)`" : "labelled `\(path)` with SID \(label)")
+    }
+  }
+}

@@ -1,0 +1,468 @@
+import Foundation
+import Testing
+import XSMBuild
+import XSMEngine
+import XSMPolicy
+import XSMService
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+// The built xsmd and xsmq talking over loopback: xsmq answers the same with
+// --server as on its own, flask_op commands are guarded as Xen guards them,
+// state survives a restart, and a policy reloaded under load is seen whole.
+
+/// The built executables next to the test bundle.
+private enum LiveBinaries {
+  static func find(_ name: String) -> String? {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for dir in [bundle, bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent()] {
+      let path = dir.appendingPathComponent(name).path
+      if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return nil
+  }
+  static let xsmd = find("xsmd")
+  static let xsmq = find("xsmq")
+  static let ready = xsmd != nil && xsmq != nil
+  static let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+  }()
+}
+
+/// A temporary directory removed with the value.
+private final class LiveScratch: Sendable {
+  let path = NSTemporaryDirectory() + "xsmd-live-" + UUID().uuidString
+  init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+  deinit { try? FileManager.default.removeItem(atPath: path) }
+  func file(_ name: String) -> String { path + "/" + name }
+}
+
+/// One HTTP exchange.
+private struct LiveResponse: Sendable {
+  var status: Int
+  var body: Data
+  var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+private enum LiveHTTP {
+  static let session: URLSession = {
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.timeoutIntervalForRequest = 60
+    configuration.httpMaximumConnectionsPerHost = 16
+    return URLSession(configuration: configuration)
+  }()
+
+  static func request(_ method: String, _ url: String, caller: String? = "dom0", json: String? = nil,
+    binary: Data? = nil, session: URLSession = session) async throws -> LiveResponse
+  {
+    var request = URLRequest(url: try #require(URL(string: url)))
+    request.httpMethod = method
+    if let caller { request.setValue(caller, forHTTPHeaderField: "Xen-Caller") }
+    if let json {
+      request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+      request.httpBody = Data(json.utf8)
+    } else if let binary {
+      request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
+      request.httpBody = binary
+    }
+    let (data, response) = try await withCheckedThrowingContinuation {
+      (continuation: CheckedContinuation<(Data, URLResponse), any Error>) in
+      session.dataTask(with: request) { data, response, error in
+        if let error {
+          continuation.resume(throwing: error)
+        } else if let response {
+          continuation.resume(returning: (data ?? Data(), response))
+        } else {
+          continuation.resume(throwing: URLError(.badServerResponse))
+        }
+      }.resume()
+    }
+    return LiveResponse(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+  }
+
+  static func decode<T: Decodable>(_ type: T.Type, _ response: LiveResponse) throws -> T {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return try decoder.decode(T.self, from: response.body)
+  }
+}
+
+/// A running xsmd on a loopback port with its own state file.
+private final class LiveDaemon: @unchecked Sendable {
+  let process: Process
+  let url: String
+  let log: String
+
+  private init(process: Process, url: String, log: String) {
+    self.process = process
+    self.url = url
+    self.log = log
+  }
+
+  var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+  /// Starts xsmd on port 0 (the port it reports), or on random high ports when it cannot report one.
+  static func start(state: String, scratch: LiveScratch) async throws -> LiveDaemon {
+    let xsmd = try #require(LiveBinaries.xsmd)
+    var lastLog = ""
+    for attempt in 0..<6 {
+      let port = attempt == 0 ? 0 : Int.random(in: 20_000...60_000)
+      let log = scratch.file("xsmd-\(UUID().uuidString).log")
+      _ = FileManager.default.createFile(atPath: log, contents: nil)
+      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: xsmd)
+      process.arguments = ["--port", "\(port)", "--state", state]
+      process.standardOutput = handle
+      process.standardError = handle
+      process.standardInput = FileHandle.nullDevice
+      try process.run()
+      try? handle.close()
+      let deadline = ContinuousClock.now + .seconds(60)
+      var url: String? = port == 0 ? nil : "http://127.0.0.1:\(port)"
+      while ContinuousClock.now < deadline && process.isRunning {
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        if url == nil, let found = reportedURL(text) { url = found }
+        if let url, let r = try? await LiveHTTP.request("GET", url + "/readyz", caller: nil), r.status == 200,
+          process.isRunning
+        {
+          return LiveDaemon(process: process, url: url, log: log)
+        }
+        try await Task.sleep(for: .milliseconds(100))
+      }
+      lastLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+      if process.isRunning {
+        process.terminate()
+        process.waitUntilExit()
+        Issue.record("xsmd did not become ready within a minute: \(lastLog)")
+        throw CancellationError()
+      }
+    }
+    Issue.record("xsmd would not start: \(lastLog)")
+    throw CancellationError()
+  }
+
+  /// The first `http://HOST:PORT` xsmd printed, with a port other than 0.
+  static func reportedURL(_ text: String) -> String? {
+    guard let range = text.range(of: #"http://[0-9A-Za-z.\[\]:]+:[1-9][0-9]*"#, options: .regularExpression) else {
+      return nil
+    }
+    return String(text[range])
+  }
+
+  /// SIGTERM, then wait (SIGKILL after ten seconds).
+  func stop() async {
+    guard process.isRunning else { return }
+    process.terminate()
+    let deadline = ContinuousClock.now + .seconds(10)
+    while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+  }
+
+  deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// Runs the built xsmq.
+@discardableResult
+private func liveXSMQ(_ arguments: [String]) throws
+  -> (status: Int32, out: String, err: String)
+{
+  let output = try ProcessRunner.run(try #require(LiveBinaries.xsmq), arguments, directory: NSTemporaryDirectory())
+  return (output.status, output.text, output.errorText)
+}
+
+/// The project policy, with `extra` appended to a module, built.
+private func livePolicy(extra: String, scratch: LiveScratch) async throws -> [UInt8] {
+  let dir = scratch.file("policy-" + UUID().uuidString)
+  try FileManager.default.copyItem(atPath: LiveBinaries.packageRoot + "/policy", toPath: dir)
+  let module = dir + "/modules/stubdm.te"
+  try (try String(contentsOfFile: module, encoding: .utf8) + "\n" + extra + "\n")
+    .write(toFile: module, atomically: true, encoding: .utf8)
+  let outcome = await PolicyBuilder.build(.tree(dir), options: BuildOptions())
+  return try #require(outcome.binary, "\(outcome.diagnostics.items.map(\.message))")
+}
+
+@Suite(
+  "Live", .serialized,
+  .enabled(if: LiveBinaries.ready, "xsmd or xsmq is not built next to the tests (swift build builds both)"))
+struct LiveTests {
+  /// `xsmq can` prints and exits the same with --server as on its own.
+  @Test func canAnswersAsLocally() async throws {
+    let scratch = try LiveScratch()
+    let daemon = try await LiveDaemon.start(state: scratch.file("state.sqlite"), scratch: scratch)
+    defer { Task { await daemon.stop() } }
+    let questions: [[String]] = [
+      ["can", "dom3", "domctl.pause", "dom5"],
+      ["can", "dom0", "domctl.pause", "dom5"],
+      ["can", "dom0", "domctl.pause", "dom0", "--why"],
+      ["can", "web-dm", "dm.set_pci_intx_level", "web", "--all-modules", "--why"],
+      ["can", "dom4", "evtchn.bind_interdomain", "dom5", "--all-modules", "--json"],
+      ["can", "dom3", "domctl.pause", "dom5", "--module", "dummy", "--json"],
+      ["can", "dom0", "domctl.getdomaininfo"],
+    ]
+    for question in questions {
+      let local = try liveXSMQ(question)
+      let served = try liveXSMQ(question + ["--server", daemon.url])
+      #expect(served.status == local.status, "\(question): \(served.err)")
+      #expect(served.out == local.out, "\(question)")
+    }
+    let denied = try liveXSMQ(["can", "dom3", "domctl.pause", "dom5", "--server", daemon.url])
+    #expect(denied.status == 1)
+    #expect(denied.out == "dom3 (web-dm) domctl.pausedomain dom5 (web): denied (-EACCES) under flask\n")
+    let allowed = try liveXSMQ(["can", "dom0", "domctl.pause", "dom5", "--server", daemon.url])
+    #expect(allowed.status == 0)
+
+    // Errors: an unknown op is a usage error either way; an unreachable server is exit 2.
+    let typo = try liveXSMQ(["can", "dom0", "domctl.pasue", "dom5", "--server", daemon.url])
+    #expect(typo.status == 2)
+    #expect(typo.err.contains("did you mean `domctl.pause`?"), "\(typo.err)")
+    let unsupported = try liveXSMQ(["can", "dom0", "domctl.pause", "dom5", "--irq", "3", "--server", daemon.url])
+    #expect(unsupported.status == 2)
+    await daemon.stop()
+    let gone = try liveXSMQ(["can", "dom0", "domctl.pause", "dom5", "--server", daemon.url])
+    #expect(gone.status == 2)
+    #expect(gone.err.contains("xsmq: error: cannot reach xsmd at \(daemon.url)"), "\(gone.err)")
+  }
+
+  @Test func identityAndMatrixComeFromTheServer() async throws {
+    let scratch = try LiveScratch()
+    let daemon = try await LiveDaemon.start(state: scratch.file("state.sqlite"), scratch: scratch)
+    defer { Task { await daemon.stop() } }
+    let served = try liveXSMQ(["identity", "--server", daemon.url])
+    #expect(served.status == 0, "\(served.err)")
+    #expect(served.out.contains("module    flask"))
+    #expect(served.out.contains("enforcing yes"))
+    let local = try liveXSMQ(["identity", "--json"])
+    let remote = try liveXSMQ(["identity", "--json", "--server", daemon.url])
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    let a = try decoder.decode(XSMIdentity.self, from: Data(local.out.utf8))
+    let b = try decoder.decode(XSMIdentity.self, from: Data(remote.out.utf8))
+    #expect(a.module == b.module && a.policyDigest == b.policyDigest && a.booleans == b.booleans)
+
+    let matrixArguments = ["matrix", "--family", "evtchn", "--format", "csv"]
+    let localMatrix = try liveXSMQ(matrixArguments)
+    let servedMatrix = try liveXSMQ(matrixArguments + ["--server", daemon.url])
+    #expect(servedMatrix.status == 0, "\(servedMatrix.err)")
+    #expect(servedMatrix.out == localMatrix.out)
+  }
+
+  @Test func flaskOpsAreGuardedLikeXen() async throws {
+    let scratch = try LiveScratch()
+    let daemon = try await LiveDaemon.start(state: scratch.file("state.sqlite"), scratch: scratch)
+    defer { Task { await daemon.stop() } }
+    func flask(_ arguments: [String], as caller: String = "dom0") throws -> (status: Int32, out: String, err: String) {
+      try liveXSMQ(["flask"] + arguments + ["--server", daemon.url, "--as", caller])
+    }
+
+    // Without a server: a clear refusal.
+    let noServer = try liveXSMQ(["flask", "getenforce"])
+    #expect(noServer.status == 2)
+    #expect(noServer.err.contains("flask_op commands change state and need xsmd"))
+
+    // getenforce / setenforce.
+    #expect(try flask(["getenforce"]).out == "Enforcing\n")
+    #expect(try flask(["getenforce"], as: "web").out == "Enforcing\n", "getenforce is unchecked")
+    let guest = try flask(["setenforce", "0"], as: "web")
+    #expect(guest.status == 1, "a guest may not switch to permissive")
+    #expect(guest.err.contains("guard.denied") && guest.err.contains("-EACCES"), "\(guest.err)")
+    #expect(try flask(["setenforce", "1"], as: "web").status == 0, "no change, no check")
+    let permissive = try flask(["setenforce", "0"])
+    #expect(permissive.status == 0, "\(permissive.err)")
+    #expect(permissive.out == "Permissive\n")
+    #expect(try flask(["getenforce"]).out == "Permissive\n")
+    // Permissive means the guard's denials are not enforced: even a guest may switch back.
+    #expect(try flask(["setenforce", "1"], as: "web").status == 0)
+    #expect(try flask(["getenforce", "--json"]).out.contains("\"enforcing\" : true"))
+
+    // Booleans: pending until committed.
+    #expect(try flask(["getbool", "guest_vpmu"]).out == "guest_vpmu --> off\n")
+    let pending = try flask(["setbool", "guest_vpmu", "1", "--no-commit"])
+    #expect(pending.status == 0, "\(pending.err)")
+    #expect(pending.out == "guest_vpmu --> off (pending: on)\n")
+    #expect(try flask(["setbool", "guest_vpmu", "0"], as: "web").status == 1)
+    #expect(try flask(["commitbools"], as: "web").status == 1)
+    #expect(try flask(["commitbools"]).status == 0)
+    #expect(try flask(["getbool", "guest_vpmu"], as: "web").out == "guest_vpmu --> on\n")
+    #expect(try flask(["setbool", "guest_vpmu", "off"]).out == "guest_vpmu --> off\n")
+    #expect(try flask(["getbool", "nosuchbool"]).status == 2)
+
+    // SIDs and contexts, both ways.
+    let sid = try flask(["context-to-sid", "user_1:vm_r:domU_t"])
+    #expect(sid.status == 0, "\(sid.err)")
+    let number = try #require(UInt32(sid.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+    #expect(try flask(["sid-to-context", "\(number)"]).out == "user_1:vm_r:domU_t\n")
+    #expect(try flask(["context-to-sid", "user_1:vm_r:domU_t"], as: "web").status == 1)
+    let access = try flask(["access", "system_u:system_r:dom0_t", "\(number)", "domain", "pause", "unpause"])
+    #expect(access.status == 0, "\(access.out)\(access.err)")
+    let refused = try flask(["access", "user_1:vm_r:dm_dom_t", "\(number)", "domain", "pause"])
+    #expect(refused.status == 1, "\(refused.out)")
+    #expect(try flask(["policyvers"]).out == "30\n")
+    #expect(try flask(["mls"]).out == "MLS disabled\n")
+
+    // Loading a policy: dom0 may, a guest may not.
+    let file = scratch.file("policy.bin")
+    try Data(EmbeddedDefaults.policyBinary).write(to: URL(fileURLWithPath: file))
+    let load = try flask(["load", file])
+    #expect(load.status == 0, "\(load.err)")
+    let guestLoad = try flask(["load", file], as: "web")
+    #expect(guestLoad.status == 1)
+    #expect(guestLoad.err.contains("load_policy"), "\(guestLoad.err)")
+    #expect(try flask(["load", scratch.file("missing.bin")]).status == 2)
+  }
+
+  /// Booleans, SIDs and domains survive SIGTERM and a restart on the same state file.
+  @Test func stateSurvivesARestart() async throws {
+    let scratch = try LiveScratch()
+    let state = scratch.file("state.sqlite")
+    var daemon = try await LiveDaemon.start(state: state, scratch: scratch)
+    let first = daemon
+    defer { Task { await first.stop() } }
+    func flask(_ arguments: [String]) throws -> String {
+      let r = try liveXSMQ(["flask"] + arguments + ["--server", daemon.url])
+      #expect(r.status == 0, "\(arguments): \(r.err)")
+      return r.out
+    }
+    _ = try flask(["setbool", "guest_vpmu", "1"])
+    _ = try flask(["setbool", "guest_writeconsole", "0", "--no-commit"])
+    let sid = try flask(["context-to-sid", "system_u:object_r:nic_io_t"])
+    let added = try await LiveHTTP.request(
+      "POST", daemon.url + "/v1/domains",
+      json: #"{"domid": 42, "name": "extra", "context": "user_1:vm_r:domU_t"}"#)
+    #expect(added.status == 200 || added.status == 201, "\(added.text)")
+    _ = try flask(["setenforce", "0"])
+
+    func answers() async throws -> [String] {
+      let domains = try await LiveHTTP.request("GET", daemon.url + "/v1/domains", caller: nil)
+      let records = try LiveHTTP.decode([DomainRecord].self, domains)
+      return [
+        try flask(["getbool", "guest_vpmu"]), try flask(["getbool", "guest_writeconsole"]),
+        try flask(["context-to-sid", "system_u:object_r:nic_io_t"]), try flask(["getenforce"]),
+        try liveXSMQ(["can", "dom0", "domctl.pause", "extra", "--server", daemon.url]).out,
+        try liveXSMQ(["can", "dom5", "domctl.pause", "extra", "--server", daemon.url, "--json"]).out,
+        records.map { "\($0.domid) \($0.name) \($0.context) \($0.sid.map(String.init) ?? "-")" }.joined(separator: "\n"),
+      ]
+    }
+    let before = try await answers()
+    #expect(before[0] == "guest_vpmu --> on\n")
+    #expect(before[1] == "guest_writeconsole --> on (pending: off)\n")
+    #expect(before[2] == sid)
+    #expect(before[4] == "dom0 domctl.pausedomain dom42 (extra): allowed (permissive) under flask\n"
+      || before[4] == "dom0 domctl.pausedomain dom42 (extra): allowed under flask\n", "\(before[4])")
+    #expect(before[6].contains("42 extra user_1:vm_r:domU_t"))
+
+    await daemon.stop()
+    #expect(!daemon.process.isRunning)
+    daemon = try await LiveDaemon.start(state: state, scratch: scratch)
+    let second = daemon
+    defer { Task { await second.stop() } }
+    let after = try await answers()
+    #expect(after == before, "xsmd:\n\(daemon.logText)")
+  }
+
+  /// Eight clients ask while a ninth reloads two policies 200 times: no
+  /// request fails and every answer is wholly the old or the new policy's.
+  @Test func reloadUnderLoadIsAtomic() async throws {
+    let scratch = try LiveScratch()
+    let old = try await livePolicy(extra: "", scratch: scratch)
+    let new = try await livePolicy(extra: "allow dm_dom_t domU_t_target:domain pause;", scratch: scratch)
+    let daemon = try await LiveDaemon.start(state: scratch.file("state.sqlite"), scratch: scratch)
+    defer { Task { await daemon.stop() } }
+    let url = daemon.url
+
+    let question = #"{"caller": "dom3", "op": "domctl.pause", "target": "dom5"}"#
+    let control = #"{"caller": "dom0", "op": "domctl.pause", "target": "dom5"}"#
+    let decisions = { (body: String) async throws -> [Decision] in
+      let r = try await LiveHTTP.request("POST", url + "/v1/can", json: body)
+      #expect(r.status == 200, "\(r.text)")
+      let reply = try LiveHTTP.decode(CanReply.self, r)
+      return reply.decisions
+    }
+    let loadOld = try await LiveHTTP.request("POST", url + "/v1/flask/load", binary: Data(old))
+    #expect(loadOld.status == 200, "\(loadOld.text)")
+    let oldAnswer = try await decisions(question)
+    let loadNew = try await LiveHTTP.request("POST", url + "/v1/flask/load", binary: Data(new))
+    #expect(loadNew.status == 200, "\(loadNew.text)")
+    let newAnswer = try await decisions(question)
+    let controlAnswer = try await decisions(control)
+    #expect(oldAnswer.first?.verdict == .denied)
+    #expect(newAnswer.first?.verdict == .allowed)
+    #expect(oldAnswer != newAnswer)
+
+    struct Tally: Sendable {
+      var requests = 0
+      var failures: [String] = []
+      var old = 0
+      var new = 0
+    }
+    let done = LiveFlag()
+    let tallies = try await withThrowingTaskGroup(of: Tally.self) { group in
+      for client in 0..<8 {
+        group.addTask {
+          let configuration = URLSessionConfiguration.ephemeral
+          configuration.timeoutIntervalForRequest = 60
+          let session = URLSession(configuration: configuration)
+          var tally = Tally()
+          var round = 0
+          while !done.isSet || round < 5 {
+            let asked = (round + client) % 4 == 0 ? control : question
+            round += 1
+            tally.requests += 1
+            do {
+              let r = try await LiveHTTP.request("POST", url + "/v1/can", json: asked, session: session)
+              guard r.status == 200 else {
+                tally.failures.append("HTTP \(r.status): \(r.text)")
+                continue
+              }
+              let got = try LiveHTTP.decode(CanReply.self, r).decisions
+              if asked == control {
+                if got != controlAnswer { tally.failures.append("control answer changed: \(got)") }
+              } else if got == oldAnswer {
+                tally.old += 1
+              } else if got == newAnswer {
+                tally.new += 1
+              } else {
+                tally.failures.append("neither policy's answer: \(got)")
+              }
+            } catch {
+              tally.failures.append("\(error)")
+            }
+          }
+          return tally
+        }
+      }
+      group.addTask {
+        var tally = Tally()
+        defer { done.set() }
+        for i in 0..<200 {
+          tally.requests += 1
+          let r = try await LiveHTTP.request("POST", url + "/v1/flask/load", binary: Data(i % 2 == 0 ? old : new))
+          if r.status != 200 { tally.failures.append("load \(i): HTTP \(r.status): \(r.text)") }
+        }
+        return tally
+      }
+      var all: [Tally] = []
+      for try await t in group { all.append(t) }
+      return all
+    }
+    let failures = tallies.flatMap(\.failures)
+    #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(5))")
+    let asked = tallies.map(\.requests).reduce(0, +) - 200
+    #expect(asked > 8 * 5)
+    let answered: Int = tallies.reduce(0) { $0 + $1.old + $1.new }
+    #expect(answered > 0)
+  }
+}
+
+/// A flag set once, read from many tasks.
+private final class LiveFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+  var isSet: Bool { lock.withLock { value } }
+  func set() { lock.withLock { value = true } }
+}
