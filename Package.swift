@@ -43,16 +43,17 @@ let package = Package(
       swiftSettings: strict),
 
     // MARK: Query service
+    .target(name: "XSMServiceAPI", dependencies: ["XSMEngine"], swiftSettings: strict),
     .target(
       name: "XSMService",
       dependencies: [
-        "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
+        "XSMServiceAPI", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
         .product(name: "GRDB", package: "GRDB.swift"),
       ], swiftSettings: strict),
     .target(
       name: "XSMServiceHTTP",
       dependencies: [
-        "XSMService", "XSMEngine", "XSMCatalog",
+        "XSMService", "XSMServiceAPI", "XSMEngine", "XSMCatalog",
         .product(name: "Hummingbird", package: "hummingbird"),
       ], swiftSettings: strict),
 
@@ -69,15 +70,18 @@ let package = Package(
     .executableTarget(
       name: "xsmq",
       dependencies: [
-        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
+        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMServiceAPI",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     .executableTarget(
       name: "xsmd",
       dependencies: [
-        "XSMServiceHTTP", "XSMService", "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
+        "XSMServiceHTTP", "XSMService", "XSMServiceAPI", "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ], swiftSettings: strict),
+      ],
+      // Swift 6.3.1's optimizer crashes (signal 11 in DeadFunctionAndGlobalElimination)
+      // on this thin executable in release builds; the libraries it runs stay optimized.
+      swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]),
     .executableTarget(
       name: "xsmbench",
       dependencies: ["XSMEngine", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMCatalog"],
@@ -98,7 +102,7 @@ let package = Package(
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [
-        "XSMService", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMBuild", "XSMPolicy",
+        "XSMService", "XSMServiceAPI", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMBuild", "XSMPolicy",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ]),
     .testTarget(name: "XSMCatalogTests", dependencies: ["XSMCatalog", "XSMDiagnostics", "XSMSepol", "XSMBuild", "XSMPolicy"]),

@@ -125,7 +125,7 @@ met() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b ? "yes" : "no") }'; }
   echo "| \`POST /v1/can/batch\`, $BATCH questions | $BATCH_CONNECTIONS | $(fmt "$B_RATE") | $(fmt "$D_RATE") | $(ms "$B_P50") | $(ms "$B_P99") | $(ms "$B_MAX") | $B_STATUS | $B_SOCK | ≥ 1M decisions/s | $(met "$D_RATE" 1000000) | $(ratio "$D_RATE" 1000000) |"
   echo
   echo "Single questions rotate through eight (caller, op, target) triples of the default host; each reply carries the"
-  echo "decision with its trace. A batch is every (caller, op, target) of the host's domains over \`domctl.pause\`,"
+  echo "decision without its trace (\`\"why\": true\` asks for it). A batch is every (caller, op, target) of the host's domains over \`domctl.pause\`,"
   echo "\`domctl.getdomaininfo\`, \`evtchn.bind_interdomain\`, \`dm.set_pci_intx_level\` and \`grant.map_grant_ref\`, repeated"
   echo "to $BATCH questions; its reply holds the verdicts only. Latency is per request (for a batch: all $BATCH decisions)."
 } | Benchmarks/replace-section.sh service "$OUT"

@@ -32,7 +32,8 @@ public struct DecisionEngine: Sendable {
     decide(caller: caller, op: op, target: target, module: module, objects: objects, explain: false).verdict
   }
 
-  func decide(caller: HostDomain, op: Op, target: HostDomain?, module: XSMModule?, objects: QueryObjects,
+  /// The decision, with its trace only when `explain` is set.
+  public func decide(caller: HostDomain, op: Op, target: HostDomain?, module: XSMModule?, objects: QueryObjects,
     explain: Bool) -> Decision
   {
     let module = module ?? host.module

@@ -2,6 +2,7 @@ import Foundation
 import XSMCatalog
 import XSMEngine
 import XSMSepol
+import XSMServiceAPI
 
 /// The state xsmd holds, like a hypervisor does: one host (policy,
 /// domains, booleans, enforcing, SID table), the guards Xen applies to each

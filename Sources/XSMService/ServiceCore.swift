@@ -1,4 +1,5 @@
 import Foundation
+import XSMServiceAPI
 import Synchronization
 import XSMCatalog
 import XSMDiagnostics
@@ -519,7 +520,10 @@ final class ServiceCore: Sendable {
       let target = try r.target.map { name throws(ServiceError) in try domain(name, in: s) }
       let engine = DecisionEngine(host: s.host)
       let modules: [XSMModule] = r.allModules == true ? XSMModule.allCases : [r.module ?? s.host.module]
-      let decisions = modules.map { engine.decide(caller: who, op: op, target: target, module: $0) }
+      let explain = r.why == true
+      let decisions = modules.map {
+        engine.decide(caller: who, op: op, target: target, module: $0, objects: QueryObjects(), explain: explain)
+      }
       let primary = decisions.first { $0.module == (r.module ?? s.host.module) } ?? decisions[0]
       return CanReply(caller: who.label, op: op.name, target: (target ?? who).label, verdict: primary.verdict,
         decisions: decisions, sequence: s.host.server?.sequence)

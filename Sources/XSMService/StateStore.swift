@@ -1,4 +1,5 @@
 import Foundation
+import XSMServiceAPI
 import GRDB
 import Synchronization
 import XSMEngine

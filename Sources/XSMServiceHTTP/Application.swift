@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import XSMService
+import XSMServiceAPI
 
 /// The header naming the calling domain (a domain name or `domN`).
 public let callerHeaderName = "Xen-Caller"

@@ -1,5 +1,6 @@
 import Foundation
 import XSMService
+import XSMServiceAPI
 
 /// A JSON value, for documents built in code (the OpenAPI document).
 enum JSONValue: Sendable, Equatable, Encodable, ExpressibleByDictionaryLiteral, ExpressibleByStringLiteral,

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import XSMService
+import XSMServiceAPI
 
 /// Request counters and latency histograms, rendered in the Prometheus text
 /// exposition format 0.0.4 together with the service's own gauges.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import XSMService
+import XSMServiceAPI
 
 /// The OpenAPI 3.0 document of every xsmd route, built from the route table
 /// the router is built from (pretty-printed, keys sorted, newline-terminated).

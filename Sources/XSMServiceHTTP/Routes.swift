@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import XSMEngine
 import XSMService
+import XSMServiceAPI
 
 /// `GET /healthz` and `GET /readyz`.
 struct StatusReply: Codable, Sendable, Equatable { var status: String }
@@ -408,42 +409,12 @@ struct RouteBuilder {
 enum BatchCodec {
   static func malformed(_ message: String) -> ServiceError { ServiceError(400, "request.malformed", message) }
 
+  /// Reads `{"module"?: M, "queries": [{"caller", "op", "target"?}, ...]}`
+  /// in one pass over the bytes (a batch is megabytes of small objects, and
+  /// a general JSON parser spends most of the route's time building them).
   static func decode(_ body: [UInt8]) throws(ServiceError) -> BatchRequest {
-    let parsed: Any
-    do {
-      parsed = try JSONSerialization.jsonObject(with: Data(body))
-    } catch {
-      throw malformed("the body is not valid JSON")
-    }
-    guard let object = parsed as? [String: Any] else { throw malformed("the body must be a JSON object") }
-    for key in object.keys where key != "module" && key != "queries" {
-      throw ServiceError(400, "request.unknown-field", "unknown field `\(key)`")
-    }
-    var module: XSMModule?
-    if let m = object["module"], !(m is NSNull) {
-      guard let text = m as? String, let value = XSMModule(rawValue: text) else {
-        throw malformed("`module` must be \"dummy\", \"silo\" or \"flask\"")
-      }
-      module = value
-    }
-    guard let list = object["queries"] as? [Any] else { throw malformed("`queries` must be an array") }
-    var queries: [BatchRequest.Query] = []
-    queries.reserveCapacity(list.count)
-    for (i, item) in list.enumerated() {
-      guard let q = item as? [String: Any] else { throw malformed("`queries[\(i)]` must be an object") }
-      for key in q.keys where key != "caller" && key != "op" && key != "target" {
-        throw ServiceError(400, "request.unknown-field", "unknown field `queries[\(i)].\(key)`")
-      }
-      guard let caller = q["caller"] as? String else { throw malformed("`queries[\(i)].caller` must be a string") }
-      guard let op = q["op"] as? String else { throw malformed("`queries[\(i)].op` must be a string") }
-      var target: String?
-      if let t = q["target"], !(t is NSNull) {
-        guard let text = t as? String else { throw malformed("`queries[\(i)].target` must be a string") }
-        target = text
-      }
-      queries.append(BatchRequest.Query(caller: caller, op: op, target: target))
-    }
-    return BatchRequest(module: module, queries: queries)
+    var reader = BatchReader(bytes: body)
+    return try reader.request()
   }
 
   /// `{"sequence": N, "verdicts": [...]}`, keys sorted as every other reply.
@@ -456,5 +427,177 @@ enum BatchCodec {
     }
     text += "]}"
     return RouteReply(status: 200, contentType: "application/json", body: Array(text.utf8))
+  }
+}
+
+/// A byte-level reader for the batch body: JSON whitespace, strings with
+/// every escape, `null`, objects and arrays, in the one shape the route takes.
+struct BatchReader {
+  let bytes: [UInt8]
+  var i = 0
+
+  init(bytes: [UInt8]) { self.bytes = bytes }
+
+  func fail(_ message: String) -> ServiceError {
+    ServiceError(400, "request.malformed", "\(message) at byte \(i)")
+  }
+
+  mutating func skipSpace() {
+    while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
+  }
+
+  mutating func expect(_ byte: UInt8, _ what: String) throws(ServiceError) {
+    skipSpace()
+    guard i < bytes.count, bytes[i] == byte else { throw fail("expected \(what)") }
+    i += 1
+  }
+
+  /// True (and consumed) when the next byte is `byte`.
+  mutating func take(_ byte: UInt8) -> Bool {
+    skipSpace()
+    if i < bytes.count, bytes[i] == byte {
+      i += 1
+      return true
+    }
+    return false
+  }
+
+  mutating func isNull() -> Bool {
+    skipSpace()
+    if i + 4 <= bytes.count, bytes[i] == 0x6E, bytes[i + 1] == 0x75, bytes[i + 2] == 0x6C, bytes[i + 3] == 0x6C {
+      i += 4
+      return true
+    }
+    return false
+  }
+
+  mutating func string() throws(ServiceError) -> String {
+    try expect(0x22, "a string")
+    let start = i
+    // Fast path: no escapes.
+    while i < bytes.count, bytes[i] != 0x22, bytes[i] != 0x5C, bytes[i] >= 0x20 { i += 1 }
+    if i < bytes.count, bytes[i] == 0x22 {
+      defer { i += 1 }
+      return String(decoding: bytes[start..<i], as: UTF8.self)
+    }
+    var out = Array(bytes[start..<i])
+    while i < bytes.count {
+      let b = bytes[i]
+      i += 1
+      switch b {
+      case 0x22: return String(decoding: out, as: UTF8.self)
+      case 0x5C:
+        guard i < bytes.count else { throw fail("an unfinished escape") }
+        let e = bytes[i]
+        i += 1
+        switch e {
+        case 0x22, 0x5C, 0x2F: out.append(e)
+        case 0x62: out.append(0x08)
+        case 0x66: out.append(0x0C)
+        case 0x6E: out.append(0x0A)
+        case 0x72: out.append(0x0D)
+        case 0x74: out.append(0x09)
+        case 0x75:
+          var scalar = try hex4()
+          if (0xD800..<0xDC00).contains(scalar) {
+            guard i + 2 <= bytes.count, bytes[i] == 0x5C, bytes[i + 1] == 0x75 else { throw fail("a lone surrogate") }
+            i += 2
+            let low = try hex4()
+            guard (0xDC00..<0xE000).contains(low) else { throw fail("a lone surrogate") }
+            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+          }
+          guard let u = Unicode.Scalar(scalar) else { throw fail("an invalid \\u escape") }
+          out += Array(String(Character(u)).utf8)
+        default: throw fail("an unknown escape")
+        }
+      default:
+        guard b >= 0x20 else { throw fail("a control character in a string") }
+        out.append(b)
+      }
+    }
+    throw fail("an unterminated string")
+  }
+
+  mutating func hex4() throws(ServiceError) -> UInt32 {
+    guard i + 4 <= bytes.count else { throw fail("a short \\u escape") }
+    var value: UInt32 = 0
+    for _ in 0..<4 {
+      let b = bytes[i]
+      i += 1
+      let digit: UInt32
+      switch b {
+      case 0x30...0x39: digit = UInt32(b - 0x30)
+      case 0x41...0x46: digit = UInt32(b - 0x41 + 10)
+      case 0x61...0x66: digit = UInt32(b - 0x61 + 10)
+      default: throw fail("a bad hex digit")
+      }
+      value = value << 4 | digit
+    }
+    return value
+  }
+
+  /// A string or null.
+  mutating func optionalString() throws(ServiceError) -> String? {
+    isNull() ? nil : try string()
+  }
+
+  mutating func query(_ index: Int) throws(ServiceError) -> BatchRequest.Query {
+    try expect(0x7B, "an object for `queries[\(index)]`")
+    var caller: String?
+    var op: String?
+    var target: String?
+    if !take(0x7D) {
+      repeat {
+        let key = try string()
+        try expect(0x3A, "`:`")
+        switch key {
+        case "caller": caller = try string()
+        case "op": op = try string()
+        case "target": target = try optionalString()
+        default: throw ServiceError(400, "request.unknown-field", "unknown field `queries[\(index)].\(key)`")
+        }
+      } while take(0x2C)
+      try expect(0x7D, "`}`")
+    }
+    guard let caller else { throw ServiceError(400, "request.malformed", "`queries[\(index)].caller` is missing") }
+    guard let op else { throw ServiceError(400, "request.malformed", "`queries[\(index)].op` is missing") }
+    return BatchRequest.Query(caller: caller, op: op, target: target)
+  }
+
+  mutating func request() throws(ServiceError) -> BatchRequest {
+    try expect(0x7B, "a JSON object")
+    var module: XSMModule?
+    var queries: [BatchRequest.Query]?
+    if !take(0x7D) {
+      repeat {
+        let key = try string()
+        try expect(0x3A, "`:`")
+        switch key {
+        case "module":
+          if let text = try optionalString() {
+            guard let m = XSMModule(rawValue: text) else {
+              throw ServiceError(400, "request.malformed", "`module` must be \"dummy\", \"silo\" or \"flask\"")
+            }
+            module = m
+          }
+        case "queries":
+          try expect(0x5B, "an array for `queries`")
+          var list: [BatchRequest.Query] = []
+          list.reserveCapacity(bytes.count / 48)
+          if !take(0x5D) {
+            repeat { list.append(try query(list.count)) } while take(0x2C)
+            try expect(0x5D, "`]`")
+          }
+          queries = list
+        default:
+          throw ServiceError(400, "request.unknown-field", "unknown field `\(key)`")
+        }
+      } while take(0x2C)
+      try expect(0x7D, "`}`")
+    }
+    skipSpace()
+    guard i == bytes.count else { throw fail("text after the JSON object") }
+    guard let queries else { throw ServiceError(400, "request.malformed", "`queries` is missing") }
+    return BatchRequest(module: module, queries: queries)
   }
 }

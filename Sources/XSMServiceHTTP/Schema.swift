@@ -1,6 +1,7 @@
 import Foundation
 import XSMEngine
 import XSMService
+import XSMServiceAPI
 
 /// A JSON Schema (the OpenAPI 3.0 subset the service needs), inferred from
 /// the `Decodable` conformances of the request and reply types, so the

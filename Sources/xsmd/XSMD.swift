@@ -5,6 +5,7 @@ import XSMCommandLine
 import XSMDiagnostics
 import XSMEngine
 import XSMService
+import XSMServiceAPI
 import XSMServiceHTTP
 
 /// `xsmd`: the xsmtools query service. Serves a simulated Xen host over

@@ -121,7 +121,8 @@ extension XSMQ {
         throw usageError("\(option) is not supported with --server (xsmd's /v1/can takes caller, op, target and module)")
       }
       let reply = try await client.can(
-        Wire.CanRequest(caller: caller, op: op, target: target, module: module, allModules: allModules ? true : nil))
+        Wire.CanRequest(caller: caller, op: op, target: target, module: module, allModules: allModules ? true : nil,
+          why: why || allModules || self.host.json ? true : nil))
       guard !reply.decisions.isEmpty else { throw usageError("xsmd answered `can` without a decision") }
       if self.host.json {
         let primaryModule: XSMModule

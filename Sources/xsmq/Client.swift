@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XSMEngine
+import XSMServiceAPI
 
 #if canImport(FoundationNetworking)
   import FoundationNetworking
@@ -12,118 +13,32 @@ import XSMEngine
 // reached or refuses a request, 1 when Xen's guard denies the caller (the
 // answer is "no").
 
-/// The wire types of xsmd's routes, as `Sources/XSMService/ServiceAPI.swift`
-/// defines them (xsmq does not link the service). JSON keys are snake_case.
+/// The wire types of xsmd's routes: the service's own request and reply
+/// types (XSMServiceAPI), under the names this client uses. JSON keys are snake_case.
 enum Wire {
-  struct Enforce: Codable { var enforcing: Bool }
-  struct Context: Codable { var context: String }
-  struct SID: Codable { var sid: UInt32 }
-  /// A class given by number or by name.
-  enum ClassRef: Codable {
-    case number(Int)
-    case name(String)
-    init(_ text: String) { self = Int(text).map { .number($0) } ?? .name(text) }
-    init(from decoder: any Decoder) throws {
-      let c = try decoder.singleValueContainer()
-      if let n = try? c.decode(Int.self) { self = .number(n) } else { self = .name(try c.decode(String.self)) }
-    }
-    func encode(to encoder: any Encoder) throws {
-      var c = encoder.singleValueContainer()
-      switch self {
-      case .number(let n): try c.encode(n)
-      case .name(let s): try c.encode(s)
-      }
-    }
-  }
-  struct AccessRequest: Codable {
-    var ssid: UInt32
-    var tsid: UInt32
-    var tclass: ClassRef
-    var requested: UInt32?
-  }
-  struct AccessReply: Codable {
-    var allowed: UInt32
-    var auditAllow: UInt32
-    var auditDeny: UInt32
-    var sequence: UInt64
-    var allowedNames: [String]
-  }
-  struct ComputeRequest: Codable {
-    var ssid: UInt32
-    var tsid: UInt32
-    var tclass: ClassRef
-  }
-  struct PolicyVersion: Codable { var version: Int }
-  struct BooleanRef: Codable {
-    var id: Int?
-    var name: String?
-  }
-  struct Boolean: Codable {
-    var id: Int
-    var name: String
-    var enforcing: Bool
-    var pending: Bool
-  }
-  struct SetBoolean: Codable {
-    var id: Int?
-    var name: String?
-    var value: Bool
-    var commit: Bool
-  }
-  struct MLS: Codable { var mls: Bool }
-  struct Threshold: Codable { var threshold: Int }
-  struct HashStats: Codable {
-    var entries: Int
-    var bucketsUsed: Int
-    var bucketsTotal: Int
-    var maxChainLength: Int
-  }
-  struct CacheStats: Codable {
-    var cpu: Int
-    var lookups: Int
-    var hits: Int
-    var misses: Int
-    var allocations: Int
-    var reclaims: Int
-    var frees: Int
-  }
-  struct Ocontext: Codable {
-    var kind: String
-    var sid: UInt32?
-    var low: UInt64
-    var high: UInt64?
-  }
-  struct PeerSID: Codable { var port: Int }
-  struct RelabelDomain: Codable {
-    var domid: Int?
-    var sid: UInt32
-  }
-  struct DeviceTreeLabel: Codable {
-    var sid: UInt32
-    var path: String
-  }
-  struct Empty: Codable {}
-
-  struct CanRequest: Codable {
-    var caller: String?
-    var op: String
-    var target: String?
-    var module: XSMModule?
-    var allModules: Bool?
-  }
-  struct CanReply: Codable {
-    var caller: String
-    var op: String
-    var target: String
-    var verdict: Verdict
-    var decisions: [Decision]
-    var sequence: UInt64?
-  }
-  struct MatrixRequest: Codable {
-    var families: [String]?
-    var ops: [String]?
-    var modules: [XSMModule]?
-  }
+  typealias Enforce = EnforceReply
+  typealias Context = ContextReply
+  typealias SID = SIDReply
+  typealias ClassRef = XSMServiceAPI.ClassRef
+  typealias AccessRequest = XSMServiceAPI.AccessRequest
+  typealias AccessReply = XSMServiceAPI.AccessReply
+  typealias ComputeRequest = XSMServiceAPI.ComputeRequest
+  typealias PolicyVersion = PolicyVersionReply
+  typealias BooleanRef = XSMServiceAPI.BooleanRef
+  typealias Boolean = BooleanReply
+  typealias SetBoolean = SetBooleanRequest
+  typealias MLS = MLSReply
+  typealias Threshold = ThresholdReply
+  typealias HashStats = HashStatsReply
+  typealias CacheStats = CacheStatsReply
+  typealias Ocontext = OcontextRequest
+  typealias PeerSID = PeerSIDRequest
+  typealias RelabelDomain = RelabelDomainRequest
+  typealias DeviceTreeLabel = DeviceTreeLabelRequest
+  typealias Empty = XSMServiceAPI.Empty
+  typealias CanRequest = XSMServiceAPI.CanRequest
+  typealias CanReply = XSMServiceAPI.CanReply
+  typealias MatrixRequest = XSMServiceAPI.MatrixRequest
 
   /// The body of every 4xx/5xx: `{"error": {"code", "message", "errno"?}}`.
   struct ErrorBody: Codable {
@@ -276,4 +191,9 @@ struct ServiceClient: Sendable {
   func identity() async throws -> XSMIdentity { try await get("/v1/xsm/identity") }
   func can(_ r: Wire.CanRequest) async throws -> Wire.CanReply { try await send("POST", "/v1/can", r) }
   func matrix(_ r: Wire.MatrixRequest) async throws -> AccessMatrix { try await send("POST", "/v1/matrix", r) }
+}
+
+extension ClassRef {
+  /// A class number when `text` is one, else a class name.
+  init(_ text: String) { self = Int(text).map { .number($0) } ?? .name(text) }
 }

@@ -7,6 +7,7 @@ import Testing
 import XSMCatalog
 import XSMEngine
 import XSMService
+import XSMServiceAPI
 
 @testable import XSMServiceHTTP
 
@@ -692,7 +693,7 @@ struct HTTPTests {
     // Request schemas name the fields the types decode, in snake_case.
     let schemas = try #require((root["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
     let can = try #require(schemas["CanRequest"]?["properties"] as? [String: Any])
-    #expect(Set(can.keys) == ["caller", "op", "target", "module", "all_modules"])
+    #expect(Set(can.keys) == ["caller", "op", "target", "module", "all_modules", "why"])
     #expect(schemas["CanRequest"]?["required"] as? [String] == ["op"])
     #expect(schemas["HostDomain"]?["properties"].flatMap { ($0 as? [String: Any])?["self_sid"] } != nil)
     #expect(JSONKeys.snakeCase("selfSID") == "self_sid")

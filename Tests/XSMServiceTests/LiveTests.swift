@@ -4,6 +4,7 @@ import XSMBuild
 import XSMEngine
 import XSMPolicy
 import XSMService
+import XSMServiceAPI
 
 #if canImport(FoundationNetworking)
   import FoundationNetworking

@@ -4,6 +4,7 @@ import XSMBuild
 import XSMCatalog
 import XSMEngine
 @testable import XSMService
+import XSMServiceAPI
 
 /// The package root, found from this file's path.
 let servicePackageRoot: String = {

@@ -34,12 +34,30 @@ public struct Caller: Sendable, Hashable {
 
 // MARK: flask_op requests and replies (xen-xsm-facts §d)
 
-public struct EnforceReply: Codable, Sendable, Equatable { public var enforcing: Bool }
-public struct SetEnforceRequest: Codable, Sendable { public var enforcing: Bool }
-public struct ContextRequest: Codable, Sendable { public var context: String }
-public struct SIDReply: Codable, Sendable, Equatable { public var sid: UInt32 }
-public struct SIDRequest: Codable, Sendable { public var sid: UInt32 }
-public struct ContextReply: Codable, Sendable, Equatable { public var context: String }
+public struct EnforceReply: Codable, Sendable, Equatable {
+  public var enforcing: Bool
+  public init(enforcing: Bool) { self.enforcing = enforcing }
+}
+public struct SetEnforceRequest: Codable, Sendable {
+  public var enforcing: Bool
+  public init(enforcing: Bool) { self.enforcing = enforcing }
+}
+public struct ContextRequest: Codable, Sendable {
+  public var context: String
+  public init(context: String) { self.context = context }
+}
+public struct SIDReply: Codable, Sendable, Equatable {
+  public var sid: UInt32
+  public init(sid: UInt32) { self.sid = sid }
+}
+public struct SIDRequest: Codable, Sendable {
+  public var sid: UInt32
+  public init(sid: UInt32) { self.sid = sid }
+}
+public struct ContextReply: Codable, Sendable, Equatable {
+  public var context: String
+  public init(context: String) { self.context = context }
+}
 /// `FLASK_ACCESS`: classes and permissions by number (as Xen) or by name.
 public struct AccessRequest: Codable, Sendable {
   public var ssid: UInt32
@@ -47,6 +65,12 @@ public struct AccessRequest: Codable, Sendable {
   public var tclass: ClassRef
   /// Requested permission bits (default all).
   public var requested: UInt32?
+  public init(ssid: UInt32, tsid: UInt32, tclass: ClassRef, requested: UInt32? = nil) {
+    self.ssid = ssid
+    self.tsid = tsid
+    self.tclass = tclass
+    self.requested = requested
+  }
 }
 /// A class given by number or by name.
 public enum ClassRef: Codable, Sendable, Equatable {
@@ -71,17 +95,36 @@ public struct AccessReply: Codable, Sendable, Equatable {
   public var sequence: UInt64
   /// The allowed permissions by name, for people.
   public var allowedNames: [String]
+  public init(allowed: UInt32, auditAllow: UInt32, auditDeny: UInt32, sequence: UInt64, allowedNames: [String]) {
+    self.allowed = allowed
+    self.auditAllow = auditAllow
+    self.auditDeny = auditDeny
+    self.sequence = sequence
+    self.allowedNames = allowedNames
+  }
 }
 public struct ComputeRequest: Codable, Sendable {
   public var ssid: UInt32
   public var tsid: UInt32
   public var tclass: ClassRef
+  public init(ssid: UInt32, tsid: UInt32, tclass: ClassRef) {
+    self.ssid = ssid
+    self.tsid = tsid
+    self.tclass = tclass
+  }
 }
-public struct PolicyVersionReply: Codable, Sendable, Equatable { public var version: Int }
+public struct PolicyVersionReply: Codable, Sendable, Equatable {
+  public var version: Int
+  public init(version: Int) { self.version = version }
+}
 /// `FLASK_GETBOOL`: by id (position) or by name.
 public struct BooleanRef: Codable, Sendable {
   public var id: Int?
   public var name: String?
+  public init(id: Int? = nil, name: String? = nil) {
+    self.id = id
+    self.name = name
+  }
 }
 public struct BooleanReply: Codable, Sendable, Equatable {
   public var id: Int
@@ -90,21 +133,48 @@ public struct BooleanReply: Codable, Sendable, Equatable {
   public var enforcing: Bool
   /// The value waiting for a commit (equal to `enforcing` when none is pending).
   public var pending: Bool
+  public init(id: Int, name: String, enforcing: Bool, pending: Bool) {
+    self.id = id
+    self.name = name
+    self.enforcing = enforcing
+    self.pending = pending
+  }
 }
 public struct SetBooleanRequest: Codable, Sendable {
   public var id: Int?
   public var name: String?
   public var value: Bool
   public var commit: Bool
+  public init(id: Int? = nil, name: String? = nil, value: Bool, commit: Bool) {
+    self.id = id
+    self.name = name
+    self.value = value
+    self.commit = commit
+  }
 }
-public struct MLSReply: Codable, Sendable, Equatable { public var mls: Bool }
-public struct ThresholdReply: Codable, Sendable, Equatable { public var threshold: Int }
-public struct ThresholdRequest: Codable, Sendable { public var threshold: Int }
+public struct MLSReply: Codable, Sendable, Equatable {
+  public var mls: Bool
+  public init(mls: Bool) { self.mls = mls }
+}
+public struct ThresholdReply: Codable, Sendable, Equatable {
+  public var threshold: Int
+  public init(threshold: Int) { self.threshold = threshold }
+}
+public struct ThresholdRequest: Codable, Sendable {
+  public var threshold: Int
+  public init(threshold: Int) { self.threshold = threshold }
+}
 public struct HashStatsReply: Codable, Sendable, Equatable {
   public var entries: Int
   public var bucketsUsed: Int
   public var bucketsTotal: Int
   public var maxChainLength: Int
+  public init(entries: Int, bucketsUsed: Int, bucketsTotal: Int, maxChainLength: Int) {
+    self.entries = entries
+    self.bucketsUsed = bucketsUsed
+    self.bucketsTotal = bucketsTotal
+    self.maxChainLength = maxChainLength
+  }
 }
 public struct CacheStatsReply: Codable, Sendable, Equatable {
   public var cpu: Int
@@ -114,6 +184,15 @@ public struct CacheStatsReply: Codable, Sendable, Equatable {
   public var allocations: Int
   public var reclaims: Int
   public var frees: Int
+  public init(cpu: Int, lookups: Int, hits: Int, misses: Int, allocations: Int, reclaims: Int, frees: Int) {
+    self.cpu = cpu
+    self.lookups = lookups
+    self.hits = hits
+    self.misses = misses
+    self.allocations = allocations
+    self.reclaims = reclaims
+    self.frees = frees
+  }
 }
 /// `FLASK_ADD_OCONTEXT` / `FLASK_DEL_OCONTEXT`: kind `pirq`, `ioport`, `iomem` or `pcidevice`.
 public struct OcontextRequest: Codable, Sendable {
@@ -121,20 +200,37 @@ public struct OcontextRequest: Codable, Sendable {
   public var sid: UInt32?
   public var low: UInt64
   public var high: UInt64?
+  public init(kind: String, sid: UInt32? = nil, low: UInt64, high: UInt64? = nil) {
+    self.kind = kind
+    self.sid = sid
+    self.low = low
+    self.high = high
+  }
 }
 public struct PeerSIDRequest: Codable, Sendable {
   /// The caller's own interdomain port; ports are simulated as `remote domain → port` pairs.
   public var port: Int
+  public init(port: Int) {
+    self.port = port
+  }
 }
 public struct RelabelDomainRequest: Codable, Sendable {
   /// A domid; leave it out for DOMID_SELF (the caller relabels itself).
   public var domid: Int?
   public var sid: UInt32
+  public init(domid: Int? = nil, sid: UInt32) {
+    self.domid = domid
+    self.sid = sid
+  }
 }
 public struct DeviceTreeLabelRequest: Codable, Sendable {
   /// 0 removes the label.
   public var sid: UInt32
   public var path: String
+  public init(sid: UInt32, path: String) {
+    self.sid = sid
+    self.path = path
+  }
 }
 public struct Empty: Codable, Sendable, Equatable { public init() {} }
 
@@ -147,6 +243,18 @@ public struct CanRequest: Codable, Sendable {
   public var target: String?
   public var module: XSMModule?
   public var allModules: Bool?
+  /// Include each decision's trace (hook, dummy rule, Flask checks with contexts and rules); off by default.
+  public var why: Bool?
+  public init(caller: String? = nil, op: String, target: String? = nil, module: XSMModule? = nil,
+    allModules: Bool? = nil, why: Bool? = nil)
+  {
+    self.caller = caller
+    self.op = op
+    self.target = target
+    self.module = module
+    self.allModules = allModules
+    self.why = why
+  }
 }
 public struct CanReply: Codable, Sendable {
   public var caller: String
@@ -155,6 +263,14 @@ public struct CanReply: Codable, Sendable {
   public var verdict: Verdict
   public var decisions: [Decision]
   public var sequence: UInt64?
+  public init(caller: String, op: String, target: String, verdict: Verdict, decisions: [Decision], sequence: UInt64? = nil) {
+    self.caller = caller
+    self.op = op
+    self.target = target
+    self.verdict = verdict
+    self.decisions = decisions
+    self.sequence = sequence
+  }
 }
 /// Many questions in one request; verdicts only.
 public struct BatchRequest: Codable, Sendable {
@@ -178,11 +294,20 @@ public struct BatchRequest: Codable, Sendable {
 public struct BatchReply: Codable, Sendable {
   public var verdicts: [Verdict]
   public var sequence: UInt64?
+  public init(verdicts: [Verdict], sequence: UInt64? = nil) {
+    self.verdicts = verdicts
+    self.sequence = sequence
+  }
 }
 public struct MatrixRequest: Codable, Sendable {
   public var families: [String]?
   public var ops: [String]?
   public var modules: [XSMModule]?
+  public init(families: [String]? = nil, ops: [String]? = nil, modules: [XSMModule]? = nil) {
+    self.families = families
+    self.ops = ops
+    self.modules = modules
+  }
 }
 public struct DomainRecord: Codable, Sendable, Equatable {
   public var domid: Int
@@ -192,6 +317,15 @@ public struct DomainRecord: Codable, Sendable, Equatable {
   public var target: Int?
   public var iommu: String
   public var sid: UInt32?
+  public init(domid: Int, name: String, context: String, flags: [String], target: Int? = nil, iommu: String, sid: UInt32? = nil) {
+    self.domid = domid
+    self.name = name
+    self.context = context
+    self.flags = flags
+    self.target = target
+    self.iommu = iommu
+    self.sid = sid
+  }
 }
 public struct AddDomainRequest: Codable, Sendable {
   public var domid: Int
@@ -200,8 +334,19 @@ public struct AddDomainRequest: Codable, Sendable {
   public var flags: [String]?
   public var target: String?
   public var iommu: String?
+  public init(domid: Int, name: String, context: String, flags: [String]? = nil, target: String? = nil, iommu: String? = nil) {
+    self.domid = domid
+    self.name = name
+    self.context = context
+    self.flags = flags
+    self.target = target
+    self.iommu = iommu
+  }
 }
-public struct RelabelRequest: Codable, Sendable { public var context: String }
+public struct RelabelRequest: Codable, Sendable {
+  public var context: String
+  public init(context: String) { self.context = context }
+}
 
 /// What `/metrics` reports beyond per-route counters (kept by the HTTP layer).
 public struct ServiceGauges: Sendable {
@@ -210,4 +355,11 @@ public struct ServiceGauges: Sendable {
   public var cacheEntries: Int
   public var domains: Int
   public var decisionsLogged: Int
+  public init(sequence: UInt64, cache: AVCStatistics, cacheEntries: Int, domains: Int, decisionsLogged: Int) {
+    self.sequence = sequence
+    self.cache = cache
+    self.cacheEntries = cacheEntries
+    self.domains = domains
+    self.decisionsLogged = decisionsLogged
+  }
 }
