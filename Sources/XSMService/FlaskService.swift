@@ -110,6 +110,9 @@ public final class FlaskService: Sendable {
 
   /// Numbers for `/metrics`.
   public var gauges: ServiceGauges { core.gauges }
+  /// Writes what is still buffered (the decision log) to the state file; call before exiting.
+  public func close() { core.decisionLog.flush() }
+
   /// True once the state is loaded and the database open.
   public var isReady: Bool { core.isReady }
   /// The largest policy `load` accepts (Xen: 64 MiB).

@@ -103,9 +103,12 @@ struct XSMD: AsyncParsableCommand {
     do {
       try await app.runService()
     } catch {
+      service.close()
       printError("xsmd: error: \(error)")
       throw ExitCode(2)
     }
+    // Graceful stop: what the decision log still buffers goes to the state file.
+    service.close()
   }
 }
 
