@@ -77,6 +77,43 @@ func readFactsTable(_ path: String) throws -> [FactsRow] {
   return rows
 }
 
+/// The digest of the facts table committed with the tests
+/// (`Tests/XSMCatalogTests/Fixtures/facts-digest.tsv`): per row only the
+/// ABI facts the agreement test compares — op, hooks, dummy action tokens,
+/// `class:permission` set, unclassified, silo rule present, privilege class.
+/// CI machines may not have `../shared/xsm-ops.tsv`; where it exists, a test
+/// checks that the digest is exactly what the table yields today.
+let factsDigestPath = packageRoot + "/Tests/XSMCatalogTests/Fixtures/facts-digest.tsv"
+
+func digestLine(_ row: FactsRow) -> String {
+  [
+    row.op, row.hooks.joined(separator: " "), row.dummy.sorted().joined(separator: " "),
+    row.permissions.sorted().map(\.description).joined(separator: " "), row.unclassified ? "1" : "0",
+    row.silo ? "1" : "0", row.privilege,
+  ].joined(separator: "\t")
+}
+
+func digestText(_ rows: [FactsRow]) -> String {
+  "# op\thooks\tdummy\tpermissions\tunclassified\tsilo\tclass (derived from xsm-ops.tsv; see FactsAgreementTests)\n"
+    + rows.map(digestLine).joined(separator: "\n") + "\n"
+}
+
+func readDigest(_ path: String) throws -> [FactsRow] {
+  try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+    let c = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+    func words(_ s: String) -> [String] { s.split(separator: " ").map(String.init) }
+    return FactsRow(
+      op: c[0], hooks: words(c[1]), dummy: Set(words(c[2])), permissions: Set(words(c[3]).compactMap { Permission($0) }),
+      flaskText: "", unclassified: c[4] == "1", silo: c[5] == "1", privilege: c[6])
+  }
+}
+
+/// The facts: from `../shared/xsm-ops.tsv` when present, else the committed digest.
+func loadFacts() throws -> [FactsRow] {
+  if FileManager.default.fileExists(atPath: factsTable) { return try readFactsTable(factsTable) }
+  return try readDigest(factsDigestPath)
+}
+
 /// What the catalog says about an op, in the facts table's terms.
 func factsView(of op: Op) -> (hooks: [String], dummy: Set<String>, permissions: Set<Permission>) {
   var dummy = Set<String>()
@@ -95,7 +132,7 @@ func factsView(of op: Op) -> (hooks: [String], dummy: Set<String>, permissions: 
 @Suite("The catalog agrees with the facts table")
 struct FactsAgreementTests {
   @Test func everyRowAgrees() throws {
-    let rows = try readFactsTable(factsTable)
+    let rows = try loadFacts()
     #expect(rows.count == 387, "the facts table has 387 rows")
     let catalog = try loadProjectCatalog()
     var differences: [String] = []
@@ -128,7 +165,7 @@ struct FactsAgreementTests {
   }
 
   @Test func everyLegacyOpIsInTheFacts() throws {
-    let names = Set(try readFactsTable(factsTable).map(\.op))
+    let names = Set(try loadFacts().map(\.op))
     let extra = try loadProjectCatalog().legacyOps.map(\.name).filter { !names.contains($0) }
     #expect(extra.isEmpty, "legacy ops not in the facts table: \(extra)")
   }
@@ -149,9 +186,30 @@ struct FactsAgreementTests {
     #expect(catalog.op(named: "domctl.create")?.name == "domctl.createdomain")
   }
 
+  /// The committed digest is what the facts table yields (checked where the table is present;
+  /// `XSM_WRITE_FACTS_DIGEST=1` rewrites it).
+  @Test func committedDigestMatchesTheFactsTable() throws {
+    guard FileManager.default.fileExists(atPath: factsTable) else {
+      // Without the table there is nothing to compare with; the digest answers alone.
+      #expect(try readDigest(factsDigestPath).count == 387)
+      return
+    }
+    let fresh = digestText(try readFactsTable(factsTable))
+    if ProcessInfo.processInfo.environment["XSM_WRITE_FACTS_DIGEST"] == "1" {
+      try FileManager.default.createDirectory(
+        atPath: (factsDigestPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      try fresh.write(toFile: factsDigestPath, atomically: true, encoding: .utf8)
+    }
+    let committed = try String(contentsOfFile: factsDigestPath, encoding: .utf8)
+    let a = committed.split(separator: "\n")
+    let b = fresh.split(separator: "\n")
+    let differing = zip(a, b).filter { $0 != $1 }.map { String($0.1.prefix(60)) }
+    #expect(a.count == b.count && differing.isEmpty, "the digest differs from xsm-ops.tsv at: \(differing.prefix(5))")
+  }
+
   /// The extractor itself must read the tricky rows right, or the test above proves little.
   @Test func factsReaderHandlesContinuations() throws {
-    let rows = Dictionary(uniqueKeysWithValues: try readFactsTable(factsTable).map { ($0.op, $0) })
+    let rows = Dictionary(uniqueKeysWithValues: try loadFacts().map { ($0.op, $0) })
     #expect(rows["mmu_update.pt_update"]?.permissions == [
       Permission("mmu", "remote_remap"), Permission("mmu", "map_read"), Permission("mmu", "map_write"),
     ])
