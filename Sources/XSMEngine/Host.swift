@@ -88,12 +88,11 @@ public final class XenHost: Sendable {
     guard policy.isValid(context) else {
       return .failure(DomainError(code: "system.invalid-context", message: "the policy rejects the context `\(d.context)`"))
     }
-    let domainClass = policy.classValue("domain") ?? 3
     let sid = server.sid(for: context)
     domain.sid = sid
-    domain.selfSID = server.computeSID(source: sid, target: sid, classValue: domainClass, kind: .transition)
+    domain.selfSID = server.selfSID(of: sid)
     if let t = domain.targetDomid, let targetSID = others.first(where: { $0.domid == t })?.sid {
-      domain.targetSID = server.computeSID(source: targetSID, target: sid, classValue: domainClass, kind: .transition)
+      domain.targetSID = server.targetSID(deviceModel: sid, target: targetSID)
     }
     return .success(domain)
   }
@@ -152,8 +151,6 @@ public final class XenHost: Sendable {
     var domains: [HostDomain] = []
     var contexts: [Int: SecurityContext] = [:]
     for d in spec.domains {
-      var domain = HostDomain(domid: d.domid, name: d.name, flags: d.flags, targetDomid: nil, iommu: d.iommu,
-        contextText: d.context)
       if let context = policy.context(d.context) {
         if policy.isValid(context) {
           contexts[d.domid] = context
@@ -167,8 +164,8 @@ public final class XenHost: Sendable {
           "`\(d.context)` is not a context of the policy: " + explainUnknown(d.context, policy),
           span: d.spans["context"], help: closestType(d.context, policy).map { "did you mean `\($0)`?" }))
       }
-      domains.append(domain)
-      _ = domain
+      domains.append(HostDomain(domid: d.domid, name: d.name, flags: d.flags, targetDomid: nil, iommu: d.iommu,
+        contextText: d.context))
     }
     // Targets by name or domN.
     for (i, d) in spec.domains.enumerated() {
@@ -178,19 +175,17 @@ public final class XenHost: Sendable {
     }
     guard !diagnostics.contains(where: { $0.severity == .error }) else { return (nil, diagnostics) }
 
-    let domainClass = policy.classValue("domain") ?? 3
     for i in domains.indices {
       guard let context = contexts[domains[i].domid] else { continue }
       let sid = server.sid(for: context)
       domains[i].sid = sid
-      domains[i].selfSID = server.computeSID(source: sid, target: sid, classValue: domainClass, kind: .transition)
+      domains[i].selfSID = server.selfSID(of: sid)
     }
     for i in domains.indices {
       guard let targetDomid = domains[i].targetDomid, let dm = domains[i].sid,
         let target = domains.first(where: { $0.domid == targetDomid })?.sid
       else { continue }
-      // Xen: dm.target_sid = compute_sid(target.sid, dm.sid, domain, TRANSITION).
-      domains[i].targetSID = server.computeSID(source: target, target: dm, classValue: domainClass, kind: .transition)
+      domains[i].targetSID = server.targetSID(deviceModel: dm, target: target)
     }
     let host = XenHost(spec: spec, catalog: catalog, server: server, domains: domains, digest: sha256Hex(binary),
       binary: binary, source: source)

@@ -132,6 +132,22 @@ public final class SecurityServer: Sendable {
     return sid(for: context)
   }
 
+  /// A domain's self SID, as Xen sets it at creation and relabel:
+  /// `compute_sid(sid, sid, domain, TRANSITION)` (the object of its checks on itself).
+  public func selfSID(of sid: UInt32) -> UInt32 {
+    computeSID(source: sid, target: sid, classValue: domainClass, kind: .transition)
+  }
+
+  /// A device model's target SID (`set_target`): `compute_sid(target, dm,
+  /// domain, TRANSITION)` — the target first, so its own label is the
+  /// default when no rule exists.
+  public func targetSID(deviceModel: UInt32, target: UInt32) -> UInt32 {
+    computeSID(source: target, target: deviceModel, classValue: domainClass, kind: .transition)
+  }
+
+  /// Xen's domain class (`domain`, number 3 in Xen's class list).
+  private var domainClass: Int { policy.classValue("domain") ?? 3 }
+
   private static func context(_ sid: UInt32, in s: State) -> SecurityContext {
     if sid >= 1 && Int(sid) <= s.contexts.count { return s.contexts[Int(sid) - 1] }
     let unlabeled = s.policy.initialSIDs.first { $0.name == "unlabeled" }?.context

@@ -465,9 +465,9 @@ final class ServiceCore: Sendable {
     var domains = s.host.domains
     domains[index].sid = sid
     domains[index].contextText = policy.contextString(context)
-    domains[index].selfSID = server.computeSID(source: sid, target: sid, classValue: domainClass, kind: .transition)
+    domains[index].selfSID = server.selfSID(of: sid)
     if let t = domains[index].targetDomid, let targetSID = domains.first(where: { $0.domid == t })?.sid {
-      domains[index].targetSID = server.computeSID(source: targetSID, target: sid, classValue: domainClass, kind: .transition)
+      domains[index].targetSID = server.targetSID(deviceModel: sid, target: targetSID)
     }
     s.host = s.host.updated(domains: domains)
     persistAll(s)
