@@ -49,6 +49,20 @@ public enum PolicyBuilder {
   /// The name libsepol sees for the generated CIL; its line numbers are mapped back.
   static let cilName = "xsmc-lowered.cil"
 
+  /// The first bytes of every binary policy Xen loads (`0xf97cff8c`, little-endian).
+  public static let policyMagic: [UInt8] = [0x8c, 0xff, 0x7c, 0xf9]
+
+  /// The binary policy at `path`: a binary file (it starts with Xen's
+  /// policy magic) as it is, a tree or policy.conf built. Nil with the
+  /// build's diagnostics when it does not build.
+  public static func binaryPolicy(at path: String, options: BuildOptions) async -> ([UInt8]?, DiagnosticList) {
+    if let data = FileManager.default.contents(atPath: path), data.starts(with: policyMagic) {
+      return (Array(data), DiagnosticList())
+    }
+    let outcome = await build(PolicySource.path(path), options: options)
+    return (outcome.diagnostics.hasErrors ? nil : outcome.binary, outcome.diagnostics)
+  }
+
   public static func build(_ source: PolicySource, options: BuildOptions, compile: Bool = true) async -> BuildOutcome {
     let frontend = PolicyFrontend.run(source, options: options.checkOptions)
     var outcome = BuildOutcome(

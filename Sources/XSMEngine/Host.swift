@@ -203,14 +203,9 @@ public final class XenHost: Sendable {
       return (nil, written, [Diagnostic(DiagnosticID("system.policy-not-found"), .error,
         "the policy `\(written)` does not exist (looked for `\(path)`)", span: spec.spans["policy"])])
     }
-    if let data = FileManager.default.contents(atPath: path), data.count >= 4,
-      Array(data.prefix(4)) == [0x8c, 0xff, 0x7c, 0xf9]
-    {
-      return (Array(data), written, [])
-    }
-    let outcome = await PolicyBuilder.build(PolicySource.path(path), options: BuildOptions(mls: spec.mls))
-    guard let binary = outcome.binary, !outcome.diagnostics.hasErrors else {
-      var diagnostics = outcome.diagnostics.items
+    let (built, buildDiagnostics) = await PolicyBuilder.binaryPolicy(at: path, options: BuildOptions(mls: spec.mls))
+    guard let binary = built else {
+      var diagnostics = buildDiagnostics.items
       diagnostics.append(Diagnostic(DiagnosticID("system.bad-policy"), .error,
         "the policy `\(written)` does not build", span: spec.spans["policy"]))
       return (nil, written, diagnostics)

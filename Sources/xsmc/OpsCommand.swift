@@ -276,27 +276,20 @@ extension XSMC {
 
 /// Reads or builds the policy a command compares against.
 enum PolicyLoading {
-  static let magic: [UInt8] = [0x8c, 0xff, 0x7c, 0xf9]
-
   /// A binary policy file is read as it is; a tree or policy.conf is built.
   static func binary(_ path: String, catalog: OpCatalog?) async -> [UInt8]? {
-    if let data = FileManager.default.contents(atPath: path), data.count >= 4, Array(data.prefix(4)) == magic {
-      return Array(data)
-    }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+    guard FileManager.default.fileExists(atPath: path) else {
       FileHandle.standardError.write(Data("xsmc: error: `\(path)` does not exist\n".utf8))
       return nil
     }
     var options = BuildOptions()
     options.catalog = catalog
-    let outcome = await PolicyBuilder.build(PolicySource.path(path), options: options)
-    if outcome.diagnostics.hasErrors || outcome.binary == nil {
+    let (binary, diagnostics) = await PolicyBuilder.binaryPolicy(at: path, options: options)
+    if binary == nil {
       let renderer = DiagnosticRenderer(format: .human, colour: false, maxErrors: 20)
-      FileHandle.standardError.write(Data(renderer.render(outcome.diagnostics).utf8))
-      return nil
+      FileHandle.standardError.write(Data(renderer.render(diagnostics).utf8))
     }
-    return outcome.binary
+    return binary
   }
 }
 
