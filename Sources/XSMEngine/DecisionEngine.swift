@@ -99,45 +99,60 @@ public struct DecisionEngine: Sendable {
     return Decision(module: module, verdict: .allowed, trace: trace)
   }
 
-  /// `xsm_default_action` of dummy.h, without the explanation.
-  static func dummyAllows(_ action: DummyAction, source: HostDomain, target: HostDomain?) -> Bool {
+  /// Which clause of dummy.h's `xsm_default_action` decided, in its
+  /// fall-through order; nil when none let the caller in.
+  enum DummyClause {
+    case always, noHook, itself, deviceModel, xenstore, control
+  }
+
+  /// `xsm_default_action` of dummy.h. Builds no text: matrices call it millions of times.
+  static func dummyClause(_ action: DummyAction, source: HostDomain, target: HostDomain?) -> DummyClause? {
     let isDeviceModel = target.map { source.targetDomid == $0.domid } ?? false
     switch action {
-    case .hook, .allow, .none: return true
-    case .enosys: return false
-    case .target: return (target?.domid == source.domid) || isDeviceModel || source.isControl
-    case .xsPriv: return source.isXenstore || isDeviceModel || source.isControl
-    case .dmPriv: return isDeviceModel || source.isControl
-    case .priv: return source.isControl
+    case .hook, .allow: return .always
+    case .none: return .noHook
+    case .enosys: return nil
+    case .target:
+      if let target, target.domid == source.domid { return .itself }
+      if isDeviceModel { return .deviceModel }
+      return source.isControl ? .control : nil
+    case .xsPriv:
+      if source.isXenstore { return .xenstore }
+      if isDeviceModel { return .deviceModel }
+      return source.isControl ? .control : nil
+    case .dmPriv:
+      if isDeviceModel { return .deviceModel }
+      return source.isControl ? .control : nil
+    case .priv:
+      return source.isControl ? .control : nil
     }
   }
 
-  /// `xsm_default_action` of dummy.h, with its fall-through order.
+  static func dummyAllows(_ action: DummyAction, source: HostDomain, target: HostDomain?) -> Bool {
+    dummyClause(action, source: source, target: target) != nil
+  }
+
+  /// `xsm_default_action` with the reason, for traces.
   static func dummyRule(_ action: DummyAction, source: HostDomain, target: HostDomain?) -> (Bool, String) {
     let name = source.label
-    let isDeviceModel = target.map { source.targetDomid == $0.domid } ?? false
-    switch action {
-    case .hook, .allow: return (true, "always allowed")
-    case .none: return (true, "no hook")
-    case .enosys: return (false, "not implemented")
-    case .target:
-      if let target, target.domid == source.domid { return (true, "\(name) acts on itself") }
-      if isDeviceModel { return (true, "\(name) is the device model of \(target!.label)") }
-      if source.isControl { return (true, "\(name) is the control domain") }
-      return (false, "\(name) is not the target, its device model or the control domain")
-    case .xsPriv:
-      if source.isXenstore { return (true, "\(name) is the xenstore domain") }
-      if isDeviceModel { return (true, "\(name) is the device model of \(target!.label)") }
-      if source.isControl { return (true, "\(name) is the control domain") }
-      return (false, "\(name) is not the xenstore domain, the target's device model or the control domain")
-    case .dmPriv:
-      if isDeviceModel { return (true, "\(name) is the device model of \(target!.label)") }
-      if source.isControl { return (true, "\(name) is the control domain") }
-      return (false, "\(name) is not the target's device model or the control domain")
-    case .priv:
-      if source.isControl { return (true, "\(name) is the control domain") }
-      return (false, "\(name) is not the control domain"
-        + (source.isHardware ? " (being the hardware domain does not count)" : ""))
+    switch dummyClause(action, source: source, target: target) {
+    case .always?: return (true, "always allowed")
+    case .noHook?: return (true, "no hook")
+    case .itself?: return (true, "\(name) acts on itself")
+    case .deviceModel?: return (true, "\(name) is the device model of \(target!.label)")
+    case .xenstore?: return (true, "\(name) is the xenstore domain")
+    case .control?: return (true, "\(name) is the control domain")
+    case nil:
+      switch action {
+      case .enosys: return (false, "not implemented")
+      case .target: return (false, "\(name) is not the target, its device model or the control domain")
+      case .xsPriv:
+        return (false, "\(name) is not the xenstore domain, the target's device model or the control domain")
+      case .dmPriv: return (false, "\(name) is not the target's device model or the control domain")
+      default:
+        return (false, "\(name) is not the control domain"
+          + (source.isHardware ? " (being the hardware domain does not count)" : ""))
+      }
     }
   }
 
