@@ -105,7 +105,7 @@ extension XSMC {
       } else if names.isEmpty || selected.count > 12 && names.allSatisfy({ $0.hasSuffix(".*") }) {
         print(Self.table(selected))
       } else {
-        print(selected.map { Self.describe($0, catalog) }.joined(separator: "\n"))
+        print(selected.map { Self.describe($0, catalog) }.joined(separator: "\n"), terminator: "")
       }
     }
 
