@@ -3,6 +3,7 @@ import Foundation
 import XSMCommandLine
 import XSMCatalog
 import XSMEngine
+import XSMServiceAPI
 
 extension XSMQ {
   struct Can: AsyncParsableCommand {
@@ -121,7 +122,7 @@ extension XSMQ {
         throw usageError("\(option) is not supported with --server (xsmd's /v1/can takes caller, op, target and module)")
       }
       let reply = try await client.can(
-        Wire.CanRequest(caller: caller, op: op, target: target, module: module, allModules: allModules ? true : nil,
+        CanRequest(caller: caller, op: op, target: target, module: module, allModules: allModules ? true : nil,
           why: why || allModules || self.host.json ? true : nil))
       guard !reply.decisions.isEmpty else { throw usageError("xsmd answered `can` without a decision") }
       if self.host.json {

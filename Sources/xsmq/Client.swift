@@ -13,33 +13,8 @@ import XSMServiceAPI
 // reached or refuses a request, 1 when Xen's guard denies the caller (the
 // answer is "no").
 
-/// The wire types of xsmd's routes: the service's own request and reply
-/// types (XSMServiceAPI), under the names this client uses. JSON keys are snake_case.
+/// xsmd's error body (the request and reply types come from XSMServiceAPI).
 enum Wire {
-  typealias Enforce = EnforceReply
-  typealias Context = ContextReply
-  typealias SID = SIDReply
-  typealias ClassRef = XSMServiceAPI.ClassRef
-  typealias AccessRequest = XSMServiceAPI.AccessRequest
-  typealias AccessReply = XSMServiceAPI.AccessReply
-  typealias ComputeRequest = XSMServiceAPI.ComputeRequest
-  typealias PolicyVersion = PolicyVersionReply
-  typealias BooleanRef = XSMServiceAPI.BooleanRef
-  typealias Boolean = BooleanReply
-  typealias SetBoolean = SetBooleanRequest
-  typealias MLS = MLSReply
-  typealias Threshold = ThresholdReply
-  typealias HashStats = HashStatsReply
-  typealias CacheStats = CacheStatsReply
-  typealias Ocontext = OcontextRequest
-  typealias PeerSID = PeerSIDRequest
-  typealias RelabelDomain = RelabelDomainRequest
-  typealias DeviceTreeLabel = DeviceTreeLabelRequest
-  typealias Empty = XSMServiceAPI.Empty
-  typealias CanRequest = XSMServiceAPI.CanRequest
-  typealias CanReply = XSMServiceAPI.CanReply
-  typealias MatrixRequest = XSMServiceAPI.MatrixRequest
-
   /// The body of every 4xx/5xx: `{"error": {"code", "message", "errno"?}}`.
   struct ErrorBody: Codable {
     struct Detail: Codable {
@@ -166,7 +141,7 @@ struct ServiceClient: Sendable {
   }
 
   func decode<Reply: Decodable>(_ type: Reply.Type, _ data: Data, path: String) throws -> Reply {
-    if Reply.self == Wire.Empty.self, data.isEmpty, let empty = Wire.Empty() as? Reply { return empty }
+    if Reply.self == Empty.self, data.isEmpty, let empty = Empty() as? Reply { return empty }
     do {
       return try Self.decoder.decode(Reply.self, from: data)
     } catch {
@@ -189,8 +164,8 @@ struct ServiceClient: Sendable {
   // MARK: Routes
 
   func identity() async throws -> XSMIdentity { try await get("/v1/xsm/identity") }
-  func can(_ r: Wire.CanRequest) async throws -> Wire.CanReply { try await send("POST", "/v1/can", r) }
-  func matrix(_ r: Wire.MatrixRequest) async throws -> AccessMatrix { try await send("POST", "/v1/matrix", r) }
+  func can(_ r: CanRequest) async throws -> CanReply { try await send("POST", "/v1/can", r) }
+  func matrix(_ r: MatrixRequest) async throws -> AccessMatrix { try await send("POST", "/v1/matrix", r) }
 }
 
 extension ClassRef {

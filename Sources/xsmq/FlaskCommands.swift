@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XSMServiceAPI
 import XSMCommandLine
 
 // `xsmq flask <command>`: every flask_op command (xen-xsm-facts §d), sent
@@ -31,7 +32,7 @@ struct FlaskOptions: ParsableArguments {
   /// Prints `reply` as JSON with --json, else `human` (nothing when empty).
   func emit(_ reply: some Encodable, _ human: @autoclosure () -> String) {
     if json {
-      print(reply is Wire.Empty ? "{}" : encodeJSON(reply))
+      print(reply is Empty ? "{}" : encodeJSON(reply))
     } else {
       let text = human()
       if !text.isEmpty { print(text) }
@@ -61,7 +62,7 @@ private func resolveSID(_ text: String, role: String, _ client: ServiceClient) a
   guard text.split(separator: ":").count >= 3 else {
     throw usageError("\(role) `\(text)` is neither a SID nor a context (user:role:type)")
   }
-  let reply: Wire.SID = try await client.send("POST", "/v1/flask/context-to-sid", Wire.Context(context: text))
+  let reply: SIDReply = try await client.send("POST", "/v1/flask/context-to-sid", ContextRequest(context: text))
   return reply.sid
 }
 
@@ -121,7 +122,7 @@ extension XSMQ.Flask {
     func run() async throws {
       let client = try options.client()
       guard let data = FileManager.default.contents(atPath: file) else { throw usageError("cannot read `\(file)`") }
-      let reply: Wire.Empty = try await client.upload("/v1/flask/load", data)
+      let reply: Empty = try await client.upload("/v1/flask/load", data)
       options.emit(reply, "loaded `\(file)` (\(data.count) bytes)")
     }
   }
@@ -132,7 +133,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Wire.Enforce = try await options.client().get("/v1/flask/enforce")
+      let reply: EnforceReply = try await options.client().get("/v1/flask/enforce")
       options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
     }
   }
@@ -146,8 +147,8 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let enforcing = try parseBool(mode, what: "the mode")
-      let reply: Wire.Enforce = try await options.client().send(
-        "PUT", "/v1/flask/enforce", Wire.Enforce(enforcing: enforcing))
+      let reply: EnforceReply = try await options.client().send(
+        "PUT", "/v1/flask/enforce", SetEnforceRequest(enforcing: enforcing))
       options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
     }
   }
@@ -159,8 +160,8 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Wire.SID = try await options.client().send(
-        "POST", "/v1/flask/context-to-sid", Wire.Context(context: context))
+      let reply: SIDReply = try await options.client().send(
+        "POST", "/v1/flask/context-to-sid", ContextRequest(context: context))
       options.emit(reply, "\(reply.sid)")
     }
   }
@@ -172,8 +173,8 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Wire.Context = try await options.client().send(
-        "POST", "/v1/flask/sid-to-context", Wire.SID(sid: sid))
+      let reply: ContextReply = try await options.client().send(
+        "POST", "/v1/flask/sid-to-context", SIDRequest(sid: sid))
       options.emit(reply, reply.context)
     }
   }
@@ -205,9 +206,9 @@ extension XSMQ.Flask {
           names.append(perm)
         }
       }
-      let reply: Wire.AccessReply = try await client.send(
+      let reply: AccessReply = try await client.send(
         "POST", "/v1/flask/access",
-        Wire.AccessRequest(ssid: source, tsid: target, tclass: Wire.ClassRef(tclass), requested: names.isEmpty ? mask : nil))
+        AccessRequest(ssid: source, tsid: target, tclass: ClassRef(tclass), requested: names.isEmpty ? mask : nil))
       let hex = { (v: UInt32) in String(format: "0x%08x", v) }
       var granted = true
       var rows: [(String, String)] = []
@@ -265,8 +266,8 @@ extension XSMQ.Flask {
       let client = try options.client()
       let source = try await resolveSID(ssid, role: "SSID", client)
       let target = try await resolveSID(tsid, role: "TSID", client)
-      let reply: Wire.SID = try await client.send(
-        "POST", path, Wire.ComputeRequest(ssid: source, tsid: target, tclass: Wire.ClassRef(tclass)))
+      let reply: SIDReply = try await client.send(
+        "POST", path, ComputeRequest(ssid: source, tsid: target, tclass: ClassRef(tclass)))
       options.emit(reply, "\(reply.sid)")
     }
   }
@@ -277,7 +278,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Wire.PolicyVersion = try await options.client().get("/v1/flask/policyvers")
+      let reply: PolicyVersionReply = try await options.client().get("/v1/flask/policyvers")
       options.emit(reply, "\(reply.version)")
     }
   }
@@ -289,8 +290,8 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let ref = Int(boolean).map { Wire.BooleanRef(id: $0) } ?? Wire.BooleanRef(name: boolean)
-      let reply: Wire.Boolean = try await options.client().send("POST", "/v1/flask/getbool", ref)
+      let ref = Int(boolean).map { BooleanRef(id: $0) } ?? BooleanRef(name: boolean)
+      let reply: BooleanReply = try await options.client().send("POST", "/v1/flask/getbool", ref)
       options.emit(reply, render(reply))
     }
   }
@@ -307,15 +308,15 @@ extension XSMQ.Flask {
     func run() async throws {
       let newValue = try parseBool(value, what: "the value")
       let id = Int(boolean)
-      let reply: Wire.Boolean = try await options.client().send(
+      let reply: BooleanReply = try await options.client().send(
         "POST", "/v1/flask/setbool",
-        Wire.SetBoolean(id: id, name: id == nil ? boolean : nil, value: newValue, commit: !noCommit))
+        SetBooleanRequest(id: id, name: id == nil ? boolean : nil, value: newValue, commit: !noCommit))
       options.emit(reply, render(reply))
     }
   }
 
   /// `name --> on`, with the pending value when it differs (getsebool's style).
-  static func render(_ b: Wire.Boolean) -> String {
+  static func render(_ b: BooleanReply) -> String {
     "\(b.name) --> \(b.enforcing ? "on" : "off")" + (b.pending == b.enforcing ? "" : " (pending: \(b.pending ? "on" : "off"))")
   }
 
@@ -325,7 +326,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Wire.Empty = try await options.client().send("POST", "/v1/flask/commitbools", Wire.Empty())
+      let reply: Empty = try await options.client().send("POST", "/v1/flask/commitbools", Empty())
       options.emit(reply, "booleans committed")
     }
   }
@@ -336,7 +337,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Wire.MLS = try await options.client().get("/v1/flask/mls")
+      let reply: MLSReply = try await options.client().get("/v1/flask/mls")
       options.emit(reply, reply.mls ? "MLS enabled" : "MLS disabled")
     }
   }
@@ -347,7 +348,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Wire.Threshold = try await options.client().get("/v1/flask/avc-threshold")
+      let reply: ThresholdReply = try await options.client().get("/v1/flask/avc-threshold")
       options.emit(reply, "\(reply.threshold)")
     }
   }
@@ -360,8 +361,8 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Wire.Threshold = try await options.client().send(
-        "PUT", "/v1/flask/avc-threshold", Wire.Threshold(threshold: threshold))
+      let reply: ThresholdReply = try await options.client().send(
+        "PUT", "/v1/flask/avc-threshold", ThresholdRequest(threshold: threshold))
       options.emit(reply, "\(reply.threshold)")
     }
   }
@@ -372,7 +373,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let r: Wire.HashStats = try await options.client().get("/v1/flask/avc-hashstats")
+      let r: HashStatsReply = try await options.client().get("/v1/flask/avc-hashstats")
       options.emit(r, table([
         ("entries", "\(r.entries)"), ("buckets used", "\(r.bucketsUsed)/\(r.bucketsTotal)"),
         ("longest chain", "\(r.maxChainLength)"),
@@ -388,7 +389,7 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let query = cpu.map { [URLQueryItem(name: "cpu", value: "\($0)")] } ?? []
-      let r: Wire.CacheStats = try await options.client().get("/v1/flask/avc-cachestats", query: query)
+      let r: CacheStatsReply = try await options.client().get("/v1/flask/avc-cachestats", query: query)
       options.emit(r, table([
         ("cpu", "\(r.cpu)"), ("lookups", "\(r.lookups)"), ("hits", "\(r.hits)"), ("misses", "\(r.misses)"),
         ("allocations", "\(r.allocations)"), ("reclaims", "\(r.reclaims)"), ("frees", "\(r.frees)"),
@@ -411,8 +412,8 @@ extension XSMQ.Flask {
       let (low, high) = (try parseBound(self.low, kind: kind), try high.map { try parseBound($0, kind: kind) })
       let client = try options.client()
       let label = try await resolveSID(sid, role: "SID", client)
-      let reply: Wire.Empty = try await client.send(
-        "POST", "/v1/flask/add-ocontext", Wire.Ocontext(kind: kind, sid: label, low: low, high: high))
+      let reply: Empty = try await client.send(
+        "POST", "/v1/flask/add-ocontext", OcontextRequest(kind: kind, sid: label, low: low, high: high))
       options.emit(reply, "labelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
     }
   }
@@ -428,8 +429,8 @@ extension XSMQ.Flask {
     func run() async throws {
       let kind = try parseKind(self.kind)
       let (low, high) = (try parseBound(self.low, kind: kind), try high.map { try parseBound($0, kind: kind) })
-      let reply: Wire.Empty = try await options.client().send(
-        "POST", "/v1/flask/del-ocontext", Wire.Ocontext(kind: kind, sid: nil, low: low, high: high))
+      let reply: Empty = try await options.client().send(
+        "POST", "/v1/flask/del-ocontext", OcontextRequest(kind: kind, sid: nil, low: low, high: high))
       options.emit(reply, "unlabelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
     }
   }
@@ -441,7 +442,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Wire.SID = try await options.client().send("POST", "/v1/flask/get-peer-sid", Wire.PeerSID(port: port))
+      let reply: SIDReply = try await options.client().send("POST", "/v1/flask/get-peer-sid", PeerSIDRequest(port: port))
       options.emit(reply, "\(reply.sid)")
     }
   }
@@ -463,8 +464,8 @@ extension XSMQ.Flask {
       }
       let client = try options.client()
       let label = try await resolveSID(sid, role: "SID", client)
-      let reply: Wire.Empty = try await client.send(
-        "POST", "/v1/flask/relabel-domain", Wire.RelabelDomain(domid: domid, sid: label))
+      let reply: Empty = try await client.send(
+        "POST", "/v1/flask/relabel-domain", RelabelDomainRequest(domid: domid, sid: label))
       options.emit(reply, "relabelled \(domid.map { "dom\($0)" } ?? "self") to SID \(label)")
     }
   }
@@ -480,8 +481,8 @@ extension XSMQ.Flask {
     func run() async throws {
       let client = try options.client()
       let label = try await resolveSID(sid, role: "SID", client)
-      let reply: Wire.Empty = try await client.send(
-        "POST", "/v1/flask/devicetree-label", Wire.DeviceTreeLabel(sid: label, path: path))
+      let reply: Empty = try await client.send(
+        "POST", "/v1/flask/devicetree-label", DeviceTreeLabelRequest(sid: label, path: path))
       options.emit(reply, label == 0 ? "unlabelled `\(path)`" : "labelled `\(path)` with SID \(label)")
     }
   }

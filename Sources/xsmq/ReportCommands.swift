@@ -4,6 +4,7 @@ import XSMCommandLine
 import XSMCatalog
 import XSMDiagnostics
 import XSMEngine
+import XSMServiceAPI
 
 /// Op and domain selection shared by `matrix` and `compare`.
 struct SelectionOptions: ParsableArguments {
@@ -111,7 +112,7 @@ extension XSMQ {
       if !selection.domain.isEmpty { throw usageError("--domain is not supported with --server (xsmd's /v1/matrix covers every domain)") }
       if selection.split { throw usageError("--split is not supported with --server; name the ops with --op") }
       let modules: [XSMModule]? = allModules ? XSMModule.allCases : module.map { [$0] }
-      let matrix = try await client.matrix(Wire.MatrixRequest(
+      let matrix = try await client.matrix(MatrixRequest(
         families: selection.family.isEmpty ? nil : selection.family, ops: selection.op.isEmpty ? nil : selection.op,
         modules: modules))
       let text: String
