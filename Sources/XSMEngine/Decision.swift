@@ -56,29 +56,60 @@ public struct Decision: Sendable, Codable, Hashable {
   }
 }
 
-/// What a question is about beyond caller, op and target: the third domain
-/// of two-domain ops and the device a device op names.
+/// What a question is about beyond caller, op and target: the other
+/// domains of the call by the catalog's party names (`remote`, `owner`,
+/// `foreign`, `dm`, `source`, `dest`, ...), the device a device op names, the
+/// label a relabel or create asks for, the vCPU, and the situations that
+/// switch conditional checks on.
 public struct QueryObjects: Sendable, Hashable, Codable {
-  /// The third domain: the device model of `domctl.set_target`, the port
-  /// owner of `evtchn.alloc_unbound`, the source of `grant.copy`. Defaults to the caller.
+  /// Legacy spelling of the op's second domain: the device model of
+  /// `domctl.set_target`, the port owner of `evtchn.alloc_unbound`, the source
+  /// of `grant.copy`. Used for a party `parties` does not name.
   public var domain: Int?
+  /// Domains of the call by party name (the catalog's endpoint names).
+  public var parties: [String: Int]
   public var irq: UInt32?
   public var pciDevice: UInt32?
   public var iomem: UInt64?
   public var ioport: UInt32?
   public var deviceTreePath: String?
+  /// The SID of the label the call asks for (`new` of relabel_domain, a create label).
+  public var label: UInt32?
+  /// The vCPU the call names; nil when the op takes none.
+  public var vcpu: VCPUArgument?
   /// Situations of the call (`writable`, `revoke`); none by default.
   public var situations: Set<String>
 
-  public init(domain: Int? = nil, irq: UInt32? = nil, pciDevice: UInt32? = nil, iomem: UInt64? = nil,
-    ioport: UInt32? = nil, deviceTreePath: String? = nil, situations: Set<String> = [])
+  public init(domain: Int? = nil, parties: [String: Int] = [:], irq: UInt32? = nil, pciDevice: UInt32? = nil,
+    iomem: UInt64? = nil, ioport: UInt32? = nil, deviceTreePath: String? = nil, label: UInt32? = nil,
+    vcpu: VCPUArgument? = nil, situations: Set<String> = [])
   {
     self.domain = domain
+    self.parties = parties
     self.irq = irq
     self.pciDevice = pciDevice
     self.iomem = iomem
     self.ioport = ioport
     self.deviceTreePath = deviceTreePath
+    self.label = label
+    self.vcpu = vcpu
     self.situations = situations
+  }
+}
+
+/// A vCPU a call names: a number, or the vCPU making the call.
+public enum VCPUArgument: Sendable, Hashable, Codable, CustomStringConvertible {
+  /// The calling vCPU itself (`current`).
+  case current
+  case number(Int)
+
+  public init?(_ text: String) {
+    if text == "current" { self = .current } else if let n = Int(text), n >= 0 { self = .number(n) } else { return nil }
+  }
+  public var description: String {
+    switch self {
+    case .current: "current"
+    case .number(let n): "\(n)"
+    }
   }
 }
