@@ -19,6 +19,11 @@ struct CatalogLinker {
   mutating func run() {
     checkNames()
     inheritFacts()
+    for i in parsed.indices {
+      var entry = parsed[i]
+      linkArguments(&entry)
+      parsed[i] = entry
+    }
     ops = parsed.map(\.op)
     for entry in parsed { checkEntry(entry) }
     checkNumbers()
@@ -77,10 +82,81 @@ struct CatalogLinker {
       if !keys.contains("silo") { op.silo = source.silo }
       if !keys.contains("refuses-self") { op.refusesSelf = source.refusesSelf }
       if !keys.contains("class") { op.privilege = source.privilege }
+      if !keys.contains("arg") { op.arguments = source.arguments }
+      if !keys.contains("gate") && !keys.contains("refuses-self") { op.gates = source.gates }
+      if !keys.contains("denial") { op.denial = source.denial }
       if !keys.contains("hypercall") { op.hypercall = nil }
       parsed[i].op = op
       parsed[i].keysSet.formUnion(["hook", "class"])
     }
+  }
+
+  // MARK: Arguments
+
+  /// Completes an op's arguments: every party its dummy steps, checks, silo
+  /// rule and gates name must be an argument; an op without `arg` lines
+  /// gets them derived (the `target` first, with `default self` unless the
+  /// op is privileged), as do its situations (flags), device and label
+  /// arguments.
+  private mutating func linkArguments(_ entry: inout CatalogParser.ParsedOp) {
+    var op = entry.op
+    let declared = !op.arguments.isEmpty && op.arguments.contains { $0.kind == .domain }
+    var parties: [String] = []
+    func use(_ endpoint: Endpoint) {
+      guard endpoint.kind == .domain, !endpoint.isCaller, !parties.contains(endpoint.name) else { return }
+      parties.append(endpoint.name)
+    }
+    for step in op.dummy {
+      use(step.subject)
+      // XSM_PRIV and the always-allowed actions ignore the object.
+      if [.target, .xsPriv, .dmPriv].contains(step.action) { use(step.object) }
+    }
+    for check in op.checks {
+      use(check.subject)
+      use(check.object)
+    }
+    if let silo = op.silo {
+      use(silo.left)
+      use(silo.right)
+    }
+    for gate in op.gates { gate.domains.forEach { use(Endpoint($0)) } }
+    if parties.isEmpty && !op.isHooked && !Set(op.targets).isDisjoint(with: ["domain", "domain-pair", "domains"]) {
+      parties.append("target")
+    }
+    if let i = parties.firstIndex(of: "target"), i > 0 { parties.insert(parties.remove(at: i), at: 0) }
+    for party in parties where op.argument(named: party) == nil {
+      if declared {
+        error("catalog.undeclared-argument",
+          "`\(op.name)` names the party `\(party)`, which none of its `arg` lines declares", op.span,
+          help: "add `arg \(party) domain FIELD`")
+        continue
+      }
+      let selfByDefault = party == "target" && op.privilege != .privileged
+      op.arguments.append(OpArgument(name: party, kind: .domain, defaultValue: selfByDefault ? "self" : nil, inferred: true))
+    }
+    for name in op.situationNames + op.gates.compactMap(\.condition?.name) where op.argument(named: name) == nil {
+      op.arguments.append(OpArgument(name: name, kind: .flag, inferred: true))
+    }
+    for check in op.checks {
+      for endpoint in [check.subject, check.object] where endpoint.kind == .label {
+        let kind: OpArgument.Kind? =
+          endpoint.name == "new_label" ? .label : OpArgument.deviceKind(ofLabel: endpoint.name)
+        guard let kind, !op.arguments.contains(where: { $0.kind == kind }) else { continue }
+        // A device left out stands for an unlabelled one; a new label must be named.
+        op.arguments.append(OpArgument(name: kind.rawValue, kind: kind, defaultValue: kind == .label ? nil : "none",
+          inferred: true))
+      }
+    }
+    for gate in op.gates where gate.requirement == .otherVCPU && !op.arguments.contains(where: { $0.kind == .vcpu }) {
+      error("catalog.undeclared-argument", "`\(op.name)` has an `other-vcpu` gate but no `vcpu` argument", gate.span,
+        help: "add `arg vcpu vcpu FIELD`")
+    }
+    if op.gates.isEmpty && op.refusesSelf, let first = op.positionalArgument {
+      op.gates.append(OpGate(stage: .before, requirement: .notCaller, domains: [first.name], error: "-EPERM",
+        source: "proposed ABI: the split op refuses the caller itself", span: op.span))
+    }
+    op.refusesSelf = op.gates.contains { $0.requirement == .notCaller && $0.domains == op.positionalArgument.map { [$0.name] } }
+    entry.op = op
   }
 
   // MARK: One entry

@@ -30,7 +30,7 @@ struct CatalogParser {
 
   static let opKeys: Set<String> = [
     "alias", "hypercall", "subop", "hook", "dummy", "target", "check", "flask", "silo", "refuses-self", "class",
-    "summary", "note", "replaces", "inherit", "group", "number",
+    "summary", "note", "replaces", "inherit", "group", "number", "arg", "gate", "denial",
   ]
   static let targetKinds: Set<String> = [
     "none", "xen", "domain", "self", "domain-pair", "domains", "evtchn", "grant", "irq", "pirq", "iomem", "ioport",
@@ -211,6 +211,12 @@ struct CatalogParser {
         let r = endpoint(args[1], lineNumber, domainOnly: true)
       else { return }
       currentOp!.op.silo = SiloRule(left: l, right: r)
+    case "arg":
+      parseArgument(args, keySpan: keySpan, lineNumber: lineNumber)
+    case "gate":
+      parseGate(args, keySpan: keySpan, lineNumber: lineNumber)
+    case "denial":
+      parseDenial(args, keySpan: keySpan, lineNumber: lineNumber)
     case "refuses-self":
       if let first = args.first { extra(first, lineNumber) }
       currentOp!.op.refusesSelf = true
@@ -253,6 +259,131 @@ struct CatalogParser {
     default:
       break
     }
+  }
+
+  // MARK: Arguments, gates, denials
+
+  /// `NAME KIND [FIELD] [default VALUE]`
+  private mutating func parseArgument(_ args: [CatalogWord], keySpan: SourceSpan, lineNumber: Int) {
+    guard args.count >= 2 else {
+      return error("catalog.bad-arg", "an argument is written `arg NAME KIND [FIELD] [default VALUE]`",
+        args.first.map { span(lineNumber, $0) } ?? keySpan, help: "for example `arg owner domain evtchn_status.dom default self`")
+    }
+    let name = args[0]
+    guard Self.isConditionName(name.text) else {
+      return error("catalog.bad-arg", "`\(name.text)` is not an argument name", span(lineNumber, name),
+        help: "argument names are lower-case words: `target`, `remote`, `vcpu`")
+    }
+    guard let kind = OpArgument.Kind(rawValue: args[1].text) else {
+      let names = OpArgument.Kind.allCases.map(\.rawValue)
+      let hint = Suggestion.closest(to: args[1].text, in: names).map { "did you mean `\($0)`?" }
+      return error("catalog.bad-arg", "unknown argument kind `\(args[1].text)`", span(lineNumber, args[1]),
+        help: hint ?? "kinds: " + names.joined(separator: " "))
+    }
+    if kind == .domain && Endpoint.kinds[name.text] != .domain {
+      let hint = Suggestion.closest(to: name.text, in: Endpoint.domainNames).map { "did you mean `\($0)`?" }
+      return error("catalog.bad-arg", "a domain argument is named after a party of the checks, not `\(name.text)`",
+        span(lineNumber, name), help: hint ?? "parties: " + Endpoint.domainNames.joined(separator: " "))
+    }
+    var argument = OpArgument(name: name.text, kind: kind)
+    var rest = Array(args.dropFirst(2))
+    if let first = rest.first, first.text != "default" {
+      argument.field = first.text
+      rest.removeFirst()
+    }
+    if let word = rest.first {
+      guard word.text == "default", rest.count == 2 else {
+        return error("catalog.bad-arg", "unexpected `\(word.text)`; an argument ends with `default VALUE`",
+          span(lineNumber, word))
+      }
+      argument.defaultValue = rest[1].text
+    }
+    if currentOp!.op.arguments.contains(where: { $0.name == argument.name }) {
+      return error("catalog.bad-arg", "argument `\(argument.name)` is declared twice", span(lineNumber, name))
+    }
+    currentOp!.op.arguments.append(argument)
+  }
+
+  /// `before|after REQUIREMENT [DOMAIN...] ERROR at FILE FUNCTION`
+  private mutating func parseGate(_ args: [CatalogWord], keySpan: SourceSpan, lineNumber: Int) {
+    let shape = "a gate is written `gate before|after REQUIREMENT [DOMAIN...] ERROR at FILE FUNCTION`"
+    guard args.count >= 3, let stage = OpGate.Stage(rawValue: args[0].text) else {
+      return error("catalog.bad-gate", shape, args.first.map { span(lineNumber, $0) } ?? keySpan,
+        help: "for example `gate after not-caller target -EINVAL at xen/common/domctl.c do_domctl`")
+    }
+    guard let requirement = OpGate.Requirement(rawValue: args[1].text) else {
+      let names = OpGate.Requirement.allCases.map(\.rawValue)
+      let hint = Suggestion.closest(to: args[1].text, in: names).map { "did you mean `\($0)`?" }
+      return error("catalog.bad-gate", "unknown gate `\(args[1].text)`", span(lineNumber, args[1]),
+        help: hint ?? "gates: " + names.joined(separator: " "))
+    }
+    let count = requirement.domainCount
+    guard args.count >= 2 + count + 1 else { return error("catalog.bad-gate", shape, span(lineNumber, args.last!)) }
+    let domains = args[2..<(2 + count)].map(\.text)
+    let errorWord = args[2 + count]
+    guard Self.isErrorName(errorWord.text) else {
+      return error("catalog.bad-gate", "`\(errorWord.text)` is not an error such as `-EINVAL`", span(lineNumber, errorWord),
+        help: "`\(requirement.rawValue)` names \(count) domain argument\(count == 1 ? "" : "s") before the error")
+    }
+    var rest = Array(args.dropFirst(3 + count))
+    var condition: Condition?
+    if let word = rest.first, word.text == "if" || word.text == "unless" {
+      guard rest.count >= 2, Self.isConditionName(rest[1].text) else {
+        return error("catalog.bad-condition", "`\(word.text)` needs a condition word", span(lineNumber, word))
+      }
+      condition = Condition(name: rest[1].text, negated: word.text == "unless")
+      rest.removeFirst(2)
+    }
+    var modules: [String] = []
+    if let word = rest.first, word.text == "under" {
+      guard rest.count >= 2 else { return error("catalog.bad-gate", "`under` needs module names", span(lineNumber, word)) }
+      modules = rest[1].text.split(separator: ",").map(String.init)
+      if let bad = modules.first(where: { !["dummy", "silo", "flask"].contains($0) }) {
+        return error("catalog.bad-gate", "`\(bad)` is not a module (dummy, silo, flask)", span(lineNumber, rest[1]))
+      }
+      rest.removeFirst(2)
+    }
+    guard let source = sourceCitation(rest, lineNumber: lineNumber, after: errorWord) else { return }
+    var whole = span(lineNumber, args[0])
+    whole = whole.merged(with: span(lineNumber, errorWord))
+    var gate = OpGate(stage: stage, requirement: requirement, domains: domains, error: errorWord.text,
+      condition: condition, source: source, span: whole)
+    gate.modules = modules
+    currentOp!.op.gates.append(gate)
+  }
+
+  /// `errno|status|entry|value VALUE at FILE FUNCTION`
+  private mutating func parseDenial(_ args: [CatalogWord], keySpan: SourceSpan, lineNumber: Int) {
+    guard args.count >= 2, let channel = OpDenial.Channel(rawValue: args[0].text) else {
+      let names = OpDenial.Channel.allCases.map(\.rawValue).joined(separator: " ")
+      return error("catalog.bad-denial", "a denial is written `denial CHANNEL VALUE at FILE FUNCTION`",
+        args.first.map { span(lineNumber, $0) } ?? keySpan, help: "channels: \(names)")
+    }
+    if channel == .errno && !Self.isErrorName(args[1].text) {
+      return error("catalog.bad-denial", "`\(args[1].text)` is not an error such as `-EPERM`", span(lineNumber, args[1]))
+    }
+    guard let source = sourceCitation(Array(args.dropFirst(2)), lineNumber: lineNumber, after: args[1]) else { return }
+    currentOp!.op.denial.append(OpDenial(channel: channel, value: args[1].text, source: source,
+      span: span(lineNumber, args[0]).merged(with: span(lineNumber, args[1]))))
+  }
+
+  /// `at FILE FUNCTION [FUNCTION...]`: where in Xen's source a fact comes from.
+  private mutating func sourceCitation(_ words: [CatalogWord], lineNumber: Int, after: CatalogWord) -> String? {
+    guard words.count >= 3, words[0].text == "at", words[1].text.hasPrefix("xen/") || words[1].text.hasPrefix("tools/")
+    else {
+      error("catalog.missing-source", "cite Xen's source: `at FILE FUNCTION`",
+        words.first.map { span(lineNumber, $0) } ?? span(lineNumber, after),
+        help: "for example `at xen/common/domctl.c do_domctl`")
+      return nil
+    }
+    return words.dropFirst().map(\.text).joined(separator: " ")
+  }
+
+  /// `-EINVAL`, or `-ESRCH|-EPERM` (control domain | anyone else).
+  static func isErrorName(_ s: String) -> Bool {
+    s.split(separator: "|", omittingEmptySubsequences: false).allSatisfy { e in
+      e.hasPrefix("-E") && e.count > 2 && e.dropFirst().allSatisfy { $0.isUppercase || $0.isNumber }
+    } && s.split(separator: "|").count <= 2
   }
 
   // MARK: Checks and dummy steps

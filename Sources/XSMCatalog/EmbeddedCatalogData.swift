@@ -11,6 +11,8 @@ op argo.register_ring
   hook      xsm_argo_enable xsm_argo_register_single_source xsm_argo_register_any_source
   dummy     ALLOW
   target    self+domain
+  arg       partner domain xen_argo_register_ring.partner_id default self
+  gate      before unsupported -EPERM if any_source at xen/common/argo.c register_ring
   check     argo:enable current -> xen_t
   check     argo:register_single_source current -> partner unless any_source
   check     argo:register_any_source current -> xen_t if any_source
@@ -37,6 +39,7 @@ op argo.sendv
   hook      xsm_argo_enable xsm_argo_send
   dummy     ALLOW
   target    domain
+  gate      before lookup dest -ESRCH at xen/common/argo.c sendv
   check     argo:enable current -> xen_t
   check     argo:send current -> dest
   silo      current dest
@@ -96,8 +99,10 @@ op dm.create_ioreq_server
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Create an I/O request server that will emulate devices for a guest.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -108,8 +113,10 @@ op dm.get_ioreq_server_info
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Report the shared pages and event channel of an ioreq server.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -120,8 +127,10 @@ op dm.map_io_range_to_ioreq_server
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Send a guest port, MMIO or PCI config range to an ioreq server.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -132,8 +141,10 @@ op dm.unmap_io_range_from_ioreq_server
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Stop sending a guest range to an ioreq server.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -144,8 +155,10 @@ op dm.set_ioreq_server_state
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Enable or disable an ioreq server.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -156,8 +169,10 @@ op dm.destroy_ioreq_server
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Destroy an ioreq server.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -168,8 +183,10 @@ op dm.track_dirty_vram
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Report and reset which frames of a guest's video memory were written.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -180,8 +197,10 @@ op dm.set_pci_intx_level
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Raise or lower a guest PCI INTx line.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -192,8 +211,10 @@ op dm.set_isa_irq_level
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Raise or lower a guest ISA IRQ line.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -204,8 +225,10 @@ op dm.set_pci_link_route
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Route a guest PCI interrupt link to an ISA IRQ.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -216,8 +239,10 @@ op dm.modified_memory
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Mark guest frames dirty after the device model wrote to them.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -228,8 +253,10 @@ op dm.set_mem_type
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Change the p2m type of a range of guest frames.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -240,8 +267,10 @@ op dm.inject_event
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Inject an exception or interrupt into a guest vCPU.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -252,8 +281,10 @@ op dm.inject_msi
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Deliver an MSI to a guest.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -264,8 +295,10 @@ op dm.map_mem_type_to_ioreq_server
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Send accesses to guest frames of one memory type to an ioreq server.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -276,8 +309,10 @@ op dm.remote_shutdown
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Shut a guest down with a given reason.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -289,8 +324,10 @@ op dm.relocate_memory
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Move guest frames to other guest physical addresses.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -301,8 +338,10 @@ op dm.pin_memory_cacheattr
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Fix the cache attribute of a range of guest frames.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -313,8 +352,10 @@ op dm.set_irq_level
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Raise or lower a guest interrupt line.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -325,8 +366,10 @@ op dm.nr_vcpus
   hook      xsm_dm_op
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/hvm/dm.c dm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/dm.c dm_op
   check     hvm:dm current -> target
-  refuses-self
   class     privileged
   summary   Report how many vCPUs a guest has.
   note      One hvm:dm check covers the whole dm_op call and is made before the sub-op is decoded, so policy cannot tell sub-ops apart.
@@ -359,8 +402,9 @@ op domctl.destroydomain
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/common/domain.c domain_kill
   check     domain:destroy current -> target
-  refuses-self
   class     privileged
   summary   Kill a domain and free everything it holds.
 
@@ -371,8 +415,9 @@ op domctl.pausedomain
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/common/domctl.c do_domctl
   check     domain:pause current -> target
-  refuses-self
   class     privileged
   summary   Stop all vCPUs of a domain until a matching unpause.
 
@@ -383,6 +428,7 @@ op domctl.unpausedomain
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:unpause current -> target
   class     privileged
   summary   Let the vCPUs of a paused domain run again.
@@ -393,6 +439,7 @@ op domctl.getdomaininfo
   hook      xsm_getdomaininfo
   dummy     XSM_XS_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getdomaininfo current -> target
   class     privileged
   summary   Read a summary of a domain: state flags, memory, vCPUs, handle and label.
@@ -404,6 +451,7 @@ op domctl.setvcpuaffinity
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setaffinity current -> target
   class     privileged
   summary   Set the hard and soft physical-CPU affinity of one vCPU.
@@ -415,6 +463,8 @@ op domctl.shadow_op.off
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/mm/paging.c paging_domctl
   check     shadow:disable current -> target
   class     privileged
   summary   Switch a domain out of shadow paging or log-dirty mode.
@@ -426,6 +476,8 @@ op domctl.shadow_op.enable
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/mm/paging.c paging_domctl
   check     shadow:enable current -> target
   class     privileged
   summary   Switch a domain into shadow paging with the mode bits given.
@@ -437,6 +489,8 @@ op domctl.shadow_op.enable_test
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/mm/paging.c paging_domctl
   check     shadow:enable current -> target
   class     privileged
   summary   Switch a domain into shadow paging in test mode.
@@ -448,6 +502,8 @@ op domctl.shadow_op.enable_logdirty
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/mm/paging.c paging_domctl
   check     shadow:logdirty current -> target
   class     privileged
   summary   Start tracking which frames of a domain get written (for live migration).
@@ -459,6 +515,7 @@ op domctl.shadow_op.enable_translate
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      after not-caller target -EINVAL at xen/arch/x86/mm/paging.c paging_domctl
   flask     unclassified
   class     privileged
   summary   Switch a domain into shadow paging with guest address translation (legacy mode).
@@ -471,6 +528,8 @@ op domctl.shadow_op.clean
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/mm/paging.c paging_domctl
   check     shadow:logdirty current -> target
   class     privileged
   summary   Read the dirty-frame bitmap of a domain and reset it.
@@ -482,6 +541,8 @@ op domctl.shadow_op.peek
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/mm/paging.c paging_domctl
   check     shadow:logdirty current -> target
   class     privileged
   summary   Read the dirty-frame bitmap of a domain without resetting it.
@@ -493,6 +554,8 @@ op domctl.shadow_op.get_allocation
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/mm/paging.c paging_domctl
   check     shadow:enable current -> target
   class     privileged
   summary   Report the size of a domain's shadow or paging memory pool.
@@ -504,6 +567,8 @@ op domctl.shadow_op.set_allocation
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/mm/paging.c paging_domctl
   check     shadow:enable current -> target
   class     privileged
   summary   Resize a domain's shadow or paging memory pool.
@@ -514,6 +579,7 @@ op domctl.max_mem
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setdomainmaxmem current -> target
   class     privileged
   summary   Set the most memory a domain may hold.
@@ -524,8 +590,9 @@ op domctl.setvcpucontext
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/common/domctl.c do_domctl
   check     domain:setvcpucontext current -> target
-  refuses-self
   class     privileged
   summary   Load the register state of one vCPU, or reset the vCPU.
 
@@ -535,8 +602,11 @@ op domctl.getvcpucontext
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  arg       target domain xen_domctl.domain
+  arg       vcpu vcpu xen_domctl.u.vcpucontext.vcpu
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after other-vcpu -EINVAL at xen/common/domctl.c do_domctl
   check     domain:getvcpucontext current -> target
-  refuses-self
   class     privileged
   summary   Read the register state of one vCPU.
   note      Xen refuses only the vCPU that is making the call; other vCPUs of the caller's own domain can be read.
@@ -547,6 +617,7 @@ op domctl.getvcpuinfo
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getvcpuinfo current -> target
   class     privileged
   summary   Report whether a vCPU is online, blocked or running, its CPU time and the physical CPU it is on.
@@ -557,8 +628,9 @@ op domctl.max_vcpus
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/common/domctl.c do_domctl
   check     domain:max_vcpus current -> target
-  refuses-self
   class     privileged
   summary   Set how many vCPUs a domain has and allocate them.
 
@@ -569,6 +641,7 @@ op domctl.scheduler_op.putinfo
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:setscheduler current -> target
   class     privileged
   summary   Set a domain's parameters in its scheduler.
@@ -581,6 +654,7 @@ op domctl.scheduler_op.getinfo
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getscheduler current -> target
   class     privileged
   summary   Read a domain's parameters from its scheduler.
@@ -593,6 +667,7 @@ op domctl.scheduler_op.putvcpuinfo
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:setscheduler current -> target
   class     privileged
   summary   Set scheduler parameters of individual vCPUs of a domain.
@@ -605,6 +680,7 @@ op domctl.scheduler_op.getvcpuinfo
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getscheduler current -> target
   class     privileged
   summary   Read scheduler parameters of individual vCPUs of a domain.
@@ -616,6 +692,7 @@ op domctl.setdomainhandle
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setdomainhandle current -> target
   class     privileged
   summary   Set the 16-byte handle (a UUID) by which the toolstack knows a domain.
@@ -626,8 +703,9 @@ op domctl.setdebugging
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/common/domctl.c do_domctl
   check     domain:setdebugging current -> target
-  refuses-self
   class     privileged
   summary   Turn debugger trapping on or off for a domain.
   note      The default policy grants domain:setdebugging only to dom0 on itself, which Xen refuses here, so no target passes under the default flask policy.
@@ -638,6 +716,7 @@ op domctl.irq_permission
   hook      xsm_irq_permission
   dummy     XSM_PRIV
   target    domain+irq
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:add current -> target unless revoke
   check     resource:remove current -> target if revoke
   class     privileged
@@ -653,6 +732,7 @@ op domctl.iomem_permission
   hook      xsm_iomem_permission
   dummy     XSM_PRIV
   target    domain+iomem
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:add current -> target unless revoke
   check     resource:remove current -> target if revoke
   check     resource:add_iomem current -> iomem_label unless revoke
@@ -670,6 +750,7 @@ op domctl.ioport_permission
   hook      xsm_ioport_permission
   dummy     XSM_PRIV
   target    domain+ioport
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:add current -> target unless revoke
   check     resource:remove current -> target if revoke
   check     resource:add_ioport current -> ioport_label unless revoke
@@ -687,6 +768,7 @@ op domctl.hypercall_init
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:hypercall current -> target
   class     privileged
   summary   Write the hypercall entry stubs into a page of a domain.
@@ -697,6 +779,7 @@ op domctl.soft_reset_cont
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      after not-caller target -EINVAL at xen/common/domctl.c do_domctl
   flask     unclassified
   class     privileged
   summary   Carry on with a soft reset that was preempted.
@@ -708,6 +791,7 @@ op domctl.settimeoffset
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:settime current -> target
   class     privileged
   summary   Set how far a domain's wallclock is offset from Xen's.
@@ -718,6 +802,7 @@ op domctl.getvcpuaffinity
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getaffinity current -> target
   class     privileged
   summary   Read the hard and soft physical-CPU affinity of one vCPU.
@@ -740,8 +825,9 @@ op domctl.resumedomain
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/common/domctl.c do_domctl
   check     domain:resume current -> target
-  refuses-self
   class     privileged
   summary   Let a suspended domain run again, e.g. after a checkpoint.
 
@@ -751,6 +837,7 @@ op domctl.sendtrigger
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:trigger current -> target
   class     privileged
   summary   Deliver a virtual NMI, reset, INIT, power or sleep event to a domain.
@@ -762,6 +849,7 @@ op domctl.subscribe
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:set_misc_info current -> target
   class     privileged
   summary   Tell Xen which event channel to signal when a domain suspends.
@@ -772,6 +860,9 @@ op domctl.gethvmcontext
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
+  gate      after hvm target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     hvm:gethvmc current -> target
   class     privileged
   summary   Save the whole HVM vCPU and device state of a domain.
@@ -782,6 +873,9 @@ op domctl.sethvmcontext
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
+  gate      after hvm target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     hvm:sethvmc current -> target
   class     privileged
   summary   Load saved HVM vCPU and device state into a domain.
@@ -792,6 +886,7 @@ op domctl.set_address_size
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setaddrsize current -> target
   class     privileged
   summary   Set whether a PV domain runs with 32-bit or 64-bit addresses.
@@ -802,6 +897,7 @@ op domctl.get_address_size
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getaddrsize current -> target
   class     privileged
   summary   Read the address width of a PV domain.
@@ -812,6 +908,7 @@ op domctl.assign_device
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain+pci+devicetree
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:add current -> target
   check     resource:add_device current -> pci_label if pci
   check     resource:use_* target(raw) -> pci_label if pci
@@ -829,6 +926,7 @@ op domctl.bind_pt_irq
   dummy     XSM_DM_PRIV
   dummy     XSM_HOOK if arm
   target    domain+irq
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:add current -> target
   check     hvm:bind_irq current -> irq_label
   check     resource:use_* target(raw) -> irq_label
@@ -846,6 +944,7 @@ op domctl.memory_mapping
   hook      xsm_iomem_mapping
   dummy     XSM_DM_PRIV
   target    domain+iomem
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:add current -> target unless unmap
   check     resource:remove current -> target if unmap
   check     resource:add_iomem current -> iomem_label unless unmap
@@ -863,6 +962,7 @@ op domctl.ioport_mapping
   hook      xsm_ioport_mapping
   dummy     XSM_DM_PRIV
   target    domain+ioport
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:add current -> target unless unmap
   check     resource:remove current -> target if unmap
   check     resource:add_ioport current -> ioport_label unless unmap
@@ -880,6 +980,7 @@ op domctl.set_ext_vcpucontext
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setvcpucontext current -> target
   class     privileged
   summary   Load the extra x86 vCPU state that the basic context lacks.
@@ -890,6 +991,7 @@ op domctl.get_ext_vcpucontext
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getvcpucontext current -> target
   class     privileged
   summary   Read the extra x86 vCPU state that the basic context lacks.
@@ -911,6 +1013,7 @@ op domctl.test_assign_device
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain+pci+devicetree
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:add current -> target unless probe
   check     resource:add_device current -> pci_label if pci
   check     resource:use_* target(raw) -> pci_label if pci
@@ -929,6 +1032,12 @@ op domctl.set_target
   hook      xsm_set_target
   dummy     XSM_PRIV
   target    domain-pair
+  arg       dm domain xen_domctl.domain
+  arg       target domain xen_domctl.u.set_target.target
+  gate      before lookup dm -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      before distinct dm target -EINVAL at xen/common/domctl.c do_domctl
+  gate      before hvm target -EOPNOTSUPP at xen/common/domctl.c do_domctl
+  gate      after no-target dm -EINVAL at xen/common/domctl.c do_domctl
   check     domain2:make_priv_for current -> dm
   check     domain2:set_as_target current -> target
   check     domain:set_target dm -> target(raw)
@@ -945,6 +1054,7 @@ op domctl.deassign_device
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain+pci+devicetree
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:remove current -> target
   check     resource:remove_device current -> pci_label if pci
   check     resource:remove_device current -> dt_label if dt
@@ -958,6 +1068,7 @@ op domctl.unbind_pt_irq
   hook      xsm_unbind_pt_irq
   dummy     XSM_DM_PRIV
   target    domain+irq
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:remove current -> target
   class     privileged
   summary   Undo the binding of a machine IRQ to a passthrough guest.
@@ -981,6 +1092,7 @@ op domctl.debug_op
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setdebugging current -> target
   class     privileged
   summary   Drive single-stepping and similar debugger controls of an HVM vCPU.
@@ -992,6 +1104,9 @@ op domctl.gethvmcontext_partial
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
+  gate      after hvm target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     hvm:gethvmc current -> target
   class     privileged
   summary   Save one record of a domain's HVM state.
@@ -1002,6 +1117,7 @@ op domctl.vm_event_op
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:vm_event current -> target
   class     privileged
   summary   Enable, disable or resume a domain's paging, monitor or sharing vm_event ring.
@@ -1024,6 +1140,7 @@ op domctl.mem_sharing_op
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     hvm:mem_sharing current -> target
   class     privileged
   summary   Control memory sharing for a domain.
@@ -1035,6 +1152,8 @@ op domctl.gettscinfo
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     domain2:gettsc current -> target
   class     privileged
   summary   Read a domain's TSC mode and frequency.
@@ -1045,6 +1164,8 @@ op domctl.settscinfo
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     domain2:settsc current -> target
   class     privileged
   summary   Set a domain's TSC mode and frequency.
@@ -1055,6 +1176,7 @@ op domctl.getpageframeinfo3
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     mmu:pageinfo current -> target
   class     privileged
   summary   Report the page type of each frame in a list of a domain's frames.
@@ -1066,6 +1188,7 @@ op domctl.setvcpuextstate
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setvcpucontext current -> target
   class     privileged
   summary   Load the extended (XSAVE) register state of a vCPU.
@@ -1076,6 +1199,7 @@ op domctl.getvcpuextstate
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getvcpucontext current -> target
   class     privileged
   summary   Read the extended (XSAVE) register state of a vCPU.
@@ -1086,8 +1210,9 @@ op domctl.set_access_required
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EPERM at xen/common/domctl.c do_domctl
   check     domain2:vm_event current -> target
-  refuses-self
   class     privileged
   summary   Choose whether a mem_access fault with no listener pauses the vCPU or lifts the restriction.
   note      The default policy never grants domain2:vm_event, so dom0 is denied under default flask.
@@ -1098,6 +1223,8 @@ op domctl.audit_p2m
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EPERM at xen/arch/x86/domctl.c arch_do_domctl
   check     hvm:audit_p2m current -> target
   class     privileged
   summary   Check a domain's p2m for inconsistencies.
@@ -1109,6 +1236,7 @@ op domctl.set_virq_handler
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:set_virq_handler current -> target
   class     privileged
   summary   Make a domain the receiver of a global virtual IRQ such as VIRQ_DOM_EXC.
@@ -1119,6 +1247,7 @@ op domctl.set_broken_page_p2m
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      after hvm target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   flask     unclassified
   class     privileged
   summary   Mark a guest frame as broken in the p2m, when migrating a guest that has bad pages.
@@ -1130,6 +1259,7 @@ op domctl.setnodeaffinity
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setaffinity current -> target
   class     privileged
   summary   Set the NUMA nodes from which a domain's memory should come.
@@ -1140,6 +1270,7 @@ op domctl.getnodeaffinity
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getaffinity current -> target
   class     privileged
   summary   Read the NUMA node affinity of a domain.
@@ -1150,6 +1281,7 @@ op domctl.cacheflush
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:cacheflush current -> target
   class     privileged
   summary   Clean and invalidate the data cache over a range of a domain's frames.
@@ -1160,6 +1292,7 @@ op domctl.get_vcpu_msrs
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getvcpucontext current -> target
   class     privileged
   summary   Read the saved model-specific registers of a vCPU.
@@ -1170,6 +1303,7 @@ op domctl.set_vcpu_msrs
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setvcpucontext current -> target
   class     privileged
   summary   Load model-specific registers into a vCPU.
@@ -1180,6 +1314,7 @@ op domctl.setvnumainfo
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getvcpuinfo current -> target intended domain2:set_vnumainfo
   class     privileged
   summary   Set the virtual NUMA layout of a domain.
@@ -1191,6 +1326,7 @@ op domctl.psr_cmt_op
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:psr_cmt_op current -> target
   class     privileged
   summary   Attach or detach a cache-monitoring ID for a domain.
@@ -1201,6 +1337,7 @@ op domctl.monitor_op
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:vm_event current -> target
   class     privileged
   summary   Choose which events a domain's monitor ring reports.
@@ -1212,6 +1349,7 @@ op domctl.psr_alloc
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:psr_alloc current -> target
   class     privileged
   summary   Set or read a domain's cache and memory-bandwidth allocation.
@@ -1222,8 +1360,9 @@ op domctl.soft_reset
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/common/domctl.c do_domctl
   check     domain2:soft_reset current -> target
-  refuses-self
   class     privileged
   summary   Reset a domain in place so that it can boot again (kexec inside a guest).
   note      A soft reset that gets preempted resumes as soft_reset_cont, which flask cannot classify.
@@ -1234,6 +1373,7 @@ op domctl.vuart_op
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:vuart_op current -> target
   class     privileged
   summary   Set up the emulated UART of a domain.
@@ -1244,6 +1384,7 @@ op domctl.get_cpu_policy
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:get_cpu_policy current -> target
   class     privileged
   summary   Read the CPUID and MSR policy of a domain.
@@ -1254,6 +1395,8 @@ op domctl.set_cpu_policy
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     domain2:set_cpu_policy current -> target
   class     privileged
   summary   Set the CPUID and MSR policy of a domain.
@@ -1264,6 +1407,8 @@ op domctl.vmtrace_op
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/arch/x86/domctl.c do_vmtrace_op
   check     domain:setdebugging current -> target
   class     privileged
   summary   Control the processor-trace buffers of a vCPU.
@@ -1275,6 +1420,7 @@ op domctl.get_paging_mempool_size
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:getpagingmempool current -> target
   class     privileged
   summary   Read the size of a domain's paging memory pool.
@@ -1285,6 +1431,7 @@ op domctl.set_paging_mempool_size
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setpagingmempool current -> target
   class     privileged
   summary   Resize a domain's paging memory pool.
@@ -1295,6 +1442,7 @@ op domctl.dt_overlay
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:dt_overlay current -> target
   class     privileged
   summary   Hand nodes of a loaded device-tree overlay to a domain.
@@ -1305,6 +1453,7 @@ op domctl.gsi_permission
   hook      xsm_irq_permission
   dummy     XSM_PRIV
   target    domain+irq
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     resource:add current -> target unless revoke
   check     resource:remove current -> target if revoke
   class     privileged
@@ -1319,6 +1468,7 @@ op domctl.set_llc_colors
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:set_llc_colors current -> target
   class     privileged
   summary   Choose which last-level-cache colours a domain's memory may use.
@@ -1329,6 +1479,7 @@ op domctl.get_domain_state
   hook      xsm_get_domain_state
   dummy     XSM_XS_PRIV
   target    domain+domains
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain2:get_domain_state current -> target
   check     domain2:get_domain_state current -> domxen_t if iterate
   class     privileged
@@ -1343,6 +1494,7 @@ op domctl.gdbsx_guestmemio
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setdebugging current -> target
   class     privileged
   summary   Read or write guest memory for the gdbsx debugger.
@@ -1354,6 +1506,7 @@ op domctl.gdbsx_pausevcpu
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setdebugging current -> target
   class     privileged
   summary   Pause one vCPU for the gdbsx debugger.
@@ -1365,6 +1518,7 @@ op domctl.gdbsx_unpausevcpu
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setdebugging current -> target
   class     privileged
   summary   Unpause one vCPU for the gdbsx debugger.
@@ -1376,6 +1530,7 @@ op domctl.gdbsx_domstatus
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     domain:setdebugging current -> target
   class     privileged
   summary   Tell gdbsx whether a domain is paused and which vCPU has an event pending.
@@ -1387,6 +1542,7 @@ op paging_domctl_cont
   hook      xsm_domctl
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
   check     shadow:disable current -> target if disable
   check     shadow:enable current -> target if enable
   check     shadow:logdirty current -> target if logdirty
@@ -1407,6 +1563,7 @@ op evtchn.bind_interdomain
   hook      xsm_evtchn_interdomain
   dummy     XSM_HOOK current -> remote
   target    domain+evtchn
+  arg       remote domain evtchn_bind_interdomain.remote_dom
   check     event:create current -> channel
   check     event:bind channel -> remote
   check     event:bind remote_channel -> current
@@ -1453,6 +1610,7 @@ op evtchn.send
   hook      xsm_evtchn_send
   dummy     XSM_HOOK
   target    self+evtchn
+  arg       remote domain evtchn_send.port.peer default self
   check     event:send current -> channel if interdomain
   class     logical
   summary   Raise an event on the far end of one of the caller's ports.
@@ -1466,6 +1624,8 @@ op evtchn.status
   hook      xsm_evtchn_status
   dummy     XSM_TARGET current -> owner
   target    domain+evtchn
+  arg       owner domain evtchn_status.dom default self
+  arg       remote domain evtchn_status.port.peer
   check     event:status owner -> channel
   class     mixed
   summary   Report the state and peer of a port belonging to the caller or to a named domain.
@@ -1479,6 +1639,11 @@ op evtchn.alloc_unbound
   hook      xsm_evtchn_unbound
   dummy     XSM_TARGET current -> owner
   target    domain+evtchn
+  arg       owner domain evtchn_alloc_unbound.dom default self
+  arg       remote domain evtchn_alloc_unbound.remote_dom
+  gate      before lookup-any owner -ESRCH at xen/common/event_channel.c evtchn_alloc_unbound
+  gate      before lookup-any remote -ESRCH under silo at xen/xsm/silo.c silo_evtchn_unbound
+  gate      before lookup-any remote -EPERM under flask at xen/xsm/flask/hooks.c flask_evtchn_unbound
   check     event:create current -> channel
   check     event:bind channel -> remote
   silo      owner remote
@@ -1522,6 +1687,7 @@ op evtchn.reset
   hook      xsm_evtchn_reset
   dummy     XSM_TARGET
   target    domain
+  gate      before lookup-any target -ESRCH at xen/common/event_channel.c do_event_channel_op
   check     event:reset current -> target
   class     mixed
   summary   Close every port of the caller or of a named domain.
@@ -1576,6 +1742,8 @@ op grant.map_grant_ref
   hook      xsm_grant_mapref
   dummy     XSM_HOOK current -> granter
   target    domain+grant
+  arg       granter domain gnttab_map_grant_ref.dom
+  denial    status GNTST_permission_denied at xen/common/grant_table.c map_grant_ref
   check     grant:map_read current -> granter
   check     grant:map_write current -> granter unless readonly
   silo      current granter
@@ -1590,6 +1758,8 @@ op grant.unmap_grant_ref
   hook      xsm_grant_unmapref
   dummy     XSM_HOOK current -> granter
   target    domain+grant
+  arg       granter domain gnttab_unmap_grant_ref.handle.owner
+  denial    status GNTST_permission_denied at xen/common/grant_table.c unmap_common
   check     grant:unmap current -> granter
   class     logical
   summary   Remove a mapping of a granted page that the caller made earlier.
@@ -1601,6 +1771,7 @@ op grant.setup_table
   hook      xsm_grant_setup
   dummy     XSM_TARGET
   target    domain
+  denial    status GNTST_permission_denied at xen/common/grant_table.c gnttab_setup_table
   check     grant:setup current -> target
   class     mixed
   summary   Size the grant table of the caller or of a named domain and return its frame list.
@@ -1620,6 +1791,8 @@ op grant.transfer
   hook      xsm_grant_transfer
   dummy     XSM_HOOK current -> recipient
   target    domain+grant
+  arg       recipient domain gnttab_transfer.domid
+  denial    status GNTST_permission_denied at xen/common/grant_table.c gnttab_transfer
   check     grant:transfer current -> recipient
   silo      current recipient
   class     logical
@@ -1632,6 +1805,9 @@ op grant.copy
   hook      xsm_grant_copy
   dummy     XSM_HOOK source -> dest
   target    domain-pair+grant
+  arg       dest domain gnttab_copy.dest.domid default self
+  arg       source domain gnttab_copy.source.domid default self
+  denial    status GNTST_permission_denied at xen/common/grant_table.c gnttab_copy_lock_domains
   check     grant:copy source -> dest
   silo      source dest
   class     logical
@@ -1645,6 +1821,7 @@ op grant.query_size
   hook      xsm_grant_query_size
   dummy     XSM_TARGET
   target    domain
+  denial    status GNTST_permission_denied at xen/common/grant_table.c gnttab_query_size
   check     grant:query current -> target
   class     mixed
   summary   Report the current and maximum grant table size of the caller or of a named domain.
@@ -1655,6 +1832,8 @@ op grant.unmap_and_replace
   hook      xsm_grant_unmapref
   dummy     XSM_HOOK current -> granter
   target    domain+grant
+  arg       granter domain gnttab_unmap_and_replace.handle.owner
+  denial    status GNTST_permission_denied at xen/common/grant_table.c unmap_common
   check     grant:unmap current -> granter
   class     logical
   summary   Drop a grant mapping and put another of the caller's mappings in its place.
@@ -1674,6 +1853,7 @@ op grant.get_status_frames
   hook      xsm_grant_setup
   dummy     XSM_TARGET
   target    domain
+  denial    status GNTST_permission_denied at xen/common/grant_table.c gnttab_get_status_frames
   check     grant:setup current -> target
   class     mixed
   summary   Return the frames that hold the version 2 status entries of a grant table.
@@ -1718,6 +1898,11 @@ op hvm.set_param
   dummy     XSM_TARGET
   dummy     XSM_PRIV if altp2m_param
   target    domain
+  arg       target domain xen_hvm_param.domid default self
+  arg       index number xen_hvm_param.index
+  gate      before lookup-any target -ESRCH at xen/arch/x86/hvm/hvm.c hvmop_set_param
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/hvm.c hvmop_set_param
+  gate      after hvm-param-set target -EPERM at xen/arch/x86/hvm/hvm.c hvm_allow_set_param
   check     hvm:setparam current -> target
   check     hvm:altp2mhvm current -> target if altp2m_param
   class     mixed
@@ -1731,6 +1916,11 @@ op hvm.get_param
   hook      xsm_hvm_param
   dummy     XSM_TARGET
   target    domain
+  arg       target domain xen_hvm_param.domid default self
+  arg       index number xen_hvm_param.index
+  gate      before lookup-any target -ESRCH at xen/arch/x86/hvm/hvm.c hvmop_get_param
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/hvm.c hvmop_get_param
+  gate      after hvm-param-get target -EPERM at xen/arch/x86/hvm/hvm.c hvm_allow_get_param
   check     hvm:getparam current -> target
   class     mixed
   summary   Read one HVM parameter of a domain.
@@ -1825,6 +2015,7 @@ op hvm.get_mem_type
   hook      xsm_hvm_param
   dummy     XSM_TARGET
   target    domain
+  gate      after hvm target -EINVAL at xen/arch/x86/hvm/hvm.c hvmop_get_mem_type
   check     hvm:hvmctl current -> target
   class     mixed
   summary   Report the p2m type of a frame of a domain.
@@ -2462,6 +2653,7 @@ op memory.add_to_physmap
   hook      xsm_add_to_physmap
   dummy     XSM_TARGET
   target    domain
+  gate      before translated target -EACCES at xen/common/memory.c xatp_permission_check
   check     mmu:physmap current -> target
   class     mixed
   summary   Place a Xen-provided or existing page at a chosen guest frame of a translated domain.
@@ -2523,6 +2715,8 @@ op memory.remove_from_physmap
   hook      xsm_remove_from_physmap
   dummy     XSM_TARGET
   target    domain
+  gate      before lookup-any target -ESRCH at xen/common/memory.c do_memory_op
+  gate      before translated target -EACCES at xen/common/memory.c do_memory_op
   check     mmu:physmap current -> target
   class     mixed
   summary   Unmap whatever is at one guest frame of a translated domain.
@@ -2575,8 +2769,9 @@ op memory.paging_op.nominate
   hook      xsm_mem_paging
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/mm/mem_paging.c mem_paging_memop
   check     domain2:mem_paging current -> target
-  refuses-self
   class     privileged
   summary   Mark a guest page as a candidate for the pager to evict.
   note      The target must be another live domain.
@@ -2589,8 +2784,9 @@ op memory.paging_op.evict
   hook      xsm_mem_paging
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/mm/mem_paging.c mem_paging_memop
   check     domain2:mem_paging current -> target
-  refuses-self
   class     privileged
   summary   Free a nominated guest page after the pager has saved its contents.
   note      The target must be another live domain.
@@ -2603,8 +2799,9 @@ op memory.paging_op.prep
   hook      xsm_mem_paging
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/mm/mem_paging.c mem_paging_memop
   check     domain2:mem_paging current -> target
-  refuses-self
   class     privileged
   summary   Allocate a fresh page for a paged-out frame, optionally filling it from a buffer.
   note      The target must be another live domain.
@@ -2617,8 +2814,9 @@ op memory.access_op.set_access
   hook      xsm_mem_access
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/common/mem_access.c mem_access_memop
   check     domain2:mem_access current -> target
-  refuses-self
   class     privileged
   summary   Set the access rights a monitor imposes on a range of guest frames.
   note      Needs a monitor ring on the target.
@@ -2631,8 +2829,9 @@ op memory.access_op.get_access
   hook      xsm_mem_access
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/common/mem_access.c mem_access_memop
   check     domain2:mem_access current -> target
-  refuses-self
   class     privileged
   summary   Read the monitor access rights of one guest frame.
   note      Needs a monitor ring on the target.
@@ -2645,8 +2844,9 @@ op memory.access_op.set_access_multi
   hook      xsm_mem_access
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/common/mem_access.c mem_access_memop
   check     domain2:mem_access current -> target
-  refuses-self
   class     privileged
   summary   Set monitor access rights for a list of guest frames, each with its own setting.
   note      Needs a monitor ring on the target.
@@ -2659,8 +2859,9 @@ op memory.sharing_op.nominate_gfn
   hook      xsm_mem_sharing
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> target
-  refuses-self
   class     privileged
   summary   Offer a guest frame, named by frame number, for sharing and get a handle for it.
   note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
@@ -2672,8 +2873,9 @@ op memory.sharing_op.nominate_gref
   hook      xsm_mem_sharing
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> target
-  refuses-self
   class     privileged
   summary   Offer a page named by one of the domain's grant references for sharing.
   note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
@@ -2685,8 +2887,9 @@ op memory.sharing_op.debug_gfn
   hook      xsm_mem_sharing
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> target
-  refuses-self
   class     privileged
   summary   Print sharing debug information about one guest frame to the Xen console.
   note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
@@ -2698,8 +2901,9 @@ op memory.sharing_op.debug_mfn
   hook      xsm_mem_sharing
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> target
-  refuses-self
   class     privileged
   summary   Reserved sharing debug request by machine frame; it is not implemented.
   note      The check runs first, then the op fails with ENOSYS.
@@ -2712,8 +2916,9 @@ op memory.sharing_op.debug_gref
   hook      xsm_mem_sharing
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> target
-  refuses-self
   class     privileged
   summary   Print sharing debug information about the page behind a grant reference.
   note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
@@ -2725,8 +2930,9 @@ op memory.sharing_op.fork_reset
   hook      xsm_mem_sharing
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> target
-  refuses-self
   class     privileged
   summary   Return a forked domain to the state of its parent by dropping its private pages.
   note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
@@ -2739,10 +2945,13 @@ op memory.sharing_op.share
   dummy     XSM_DM_PRIV current -> source
   dummy     XSM_DM_PRIV current -> client
   target    domain-pair
+  gate      before lookup source -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller source -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
+  gate      before lookup client -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller client -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> source
   check     hvm:mem_sharing current -> client
   check     hvm:share_mem source -> client
-  refuses-self
   class     privileged
   summary   Merge two nominated pages of a source and a client domain into one shared copy-on-write page.
   note      The client must also be another live domain.
@@ -2757,10 +2966,13 @@ op memory.sharing_op.add_physmap
   dummy     XSM_DM_PRIV current -> source
   dummy     XSM_DM_PRIV current -> client
   target    domain-pair
+  gate      before lookup source -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller source -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
+  gate      before lookup client -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller client -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> source
   check     hvm:mem_sharing current -> client
   check     hvm:share_mem source -> client
-  refuses-self
   class     privileged
   summary   Map a shared page of the source domain into an empty frame of the client domain.
   note      The client must also be another live domain.
@@ -2775,10 +2987,13 @@ op memory.sharing_op.range_share
   dummy     XSM_DM_PRIV current -> source
   dummy     XSM_DM_PRIV current -> client
   target    domain-pair
+  gate      before lookup source -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller source -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
+  gate      before lookup client -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller client -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> source
   check     hvm:mem_sharing current -> client
   check     hvm:share_mem source -> client
-  refuses-self
   class     privileged
   summary   Share every matching page in a frame range of the source domain with the same range of the client.
   note      The client must also be another live domain.
@@ -2804,8 +3019,9 @@ op memory.sharing_op.fork
   hook      xsm_mem_sharing
   dummy     XSM_DM_PRIV current -> child
   target    domain-pair
+  gate      before lookup child -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller child -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> child
-  refuses-self
   class     privileged
   summary   Make an empty child domain a copy-on-write fork of a paused parent domain.
   note      No module checks the parent; it only has to be another live domain, so any domain the caller can name may be forked from.
@@ -2817,6 +3033,7 @@ op memory.add_to_physmap_batch
   hook      xsm_add_to_physmap
   dummy     XSM_TARGET
   target    domain
+  gate      before translated target -EACCES at xen/common/memory.c xatp_permission_check
   check     mmu:physmap current -> target
   class     mixed
   summary   Place a list of pages at chosen guest frames of a translated domain in one call.
@@ -2830,6 +3047,12 @@ op memory.add_to_physmap_batch.gmfn_foreign
   dummy     XSM_TARGET current -> target
   dummy     XSM_TARGET target -> foreign
   target    domain-pair
+  arg       target domain xen_add_to_physmap_batch.domid default self
+  arg       foreign domain xen_add_to_physmap_batch.u.foreign_domid
+  gate      before translated target -EACCES at xen/common/memory.c xatp_permission_check
+  gate      before lookup foreign -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller foreign -EPERM at xen/arch/x86/mm/p2m.c p2m_add_foreign
+  gate      before distinct target foreign -EINVAL at xen/arch/x86/mm/p2m.c p2m_add_foreign
   check     mmu:physmap current -> target
   check     mmu:map_read+map_write target -> foreign
   class     privileged
@@ -2883,8 +3106,9 @@ op memory.acquire_resource
   hook      xsm_domain_resource_map
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      before not-caller target -EPERM at xen/common/memory.c acquire_resource
   check     domain2:resource_map current -> target
-  refuses-self
   class     privileged
   summary   Map frames of a resource of another domain, such as an ioreq server, its grant table or a vmtrace buffer.
   note      All resource types share the one permission.
@@ -2901,6 +3125,9 @@ op mmu_update.pt_update
   dummy     XSM_TARGET current -> pg_owner unless pg_owner_is_io
   dummy     XSM_TARGET current -> pt_owner
   target    domain-pair
+  arg       pg_owner domain mmu_update.foreigndom default self
+  arg       pt_owner domain page-table-owner default self
+  gate      before foreign pg_owner -ESRCH at xen/common/page_alloc.c get_pg_owner
   check     mmu:remote_remap current -> pt_owner if remote_pt
   check     mmu:map_read current -> pg_owner if present
   check     mmu:map_write current -> pg_owner if writable
@@ -2916,6 +3143,8 @@ op mmu_update.machphys_update
   hook      xsm_mmu_update
   dummy     XSM_TARGET current -> pg_owner
   target    domain
+  arg       pg_owner domain mmu_update.foreigndom default self
+  gate      before foreign pg_owner -ESRCH at xen/common/page_alloc.c get_pg_owner
   check     mmu:updatemp current -> pg_owner
   class     mixed
   summary   Set the machine-to-phys table entry for one frame of an x86 PV domain.
@@ -2925,6 +3154,7 @@ op update_va_mapping
   hook      xsm_update_va_mapping
   dummy     XSM_TARGET current -> pg_owner
   target    self
+  arg       pg_owner domain caller default self
   check     mmu:map_read current -> pg_owner if present
   check     mmu:map_write current -> pg_owner if writable
   class     logical
@@ -2937,6 +3167,8 @@ op update_va_mapping_otherdomain
   hook      xsm_update_va_mapping
   dummy     XSM_TARGET current -> pg_owner
   target    domain
+  arg       pg_owner domain update_va_mapping_otherdomain.domid
+  gate      before foreign pg_owner -ESRCH at xen/common/page_alloc.c get_pg_owner
   check     mmu:map_read current -> pg_owner if present
   check     mmu:map_write current -> pg_owner if writable
   class     mixed
@@ -2949,6 +3181,9 @@ op mmuext_op
   hook      xsm_mmuext_op
   dummy     XSM_TARGET current -> pg_owner
   target    domain
+  arg       pg_owner domain mmuext_op.foreigndom default self
+  gate      before foreign pg_owner -ESRCH at xen/common/page_alloc.c get_pg_owner
+  gate      before pv pg_owner -EINVAL at xen/arch/x86/mm.c do_mmuext_op
   check     mmu:mmuext_op current -> pg_owner
   class     mixed
   summary   Run a batch of extended x86 PV MMU commands such as TLB flushes, base pointer loads and page copies.
@@ -2961,6 +3196,9 @@ op mmuext_op.pin_table
   dummy     XSM_TARGET current -> pg_owner
   dummy     XSM_HOOK current -> pg_owner
   target    domain
+  arg       pg_owner domain mmuext_op.foreigndom default self
+  gate      before foreign pg_owner -ESRCH at xen/common/page_alloc.c get_pg_owner
+  gate      before pv pg_owner -EINVAL at xen/arch/x86/mm.c do_mmuext_op
   check     mmu:mmuext_op current -> pg_owner
   check     mmu:pinpage current -> pg_owner
   class     mixed
@@ -2976,6 +3214,7 @@ op physdev.IRQ_UNMASK_NOTIFY
   hook      none
   dummy     none
   target    self
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   class     logical
   summary   Legacy call: tell Xen the caller has finished with its pending physical IRQs.
 
@@ -2994,6 +3233,7 @@ op physdev.set_iopl
   hook      none
   dummy     none
   target    self
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   class     logical
   summary   Set the I/O privilege level of the calling PV vCPU.
 
@@ -3003,6 +3243,7 @@ op physdev.set_iobitmap
   hook      none
   dummy     none
   target    self
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   class     logical
   summary   Install an I/O-port permission bitmap for the calling PV vCPU.
 
@@ -3012,6 +3253,7 @@ op physdev.apic_read
   hook      xsm_apic
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     xen:readapic current -> xen_t
   class     privileged
   summary   Read an IO-APIC register.
@@ -3023,6 +3265,7 @@ op physdev.apic_write
   hook      xsm_apic
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     xen:writeapic current -> xen_t
   class     privileged
   summary   Write an IO-APIC register.
@@ -3034,6 +3277,7 @@ op physdev.alloc_irq_vector
   hook      xsm_apic
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     xen:readapic current -> xen_t
   class     privileged
   summary   Legacy vector allocation kept for old kernels; it is checked like an APIC read.
@@ -3045,6 +3289,7 @@ op physdev.free_irq_vector
   hook      none
   dummy     none
   target    none
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   class     privileged
   summary   Not implemented; always fails with -ENOSYS.
 
@@ -3064,6 +3309,7 @@ op physdev.map_pirq
   dummy     XSM_DM_PRIV
   dummy     XSM_HOOK
   target    domain+irq+pci
+  gate      before lookup-any target -ESRCH at xen/arch/x86/physdev.c do_physdev_op
   check     resource:add current -> target
   check     resource:add_irq current -> irq_label
   check     resource:use_* target(raw) -> irq_label
@@ -3080,6 +3326,7 @@ op physdev.unmap_pirq
   dummy     XSM_DM_PRIV
   dummy     XSM_HOOK unless dying
   target    domain+irq
+  gate      before lookup-any target -ESRCH at xen/arch/x86/physdev.c do_physdev_op
   check     resource:remove current -> target
   check     resource:remove_irq current -> irq_label unless dying
   class     mixed
@@ -3093,6 +3340,7 @@ op physdev.manage_pci_add
   hook      xsm_resource_plug_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:plug current -> pci_label
   class     privileged
   summary   Report a new PCI device to Xen (old form, segment 0 only).
@@ -3103,6 +3351,7 @@ op physdev.manage_pci_add_ext
   hook      xsm_resource_plug_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:plug current -> pci_label
   class     privileged
   summary   Report a new PCI device, possibly a virtual function, to Xen (old form, segment 0 only).
@@ -3113,6 +3362,7 @@ op physdev.pci_device_add
   hook      xsm_resource_plug_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv-or-hardware current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:plug current -> pci_label
   class     privileged
   summary   Report a new PCI device in any segment to Xen.
@@ -3123,6 +3373,7 @@ op physdev.manage_pci_remove
   hook      xsm_resource_unplug_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:unplug current -> pci_label
   class     privileged
   summary   Tell Xen a PCI device has gone (old form, segment 0 only).
@@ -3133,6 +3384,7 @@ op physdev.pci_device_remove
   hook      xsm_resource_unplug_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv-or-hardware current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:unplug current -> pci_label
   class     privileged
   summary   Tell Xen a PCI device in any segment has gone.
@@ -3143,6 +3395,7 @@ op physdev.restore_msi
   hook      xsm_resource_setup_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:setup current -> pci_label
   class     privileged
   summary   Restore the MSI set-up of a PCI device after a reset (old form).
@@ -3153,6 +3406,7 @@ op physdev.restore_msi_ext
   hook      xsm_resource_setup_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:setup current -> pci_label
   class     privileged
   summary   Restore the MSI set-up of a PCI device in any segment after a reset.
@@ -3163,6 +3417,7 @@ op physdev.setup_gsi
   hook      xsm_resource_setup_gsi
   dummy     XSM_PRIV
   target    irq
+  gate      before pv-or-hardware current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:setup current -> irq_label
   class     privileged
   summary   Set the trigger mode and polarity of a GSI.
@@ -3183,6 +3438,7 @@ op physdev.pci_mmcfg_reserved
   hook      xsm_resource_setup_misc
   dummy     XSM_PRIV
   target    xen
+  gate      before pv-or-hardware current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:setup current -> xen_t
   class     privileged
   summary   Tell Xen that a PCI MMCONFIG region is reserved by firmware and safe to use.
@@ -3193,6 +3449,7 @@ op physdev.pirq_eoi_gmfn_v1
   hook      none
   dummy     none
   target    self
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   class     logical
   summary   Register a page where Xen marks which of the caller's pirqs need an EOI (first version).
 
@@ -3202,6 +3459,7 @@ op physdev.pirq_eoi_gmfn_v2
   hook      none
   dummy     none
   target    self
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   class     logical
   summary   Register a page where Xen marks which of the caller's pirqs need an EOI (second version).
 
@@ -3211,6 +3469,8 @@ op physdev.dbgp_op
   hook      none
   dummy     none
   target    xen
+  gate      before pv-or-hardware current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
+  gate      before hardware -EPERM at xen/arch/x86/physdev.c do_physdev_op
   class     privileged
   summary   Tell Xen that the USB controller behind its debug port is being reset or set up.
   note      No XSM hook: Xen refuses every caller but the hardware domain, under every module.
@@ -3221,6 +3481,7 @@ op physdev.prepare_msix
   hook      xsm_resource_setup_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:setup current -> pci_label
   class     privileged
   summary   Ready the MSI-X table of a PCI device for use.
@@ -3231,6 +3492,7 @@ op physdev.release_msix
   hook      xsm_resource_setup_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:setup current -> pci_label
   class     privileged
   summary   Give up the MSI-X table of a PCI device.
@@ -3241,6 +3503,7 @@ op physdev.pci_device_reset
   hook      xsm_resource_setup_pci
   dummy     XSM_PRIV
   target    pci
+  gate      before pv-or-hardware current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_physdev_op
   check     resource:setup current -> pci_label
   class     privileged
   summary   Reset a PCI device and tell Xen it happened.
@@ -3491,6 +3754,7 @@ op platform.get_ucode_revision
   hook      xsm_platform_op
   dummy     XSM_PRIV
   target    xen
+  arg       cpu number xenpf_ucode_revision.cpu default 0
   flask     unclassified
   class     privileged
   summary   Report the microcode revision loaded on a physical CPU.
@@ -3571,6 +3835,7 @@ op sched.remote_shutdown
   hook      xsm_schedop_shutdown
   dummy     XSM_DM_PRIV
   target    domain
+  gate      before lookup target -ESRCH at xen/common/sched/core.c do_sched_op
   check     domain:shutdown current -> target
   class     privileged
   summary   Shut down another domain with a given reason.
@@ -3582,6 +3847,7 @@ op sched.pin_override
   hook      none
   dummy     none
   target    self
+  gate      before hardware -EPERM at xen/common/sched/core.c do_sched_op
   class     privileged
   summary   Temporarily pin the calling vCPU to a physical CPU, or undo that pin.
   note      Only the hardware domain may use it; the check is outside XSM, so no policy can widen or narrow it.
@@ -5258,8 +5524,8 @@ split flask.relabel_domain
   class     privileged
   target    domain
   check     domain2:relabelfrom current -> old(raw)
-  check     domain2:relabelto current -> new(raw)
-  check     domain:transition old -> new(raw)
+  check     domain2:relabelto current -> new_label
+  check     domain:transition old -> new_label
   refuses-self
   summary   Give another domain a new label, for example at the end of build-then-relabel construction.
   note      The legacy command took the relabelself path only for the literal DOMID_SELF; the caller's own numeric domid went through relabelfrom and relabelto. Proposed: refuse the caller here and send it to flask.relabel_self.
@@ -5271,8 +5537,8 @@ split flask.relabel_self
   number    26
   class     logical
   target    self
-  check     domain2:relabelself old -> new(raw)
-  check     domain:transition old -> new(raw)
+  check     domain2:relabelself old -> new_label
+  check     domain:transition old -> new_label
   summary   Let a domain move itself to a new label that the policy allows it to transition to.
   note      New op number: the legacy command multiplexed this self path into FLASK_RELABEL_DOMAIN through DOMID_SELF.
 
@@ -6504,8 +6770,9 @@ op sysctl.getdomaininfolist
   hook      xsm_sysctl
   dummy     XSM_PRIV
   target    xen+domains
+  arg       target domain listed-domain default self
   check     domain:getdomaininfo current -> domxen_t
-  check     domain:getdomaininfo current -> target
+  check     domain:getdomaininfo current -> target if listing
   class     privileged
   summary   Read state summaries for a run of domains, in domid order.
   note      The per-domain check filters the list: domains the caller may not see are left out without an error.
@@ -6785,6 +7052,7 @@ op sysctl.dt_overlay
   hook      xsm_sysctl
   dummy     XSM_PRIV
   target    xen
+  gate      after unsupported -ENOSYS at xen/arch/x86/sysctl.c arch_do_sysctl
   flask     unclassified
   class     privileged
   summary   Add a device-tree overlay to the host, or remove one.
@@ -6811,6 +7079,7 @@ op version.extraversion
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_HOOK
   target    xen
+  denial    value <denied> at xen/common/kernel.c do_xen_version
   check     version:xen_extraversion current -> xen_t
   class     logical
   summary   Return the version suffix string, such as the release candidate tag.
@@ -6822,6 +7091,7 @@ op version.compile_info
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_HOOK
   target    xen
+  denial    value <denied> at xen/common/kernel.c do_xen_version
   check     version:xen_compile_info current -> xen_t
   class     logical
   summary   Return the compiler, build user, build host and build date of the hypervisor.
@@ -6833,6 +7103,7 @@ op version.capabilities
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_HOOK
   target    xen
+  denial    value <empty> at xen/common/kernel.c do_xen_version
   check     version:xen_capabilities current -> xen_t
   class     logical
   summary   Return the list of guest ABIs the hypervisor can run.
@@ -6844,6 +7115,7 @@ op version.changeset
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_HOOK
   target    xen
+  denial    value <denied> at xen/common/kernel.c do_xen_version
   check     version:xen_changeset current -> xen_t
   class     logical
   summary   Return the source revision the hypervisor was built from.
@@ -6877,6 +7149,7 @@ op version.pagesize
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_HOOK
   target    xen
+  denial    value 0 at xen/common/kernel.c do_xen_version
   check     version:xen_pagesize current -> xen_t
   class     logical
   summary   Return the page size the hypervisor uses.
@@ -6888,6 +7161,7 @@ op version.guest_handle
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_HOOK
   target    xen
+  denial    value <zeros> at xen/common/kernel.c do_xen_version
   check     version:xen_guest_handle current -> xen_t
   class     logical
   summary   Return the handle the toolstack assigned to the caller.
@@ -6899,6 +7173,7 @@ op version.commandline
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_PRIV
   target    xen
+  denial    value <denied> at xen/common/kernel.c do_xen_version
   check     version:xen_commandline current -> xen_t
   class     privileged
   summary   Return the command line Xen was booted with.
@@ -6910,6 +7185,7 @@ op version.build_id
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_PRIV
   target    xen
+  denial    errno -EPERM at xen/common/kernel.c do_xen_version
   check     version:xen_build_id current -> xen_t
   class     privileged
   summary   Return the build ID of the hypervisor binary.
@@ -6921,6 +7197,7 @@ op version.extraversion2
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_HOOK
   target    xen
+  denial    errno -EPERM at xen/common/kernel.c do_xen_version
   check     version:xen_extraversion current -> xen_t
   class     logical
   summary   Return the version suffix string in a caller-sized buffer.
@@ -6932,6 +7209,7 @@ op version.capabilities2
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_HOOK
   target    xen
+  denial    errno -EPERM at xen/common/kernel.c do_xen_version
   check     version:xen_capabilities current -> xen_t
   class     logical
   summary   Return the supported guest ABI list in a caller-sized buffer.
@@ -6943,6 +7221,7 @@ op version.changeset2
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_HOOK
   target    xen
+  denial    errno -EPERM at xen/common/kernel.c do_xen_version
   check     version:xen_changeset current -> xen_t
   class     logical
   summary   Return the source revision string in a caller-sized buffer.
@@ -6954,6 +7233,7 @@ op version.commandline2
   hook      xsm_xen_version
   dummy     XSM_OTHER=XSM_PRIV
   target    xen
+  denial    errno -EPERM at xen/common/kernel.c do_xen_version
   check     version:xen_commandline current -> xen_t
   class     privileged
   summary   Return the full Xen boot command line in a caller-sized buffer.
@@ -7146,6 +7426,7 @@ op xsm.flask_op.user
   hook      xsm_do_xsm_op xsm_do_compat_op
   dummy     ENOSYS
   target    security
+  gate      before unsupported -ENOSYS under flask at xen/xsm/flask/flask_op.c do_flask_op
   flask     none
   class     logical
   summary   Former query for reachable user contexts; it now always fails with ENOSYS.
@@ -7209,6 +7490,7 @@ op xsm.flask_op.disable
   hook      xsm_do_xsm_op xsm_do_compat_op
   dummy     ENOSYS
   target    security
+  gate      before unsupported -ENOSYS under flask at xen/xsm/flask/flask_op.c do_flask_op
   flask     none
   class     privileged
   summary   Former request to turn flask off at run time; it now always fails with ENOSYS.
@@ -7275,6 +7557,10 @@ op xsm.flask_op.add_ocontext
   hook      xsm_do_xsm_op xsm_do_compat_op
   dummy     ENOSYS
   target    security+irq+ioport+iomem+pci
+  arg       irq irq xen_flask_ocontext.low default none
+  arg       ioport ioport xen_flask_ocontext.low default none
+  arg       iomem iomem xen_flask_ocontext.low default none
+  arg       pci pci xen_flask_ocontext.low default none
   check     security:add_ocontext current -> security_t
   class     privileged
   summary   Label a physical IRQ, an I/O port range, an MMIO range or a PCI device at run time.
@@ -7287,6 +7573,10 @@ op xsm.flask_op.del_ocontext
   hook      xsm_do_xsm_op xsm_do_compat_op
   dummy     ENOSYS
   target    security+irq+ioport+iomem+pci
+  arg       irq irq xen_flask_ocontext.low default none
+  arg       ioport ioport xen_flask_ocontext.low default none
+  arg       iomem iomem xen_flask_ocontext.low default none
+  arg       pci pci xen_flask_ocontext.low default none
   check     security:del_ocontext current -> security_t
   class     privileged
   summary   Remove a run-time label from an IRQ, I/O port range, MMIO range or PCI device.
@@ -7309,10 +7599,13 @@ op xsm.flask_op.relabel_domain
   hook      xsm_do_xsm_op xsm_do_compat_op
   dummy     ENOSYS
   target    domain
-  check     domain2:relabelself old -> new(raw) if self
+  arg       old domain xen_flask_relabel.domid default self
+  arg       label label xen_flask_relabel.sid
+  gate      before lookup-any old -ESRCH under flask at xen/xsm/flask/flask_op.c flask_relabel_domain
+  check     domain2:relabelself old -> new_label if self
   check     domain2:relabelfrom current -> old(raw) unless self
-  check     domain2:relabelto current -> new(raw) unless self
-  check     domain:transition old -> new(raw)
+  check     domain2:relabelto current -> new_label unless self
+  check     domain:transition old -> new_label
   class     privileged
   summary   Give a domain a new security label, for example at the end of a build.
   note      self means the domid passed is literally DOMID_SELF; naming the caller by number takes the other path.

@@ -231,6 +231,12 @@ public struct Op: Sendable, Codable, Identifiable {
   public var flask: FlaskMarker?
   public var silo: SiloRule?
   public var refusesSelf = false
+  /// The hypercall's arguments in Xen's terms (written with `arg`, or derived from the checks).
+  public var arguments: [OpArgument] = []
+  /// Xen's refusals outside XSM, before and after the hook, in the order Xen makes them.
+  public var gates: [OpGate] = []
+  /// How a refusal reaches the caller when it is not the module's errno.
+  public var denial: [OpDenial] = []
   public var privilege: PrivilegeClass = .privileged
   public var summary = ""
   public var notes: [String] = []
@@ -297,5 +303,227 @@ extension Op {
     let levels = Dictionary(grouping: subops, by: \.level).sorted { $0.key < $1.key }
     return levels.map { $0.value.map { "\($0.constant)=\($0.numberText)" }.joined(separator: " | ") }
       .joined(separator: " / ")
+  }
+}
+
+// MARK: Arguments, gates and how a refusal reaches the caller
+
+/// One argument of an op's hypercall, in Xen's own terms: a domain id, a
+/// vCPU, a label, a device, or a flag of the call. Domain arguments carry
+/// the party name the op's checks use (`target`, `remote`, `foreign`, ...).
+public struct OpArgument: Hashable, Sendable, Codable, CustomStringConvertible {
+  /// What an argument holds.
+  public enum Kind: String, Hashable, Sendable, Codable, CaseIterable {
+    /// A domain id; `self` stands for `DOMID_SELF`, the caller.
+    case domain
+    /// A vCPU number, or `current` for the vCPU making the call.
+    case vcpu
+    /// A security context (`user:role:type`) the call asks for.
+    case label
+    /// A physical IRQ number.
+    case irq
+    /// A PCI device, `SEG:BUS:DEV.FN`.
+    case pci
+    /// An I/O memory frame number.
+    case iomem
+    /// An x86 I/O port.
+    case ioport
+    /// A device-tree path.
+    case dt
+    /// A situation of the call that switches checks on (`writable`); absent means false.
+    case flag
+    /// A plain number of the call (an HVM parameter index, a CPU).
+    case number
+  }
+
+  public var name: String
+  public var kind: Kind
+  /// The field of Xen's argument structure (`xen_domctl.domain`), when known.
+  public var field: String?
+  /// The value when the caller gives none; `self` is the caller. Nil: required (flags: absent).
+  public var defaultValue: String?
+  /// True when the loader derived the argument from the op's checks rather than an `arg` line.
+  public var inferred: Bool
+
+  public init(name: String, kind: Kind, field: String? = nil, defaultValue: String? = nil, inferred: Bool = false) {
+    self.name = name
+    self.kind = kind
+    self.field = field
+    self.defaultValue = defaultValue
+    self.inferred = inferred
+  }
+
+  /// Whether a question must give this argument.
+  public var isRequired: Bool { kind != .flag && defaultValue == nil }
+  /// The default `none`: the argument may be left out and then stands for nothing.
+  public var isOptional: Bool { defaultValue == "none" }
+
+  /// `owner (domain, evtchn_status.dom, default self)`.
+  public var description: String {
+    var parts = [kind.rawValue]
+    if let field { parts.append(field) }
+    if let defaultValue { parts.append("default \(defaultValue)") } else if kind != .flag { parts.append("required") }
+    return "\(name) (\(parts.joined(separator: ", ")))"
+  }
+
+  /// The argument a device label endpoint reads (`irq_label` -> irq).
+  public static func deviceKind(ofLabel label: String) -> Kind? {
+    switch label {
+    case "irq_label": .irq
+    case "pci_label": .pci
+    case "iomem_label": .iomem
+    case "ioport_label": .ioport
+    case "dt_label": .dt
+    default: nil
+    }
+  }
+}
+
+/// A refusal Xen makes outside XSM, before or after the hook, under every module.
+public struct OpGate: Hashable, Sendable, Codable, CustomStringConvertible {
+  /// Where the gate sits relative to the XSM hook.
+  public enum Stage: String, Hashable, Sendable, Codable {
+    case before, after
+  }
+
+  /// What must hold for the call to go on.
+  public enum Requirement: String, Hashable, Sendable, Codable, CaseIterable {
+    /// The domain is not the caller (`rcu_lock_remote_domain_by_id`, `d != current->domain`).
+    case notCaller = "not-caller"
+    /// The two domains differ.
+    case distinct
+    /// The domain is HVM or PVH (`is_hvm_domain`).
+    case hvm
+    /// The domain is PV (`is_pv_domain`).
+    case pv
+    /// The domain's physmap is translated (`paging_mode_translate`): HVM, PVH.
+    case translated
+    /// The domain has no device-model target yet (`d->target == NULL`).
+    case noTarget = "no-target"
+    /// The vCPU argument is not the vCPU making the call.
+    case otherVCPU = "other-vcpu"
+    /// The caller is the hardware domain.
+    case hardware
+    /// The caller is the control domain.
+    case control
+    /// `rcu_lock_domain_by_id` finds the domain: it exists and was named by its
+    /// number (`DOMID_SELF` is not resolved by this lookup).
+    case lookup
+    /// `rcu_lock_domain_by_any_id` finds the domain: it exists (`DOMID_SELF` is the caller).
+    case lookupAny = "lookup-any"
+    /// `get_pg_owner`: a foreign domain, or the caller passed as `DOMID_SELF`; the caller's own number is refused.
+    case foreign
+    /// The caller is PV or the hardware domain (`hvm_physdev_op`'s hardware-domain sub-ops).
+    case pvOrHardware = "pv-or-hardware"
+    /// Xen has no implementation here (a removed command, an op of another architecture).
+    case unsupported
+    /// `hvm_allow_get_param`: the parameter `index` may be read (a guest reads only the whitelisted ones of itself).
+    case hvmParamGet = "hvm-param-get"
+    /// `hvm_allow_set_param`: the parameter `index` may be written.
+    case hvmParamSet = "hvm-param-set"
+
+    /// How many domain arguments the requirement names.
+    public var domainCount: Int {
+      switch self {
+      case .notCaller, .hvm, .pv, .translated, .noTarget, .lookup, .lookupAny, .foreign, .pvOrHardware,
+        .hvmParamGet, .hvmParamSet:
+        1
+      case .distinct: 2
+      case .otherVCPU, .hardware, .control, .unsupported: 0
+      }
+    }
+  }
+
+  public var stage: Stage
+  public var requirement: Requirement
+  /// The domain arguments it reads, by name.
+  public var domains: [String]
+  /// The error Xen returns when the requirement does not hold (`-EINVAL`);
+  /// `-ESRCH|-EPERM` gives the control domain the first and anyone else the second.
+  public var error: String
+  /// The situation the gate applies in, when not every call.
+  public var condition: Condition?
+  /// The modules the gate belongs to (a check a module makes outside the access decision); empty for every module.
+  public var modules: [String] = []
+  /// Xen's file and function that make the check (`xen/common/domctl.c do_domctl`).
+  public var source: String
+  public var span: SourceSpan
+
+  public init(stage: Stage, requirement: Requirement, domains: [String], error: String, condition: Condition? = nil,
+    source: String, span: SourceSpan)
+  {
+    self.condition = condition
+    self.stage = stage
+    self.requirement = requirement
+    self.domains = domains
+    self.error = error
+    self.source = source
+    self.span = span
+  }
+
+  /// `after not-caller target -EINVAL`, as the catalog writes it (without the source).
+  public var description: String {
+    ([stage.rawValue, requirement.rawValue] + domains + [error] + (condition.map { [$0.description] } ?? [])
+      + (modules.isEmpty ? [] : ["under", modules.joined(separator: ",")])).joined(separator: " ")
+  }
+  public static func == (a: OpGate, b: OpGate) -> Bool { a.description == b.description && a.source == b.source }
+  public func hash(into hasher: inout Hasher) { hasher.combine(description) }
+}
+
+/// How a refusal reaches the caller when it is not a plain negative errno.
+public struct OpDenial: Hashable, Sendable, Codable, CustomStringConvertible {
+  /// The channel the refusal travels by.
+  public enum Channel: String, Hashable, Sendable, Codable, CaseIterable {
+    /// A different errno than the module's (`xen_version` build_id: -EPERM under flask too).
+    case errno
+    /// A status field of the op (`GNTST_permission_denied`); the hypercall itself returns 0.
+    case status
+    /// The per-entry error slot of a batched op; the hypercall itself returns 0.
+    case entry
+    /// The call succeeds with a placeholder result (`<denied>`, an empty string, 0).
+    case value
+  }
+
+  public var channel: Channel
+  /// The errno, status name or placeholder value.
+  public var value: String
+  /// Where Xen maps the refusal.
+  public var source: String
+  public var span: SourceSpan
+
+  public init(channel: Channel, value: String, source: String, span: SourceSpan) {
+    self.channel = channel
+    self.value = value
+    self.source = source
+    self.span = span
+  }
+
+  public var description: String { "\(channel.rawValue) \(value)" }
+  public static func == (a: OpDenial, b: OpDenial) -> Bool { a.description == b.description && a.source == b.source }
+  public func hash(into hasher: inout Hasher) { hasher.combine(description) }
+}
+
+extension Op {
+  /// The domain arguments, in the order the op takes them.
+  public var domainArguments: [OpArgument] { arguments.filter { $0.kind == .domain } }
+  /// The argument a question's positional TARGET fills: the op's first domain argument.
+  public var positionalArgument: OpArgument? { domainArguments.first }
+  /// The argument with this name.
+  public func argument(named name: String) -> OpArgument? { arguments.first { $0.name == name } }
+  /// Every situation (`if`/`unless` word) of the op's checks and dummy steps.
+  public var situationNames: [String] {
+    var seen: [String] = []
+    for name in checks.compactMap(\.condition?.name) + dummy.compactMap(\.condition?.name) where !seen.contains(name) {
+      seen.append(name)
+    }
+    return seen
+  }
+}
+
+extension Endpoint {
+  /// The initial SID a fixed object stands for (`xen_t` -> `xen`); nil for other endpoints.
+  public var initialSIDName: String? {
+    guard kind == .fixed, name.hasSuffix("_t") else { return nil }
+    return String(name.dropLast(2))
   }
 }

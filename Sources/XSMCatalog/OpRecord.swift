@@ -31,6 +31,12 @@ public struct OpRecord: Sendable, Codable, Equatable {
   public var flask: String?
   public var silo: String?
   public var refusesSelf: Bool
+  /// The hypercall's arguments: `name kind` with Xen's field and default (`owner domain evtchn_status.dom default self`).
+  public var arguments: [String]
+  /// Xen's refusals outside XSM in order: `before lookup target -ESRCH|-EPERM (xen/common/domctl.c do_domctl)`.
+  public var gates: [String]
+  /// How a refusal reaches the caller when not as an errno: `status GNTST_permission_denied`.
+  public var denial: [String]
   public var summary: String
   public var notes: [String]
   public var replaces: [String]
@@ -60,6 +66,12 @@ public struct OpRecord: Sendable, Codable, Equatable {
     flask = op.flask?.rawValue
     silo = op.silo.map { "\($0.left) \($0.right)" }
     refusesSelf = op.refusesSelf
+    arguments = op.arguments.map { a in
+      ([a.name, a.kind.rawValue] + (a.field.map { [$0] } ?? []) + (a.defaultValue.map { ["default", $0] } ?? []))
+        .joined(separator: " ")
+    }
+    gates = op.gates.map { "\($0) (\($0.source))" }
+    denial = op.denial.map { "\($0) (\($0.source))" }
     summary = op.summary
     notes = op.notes
     replaces = op.replaces

@@ -10,6 +10,8 @@ public struct ModuleComparison: Sendable, Codable {
     /// An example pair, by domain label.
     public var caller: String
     public var target: String
+    /// The example's question as `xsmq can CALLER OP` takes it (`target=web owner=dom3`); empty for ops without arguments.
+    public var arguments: [String]
     public var relation: AccessMatrix.Relation
     public var pairs: Int
     public var dummy: Verdict
@@ -44,11 +46,18 @@ public struct ModuleComparison: Sendable, Codable {
         guard !(dummy == silo && silo == flask) else { continue }
         let caller = matrix.classes[cell.callerClass]
         let target = matrix.classes[cell.targetClass]
-        let callerLabel = engine.host.domain(domid: caller.representative)?.label ?? "dom\(caller.representative)"
-        var targetDomid = target.representative
-        if cell.relation == .same { targetDomid = caller.representative }
+        // The pair the cell was decided on, so that `xsmq can` on it gives the same verdicts.
+        let callerDomid = cell.example.first ?? caller.representative
+        let callerLabel = engine.host.domain(domid: callerDomid)?.label ?? "dom\(callerDomid)"
+        let targetDomid = cell.example.count > 1 ? cell.example[1] : target.representative
         let targetLabel = engine.host.domain(domid: targetDomid)?.label ?? "dom\(targetDomid)"
-        var difference = Difference(caller: callerLabel, target: targetLabel, relation: cell.relation,
+        var arguments: [String] = []
+        if let callerDomain = engine.host.domain(domid: callerDomid),
+          let targetDomain = engine.host.domain(domid: targetDomid)
+        {
+          arguments = OpQuestion.matrixArguments(caller: callerDomain, op: op, target: targetDomain)
+        }
+        var difference = Difference(caller: callerLabel, target: targetLabel, arguments: arguments, relation: cell.relation,
           pairs: cell.pairs, dummy: dummy, silo: silo, flask: flask, reason: "")
         if dummy == flask && silo != dummy && op.silo != nil {
           difference.reason = "silo's rule: neither end is the control domain and they are different domains"

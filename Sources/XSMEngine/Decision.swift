@@ -24,10 +24,13 @@ public struct TraceStep: Sendable, Codable, Hashable {
   public var subject: String?
   public var object: String?
   public var rules: [String]
+  /// Xen's file and function that make this step (`xen/common/domctl.c do_domctl`), where known.
+  public var source: String?
 
   public init(_ outcome: Outcome, _ layer: String, _ text: String, subject: String? = nil, object: String? = nil,
-    rules: [String] = [])
+    rules: [String] = [], source: String? = nil)
   {
+    self.source = source
     self.outcome = outcome
     self.layer = layer
     self.text = text
@@ -46,6 +49,16 @@ public struct Decision: Sendable, Codable, Hashable {
   public var trace: [TraceStep]
   /// Under permissive flask: the checks enforcing mode would have denied.
   public var wouldDeny: [String]
+  /// What the caller sees when that is not `error`: a status (`GNTST_permission_denied`) or a placeholder result (`<denied>`).
+  public var returned: String?
+  /// How a refusal reaches the caller, when not as the hypercall's errno.
+  public var delivery: OpDenial.Channel?
+
+  /// What the caller gets back: `ok`, the errno, the status or the placeholder.
+  public var result: String {
+    if let returned, verdict != .allowed { return returned }
+    return verdict == .allowed ? "ok" : error ?? "denied"
+  }
 
   public init(module: XSMModule, verdict: Verdict, error: String? = nil, trace: [TraceStep], wouldDeny: [String] = []) {
     self.module = module
@@ -79,11 +92,18 @@ public struct QueryObjects: Sendable, Hashable, Codable {
   public var vcpu: VCPUArgument?
   /// Situations of the call (`writable`, `revoke`); none by default.
   public var situations: Set<String>
+  /// Domain arguments passed as `DOMID_SELF` rather than by number.
+  public var domidSelf: Set<String>
+  /// Domids a question names that no domain of the host has.
+  public var missing: [Int: HostDomain] = [:]
+  /// Plain numbers of the call by argument name (`index` of an HVM parameter).
+  public var numbers: [String: UInt64] = [:]
 
   public init(domain: Int? = nil, parties: [String: Int] = [:], irq: UInt32? = nil, pciDevice: UInt32? = nil,
     iomem: UInt64? = nil, ioport: UInt32? = nil, deviceTreePath: String? = nil, label: UInt32? = nil,
-    vcpu: VCPUArgument? = nil, situations: Set<String> = [])
+    vcpu: VCPUArgument? = nil, situations: Set<String> = [], domidSelf: Set<String> = [])
   {
+    self.domidSelf = domidSelf
     self.domain = domain
     self.parties = parties
     self.irq = irq

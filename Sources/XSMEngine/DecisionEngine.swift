@@ -15,10 +15,8 @@ public struct DecisionEngine: Sendable {
 
   public init(host: XenHost) { self.host = host }
 
-  /// Endpoints that stand for the third domain of a call.
-  static let thirdParty: Set<String> = ["dm", "owner", "source", "parent"]
-
-  /// The decision under `module` (the host's own when nil).
+  /// The decision under `module` (the host's own when nil). `target` fills
+  /// the op's first domain argument; `objects` carries the others by name.
   public func decide(caller: HostDomain, op: Op, target: HostDomain?, module: XSMModule? = nil,
     objects: QueryObjects = QueryObjects()) -> Decision
   {
@@ -32,52 +30,229 @@ public struct DecisionEngine: Sendable {
     decide(caller: caller, op: op, target: target, module: module, objects: objects, explain: false).verdict
   }
 
-  /// The decision, with its trace only when `explain` is set.
+  /// The decision, with its trace only when `explain` is set. Xen's order:
+  /// the gates before the hook, the hook under the module, the gates after
+  /// it; then the refusal is delivered as the op delivers it.
   public func decide(caller: HostDomain, op: Op, target: HostDomain?, module: XSMModule?, objects: QueryObjects,
     explain: Bool) -> Decision
   {
     let module = module ?? host.module
-    let third = objects.domain.flatMap { host.domain(domid: $0) } ?? caller
-    let call = Call(caller: caller, target: target ?? caller, third: third, objects: objects, explain: explain)
+    let call = Call(op: op, caller: caller, target: target, objects: objects, host: host, explain: explain)
 
-    // Gates Xen applies under every module.
-    if op.refusesSelf, let target, target.domid == caller.domid {
-      return Decision(module: module, verdict: .invalid, error: "-EPERM",
-        trace: explain ? [TraceStep(.fail, "xen", "Xen refuses `\(op.name)` when the caller names itself as the target")] : [])
-    }
+    if let refusal = gates(op, .before, call, module: module) { return deliver(op, refusal, call) }
+    var decision: Decision
     if !op.isHooked {
-      return Decision(module: module, verdict: .allowed,
+      decision = Decision(module: module, verdict: .allowed,
         trace: explain ? [TraceStep(.info, "xen", "no XSM hook guards `\(op.name)`; only Xen's own checks apply")] : [])
+    } else {
+      switch module {
+      case .dummy: decision = dummy(op, call, module: .dummy, trace: [])
+      case .silo: decision = silo(op, call)
+      case .flask: decision = flask(op, call)
+      }
     }
-    switch module {
-    case .dummy: return dummy(op, call, module: .dummy, trace: [])
-    case .silo: return silo(op, call)
-    case .flask: return flask(op, call)
+    if decision.verdict == .allowed, let refusal = gates(op, .after, call, module: module) {
+      var after = refusal
+      after.trace = decision.trace + refusal.trace
+      after.wouldDeny = decision.wouldDeny
+      return deliver(op, after, call)
+    }
+    return deliver(op, decision, call)
+  }
+
+  /// The first gate of `stage` that does not hold, as a decision; nil when all hold.
+  func gates(_ op: Op, _ stage: OpGate.Stage, _ call: Call, module: XSMModule) -> Decision? {
+    var trace: [TraceStep] = []
+    for gate in op.gates where gate.stage == stage {
+      if let condition = gate.condition, !condition.holds(in: call.situations) { continue }
+      if !gate.modules.isEmpty && !gate.modules.contains(module.rawValue) { continue }
+      let (holds, why, specific) = Self.gateHolds(gate, call)
+      var error = specific ?? gate.error
+      if let bar = error.firstIndex(of: "|") {
+        error = call.caller.isControl ? String(error[..<bar]) : String(error[error.index(after: bar)...])
+      }
+      if call.explain {
+        trace.append(TraceStep(holds ? .pass : .fail, "xen", "\(stage == .before ? "before" : "after") the hook: \(why)"
+          + (holds ? "" : " -> \(error)"), source: gate.source))
+      }
+      if !holds {
+        return Decision(module: module, verdict: .invalid, error: error, trace: trace)
+      }
+    }
+    return nil
+  }
+
+  /// Whether a gate holds for a call, the reason in words, and the error when the gate decides it itself.
+  static func gateHolds(_ gate: OpGate, _ call: Call) -> (Bool, String, String?) {
+    let (holds, why) = requirementHolds(gate, call)
+    if case .hvmParamGet = gate.requirement, !holds { return (false, why, hvmParamError(get: true, call)) }
+    if case .hvmParamSet = gate.requirement, !holds { return (false, why, hvmParamError(get: false, call)) }
+    return (holds, why, nil)
+  }
+
+  static func requirementHolds(_ gate: OpGate, _ call: Call) -> (Bool, String) {
+    let parties = gate.domains.map { call.party($0) }
+    let first = parties.first ?? call.caller
+    let name = gate.domains.first ?? "current"
+    switch gate.requirement {
+    case .lookup:
+      if first.missing { return (false, "no domain dom\(first.domid) (`\(name)`)") }
+      if call.objects.domidSelf.contains(name) {
+        return (false, "`\(name)` was passed as DOMID_SELF, which rcu_lock_domain_by_id does not resolve")
+      }
+      return (true, "`\(name)` is \(first.label)")
+    case .lookupAny:
+      return first.missing ? (false, "no domain dom\(first.domid) (`\(name)`)") : (true, "`\(name)` is \(first.label)")
+    case .foreign:
+      if first.domid == call.caller.domid && !call.objects.domidSelf.contains(name) {
+        return (false, "`\(name)` names the caller by its own domid instead of DOMID_SELF")
+      }
+      return (true, "`\(name)` is \(call.objects.domidSelf.contains(name) ? "DOMID_SELF" : "another domain")")
+    case .pvOrHardware:
+      return !call.caller.kind.isHVM || call.caller.isHardware
+        ? (true, "\(call.caller.label) is PV or the hardware domain")
+        : (false, "\(call.caller.label) is \(call.caller.kind.rawValue.uppercased()) and not the hardware domain")
+    case .unsupported:
+      return (false, "Xen has no implementation of this op here")
+    case .hvmParamGet, .hvmParamSet:
+      return hvmParamError(get: gate.requirement == .hvmParamGet, call) == nil
+        ? (true, "HVM parameter \(call.objects.numbers["index"].map(String.init) ?? "?") may be \(gate.requirement == .hvmParamGet ? "read" : "written") here")
+        : (false, "HVM parameter \(call.objects.numbers["index"].map(String.init) ?? "?") may not be \(gate.requirement == .hvmParamGet ? "read" : "written") by \(call.caller.label) on \(first.label)")
+    case .notCaller:
+      return first.domid == call.caller.domid
+        ? (false, "`\(gate.domains[0])` is the caller itself") : (true, "`\(gate.domains[0])` is not the caller")
+    case .distinct:
+      return first.domid == parties[1].domid
+        ? (false, "`\(gate.domains[0])` and `\(gate.domains[1])` are the same domain")
+        : (true, "`\(gate.domains[0])` and `\(gate.domains[1])` differ")
+    case .hvm:
+      return first.kind.isHVM
+        ? (true, "\(first.label) is \(first.kind.rawValue.uppercased())")
+        : (false, "\(first.label) is PV, not HVM or PVH")
+    case .pv:
+      return first.kind.isHVM
+        ? (false, "\(first.label) is \(first.kind.rawValue.uppercased()), not PV") : (true, "\(first.label) is PV")
+    case .translated:
+      return first.kind.isTranslated
+        ? (true, "\(first.label) has a translated physmap")
+        : (false, "\(first.label) is PV: its physmap is not translated")
+    case .noTarget:
+      if let t = first.targetDomid { return (false, "\(first.label) is already the device model of dom\(t)") }
+      return (true, "\(first.label) has no device-model target yet")
+    case .otherVCPU:
+      _ = name
+      return call.objects.vcpu == .current
+        ? (false, "the vCPU asked for is the one making the call")
+        : (true, "the vCPU asked for is not the one making the call")
+    case .hardware:
+      return call.caller.isHardware
+        ? (true, "\(call.caller.label) is the hardware domain") : (false, "\(call.caller.label) is not the hardware domain")
+    case .control:
+      return call.caller.isControl
+        ? (true, "\(call.caller.label) is the control domain") : (false, "\(call.caller.label) is not the control domain")
     }
   }
 
+  /// `hvm_allow_get_param` / `hvm_allow_set_param` (xen/arch/x86/hvm/hvm.c)
+  /// after the hook: deprecated parameters are -EINVAL for everyone, ALTP2M
+  /// is read-only (-EEXIST), and a guest reads or writes only the whitelisted
+  /// parameters of itself (-EPERM). Nil when allowed.
+  static func hvmParamError(get: Bool, _ call: Call) -> String? {
+    guard let index = call.objects.numbers["index"] else { return nil }
+    let deprecated: Set<UInt64> = [4, 13, 20, 21, 22, 23, 24, 25, 26, 30]
+    let readable: Set<UInt64> = [0, 15, 37, 19, 34, 1, 2, 17, 18, 35, 36]
+    let writable: Set<UInt64> = [0, 15, 37, 19, 34, 2, 18, 36]
+    if deprecated.contains(index) { return "-EINVAL" }
+    if !get && index == 35 { return "-EEXIST" }
+    let onItself = call.target.domid == call.caller.domid
+    if onItself && !(get ? readable : writable).contains(index) { return "-EPERM" }
+    return nil
+  }
+
+  /// What the caller sees: a refusal through the op's status field, entry
+  /// slot or a placeholder result instead of the module's errno.
+  func deliver(_ op: Op, _ decision: Decision, _ call: Call) -> Decision {
+    guard decision.verdict == .denied, let denial = op.denial.first else { return decision }
+    var delivered = decision
+    delivered.returned = denial.value
+    delivered.delivery = denial.channel
+    if denial.channel == .errno { delivered.error = denial.value }
+    if call.explain {
+      let text: String
+      switch denial.channel {
+      case .errno: text = "the refusal reaches the caller as \(denial.value)"
+      case .status: text = "the hypercall returns 0; the op's status field says \(denial.value)"
+      case .entry: text = "the hypercall goes on; the entry's error slot says \(decision.error ?? denial.value)"
+      case .value: text = "the call succeeds with the placeholder result \(denial.value)"
+      }
+      delivered.trace.append(TraceStep(.info, "xen", text, source: denial.source))
+    }
+    return delivered
+  }
+
+  /// One question with its domains bound to the op's arguments.
   struct Call {
     var caller: HostDomain
+    /// Domains by argument (party) name.
+    var parties: [String: HostDomain]
+    /// The op's first domain argument, or the caller for ops without one.
     var target: HostDomain
-    var third: HostDomain
     var objects: QueryObjects
+    /// The situations of the call, with `self` added when a domain argument was passed as DOMID_SELF.
+    var situations: Set<String>
     /// Build the trace (text, contexts, rules); off for matrices.
     var explain: Bool
+
+    init(op: Op, caller: HostDomain, target: HostDomain?, objects given: QueryObjects, host: XenHost, explain: Bool) {
+      var objects = given
+      self.caller = caller
+      self.explain = explain
+      var parties: [String: HostDomain] = [:]
+      for (name, domid) in objects.parties { parties[name] = host.domain(domid: domid) ?? objects.missing[domid] }
+      let domainArguments = op.domainArguments
+      if let target, let first = domainArguments.first, parties[first.name] == nil { parties[first.name] = target }
+      // `objects.domain` (--object) fills the first domain argument still open after the positional one.
+      if let other = objects.domain.flatMap({ host.domain(domid: $0) }),
+        let open = domainArguments.dropFirst().first(where: { parties[$0.name] == nil })
+      {
+        parties[open.name] = other
+      }
+      var situations = objects.situations
+      for argument in domainArguments where parties[argument.name] == nil {
+        // Unbound: the default (`self`, DOMID_SELF: the caller), or the caller for questions built without one.
+        parties[argument.name] = caller
+        if argument.defaultValue == "self" {
+          objects.domidSelf.insert(argument.name)
+          if op.argument(named: "self")?.kind == .flag { situations.insert("self") }
+        }
+      }
+      self.objects = objects
+      for name in objects.domidSelf where op.argument(named: "self")?.kind == .flag && parties[name] != nil {
+        situations.insert("self")
+      }
+      self.parties = parties
+      self.target = domainArguments.first.flatMap { parties[$0.name] } ?? target ?? caller
+      self.situations = situations
+    }
+
+    /// The domain a party names; the caller for `current` and for parties the op does not take.
+    func party(_ name: String) -> HostDomain {
+      if name == "current" { return caller }
+      return parties[name] ?? target
+    }
   }
 
   /// The domain an endpoint names in a call; nil for fixed objects and labels.
   func domain(_ endpoint: Endpoint, _ call: Call) -> HostDomain? {
     guard endpoint.kind == .domain else { return nil }
-    if endpoint.isCaller { return call.caller }
-    if Self.thirdParty.contains(endpoint.name) { return call.third }
-    return call.target
+    return call.party(endpoint.name)
   }
 
   // MARK: Dummy
 
   func dummy(_ op: Op, _ call: Call, module: XSMModule, trace initial: [TraceStep]) -> Decision {
     var trace = initial
-    for step in op.dummySteps(in: call.objects.situations) {
+    for step in op.dummySteps(in: call.situations) {
       let source = domain(step.subject, call) ?? call.caller
       let target = domain(step.object, call)
       if step.action == .enosys {
@@ -203,7 +378,12 @@ public struct DecisionEngine: Sendable {
     var trace: [TraceStep] = []
     var wouldDeny: [String] = []
     var denied = false
-    for check in op.checks(in: call.objects.situations) {
+    if call.explain {
+      for check in op.checks where !(check.condition?.holds(in: call.situations) ?? true) {
+        trace.append(TraceStep(.info, "flask", "\(check.text): not made on this call (\(check.condition!.negated ? "" : "not ")\(check.condition!.name))"))
+      }
+    }
+    for check in op.checks(in: call.situations) {
       guard let subject = sid(of: check.subject, asSubjectOf: nil, call, server),
         let object = sid(of: check.object, asSubjectOf: check.subject, call, server)
       else {
@@ -291,42 +471,47 @@ public struct DecisionEngine: Sendable {
       guard let subjectEndpoint, !endpoint.raw else { return plain }
       // A channel's checks derive the domain object from the channel's owner:
       // the new port's owner (`channel`), or the remote domain (`remote_channel`).
-      let deriving: HostDomain? =
+      let deriving: HostDomain =
         switch subjectEndpoint.name {
-        case "channel": call.third
-        case "remote_channel": call.target
-        default: domain(subjectEndpoint, call)
+        case "channel": channelOwner(call)
+        case "remote_channel": channelRemote(call)
+        default: domain(subjectEndpoint, call) ?? call.caller
         }
-      guard let subject = deriving else { return plain }
-      if subject.domid == d.domid { return subject.selfSID ?? plain }
-      if subject.targetDomid == d.domid { return subject.targetSID ?? plain }
-      return plain
+      return Self.derivedSID(deriving, d)
     case .fixed:
-      let name = String(endpoint.name.dropLast(2))  // xen_t -> xen
-      return server.initialSID(named: name)
+      return endpoint.initialSIDName.flatMap { server.initialSID(named: $0) }
     case .label:
       switch endpoint.name {
       case "channel":
         // A new port: compute_sid(owner.sid, derived(owner -> remote), event).
-        let owner = call.third
-        guard let ownerSID = owner.sid else { return nil }
-        let remote = derived(from: owner, to: call.target) ?? ownerSID
+        let owner = channelOwner(call)
+        guard let ownerSID = owner.sid, let remote = Self.derivedSID(owner, channelRemote(call)) else { return nil }
         return server.computeSID(source: ownerSID, target: remote, classValue: event, kind: .transition)
       case "remote_channel":
-        guard let remoteSID = call.target.sid else { return nil }
-        let local = derived(from: call.target, to: call.caller) ?? remoteSID
-        return server.computeSID(source: remoteSID, target: local, classValue: event, kind: .transition)
+        // The peer's port, labelled when the peer offered it to the caller.
+        let peer = channelRemote(call)
+        guard let peerSID = peer.sid, let local = Self.derivedSID(peer, call.caller) else { return nil }
+        return server.computeSID(source: peerSID, target: local, classValue: event, kind: .transition)
       case "new_label":
-        return call.target.sid
+        return call.objects.label ?? call.target.sid
       default:
         return deviceSID(endpoint.name, call.objects, server)
       }
     }
   }
 
-  private func derived(from subject: HostDomain, to object: HostDomain) -> UInt32? {
-    if subject.domid == object.domid { return subject.selfSID }
-    if subject.targetDomid == object.domid { return subject.targetSID }
+  /// The domain whose port a channel check is about: `owner`, else the caller.
+  private func channelOwner(_ call: Call) -> HostDomain { call.parties["owner"] ?? call.caller }
+  /// The far end of that port: `remote`, else the op's first domain argument.
+  private func channelRemote(_ call: Call) -> HostDomain { call.parties["remote"] ?? call.target }
+
+  /// The SID Xen uses for `object` as `subject` sees it (`domain_has_perm`'s
+  /// derivation): the subject's self SID when they are the same domain, its
+  /// target SID when the subject is the object's device model, else the
+  /// object's own SID.
+  public static func derivedSID(_ subject: HostDomain, _ object: HostDomain) -> UInt32? {
+    if subject.domid == object.domid { return subject.selfSID ?? object.sid }
+    if subject.targetDomid == object.domid { return subject.targetSID ?? object.sid }
     return object.sid
   }
 

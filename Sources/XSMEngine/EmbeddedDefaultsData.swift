@@ -241,20 +241,24 @@ enum EmbeddedDefaultsData {
 # walk-through of the domains and of good questions to ask:
 # examples/systems/README.md.
 #
-#  domid  name       label (type)        role on the host
-#  -----  ---------  ------------------  ----------------------------------------
-#    0    dom0       dom0_t              control + hardware domain, toolstack
-#    1    xenstore   xenstore_t          xenstore stub domain
-#    2    netdrv     nic_dev_t           network driver domain (owns the NIC)
-#    3    web-dm     dm_dom_t            stub device model of web (dom5)
-#    4    db         domU_t              PV guest, no device model
-#    5    web        domU_t              HVM guest, device model in dom3
-#    6    ci         domU_t              HVM guest, device model in dom7
-#    7    ci-dm      dm_dom_t            stub device model of ci (dom6)
-#    8    desktop    domU_t              HVM guest, QEMU runs in dom0
-#    9    vault      isolated_domU_t     talks only to dom0 and xenstore
-#   10    ledger     prot_domU_t         protected: nobody may map its memory
-#   11    appliance  nomigrate_t         can never be saved or migrated
+#  domid  name       label (type)        kind  role on the host
+#  -----  ---------  ------------------  ----  ----------------------------------
+#     0    dom0       dom0_t              pv   control + hardware domain, toolstack
+#     1    xenstore   xenstore_t          pvh  xenstore stub domain
+#     2    netdrv     nic_dev_t           pv   network driver domain (owns the NIC)
+#     3    web-dm     dm_dom_t            pv   stub device model of web (dom5)
+#     4    db         domU_t              pv   PV guest, no device model
+#     5    web        domU_t              hvm  HVM guest, device model in dom3
+#     6    ci         domU_t              hvm  HVM guest, device model in dom7
+#     7    ci-dm      dm_dom_t            pv   stub device model of ci (dom6)
+#     8    desktop    domU_t              hvm  HVM guest, QEMU runs in dom0
+#     9    vault      isolated_domU_t     pvh  talks only to dom0 and xenstore
+#    10    ledger     prot_domU_t         hvm  protected: nobody may map its memory
+#    11    appliance  nomigrate_t         pv   can never be saved or migrated
+#
+# Kinds: PV, HVM or PVH, which Xen's non-XSM checks read (a device model's
+# target must be HVM or PVH; dm_op refuses PV targets; add_to_physmap needs a
+# translated, i.e. HVM or PVH, domain).
 #
 # Users: the host's own domains run as system_u:system_r; guests belong to
 # tenants (policy/users, module vm_role): user_1 runs db and web, user_2 runs
@@ -303,6 +307,7 @@ guest_vpmu = false          # guests may use the virtual PMU
 [[domain]]
 domid = 0
 name = "dom0"
+kind = "pv"
 context = "system_u:system_r:dom0_t"
 flags = ["control", "hardware"]
 
@@ -312,6 +317,7 @@ flags = ["control", "hardware"]
 [[domain]]
 domid = 1
 name = "xenstore"
+kind = "pvh"
 context = "system_u:system_r:xenstore_t"
 flags = ["xenstore"]
 
@@ -324,6 +330,7 @@ flags = ["xenstore"]
 [[domain]]
 domid = 2
 name = "netdrv"
+kind = "pv"
 context = "system_u:system_r:nic_dev_t"
 iommu = "intremap"
 
@@ -339,6 +346,7 @@ iommu = "intremap"
 [[domain]]
 domid = 3
 name = "web-dm"
+kind = "pv"
 context = "user_1:vm_r:dm_dom_t"
 target = "web"
 
@@ -346,12 +354,14 @@ target = "web"
 [[domain]]
 domid = 4
 name = "db"
+kind = "pv"
 context = "user_1:vm_r:domU_t"
 
 # An HVM guest whose device model is web-dm (dom3).
 [[domain]]
 domid = 5
 name = "web"
+kind = "hvm"
 context = "user_1:vm_r:domU_t"
 
 # ---------------------------------------------------------------------------
@@ -361,6 +371,7 @@ context = "user_1:vm_r:domU_t"
 [[domain]]
 domid = 6
 name = "ci"
+kind = "hvm"
 context = "user_2:vm_r:domU_t"
 
 # Stub device model of `ci`; the target is written as a domid here (both
@@ -368,6 +379,7 @@ context = "user_2:vm_r:domU_t"
 [[domain]]
 domid = 7
 name = "ci-dm"
+kind = "pv"
 context = "user_2:vm_r:dm_dom_t"
 target = "dom6"
 
@@ -376,6 +388,7 @@ target = "dom6"
 [[domain]]
 domid = 8
 name = "desktop"
+kind = "hvm"
 context = "user_2:vm_r:domU_t"
 
 # ---------------------------------------------------------------------------
@@ -387,6 +400,7 @@ context = "user_2:vm_r:domU_t"
 [[domain]]
 domid = 9
 name = "vault"
+kind = "pvh"
 context = "user_3:vm_r:isolated_domU_t"
 
 # A protected guest: built as prot_domU_t_building, then relabelled. Once
@@ -396,6 +410,7 @@ context = "user_3:vm_r:isolated_domU_t"
 [[domain]]
 domid = 10
 name = "ledger"
+kind = "hvm"
 context = "user_3:vm_r:prot_domU_t"
 
 # ---------------------------------------------------------------------------
@@ -407,6 +422,7 @@ context = "user_3:vm_r:prot_domU_t"
 [[domain]]
 domid = 11
 name = "appliance"
+kind = "pv"
 context = "system_u:system_r:nomigrate_t"
 
 """#

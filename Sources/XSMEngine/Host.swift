@@ -12,6 +12,10 @@ public struct HostDomain: Sendable, Hashable, Codable {
   /// The domain this one is the device model of (`set_target`).
   public var targetDomid: Int?
   public var iommu: IOMMUMode
+  /// PV, HVM or PVH: what Xen's `is_hvm_domain` and `paging_mode_translate` read.
+  public var kind: DomainKind = .pv
+  /// A domid no domain of the host has, named in a question (Xen's lookups fail on it).
+  public var missing = false
   public var contextText: String
   /// The domain's SID, self SID and (for a device model) target SID; nil without a policy.
   public var sid: UInt32?
@@ -21,6 +25,12 @@ public struct HostDomain: Sendable, Hashable, Codable {
   public var isControl: Bool { flags.contains(.control) }
   public var isXenstore: Bool { flags.contains(.xenstore) }
   public var isHardware: Bool { flags.contains(.hardware) }
+
+  /// A domid no domain of the host has, as a question may name it.
+  public static func nonexistent(domid: Int) -> HostDomain {
+    HostDomain(domid: domid, name: "dom\(domid)", flags: [], targetDomid: nil, iommu: .none, missing: true,
+      contextText: "")
+  }
   /// `domN (name)` for people.
   public var label: String { name == "dom\(domid)" ? name : "dom\(domid) (\(name))" }
 }
@@ -72,7 +82,7 @@ public final class XenHost: Sendable {
   /// SID. `others` are the domains it may serve.
   public func resolve(_ d: DomainSpec, among others: [HostDomain]) -> Result<HostDomain, DomainError> {
     var domain = HostDomain(domid: d.domid, name: d.name, flags: d.flags, targetDomid: nil, iommu: d.iommu,
-      contextText: d.context)
+      kind: d.kind, contextText: d.context)
     if let t = d.target {
       guard let target = others.first(where: { $0.name == t || "dom\($0.domid)" == t }) else {
         return .failure(DomainError(code: "system.unknown-target", message: "no domain `\(t)` to serve"))
@@ -165,7 +175,7 @@ public final class XenHost: Sendable {
           span: d.spans["context"], help: closestType(d.context, policy).map { "did you mean `\($0)`?" }))
       }
       domains.append(HostDomain(domid: d.domid, name: d.name, flags: d.flags, targetDomid: nil, iommu: d.iommu,
-        contextText: d.context))
+        kind: d.kind, contextText: d.context))
     }
     // Targets by name or domN.
     for (i, d) in spec.domains.enumerated() {

@@ -32,6 +32,8 @@ public struct AccessMatrix: Sendable, Codable {
     public var pairs: Int
     /// Verdict by module, in the order of `modules`.
     public var verdicts: [Verdict]
+    /// One (caller, target) pair of the cell, by domid: the pair the verdicts were decided on.
+    public var example: [Int]
   }
 
   /// One op's cells and totals.
@@ -69,13 +71,17 @@ public struct AccessMatrix: Sendable, Codable {
     // Classes of interchangeable domains.
     struct Key: Hashable {
       var sid: UInt32?, selfSID: UInt32?, targetSID: UInt32?, flags: [String], iommu: IOMMUMode, context: String
+      /// Xen's own gates read the kind (HVM targets, translated physmaps).
+      var kind: DomainKind
+      /// `set_target` refuses a device model that already serves a domain.
+      var servesADomain: Bool
     }
     var classIndex: [Key: Int] = [:]
     var classes: [DomainClass] = []
     var classOf: [Int] = []
     for d in all {
       let key = Key(sid: d.sid, selfSID: d.selfSID, targetSID: d.targetSID, flags: d.flags.map(\.rawValue).sorted(),
-        iommu: d.iommu, context: d.contextText)
+        iommu: d.iommu, context: d.contextText, kind: d.kind, servesADomain: d.targetDomid != nil)
       if let i = classIndex[key] {
         classes[i].domids.append(d.domid)
         classOf.append(i)
@@ -117,10 +123,14 @@ public struct AccessMatrix: Sendable, Codable {
     for (index, op) in ops.enumerated() {
       var row = OpRow(op: op.name, cells: [], allowed: Array(repeating: 0, count: modules.count),
         denied: Array(repeating: 0, count: modules.count), invalid: Array(repeating: 0, count: modules.count))
+      // An op without a domain argument is one question per caller, not per pair.
+      let targetless = op.positionalArgument == nil
       for combo in order {
+        if targetless && combo.relation != .same { continue }
         let entry = histogram[combo]!
+        let (target, objects) = OpQuestion.matrixCell(caller: entry.caller, op: op, target: entry.target)
         let verdicts = modules.map { module in
-          engine.verdict(caller: entry.caller, op: op, target: entry.target, module: module)
+          engine.verdict(caller: entry.caller, op: op, target: target, module: module, objects: objects)
         }
         decisions += modules.count
         for (m, verdict) in verdicts.enumerated() {
@@ -131,7 +141,7 @@ public struct AccessMatrix: Sendable, Codable {
           }
         }
         row.cells.append(Cell(callerClass: combo.caller, targetClass: combo.target, relation: combo.relation,
-          pairs: entry.count, verdicts: verdicts))
+          pairs: entry.count, verdicts: verdicts, example: [entry.caller.domid, entry.target.domid]))
       }
       rows.append(row)
       progress?(index + 1, ops.count)

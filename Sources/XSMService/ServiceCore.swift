@@ -517,20 +517,43 @@ final class ServiceCore: Sendable {
     let reply = try read { s throws(ServiceError) -> CanReply in
       _ = try callerDomain(caller, in: s)
       let who = try domain(r.caller ?? caller.domain, in: s)
-      let target = try r.target.map { name throws(ServiceError) in try domain(name, in: s) }
+      let question = try bind(who, op, target: r.target, arguments: r.arguments ?? [], situations: r.situations ?? [], s)
       let engine = DecisionEngine(host: s.host)
       let modules: [XSMModule] = r.allModules == true ? XSMModule.allCases : [r.module ?? s.host.module]
       let explain = r.why == true
       let decisions = modules.map {
-        engine.decide(caller: who, op: op, target: target, module: $0, objects: QueryObjects(), explain: explain)
+        engine.decide(caller: who, op: op, target: question.target, module: $0, objects: question.objects,
+          explain: explain)
       }
       let primary = decisions.first { $0.module == (r.module ?? s.host.module) } ?? decisions[0]
-      return CanReply(caller: who.label, op: op.name, target: (target ?? who).label, verdict: primary.verdict,
-        decisions: decisions, sequence: s.host.server?.sequence)
+      return CanReply(caller: who.label, op: op.name, target: question.target?.label ?? "-", verdict: primary.verdict,
+        decisions: decisions, sequence: s.host.server?.sequence, arguments: question.boundArguments)
     }
     decisionLog.record(caller: reply.caller, op: reply.op, target: reply.target,
       module: (r.module ?? .flask).rawValue, verdict: reply.verdict.rawValue, sequence: reply.sequence ?? 0)
     return reply
+  }
+
+  /// A question checked against the op's arguments, as `xsmq can` checks it; a 400 that lists them otherwise.
+  func bind(_ who: HostDomain, _ op: Op, target: String?, arguments: [String], situations: [String], _ s: ServiceState)
+    throws(ServiceError) -> OpQuestion
+  {
+    var pairs: [(String, String)] = []
+    for text in arguments {
+      guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+        throw ServiceError(400, "can.bad-argument", "`\(text)` is not NAME=VALUE\n" + OpArgumentError.usage(of: op))
+      }
+      pairs.append((String(text[..<eq]), String(text[text.index(after: eq)...])))
+    }
+    do {
+      return try OpQuestion.bind(caller: who, op: op, target: target, arguments: pairs, flags: situations, on: s.host)
+    } catch {
+      if error.unknownDomain != nil {
+        let hint = Suggestion.closest(to: error.unknownDomain!, in: s.host.domainNames).map { "; did you mean `\($0)`?" } ?? ""
+        throw ServiceError(404, "domain.unknown", "no domain `\(error.unknownDomain!)` on this host\(hint)", errno: "-ESRCH")
+      }
+      throw ServiceError(400, "can.bad-argument", error.description)
+    }
   }
 
   static let maximumBatch = 100_000
@@ -567,8 +590,10 @@ final class ServiceCore: Sendable {
           continue
         }
         let who = try lookup(q.caller)
-        let target = try q.target.map { name throws(ServiceError) in try lookup(name) }
-        let verdict = engine.verdict(caller: who, op: ops[q.op]!, target: target, module: r.module)
+        let op = ops[q.op]!
+        let question = try bind(who, op, target: q.target, arguments: [], situations: [], s)
+        let verdict = engine.verdict(caller: who, op: op, target: question.target, module: r.module,
+          objects: question.objects)
         answered[key] = verdict
         verdicts.append(verdict)
       }
@@ -714,7 +739,7 @@ final class ServiceCore: Sendable {
       contexts: server.map { srv in srv.allContexts.map(srv.policy.contextString) } ?? [],
       domains: s.host.domains.map { d in
         DomainSpec(domid: d.domid, name: d.name, context: d.contextText, flags: d.flags,
-          target: d.targetDomid.flatMap { t in s.host.domain(domid: t)?.name }, iommu: d.iommu)
+          target: d.targetDomid.flatMap { t in s.host.domain(domid: t)?.name }, iommu: d.iommu, kind: d.kind)
       },
       labels: server?.runtimeLabels.entries ?? [], cacheThreshold: server?.cacheThreshold)
     try? store.save(snapshot)

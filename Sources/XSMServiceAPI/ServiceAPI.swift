@@ -245,9 +245,15 @@ public struct CanRequest: Codable, Sendable {
   public var allModules: Bool?
   /// Include each decision's trace (hook, dummy rule, Flask checks with contexts and rules); off by default.
   public var why: Bool?
+  /// The op's other arguments as `NAME=VALUE` (`remote=dom0`, `vcpu=current`), as `xsmq can --arg` takes them.
+  public var arguments: [String]?
+  /// Situations of the call (`writable`, `self`), as `xsmq can --situation` takes them.
+  public var situations: [String]?
   public init(caller: String? = nil, op: String, target: String? = nil, module: XSMModule? = nil,
-    allModules: Bool? = nil, why: Bool? = nil)
+    allModules: Bool? = nil, why: Bool? = nil, arguments: [String]? = nil, situations: [String]? = nil)
   {
+    self.arguments = arguments
+    self.situations = situations
     self.caller = caller
     self.op = op
     self.target = target
@@ -263,7 +269,12 @@ public struct CanReply: Codable, Sendable {
   public var verdict: Verdict
   public var decisions: [Decision]
   public var sequence: UInt64?
-  public init(caller: String, op: String, target: String, verdict: Verdict, decisions: [Decision], sequence: UInt64? = nil) {
+  /// The op's arguments as bound, defaults included.
+  public var arguments: [String]?
+  public init(caller: String, op: String, target: String, verdict: Verdict, decisions: [Decision], sequence: UInt64? = nil,
+    arguments: [String]? = nil)
+  {
+    self.arguments = arguments
     self.caller = caller
     self.op = op
     self.target = target

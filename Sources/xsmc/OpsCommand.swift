@@ -212,7 +212,16 @@ extension XSMC {
       }
       for (i, check) in op.checks.enumerated() { field(i == 0 ? "flask" : "", check.text) }
       if let silo = op.silo { field("silo", "caller or \(silo.left)/\(silo.right) is the control domain, or they are the same") }
-      if op.refusesSelf { field("self", "Xen refuses it on the caller itself under every module") }
+      for (i, argument) in op.arguments.enumerated() {
+        var text = "\(argument.name) \(argument.kind.rawValue)"
+        if let f = argument.field { text += ", Xen's \(f)" }
+        if let d = argument.defaultValue { text += ", default \(d)" } else if argument.isRequired { text += ", required" }
+        if argument.name == op.positionalArgument?.name { text += " (TARGET)" }
+        if argument.inferred { text += " (from the checks)" }
+        field(i == 0 ? "arguments" : "", text)
+      }
+      for (i, gate) in op.gates.enumerated() { field(i == 0 ? "xen gates" : "", "\(gate) [\(gate.source)]") }
+      for denial in op.denial { field("refusal", "\(denial) [\(denial.source)]") }
       if op.kind == .split {
         if !op.replaces.isEmpty { field("replaces", op.replaces.joined(separator: " ")) }
       } else {

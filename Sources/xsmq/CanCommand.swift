@@ -24,8 +24,12 @@ extension XSMQ {
     @Argument(help: "The op, by name or alias (domctl.pause).")
     var op: String
 
-    @Argument(help: "The target domain (default: the caller itself).")
+    @Argument(help: "The op's first domain argument (see the op's arguments; `self` is DOMID_SELF).")
     var target: String?
+
+    @Option(name: .customLong("arg"), help: ArgumentHelp(
+      "An argument of the op, NAME=VALUE (remote=dom0, vcpu=current, label=CONTEXT); repeatable.", valueName: "name=value"))
+    var arguments: [String] = []
 
     @OptionGroup var host: HostOptions
 
@@ -38,7 +42,7 @@ extension XSMQ {
     @Flag(name: .long, help: "Print the trace of each decision.")
     var why = false
 
-    @Option(name: .long, help: "The third domain of two-domain ops (device model, port owner, copy source).")
+    @Option(name: .long, help: "The op's second domain argument (same as --arg NAME=DOMAIN for it).")
     var object: String?
 
     @Option(name: .long, help: "Situations of the call that switch checks on (writable, revoke, clear...); repeatable.")
@@ -67,46 +71,67 @@ extension XSMQ {
       if let client = try self.host.client(defaultCaller: caller) { return try await ask(client) }
       let host = try await self.host.load(onlyOps: [op])
       let callerDomain = try host.resolveDomain(caller, role: "caller")
-      let targetDomain = try target.map { try host.resolveDomain($0, role: "target") }
       let operation = try host.resolveOp(op)
-      var objects = QueryObjects(situations: Set(situation))
-      if let object { objects.domain = try host.resolveDomain(object, role: "object").domid }
-      objects.irq = irq
-      if let pci {
-        guard let sbdf = Self.parseSBDF(pci) else { throw usageError("`\(pci)` is not a PCI device (SEG:BUS:DEV.FN)") }
-        objects.pciDevice = sbdf
+      let question: OpQuestion
+      do {
+        question = try OpQuestion.bind(caller: callerDomain, op: operation, target: target,
+          arguments: try namedArguments(for: operation), flags: situation, on: host)
+      } catch let error as OpArgumentError {
+        throw usageError(error.description)
       }
-      if let iomem {
-        guard let frame = Self.parseNumber(iomem) else { throw usageError("`\(iomem)` is not a frame number") }
-        objects.iomem = frame
-      }
-      if let ioport {
-        guard let port = Self.parseNumber(ioport), port <= 0xffff else { throw usageError("`\(ioport)` is not an I/O port") }
-        objects.ioport = UInt32(port)
-      }
-      objects.deviceTreePath = dt
-
+      let targetDomain = question.target
+      let objects = question.objects
       let engine = DecisionEngine(host: host)
       let modules: [XSMModule] = allModules ? XSMModule.allCases : [module ?? host.module]
       let decisions = modules.map {
         engine.decide(caller: callerDomain, op: operation, target: targetDomain, module: $0, objects: objects)
       }
       let primary = decisions.first { $0.module == (module ?? host.module) } ?? decisions[0]
-      let targetLabel = (targetDomain ?? callerDomain).label
+      let targetLabel = targetDomain?.label ?? "-"
       if self.host.json {
         print(encodeJSON(Answer(caller: callerDomain.label, op: operation.name, target: targetLabel,
-          module: primary.module, verdict: primary.verdict, decisions: decisions)))
+          arguments: question.boundArguments, module: primary.module, verdict: primary.verdict, decisions: decisions)))
       } else {
-        print(Self.render(decisions, caller: callerDomain.label, op: operation.name, target: targetLabel, why: why,
+        let shown = question.boundArguments.dropFirst(operation.positionalArgument == nil ? 0 : 1)
+        print(Self.render(decisions, caller: callerDomain.label, op: operation.name,
+          target: targetLabel + (shown.isEmpty ? "" : " (" + shown.joined(separator: " ") + ")"), why: why,
           sideBySide: allModules))
       }
       if primary.verdict != .allowed { throw ExitCode(1) }
+    }
+
+    /// `--arg`, `--object` and the device options as (name, value) pairs for the op.
+    func namedArguments(for op: Op) throws -> [(String, String)] {
+      var pairs: [(String, String)] = []
+      for text in arguments {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+          throw usageError("`--arg \(text)` is not NAME=VALUE\n" + OpArgumentError.usage(of: op))
+        }
+        pairs.append((String(text[..<eq]), String(text[text.index(after: eq)...])))
+      }
+      if let object {
+        guard let second = op.domainArguments.dropFirst().first else {
+          throw usageError("`\(op.name)` takes no second domain, so no --object\n" + OpArgumentError.usage(of: op))
+        }
+        pairs.append((second.name, object))
+      }
+      let devices: [(OpArgument.Kind, String?)] = [(.irq, irq.map(String.init)), (.pci, pci), (.iomem, iomem), (.ioport, ioport), (.dt, dt)]
+      for (kind, value) in devices {
+        guard let value else { continue }
+        guard let argument = op.arguments.first(where: { $0.kind == kind }) else {
+          throw usageError("`\(op.name)` takes no \(kind.rawValue) argument, so no --\(kind.rawValue)\n" + OpArgumentError.usage(of: op))
+        }
+        pairs.append((argument.name, value))
+      }
+      return pairs
     }
 
     struct Answer: Encodable {
       var caller: String
       var op: String
       var target: String
+      /// The op's arguments as bound, defaults included.
+      var arguments: [String]?
       var module: XSMModule
       var verdict: Verdict
       var decisions: [Decision]
@@ -115,15 +140,16 @@ extension XSMQ {
     /// The same question answered by xsmd (POST /v1/can), printed as a local answer is.
     func ask(_ client: ServiceClient) async throws {
       let local: [(String, Bool)] = [
-        ("--object", object != nil), ("--situation", !situation.isEmpty), ("--irq", irq != nil), ("--pci", pci != nil),
+        ("--object", object != nil), ("--irq", irq != nil), ("--pci", pci != nil),
         ("--iomem", iomem != nil), ("--ioport", ioport != nil), ("--dt", dt != nil),
       ]
       if let (option, _) = local.first(where: \.1) {
-        throw usageError("\(option) is not supported with --server (xsmd's /v1/can takes caller, op, target and module)")
+        throw usageError("\(option) is not supported with --server; give it as --arg NAME=VALUE")
       }
       let reply = try await client.can(
         CanRequest(caller: caller, op: op, target: target, module: module, allModules: allModules ? true : nil,
-          why: why || allModules || self.host.json ? true : nil))
+          why: why || allModules || self.host.json ? true : nil, arguments: arguments.isEmpty ? nil : arguments,
+          situations: situation.isEmpty ? nil : situation))
       guard !reply.decisions.isEmpty else { throw usageError("xsmd answered `can` without a decision") }
       if self.host.json {
         let primaryModule: XSMModule
@@ -134,7 +160,8 @@ extension XSMQ {
         } else {
           primaryModule = reply.decisions[0].module
         }
-        print(encodeJSON(Answer(caller: reply.caller, op: reply.op, target: reply.target, module: primaryModule,
+        print(encodeJSON(Answer(caller: reply.caller, op: reply.op, target: reply.target, arguments: reply.arguments,
+          module: primaryModule,
           verdict: reply.verdict, decisions: reply.decisions)))
       } else {
         print(Self.render(reply.decisions, caller: reply.caller, op: reply.op, target: reply.target, why: why,
@@ -166,7 +193,7 @@ extension XSMQ {
     static func verdictText(_ d: Decision) -> String {
       switch d.verdict {
       case .allowed: d.wouldDeny.isEmpty ? "allowed" : "allowed (permissive)"
-      case .denied: "denied" + (d.error.map { " (\($0))" } ?? "")
+      case .denied: "denied" + ((d.returned ?? d.error).map { " (\($0))" } ?? "")
       case .invalid: "invalid" + (d.error.map { " (\($0))" } ?? "")
       }
     }
@@ -182,26 +209,11 @@ extension XSMQ {
         case .permissive: mark = "perm"
         }
         out += "\(indent)\(mark) \(step.layer): \(step.text)\n"
+        if let source = step.source { out += "\(indent)       [\(source)]\n" }
         if let s = step.subject, let o = step.object { out += "\(indent)       \(s) -> \(o)\n" }
         for rule in step.rules { out += "\(indent)       \(rule)\n" }
       }
       return out
-    }
-
-    static func parseNumber(_ text: String) -> UInt64? {
-      text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
-    }
-
-    /// `0000:03:00.1`, `03:00.1` or a plain number.
-    static func parseSBDF(_ text: String) -> UInt32? {
-      if let n = parseNumber(text), n <= UInt64(UInt32.max) { return UInt32(n) }
-      let parts = text.split(separator: ":")
-      guard parts.count == 2 || parts.count == 3, let devfn = parts.last?.split(separator: "."), devfn.count == 2,
-        let dev = UInt32(devfn[0], radix: 16), let fn = UInt32(devfn[1], radix: 16), dev < 32, fn < 8
-      else { return nil }
-      let bus = UInt32(parts[parts.count - 2], radix: 16) ?? 0
-      let seg = parts.count == 3 ? UInt32(parts[0], radix: 16) ?? 0 : 0
-      return seg << 16 | bus << 8 | dev << 3 | fn
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XSMServiceAPI
+import XSMEngine
 import XSMCommandLine
 
 // `xsmq flask <command>`: every flask_op command (xen-xsm-facts §d), sent
@@ -87,7 +88,7 @@ private func parseKind(_ text: String) throws -> String {
 /// LOW or HIGH of an ocontext: a number (0x for hex), or for pcidevice SEG:BUS:DEV.FN.
 private func parseBound(_ text: String, kind: String) throws -> UInt64 {
   if let n = parseNumber(text) { return n }
-  if kind == "pcidevice", let sbdf = XSMQ.Can.parseSBDF(text) { return UInt64(sbdf) }
+  if kind == "pcidevice", let sbdf = OpQuestion.parseSBDF(text) { return UInt64(sbdf) }
   throw usageError("`\(text)` is not a number\(kind == "pcidevice" ? " or a PCI device (SEG:BUS:DEV.FN)" : "")")
 }
 

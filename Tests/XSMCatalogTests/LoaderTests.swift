@@ -71,6 +71,16 @@ struct LoaderTests {
     ("line outside an op", "op domctl.pausedomain", "1️⃣hook xsm_domctl\nop domctl.pausedomain"),
     ("repeated key", "    class     privileged\n    summary   Unpause", "    class     privileged\n    1️⃣class     logical\n    summary   Unpause"),
     ("split without number", "    number    1\n", ""),
+    ("bad argument kind", "    target    domain\n    check     domain:unpause",
+      "    target    domain\n    arg       target 1️⃣domian\n    check     domain:unpause"),
+    ("unknown gate", "    target    domain\n    check     domain:unpause",
+      "    target    domain\n    gate      before 1️⃣not-self target -EINVAL at xen/common/domctl.c do_domctl\n    check     domain:unpause"),
+    ("gate without source", "    target    domain\n    check     domain:unpause",
+      "    target    domain\n    gate      after not-caller target 1️⃣-EINVAL\n    check     domain:unpause"),
+    ("bad denial", "    target    domain\n    check     domain:unpause",
+      "    target    domain\n    denial    1️⃣errnum -EPERM at xen/common/domctl.c do_domctl\n    check     domain:unpause"),
+    ("undeclared argument", "    target    domain\n    check     domain:unpause",
+      "    target    domain\n    arg       dm domain xen_domctl.domain\n    check     domain:unpause"),
   ]
   static let expectedIDs = [
     "unknown key": "catalog.unknown-key", "unknown action": "catalog.bad-dummy",
@@ -80,6 +90,8 @@ struct LoaderTests {
     "hook without flask": "catalog.no-flask", "bad number": "catalog.bad-number",
     "bad target kind": "catalog.unknown-target", "line outside an op": "catalog.outside-op",
     "repeated key": "catalog.repeated-key", "split without number": "catalog.missing-key",
+    "bad argument kind": "catalog.bad-arg", "unknown gate": "catalog.bad-gate", "gate without source": "catalog.missing-source",
+    "bad denial": "catalog.bad-denial", "undeclared argument": "catalog.undeclared-argument",
   ]
 
   @Test(arguments: cases.map(\.0))

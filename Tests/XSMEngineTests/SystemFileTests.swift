@@ -427,6 +427,8 @@ struct SystemFileTests {
     ("unknown flag", "flags = [\"control\", \"hardware\"]", "flags = [\"control\", 1️⃣\"hardwre\"]",
       "system.unknown-flag"),
     ("unknown iommu mode", "name = \"guest\"\n", "name = \"guest\"\niommu = 1️⃣\"intremapp\"\n", "system.unknown-iommu"),
+    ("unknown domain kind", "name = \"guest\"\n", "name = \"guest\"\nkind = 1️⃣\"hvmm\"\n", "system.unknown-kind"),
+    ("wrong type of kind", "name = \"guest\"\n", "name = \"guest\"\nkind = 1️⃣2\n", "system.wrong-type"),
     ("domid too large", "domid = 1", "domid = 1️⃣32752", "system.bad-domid"),
     ("negative domid", "domid = 1", "domid = 1️⃣-1", "system.bad-domid"),
     ("duplicate domid", "domid = 2", "domid = 1️⃣0", "system.duplicate-domid"),
@@ -464,6 +466,19 @@ struct SystemFileTests {
     let (spec, diagnostics) = SystemFile.parse(text: text, file: "sys.toml")
     #expect(spec == nil, "a system with errors is not returned")
     expectLocated(diagnostics, id, at: at)
+  }
+
+  /// xen/common/domctl.c do_domctl, XEN_DOMCTL_set_target: `!is_hvm_domain(e)` is -EOPNOTSUPP,
+  /// so a device model of a PV domain is worth a warning; without `kind` the target is taken as HVM.
+  @Test func deviceModelOfAPVDomainIsAWarning() throws {
+    let pv = Self.base.replacingOccurrences(of: "name = \"guest\"\n", with: "name = \"guest\"\nkind = \"pv\"\n")
+    let (spec, diagnostics) = SystemFile.parse(text: pv, file: "sys.toml")
+    #expect(spec != nil, "a warning keeps the system")
+    let warning = try #require(diagnostics.first { $0.id.rawValue == "system.target-not-hvm" })
+    #expect(warning.severity == .warning && warning.span?.line == 19)
+    let (defaulted, quiet) = SystemFile.parse(text: Self.base, file: "sys.toml")
+    #expect(quiet.isEmpty && defaulted?.domains.first { $0.name == "guest" }?.kind == .hvm)
+    #expect(defaulted?.domains.first { $0.name == "dom0" }?.kind == .pv)
   }
 
   @Test func baseSystemIsValid() {

@@ -47,11 +47,37 @@ struct XSMQCLITests {
     #expect(silo?["verdict"] as? String == "denied", "silo refuses guest-to-guest channels")
   }
 
-  @Test func selfPauseIsInvalid() throws {
-    let r = try xsmq(["can", "dom0", "domctl.pause", "dom0", "--why"])
+  /// xen/common/domctl.c do_domctl: xsm_domctl first, then `d == current->domain` is -EINVAL.
+  @Test func selfPauseIsRefusedAfterTheHook() throws {
+    let r = try xsmq(["can", "dom0", "domctl.pause", "dom0", "--module", "dummy", "--why"])
     #expect(r.status == 1)
-    #expect(r.out.contains("invalid (-EPERM)"))
-    #expect(r.out.contains("Xen refuses `domctl.pausedomain` when the caller names itself"))
+    #expect(r.out.contains("invalid (-EINVAL)"), "\(r.out)")
+    #expect(r.out.contains("ok   dummy: XSM_PRIV: dom0 is the control domain"))
+    #expect(r.out.contains("after the hook: `target` is the caller itself -> -EINVAL"))
+    #expect(r.out.contains("[xen/common/domctl.c do_domctl]"))
+    let flask = try xsmq(["can", "dom0", "domctl.pause", "dom0"])
+    #expect(flask.out.contains("denied (-EACCES) under flask"), "the hook's refusal comes first: \(flask.out)")
+    let named = try xsmq(["can", "dom0", "domctl.pause", "self", "--module", "dummy"])
+    #expect(named.out.contains("invalid (-ESRCH)"), "DOMID_SELF is not looked up by do_domctl: \(named.out)")
+  }
+
+  @Test func argumentErrorsListTheArguments() throws {
+    let missing = try xsmq(["can", "dom4", "evtchn.status", "self"])
+    #expect(missing.status == 2)
+    #expect(missing.err.contains("`evtchn.status` needs the argument `remote`"), "\(missing.err)")
+    #expect(missing.err.contains("owner      domain, Xen's evtchn_status.dom, default self (DOMID_SELF, the caller) (TARGET)"))
+    let unknown = try xsmq(["can", "dom4", "evtchn.status", "--arg", "remot=dom0"])
+    #expect(unknown.status == 2 && unknown.err.contains("has no argument `remot`; did you mean `remote`?"))
+    let targetless = try xsmq(["can", "dom0", "sysctl.physinfo", "dom5"])
+    #expect(targetless.status == 2 && targetless.err.contains("takes no domain argument, so no target `dom5`"))
+    let situation = try xsmq(["can", "dom0", "grant.map_grant_ref", "--arg", "granter=dom5", "--situation", "bogus"])
+    #expect(situation.status == 2 && situation.err.contains("`bogus` is not a situation of `grant.map_grant_ref`"))
+    let answer = try xsmq(["can", "dom4", "evtchn.status", "dom5", "--arg", "remote=dom0", "--json"])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(answer.out.utf8)) as? [String: Any])
+    #expect(object["arguments"] as? [String] == ["owner=dom5", "remote=dom0"])
+    let args = try xsmq(["args", "memory.add_to_physmap_batch.gmfn_foreign"])
+    #expect(args.status == 0 && args.out.contains("--arg foreign=VALUE"), "\(args.out)")
+    #expect(args.out.contains("before not-caller foreign -EPERM [xen/arch/x86/mm/p2m.c p2m_add_foreign]"))
   }
 
   @Test func badInputIsAUsageError() throws {
@@ -88,7 +114,8 @@ struct XSMQCLITests {
     let csv = try xsmq(["matrix", "--family", "grant", "--format", "csv"])
     let lines = csv.out.split(separator: "\n")
     #expect(lines.first == "op,module,caller_domid,caller,target_domid,target,verdict")
-    #expect(lines.count == 1 + 13 * 12 * 12)
+    // 9 grant ops take a domain (one row per pair of the 12 domains); 4 take none (one row per caller).
+    #expect(lines.count == 1 + 9 * 12 * 12 + 4 * 12)
     let html = try xsmq(["matrix", "--family", "evtchn", "--format", "html"])
     #expect(html.out.hasPrefix("<!DOCTYPE html>"))
     #expect(html.out.contains("<svg"))

@@ -693,7 +693,7 @@ struct HTTPTests {
     // Request schemas name the fields the types decode, in snake_case.
     let schemas = try #require((root["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
     let can = try #require(schemas["CanRequest"]?["properties"] as? [String: Any])
-    #expect(Set(can.keys) == ["caller", "op", "target", "module", "all_modules", "why"])
+    #expect(Set(can.keys) == ["caller", "op", "target", "module", "all_modules", "why", "arguments", "situations"])
     #expect(schemas["CanRequest"]?["required"] as? [String] == ["op"])
     #expect(schemas["HostDomain"]?["properties"].flatMap { ($0 as? [String: Any])?["self_sid"] } != nil)
     #expect(JSONKeys.snakeCase("selfSID") == "self_sid")

@@ -23,6 +23,18 @@ public enum DomainFlag: String, Sendable, Codable, CaseIterable {
 /// device assignment checks: `use_iommu`, `use_iommu_nointremap` or `use_noiommu`.
 public enum IOMMUMode: String, Sendable, Codable, CaseIterable { case intremap, nointremap, none }
 
+/// How a domain is virtualised, which decides Xen's non-XSM refusals:
+/// `is_hvm_domain` holds for HVM and PVH, `is_pv_domain` for PV, and the
+/// physmap is translated (`paging_mode_translate`) for HVM and PVH.
+public enum DomainKind: String, Sendable, Codable, CaseIterable {
+  case pv, hvm, pvh
+
+  /// `is_hvm_domain`: HVM and PVH guests.
+  public var isHVM: Bool { self != .pv }
+  /// `paging_mode_translate`: the guest sees its own physical address space.
+  public var isTranslated: Bool { self != .pv }
+}
+
 /// One `[[domain]]` table.
 public struct DomainSpec: Sendable, Codable, Hashable {
   public var domid: Int
@@ -33,6 +45,8 @@ public struct DomainSpec: Sendable, Codable, Hashable {
   /// The domain this one is the device model for, as written (a name or `domN`).
   public var target: String?
   public var iommu: IOMMUMode
+  /// PV, HVM or PVH (`kind`); PV when not written, as for dom0 on x86.
+  public var kind: DomainKind
   /// Where each key's value is written ("domid", "name", "context", "flags",
   /// "target", "iommu", and "flags.control" etc. per flag); "" is the
   /// `[[domain]]` header. A key that was not written has no span (so a
@@ -41,8 +55,9 @@ public struct DomainSpec: Sendable, Codable, Hashable {
 
   public init(
     domid: Int, name: String, context: String, flags: Set<DomainFlag> = [], target: String? = nil,
-    iommu: IOMMUMode = .intremap, spans: [String: SourceSpan] = [:]
+    iommu: IOMMUMode = .intremap, kind: DomainKind = .pv, spans: [String: SourceSpan] = [:]
   ) {
+    self.kind = kind
     self.domid = domid
     self.name = name
     self.context = context
@@ -110,7 +125,7 @@ public struct SystemSpec: Sendable, Codable, Hashable {
 
 public enum SystemFile {
   public static let topLevelKeys = ["name", "module", "policy", "enforcing", "mls", "booleans", "domain"]
-  public static let domainKeys = ["domid", "name", "context", "flags", "target", "iommu"]
+  public static let domainKeys = ["domid", "name", "context", "flags", "target", "iommu", "kind"]
   /// The last domid a domain may have (DOMID_FIRST_RESERVED - 1).
   public static let maxDomid = 0x7FEF
   /// The `policy` value that names the built-in policy.
@@ -316,6 +331,14 @@ private struct SystemDecoder {
         help: "add a `[[domain]]` table per domain, with at least `domid` and `name`")
     }
 
+    // A device model's target is HVM unless the file says otherwise: Xen sets a target only on HVM or PVH guests.
+    for d in domains {
+      guard let target = d.target,
+        let i = domains.firstIndex(where: { $0.name == target || "dom\($0.domid)" == target }),
+        domains[i].spans["kind"] == nil
+      else { continue }
+      domains[i].kind = .hvm
+    }
     checkDomains(domains, complete: !incomplete)
 
     return SystemSpec(
@@ -472,11 +495,27 @@ private struct SystemDecoder {
       }
     }
 
+    var kind = DomainKind.pv
+    if let v = t["kind"] {
+      if let s = v.stringValue {
+        if let k = DomainKind(rawValue: s) {
+          kind = k
+        } else {
+          let hint = Suggestion.closest(to: s, in: DomainKind.allCases.map(\.rawValue)).map { "did you mean `\($0)`?" }
+          report(
+            "system.unknown-kind", "unknown domain kind `\(s)`", v.span,
+            help: hint ?? "the kinds are `pv` (default), `hvm` and `pvh`")
+        }
+      } else {
+        wrongType("kind", v, expected: "a string (`\"pv\"`, `\"hvm\"` or `\"pvh\"`)")
+      }
+    }
+
     guard ok, let domid, let name else { return nil }
     return DomainSpec(
       domid: domid, name: name,
       context: context ?? SystemFile.defaultContext(flags: flags, hasTarget: target != nil), flags: flags,
-      target: target, iommu: iommu, spans: spans)
+      target: target, iommu: iommu, kind: kind, spans: spans)
   }
 
   /// Rules between domains: unique domids and names, one hardware domain, targets that exist.
@@ -529,6 +568,13 @@ private struct SystemDecoder {
         report(
           "system.self-target", "`\(d.name)` cannot be its own device model", at,
           help: "Xen refuses XEN_DOMCTL_set_target with the device model as its own target")
+      } else if !resolved.kind.isHVM {
+        // xen/common/domctl.c do_domctl, XEN_DOMCTL_set_target: !is_hvm_domain(e) -> -EOPNOTSUPP.
+        report(
+          "system.target-not-hvm",
+          "`\(d.name)` serves `\(resolved.name)`, a \(resolved.kind.rawValue.uppercased()) domain; Xen sets a device-model target only on HVM or PVH guests",
+          at, severity: .warning,
+          help: "give `\(resolved.name)` `kind = \"hvm\"`, or drop this `target` (XEN_DOMCTL_set_target returns -EOPNOTSUPP)")
       }
     }
   }
