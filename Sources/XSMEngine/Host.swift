@@ -138,6 +138,10 @@ public final class XenHost: Sendable {
       return (nil, diagnostics)
     }
     let server = SecurityServer(policy: policy, enforcing: spec.enforcing)
+    // Booleans that differ from the policy's defaults are staged and committed
+    // once, so the sequence number does not depend on how many booleans the
+    // file spells out at their default values.
+    var changedBooleans = false
     for (name, value) in spec.booleans.sorted(by: { $0.key < $1.key }) {
       guard let index = policy.booleanNames.firstIndex(of: name) else {
         let hint = Suggestion.closest(to: name, in: policy.booleanNames).map { "did you mean `\($0)`?" }
@@ -145,8 +149,11 @@ public final class XenHost: Sendable {
           "the policy has no boolean `\(name)`", span: spec.booleanSpans[name], help: hint))
         continue
       }
-      server.setBoolean(index, to: value, commit: true)
+      guard policy.booleanDefaults[index] != value else { continue }
+      server.setBoolean(index, to: value, commit: false)
+      changedBooleans = true
     }
+    if changedBooleans { server.commitBooleans() }
 
     var domains: [HostDomain] = []
     var contexts: [Int: SecurityContext] = [:]
