@@ -23,6 +23,13 @@ public struct HostDomain: Sendable, Hashable, Codable {
   public var isHardware: Bool { flags.contains(.hardware) }
   /// `domN (name)` for people.
   public var label: String { name == "dom\(domid)" ? name : "dom\(domid) (\(name))" }
+
+  /// Takes the SIDs the security server computed for this domain's label.
+  public mutating func apply(_ labels: DomainLabels) {
+    sid = labels.sid
+    selfSID = labels.selfSID
+    targetSID = labels.targetSID
+  }
 }
 
 /// A loaded system: its domains, the module in force, the op catalog and,
@@ -88,12 +95,9 @@ public final class XenHost: Sendable {
     guard policy.isValid(context) else {
       return .failure(DomainError(code: "system.invalid-context", message: "the policy rejects the context `\(d.context)`"))
     }
-    let sid = server.sid(for: context)
-    domain.sid = sid
-    domain.selfSID = server.selfSID(of: sid)
-    if let t = domain.targetDomid, let targetSID = others.first(where: { $0.domid == t })?.sid {
-      domain.targetSID = server.targetSID(deviceModel: sid, target: targetSID)
-    }
+    let targetContext = domain.targetDomid.flatMap { t in others.first { $0.domid == t }?.sid }
+      .flatMap(server.context(of:))
+    domain.apply(server.labels(context: context, targetContext: targetContext))
     return .success(domain)
   }
 
@@ -182,17 +186,17 @@ public final class XenHost: Sendable {
     }
     guard !diagnostics.contains(where: { $0.severity == .error }) else { return (nil, diagnostics) }
 
+    // Every domain's own SIDs first, then device models' target SIDs, so SID
+    // numbers follow the order of the system file.
     for i in domains.indices {
       guard let context = contexts[domains[i].domid] else { continue }
-      let sid = server.sid(for: context)
-      domains[i].sid = sid
-      domains[i].selfSID = server.selfSID(of: sid)
+      domains[i].apply(server.labels(context: context))
     }
     for i in domains.indices {
-      guard let targetDomid = domains[i].targetDomid, let dm = domains[i].sid,
-        let target = domains.first(where: { $0.domid == targetDomid })?.sid
+      guard let context = contexts[domains[i].domid], let targetDomid = domains[i].targetDomid,
+        let targetContext = contexts[targetDomid]
       else { continue }
-      domains[i].targetSID = server.targetSID(deviceModel: dm, target: target)
+      domains[i].apply(server.labels(context: context, targetContext: targetContext))
     }
     let host = XenHost(spec: spec, catalog: catalog, server: server, domains: domains, digest: sha256Hex(binary),
       binary: binary, source: source)

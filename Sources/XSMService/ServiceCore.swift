@@ -463,12 +463,11 @@ final class ServiceCore: Sendable {
     try check(domainClass, "transition", old, sid)
     guard let index = s.host.domains.firstIndex(where: { $0.domid == target.domid }) else { return }
     var domains = s.host.domains
-    domains[index].sid = sid
+    // A device model of the relabelled domain keeps its old target label (Xen does not revisit it).
+    let targetContext = domains[index].targetDomid.flatMap { t in domains.first { $0.domid == t }?.sid }
+      .flatMap(server.context(of:))
+    domains[index].apply(server.labels(context: context, targetContext: targetContext))
     domains[index].contextText = policy.contextString(context)
-    domains[index].selfSID = server.selfSID(of: sid)
-    if let t = domains[index].targetDomid, let targetSID = domains.first(where: { $0.domid == t })?.sid {
-      domains[index].targetSID = server.targetSID(deviceModel: sid, target: targetSID)
-    }
     s.host = s.host.updated(domains: domains)
     persistAll(s)
   }

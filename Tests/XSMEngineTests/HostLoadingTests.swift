@@ -27,3 +27,23 @@ struct IdentitySequenceTests {
     #expect(oneChange != none)
   }
 }
+@Suite("One labeller")
+struct LabellerTests {
+  /// Loading, adding a domain and the labeller itself agree on a device model's SIDs.
+  @Test func loadAndResolveLabelAlike() async throws {
+    let host = try await defaultHost()
+    let server = try #require(host.server)
+    let dm = try #require(host.domains.first { $0.targetDomid != nil })
+    let target = try #require(host.domain(domid: dm.targetDomid!))
+    let labels = server.labels(
+      context: try #require(server.policy.context(dm.contextText)),
+      targetContext: server.policy.context(target.contextText))
+    #expect(labels.sid == dm.sid)
+    #expect(labels.selfSID == dm.selfSID)
+    #expect(labels.targetSID == dm.targetSID)
+    let spec = DomainSpec(domid: 900, name: "dm-copy", context: dm.contextText, target: target.name)
+    let resolved = try host.resolve(spec, among: host.domains).get()
+    #expect(resolved.sid == dm.sid && resolved.selfSID == dm.selfSID && resolved.targetSID == dm.targetSID)
+  }
+}
+
