@@ -26,9 +26,6 @@ public struct OpRuleExpander: OpRuleExpanding {
       syntax: PolicySyntax(statements: statements), expansions: context.expansions, diagnostics: context.diagnostics)
   }
 
-  /// The initial SID that names each fixed catalog object.
-  static let fixedObjectSIDs = ["xen_t": "xen", "domxen_t": "domxen", "domio_t": "domio", "security_t": "security"]
-
   private struct Context {
     let catalog: OpCatalog
     var sidTypes: [String: String] = [:]
@@ -145,7 +142,7 @@ public struct OpRuleExpander: OpRuleExpanding {
       switch endpoint.kind {
       case .domain: return target
       case .fixed:
-        let sid = OpRuleExpander.fixedObjectSIDs[endpoint.name] ?? endpoint.name
+        let sid = endpoint.initialSIDName ?? endpoint.name
         return NameSet(Name(sidTypes[sid] ?? endpoint.name, span: span))
       case .label:
         guard endpoint.name == "channel", source.isPlainList, target.isPlainList, source.included.count == 1,

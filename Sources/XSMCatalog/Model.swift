@@ -521,9 +521,13 @@ extension Op {
 }
 
 extension Endpoint {
-  /// The initial SID a fixed object stands for (`xen_t` -> `xen`); nil for other endpoints.
+  /// The initial SID Xen uses for a fixed object (`xen_t` → `xen`,
+  /// `security_t` → `security`); nil for domains and labels. The one place
+  /// that maps the catalog's fixed objects to the policy's `sid` names.
   public var initialSIDName: String? {
-    guard kind == .fixed, name.hasSuffix("_t") else { return nil }
-    return String(name.dropLast(2))
+    guard kind == .fixed else { return nil }
+    return Self.initialSIDNames[name]
   }
+
+  static let initialSIDNames = ["xen_t": "xen", "domxen_t": "domxen", "domio_t": "domio", "security_t": "security"]
 }

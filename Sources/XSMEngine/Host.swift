@@ -33,6 +33,13 @@ public struct HostDomain: Sendable, Hashable, Codable {
   }
   /// `domN (name)` for people.
   public var label: String { name == "dom\(domid)" ? name : "dom\(domid) (\(name))" }
+
+  /// Takes the SIDs the security server computed for this domain's label.
+  public mutating func apply(_ labels: DomainLabels) {
+    sid = labels.sid
+    selfSID = labels.selfSID
+    targetSID = labels.targetSID
+  }
 }
 
 /// A loaded system: its domains, the module in force, the op catalog and,
@@ -98,12 +105,9 @@ public final class XenHost: Sendable {
     guard policy.isValid(context) else {
       return .failure(DomainError(code: "system.invalid-context", message: "the policy rejects the context `\(d.context)`"))
     }
-    let sid = server.sid(for: context)
-    domain.sid = sid
-    domain.selfSID = server.selfSID(of: sid)
-    if let t = domain.targetDomid, let targetSID = others.first(where: { $0.domid == t })?.sid {
-      domain.targetSID = server.targetSID(deviceModel: sid, target: targetSID)
-    }
+    let targetContext = domain.targetDomid.flatMap { t in others.first { $0.domid == t }?.sid }
+      .flatMap(server.context(of:))
+    domain.apply(server.labels(context: context, targetContext: targetContext))
     return .success(domain)
   }
 
@@ -148,6 +152,10 @@ public final class XenHost: Sendable {
       return (nil, diagnostics)
     }
     let server = SecurityServer(policy: policy, enforcing: spec.enforcing)
+    // Booleans that differ from the policy's defaults are staged and committed
+    // once, so the sequence number does not depend on how many booleans the
+    // file spells out at their default values.
+    var changedBooleans = false
     for (name, value) in spec.booleans.sorted(by: { $0.key < $1.key }) {
       guard let index = policy.booleanNames.firstIndex(of: name) else {
         let hint = Suggestion.closest(to: name, in: policy.booleanNames).map { "did you mean `\($0)`?" }
@@ -155,8 +163,11 @@ public final class XenHost: Sendable {
           "the policy has no boolean `\(name)`", span: spec.booleanSpans[name], help: hint))
         continue
       }
-      server.setBoolean(index, to: value, commit: true)
+      guard policy.booleanDefaults[index] != value else { continue }
+      server.setBoolean(index, to: value, commit: false)
+      changedBooleans = true
     }
+    if changedBooleans { server.commitBooleans() }
 
     var domains: [HostDomain] = []
     var contexts: [Int: SecurityContext] = [:]
@@ -185,17 +196,17 @@ public final class XenHost: Sendable {
     }
     guard !diagnostics.contains(where: { $0.severity == .error }) else { return (nil, diagnostics) }
 
+    // Every domain's own SIDs first, then device models' target SIDs, so SID
+    // numbers follow the order of the system file.
     for i in domains.indices {
       guard let context = contexts[domains[i].domid] else { continue }
-      let sid = server.sid(for: context)
-      domains[i].sid = sid
-      domains[i].selfSID = server.selfSID(of: sid)
+      domains[i].apply(server.labels(context: context))
     }
     for i in domains.indices {
-      guard let targetDomid = domains[i].targetDomid, let dm = domains[i].sid,
-        let target = domains.first(where: { $0.domid == targetDomid })?.sid
+      guard let context = contexts[domains[i].domid], let targetDomid = domains[i].targetDomid,
+        let targetContext = contexts[targetDomid]
       else { continue }
-      domains[i].targetSID = server.targetSID(deviceModel: dm, target: target)
+      domains[i].apply(server.labels(context: context, targetContext: targetContext))
     }
     let host = XenHost(spec: spec, catalog: catalog, server: server, domains: domains, digest: sha256Hex(binary),
       binary: binary, source: source)

@@ -134,15 +134,26 @@ public final class SecurityServer: Sendable {
 
   /// A domain's self SID, as Xen sets it at creation and relabel:
   /// `compute_sid(sid, sid, domain, TRANSITION)` (the object of its checks on itself).
-  public func selfSID(of sid: UInt32) -> UInt32 {
+  func selfSID(of sid: UInt32) -> UInt32 {
     computeSID(source: sid, target: sid, classValue: domainClass, kind: .transition)
   }
 
   /// A device model's target SID (`set_target`): `compute_sid(target, dm,
   /// domain, TRANSITION)` — the target first, so its own label is the
   /// default when no rule exists.
-  public func targetSID(deviceModel: UInt32, target: UInt32) -> UInt32 {
+  func targetSID(deviceModel: UInt32, target: UInt32) -> UInt32 {
     computeSID(source: target, target: deviceModel, classValue: domainClass, kind: .transition)
+  }
+
+  /// The SIDs Xen keeps for a domain labelled `context` (at creation, on
+  /// `FLASK_RELABEL_DOMAIN`): its SID, its self SID and, when it is the
+  /// device model of a domain labelled `targetContext`, its target SID. The
+  /// one labeller behind host loading, adding a domain and relabelling.
+  public func labels(context: SecurityContext, targetContext: SecurityContext? = nil) -> DomainLabels {
+    let own = sid(for: context)
+    let onItself = selfSID(of: own)
+    let onTarget = targetContext.map { self.targetSID(deviceModel: own, target: self.sid(for: $0)) }
+    return DomainLabels(sid: own, selfSID: onItself, targetSID: onTarget)
   }
 
   /// Xen's domain class (`domain`, number 3 in Xen's class list).
@@ -261,6 +272,15 @@ public final class SecurityServer: Sendable {
     s.statistics.frees += s.cache.count
     s.cache.removeAll(keepingCapacity: true)
   }
+}
+
+/// The SIDs of one domain: its own, the one it meets when it acts on
+/// itself, and (for a device model) the one it meets on its target.
+public struct DomainLabels: Sendable, Hashable {
+  public var sid: UInt32
+  public var selfSID: UInt32
+  /// Nil unless the domain is a device model with a target.
+  public var targetSID: UInt32?
 }
 
 /// Device labels added while running, keyed as Xen keys them: IRQ number,

@@ -119,20 +119,36 @@ final class ServiceCore: Sendable {
     return server
   }
 
-  /// Xen's check for a flask_op command: `security:<permission>` from the
-  /// caller's SID to `security_t`.
-  func require(_ permission: String, _ caller: HostDomain, _ server: SecurityServer) throws(ServiceError) {
-    let policy = server.policy
-    guard let sid = caller.sid, let security = server.initialSID(named: "security"),
-      let cls = policy.classValue("security"), let bit = policy.permissionBit(classValue: cls, permission: permission)
-    else {
-      throw ServiceError(500, "guard.no-security-class", "the policy has no security:\(permission)")
+  /// Xen's guard for a flask_op command: the decision, under flask, of the
+  /// catalog's `xsm.flask_op.<command>` op for the caller, with the
+  /// situations of the request (`changed`, `remove`, `self`). A denial is a
+  /// 403 whose body carries the decision's trace, as `/v1/can` shows it.
+  func authorize(_ command: String, _ caller: HostDomain, in s: ServiceState, target: HostDomain? = nil,
+    situations: Set<String> = []) throws(ServiceError)
+  {
+    let op = try flaskOp(command)
+    let decision = DecisionEngine(host: s.host).decide(caller: caller, op: op, target: target, module: .flask,
+      objects: QueryObjects(situations: situations))
+    try accept(decision, op: op, caller: caller)
+  }
+
+  /// The catalog's op for a flask_op command.
+  func flaskOp(_ command: String) throws(ServiceError) -> Op {
+    let name = "xsm.flask_op.\(command)"
+    guard let op = catalog.op(named: name) else {
+      throw ServiceError(500, "guard.unknown-op", "the op catalog has no `\(name)` to guard this command with")
     }
-    let decision = server.computeAV(source: sid, target: security, classValue: cls)
-    if decision.allowed & (1 << UInt32(bit)) == 0 && server.enforcing && !decision.permissive {
-      throw ServiceError(403, "guard.denied",
-        "\(caller.label) may not do this: the policy does not grant it security:\(permission)", errno: "-EACCES")
-    }
+    return op
+  }
+
+  /// Throws the 403 of a guard the decision did not pass.
+  func accept(_ decision: Decision, op: Op, caller: HostDomain) throws(ServiceError) {
+    guard decision.verdict != .allowed else { return }
+    let failed = decision.trace.filter { $0.outcome == .fail }.map(\.text)
+    let why = failed.isEmpty ? "" : " (\(failed.joined(separator: "; ")))"
+    throw ServiceError(403, "guard.denied",
+      "\(caller.label) may not do this: the policy does not grant \(op.name)\(why)",
+      errno: decision.error ?? "-EACCES", trace: decision.trace)
   }
 
   func unknownSID(_ sid: UInt32) -> ServiceError {
@@ -162,8 +178,8 @@ final class ServiceCore: Sendable {
       throw ServiceError(413, "policy.too-large", "a policy may be at most 64 MiB", errno: "-EFBIG")
     }
     try read { s throws(ServiceError) in
-      let server = try flaskServer(s)
-      try require("load_policy", try callerDomain(caller, in: s), server)
+      _ = try flaskServer(s)
+      try authorize("load", try callerDomain(caller, in: s), in: s)
     }
     let loaded: FlaskPolicy
     do {
@@ -178,7 +194,7 @@ final class ServiceCore: Sendable {
     return try write { s throws(ServiceError) in
       let server = try flaskServer(s)
       // Checked again under the write lock: the state may have changed meanwhile.
-      try require("load_policy", try callerDomain(caller, in: s), server)
+      try authorize("load", try callerDomain(caller, in: s), in: s)
       guard loaded.isMLS == server.policy.isMLS else {
         throw ServiceError(422, "policy.mls-mismatch",
           "an MLS policy can only replace an MLS policy, and a non-MLS one a non-MLS one", errno: "-EINVAL")
@@ -203,9 +219,10 @@ final class ServiceCore: Sendable {
     try write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let domain = try callerDomain(caller, in: s)
-      // Checked only when the value changes (xen-xsm-facts §d).
-      if server.enforcing != r.enforcing {
-        try require("setenforce", domain, server)
+      // Checked only when the value changes (xen-xsm-facts §d): the op's `if changed`.
+      let changed = server.enforcing != r.enforcing
+      try authorize("setenforce", domain, in: s, situations: changed ? ["changed"] : [])
+      if changed {
         server.setEnforcing(r.enforcing)
         persistAll(s)
       }
@@ -219,7 +236,7 @@ final class ServiceCore: Sendable {
     }
     return try write { s throws(ServiceError) in
       let server = try flaskServer(s)
-      try require("check_context", try callerDomain(caller, in: s), server)
+      try authorize("context_to_sid", try callerDomain(caller, in: s), in: s)
       guard let context = server.policy.context(r.context), server.policy.isValid(context) else {
         throw ServiceError(422, "context.invalid", "`\(r.context)` is not a valid context of the policy", errno: "-EINVAL")
       }
@@ -232,7 +249,7 @@ final class ServiceCore: Sendable {
   func sidToContext(_ r: SIDRequest, caller: Caller) throws(ServiceError) -> ContextReply {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
-      try require("check_context", try callerDomain(caller, in: s), server)
+      try authorize("sid_to_context", try callerDomain(caller, in: s), in: s)
       guard let context = server.context(of: r.sid) else { throw unknownSID(r.sid) }
       return ContextReply(context: server.policy.contextString(context))
     }
@@ -241,7 +258,7 @@ final class ServiceCore: Sendable {
   func access(_ r: AccessRequest, caller: Caller) throws(ServiceError) -> AccessReply {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
-      try require("compute_av", try callerDomain(caller, in: s), server)
+      try authorize("access", try callerDomain(caller, in: s), in: s)
       guard server.context(of: r.ssid) != nil else { throw unknownSID(r.ssid) }
       guard server.context(of: r.tsid) != nil else { throw unknownSID(r.tsid) }
       let cls = try classValue(r.tclass, server.policy)
@@ -255,10 +272,10 @@ final class ServiceCore: Sendable {
   }
 
   func compute(_ r: ComputeRequest, kind: TransitionKind, caller: Caller) throws(ServiceError) -> SIDReply {
-    let permission = kind == .transition ? "compute_create" : kind == .member ? "compute_member" : "compute_relabel"
+    let command = kind == .transition ? "create" : kind == .member ? "member" : "relabel"
     return try write { s throws(ServiceError) in
       let server = try flaskServer(s)
-      try require(permission, try callerDomain(caller, in: s), server)
+      try authorize(command, try callerDomain(caller, in: s), in: s)
       guard server.context(of: r.ssid) != nil else { throw unknownSID(r.ssid) }
       guard server.context(of: r.tsid) != nil else { throw unknownSID(r.tsid) }
       let cls = try classValue(r.tclass, server.policy)
@@ -312,7 +329,7 @@ final class ServiceCore: Sendable {
   func setBoolean(_ r: SetBooleanRequest, caller: Caller) throws(ServiceError) -> BooleanReply {
     try write { s throws(ServiceError) in
       let server = try flaskServer(s)
-      try require("setbool", try callerDomain(caller, in: s), server)
+      try authorize("setbool", try callerDomain(caller, in: s), in: s)
       let i = try booleanIndex(r.id, r.name, server.policy)
       server.setBoolean(i, to: r.value, commit: r.commit)
       persistAll(s)
@@ -323,7 +340,7 @@ final class ServiceCore: Sendable {
   func commitBooleans(caller: Caller) throws(ServiceError) -> Empty {
     try write { s throws(ServiceError) in
       let server = try flaskServer(s)
-      try require("setbool", try callerDomain(caller, in: s), server)
+      try authorize("commitbools", try callerDomain(caller, in: s), in: s)
       server.commitBooleans()
       persistAll(s)
       return Empty()
@@ -351,8 +368,9 @@ final class ServiceCore: Sendable {
       let server = try flaskServer(s)
       let domain = try callerDomain(caller, in: s)
       guard r.threshold >= 1 else { throw ServiceError(400, "request.invalid", "the threshold must be positive", errno: "-EINVAL") }
-      if r.threshold != server.cacheThreshold {
-        try require("setsecparam", domain, server)
+      let changed = r.threshold != server.cacheThreshold
+      try authorize("setavc_threshold", domain, in: s, situations: changed ? ["changed"] : [])
+      if changed {
         server.setCacheThreshold(r.threshold)
         persistAll(s)
       }
@@ -393,7 +411,7 @@ final class ServiceCore: Sendable {
     guard r.low <= high else { throw ServiceError(400, "ocontext.bad-range", "low is above high", errno: "-EINVAL") }
     return try write { s throws(ServiceError) in
       let server = try flaskServer(s)
-      try require(add ? "add_ocontext" : "del_ocontext", try callerDomain(caller, in: s), server)
+      try authorize(add ? "add_ocontext" : "del_ocontext", try callerDomain(caller, in: s), in: s)
       var sid: UInt32?
       if add {
         guard let given = r.sid else { throw ServiceError(400, "request.invalid", "adding a label needs `sid`", errno: "-EINVAL") }
@@ -437,38 +455,30 @@ final class ServiceCore: Sendable {
     }
   }
 
-  /// `FLASK_RELABEL_DOMAIN`'s checks (all raw SIDs), then the new labels.
+  /// `FLASK_RELABEL_DOMAIN`: the decision of `xsm.flask_op.relabel_domain`
+  /// (situation `self` when the domid passed is DOMID_SELF), then the new
+  /// labels from the security server's labeller.
   func relabel(_ target: HostDomain, to sid: UInt32, context: SecurityContext, by me: HostDomain, isSelf: Bool,
     server: SecurityServer, state s: inout ServiceState) throws(ServiceError)
   {
-    guard let old = target.sid, let callerSID = me.sid else {
+    guard target.sid != nil, me.sid != nil else {
       throw ServiceError(400, "domain.unlabelled", "the domain has no label", errno: "-EINVAL")
     }
-    let policy = server.policy
-    let domain2 = policy.classValue("domain2") ?? 4
-    let domainClass = policy.classValue("domain") ?? 3
-    func check(_ cls: Int, _ permission: String, _ source: UInt32, _ targetSID: UInt32) throws(ServiceError) {
-      guard let bit = policy.permissionBit(classValue: cls, permission: permission) else { return }
-      let d = server.computeAV(source: source, target: targetSID, classValue: cls)
-      if d.allowed & (1 << UInt32(bit)) == 0 && server.enforcing && !d.permissive {
-        throw ServiceError(403, "guard.denied", "the policy does not grant \(permission) for this relabel", errno: "-EACCES")
-      }
-    }
-    if isSelf {
-      try check(domain2, "relabelself", old, sid)
-    } else {
-      try check(domain2, "relabelfrom", callerSID, old)
-      try check(domain2, "relabelto", callerSID, sid)
-    }
-    try check(domainClass, "transition", old, sid)
+    let op = try flaskOp("relabel_domain")
+    let situations: Set<String> = isSelf ? ["self"] : []
+    let engine = DecisionEngine(host: s.host)
+    // The new label is the call's `label` argument (`new_label` in the catalog's checks).
+    let objects = QueryObjects(parties: ["old": target.domid], label: sid, situations: situations,
+      domidSelf: isSelf ? ["old"] : [])
+    let decision = engine.decide(caller: me, op: op, target: target, module: .flask, objects: objects)
+    try accept(decision, op: op, caller: me)
     guard let index = s.host.domains.firstIndex(where: { $0.domid == target.domid }) else { return }
     var domains = s.host.domains
-    domains[index].sid = sid
-    domains[index].contextText = policy.contextString(context)
-    domains[index].selfSID = server.selfSID(of: sid)
-    if let t = domains[index].targetDomid, let targetSID = domains.first(where: { $0.domid == t })?.sid {
-      domains[index].targetSID = server.targetSID(deviceModel: sid, target: targetSID)
-    }
+    // A device model of the relabelled domain keeps its old target label (Xen does not revisit it).
+    let targetContext = domains[index].targetDomid.flatMap { t in domains.first { $0.domid == t }?.sid }
+      .flatMap(server.context(of:))
+    domains[index].apply(server.labels(context: context, targetContext: targetContext))
+    domains[index].contextText = server.policy.contextString(context)
     s.host = s.host.updated(domains: domains)
     persistAll(s)
   }
@@ -480,7 +490,7 @@ final class ServiceCore: Sendable {
     return try write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let add = r.sid != 0
-      try require(add ? "add_ocontext" : "del_ocontext", try callerDomain(caller, in: s), server)
+      try authorize("devicetree_label", try callerDomain(caller, in: s), in: s, situations: add ? [] : ["remove"])
       if add, server.context(of: r.sid) == nil { throw unknownSID(r.sid) }
       switch server.changeLabel(.devicetree, low: 0, high: 0, path: r.path, sid: add ? r.sid : nil) {
       case .done: persistAll(s)

@@ -16,12 +16,17 @@ public struct ServiceError: Error, Sendable, Codable, Equatable, CustomStringCon
   /// The errno Xen would return (`-EACCES`, `-EPERM`, `-ENOSYS`, `-EINVAL`, `-ENOENT`, `-EEXIST`), when one applies.
   public var errno: String?
   public var message: String
+  /// For a flask_op command Xen's guard denied: the decision's trace, in the
+  /// shape `/v1/can` gives it (the guard is the decision of the command's
+  /// `xsm.flask_op.*` op).
+  public var trace: [TraceStep]?
 
-  public init(_ status: Int, _ code: String, _ message: String, errno: String? = nil) {
+  public init(_ status: Int, _ code: String, _ message: String, errno: String? = nil, trace: [TraceStep]? = nil) {
     self.status = status
     self.code = code
     self.message = message
     self.errno = errno
+    self.trace = trace
   }
   public var description: String { "\(code): \(message)" }
 }

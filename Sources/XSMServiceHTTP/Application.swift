@@ -84,10 +84,10 @@ enum Replies {
       body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
   }
 
-  /// `{"error": {"code", "message", "errno"?}}` with the error's status.
+  /// `{"error": {"code", "message", "errno"?, "trace"?}}` with the error's status.
   static func error(_ error: ServiceError, headers extra: HTTPFields = [:]) -> Response {
     let status = (400...599).contains(error.status) ? error.status : 500
-    let body = ErrorReply(error: .init(code: error.code, message: error.message, errno: error.errno))
+    let body = ErrorReply(error: .init(code: error.code, message: error.message, errno: error.errno, trace: error.trace))
     let data = (try? JSONKeys.makeEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal","message":""}}"#.utf8)
     var headers: HTTPFields = [.contentType: "application/json"]
     headers.append(contentsOf: extra)

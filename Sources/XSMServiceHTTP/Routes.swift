@@ -7,12 +7,14 @@ import XSMServiceAPI
 /// `GET /healthz` and `GET /readyz`.
 struct StatusReply: Codable, Sendable, Equatable { var status: String }
 
-/// The body of every error reply: `{"error": {"code", "message", "errno"?}}`.
+/// The body of every error reply: `{"error": {"code", "message", "errno"?, "trace"?}}`;
+/// `trace` is the guard's decision when Xen's guard denied a flask_op command.
 struct ErrorReply: Codable, Sendable {
   struct Detail: Codable, Sendable {
     var code: String
     var message: String
     var errno: String?
+    var trace: [TraceStep]?
   }
   var error: Detail
 }

@@ -4,6 +4,7 @@ import XSMCommandLine
 import XSMBuild
 import XSMCatalog
 import XSMDiagnostics
+import XSMEngine
 import XSMPolicy
 import XSMSepol
 
@@ -77,10 +78,13 @@ extension XSMC {
       if dummyVsFlask || policy != nil {
         let path = policy ?? "policy"
         guard let binary = await PolicyLoading.binary(path, catalog: catalog) else { throw ExitCode(1) }
-        let problems = try await Self.validateAndCompare(catalog: catalog, binary: binary, path: path,
-          host: referenceHost(), compare: dummyVsFlask, json: json)
+        let problems = try await Self.validate(catalog: catalog, binary: binary, path: path)
         if problems { throw ExitCode(1) }
-        if dummyVsFlask { return }
+        if dummyVsFlask {
+          let report = try await Self.compare(catalog: catalog, binary: binary, path: path, host: referenceHost())
+          print(json ? encodeJSON(report) : Self.text(report))
+          return
+        }
       }
 
       var selected: [Op]
@@ -134,14 +138,10 @@ extension XSMC {
     // MARK: Policy validation and comparison
 
     @SepolActor
-    private static func validateAndCompare(
-      catalog: OpCatalog, binary: [UInt8], path: String, host: ReferenceHost, compare: Bool, json: Bool
-    ) throws -> Bool {
+    private static func validate(catalog: OpCatalog, binary: [UInt8], path: String) throws -> Bool {
       let policyTables: BinaryPolicy
-      let oracle: SepolOracle
       do {
         policyTables = try BinaryPolicy(binary: binary)
-        oracle = try SepolOracle(binary: binary)
       } catch {
         FileHandle.standardError.write(Data("xsmc: error: cannot read the policy `\(path)`: \(error)\n".utf8))
         throw ExitCode(2)
@@ -154,18 +154,26 @@ extension XSMC {
         FileHandle.standardError.write(Data(renderer.render(DiagnosticList(problems)).utf8))
         return true
       }
-      guard compare else { return false }
-      var referenceHost = host
-      referenceHost.allowUnknown = policyTables.summary.handleUnknown == .allow
-      let types = Set(policyTables.typeNames)
-      for type in [host.control, host.xenstore, host.deviceModel, host.guest] where !types.contains(type) {
-        let hint = Suggestion.closest(to: type, in: types).map { " (did you mean `\($0)`?)" } ?? ""
-        FileHandle.standardError.write(Data("xsmc: error: the policy has no type `\(type)`\(hint)\n".utf8))
+      return false
+    }
+
+    /// The engine's dummy-vs-flask comparison on a reference host loaded from the policy.
+    private static func compare(catalog: OpCatalog, binary: [UInt8], path: String, host: ReferenceHost) async throws
+      -> DummyVsFlaskReport
+    {
+      do {
+        return try await DummyVsFlaskReport.compare(catalog: catalog, host: host, policyBinary: binary)
+      } catch {
+        let message: String
+        switch error {
+        case .badPolicy(let why): message = "cannot read the policy `\(path)`: \(why)"
+        case .unknownType(let type, let suggestion):
+          message = "the policy has no type `\(type)`" + (suggestion.map { " (did you mean `\($0)`?)" } ?? "")
+        case .unloadable(let why): message = "the reference host does not load on `\(path)`: \(why.joined(separator: "; "))"
+        }
+        FileHandle.standardError.write(Data("xsmc: error: \(message)\n".utf8))
         throw ExitCode(2)
       }
-      let report = DummyVsFlaskReport(catalog: catalog, host: referenceHost, policy: SepolFlaskQuestions(oracle: oracle))
-      print(json ? encodeJSON(report) : text(report))
-      return false
     }
 
     // MARK: Text

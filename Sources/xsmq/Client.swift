@@ -15,12 +15,14 @@ import XSMServiceAPI
 
 /// xsmd's error body (the request and reply types come from XSMServiceAPI).
 enum Wire {
-  /// The body of every 4xx/5xx: `{"error": {"code", "message", "errno"?}}`.
+  /// The body of every 4xx/5xx: `{"error": {"code", "message", "errno"?, "trace"?}}`.
   struct ErrorBody: Codable {
     struct Detail: Codable {
       var code: String
       var message: String
       var errno: String?
+      /// The guard's decision, when Xen's guard denied a flask_op command.
+      var trace: [TraceStep]?
     }
     var error: Detail
   }
@@ -120,6 +122,11 @@ struct ServiceClient: Sendable {
     if let e = try? decoder.decode(Wire.ErrorBody.self, from: body) {
       let errno = e.error.errno.map { " (\($0))" } ?? ""
       fail("xsmq: \(status == 403 ? "denied" : "error"): \(e.error.code): \(e.error.message)\(errno)")
+      // The checks that refused, as `xsmq can --why` shows them.
+      for step in e.error.trace ?? [] where step.outcome == .fail {
+        let contexts = step.subject.map { subject in " (\(subject) -> \(step.object ?? "?"))" } ?? ""
+        fail("  \(step.layer): \(step.text)\(contexts)")
+      }
     } else {
       let text = String(decoding: body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
       fail("xsmq: error: xsmd answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")")

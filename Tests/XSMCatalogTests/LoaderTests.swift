@@ -159,3 +159,15 @@ struct LoaderTests {
     }
   }
 }
+
+@Suite("Fixed objects")
+struct FixedObjectTests {
+  /// Every fixed object of the catalog names an initial SID; nothing else does.
+  @Test func fixedObjectsNameTheirInitialSIDs() {
+    #expect(Endpoint("xen_t").initialSIDName == "xen")
+    #expect(Endpoint("security_t").initialSIDName == "security")
+    #expect(Endpoint.fixedNames.allSatisfy { Endpoint($0).initialSIDName == String($0.dropLast(2)) })
+    #expect(Endpoint("current").initialSIDName == nil)
+    #expect(Endpoint("irq_label").initialSIDName == nil)
+  }
+}

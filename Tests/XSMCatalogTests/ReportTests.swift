@@ -5,12 +5,6 @@ import XSMPolicy
 import XSMSepol
 
 @SepolActor
-func compareWithSepol(binary: [UInt8], catalog: OpCatalog) throws -> DummyVsFlaskReport {
-  let oracle = try SepolOracle(binary: binary)
-  return DummyVsFlaskReport(catalog: catalog, host: ReferenceHost(), policy: SepolFlaskQuestions(oracle: oracle))
-}
-
-@SepolActor
 func vocabularyOf(_ binary: [UInt8]) throws -> PolicyVocabulary {
   let policy = try BinaryPolicy(binary: binary)
   return PolicyVocabulary(classes: Dictionary(uniqueKeysWithValues: policy.classes.map { ($0.name, $0.permissions) }))
@@ -22,7 +16,7 @@ func projectPolicyBinary() async throws -> [UInt8] {
   return try #require(outcome.binary, "the project policy builds: \(outcome.diagnostics.items.map(\.message))")
 }
 
-@Suite("Split and dummy-vs-flask reports")
+@Suite("Split report")
 struct ReportTests {
   @Test func splitReportSurfacesTheKnownDefects() throws {
     let report = SplitReport(catalog: try loadProjectCatalog())
@@ -59,39 +53,5 @@ struct ReportTests {
     #expect(vocabulary.classes.count == 13)
     let problems = try loadProjectCatalog().validate(against: vocabulary)
     #expect(problems.isEmpty, "\(problems.map(\.message))")
-  }
-
-  @Test func dummyVsFlaskOnTheProjectPolicy() async throws {
-    let binary = try await projectPolicyBinary()
-    let catalog = try loadProjectCatalog()
-    let report = try await compareWithSepol(binary: binary, catalog: catalog)
-    func finding(_ op: String, _ scenario: Scenario) -> DummyVsFlaskReport.Finding? {
-      report.findings.first { $0.op == op && $0.scenario == scenario.rawValue }
-    }
-    // Unclassified ops: dummy lets the control domain in, flask denies (handle_unknown deny).
-    #expect(finding("domctl.set_broken_page_p2m", .controlOnGuest)?.dummyAllows == true)
-    // The project policy grants domain:setdebugging to no one on a guest (as Xen's default policy).
-    #expect(finding("domctl.setdebugging", .controlOnGuest)?.flaskAllows == false)
-    // A device model may reset its guest's event channels under dummy; the policy does not grant it.
-    #expect(finding("evtchn.reset", .deviceModelOnTarget)?.dummyAllows == true)
-    // grant:transfer is never granted.
-    #expect(finding("grant.transfer", .guestOnOtherGuest)?.dummyAllows == true)
-    // Console writes: the guest_writeconsole boolean makes flask wider than dummy.
-    #expect(finding("console.write", .guestOnItself)?.flaskAllows == true)
-    // Ops that agree are not reported: the control domain pausing a guest.
-    #expect(finding("domctl.pausedomain", .controlOnGuest) == nil)
-    #expect(report.opsCompared > 300)
-  }
-
-  /// Permissive properties of the comparison itself: with a policy that
-  /// grants everything, flask never denies a classified op.
-  @Test func grantingEverythingLeavesOnlyDummyDenials() throws {
-    struct Everything: FlaskQuestions {
-      func allows(source: String, target: String, permission: Permission) -> Bool { true }
-      func newType(source: String, target: String, securityClass: String) -> String { target }
-    }
-    let report = DummyVsFlaskReport(catalog: try loadProjectCatalog(), host: ReferenceHost(), policy: Everything())
-    let flaskDenials = report.findings.filter { !$0.flaskAllows }
-    #expect(flaskDenials.allSatisfy { $0.flaskReason.contains("avc_unknown_permission") })
   }
 }

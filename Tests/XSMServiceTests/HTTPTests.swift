@@ -111,8 +111,16 @@ struct HTTPTests {
       #expect(enforce.text == #"{"enforcing":true}"#)
 
       // A guest may not switch enforcing; the same value needs no check.
-      expectError(try await client.call(.put, "/v1/flask/enforce", caller: "web", json: #"{"enforcing":false}"#), 403,
-        "guard.denied")
+      let denied = try await client.call(.put, "/v1/flask/enforce", caller: "web", json: #"{"enforcing":false}"#)
+      expectError(denied, 403, "guard.denied")
+      // The 403 carries the decision of `xsm.flask_op.setenforce`, in /v1/can's trace shape.
+      let error = try #require(denied.object["error"] as? [String: Any])
+      let trace = try #require(error["trace"] as? [[String: Any]], "\(denied.text)")
+      #expect(trace.contains { step in
+        step["outcome"] as? String == "fail" && step["layer"] as? String == "flask"
+          && (step["text"] as? String)?.hasPrefix("security:setenforce current -> security_t") == true
+          && step["subject"] is String && step["object"] is String
+      }, "\(denied.text)")
       #expect(
         try await client.call(.put, "/v1/flask/enforce", caller: "web", json: #"{"enforcing":true}"#).status == .ok)
       let off = try await client.call(.put, "/v1/flask/enforce", caller: "dom0", json: #"{"enforcing":false}"#)

@@ -272,6 +272,7 @@ struct LiveTests {
     let guest = try flask(["setenforce", "0"], as: "web")
     #expect(guest.status == 1, "a guest may not switch to permissive")
     #expect(guest.err.contains("guard.denied") && guest.err.contains("-EACCES"), "\(guest.err)")
+    #expect(guest.err.contains("  flask: security:setenforce current -> security_t"), "the refusing check: \(guest.err)")
     #expect(try flask(["setenforce", "1"], as: "web").status == 0, "no change, no check")
     let permissive = try flask(["setenforce", "0"])
     #expect(permissive.status == 0, "\(permissive.err)")

@@ -165,6 +165,20 @@ struct ServiceTests {
     expectError(404, "flask.unknown-sid") { () throws(ServiceError) in
       _ = try service.relabelDomain(RelabelDomainRequest(domid: 5, sid: 77_777), caller: dom0)
     }
+    // The 403 carries the decision of `xsm.flask_op.relabel_domain`: every check
+    // of the op, the new label's checks made against the label asked for.
+    do {
+      _ = try service.relabelDomain(RelabelDomainRequest(domid: 5, sid: target), caller: Caller("web-dm"))
+      Issue.record("the stub DM relabelled its guest")
+    } catch {
+      let trace = error.trace ?? []
+      #expect(trace.contains { $0.text.hasPrefix("domain2:relabelfrom current -> old") }, "\(trace)")
+      #expect(trace.contains {
+        $0.text.hasPrefix("domain2:relabelto current -> new") && $0.object == "user_1:vm_r:domU_t"
+      }, "\(trace)")
+      #expect(trace.contains { $0.text.hasPrefix("domain:transition old -> new") && $0.object == "user_1:vm_r:domU_t" },
+        "\(trace)")
+    }
   }
 
   @Test func stateSurvivesARestart() async throws {

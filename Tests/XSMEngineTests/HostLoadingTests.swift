@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import XSMCatalog
+@testable import XSMEngine
+
+@Suite("Identity sequence")
+struct IdentitySequenceTests {
+  /// Booleans written at their defaults do not move the sequence number;
+  /// changed ones are committed once, however many there are.
+  @Test func sequenceDoesNotCountBooleansAtTheirDefaults() async throws {
+    var (spec, diagnostics) = SystemFile.load(path: packageRoot + "/examples/systems/default.toml")
+    try #require(spec != nil, "\(diagnostics.map(\.message))")
+    func sequence(_ booleans: [String: Bool]) async throws -> UInt64? {
+      spec!.booleans = booleans
+      let (host, hostDiagnostics) = await XenHost.load(spec!, catalog: sharedCatalog)
+      return try #require(host, "\(hostDiagnostics.map(\.message))").identity.sequence
+    }
+    let none = try await sequence([:])
+    let defaults = try await sequence([
+      "guest_writeconsole": true, "prot_doms_locked": false, "policy_frozen": false, "dom0_live_update": true,
+      "guest_vpmu": false,
+    ])
+    #expect(none == defaults)
+    let oneChange = try await sequence(["guest_vpmu": true])
+    let twoChanges = try await sequence(["guest_vpmu": true, "guest_writeconsole": false])
+    #expect(oneChange == twoChanges)
+    #expect(oneChange != none)
+  }
+}
+@Suite("One labeller")
+struct LabellerTests {
+  /// Loading, adding a domain and the labeller itself agree on a device model's SIDs.
+  @Test func loadAndResolveLabelAlike() async throws {
+    let host = try await defaultHost()
+    let server = try #require(host.server)
+    let dm = try #require(host.domains.first { $0.targetDomid != nil })
+    let target = try #require(host.domain(domid: dm.targetDomid!))
+    let labels = server.labels(
+      context: try #require(server.policy.context(dm.contextText)),
+      targetContext: server.policy.context(target.contextText))
+    #expect(labels.sid == dm.sid)
+    #expect(labels.selfSID == dm.selfSID)
+    #expect(labels.targetSID == dm.targetSID)
+    let spec = DomainSpec(domid: 900, name: "dm-copy", context: dm.contextText, target: target.name)
+    let resolved = try host.resolve(spec, among: host.domains).get()
+    #expect(resolved.sid == dm.sid && resolved.selfSID == dm.selfSID && resolved.targetSID == dm.targetSID)
+  }
+}
+
