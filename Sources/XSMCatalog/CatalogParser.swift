@@ -275,10 +275,7 @@ struct CatalogParser {
         help: "argument names are lower-case words: `target`, `remote`, `vcpu`")
     }
     guard let kind = OpArgument.Kind(rawValue: args[1].text) else {
-      let names = OpArgument.Kind.allCases.map(\.rawValue)
-      let hint = Suggestion.closest(to: args[1].text, in: names).map { "did you mean `\($0)`?" }
-      return error("catalog.bad-arg", "unknown argument kind `\(args[1].text)`", span(lineNumber, args[1]),
-        help: hint ?? "kinds: " + names.joined(separator: " "))
+      return unknownWord("catalog.bad-arg", "argument kind", args[1], lineNumber, OpArgument.Kind.allCases.map(\.rawValue))
     }
     if kind == .domain && Endpoint.kinds[name.text] != .domain {
       let hint = Suggestion.closest(to: name.text, in: Endpoint.domainNames).map { "did you mean `\($0)`?" }
@@ -312,10 +309,7 @@ struct CatalogParser {
         help: "for example `gate after not-caller target -EINVAL at xen/common/domctl.c do_domctl`")
     }
     guard let requirement = OpGate.Requirement(rawValue: args[1].text) else {
-      let names = OpGate.Requirement.allCases.map(\.rawValue)
-      let hint = Suggestion.closest(to: args[1].text, in: names).map { "did you mean `\($0)`?" }
-      return error("catalog.bad-gate", "unknown gate `\(args[1].text)`", span(lineNumber, args[1]),
-        help: hint ?? "gates: " + names.joined(separator: " "))
+      return unknownWord("catalog.bad-gate", "gate", args[1], lineNumber, OpGate.Requirement.allCases.map(\.rawValue))
     }
     let count = requirement.domainCount
     guard args.count >= 2 + count + 1 else { return error("catalog.bad-gate", shape, span(lineNumber, args.last!)) }
@@ -365,6 +359,14 @@ struct CatalogParser {
     guard let source = sourceCitation(Array(args.dropFirst(2)), lineNumber: lineNumber, after: args[1]) else { return }
     currentOp!.op.denial.append(OpDenial(channel: channel, value: args[1].text, source: source,
       span: span(lineNumber, args[0]).merged(with: span(lineNumber, args[1]))))
+  }
+
+  /// A word outside its vocabulary: an error with did-you-mean, or the list of words.
+  private mutating func unknownWord(_ id: String, _ what: String, _ word: CatalogWord, _ lineNumber: Int,
+    _ names: [String])
+  {
+    let hint = Suggestion.closest(to: word.text, in: names).map { "did you mean `\($0)`?" }
+    error(id, "unknown \(what) `\(word.text)`", span(lineNumber, word), help: hint ?? "one of: " + names.joined(separator: " "))
   }
 
   /// `at FILE FUNCTION [FUNCTION...]`: where in Xen's source a fact comes from.

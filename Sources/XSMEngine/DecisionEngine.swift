@@ -39,7 +39,8 @@ public struct DecisionEngine: Sendable {
     let module = module ?? host.module
     let call = Call(op: op, caller: caller, target: target, objects: objects, host: host, explain: explain)
 
-    if let refusal = gates(op, .before, call, module: module) { return deliver(op, refusal, call) }
+    let (refusedBefore, passedBefore) = gates(op, .before, call, module: module)
+    if let refusal = refusedBefore { return deliver(op, refusal, call) }
     var decision: Decision
     if !op.isHooked {
       decision = Decision(module: module, verdict: .allowed,
@@ -51,17 +52,22 @@ public struct DecisionEngine: Sendable {
       case .flask: decision = flask(op, call)
       }
     }
-    if decision.verdict == .allowed, let refusal = gates(op, .after, call, module: module) {
+    decision.trace = passedBefore + decision.trace
+    guard decision.verdict == .allowed else { return deliver(op, decision, call) }
+    let (refusedAfter, passedAfter) = gates(op, .after, call, module: module)
+    if let refusal = refusedAfter {
       var after = refusal
       after.trace = decision.trace + refusal.trace
       after.wouldDeny = decision.wouldDeny
       return deliver(op, after, call)
     }
+    decision.trace += passedAfter
     return deliver(op, decision, call)
   }
 
-  /// The first gate of `stage` that does not hold, as a decision; nil when all hold.
-  func gates(_ op: Op, _ stage: OpGate.Stage, _ call: Call, module: XSMModule) -> Decision? {
+  /// The first gate of `stage` that does not hold, as a decision (nil when
+  /// all hold), and the trace of the gates that held.
+  func gates(_ op: Op, _ stage: OpGate.Stage, _ call: Call, module: XSMModule) -> (Decision?, [TraceStep]) {
     var trace: [TraceStep] = []
     for gate in op.gates where gate.stage == stage {
       if let condition = gate.condition, !condition.holds(in: call.situations) { continue }
@@ -76,10 +82,10 @@ public struct DecisionEngine: Sendable {
           + (holds ? "" : " -> \(error)"), source: gate.source))
       }
       if !holds {
-        return Decision(module: module, verdict: .invalid, error: error, trace: trace)
+        return (Decision(module: module, verdict: .invalid, error: error, trace: trace), [])
       }
     }
-    return nil
+    return (nil, trace)
   }
 
   /// Whether a gate holds for a call, the reason in words, and the error when the gate decides it itself.

@@ -110,9 +110,9 @@ public struct DummyVsFlaskReport: Sendable, Codable {
       domains: [
         DomainSpec(domid: Domid.control, name: "control", context: context(host.control), flags: [.control]),
         DomainSpec(domid: Domid.xenstore, name: "xenstore", context: context(host.xenstore), flags: [.xenstore]),
-        DomainSpec(domid: Domid.guest, name: "guest", context: context(host.guest)),
+        DomainSpec(domid: Domid.guest, name: "guest", context: context(host.guest), kind: .hvm),
         DomainSpec(domid: Domid.deviceModel, name: "device-model", context: context(host.deviceModel), target: "guest"),
-        DomainSpec(domid: Domid.otherGuest, name: "other-guest", context: context(host.guest)),
+        DomainSpec(domid: Domid.otherGuest, name: "other-guest", context: context(host.guest), kind: .hvm),
       ], file: "")
     let (loaded, diagnostics) = await XenHost.load(spec, catalog: catalog, policyBinary: policyBinary)
     guard let loaded else {

@@ -177,7 +177,10 @@ extension XSMQ {
       if sideBySide {
         out += "\(caller) -> \(op) -> \(target)\n"
         for d in decisions {
-          let summary = d.trace.last { $0.outcome != .info }?.text ?? d.trace.last?.text ?? ""
+          // The step that decided: the refusal, else the module's last step, else whatever there is.
+          let summary = (d.trace.last { $0.outcome == .fail || $0.outcome == .permissive }
+            ?? d.trace.last { $0.outcome != .info && $0.layer != "xen" } ?? d.trace.last { $0.outcome != .info }
+            ?? d.trace.last)?.text ?? ""
           out += "  " + d.module.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + " "
             + (why ? verdictText(d) : verdictText(d).padding(toLength: 18, withPad: " ", startingAt: 0) + summary) + "\n"
           if why { out += trace(d, indent: "           ") }
