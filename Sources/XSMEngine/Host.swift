@@ -210,7 +210,7 @@ public final class XenHost: Sendable {
     }
     let host = XenHost(spec: spec, catalog: catalog, server: server, domains: domains, digest: sha256Hex(binary),
       binary: binary, source: source)
-    return (host, diagnostics)
+    return (host, diagnostics + host.targetRelationWarnings())
   }
 
   /// The binary policy of a system: embedded, a binary file, or built from a tree or policy.conf.

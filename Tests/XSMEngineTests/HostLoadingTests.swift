@@ -47,3 +47,39 @@ struct LabellerTests {
   }
 }
 
+
+@Suite("Device-model relations the policy refuses")
+struct TargetRelationTests {
+  /// xen/xsm/flask/hooks.c flask_set_target: a guest type cannot be made a
+  /// device model (no domain2:make_priv_for on domU_t), so the loader warns
+  /// at the `target` line; the default host's relations all pass.
+  @Test func refusedRelationIsAWarningAtTheTarget() async throws {
+    let text = """
+      module = "flask"
+      [[domain]]
+      domid = 0
+      name = "dom0"
+      context = "system_u:system_r:dom0_t"
+      flags = ["control"]
+      [[domain]]
+      domid = 1
+      name = "guest"
+      context = "user_1:vm_r:domU_t"
+      [[domain]]
+      domid = 2
+      name = "helper"
+      context = "user_1:vm_r:domU_t"
+      target = "guest"
+      """
+    let (spec, specDiagnostics) = SystemFile.parse(text: text, file: "refused.toml")
+    let parsed = try #require(spec, "\(specDiagnostics.map(\.message))")
+    let (host, diagnostics) = await XenHost.load(parsed, catalog: sharedCatalog)
+    #expect(host != nil, "a warning keeps the host")
+    let warning = try #require(diagnostics.first { $0.id.rawValue == "system.target-refused" })
+    #expect(warning.severity == .warning && warning.span?.line == 15)
+    #expect(warning.message.contains("domain2:make_priv_for"))
+    let (_, defaultDiagnostics) = await XenHost.load(
+      SystemFile.load(path: packageRoot + "/examples/systems/default.toml").0!, catalog: sharedCatalog)
+    #expect(defaultDiagnostics.isEmpty, "\(defaultDiagnostics.map(\.message))")
+  }
+}
