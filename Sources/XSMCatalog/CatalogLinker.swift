@@ -156,6 +156,7 @@ struct CatalogLinker {
         source: "proposed ABI: the split op refuses the caller itself", span: op.span))
     }
     op.refusesSelf = op.gates.contains { $0.requirement == .notCaller && $0.domains == op.positionalArgument.map { [$0.name] } }
+    op.binding = ArgumentBinding(op.arguments)
     entry.op = op
   }
 

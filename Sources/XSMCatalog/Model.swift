@@ -62,12 +62,36 @@ public struct Endpoint: Hashable, Sendable, Codable, CustomStringConvertible {
     case label
   }
 
-  public var name: String
+  public var name: String {
+    didSet { kind = Endpoint.kinds[name] ?? .domain }
+  }
   public var raw: Bool
+  /// How Xen finds the SID, looked up once from the name (decisions read it millions of times).
+  public private(set) var kind: Kind
 
   public init(_ name: String, raw: Bool = false) {
     self.name = name
     self.raw = raw
+    self.kind = Endpoint.kinds[name] ?? .domain
+  }
+
+  enum CodingKeys: String, CodingKey { case name, raw }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(try container.decode(String.self, forKey: .name), raw: try container.decode(Bool.self, forKey: .raw))
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(name, forKey: .name)
+    try container.encode(raw, forKey: .raw)
+  }
+
+  public static func == (a: Endpoint, b: Endpoint) -> Bool { a.name == b.name && a.raw == b.raw }
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(name)
+    hasher.combine(raw)
   }
 
   public static let domainNames: [String] = [
@@ -83,7 +107,6 @@ public struct Endpoint: Hashable, Sendable, Codable, CustomStringConvertible {
     uniqueKeysWithValues: domainNames.map { ($0, Kind.domain) } + fixedNames.map { ($0, .fixed) }
       + labelNames.map { ($0, .label) })
 
-  public var kind: Kind { Endpoint.kinds[name] ?? .domain }
   public var isCaller: Bool { name == "current" }
   public var description: String { raw ? "\(name)(raw)" : name }
 }
@@ -237,6 +260,10 @@ public struct Op: Sendable, Codable, Identifiable {
   public var gates: [OpGate] = []
   /// How a refusal reaches the caller when it is not the module's errno.
   public var denial: [OpDenial] = []
+  /// The domain arguments in order, with whether each defaults to `DOMID_SELF`,
+  /// and whether the op has the `self` flag: what every decision binds,
+  /// kept apart from `arguments` so binding copies no strings. Set by the loader.
+  public var binding = ArgumentBinding()
   public var privilege: PrivilegeClass = .privileged
   public var summary = ""
   public var notes: [String] = []
@@ -530,4 +557,27 @@ extension Endpoint {
   }
 
   static let initialSIDNames = ["xen_t": "xen", "domxen_t": "domxen", "domio_t": "domio", "security_t": "security"]
+}
+
+/// What a decision needs of an op's arguments, in a form cheap to walk.
+public struct ArgumentBinding: Sendable, Codable, Hashable {
+  /// Domain argument names in order (short: stored inline, no reference counting).
+  public var domains: [String] = []
+  /// Per domain argument: whether it defaults to `self` (DOMID_SELF).
+  public var defaultsToSelf: [Bool] = []
+  /// Whether the op has a `self` flag (`relabel_domain`: the domid passed was DOMID_SELF).
+  public var takesSelfFlag = false
+
+  public init() {}
+
+  public init(_ arguments: [OpArgument]) {
+    for argument in arguments {
+      if argument.kind == .domain {
+        domains.append(argument.name)
+        defaultsToSelf.append(argument.defaultValue == "self")
+      } else if argument.kind == .flag && argument.name == "self" {
+        takesSelfFlag = true
+      }
+    }
+  }
 }

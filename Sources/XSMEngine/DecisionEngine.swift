@@ -72,12 +72,14 @@ public struct DecisionEngine: Sendable {
     for gate in op.gates where gate.stage == stage {
       if let condition = gate.condition, !condition.holds(in: call.situations) { continue }
       if !gate.modules.isEmpty && !gate.modules.contains(module.rawValue) { continue }
-      let (holds, why, specific) = Self.gateHolds(gate, call)
+      let (holds, specific) = Self.gateHolds(gate, call)
+      if holds && !call.explain { continue }
       var error = specific ?? gate.error
       if let bar = error.firstIndex(of: "|") {
         error = call.caller.isControl ? String(error[..<bar]) : String(error[error.index(after: bar)...])
       }
       if call.explain {
+        let why = Self.gateText(gate, call, holds: holds)
         trace.append(TraceStep(holds ? .pass : .fail, "xen", "\(stage == .before ? "before" : "after") the hook: \(why)"
           + (holds ? "" : " -> \(error)"), source: gate.source))
       }
@@ -88,74 +90,79 @@ public struct DecisionEngine: Sendable {
     return (nil, trace)
   }
 
-  /// Whether a gate holds for a call, the reason in words, and the error when the gate decides it itself.
-  static func gateHolds(_ gate: OpGate, _ call: Call) -> (Bool, String, String?) {
-    let (holds, why) = requirementHolds(gate, call)
-    if case .hvmParamGet = gate.requirement, !holds { return (false, why, hvmParamError(get: true, call)) }
-    if case .hvmParamSet = gate.requirement, !holds { return (false, why, hvmParamError(get: false, call)) }
-    return (holds, why, nil)
+  /// Whether a gate holds for a call, and the error when the gate decides it itself. Builds no text.
+  static func gateHolds(_ gate: OpGate, _ call: Call) -> (Bool, String?) {
+    let first = gate.domains.first.map { call.party($0) } ?? call.caller
+    let name = gate.domains.first ?? "current"
+    let passedSelf = !call.objects.domidSelf.isEmpty && call.objects.domidSelf.contains(name)
+    switch gate.requirement {
+    case .lookup: return (!first.missing && !passedSelf, nil)
+    case .lookupAny: return (!first.missing, nil)
+    case .foreign: return (first.domid != call.caller.domid || passedSelf, nil)
+    case .pvOrHardware: return (!call.caller.kind.isHVM || call.caller.isHardware, nil)
+    case .unsupported: return (false, nil)
+    case .hvmParamGet, .hvmParamSet:
+      let error = hvmParamError(get: gate.requirement == .hvmParamGet, call)
+      return (error == nil, error)
+    case .notCaller: return (first.domid != call.caller.domid, nil)
+    case .distinct: return (first.domid != call.party(gate.domains[1]).domid, nil)
+    case .hvm: return (first.kind.isHVM, nil)
+    case .pv: return (!first.kind.isHVM, nil)
+    case .translated: return (first.kind.isTranslated, nil)
+    case .noTarget: return (first.targetDomid == nil, nil)
+    case .otherVCPU: return (call.objects.vcpu != .current, nil)
+    case .hardware: return (call.caller.isHardware, nil)
+    case .control: return (call.caller.isControl, nil)
+    }
   }
 
-  static func requirementHolds(_ gate: OpGate, _ call: Call) -> (Bool, String) {
-    let parties = gate.domains.map { call.party($0) }
-    let first = parties.first ?? call.caller
+  /// Why a gate held or did not, in words, for traces.
+  static func gateText(_ gate: OpGate, _ call: Call, holds: Bool) -> String {
+    let first = gate.domains.first.map { call.party($0) } ?? call.caller
     let name = gate.domains.first ?? "current"
+    let caller = call.caller.label
     switch gate.requirement {
-    case .lookup:
-      if first.missing { return (false, "no domain dom\(first.domid) (`\(name)`)") }
-      if call.objects.domidSelf.contains(name) {
-        return (false, "`\(name)` was passed as DOMID_SELF, which rcu_lock_domain_by_id does not resolve")
-      }
-      return (true, "`\(name)` is \(first.label)")
-    case .lookupAny:
-      return first.missing ? (false, "no domain dom\(first.domid) (`\(name)`)") : (true, "`\(name)` is \(first.label)")
+    case .lookup, .lookupAny:
+      if first.missing { return "no domain dom\(first.domid) (`\(name)`)" }
+      if !holds { return "`\(name)` was passed as DOMID_SELF, which rcu_lock_domain_by_id does not resolve" }
+      return "`\(name)` is \(first.label)"
     case .foreign:
-      if first.domid == call.caller.domid && !call.objects.domidSelf.contains(name) {
-        return (false, "`\(name)` names the caller by its own domid instead of DOMID_SELF")
-      }
-      return (true, "`\(name)` is \(call.objects.domidSelf.contains(name) ? "DOMID_SELF" : "another domain")")
+      return holds
+        ? "`\(name)` is \(call.objects.domidSelf.contains(name) ? "DOMID_SELF" : "another domain")"
+        : "`\(name)` names the caller by its own domid instead of DOMID_SELF"
     case .pvOrHardware:
-      return !call.caller.kind.isHVM || call.caller.isHardware
-        ? (true, "\(call.caller.label) is PV or the hardware domain")
-        : (false, "\(call.caller.label) is \(call.caller.kind.rawValue.uppercased()) and not the hardware domain")
+      return holds
+        ? "\(caller) is PV or the hardware domain"
+        : "\(caller) is \(call.caller.kind.rawValue.uppercased()) and not the hardware domain"
     case .unsupported:
-      return (false, "Xen has no implementation of this op here")
+      return "Xen has no implementation of this op here"
     case .hvmParamGet, .hvmParamSet:
-      return hvmParamError(get: gate.requirement == .hvmParamGet, call) == nil
-        ? (true, "HVM parameter \(call.objects.numbers["index"].map(String.init) ?? "?") may be \(gate.requirement == .hvmParamGet ? "read" : "written") here")
-        : (false, "HVM parameter \(call.objects.numbers["index"].map(String.init) ?? "?") may not be \(gate.requirement == .hvmParamGet ? "read" : "written") by \(call.caller.label) on \(first.label)")
+      let index = call.objects.numbers["index"].map(String.init) ?? "?"
+      let verb = gate.requirement == .hvmParamGet ? "read" : "written"
+      return holds
+        ? "HVM parameter \(index) may be \(verb) here"
+        : "HVM parameter \(index) may not be \(verb) by \(caller) on \(first.label)"
     case .notCaller:
-      return first.domid == call.caller.domid
-        ? (false, "`\(gate.domains[0])` is the caller itself") : (true, "`\(gate.domains[0])` is not the caller")
+      return holds ? "`\(name)` is not the caller" : "`\(name)` is the caller itself"
     case .distinct:
-      return first.domid == parties[1].domid
-        ? (false, "`\(gate.domains[0])` and `\(gate.domains[1])` are the same domain")
-        : (true, "`\(gate.domains[0])` and `\(gate.domains[1])` differ")
+      return holds
+        ? "`\(name)` and `\(gate.domains[1])` differ" : "`\(name)` and `\(gate.domains[1])` are the same domain"
     case .hvm:
-      return first.kind.isHVM
-        ? (true, "\(first.label) is \(first.kind.rawValue.uppercased())")
-        : (false, "\(first.label) is PV, not HVM or PVH")
+      return holds ? "\(first.label) is \(first.kind.rawValue.uppercased())" : "\(first.label) is PV, not HVM or PVH"
     case .pv:
-      return first.kind.isHVM
-        ? (false, "\(first.label) is \(first.kind.rawValue.uppercased()), not PV") : (true, "\(first.label) is PV")
+      return holds ? "\(first.label) is PV" : "\(first.label) is \(first.kind.rawValue.uppercased()), not PV"
     case .translated:
-      return first.kind.isTranslated
-        ? (true, "\(first.label) has a translated physmap")
-        : (false, "\(first.label) is PV: its physmap is not translated")
+      return holds ? "\(first.label) has a translated physmap" : "\(first.label) is PV: its physmap is not translated"
     case .noTarget:
-      if let t = first.targetDomid { return (false, "\(first.label) is already the device model of dom\(t)") }
-      return (true, "\(first.label) has no device-model target yet")
+      return holds
+        ? "\(first.label) has no device-model target yet"
+        : "\(first.label) is already the device model of dom\(first.targetDomid ?? -1)"
     case .otherVCPU:
-      _ = name
-      return call.objects.vcpu == .current
-        ? (false, "the vCPU asked for is the one making the call")
-        : (true, "the vCPU asked for is not the one making the call")
+      return holds ? "the vCPU asked for is not the one making the call" : "the vCPU asked for is the one making the call"
     case .hardware:
-      return call.caller.isHardware
-        ? (true, "\(call.caller.label) is the hardware domain") : (false, "\(call.caller.label) is not the hardware domain")
+      return holds ? "\(caller) is the hardware domain" : "\(caller) is not the hardware domain"
     case .control:
-      return call.caller.isControl
-        ? (true, "\(call.caller.label) is the control domain") : (false, "\(call.caller.label) is not the control domain")
+      return holds ? "\(caller) is the control domain" : "\(caller) is not the control domain"
     }
   }
 
@@ -196,11 +203,13 @@ public struct DecisionEngine: Sendable {
     return delivered
   }
 
-  /// One question with its domains bound to the op's arguments.
+  /// One question with its domains bound to the op's arguments. Built for
+  /// every decision (matrices make hundreds of thousands), so it keeps the
+  /// few parties in a small array and allocates only what a call changes.
   struct Call {
     var caller: HostDomain
-    /// Domains by argument (party) name.
-    var parties: [String: HostDomain]
+    /// Domains by argument (party) name, in binding order.
+    var parties: [(name: String, domain: HostDomain)]
     /// The op's first domain argument, or the caller for ops without one.
     var target: HostDomain
     var objects: QueryObjects
@@ -213,39 +222,54 @@ public struct DecisionEngine: Sendable {
       var objects = given
       self.caller = caller
       self.explain = explain
-      var parties: [String: HostDomain] = [:]
-      for (name, domid) in objects.parties { parties[name] = host.domain(domid: domid) ?? objects.missing[domid] }
-      let domainArguments = op.domainArguments
-      if let target, let first = domainArguments.first, parties[first.name] == nil { parties[first.name] = target }
-      // `objects.domain` (--object) fills the first domain argument still open after the positional one.
-      if let other = objects.domain.flatMap({ host.domain(domid: $0) }),
-        let open = domainArguments.dropFirst().first(where: { parties[$0.name] == nil })
-      {
-        parties[open.name] = other
+      var parties: [(name: String, domain: HostDomain)] = []
+      parties.reserveCapacity(4)
+      for (name, domid) in objects.parties {
+        if let d = host.domain(domid: domid) ?? objects.missing[domid] { parties.append((name, d)) }
       }
+      let binding = op.binding
       var situations = objects.situations
-      for argument in domainArguments where parties[argument.name] == nil {
+      var other = objects.domain.flatMap { host.domain(domid: $0) }
+      for (index, name) in binding.domains.enumerated() {
+        var isBound = false
+        for p in parties where p.name == name { isBound = true }
+        if index == 0 {
+          if let target, !isBound {
+            parties.append((name, target))
+            isBound = true
+          }
+        } else if let o = other, !isBound {
+          // `objects.domain` (--object) fills the first domain argument still open after the positional one.
+          parties.append((name, o))
+          other = nil
+          isBound = true
+        }
+        guard !isBound else { continue }
         // Unbound: the default (`self`, DOMID_SELF: the caller), or the caller for questions built without one.
-        parties[argument.name] = caller
-        if argument.defaultValue == "self" {
-          objects.domidSelf.insert(argument.name)
-          if op.argument(named: "self")?.kind == .flag { situations.insert("self") }
+        parties.append((name, caller))
+        if binding.defaultsToSelf[index] {
+          objects.domidSelf.insert(name)
+          if binding.takesSelfFlag { situations.insert("self") }
         }
       }
-      self.objects = objects
-      for name in objects.domidSelf where op.argument(named: "self")?.kind == .flag && parties[name] != nil {
-        situations.insert("self")
+      if binding.takesSelfFlag && !objects.domidSelf.isEmpty && !situations.contains("self") {
+        for name in objects.domidSelf where parties.contains(where: { $0.name == name }) { situations.insert("self") }
       }
+      let firstName = binding.domains.first
+      self.objects = objects
       self.parties = parties
-      self.target = domainArguments.first.flatMap { parties[$0.name] } ?? target ?? caller
+      self.target = firstName.flatMap { name in parties.first { $0.name == name }?.domain } ?? target ?? caller
       self.situations = situations
     }
 
-    /// The domain a party names; the caller for `current` and for parties the op does not take.
+    /// The domain a party names; the caller for `current`, the target for parties the op does not take.
     func party(_ name: String) -> HostDomain {
       if name == "current" { return caller }
-      return parties[name] ?? target
+      return parties.first { $0.name == name }?.domain ?? target
     }
+
+    /// The domain bound to an argument, if the op takes it.
+    func bound(_ name: String) -> HostDomain? { parties.first { $0.name == name }?.domain }
   }
 
   /// The domain an endpoint names in a call; nil for fixed objects and labels.
@@ -507,9 +531,9 @@ public struct DecisionEngine: Sendable {
   }
 
   /// The domain whose port a channel check is about: `owner`, else the caller.
-  private func channelOwner(_ call: Call) -> HostDomain { call.parties["owner"] ?? call.caller }
+  private func channelOwner(_ call: Call) -> HostDomain { call.bound("owner") ?? call.caller }
   /// The far end of that port: `remote`, else the op's first domain argument.
-  private func channelRemote(_ call: Call) -> HostDomain { call.parties["remote"] ?? call.target }
+  private func channelRemote(_ call: Call) -> HostDomain { call.bound("remote") ?? call.target }
 
   /// The SID Xen uses for `object` as `subject` sees it (`domain_has_perm`'s
   /// derivation): the subject's self SID when they are the same domain, its

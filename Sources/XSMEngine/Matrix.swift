@@ -95,28 +95,38 @@ public struct AccessMatrix: Sendable, Codable {
     self.classOf = classOf
     let position = Dictionary(all.enumerated().map { ($1.domid, $0) }, uniquingKeysWith: { a, _ in a })
 
-    // Histogram of (caller class, target class, relation) with one representative pair each.
+    // Histogram of (caller class, target class, relation) with one
+    // representative pair each: a flat table indexed by the three, so the
+    // N² walk over pairs hashes nothing and copies no domain.
     struct Combo: Hashable {
       var caller: Int, target: Int, relation: Relation
     }
-    var histogram: [Combo: (count: Int, caller: HostDomain, target: HostDomain)] = [:]
+    let relationCount = Relation.allCases.count
+    let classCount = classes.count
+    var slot = [Int](repeating: -1, count: classCount * classCount * relationCount)
     var order: [Combo] = []
-    for c in callers {
+    var counts: [Int] = []
+    var pairs: [(caller: Int, target: Int)] = []
+    let targetClasses = targets.map { classOf[position[$0.domid]!] }
+    for (ci, c) in callers.enumerated() {
       let cc = classOf[position[c.domid]!]
-      for t in targets {
+      for (ti, t) in targets.enumerated() {
         let relation: Relation =
           c.domid == t.domid ? .same
           : c.targetDomid == t.domid ? .callerServesTarget
           : t.targetDomid == c.domid ? .targetServesCaller : .unrelated
-        let combo = Combo(caller: cc, target: classOf[position[t.domid]!], relation: relation)
-        if let entry = histogram[combo] {
-          histogram[combo] = (entry.count + 1, entry.caller, entry.target)
+        let key = (cc * classCount + targetClasses[ti]) * relationCount + relation.rawValue
+        if slot[key] >= 0 {
+          counts[slot[key]] += 1
         } else {
-          histogram[combo] = (1, c, t)
-          order.append(combo)
+          slot[key] = order.count
+          order.append(Combo(caller: cc, target: targetClasses[ti], relation: relation))
+          counts.append(1)
+          pairs.append((ci, ti))
         }
       }
     }
+    let entries = pairs.indices.map { i in (count: counts[i], caller: callers[pairs[i].caller], target: targets[pairs[i].target]) }
 
     var rows: [OpRow] = []
     var decisions = 0
@@ -125,9 +135,8 @@ public struct AccessMatrix: Sendable, Codable {
         denied: Array(repeating: 0, count: modules.count), invalid: Array(repeating: 0, count: modules.count))
       // An op without a domain argument is one question per caller, not per pair.
       let targetless = op.positionalArgument == nil
-      for combo in order {
+      for (combo, entry) in zip(order, entries) {
         if targetless && combo.relation != .same { continue }
-        let entry = histogram[combo]!
         let (target, objects) = OpQuestion.matrixCell(caller: entry.caller, op: op, target: entry.target)
         let verdicts = modules.map { module in
           engine.verdict(caller: entry.caller, op: op, target: target, module: module, objects: objects)
