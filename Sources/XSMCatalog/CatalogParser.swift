@@ -356,9 +356,20 @@ struct CatalogParser {
     if channel == .errno && !Self.isErrorName(args[1].text) {
       return error("catalog.bad-denial", "`\(args[1].text)` is not an error such as `-EPERM`", span(lineNumber, args[1]))
     }
-    guard let source = sourceCitation(Array(args.dropFirst(2)), lineNumber: lineNumber, after: args[1]) else { return }
-    currentOp!.op.denial.append(OpDenial(channel: channel, value: args[1].text, source: source,
-      span: span(lineNumber, args[0]).merged(with: span(lineNumber, args[1]))))
+    var rest = Array(args.dropFirst(2))
+    var party: String?
+    if let word = rest.first, word.text == "naming" {
+      guard rest.count >= 2, Endpoint.kinds[rest[1].text] == .domain else {
+        return error("catalog.bad-denial", "`naming` needs a party of the op's checks", span(lineNumber, word))
+      }
+      party = rest[1].text
+      rest.removeFirst(2)
+    }
+    guard let source = sourceCitation(rest, lineNumber: lineNumber, after: args[1]) else { return }
+    var denial = OpDenial(channel: channel, value: args[1].text, source: source,
+      span: span(lineNumber, args[0]).merged(with: span(lineNumber, args[1])))
+    denial.party = party
+    currentOp!.op.denial.append(denial)
   }
 
   /// A word outside its vocabulary: an error with did-you-mean, or the list of words.

@@ -3053,6 +3053,7 @@ op memory.add_to_physmap_batch.gmfn_foreign
   gate      before lookup foreign -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
   gate      before not-caller foreign -EPERM at xen/arch/x86/mm/p2m.c p2m_add_foreign
   gate      before distinct target foreign -EINVAL at xen/arch/x86/mm/p2m.c p2m_add_foreign
+  denial    entry errs[] naming foreign at xen/common/memory.c xenmem_add_to_physmap_batch
   check     mmu:physmap current -> target
   check     mmu:map_read+map_write target -> foreign
   class     privileged

@@ -512,8 +512,10 @@ public struct OpDenial: Hashable, Sendable, Codable, CustomStringConvertible {
   }
 
   public var channel: Channel
-  /// The errno, status name or placeholder value.
+  /// The errno, status name or placeholder value (for `entry`, the slot's name).
   public var value: String
+  /// Limits the line to refusals by a step that names this party (`naming foreign`).
+  public var party: String?
   /// Where Xen maps the refusal.
   public var source: String
   public var span: SourceSpan
@@ -525,7 +527,7 @@ public struct OpDenial: Hashable, Sendable, Codable, CustomStringConvertible {
     self.span = span
   }
 
-  public var description: String { "\(channel.rawValue) \(value)" }
+  public var description: String { "\(channel.rawValue) \(value)" + (party.map { " naming \($0)" } ?? "") }
   public static func == (a: OpDenial, b: OpDenial) -> Bool { a.description == b.description && a.source == b.source }
   public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 }

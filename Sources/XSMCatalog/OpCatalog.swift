@@ -168,36 +168,55 @@ extension CatalogLoader {
   /// catalog that loads. A fast path for tools that answer one question:
   /// the full load parses and cross-checks every op. Nil when a name is not
   /// found (load the whole catalog then, for did-you-mean).
+  /// The first `count` words of a line (split on spaces and tabs), found on its UTF-8 bytes.
+  static func leadingWords(_ line: Substring, count: Int) -> [Substring] {
+    var words: [Substring] = []
+    let bytes = line.utf8
+    var i = bytes.startIndex
+    while words.count < count {
+      while i < bytes.endIndex, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0D { i = bytes.index(after: i) }
+      guard i < bytes.endIndex else { break }
+      var j = i
+      while j < bytes.endIndex, bytes[j] != 0x20 && bytes[j] != 0x09 && bytes[j] != 0x0D { j = bytes.index(after: j) }
+      words.append(line[i..<j])
+      i = j
+    }
+    return words
+  }
+
   public static func loadSubset(files: [File], names: [String]) -> OpCatalog? {
     struct Block {
-      var file: String
-      var header: Substring
-      var lines: [Substring]
+      var file: Int
+      /// The block's text: from its header line to the end of its last line.
+      var range: Range<String.Index>
       var names: [Substring]
       var inherits: Substring?
     }
     var blocks: [Block] = []
-    for file in files {
+    for (fileIndex, file) in files.enumerated() {
       var current: Block?
+      // Byte-level, and no copy of the lines: this runs over the whole catalog on each `xsmq can`.
       for rawLine in file.text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
         let line = Substring(rawLine)
-        let trimmed = line.drop { $0 == " " || $0 == "\t" }
-        let first = trimmed.prefix { $0 != " " && $0 != "\t" }
-        switch first {
-        case "op", "split", "unsplit", "retire":
+        let words = Self.leadingWords(line, count: 2)
+        switch words.first {
+        case "op"?, "split"?, "unsplit"?, "retire"?:
           if let block = current { blocks.append(block) }
-          let name = trimmed.dropFirst(first.count).drop { $0 == " " || $0 == "\t" }.prefix { $0 != " " && $0 != "\t" }
-          current = first == "op" || first == "split" ? Block(file: file.name, header: first, lines: [line], names: [name]) : nil
-        case "alias":
-          current?.lines.append(line)
-          current?.names += trimmed.dropFirst(5).split(whereSeparator: { $0 == " " || $0 == "\t" })
+          let header = words[0]
+          current =
+            header == "op" || header == "split"
+            ? Block(file: fileIndex, range: line.startIndex..<line.endIndex, names: words.count > 1 ? [words[1]] : [])
+            : nil
+          continue
+        case "alias"?:
+          current?.names += line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst()
             .prefix { !$0.hasPrefix("#") }
-        case "inherit":
-          current?.lines.append(line)
-          current?.inherits = trimmed.dropFirst(7).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+        case "inherit"?:
+          current?.inherits = words.count > 1 ? words[1] : nil
         default:
-          current?.lines.append(line)
+          break
         }
+        if let start = current?.range.lowerBound { current?.range = start..<line.endIndex }
       }
       if let block = current { blocks.append(block) }
     }
@@ -210,7 +229,7 @@ extension CatalogLoader {
     }
     for name in names where !choose(Substring(name)) { return nil }
     let subset = chosen.sorted().map { i in
-      File(name: blocks[i].file, text: blocks[i].lines.joined(separator: "\n"))
+      File(name: files[blocks[i].file].name, text: String(files[blocks[i].file].text[blocks[i].range]))
     }
     return load(files: subset, complete: false).0
   }

@@ -54,6 +54,14 @@ public struct Decision: Sendable, Codable, Hashable {
   /// How a refusal reaches the caller, when not as the hypercall's errno.
   public var delivery: OpDenial.Channel?
 
+  /// The parties named by the step that refused (a dummy step, a check, a
+  /// gate), which decides how the refusal reaches the caller; not encoded.
+  public var refusedBy: Set<String> = []
+
+  enum CodingKeys: String, CodingKey {
+    case module, verdict, error, trace, wouldDeny, returned, delivery
+  }
+
   /// What the caller gets back: `ok`, the errno, the status or the placeholder.
   public var result: String {
     if let returned, verdict != .allowed { return returned }

@@ -84,7 +84,9 @@ public struct DecisionEngine: Sendable {
           + (holds ? "" : " -> \(error)"), source: gate.source))
       }
       if !holds {
-        return (Decision(module: module, verdict: .invalid, error: error, trace: trace), [])
+        var refusal = Decision(module: module, verdict: .invalid, error: error, trace: trace)
+        refusal.refusedBy = Set(gate.domains)
+        return (refusal, [])
       }
     }
     return (nil, trace)
@@ -185,11 +187,22 @@ public struct DecisionEngine: Sendable {
   /// What the caller sees: a refusal through the op's status field, entry
   /// slot or a placeholder result instead of the module's errno.
   func deliver(_ op: Op, _ decision: Decision, _ call: Call) -> Decision {
-    guard decision.verdict == .denied, let denial = op.denial.first else { return decision }
+    guard decision.verdict != .allowed, !op.denial.isEmpty else { return decision }
+    // The first denial line that covers this refusal: one limited to a party
+    // applies when the refusing step names it, and to refusals outside the
+    // hook too (a lookup of that party); the others only to the hook's denials.
+    guard
+      let denial = op.denial.first(where: { d in
+        d.party.map { decision.refusedBy.contains($0) } ?? (decision.verdict == .denied)
+      })
+    else { return decision }
     var delivered = decision
-    delivered.returned = denial.value
     delivered.delivery = denial.channel
-    if denial.channel == .errno { delivered.error = denial.value }
+    switch denial.channel {
+    case .errno: delivered.error = denial.value
+    case .entry: break
+    case .status, .value: delivered.returned = denial.value
+    }
     if call.explain {
       let text: String
       switch denial.channel {
@@ -299,7 +312,11 @@ public struct DecisionEngine: Sendable {
       } else {
         allowed = Self.dummyAllows(step.action, source: source, target: target)
       }
-      if !allowed { return Decision(module: module, verdict: .denied, error: "-EPERM", trace: trace) }
+      if !allowed {
+        var refusal = Decision(module: module, verdict: .denied, error: "-EPERM", trace: trace)
+        refusal.refusedBy = [step.subject.name, step.object.name]
+        return refusal
+      }
     }
     return Decision(module: module, verdict: .allowed, trace: trace)
   }
@@ -408,12 +425,15 @@ public struct DecisionEngine: Sendable {
     var trace: [TraceStep] = []
     var wouldDeny: [String] = []
     var denied = false
+    var refusedBy: Set<String> = []
     if call.explain {
       for check in op.checks where !(check.condition?.holds(in: call.situations) ?? true) {
         trace.append(TraceStep(.info, "flask", "\(check.text): not made on this call (\(check.condition!.negated ? "" : "not ")\(check.condition!.name))"))
       }
     }
     for check in op.checks(in: call.situations) {
+      let deniedBefore = denied
+      defer { if denied && !deniedBefore { refusedBy.formUnion([check.subject.name, check.object.name]) } }
       guard let subject = sid(of: check.subject, asSubjectOf: nil, call, server),
         let object = sid(of: check.object, asSubjectOf: check.subject, call, server)
       else {
@@ -475,8 +495,10 @@ public struct DecisionEngine: Sendable {
         }
       }
     }
-    return Decision(module: .flask, verdict: denied ? .denied : .allowed, error: denied ? "-EACCES" : nil,
+    var decision = Decision(module: .flask, verdict: denied ? .denied : .allowed, error: denied ? "-EACCES" : nil,
       trace: trace, wouldDeny: wouldDeny)
+    decision.refusedBy = refusedBy
+    return decision
   }
 
   /// `resource:use_*` for the target domain's IOMMU.

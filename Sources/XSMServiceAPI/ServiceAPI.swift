@@ -294,10 +294,13 @@ public struct BatchRequest: Codable, Sendable {
     public var caller: String
     public var op: String
     public var target: String?
-    public init(caller: String, op: String, target: String?) {
+    /// The op's other arguments as `NAME=VALUE`, as `/v1/can` takes them.
+    public var arguments: [String]?
+    public init(caller: String, op: String, target: String?, arguments: [String]? = nil) {
       self.caller = caller
       self.op = op
       self.target = target
+      self.arguments = arguments
     }
   }
   public var module: XSMModule?

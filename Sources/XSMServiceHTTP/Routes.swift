@@ -411,7 +411,7 @@ struct RouteBuilder {
 enum BatchCodec {
   static func malformed(_ message: String) -> ServiceError { ServiceError(400, "request.malformed", message) }
 
-  /// Reads `{"module"?: M, "queries": [{"caller", "op", "target"?}, ...]}`
+  /// Reads `{"module"?: M, "queries": [{"caller", "op", "target"?, "arguments"?}, ...]}`
   /// in one pass over the bytes (a batch is megabytes of small objects, and
   /// a general JSON parser spends most of the route's time building them).
   static func decode(_ body: [UInt8]) throws(ServiceError) -> BatchRequest {
@@ -548,6 +548,7 @@ struct BatchReader {
     var caller: String?
     var op: String?
     var target: String?
+    var arguments: [String]?
     if !take(0x7D) {
       repeat {
         let key = try string()
@@ -556,6 +557,16 @@ struct BatchReader {
         case "caller": caller = try string()
         case "op": op = try string()
         case "target": target = try optionalString()
+        case "arguments":
+          if !isNull() {
+            try expect(0x5B, "an array of strings for `queries[\(index)].arguments`")
+            var list: [String] = []
+            if !take(0x5D) {
+              repeat { list.append(try string()) } while take(0x2C)
+              try expect(0x5D, "`]`")
+            }
+            arguments = list
+          }
         default: throw ServiceError(400, "request.unknown-field", "unknown field `queries[\(index)].\(key)`")
         }
       } while take(0x2C)
@@ -563,7 +574,7 @@ struct BatchReader {
     }
     guard let caller else { throw ServiceError(400, "request.malformed", "`queries[\(index)].caller` is missing") }
     guard let op else { throw ServiceError(400, "request.malformed", "`queries[\(index)].op` is missing") }
-    return BatchRequest.Query(caller: caller, op: op, target: target)
+    return BatchRequest.Query(caller: caller, op: op, target: target, arguments: arguments)
   }
 
   mutating func request() throws(ServiceError) -> BatchRequest {

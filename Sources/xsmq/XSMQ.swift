@@ -76,7 +76,8 @@ struct HostOptions: ParsableArguments {
   func load(onlyOps: [String]? = nil) async throws -> XenHost {
     let renderer = DiagnosticRenderer(
       format: .human, colour: isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil, maxErrors: 20)
-    let subset = self.catalog == nil ? onlyOps.flatMap { EmbeddedCatalog.loadSubset(names: $0) } : nil
+    // domctl.set_target comes along: loading checks the host's device-model relations with it.
+    let subset = self.catalog == nil ? onlyOps.flatMap { EmbeddedCatalog.loadSubset(names: $0 + ["domctl.set_target"]) } : nil
     let (catalog, catalogDiagnostics) =
       subset.map { ($0, DiagnosticList()) }
       ?? self.catalog.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()

@@ -392,6 +392,25 @@ struct HTTPTests {
       )
       #expect(batch.status == .ok)
       #expect(batch.object["verdicts"] as? [String] == ["allowed", "denied"])
+      // The op's arguments, as `xsmq can --arg` takes them; a question that does not fit is a 400 listing them.
+      let status = try await client.call(
+        .post, "/v1/can", caller: "db", json: #"{"op":"evtchn.status","target":"web","arguments":["remote=dom0"],"all_modules":true}"#)
+      #expect(status.status == .ok, "\(status.text)")
+      #expect(status.object["arguments"] as? [String] == ["owner=web", "remote=dom0"])
+      let missing = try await client.call(.post, "/v1/can", caller: "db", json: #"{"op":"evtchn.status"}"#)
+      expectError(missing, 400, "can.bad-argument")
+      #expect(missing.errorMessage.contains("needs the argument `remote`"))
+      expectError(try await client.call(.post, "/v1/can", json: #"{"op":"sysctl.physinfo","target":"web"}"#), 400,
+        "can.bad-argument")
+      expectError(try await client.call(.post, "/v1/can", json: #"{"op":"domctl.pause","target":"web","situations":["bogus"]}"#),
+        400, "can.bad-argument")
+      let foreign = try await client.call(
+        .post, "/v1/can/batch",
+        json: #"{"module":"dummy","queries":[{"caller":"web","op":"memory.add_to_physmap_batch.gmfn_foreign","target":"self","arguments":["foreign=web"]},{"caller":"dom0","op":"memory.add_to_physmap_batch.gmfn_foreign","target":"web","arguments":["foreign=ci"]}]}"#)
+      #expect(foreign.status == .ok, "\(foreign.text)")
+      // xen/arch/x86/mm/p2m.c p2m_add_foreign: foreign == caller is -EPERM before the hook; dummy.h
+      // xsm_map_gmfn_foreign is XSM_TARGET from the physmap owner (web), which has no rights over ci.
+      #expect(foreign.object["verdicts"] as? [String] == ["invalid", "denied"])
       let nested = try await client.call(
         .post, "/v1/can/batch", json: #"{"queries":[{"caller":"dom0","op":"domctl.pause","tagret":"web"}]}"#)
       expectError(nested, 400, "request.unknown-field")
