@@ -24,7 +24,8 @@ extension XenHost {
       let objects = QueryObjects(parties: ["dm": dm.domid, "target": target.domid])
       let decision = DecisionEngine(host: unlinked).decide(caller: toolstack, op: op, target: before, module: .flask,
         objects: objects)
-      guard decision.verdict != .allowed else { continue }
+      // Only the policy's refusals: Xen's own (a PV target) have their warning from the system file.
+      guard decision.verdict == .denied else { continue }
       let refused = decision.trace.filter { $0.outcome == .fail }.map(\.text).joined(separator: "; ")
       let span = spec.domains.first { $0.domid == dm.domid }?.spans["target"]
       warnings.append(Diagnostic(DiagnosticID("system.target-refused"), .warning,
