@@ -1782,6 +1782,7 @@ op grant.dump_table
   hook      none
   dummy     none
   target    none
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_grant_table_op
   class     logical
   summary   Retired debugging op that now always fails with ENOSYS.
 
@@ -1793,6 +1794,7 @@ op grant.transfer
   target    domain+grant
   arg       recipient domain gnttab_transfer.domid
   denial    status GNTST_permission_denied at xen/common/grant_table.c gnttab_transfer
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_grant_table_op
   check     grant:transfer current -> recipient
   silo      current recipient
   class     logical
@@ -1834,6 +1836,7 @@ op grant.unmap_and_replace
   target    domain+grant
   arg       granter domain gnttab_unmap_and_replace.handle.owner
   denial    status GNTST_permission_denied at xen/common/grant_table.c unmap_common
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_grant_table_op
   check     grant:unmap current -> granter
   class     logical
   summary   Drop a grant mapping and put another of the caller's mappings in its place.
@@ -1854,6 +1857,7 @@ op grant.get_status_frames
   dummy     XSM_TARGET
   target    domain
   denial    status GNTST_permission_denied at xen/common/grant_table.c gnttab_get_status_frames
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_grant_table_op
   check     grant:setup current -> target
   class     mixed
   summary   Return the frames that hold the version 2 status entries of a grant table.
@@ -1883,6 +1887,7 @@ op grant.cache_flush
   hook      none
   dummy     none
   target    self+grant
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_grant_table_op
   class     logical
   summary   Clean or invalidate data cache lines for the caller's pages or pages granted to it.
   note      Arm only; pages of other domains are reachable only through grants already mapped.
@@ -2441,6 +2446,7 @@ op kexec.kexec
   hook      xsm_kexec
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:kexec current -> xen_t
   class     privileged
   summary   Jump into a loaded kexec image.
@@ -2452,6 +2458,7 @@ op kexec.get_range
   hook      xsm_kexec
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:kexec current -> xen_t
   class     privileged
   summary   Report the machine address range of the crash area or another kexec region.
@@ -2463,6 +2470,7 @@ op kexec.load
   hook      xsm_kexec
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:kexec current -> xen_t
   class     privileged
   summary   Load a kexec image into Xen.
@@ -2474,6 +2482,7 @@ op kexec.unload
   hook      xsm_kexec
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:kexec current -> xen_t
   class     privileged
   summary   Unload a kexec image.
@@ -2485,6 +2494,7 @@ op kexec.status
   hook      xsm_kexec
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:kexec current -> xen_t
   class     privileged
   summary   Report whether a kexec image of a given type is loaded.
@@ -2500,6 +2510,7 @@ op mca.fetch
   hook      xsm_do_mca
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:mca_op current -> xen_t
   class     privileged
   summary   Fetch pending machine-check error records.
@@ -2511,6 +2522,7 @@ op mca.notifydomain
   hook      xsm_do_mca
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:mca_op current -> xen_t
   class     privileged
   summary   Forward a machine-check error to the domain it affects.
@@ -2522,6 +2534,7 @@ op mca.physcpuinfo
   hook      xsm_do_mca
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:mca_op current -> xen_t
   class     privileged
   summary   Report machine-check related data of each physical CPU.
@@ -2533,6 +2546,7 @@ op mca.msrinject
   hook      xsm_do_mca
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:mca_op current -> xen_t
   class     privileged
   summary   Write values into machine-check MSRs, for testing.
@@ -2544,6 +2558,7 @@ op mca.mceinject
   hook      xsm_do_mca
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:mca_op current -> xen_t
   class     privileged
   summary   Raise a machine-check exception on a physical CPU, for testing.
@@ -2555,6 +2570,7 @@ op mca.inject_v2
   hook      xsm_do_mca
   dummy     XSM_PRIV
   target    xen
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     xen:mca_op current -> xen_t
   class     privileged
   summary   Raise machine-check errors on a set of physical CPUs, for testing.
@@ -2696,6 +2712,7 @@ op memory.machphys_mapping
   hook      none
   dummy     none
   target    xen
+  gate      before pv current -ENOSYS at xen/arch/x86/hvm/hypercall.c hvm_memory_op
   class     logical
   summary   Report where the machine-to-phys table sits in the guest's virtual address space (x86).
 
@@ -3067,6 +3084,7 @@ op memory.claim_pages
   hook      xsm_claim_pages
   dummy     XSM_PRIV
   target    domain
+  gate      before lookup target -EINVAL at xen/common/memory.c do_memory_op
   check     domain2:setclaim current -> target
   class     privileged
   summary   Reserve a number of free host pages for a domain that is still being built.
@@ -3129,6 +3147,7 @@ op mmu_update.pt_update
   arg       pg_owner domain mmu_update.foreigndom default self
   arg       pt_owner domain page-table-owner default self
   gate      before foreign pg_owner -ESRCH at xen/common/page_alloc.c get_pg_owner
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     mmu:remote_remap current -> pt_owner if remote_pt
   check     mmu:map_read current -> pg_owner if present
   check     mmu:map_write current -> pg_owner if writable
@@ -3146,6 +3165,8 @@ op mmu_update.machphys_update
   target    domain
   arg       pg_owner domain mmu_update.foreigndom default self
   gate      before foreign pg_owner -ESRCH at xen/common/page_alloc.c get_pg_owner
+  gate      before pv pg_owner -EINVAL at xen/arch/x86/mm.c do_mmu_update
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     mmu:updatemp current -> pg_owner
   class     mixed
   summary   Set the machine-to-phys table entry for one frame of an x86 PV domain.
@@ -3156,6 +3177,7 @@ op update_va_mapping
   dummy     XSM_TARGET current -> pg_owner
   target    self
   arg       pg_owner domain caller default self
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     mmu:map_read current -> pg_owner if present
   check     mmu:map_write current -> pg_owner if writable
   class     logical
@@ -3170,6 +3192,7 @@ op update_va_mapping_otherdomain
   target    domain
   arg       pg_owner domain update_va_mapping_otherdomain.domid
   gate      before foreign pg_owner -ESRCH at xen/common/page_alloc.c get_pg_owner
+  gate      before pv current -ENOSYS at xen/include/hypercall-defs.c hypercall table (no HVM entry)
   check     mmu:map_read current -> pg_owner if present
   check     mmu:map_write current -> pg_owner if writable
   class     mixed

@@ -41,6 +41,15 @@ public struct DecisionEngine: Sendable {
 
     let (refusedBefore, passedBefore) = gates(op, .before, call, module: module)
     if let refusal = refusedBefore { return deliver(op, refusal, call) }
+    if let missing = Self.unlookedUpMissingParty(op, call) {
+      // A domid no domain has, with no gate of the op saying how Xen looks it up: its lookup fails.
+      var refusal = Decision(module: module, verdict: .invalid, error: "-ESRCH",
+        trace: explain
+          ? passedBefore + [TraceStep(.fail, "xen", "before the hook: no domain dom\(missing.domain.domid) (`\(missing.name)`) -> -ESRCH",
+            source: "xen/common/domain.c rcu_lock_domain_by_any_id")] : [])
+      refusal.refusedBy = [missing.name]
+      return deliver(op, refusal, call)
+    }
     var decision: Decision
     if !op.isHooked {
       decision = Decision(module: module, verdict: .allowed,
@@ -90,6 +99,20 @@ public struct DecisionEngine: Sendable {
       }
     }
     return (nil, trace)
+  }
+
+  /// A bound party naming a domid no domain has, when no lookup gate of the
+  /// op (under any module) names it: Xen's `rcu_lock_domain_by_any_id` fails
+  /// on it with -ESRCH before the hook.
+  static func unlookedUpMissingParty(_ op: Op, _ call: Call) -> (name: String, domain: HostDomain)? {
+    guard !call.objects.missing.isEmpty else { return nil }
+    for party in call.parties where party.domain.missing {
+      let looked = op.gates.contains { gate in
+        (gate.requirement == .lookup || gate.requirement == .lookupAny) && gate.domains.contains(party.name)
+      }
+      if !looked { return party }
+    }
+    return nil
   }
 
   /// Whether a gate holds for a call, and the error when the gate decides it itself. Builds no text.
