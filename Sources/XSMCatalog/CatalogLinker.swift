@@ -142,8 +142,10 @@ struct CatalogLinker {
         let kind: OpArgument.Kind? =
           endpoint.name == "new_label" ? .label : OpArgument.deviceKind(ofLabel: endpoint.name)
         guard let kind, !op.arguments.contains(where: { $0.kind == kind }) else { continue }
-        // A device left out stands for an unlabelled one; a new label must be named.
-        op.arguments.append(OpArgument(name: kind.rawValue, kind: kind, defaultValue: kind == .label ? nil : "none",
+        // A device left out stands for an unlabelled one; a new label must be named. A flag of the
+        // same name (`if pci`) keeps the name; the device is then `pci_device`.
+        let name = op.argument(named: kind.rawValue) == nil ? kind.rawValue : kind.rawValue + "_device"
+        op.arguments.append(OpArgument(name: name, kind: kind, defaultValue: kind == .label ? nil : "none",
           inferred: true))
       }
     }

@@ -429,6 +429,7 @@ op domctl.unpausedomain
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/common/domain.c domain_unpause_by_systemcontroller
   check     domain:unpause current -> target
   class     privileged
   summary   Let the vCPUs of a paused domain run again.
@@ -927,6 +928,7 @@ op domctl.bind_pt_irq
   dummy     XSM_HOOK if arm
   target    domain+irq
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      before hvm target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     resource:add current -> target
   check     hvm:bind_irq current -> irq_label
   check     resource:use_* target(raw) -> irq_label
@@ -1069,6 +1071,7 @@ op domctl.unbind_pt_irq
   dummy     XSM_DM_PRIV
   target    domain+irq
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      before hvm target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     resource:remove current -> target
   class     privileged
   summary   Undo the binding of a machine IRQ to a passthrough guest.
@@ -1093,6 +1096,7 @@ op domctl.debug_op
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after hvm target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     domain:setdebugging current -> target
   class     privileged
   summary   Drive single-stepping and similar debugger controls of an HVM vCPU.
@@ -1118,6 +1122,7 @@ op domctl.vm_event_op
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/common/vm_event.c vm_event_domctl
   check     domain2:vm_event current -> target
   class     privileged
   summary   Enable, disable or resume a domain's paging, monitor or sharing vm_event ring.
@@ -1338,6 +1343,7 @@ op domctl.monitor_op
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EPERM at xen/common/monitor.c monitor_domctl
   check     domain2:vm_event current -> target
   class     privileged
   summary   Choose which events a domain's monitor ring reports.
@@ -1421,6 +1427,7 @@ op domctl.get_paging_mempool_size
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after hvm target -EOPNOTSUPP at xen/arch/x86/mm/paging.c arch_get_paging_mempool_size
   check     domain:getpagingmempool current -> target
   class     privileged
   summary   Read the size of a domain's paging memory pool.
@@ -1432,6 +1439,7 @@ op domctl.set_paging_mempool_size
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after hvm target -EOPNOTSUPP at xen/arch/x86/mm/paging.c arch_set_paging_mempool_size
   check     domain:setpagingmempool current -> target
   class     privileged
   summary   Resize a domain's paging memory pool.
@@ -1973,6 +1981,8 @@ op hvm.pagetable_dying
   hook      xsm_hvm_param
   dummy     XSM_TARGET
   target    self
+  gate      before caller target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_hvm_op
+  gate      before hvm target -EINVAL at xen/arch/x86/hvm/hvm.c do_hvm_op
   check     hvm:hvmctl current -> current
   class     logical
   summary   Hint to Xen that a page table of the calling guest is being torn down.
@@ -2053,6 +2063,9 @@ op hvm.altp2m.get_domain_state
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Report whether altp2m is active for a domain.
@@ -2069,6 +2082,9 @@ op hvm.altp2m.set_domain_state
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Turn altp2m on or off for a domain.
@@ -2084,6 +2100,8 @@ op hvm.altp2m.vcpu_enable_notify
   dummy     XSM_OTHER=XSM_TARGET unless altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Register the page where a vCPU receives virtualisation-exception information.
@@ -2100,6 +2118,9 @@ op hvm.altp2m.create_p2m
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Create a new alternate p2m view of a domain.
@@ -2116,6 +2137,9 @@ op hvm.altp2m.destroy_p2m
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Destroy an alternate p2m view of a domain.
@@ -2132,6 +2156,9 @@ op hvm.altp2m.switch_p2m
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Move every vCPU of a domain onto another p2m view.
@@ -2148,6 +2175,9 @@ op hvm.altp2m.set_mem_access
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Set the access rights of one frame in a p2m view.
@@ -2164,6 +2194,9 @@ op hvm.altp2m.change_gfn
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Point a frame of a p2m view at a different frame.
@@ -2180,6 +2213,9 @@ op hvm.altp2m.set_mem_access_multi
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Set the access rights of many frames in a p2m view.
@@ -2196,6 +2232,9 @@ op hvm.altp2m.set_suppress_ve
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Set the suppress-VE bit of one frame in a p2m view.
@@ -2212,6 +2251,9 @@ op hvm.altp2m.get_suppress_ve
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Read the suppress-VE bit of one frame in a p2m view.
@@ -2228,6 +2270,9 @@ op hvm.altp2m.get_mem_access
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Read the access rights of one frame in a p2m view.
@@ -2244,6 +2289,9 @@ op hvm.altp2m.vcpu_disable_notify
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Stop virtualisation-exception delivery to a vCPU.
@@ -2260,6 +2308,9 @@ op hvm.altp2m.get_p2m_idx
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Report which p2m view a vCPU is using.
@@ -2276,6 +2327,9 @@ op hvm.altp2m.set_suppress_ve_multi
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Set the suppress-VE bit over a range of frames in a p2m view.
@@ -2292,6 +2346,9 @@ op hvm.altp2m.set_visibility
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_external
   dummy     XSM_OTHER=XSM_DM_PRIV if altp2m_limited
   target    domain
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/hvm/hvm.c do_altp2m_op
+  gate      before not-caller target -EPERM if altp2m_external under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
+  gate      before not-caller target -EPERM if altp2m_limited under flask at xen/xsm/flask/hooks.c flask_hvm_altp2mhvm_op
   check     hvm:altp2mhvm_op current -> target
   class     mixed
   summary   Make a p2m view visible or hidden to the guest's own view switching.
@@ -2309,6 +2366,7 @@ op hypfs.get_version
   hook      xsm_hypfs_op
   dummy     XSM_PRIV
   target    xen
+  denial    errno -EPERM at xen/common/hypfs.c do_hypfs_op
   check     xen:hypfs_op current -> xen_t
   class     privileged
   summary   Report the hypfs interface version.
@@ -2320,6 +2378,7 @@ op hypfs.read
   hook      xsm_hypfs_op
   dummy     XSM_PRIV
   target    xen
+  denial    errno -EPERM at xen/common/hypfs.c do_hypfs_op
   check     xen:hypfs_op current -> xen_t
   class     privileged
   summary   Read an entry of the hypervisor file system.
@@ -2331,6 +2390,7 @@ op hypfs.write_contents
   hook      xsm_hypfs_op
   dummy     XSM_PRIV
   target    xen
+  denial    errno -EPERM at xen/common/hypfs.c do_hypfs_op
   check     xen:hypfs_op current -> xen_t
   class     privileged
   summary   Write the contents of an entry of the hypervisor file system.
@@ -2586,6 +2646,7 @@ op memory.increase_reservation
   hook      xsm_memory_adjust_reservation
   dummy     XSM_TARGET
   target    domain
+  denial    value 0 naming target at xen/common/memory.c do_memory_op
   check     mmu:adjust current -> target
   class     mixed
   summary   Allocate extents of new memory to the caller or to a named domain.
@@ -2597,6 +2658,7 @@ op memory.decrease_reservation
   hook      xsm_memory_adjust_reservation
   dummy     XSM_TARGET
   target    domain
+  denial    value 0 naming target at xen/common/memory.c do_memory_op
   check     mmu:adjust current -> target
   class     mixed
   summary   Give extents of memory from the caller or a named domain back to Xen.
@@ -2608,6 +2670,7 @@ op memory.populate_physmap
   hook      xsm_memory_adjust_reservation
   dummy     XSM_TARGET
   target    domain
+  denial    value 0 naming target at xen/common/memory.c do_memory_op
   check     mmu:adjust current -> target
   class     mixed
   summary   Back given guest frames of the caller or a named domain with newly allocated memory.
@@ -2745,6 +2808,7 @@ op memory.set_pod_target
   hook      xsm_set_pod_target
   dummy     XSM_PRIV
   target    domain
+  gate      before hvm target -EINVAL at xen/arch/x86/mm.c arch_memory_op
   check     domain:setpodtarget current -> target
   class     privileged
   summary   Set the populate-on-demand memory target of an x86 HVM domain.
@@ -2755,6 +2819,7 @@ op memory.get_pod_target
   hook      xsm_get_pod_target
   dummy     XSM_PRIV
   target    domain
+  gate      before hvm target -EINVAL at xen/arch/x86/mm.c arch_memory_op
   check     domain:getpodtarget current -> target
   class     privileged
   summary   Read the populate-on-demand target and cache counters of an x86 HVM domain.
@@ -7273,6 +7338,7 @@ op xenpmu.mode_get
   hook      xsm_pmu_op
   dummy     XSM_OTHER=XSM_PRIV
   target    xen
+  gate      before pv current -EOPNOTSUPP at xen/arch/x86/cpu/vpmu.c do_xenpmu_op
   check     xen2:pmu_ctrl current -> xen_t
   class     privileged
   summary   Read the vPMU mode; this is also how a caller learns the PMU interface version.
@@ -7284,6 +7350,7 @@ op xenpmu.mode_set
   hook      xsm_pmu_op
   dummy     XSM_OTHER=XSM_PRIV
   target    xen
+  gate      before pv current -EOPNOTSUPP at xen/arch/x86/cpu/vpmu.c do_xenpmu_op
   check     xen2:pmu_ctrl current -> xen_t
   class     privileged
   summary   Set the host-wide vPMU mode.
@@ -7295,6 +7362,7 @@ op xenpmu.feature_get
   hook      xsm_pmu_op
   dummy     XSM_OTHER=XSM_PRIV
   target    xen
+  gate      before pv current -EOPNOTSUPP at xen/arch/x86/cpu/vpmu.c do_xenpmu_op
   check     xen2:pmu_ctrl current -> xen_t
   class     privileged
   summary   Read the vPMU feature flags.
@@ -7306,6 +7374,7 @@ op xenpmu.feature_set
   hook      xsm_pmu_op
   dummy     XSM_OTHER=XSM_PRIV
   target    xen
+  gate      before pv current -EOPNOTSUPP at xen/arch/x86/cpu/vpmu.c do_xenpmu_op
   check     xen2:pmu_ctrl current -> xen_t
   class     privileged
   summary   Set the vPMU feature flags.
@@ -7317,6 +7386,7 @@ op xenpmu.init
   hook      xsm_pmu_op
   dummy     XSM_OTHER=XSM_HOOK
   target    self
+  gate      before pv current -EOPNOTSUPP at xen/arch/x86/cpu/vpmu.c do_xenpmu_op
   check     xen2:pmu_use current -> xen_t
   class     logical
   summary   Register the shared PMU page of the calling vCPU.
@@ -7328,6 +7398,7 @@ op xenpmu.finish
   hook      xsm_pmu_op
   dummy     XSM_OTHER=XSM_HOOK
   target    self
+  gate      before pv current -EOPNOTSUPP at xen/arch/x86/cpu/vpmu.c do_xenpmu_op
   check     xen2:pmu_use current -> xen_t
   class     logical
   summary   Release the shared PMU page of the calling vCPU.
@@ -7339,6 +7410,7 @@ op xenpmu.lvtpc_set
   hook      xsm_pmu_op
   dummy     XSM_OTHER=XSM_HOOK
   target    self
+  gate      before pv current -EOPNOTSUPP at xen/arch/x86/cpu/vpmu.c do_xenpmu_op
   check     xen2:pmu_use current -> xen_t
   class     logical
   summary   Set the PMU interrupt (LVTPC) entry of the calling vCPU.
@@ -7350,6 +7422,7 @@ op xenpmu.flush
   hook      xsm_pmu_op
   dummy     XSM_OTHER=XSM_HOOK
   target    self
+  gate      before pv current -EOPNOTSUPP at xen/arch/x86/cpu/vpmu.c do_xenpmu_op
   check     xen2:pmu_use current -> xen_t
   class     logical
   summary   Hand the calling vCPU's PMU state back to Xen after it handled a PMU interrupt.

@@ -417,6 +417,8 @@ public struct OpGate: Hashable, Sendable, Codable, CustomStringConvertible {
   public enum Requirement: String, Hashable, Sendable, Codable, CaseIterable {
     /// The domain is not the caller (`rcu_lock_remote_domain_by_id`, `d != current->domain`).
     case notCaller = "not-caller"
+    /// The domain is the caller itself (an op a domain may only make on itself).
+    case caller
     /// The two domains differ.
     case distinct
     /// The domain is HVM or PVH (`is_hvm_domain`).
@@ -452,7 +454,7 @@ public struct OpGate: Hashable, Sendable, Codable, CustomStringConvertible {
     /// How many domain arguments the requirement names.
     public var domainCount: Int {
       switch self {
-      case .notCaller, .hvm, .pv, .translated, .noTarget, .lookup, .lookupAny, .foreign, .pvOrHardware,
+      case .notCaller, .caller, .hvm, .pv, .translated, .noTarget, .lookup, .lookupAny, .foreign, .pvOrHardware,
         .hvmParamGet, .hvmParamSet:
         1
       case .distinct: 2

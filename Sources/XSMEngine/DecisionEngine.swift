@@ -39,17 +39,17 @@ public struct DecisionEngine: Sendable {
     let module = module ?? host.module
     let call = Call(op: op, caller: caller, target: target, objects: objects, host: host, explain: explain)
 
-    let (refusedBefore, passedBefore) = gates(op, .before, call, module: module)
-    if let refusal = refusedBefore { return deliver(op, refusal, call) }
     if let missing = Self.unlookedUpMissingParty(op, call) {
-      // A domid no domain has, with no gate of the op saying how Xen looks it up: its lookup fails.
+      // A domid no domain has, with no gate of the op saying how Xen looks it up: its lookup fails first.
       var refusal = Decision(module: module, verdict: .invalid, error: "-ESRCH",
         trace: explain
-          ? passedBefore + [TraceStep(.fail, "xen", "before the hook: no domain dom\(missing.domain.domid) (`\(missing.name)`) -> -ESRCH",
+          ? [TraceStep(.fail, "xen", "before the hook: no domain dom\(missing.domain.domid) (`\(missing.name)`) -> -ESRCH",
             source: "xen/common/domain.c rcu_lock_domain_by_any_id")] : [])
       refusal.refusedBy = [missing.name]
       return deliver(op, refusal, call)
     }
+    let (refusedBefore, passedBefore) = gates(op, .before, call, module: module)
+    if let refusal = refusedBefore { return deliver(op, refusal, call) }
     var decision: Decision
     if !op.isHooked {
       decision = Decision(module: module, verdict: .allowed,
@@ -130,6 +130,7 @@ public struct DecisionEngine: Sendable {
       let error = hvmParamError(get: gate.requirement == .hvmParamGet, call)
       return (error == nil, error)
     case .notCaller: return (first.domid != call.caller.domid, nil)
+    case .caller: return (first.domid == call.caller.domid, nil)
     case .distinct: return (first.domid != call.party(gate.domains[1]).domid, nil)
     case .hvm: return (first.kind.isHVM, nil)
     case .pv: return (!first.kind.isHVM, nil)
@@ -169,6 +170,8 @@ public struct DecisionEngine: Sendable {
         : "HVM parameter \(index) may not be \(verb) by \(caller) on \(first.label)"
     case .notCaller:
       return holds ? "`\(name)` is not the caller" : "`\(name)` is the caller itself"
+    case .caller:
+      return holds ? "`\(name)` is the caller itself" : "`\(name)` is \(first.label), not the caller"
     case .distinct:
       return holds
         ? "`\(name)` and `\(gate.domains[1])` differ" : "`\(name)` and `\(gate.domains[1])` are the same domain"

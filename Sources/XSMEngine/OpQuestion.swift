@@ -100,6 +100,8 @@ public struct OpQuestion: Sendable {
           throw reject("`\(argument.name)`: `\(value)` is not a PCI device (SEG:BUS:DEV.FN)")
         }
         question.objects.pciDevice = sbdf
+        // Naming a PCI device is the `pci` situation of the ops that have one.
+        if op.argument(named: "pci")?.kind == .flag { question.objects.situations.insert("pci") }
       case .iomem:
         guard let frame = Self.parseNumber(value) else { throw reject("`\(argument.name)`: `\(value)` is not a frame number") }
         question.objects.iomem = frame
@@ -110,6 +112,7 @@ public struct OpQuestion: Sendable {
         question.objects.ioport = UInt32(port)
       case .dt:
         question.objects.deviceTreePath = value
+        if op.argument(named: "dt")?.kind == .flag { question.objects.situations.insert("dt") }
       case .number:
         guard let n = Self.parseNumber(value) else { throw reject("`\(argument.name)`: `\(value)` is not a number") }
         question.objects.numbers[argument.name] = n
