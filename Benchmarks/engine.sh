@@ -83,7 +83,9 @@ fmt() { awk -v v="$1" 'BEGIN { if (v >= 1e6) printf "%.2fM", v/1e6; else if (v >
   echo
   echo "Every legacy op (387) for every (caller, target) pair of a host on the project policy (dom0, xenstore, a"
   echo "driver domain, then guests of five labels across three tenants, a stub device model for every fourth one)."
-  echo "Domains Xen cannot tell apart are decided once per (caller class, target class, relation)."
+  echo "Domains Xen cannot tell apart are decided once per (caller class, target class, relation); an op"
+  echo "without a domain argument is one question per caller. Pair-decisions/s counts the questions the"
+  echo "matrix answers (pairs for ops with a domain argument, callers for the others)."
   echo
   echo "| domains | classes | flask s | all three modules s | decisions made (3 modules) | pair-decisions/s (3 modules) |"
   echo "|---:|---:|---:|---:|---:|---:|"

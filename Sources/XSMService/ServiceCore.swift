@@ -590,19 +590,20 @@ final class ServiceCore: Sendable {
         var op: String
         var target: String?
         var arguments: [String]?
+        var situations: [String]?
       }
       var answered: [Key: Verdict] = [:]
       var verdicts: [Verdict] = []
       verdicts.reserveCapacity(r.queries.count)
       for q in r.queries {
-        let key = Key(caller: q.caller, op: q.op, target: q.target, arguments: q.arguments)
+        let key = Key(caller: q.caller, op: q.op, target: q.target, arguments: q.arguments, situations: q.situations)
         if let known = answered[key] {
           verdicts.append(known)
           continue
         }
         let who = try lookup(q.caller)
         let op = ops[q.op]!
-        let question = try bind(who, op, target: q.target, arguments: q.arguments ?? [], situations: [], s)
+        let question = try bind(who, op, target: q.target, arguments: q.arguments ?? [], situations: q.situations ?? [], s)
         let verdict = engine.verdict(caller: who, op: op, target: question.target, module: r.module,
           objects: question.objects)
         answered[key] = verdict

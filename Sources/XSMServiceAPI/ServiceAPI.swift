@@ -296,11 +296,14 @@ public struct BatchRequest: Codable, Sendable {
     public var target: String?
     /// The op's other arguments as `NAME=VALUE`, as `/v1/can` takes them.
     public var arguments: [String]?
-    public init(caller: String, op: String, target: String?, arguments: [String]? = nil) {
+    /// Situations of the call, as `/v1/can` takes them.
+    public var situations: [String]?
+    public init(caller: String, op: String, target: String?, arguments: [String]? = nil, situations: [String]? = nil) {
       self.caller = caller
       self.op = op
       self.target = target
       self.arguments = arguments
+      self.situations = situations
     }
   }
   public var module: XSMModule?

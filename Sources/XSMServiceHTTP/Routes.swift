@@ -411,7 +411,7 @@ struct RouteBuilder {
 enum BatchCodec {
   static func malformed(_ message: String) -> ServiceError { ServiceError(400, "request.malformed", message) }
 
-  /// Reads `{"module"?: M, "queries": [{"caller", "op", "target"?, "arguments"?}, ...]}`
+  /// Reads `{"module"?: M, "queries": [{"caller", "op", "target"?, "arguments"?, "situations"?}, ...]}`
   /// in one pass over the bytes (a batch is megabytes of small objects, and
   /// a general JSON parser spends most of the route's time building them).
   static func decode(_ body: [UInt8]) throws(ServiceError) -> BatchRequest {
@@ -543,12 +543,25 @@ struct BatchReader {
     isNull() ? nil : try string()
   }
 
+  /// An array of strings, or null.
+  mutating func optionalStrings(_ field: String) throws(ServiceError) -> [String]? {
+    if isNull() { return nil }
+    try expect(0x5B, "an array of strings for `\(field)`")
+    var list: [String] = []
+    if !take(0x5D) {
+      repeat { list.append(try string()) } while take(0x2C)
+      try expect(0x5D, "`]`")
+    }
+    return list
+  }
+
   mutating func query(_ index: Int) throws(ServiceError) -> BatchRequest.Query {
     try expect(0x7B, "an object for `queries[\(index)]`")
     var caller: String?
     var op: String?
     var target: String?
     var arguments: [String]?
+    var situations: [String]?
     if !take(0x7D) {
       repeat {
         let key = try string()
@@ -557,16 +570,8 @@ struct BatchReader {
         case "caller": caller = try string()
         case "op": op = try string()
         case "target": target = try optionalString()
-        case "arguments":
-          if !isNull() {
-            try expect(0x5B, "an array of strings for `queries[\(index)].arguments`")
-            var list: [String] = []
-            if !take(0x5D) {
-              repeat { list.append(try string()) } while take(0x2C)
-              try expect(0x5D, "`]`")
-            }
-            arguments = list
-          }
+        case "arguments": arguments = try optionalStrings("queries[\(index)].arguments")
+        case "situations": situations = try optionalStrings("queries[\(index)].situations")
         default: throw ServiceError(400, "request.unknown-field", "unknown field `queries[\(index)].\(key)`")
         }
       } while take(0x2C)
@@ -574,7 +579,7 @@ struct BatchReader {
     }
     guard let caller else { throw ServiceError(400, "request.malformed", "`queries[\(index)].caller` is missing") }
     guard let op else { throw ServiceError(400, "request.malformed", "`queries[\(index)].op` is missing") }
-    return BatchRequest.Query(caller: caller, op: op, target: target, arguments: arguments)
+    return BatchRequest.Query(caller: caller, op: op, target: target, arguments: arguments, situations: situations)
   }
 
   mutating func request() throws(ServiceError) -> BatchRequest {

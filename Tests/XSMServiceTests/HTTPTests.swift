@@ -411,6 +411,10 @@ struct HTTPTests {
       // xen/arch/x86/mm/p2m.c p2m_add_foreign: foreign == caller is -EPERM before the hook; dummy.h
       // xsm_map_gmfn_foreign is XSM_TARGET from the physmap owner (web), which has no rights over ci.
       #expect(foreign.object["verdicts"] as? [String] == ["invalid", "denied"])
+      let readonly = try await client.call(
+        .post, "/v1/can/batch",
+        json: #"{"queries":[{"caller":"web","op":"grant.map_grant_ref","arguments":["granter=dom0"],"situations":["readonly"]},{"caller":"web","op":"grant.map_grant_ref","arguments":["granter=dom0"],"situations":["bogus"]}]}"#)
+      expectError(readonly, 400, "can.bad-argument")
       let nested = try await client.call(
         .post, "/v1/can/batch", json: #"{"queries":[{"caller":"dom0","op":"domctl.pause","tagret":"web"}]}"#)
       expectError(nested, 400, "request.unknown-field")
