@@ -11,11 +11,20 @@ extension XSMQ {
       abstract: "May CALLER invoke OP on TARGET? Exit 0 allowed, 1 denied or invalid, 2 error.",
       discussion: """
         Decides under the host's module (or --module), or under dummy, silo and flask side by side \
-        with --all-modules. --why prints the trace: Xen's own gates, the hook's dummy rule, silo's \
-        rule, and each Flask check with its subject and object contexts and the rules that granted \
-        it or the reason none did. For ops with a third domain (the device model of \
-        domctl.set_target, the port owner of evtchn.alloc_unbound, the source of grant.copy) give \
-        --object; device ops take --irq, --pci, --iomem, --ioport or --dt to find the device's label.
+        with --all-modules, in Xen's order: the refusals Xen makes before the hook (lookups, domain \
+        kinds), the hook, then the refusals after it. --why prints the trace, each step with the Xen \
+        file and function it models: the gates, the hook's dummy rule, silo's rule, and each Flask \
+        check with its subject and object contexts and the rules that granted it or the reason none \
+        did. A refusal is shown as the caller sees it (a grant op's GNTST status, xen_version's \
+        `<denied>`).
+
+        Each op takes the arguments of its hypercall, in Xen's terms: TARGET fills its first domain \
+        argument (the domctl's domain, the port owner of evtchn.status, the device model of \
+        domctl.set_target); the others are --arg NAME=VALUE (`--arg remote=dom0`, `--arg \
+        vcpu=current`, `--arg label=system_u:system_r:domU_t`), situations --situation, devices also \
+        --irq/--pci/--iomem/--ioport/--dt, the second domain also --object. A domain value of `self` \
+        is DOMID_SELF. A missing, unknown or extra argument is an error (exit 2) that lists the op's \
+        arguments; `xsmq args OP` lists them too.
         """)
 
     @Argument(help: "The calling domain (domN, N or name).")
