@@ -76,7 +76,7 @@ op console.write
   summary   Print a string from the caller on the Xen console.
   note      Debug builds with CONFIG_VERBOSE_DEBUG let every domain write under dummy.
   note      is_console is set for every dom0less domU.
-  note      The default flask policy lets every domain write, through the guest_writeconsole boolean that is on by default, which is wider than dummy in release builds.
+  note      Xen's upstream default policy lets every domain write, through the guest_writeconsole boolean that is on by default, which is wider than dummy in release builds.
 
 op console.read
   hypercall __HYPERVISOR_console_io 18
@@ -390,10 +390,10 @@ op domctl.createdomain
   class     privileged
   summary   Create a new, empty domain with the label, flags and limits the caller gives.
   note      Flask checks domain:create twice: first in xsm_domctl against the ssidref passed in (0 reads as unlabeled_t), then in xsm_domain_create against the label the domain really gets.
-  note      The default policy never allows create on unlabeled_t, so a toolstack must pass a real ssidref (libxl uses domU_t when none is configured).
+  note      Xen's upstream default policy never allows create on unlabeled_t, so a toolstack must pass a real ssidref (libxl uses domU_t when none is configured).
   note      Labelling a second domain dom0_t fails with -EINVAL: dom0 is a singleton enforced in code, not in policy.
   note      A domain made by this op is never a control domain, so dummy gives it no privilege of its own.
-  note      A late hardware domain is also checked by internal.init_hardware_domain (domain2:create_hardware_domain), which the default policy never grants.
+  note      A late hardware domain is also checked by internal.init_hardware_domain (domain2:create_hardware_domain), which Xen's upstream default policy never grants.
 
 op domctl.destroydomain
   alias     domctl.destroy
@@ -709,7 +709,7 @@ op domctl.setdebugging
   check     domain:setdebugging current -> target
   class     privileged
   summary   Turn debugger trapping on or off for a domain.
-  note      The default policy grants domain:setdebugging only to dom0 on itself, which Xen refuses here, so no target passes under the default flask policy.
+  note      Xen's upstream default policy grants domain:setdebugging only to dom0 on itself, which Xen refuses here, so no target passes there.
 
 op domctl.irq_permission
   hypercall __HYPERVISOR_domctl 36
@@ -1100,7 +1100,7 @@ op domctl.debug_op
   check     domain:setdebugging current -> target
   class     privileged
   summary   Drive single-stepping and similar debugger controls of an HVM vCPU.
-  note      The default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied under the default flask policy.
+  note      Xen's upstream default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied there.
 
 op domctl.gethvmcontext_partial
   hypercall __HYPERVISOR_domctl 36
@@ -1126,7 +1126,7 @@ op domctl.vm_event_op
   check     domain2:vm_event current -> target
   class     privileged
   summary   Enable, disable or resume a domain's paging, monitor or sharing vm_event ring.
-  note      The default policy never grants domain2:vm_event, so dom0 is denied under default flask.
+  note      Xen's upstream default policy never grants domain2:vm_event, so dom0 is denied under that policy.
 
 op domctl.vm_event_op.get_version
   hypercall __HYPERVISOR_domctl 36
@@ -1149,7 +1149,7 @@ op domctl.mem_sharing_op
   check     hvm:mem_sharing current -> target
   class     privileged
   summary   Control memory sharing for a domain.
-  note      The default policy never grants hvm:mem_sharing, so dom0 is denied under default flask.
+  note      Xen's upstream default policy never grants hvm:mem_sharing, so dom0 is denied under that policy.
 
 op domctl.gettscinfo
   hypercall __HYPERVISOR_domctl 36
@@ -1220,7 +1220,7 @@ op domctl.set_access_required
   check     domain2:vm_event current -> target
   class     privileged
   summary   Choose whether a mem_access fault with no listener pauses the vCPU or lifts the restriction.
-  note      The default policy never grants domain2:vm_event, so dom0 is denied under default flask.
+  note      Xen's upstream default policy never grants domain2:vm_event, so dom0 is denied under that policy.
 
 op domctl.audit_p2m
   hypercall __HYPERVISOR_domctl 36
@@ -1233,7 +1233,7 @@ op domctl.audit_p2m
   check     hvm:audit_p2m current -> target
   class     privileged
   summary   Check a domain's p2m for inconsistencies.
-  note      The default policy never grants hvm:audit_p2m, so dom0 is denied under default flask.
+  note      Xen's upstream default policy never grants hvm:audit_p2m, so dom0 is denied under that policy.
 
 op domctl.set_virq_handler
   hypercall __HYPERVISOR_domctl 36
@@ -1347,7 +1347,7 @@ op domctl.monitor_op
   check     domain2:vm_event current -> target
   class     privileged
   summary   Choose which events a domain's monitor ring reports.
-  note      The default policy never grants domain2:vm_event, so dom0 is denied under default flask.
+  note      Xen's upstream default policy never grants domain2:vm_event, so dom0 is denied under that policy.
 
 op domctl.psr_alloc
   hypercall __HYPERVISOR_domctl 36
@@ -1418,7 +1418,7 @@ op domctl.vmtrace_op
   check     domain:setdebugging current -> target
   class     privileged
   summary   Control the processor-trace buffers of a vCPU.
-  note      Every vmtrace sub-op shares domain:setdebugging, which the default policy grants only to dom0 on itself.
+  note      Every vmtrace sub-op shares domain:setdebugging, which Xen's upstream default policy grants only to dom0 on itself.
 
 op domctl.get_paging_mempool_size
   hypercall __HYPERVISOR_domctl 36
@@ -1506,7 +1506,7 @@ op domctl.gdbsx_guestmemio
   check     domain:setdebugging current -> target
   class     privileged
   summary   Read or write guest memory for the gdbsx debugger.
-  note      The default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied under the default flask policy.
+  note      Xen's upstream default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied there.
 
 op domctl.gdbsx_pausevcpu
   hypercall __HYPERVISOR_domctl 36
@@ -1518,7 +1518,7 @@ op domctl.gdbsx_pausevcpu
   check     domain:setdebugging current -> target
   class     privileged
   summary   Pause one vCPU for the gdbsx debugger.
-  note      The default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied under the default flask policy.
+  note      Xen's upstream default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied there.
 
 op domctl.gdbsx_unpausevcpu
   hypercall __HYPERVISOR_domctl 36
@@ -1530,7 +1530,7 @@ op domctl.gdbsx_unpausevcpu
   check     domain:setdebugging current -> target
   class     privileged
   summary   Unpause one vCPU for the gdbsx debugger.
-  note      The default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied under the default flask policy.
+  note      Xen's upstream default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied there.
 
 op domctl.gdbsx_domstatus
   hypercall __HYPERVISOR_domctl 36
@@ -1542,7 +1542,7 @@ op domctl.gdbsx_domstatus
   check     domain:setdebugging current -> target
   class     privileged
   summary   Tell gdbsx whether a domain is paused and which vCPU has an event pending.
-  note      The default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied under the default flask policy.
+  note      Xen's upstream default policy grants domain:setdebugging only to dom0 on itself, so debugging a domU is denied there.
 
 op paging_domctl_cont
   hypercall __HYPERVISOR_paging_domctl_cont 49
@@ -1638,8 +1638,8 @@ op evtchn.status
   class     mixed
   summary   Report the state and peer of a port belonging to the caller or to a named domain.
   note      Flask checks the port owner against the port label and never checks the caller at all.
-  note      With the default flask policy any domain can therefore read the status of another domain's interdomain and unbound ports; dummy limits this to XSM_TARGET.
-  note      VIRQ, IPI and PIRQ ports carry no label, so the default policy always denies status on them.
+  note      With Xen's upstream default policy any domain can therefore read the status of another domain's interdomain and unbound ports; dummy limits this to XSM_TARGET.
+  note      VIRQ, IPI and PIRQ ports carry no label, so Xen's upstream default policy always denies status on them.
 
 op evtchn.alloc_unbound
   hypercall __HYPERVISOR_event_channel_op 32
@@ -1699,7 +1699,7 @@ op evtchn.reset
   check     event:reset current -> target
   class     mixed
   summary   Close every port of the caller or of a named domain.
-  note      The default flask policy grants event:reset to nobody, so even a guest resetting itself, as on kexec or soft reset, is denied although dummy allows it.
+  note      Xen's upstream default policy grants event:reset to nobody, so even a guest resetting itself, as on kexec or soft reset, is denied although dummy allows it.
 
 op evtchn.init_control
   hypercall __HYPERVISOR_event_channel_op 32
@@ -1807,7 +1807,7 @@ op grant.transfer
   silo      current recipient
   class     logical
   summary   Hand ownership of one of the caller's pages to another domain that offered a transfer grant.
-  note      The default flask policy grants grant:transfer to nobody, so the op always fails there while dummy allows it.
+  note      Xen's upstream default policy grants grant:transfer to nobody, so the op always fails there while dummy allows it.
 
 op grant.copy
   hypercall __HYPERVISOR_grant_table_op 20
@@ -1986,7 +1986,7 @@ op hvm.pagetable_dying
   check     hvm:hvmctl current -> current
   class     logical
   summary   Hint to Xen that a page table of the calling guest is being torn down.
-  note      Only for a shadow-mode HVM guest on itself. The default policy grants hvm:hvmctl on no _self type, so guests are denied under flask though dummy lets them through.
+  note      Only for a shadow-mode HVM guest on itself. Xen's upstream default policy grants hvm:hvmctl on no _self type, so guests are denied under flask though dummy lets them through.
 
 op hvm.get_time
   hypercall __HYPERVISOR_hvm_op 34
@@ -2034,7 +2034,7 @@ op hvm.get_mem_type
   check     hvm:hvmctl current -> target
   class     mixed
   summary   Report the p2m type of a frame of a domain.
-  note      The default policy grants hvm:hvmctl only to dom0 and to device models on their guests, so a guest asking about itself is denied under flask.
+  note      Xen's upstream default policy grants hvm:hvmctl only to dom0 and to device models on their guests, so a guest asking about itself is denied under flask.
 
 op hvm.set_evtchn_upcall_vector
   hypercall __HYPERVISOR_hvm_op 34
@@ -2459,7 +2459,7 @@ op internal.domain_create
   class     privileged
   summary   Xen sets up the security state of a domain it creates, at boot or for domctl.createdomain.
   note      At boot the subject is the idle domain, labelled xenboot_t.
-  note      A boot-time control domain gets dom0_t; other boot-time domains get unlabeled_t, which the default policy does not let xenboot_t create.
+  note      A boot-time control domain gets dom0_t; other boot-time domains get unlabeled_t, which Xen's upstream default policy does not let xenboot_t create.
   note      Flask then computes the domain's self label with a type transition on its own label.
 
 op internal.init_hardware_domain
@@ -2471,7 +2471,7 @@ op internal.init_hardware_domain
   class     privileged
   summary   Xen promotes a separately built domain to hardware domain late in boot.
   note      Needs CONFIG_LATE_HWDOM and the hardware_dom boot option.
-  note      The default flask policy grants this to nobody, and under dummy the late hardware domain gets no control-domain privilege.
+  note      Xen's upstream default policy grants this to nobody, and under dummy the late hardware domain gets no control-domain privilege.
 
 op internal.set_system_active
   hypercall none
@@ -2767,7 +2767,7 @@ op memory.exchange
   check     mmu:exchange current -> target
   class     mixed
   summary   Trade pages of the caller or a named domain for new pages with other size or address constraints.
-  note      The default flask policy grants mmu:exchange only through the use_device macros, so guest types other than dom0_t and domU_t cannot exchange memory even on themselves.
+  note      Xen's upstream default policy grants mmu:exchange only through the use_device macros, so guest types other than dom0_t and domU_t cannot exchange memory even on themselves.
 
 op memory.machphys_mapping
   hypercall __HYPERVISOR_memory_op 12
@@ -2857,7 +2857,7 @@ op memory.paging_op.nominate
   class     privileged
   summary   Mark a guest page as a candidate for the pager to evict.
   note      The target must be another live domain.
-  note      The default flask policy grants domain2:mem_paging to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_paging to nobody, not even dom0.
 
 op memory.paging_op.evict
   hypercall __HYPERVISOR_memory_op 12
@@ -2872,7 +2872,7 @@ op memory.paging_op.evict
   class     privileged
   summary   Free a nominated guest page after the pager has saved its contents.
   note      The target must be another live domain.
-  note      The default flask policy grants domain2:mem_paging to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_paging to nobody, not even dom0.
 
 op memory.paging_op.prep
   hypercall __HYPERVISOR_memory_op 12
@@ -2887,7 +2887,7 @@ op memory.paging_op.prep
   class     privileged
   summary   Allocate a fresh page for a paged-out frame, optionally filling it from a buffer.
   note      The target must be another live domain.
-  note      The default flask policy grants domain2:mem_paging to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_paging to nobody, not even dom0.
 
 op memory.access_op.set_access
   hypercall __HYPERVISOR_memory_op 12
@@ -2902,7 +2902,7 @@ op memory.access_op.set_access
   class     privileged
   summary   Set the access rights a monitor imposes on a range of guest frames.
   note      Needs a monitor ring on the target.
-  note      The default flask policy grants domain2:mem_access to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_access to nobody, not even dom0.
 
 op memory.access_op.get_access
   hypercall __HYPERVISOR_memory_op 12
@@ -2917,7 +2917,7 @@ op memory.access_op.get_access
   class     privileged
   summary   Read the monitor access rights of one guest frame.
   note      Needs a monitor ring on the target.
-  note      The default flask policy grants domain2:mem_access to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_access to nobody, not even dom0.
 
 op memory.access_op.set_access_multi
   hypercall __HYPERVISOR_memory_op 12
@@ -2932,7 +2932,7 @@ op memory.access_op.set_access_multi
   class     privileged
   summary   Set monitor access rights for a list of guest frames, each with its own setting.
   note      Needs a monitor ring on the target.
-  note      The default flask policy grants domain2:mem_access to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_access to nobody, not even dom0.
 
 op memory.sharing_op.nominate_gfn
   hypercall __HYPERVISOR_memory_op 12
@@ -2946,7 +2946,7 @@ op memory.sharing_op.nominate_gfn
   check     domain2:mem_sharing current -> target
   class     privileged
   summary   Offer a guest frame, named by frame number, for sharing and get a handle for it.
-  note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_sharing to nobody, not even dom0.
 
 op memory.sharing_op.nominate_gref
   hypercall __HYPERVISOR_memory_op 12
@@ -2960,7 +2960,7 @@ op memory.sharing_op.nominate_gref
   check     domain2:mem_sharing current -> target
   class     privileged
   summary   Offer a page named by one of the domain's grant references for sharing.
-  note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_sharing to nobody, not even dom0.
 
 op memory.sharing_op.debug_gfn
   hypercall __HYPERVISOR_memory_op 12
@@ -2974,7 +2974,7 @@ op memory.sharing_op.debug_gfn
   check     domain2:mem_sharing current -> target
   class     privileged
   summary   Print sharing debug information about one guest frame to the Xen console.
-  note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_sharing to nobody, not even dom0.
 
 op memory.sharing_op.debug_mfn
   hypercall __HYPERVISOR_memory_op 12
@@ -2989,7 +2989,7 @@ op memory.sharing_op.debug_mfn
   class     privileged
   summary   Reserved sharing debug request by machine frame; it is not implemented.
   note      The check runs first, then the op fails with ENOSYS.
-  note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_sharing to nobody, not even dom0.
 
 op memory.sharing_op.debug_gref
   hypercall __HYPERVISOR_memory_op 12
@@ -3003,7 +3003,7 @@ op memory.sharing_op.debug_gref
   check     domain2:mem_sharing current -> target
   class     privileged
   summary   Print sharing debug information about the page behind a grant reference.
-  note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_sharing to nobody, not even dom0.
 
 op memory.sharing_op.fork_reset
   hypercall __HYPERVISOR_memory_op 12
@@ -3017,7 +3017,7 @@ op memory.sharing_op.fork_reset
   check     domain2:mem_sharing current -> target
   class     privileged
   summary   Return a forked domain to the state of its parent by dropping its private pages.
-  note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_sharing to nobody, not even dom0.
 
 op memory.sharing_op.share
   hypercall __HYPERVISOR_memory_op 12
@@ -3038,7 +3038,7 @@ op memory.sharing_op.share
   summary   Merge two nominated pages of a source and a client domain into one shared copy-on-write page.
   note      The client must also be another live domain.
   note      The share_mem check has the source domain as subject, not the caller.
-  note      The default flask policy grants none of these three permissions, not even to dom0.
+  note      Xen's upstream default policy grants none of these three permissions, not even to dom0.
 
 op memory.sharing_op.add_physmap
   hypercall __HYPERVISOR_memory_op 12
@@ -3059,7 +3059,7 @@ op memory.sharing_op.add_physmap
   summary   Map a shared page of the source domain into an empty frame of the client domain.
   note      The client must also be another live domain.
   note      The share_mem check has the source domain as subject, not the caller.
-  note      The default flask policy grants none of these three permissions, not even to dom0.
+  note      Xen's upstream default policy grants none of these three permissions, not even to dom0.
 
 op memory.sharing_op.range_share
   hypercall __HYPERVISOR_memory_op 12
@@ -3080,7 +3080,7 @@ op memory.sharing_op.range_share
   summary   Share every matching page in a frame range of the source domain with the same range of the client.
   note      The client must also be another live domain.
   note      The share_mem check has the source domain as subject, not the caller.
-  note      The default flask policy grants none of these three permissions, not even to dom0.
+  note      Xen's upstream default policy grants none of these three permissions, not even to dom0.
 
 op memory.sharing_op.audit
   hypercall __HYPERVISOR_memory_op 12
@@ -3107,7 +3107,7 @@ op memory.sharing_op.fork
   class     privileged
   summary   Make an empty child domain a copy-on-write fork of a paused parent domain.
   note      No module checks the parent; it only has to be another live domain, so any domain the caller can name may be forked from.
-  note      The default flask policy grants domain2:mem_sharing to nobody, not even dom0.
+  note      Xen's upstream default policy grants domain2:mem_sharing to nobody, not even dom0.
 
 op memory.add_to_physmap_batch
   hypercall __HYPERVISOR_memory_op 12
@@ -3220,7 +3220,7 @@ op mmu_update.pt_update
   summary   Write page table entries of an x86 PV domain, possibly pointing them at frames another domain owns.
   note      With DOMID_IO as page owner the map checks use domio_t as object.
   note      Within one batch the check is repeated whenever an entry needs more rights than those already checked.
-  note      The default flask policy grants mmu:remote_remap to nobody, so editing another domain's page tables fails under it.
+  note      Xen's upstream default policy grants mmu:remote_remap to nobody, so editing another domain's page tables fails under it.
 
 op mmu_update.machphys_update
   hypercall __HYPERVISOR_mmu_update 1
@@ -3762,7 +3762,7 @@ op platform.cpu_online
   check     resource:plug current -> domxen_t
   class     privileged
   summary   Bring a physical CPU online.
-  note      The flask object is domxen_t, on which the default policy grants no resource permission, so dom0 is denied under default flask.
+  note      The flask object is domxen_t, on which Xen's upstream default policy grants no resource permission, so dom0 is denied under that policy.
 
 op platform.cpu_offline
   hypercall __HYPERVISOR_platform_op 7
@@ -3773,7 +3773,7 @@ op platform.cpu_offline
   check     resource:unplug current -> domxen_t
   class     privileged
   summary   Take a physical CPU offline.
-  note      The flask object is domxen_t, on which the default policy grants no resource permission, so dom0 is denied under default flask.
+  note      The flask object is domxen_t, on which Xen's upstream default policy grants no resource permission, so dom0 is denied under that policy.
 
 op platform.cpu_hotadd
   hypercall __HYPERVISOR_platform_op 7
@@ -3784,7 +3784,7 @@ op platform.cpu_hotadd
   check     resource:plug current -> domxen_t
   class     privileged
   summary   Register a newly added physical CPU with Xen.
-  note      The flask object is domxen_t, on which the default policy grants no resource permission, so dom0 is denied under default flask.
+  note      The flask object is domxen_t, on which Xen's upstream default policy grants no resource permission, so dom0 is denied under that policy.
 
 op platform.mem_hotadd
   hypercall __HYPERVISOR_platform_op 7
@@ -3795,7 +3795,7 @@ op platform.mem_hotadd
   check     resource:plug current -> domxen_t
   class     privileged
   summary   Register a newly added range of machine memory with Xen.
-  note      The flask object is domxen_t, on which the default policy grants no resource permission, so dom0 is denied under default flask.
+  note      The flask object is domxen_t, on which Xen's upstream default policy grants no resource permission, so dom0 is denied under that policy.
 
 op platform.core_parking
   hypercall __HYPERVISOR_platform_op 7
@@ -6917,7 +6917,7 @@ op sysctl.cpu_hotplug.online
   check     resource:plug current -> domxen_t
   class     privileged
   summary   Bring a physical CPU online.
-  note      The flask object is domxen_t (the access_vectors comment says xen_t), and the default policy grants no resource permission on domxen_t, so dom0 is denied under default flask.
+  note      The flask object is domxen_t (the access_vectors comment says xen_t), and Xen's upstream default policy grants no resource permission on domxen_t, so dom0 is denied under that policy.
 
 op sysctl.cpu_hotplug.offline
   hypercall __HYPERVISOR_sysctl 35
@@ -6929,7 +6929,7 @@ op sysctl.cpu_hotplug.offline
   check     resource:unplug current -> domxen_t
   class     privileged
   summary   Take a physical CPU offline.
-  note      The flask object is domxen_t (the access_vectors comment says xen_t), and the default policy grants no resource permission on domxen_t, so dom0 is denied under default flask.
+  note      The flask object is domxen_t (the access_vectors comment says xen_t), and Xen's upstream default policy grants no resource permission on domxen_t, so dom0 is denied under that policy.
 
 op sysctl.cpu_hotplug.smt_enable
   hypercall __HYPERVISOR_sysctl 35
@@ -6941,7 +6941,7 @@ op sysctl.cpu_hotplug.smt_enable
   check     resource:plug current -> domxen_t
   class     privileged
   summary   Bring every SMT sibling thread online.
-  note      The flask object is domxen_t (the access_vectors comment says xen_t), and the default policy grants no resource permission on domxen_t, so dom0 is denied under default flask.
+  note      The flask object is domxen_t (the access_vectors comment says xen_t), and Xen's upstream default policy grants no resource permission on domxen_t, so dom0 is denied under that policy.
 
 op sysctl.cpu_hotplug.smt_disable
   hypercall __HYPERVISOR_sysctl 35
@@ -6953,7 +6953,7 @@ op sysctl.cpu_hotplug.smt_disable
   check     resource:unplug current -> domxen_t
   class     privileged
   summary   Take every SMT sibling thread offline.
-  note      The flask object is domxen_t (the access_vectors comment says xen_t), and the default policy grants no resource permission on domxen_t, so dom0 is denied under default flask.
+  note      The flask object is domxen_t (the access_vectors comment says xen_t), and Xen's upstream default policy grants no resource permission on domxen_t, so dom0 is denied under that policy.
 
 op sysctl.pm_op
   hypercall __HYPERVISOR_sysctl 35
@@ -6975,7 +6975,7 @@ op sysctl.page_offline_op.offline
   check     resource:unplug current -> domxen_t
   class     privileged
   summary   Take a range of machine pages out of use.
-  note      The default policy grants no resource permission on domxen_t, so dom0 is denied under default flask.
+  note      Xen's upstream default policy grants no resource permission on domxen_t, so dom0 is denied under that policy.
 
 op sysctl.page_offline_op.online
   hypercall __HYPERVISOR_sysctl 35
@@ -6987,7 +6987,7 @@ op sysctl.page_offline_op.online
   check     resource:plug current -> domxen_t
   class     privileged
   summary   Put offlined machine pages back into use.
-  note      The default policy grants no resource permission on domxen_t, so dom0 is denied under default flask.
+  note      Xen's upstream default policy grants no resource permission on domxen_t, so dom0 is denied under that policy.
 
 op sysctl.page_offline_op.query_page_offline
   hypercall __HYPERVISOR_sysctl 35
@@ -6999,7 +6999,7 @@ op sysctl.page_offline_op.query_page_offline
   check     resource:use current -> domxen_t
   class     privileged
   summary   Report the offline status of a range of machine pages.
-  note      The default policy grants resource:use to nobody, so dom0 is denied under default flask.
+  note      Xen's upstream default policy grants resource:use to nobody, so dom0 is denied under that policy.
 
 op sysctl.lockprof_op
   hypercall __HYPERVISOR_sysctl 35
