@@ -392,9 +392,11 @@ struct CatalogParser {
     return words.dropFirst().map(\.text).joined(separator: " ")
   }
 
-  /// `-EINVAL`, or `-ESRCH|-EPERM` (control domain | anyone else).
+  /// `-EINVAL`, `-ESRCH|-EPERM` (control domain | anyone else), or `0`
+  /// (Xen returns success at once, without the hook).
   static func isErrorName(_ s: String) -> Bool {
-    s.split(separator: "|", omittingEmptySubsequences: false).allSatisfy { e in
+    if s == "0" { return true }
+    return s.split(separator: "|", omittingEmptySubsequences: false).allSatisfy { e in
       e.hasPrefix("-E") && e.count > 2 && e.dropFirst().allSatisfy { $0.isUppercase || $0.isNumber }
     } && s.split(separator: "|").count <= 2
   }

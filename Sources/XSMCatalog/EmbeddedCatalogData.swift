@@ -52,6 +52,7 @@ op argo.notify
   hook      xsm_argo_enable xsm_argo_send
   dummy     ALLOW
   target    domains
+  gate      before lookup-any dest 0 at xen/common/argo.c fill_ring_data
   check     argo:enable current -> xen_t
   check     argo:send current -> dest
   silo      current dest
@@ -888,6 +889,7 @@ op domctl.set_address_size
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after pv target -EOPNOTSUPP at xen/arch/x86/domctl.c arch_do_domctl
   check     domain:setaddrsize current -> target
   class     privileged
   summary   Set whether a PV domain runs with 32-bit or 64-bit addresses.
@@ -899,6 +901,7 @@ op domctl.get_address_size
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after pv target -EOPNOTSUPP at xen/arch/x86/domctl.c arch_do_domctl
   check     domain:getaddrsize current -> target
   class     privileged
   summary   Read the address width of a PV domain.
@@ -965,6 +968,7 @@ op domctl.ioport_mapping
   dummy     XSM_DM_PRIV
   target    domain+ioport
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      before hvm target -EOPNOTSUPP at xen/arch/x86/domctl.c arch_do_domctl
   check     resource:add current -> target unless unmap
   check     resource:remove current -> target if unmap
   check     resource:add_ioport current -> ioport_label unless unmap
@@ -1016,6 +1020,7 @@ op domctl.test_assign_device
   dummy     XSM_PRIV
   target    domain+pci+devicetree
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after not-caller target -EINVAL at xen/drivers/passthrough/pci.c iommu_do_pci_domctl
   check     resource:add current -> target unless probe
   check     resource:add_device current -> pci_label if pci
   check     resource:use_* target(raw) -> pci_label if pci
@@ -1287,6 +1292,7 @@ op domctl.cacheflush
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after unsupported -ENOSYS at xen/arch/x86/domctl.c arch_do_domctl (an ARM op: no x86 case)
   check     domain2:cacheflush current -> target
   class     privileged
   summary   Clean and invalidate the data cache over a range of a domain's frames.
@@ -1298,6 +1304,7 @@ op domctl.get_vcpu_msrs
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after pv target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     domain:getvcpucontext current -> target
   class     privileged
   summary   Read the saved model-specific registers of a vCPU.
@@ -1309,6 +1316,7 @@ op domctl.set_vcpu_msrs
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after pv target -EINVAL at xen/arch/x86/domctl.c arch_do_domctl
   check     domain:setvcpucontext current -> target
   class     privileged
   summary   Load model-specific registers into a vCPU.
@@ -1332,6 +1340,7 @@ op domctl.psr_cmt_op
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after unsupported -ENODEV at xen/arch/x86/domctl.c arch_do_domctl (psr_cmt_enabled: off without psr=cmt at boot)
   check     domain2:psr_cmt_op current -> target
   class     privileged
   summary   Attach or detach a cache-monitoring ID for a domain.
@@ -1380,6 +1389,7 @@ op domctl.vuart_op
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after unsupported -ENOSYS at xen/arch/x86/domctl.c arch_do_domctl (an ARM op: no x86 case)
   check     domain2:vuart_op current -> target
   class     privileged
   summary   Set up the emulated UART of a domain.
@@ -1477,6 +1487,7 @@ op domctl.set_llc_colors
   dummy     XSM_PRIV
   target    domain
   gate      before lookup target -ESRCH|-EPERM at xen/common/domctl.c do_domctl
+  gate      after unsupported -EOPNOTSUPP at xen/common/domctl.c do_domctl (llc_coloring_enabled is false on x86)
   check     domain2:set_llc_colors current -> target
   class     privileged
   summary   Choose which last-level-cache colours a domain's memory may use.
@@ -2913,6 +2924,7 @@ op memory.access_op.get_access
   target    domain
   gate      before lookup target -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
   gate      before not-caller target -EPERM at xen/common/mem_access.c mem_access_memop
+  gate      before hvm target -EINVAL at xen/arch/x86/mm/mem_access.c p2m_mem_access_sanity_check
   check     domain2:mem_access current -> target
   class     privileged
   summary   Read the monitor access rights of one guest frame.
@@ -3029,8 +3041,8 @@ op memory.sharing_op.share
   target    domain-pair
   gate      before lookup source -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
   gate      before not-caller source -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
-  gate      before lookup client -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
-  gate      before not-caller client -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
+  gate      after lookup client -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      after not-caller client -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> source
   check     hvm:mem_sharing current -> client
   check     hvm:share_mem source -> client
@@ -3071,8 +3083,8 @@ op memory.sharing_op.range_share
   target    domain-pair
   gate      before lookup source -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
   gate      before not-caller source -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
-  gate      before lookup client -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
-  gate      before not-caller client -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
+  gate      after lookup client -ESRCH at xen/common/domain.c rcu_lock_remote_domain_by_id
+  gate      after not-caller client -EPERM at xen/arch/x86/mm/mem_sharing.c mem_sharing_memop
   check     domain2:mem_sharing current -> source
   check     hvm:mem_sharing current -> client
   check     hvm:share_mem source -> client
@@ -3719,6 +3731,7 @@ op platform.change_freq
   hook      xsm_platform_op
   dummy     XSM_PRIV
   target    xen
+  gate      after unsupported -ENOSYS at xen/arch/x86/platform_hypercall.c do_platform_op (cpufreq_controller is Xen, not the dom0 kernel, unless cpufreq=dom0-kernel at boot)
   check     xen:frequency current -> xen_t
   class     privileged
   summary   Change the clock frequency of a physical CPU.
@@ -6849,6 +6862,7 @@ op sysctl.perfc_op
   hook      xsm_sysctl
   dummy     XSM_PRIV
   target    xen
+  gate      after unsupported -ENOSYS at xen/arch/x86/sysctl.c arch_do_sysctl (CONFIG_PERF_COUNTERS=n, the default build)
   check     xen:perfcontrol current -> xen_t
   class     privileged
   summary   Read or zero Xen's performance counters.
@@ -7070,6 +7084,7 @@ op sysctl.coverage_op
   hook      xsm_sysctl
   dummy     XSM_PRIV
   target    xen
+  gate      after unsupported -EOPNOTSUPP at xen/include/xen/coverage.h sysctl_cov_op (CONFIG_COVERAGE=n, the default build)
   check     xen2:coverage_op current -> xen_t
   class     privileged
   summary   Read or zero Xen's code-coverage counters.
@@ -7080,6 +7095,7 @@ op sysctl.psr_cmt_op
   hook      xsm_sysctl
   dummy     XSM_PRIV
   target    xen
+  gate      after unsupported -ENODEV at xen/arch/x86/sysctl.c arch_do_sysctl (psr_cmt_enabled: off without psr=cmt at boot)
   check     xen2:psr_cmt_op current -> xen_t
   class     privileged
   summary   Query the host's cache-monitoring resources.

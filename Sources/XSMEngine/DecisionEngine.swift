@@ -92,6 +92,13 @@ public struct DecisionEngine: Sendable {
         trace.append(TraceStep(holds ? .pass : .fail, "xen", "\(stage == .before ? "before" : "after") the hook: \(why)"
           + (holds ? "" : " -> \(error)"), source: gate.source))
       }
+      if !holds && error == "0" {
+        // Xen gives up on the call and returns success without asking the hook.
+        if call.explain {
+          trace.append(TraceStep(.info, "xen", "Xen returns 0 at once; no hook is asked", source: gate.source))
+        }
+        return (Decision(module: module, verdict: .allowed, trace: trace), [])
+      }
       if !holds {
         var refusal = Decision(module: module, verdict: .invalid, error: error, trace: trace)
         refusal.refusedBy = Set(gate.domains)
