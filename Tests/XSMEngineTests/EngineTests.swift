@@ -180,7 +180,7 @@ struct EngineTests {
         // Lookups pass for every domain of the host named by number; other gates read the target.
         && op.gates.allSatisfy { $0.requirement == .lookup || $0.requirement == .lookupAny }
     }
-    #expect(privOps.count > 100)
+    #expect(privOps.count > 90, "\(privOps.count) XSM_PRIV ops without target-reading gates")
     for op in privOps {
       for caller in host.domains {
         let verdicts = Set(host.domains.map { engine.verdict(caller: caller, op: op, target: $0, module: .dummy) })
