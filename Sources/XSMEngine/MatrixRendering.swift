@@ -3,20 +3,24 @@ public enum MatrixRendering {
   /// One line per op: allowed pairs out of all pairs, per module; with one
   /// op and a small host, a caller × target grid per module as well.
   public static func text(_ matrix: AccessMatrix) -> String {
-    let total = matrix.rows.first.map { row in row.cells.reduce(0) { $0 + $1.pairs } } ?? 0
+    // Questions per op: every (caller, target) pair, or every caller for an op without a domain argument.
+    let totals = matrix.rows.map { row in row.cells.reduce(0) { $0 + $1.pairs } }
     var lines: [[String]] = [["OP"] + matrix.modules.map { "\($0.rawValue) allowed" }]
-    for row in matrix.rows {
+    for (row, total) in zip(matrix.rows, totals) {
       lines.append([row.op] + row.allowed.indices.map { m in
         "\(row.allowed[m])/\(total)" + (row.invalid[m] > 0 ? " (\(row.invalid[m]) invalid)" : "")
       })
     }
     var out = table(lines)
-    out += "\n\(matrix.rows.count) op\(matrix.rows.count == 1 ? "" : "s") × \(total) (caller, target) pairs; "
+    let pairs = matrix.domains.count * matrix.domains.count
+    let perCaller = totals.filter { $0 != pairs }.count
+    out += "\n\(matrix.rows.count) op\(matrix.rows.count == 1 ? "" : "s") × \(pairs) (caller, target) pairs"
+      + (perCaller > 0 ? " (\(perCaller) without a domain argument: one question per caller)" : "") + "; "
       + "\(matrix.classes.count) classes of interchangeable domains; \(matrix.decisions) decisions made"
     if matrix.rows.count == 1, matrix.domains.count <= 40 {
       for (m, module) in matrix.modules.enumerated() {
         out += "\n\n\(matrix.rows[0].op) under \(module.rawValue) (rows: caller, columns: target; "
-          + "A allowed, . denied, x invalid)\n"
+          + "A allowed, . denied, x invalid, - not asked)\n"
         out += grid(matrix, module: m)
       }
     }
@@ -34,7 +38,8 @@ public enum MatrixRendering {
       out += caller.label.padding(toLength: nameWidth + 1, withPad: " ", startingAt: 0)
       for ti in matrix.domains.indices {
         let v = read(ci, ti, m)
-        let mark = v == .allowed ? "A" : v == .invalid ? "x" : "."
+        // No question for a pair: the op takes no domain argument, so only the caller's own cell is asked.
+        let mark = v == nil ? "-" : v == .allowed ? "A" : v == .invalid ? "x" : "."
         out += mark.padding(toLength: width, withPad: " ", startingAt: 0)
       }
       out += "\n"
@@ -83,16 +88,18 @@ public enum MatrixRendering {
         for (j, row) in matrix.rows.enumerated() {
           var allowed = 0
           var invalid = 0
+          var asked = 0
           for t in matrix.domains.indices {
-            switch readers[j](i, t, m) {
-            case .allowed?: allowed += 1
-            case .invalid?: invalid += 1
-            default: break
-            }
+            guard let v = readers[j](i, t, m) else { continue }
+            asked += 1
+            if v == .allowed { allowed += 1 } else if v == .invalid { invalid += 1 }
           }
-          let share = Double(allowed) / Double(max(1, matrix.domains.count))
-          let colour = allowed == 0 ? (invalid == matrix.domains.count ? "#dddddd" : "#f4f4f4") : heat(share)
-          let tip = "\(caller.label) \(row.op): allowed on \(allowed) of \(matrix.domains.count) targets under \(module.rawValue)"
+          // An op without a domain argument is one question per caller: its share is of that one question.
+          let share = Double(allowed) / Double(max(1, asked))
+          let colour = allowed == 0 ? (invalid == asked ? "#dddddd" : "#f4f4f4") : heat(share)
+          let tip = asked == 1 && matrix.domains.count > 1
+            ? "\(caller.label) \(row.op) (no target): \(allowed == 1 ? "allowed" : invalid == 1 ? "invalid" : "denied") under \(module.rawValue)"
+            : "\(caller.label) \(row.op): allowed on \(allowed) of \(asked) targets under \(module.rawValue)"
           svg += "<rect x=\"\(labelWidth + j * cell)\" y=\"\(y)\" width=\"\(cell - 1)\" height=\"\(cell - 1)\" fill=\"\(colour)\"><title>\(escape(tip))</title></rect>\n"
         }
       }
