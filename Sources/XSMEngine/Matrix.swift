@@ -111,10 +111,7 @@ public struct AccessMatrix: Sendable, Codable {
     for (ci, c) in callers.enumerated() {
       let cc = classOf[position[c.domid]!]
       for (ti, t) in targets.enumerated() {
-        let relation: Relation =
-          c.domid == t.domid ? .same
-          : c.targetDomid == t.domid ? .callerServesTarget
-          : t.targetDomid == c.domid ? .targetServesCaller : .unrelated
+        let relation = AccessMatrix.relation(c, t)
         let key = (cc * classCount + targetClasses[ti]) * relationCount + relation.rawValue
         if slot[key] >= 0 {
           counts[slot[key]] += 1
@@ -190,10 +187,7 @@ public struct AccessMatrix: Sendable, Codable {
       let ci = domains.firstIndex(where: { $0.domid == caller.domid }),
       let ti = domains.firstIndex(where: { $0.domid == target.domid })
     else { return nil }
-    let relation: Relation =
-      caller.domid == target.domid ? .same
-      : caller.targetDomid == target.domid ? .callerServesTarget
-      : target.targetDomid == caller.domid ? .targetServesCaller : .unrelated
+    let relation = AccessMatrix.relation(caller, target)
     return row.cells.first {
       $0.callerClass == classOf[ci] && $0.targetClass == classOf[ti] && $0.relation == relation
     }?.verdicts[m]

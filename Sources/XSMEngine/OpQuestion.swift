@@ -121,6 +121,18 @@ public struct OpQuestion: Sendable {
     return question
   }
 
+  /// `NAME=VALUE` texts (`xsmq can --arg`, `/v1/can`'s `arguments`) as pairs for `bind`.
+  public static func namedArguments(_ texts: [String], for op: Op) throws(OpArgumentError) -> [(String, String)] {
+    var pairs: [(String, String)] = []
+    for text in texts {
+      guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+        throw OpArgumentError(message: "`\(text)` is not NAME=VALUE", op: op)
+      }
+      pairs.append((String(text[..<eq]), String(text[text.index(after: eq)...])))
+    }
+    return pairs
+  }
+
   /// The question a matrix cell asks, as `can` takes it: `target` in the
   /// first domain argument, the other domain arguments the caller (by its
   /// domid), vCPU 0, the target's own label, numbers 0, no flags and no

@@ -548,14 +548,8 @@ final class ServiceCore: Sendable {
   func bind(_ who: HostDomain, _ op: Op, target: String?, arguments: [String], situations: [String], _ s: ServiceState)
     throws(ServiceError) -> OpQuestion
   {
-    var pairs: [(String, String)] = []
-    for text in arguments {
-      guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
-        throw ServiceError(400, "can.bad-argument", "`\(text)` is not NAME=VALUE\n" + OpArgumentError.usage(of: op))
-      }
-      pairs.append((String(text[..<eq]), String(text[text.index(after: eq)...])))
-    }
     do {
+      let pairs = try OpQuestion.namedArguments(arguments, for: op)
       return try OpQuestion.bind(caller: who, op: op, target: target, arguments: pairs, flags: situations, on: s.host)
     } catch {
       if error.unknownDomain != nil {

@@ -111,12 +111,11 @@ extension XSMQ {
 
     /// `--arg`, `--object` and the device options as (name, value) pairs for the op.
     func namedArguments(for op: Op) throws -> [(String, String)] {
-      var pairs: [(String, String)] = []
-      for text in arguments {
-        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
-          throw usageError("`--arg \(text)` is not NAME=VALUE\n" + OpArgumentError.usage(of: op))
-        }
-        pairs.append((String(text[..<eq]), String(text[text.index(after: eq)...])))
+      var pairs: [(String, String)]
+      do {
+        pairs = try OpQuestion.namedArguments(arguments, for: op)
+      } catch {
+        throw usageError(error.description)
       }
       if let object {
         guard let second = op.domainArguments.dropFirst().first else {

@@ -19,10 +19,8 @@ struct AgreementTests {
         for (ti, target) in matrix.domains.enumerated() {
           // An op without a domain argument is asked once per caller.
           if op.positionalArgument == nil && ci != ti { continue }
-          let arguments = OpQuestion.matrixArguments(caller: caller, op: op, target: target).map { text in
-            let eq = text.firstIndex(of: "=")!
-            return (String(text[..<eq]), String(text[text.index(after: eq)...]))
-          }
+          let arguments = try OpQuestion.namedArguments(
+            OpQuestion.matrixArguments(caller: caller, op: op, target: target), for: op)
           let question = try OpQuestion.bind(caller: caller, op: op, target: nil, arguments: arguments, on: host)
           for (m, module) in modules.enumerated() {
             let can = engine.decide(caller: caller, op: op, target: question.target, module: module,
@@ -47,10 +45,7 @@ struct AgreementTests {
       let op = try #require(host.catalog.op(named: entry.op))
       for difference in entry.expected + entry.unexpected {
         let caller = try #require(host.domain(named: String(difference.caller.split(separator: " ")[0])))
-        let arguments = difference.arguments.map { text in
-          let eq = text.firstIndex(of: "=")!
-          return (String(text[..<eq]), String(text[text.index(after: eq)...]))
-        }
+        let arguments = try OpQuestion.namedArguments(difference.arguments, for: op)
         let question = try OpQuestion.bind(caller: caller, op: op, target: nil, arguments: arguments, on: host)
         let verdicts = XSMModule.allCases.map {
           engine.decide(caller: caller, op: op, target: question.target, module: $0, objects: question.objects).verdict

@@ -334,7 +334,9 @@ private struct SystemDecoder {
     // A device model's target is HVM unless the file says otherwise: Xen sets a target only on HVM or PVH guests.
     for d in domains {
       guard let target = d.target,
-        let i = domains.firstIndex(where: { $0.name == target || "dom\($0.domid)" == target }),
+        // As `SystemSpec.domain(named:)` resolves a reference: a name first, then `domN`.
+        let i = domains.firstIndex(where: { $0.name == target })
+          ?? SystemFile.domidOfDomN(target).flatMap({ n in domains.firstIndex { $0.domid == n } }),
         domains[i].spans["kind"] == nil
       else { continue }
       domains[i].kind = .hvm
