@@ -107,6 +107,18 @@ struct XSMQCLITests {
     #expect(typo.err.contains("typo.toml:1:1"))
   }
 
+  /// An op without a domain argument is one question per caller: counted out of the 12 callers, its
+  /// unasked pairs marked in the grid, and in the heatmap the caller's one answer, not a twelfth.
+  @Test func matrixOfAnOpWithoutATarget() throws {
+    let text = try xsmq(["matrix", "--op", "sysctl.physinfo", "--module", "dummy"])
+    #expect(text.status == 0, "\(text.err)")
+    #expect(text.out.contains("sysctl.physinfo  1/12"), "\(text.out)")
+    #expect(text.out.contains("(1 without a domain argument: one question per caller)"))
+    #expect(text.out.contains("dom0              A  -  -"))
+    let html = try xsmq(["matrix", "--op", "sysctl.physinfo", "--module", "dummy", "--format", "html"])
+    #expect(html.out.contains("dom0 sysctl.physinfo (no target): allowed under dummy"))
+  }
+
   @Test func matrixFormats() throws {
     let text = try xsmq(["matrix", "--op", "domctl.pause", "--all-modules"])
     #expect(text.status == 0, "\(text.err)")
