@@ -36,10 +36,12 @@ let package = Package(
 
     // MARK: Op catalog
     .target(name: "XSMCatalog", dependencies: ["XSMDiagnostics"], swiftSettings: strict),
+    // The op reference and the C, Rust and Go bindings written from a catalog (xsmc docs).
+    .target(name: "XSMCatalogGen", dependencies: ["XSMCatalog", "XSMDiagnostics"], swiftSettings: strict),
 
     // MARK: Decision engine
     .target(
-      name: "XSMEngine", dependencies: ["XSMCatalog", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMDiagnostics"],
+      name: "XSMEngine", dependencies: ["XSMCatalog", "XSMSepol", "XSMDiagnostics"],
       swiftSettings: strict),
 
     // MARK: Query service
@@ -60,13 +62,16 @@ let package = Package(
     // MARK: Executables
     .target(
       name: "XSMCommandLine",
-      dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strict),
-    .executableTarget(
-      name: "xsmc",
+      dependencies: ["XSMDiagnostics", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: strict),
+    // The commands of xsmc, as a library the executable and the tests run.
+    .target(
+      name: "XSMCompilerCLI",
       dependencies: [
-        "XSMBuild", "XSMPolicy", "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMCommandLine",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "XSMBuild", "XSMPolicy", "XSMSepol", "XSMDiagnostics", "XSMCatalog", "XSMCatalogGen", "XSMEngine",
+        "XSMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
+    .executableTarget(name: "xsmc", dependencies: ["XSMCompilerCLI", "XSMCommandLine"], swiftSettings: strict),
     .executableTarget(
       name: "xsmq",
       dependencies: [
@@ -93,21 +98,30 @@ let package = Package(
       ], swiftSettings: strict),
 
     // MARK: Tests
+    // What every test target shares: paths, tool gating, CI, seeded randomness, snapshots, the project policy.
+    .target(
+      name: "XSMTestSupport", dependencies: ["XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMDiagnostics"],
+      path: "Tests/XSMTestSupport", swiftSettings: strict),
     .testTarget(name: "XSMPolicyTests", dependencies: ["XSMPolicy", "XSMDiagnostics"]),
-    .testTarget(name: "XSMSepolTests", dependencies: ["XSMSepol"]),
+    .testTarget(name: "XSMSepolTests", dependencies: ["XSMSepol", "XSMTestSupport"]),
     .testTarget(name: "XSMPolicyGenTests", dependencies: ["XSMPolicyGen"]),
     .testTarget(
       name: "XSMEngineTests",
-      dependencies: ["XSMEngine", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMCatalog"]),
+      dependencies: ["XSMEngine", "XSMSepol", "XSMPolicyGen", "XSMCatalog", "XSMDiagnostics", "XSMTestSupport"]),
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [
         "XSMService", "XSMServiceAPI", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMBuild", "XSMPolicy",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ]),
-    .testTarget(name: "XSMCatalogTests", dependencies: ["XSMCatalog", "XSMDiagnostics", "XSMSepol", "XSMBuild", "XSMPolicy"]),
+    .testTarget(
+      name: "XSMCatalogTests",
+      dependencies: ["XSMCatalog", "XSMCatalogGen", "XSMDiagnostics", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMTestSupport"]),
     .testTarget(
       name: "XSMBuildTests",
-      dependencies: ["XSMBuild", "XSMPolicy", "XSMSepol", "XSMPolicyGen", "XSMDiagnostics"]),
+      dependencies: [
+        "XSMBuild", "XSMPolicy", "XSMSepol", "XSMPolicyGen", "XSMDiagnostics", "XSMCompilerCLI", "XSMCommandLine",
+        "XSMTestSupport",
+      ]),
   ]
 )

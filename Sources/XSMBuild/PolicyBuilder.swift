@@ -19,7 +19,7 @@ public struct BuildOptions: Sendable {
     self.catalog = catalog
   }
 
-  var checkOptions: CheckOptions {
+  public var checkOptions: CheckOptions {
     CheckOptions(mls: mls, policyVersion: policyVersion, opRules: catalog.map { OpRuleExpander(catalog: $0) })
   }
   var sepolOptions: SepolBuildOptions {
@@ -34,12 +34,10 @@ public struct BuildOutcome: Sendable {
   public var binary: [UInt8]?
   public var summary: PolicySummary?
   public var diagnostics: DiagnosticList
-  public var timings: [(pass: String, seconds: Double)]
+  public var timings: [(pass: FrontendPass, seconds: Double)]
 
   /// True when the failure is about reaching the input, not about the policy.
-  public var isInputError: Bool {
-    diagnostics.contains { $0.severity == .error && ($0.id.rawValue.hasPrefix("io.") || $0.id.rawValue == "tree.missing-file") }
-  }
+  public var isInputError: Bool { diagnostics.hasInputErrors }
 }
 
 /// The compiler pipeline: the policy front end, then libsepol (through CIL)
@@ -49,14 +47,11 @@ public enum PolicyBuilder {
   /// The name libsepol sees for the generated CIL; its line numbers are mapped back.
   static let cilName = "xsmc-lowered.cil"
 
-  /// The first bytes of every binary policy Xen loads (`0xf97cff8c`, little-endian).
-  public static let policyMagic: [UInt8] = [0x8c, 0xff, 0x7c, 0xf9]
-
   /// The binary policy at `path`: a binary file (it starts with Xen's
   /// policy magic) as it is, a tree or policy.conf built. Nil with the
   /// build's diagnostics when it does not build.
   public static func binaryPolicy(at path: String, options: BuildOptions) async -> ([UInt8]?, DiagnosticList) {
-    if let data = FileManager.default.contents(atPath: path), data.starts(with: policyMagic) {
+    if let data = FileManager.default.contents(atPath: path), data.starts(with: BinaryPolicy.magic) {
       return (Array(data), DiagnosticList())
     }
     let outcome = await build(PolicySource.path(path), options: options)
@@ -72,7 +67,7 @@ public enum PolicyBuilder {
     let start = clock.now
     let result = await compileCIL(cil, options: options.sepolOptions)
     let elapsed = clock.now - start
-    outcome.timings.append(("libsepol", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    outcome.timings.append((.libsepol, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
     switch result {
     case .success(let (binary, summary, messages)):
       outcome.binary = binary

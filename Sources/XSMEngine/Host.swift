@@ -1,8 +1,6 @@
 import Foundation
-import XSMBuild
 import XSMCatalog
 import XSMDiagnostics
-import XSMPolicy
 
 /// A domain of a loaded host, with the SIDs Xen keeps for it.
 public struct HostDomain: Sendable, Hashable, Codable {
@@ -130,16 +128,17 @@ public final class XenHost: Sendable {
 
   /// Loads the policy a system names, checks every domain context against
   /// it and computes the SIDs Xen would hold. Diagnostics point into the
-  /// system file.
-  public static func load(_ spec: SystemSpec, catalog: OpCatalog, policyBinary given: [UInt8]? = nil) async
-    -> (XenHost?, [Diagnostic])
+  /// system file. `given` is a binary policy to use instead of the one the
+  /// system names; `policies` reads or builds the one it names.
+  public static func load(_ spec: SystemSpec, catalog: OpCatalog, policyBinary given: [UInt8]? = nil,
+    policies: PolicyProvider = .binaryFiles) async -> (XenHost?, [Diagnostic])
   {
     var diagnostics: [Diagnostic] = []
     let (binary, source, policyDiagnostics): ([UInt8]?, String, [Diagnostic])
     if let given {
       (binary, source, policyDiagnostics) = (given, spec.policy ?? "loaded", [])
     } else {
-      (binary, source, policyDiagnostics) = await policyBinary(for: spec)
+      (binary, source, policyDiagnostics) = await policyBinary(for: spec, from: policies)
     }
     diagnostics += policyDiagnostics
     guard let binary else { return (nil, diagnostics) }
@@ -213,8 +212,9 @@ public final class XenHost: Sendable {
     return (host, diagnostics + host.targetRelationWarnings())
   }
 
-  /// The binary policy of a system: embedded, a binary file, or built from a tree or policy.conf.
-  static func policyBinary(for spec: SystemSpec) async -> ([UInt8]?, String, [Diagnostic]) {
+  /// The binary policy of a system: embedded, a binary file, or a tree or
+  /// policy.conf that `policies` builds.
+  static func policyBinary(for spec: SystemSpec, from policies: PolicyProvider) async -> ([UInt8]?, String, [Diagnostic]) {
     guard let written = spec.policy, written != "embedded" else {
       return (EmbeddedDefaults.policyBinary, "embedded", [])
     }
@@ -224,9 +224,9 @@ public final class XenHost: Sendable {
       return (nil, written, [Diagnostic(DiagnosticID("system.policy-not-found"), .error,
         "the policy `\(written)` does not exist (looked for `\(path)`)", span: spec.spans["policy"])])
     }
-    let (built, buildDiagnostics) = await PolicyBuilder.binaryPolicy(at: path, options: BuildOptions(mls: spec.mls))
+    let (built, buildDiagnostics) = await policies.binary(at: path, mls: spec.mls)
     guard let binary = built else {
-      var diagnostics = buildDiagnostics.items
+      var diagnostics = buildDiagnostics
       diagnostics.append(Diagnostic(DiagnosticID("system.bad-policy"), .error,
         "the policy `\(written)` does not build", span: spec.spans["policy"]))
       return (nil, written, diagnostics)

@@ -25,12 +25,15 @@ public enum PolicySource: Sendable {
 public struct FrontendResult: Sendable {
   /// The policy.conf text the parser read (m4 output for trees).
   public var expandedText: String?
+  /// The statements after the op rules were expanded (as parsed when there were none).
   public var syntax: PolicySyntax?
+  /// The statements as parsed, when op rules changed them afterwards.
+  public var parsedSyntax: PolicySyntax?
   public var model: PolicyModel?
   public var cil: CILOutput?
   public var diagnostics: DiagnosticList
-  /// Wall time of each pass, by its stable name.
-  public var timings: [(pass: String, seconds: Double)] = []
+  /// Wall time of each pass that ran.
+  public var timings: [(pass: FrontendPass, seconds: Double)] = []
   /// The source map used, to attach source lines to later diagnostics.
   public var sourceMap: SourceMap
   /// What each op rule expanded to, in source order.
@@ -41,6 +44,13 @@ public struct FrontendResult: Sendable {
   public var expandedTextWithOpRules: String? {
     guard let expandedText, !opRuleExpansions.isEmpty else { return expandedText }
     return OpRuleText.substitute(opRuleExpansions.map(\.text), into: expandedText)
+  }
+}
+
+extension DiagnosticList {
+  /// True when an error is about reaching the input (exit status 2), not about the policy.
+  public var hasInputErrors: Bool {
+    contains { $0.severity == .error && ($0.id.rawValue.hasPrefix("io.") || $0.id.rawValue == "tree.missing-file") }
   }
 }
 
@@ -108,13 +118,10 @@ enum OpRuleText {
 /// diagnostic. A pass runs only when the passes before it produced no error
 /// that would make its output meaningless.
 public enum PolicyFrontend {
-  /// The passes, in order; their names appear in timings and `--dump`.
-  public static let passes = ["expand", "parse", "resolve", "lower"]
-
   public static func run(_ source: PolicySource, options: CheckOptions, lower: Bool = true) -> FrontendResult {
     let clock = ContinuousClock()
-    var timings: [(String, Double)] = []
-    func time<T>(_ name: String, _ body: () -> T) -> T {
+    var timings: [(FrontendPass, Double)] = []
+    func time<T>(_ name: FrontendPass, _ body: () -> T) -> T {
       let start = clock.now
       let value = body()
       let elapsed = clock.now - start
@@ -139,7 +146,7 @@ public enum PolicyFrontend {
       text = body
     case .tree(let directory):
       map = SourceMap(primaryFile: directory)
-      let (expanded, treeDiagnostics) = time("expand") { () -> (String?, [Diagnostic]) in
+      let (expanded, treeDiagnostics) = time(.expand) { () -> (String?, [Diagnostic]) in
         let (tree, loadDiagnostics) = PolicyTree.load(directory: directory)
         macroNames = tree.macroNames
         if loadDiagnostics.contains(where: { $0.severity == .error }) { return (nil, loadDiagnostics) }
@@ -154,12 +161,14 @@ public enum PolicyFrontend {
     }
 
     let file = source.displayName
-    var (syntax, parseDiagnostics) = time("parse") { Parser.parse(text: text, file: file, map: map) }
+    var (syntax, parseDiagnostics) = time(.parse) { Parser.parse(text: text, file: file, map: map) }
     diagnostics.append(contentsOf: improveMacroHints(parseDiagnostics, macroNames: macroNames))
     var opRuleExpansions: [(span: SourceSpan, text: String)] = []
+    var parsedSyntax: PolicySyntax?
     if syntax.containsOpRules {
+      parsedSyntax = syntax
       if let expander = options.opRules {
-        let expansion = time("ops") { expander.expand(syntax) }
+        let expansion = time(.ops) { expander.expand(syntax) }
         syntax = expansion.syntax
         opRuleExpansions = expansion.expansions
         diagnostics.append(contentsOf: expansion.diagnostics)
@@ -168,13 +177,14 @@ public enum PolicyFrontend {
           "the policy uses op rules but no op catalog is loaded", help: "pass `--catalog DIR`"))
       }
     }
-    let (model, checkDiagnostics) = time("resolve") { Resolver.check(syntax, options: options) }
+    let (model, checkDiagnostics) = time(.resolve) { Resolver.check(syntax, options: options) }
     diagnostics.append(contentsOf: checkDiagnostics)
     var result = FrontendResult(
       expandedText: text, syntax: syntax, model: model, diagnostics: diagnostics, timings: timings, sourceMap: map)
     result.opRuleExpansions = opRuleExpansions
+    result.parsedSyntax = parsedSyntax
     if lower && !diagnostics.hasErrors {
-      let (cil, lowerDiagnostics) = time("lower") { CILLowering.lower(model) }
+      let (cil, lowerDiagnostics) = time(.lower) { CILLowering.lower(model) }
       result.cil = cil
       result.diagnostics.append(contentsOf: lowerDiagnostics)
     }

@@ -13,6 +13,9 @@ import CSepol
 /// libsepol's global security server; use ``SepolOracle`` for decisions.
 @SepolActor
 public final class BinaryPolicy {
+  /// The first bytes of every binary policy Xen loads (`0xf97cff8c`, little-endian).
+  public nonisolated static let magic: [UInt8] = [0x8c, 0xff, 0x7c, 0xf9]
+
   private let db: UnsafeMutablePointer<sepol_policydb_t>
 
   /// Parses a binary policy.

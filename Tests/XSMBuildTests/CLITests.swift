@@ -1,35 +1,37 @@
 import Foundation
 import Testing
 import XSMBuild
+import XSMPolicy
+import XSMCommandLine
+import XSMCompilerCLI
+import XSMTestSupport
 
-/// The built `xsmc` next to the test bundle.
-let xsmcPath: String = {
-  let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-  for candidate in [bundleDirectory, bundleDirectory.deletingLastPathComponent()] {
-    let path = candidate.appendingPathComponent("xsmc").path
-    if FileManager.default.isExecutableFile(atPath: path) { return path }
-  }
-  return packageRoot + "/.build/debug/xsmc"
-}()
+/// Runs an xsmc command line in this process, from the package root (where
+/// `policy/ops` and the generated files are): status, stdout and stderr.
+func xsmc(_ arguments: [String]) async -> (status: Int32, out: String, err: String) {
+  TestEnvironment.enterPackageRoot()
+  let result = await XSMC.run(capturing: arguments)
+  return (result.status, result.output, result.error)
+}
 
-@Suite("xsmc command line", .serialized)
+@Suite("xsmc command line")
 struct CLITests {
-  @Test func buildsTheProjectPolicy() throws {
+  @Test func buildsTheProjectPolicy() async throws {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let result = try run(xsmcPath, ["build", projectPolicyDir, "-o", dir + "/xenpolicy-30"])
+    let result = await xsmc(["build", projectPolicyDir, "-o", dir + "/xenpolicy-30"])
     #expect(result.status == 0, "\(result.err)")
     #expect(result.out.contains("XenFlask v30"))
     let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/xenpolicy-30"))
     #expect(Array(data.prefix(4)) == [0x8c, 0xff, 0x7c, 0xf9], "Xen's policy magic, little-endian")
-    let json = try run(xsmcPath, ["build", projectPolicyDir, "-o", dir + "/p24", "--policy-version", "24", "--json"])
+    let json = await xsmc(["build", projectPolicyDir, "-o", dir + "/p24", "--policy-version", "24", "--json"])
     #expect(json.status == 1 || json.status == 0)
   }
 
-  @Test func jsonSummary() throws {
+  @Test func jsonSummary() async throws {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let result = try run(xsmcPath, ["build", projectPolicyDir, "-o", dir + "/out", "--json"])
+    let result = await xsmc(["build", projectPolicyDir, "-o", dir + "/out", "--json"])
     #expect(result.status == 0, "\(result.err)")
     let object = try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any]
     let summary = object?["summary"] as? [String: Any]
@@ -37,14 +39,14 @@ struct CLITests {
     #expect(summary?["permissions"] as? Int == 177)
   }
 
-  @Test func policyErrorsExitOneAndWriteNothing() throws {
+  @Test func policyErrorsExitOneAndWriteNothing() async throws {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let conf = dir + "/bad.conf"
     try "class xen\nsid xen\nclass xen { settime }\ntype a_t;\nallow a_t b_t:xen settime;\nallow a_t a_t:xen setime;\n"
       .write(toFile: conf, atomically: true, encoding: .utf8)
     let out = dir + "/out.bin"
-    let result = try run(xsmcPath, ["build", conf, "-o", out])
+    let result = await xsmc(["build", conf, "-o", out])
     #expect(result.status == 1)
     #expect(!FileManager.default.fileExists(atPath: out), "no partial output")
     #expect(result.err.contains("bad.conf:5:11: error[resolve.unknown-type]: unknown type or attribute `b_t`"))
@@ -52,28 +54,28 @@ struct CLITests {
     #expect(result.err.contains("did you mean `settime`?"))
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".tmp") }
     #expect(leftovers.isEmpty)
-    let json = try run(xsmcPath, ["check", conf, "--diagnostics-format", "json"])
+    let json = await xsmc(["check", conf, "--diagnostics-format", "json"])
     #expect(json.status == 1)
     let object = try JSONSerialization.jsonObject(with: Data(json.err.utf8)) as? [String: Any]
     #expect((object?["errors"] as? Int ?? 0) >= 2)
   }
 
-  @Test func ioAndUsageErrorsExitTwo() throws {
-    let missing = try run(xsmcPath, ["build", "/nonexistent/policy.conf"])
+  @Test func ioAndUsageErrorsExitTwo() async throws {
+    let missing = await xsmc(["build", "/nonexistent/policy.conf"])
     #expect(missing.status == 2)
     #expect(missing.err.contains("does not exist"))
-    let usage = try run(xsmcPath, ["build", projectPolicyDir, "--policy-version", "27"])
+    let usage = await xsmc(["build", projectPolicyDir, "--policy-version", "27"])
     #expect(usage.status == 2)
     #expect(usage.err.contains("24 or 30"))
-    let unknownFlag = try run(xsmcPath, ["build", "--frobnicate"])
+    let unknownFlag = await xsmc(["build", "--frobnicate"])
     #expect(unknownFlag.status == 2)
   }
 
-  @Test func emitsConfAndCIL() throws {
-    let conf = try run(xsmcPath, ["build", projectPolicyDir, "--emit", "conf"])
+  @Test func emitsConfAndCIL() async throws {
+    let conf = await xsmc(["build", projectPolicyDir, "--emit", "conf"])
     #expect(conf.status == 0, "\(conf.err)")
     #expect(conf.out.contains("#line 1 \"\(projectPolicyDir)/flask/security_classes\""))
-    let cil = try run(xsmcPath, ["build", projectPolicyDir, "--emit", "cil"])
+    let cil = await xsmc(["build", projectPolicyDir, "--emit", "cil"])
     #expect(cil.status == 0)
     #expect(cil.out.contains("(classorder (xen xen2 domain domain2 hvm mmu resource shadow event grant security version argo))"))
     if hasTool("secilc") {
@@ -85,7 +87,7 @@ struct CLITests {
     }
   }
 
-  @Test func treeDiagnosticsNameTheOriginalFile() throws {
+  @Test func treeDiagnosticsNameTheOriginalFile() async throws {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let copy = dir + "/policy"
@@ -97,7 +99,7 @@ struct CLITests {
     let lineNumber = text.count { $0 == "\n" } + 1
     text += "allow nosuch_t xen_t:xen settime;\n"
     try text.write(toFile: path, atomically: true, encoding: .utf8)
-    let result = try run(xsmcPath, ["check", copy])
+    let result = await xsmc(["check", copy])
     #expect(result.status == 1)
     #expect(result.err.contains("\(path):\(lineNumber):7: error[resolve.unknown-type]"), "\(result.err)")
   }
@@ -110,12 +112,57 @@ struct CLITests {
     while let file = enumerator?.nextObject() as? String {
       guard file.hasSuffix(".conf") else { continue }
       count += 1
-      let result = try run(xsmcPath, ["check", root + "/" + file])
+      let result = await xsmc(["check", root + "/" + file])
       #expect(result.status == 0, "\(file): \(result.err)")
       if hasTool("checkpolicy") {
         try await assertDecisionEqual(.file(root + "/" + file))
       }
     }
     #expect(count > 0)
+  }
+}
+
+/// `xsmc build --dump PASS`: what each pass produced, against golden files.
+@Suite("xsmc build --dump")
+struct DumpTests {
+  static let example = packageRoot + "/examples/single-file/policy.conf"
+
+  @Test(arguments: DumpPoint.allCases)
+  func dumpMatchesItsSnapshot(point: DumpPoint) async throws {
+    let result = await xsmc(["build", "examples/single-file/policy.conf", "--dump", point.rawValue])
+    #expect(result.status == 0, "\(result.err)")
+    #expect(Snapshot.difference(result.out, named: "dump/single-file.\(point.rawValue)") == nil)
+  }
+
+  @Test func parseDumpReadsBackAsTheSamePolicy() async throws {
+    let dump = await xsmc(["build", Self.example, "--dump", "parse"])
+    let again = PolicyFrontend.run(.text(name: "dump.conf", text: dump.out), options: CheckOptions())
+    let original = PolicyFrontend.run(.file(Self.example), options: CheckOptions())
+    #expect(!again.diagnostics.hasErrors, "\(again.diagnostics.items.map(\.message))")
+    #expect(again.syntax == original.syntax, "the printed statements parse to the same tree")
+  }
+
+  @Test func lowerDumpIsTheCILThatEmitWrites() async throws {
+    let dump = await xsmc(["build", projectPolicyDir, "--dump", "lower"])
+    let emit = await xsmc(["build", projectPolicyDir, "--emit", "cil"])
+    #expect(dump.status == 0 && dump.out == emit.out)
+  }
+
+  @Test func aPassThatDidNotRunIsAnError() async throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "class xen\nsid xen\nclass xen { settime }\ntype a_t;\nallow a_t b_t:xen settime;\n"
+      .write(toFile: dir + "/bad.conf", atomically: true, encoding: .utf8)
+    let lower = await xsmc(["build", dir + "/bad.conf", "--dump", "lower"])
+    #expect(lower.status == 1)
+    #expect(lower.err.contains("error[resolve.unknown-type]"))
+    #expect(lower.err.contains("the lower pass did not run"))
+    let parse = await xsmc(["build", dir + "/bad.conf", "--dump", "parse"])
+    #expect(parse.status == 1, "the statements are shown, and the errors still fail the command")
+    #expect(parse.out.contains("allow a_t b_t:xen settime;"))
+    let missing = await xsmc(["build", dir + "/none.conf", "--dump", "tokens"])
+    #expect(missing.status == 2)
+    let both = await xsmc(["build", dir + "/bad.conf", "--dump", "parse", "--emit", "cil"])
+    #expect(both.status == 2 && both.err.contains("not both"))
   }
 }

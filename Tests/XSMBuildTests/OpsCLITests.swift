@@ -2,18 +2,18 @@ import Foundation
 import Testing
 
 /// `xsmc ops`, `xsmc docs` and op rules through the command line.
-@Suite("xsmc ops and docs", .serialized)
+@Suite("xsmc ops and docs")
 struct OpsCLITests {
-  @Test func describesAnOpByAlias() throws {
-    let result = try run(xsmcPath, ["ops", "domctl.pause"], cwd: packageRoot)
+  @Test func describesAnOpByAlias() async throws {
+    let result = await xsmc(["ops", "domctl.pause"])
     #expect(result.status == 0, "\(result.err)")
     #expect(result.out.hasPrefix("domctl.pausedomain (alias domctl.pause) — legacy op"))
     #expect(result.out.contains("flask       domain:pause current -> target"))
     #expect(result.out.contains("split into  domrun.pause"))
   }
 
-  @Test func jsonArrayHasTheRequiredFields() throws {
-    let result = try run(xsmcPath, ["ops", "--family", "grant", "--json"], cwd: packageRoot)
+  @Test func jsonArrayHasTheRequiredFields() async throws {
+    let result = await xsmc(["ops", "--family", "grant", "--json"])
     #expect(result.status == 0, "\(result.err)")
     let array = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [[String: Any]])
     #expect(array.count == 13)
@@ -27,45 +27,45 @@ struct OpsCLITests {
     #expect(checks.contains { $0["class"] as? String == "grant" && $0["permission"] as? String == "map_read" })
   }
 
-  @Test func filtersCombine() throws {
-    let result = try run(xsmcPath, ["ops", "--class", "mixed", "--hook", "xsm_evtchn_unbound", "--json"], cwd: packageRoot)
+  @Test func filtersCombine() async throws {
+    let result = await xsmc(["ops", "--class", "mixed", "--hook", "xsm_evtchn_unbound", "--json"])
     let names = (try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [[String: Any]])?.compactMap { $0["name"] as? String }
     #expect(names == ["evtchn.alloc_unbound"])
   }
 
-  @Test func unknownOpIsAUsageError() throws {
-    let result = try run(xsmcPath, ["ops", "domctl.pasue"], cwd: packageRoot)
+  @Test func unknownOpIsAUsageError() async throws {
+    let result = await xsmc(["ops", "domctl.pasue"])
     #expect(result.status == 2)
     #expect(result.err.contains("unknown op `domctl.pasue`; did you mean `domctl.pause`?"))
-    let badClass = try run(xsmcPath, ["ops", "--class", "root"], cwd: packageRoot)
+    let badClass = await xsmc(["ops", "--class", "root"])
     #expect(badClass.status == 2)
   }
 
-  @Test func splitReportNamesTheDefects() throws {
-    let result = try run(xsmcPath, ["ops", "--split-report"], cwd: packageRoot)
+  @Test func splitReportNamesTheDefects() async throws {
+    let result = await xsmc(["ops", "--split-report"])
     #expect(result.status == 0, "\(result.err)")
     #expect(result.out.contains("domctl.setvnumainfo  domain:getvcpuinfo current -> target intended domain2:set_vnumainfo"))
     #expect(result.out.contains("evtchn.status  event:status owner -> channel"))
     #expect(result.out.contains("domctl.set_broken_page_p2m"))
   }
 
-  @Test func dummyVsFlaskOnTheProjectPolicy() throws {
-    let result = try run(xsmcPath, ["ops", "--dummy-vs-flask", "--policy", projectPolicyDir, "--json"], cwd: packageRoot)
+  @Test func dummyVsFlaskOnTheProjectPolicy() async throws {
+    let result = await xsmc(["ops", "--dummy-vs-flask", "--policy", projectPolicyDir, "--json"])
     #expect(result.status == 0, "\(result.err)")
     let object = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
     let findings = try #require(object["findings"] as? [[String: Any]])
     #expect(findings.contains { $0["op"] as? String == "grant.transfer" && $0["dummy_allows"] as? Bool == true })
-    let unknownHost = try run(xsmcPath, ["ops", "--dummy-vs-flask", "--host", "dom0_t,xenstore_t,dm_dom_t,guest_t"], cwd: packageRoot)
+    let unknownHost = await xsmc(["ops", "--dummy-vs-flask", "--host", "dom0_t,xenstore_t,dm_dom_t,guest_t"])
     #expect(unknownHost.status == 2)
     #expect(unknownHost.err.contains("no type `guest_t`"))
   }
 
-  @Test func generatedFilesAreUpToDate() throws {
-    let result = try run(xsmcPath, ["docs", "--check"], cwd: packageRoot)
+  @Test func generatedFilesAreUpToDate() async throws {
+    let result = await xsmc(["docs", "--check"])
     #expect(result.status == 0, "run `swift run xsmc docs`: \(result.out)\(result.err)")
   }
 
-  @Test func emitConfExpandsOpRules() throws {
+  @Test func emitConfExpandsOpRules() async throws {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     // The project policy plus one op rule in a module.
@@ -74,10 +74,10 @@ struct OpsCLITests {
     let text = try String(contentsOfFile: module, encoding: .utf8)
     try (text + "\nallow dom0_t domU_t : op { domctl.pause sysctl.readconsole };\n")
       .write(toFile: module, atomically: true, encoding: .utf8)
-    let conf = try run(xsmcPath, ["build", dir + "/policy", "--emit", "conf"], cwd: packageRoot)
+    let conf = await xsmc(["build", dir + "/policy", "--emit", "conf"])
     #expect(conf.status == 0, "\(conf.err)")
     #expect(conf.out.contains("# op rule: allow dom0_t domU_t : op { domctl.pause sysctl.readconsole };\nallow dom0_t domU_t:domain pause;\nallow dom0_t xen_t:xen { readconsole clearconsole };"))
-    let build = try run(xsmcPath, ["build", dir + "/policy", "-o", dir + "/out"], cwd: packageRoot)
+    let build = await xsmc(["build", dir + "/policy", "-o", dir + "/out"])
     #expect(build.status == 0, "\(build.err)")
   }
 }

@@ -3,50 +3,23 @@ import Testing
 import XSMBuild
 import XSMPolicy
 import XSMSepol
+import XSMTestSupport
 
-/// The package root, found from this file's path.
-let packageRoot: String = {
-  var url = URL(fileURLWithPath: #filePath)
-  for _ in 0..<3 { url.deleteLastPathComponent() }
-  return url.path
-}()
-
-let projectPolicyDir = packageRoot + "/policy"
-let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+let packageRoot = TestEnvironment.packageRoot
+let projectPolicyDir = TestEnvironment.projectPolicyTree
+let isCI = TestEnvironment.isCI
 
 /// Runs a program and returns its exit status, stdout and stderr.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
-  let output = try ProcessRunner.run(executable, arguments, directory: cwd)
-  return (output.status, output.text, output.errorText)
+  try TestEnvironment.run(executable, arguments, in: cwd)
 }
 
 /// True when `tool` is on the PATH. Oracles missing locally skip with a reason; in CI they are required.
-func hasTool(_ tool: String) -> Bool {
-  (try? run("sh", ["-c", "command -v \(tool)"]).status) == 0
-}
+func hasTool(_ tool: String) -> Bool { TestEnvironment.toolPath(tool) != nil }
 
 /// A fresh temporary directory.
-func temporaryDirectory() throws -> String {
-  let path = NSTemporaryDirectory() + "xsmtests-" + UUID().uuidString
-  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  return path
-}
-
-/// Compiles `conf` with checkpolicy for target Xen; returns the binary.
-func checkpolicy(_ conf: String, version: Int = 30, mls: Bool = false) throws -> [UInt8] {
-  let dir = try temporaryDirectory()
-  defer { try? FileManager.default.removeItem(atPath: dir) }
-  try conf.write(toFile: dir + "/policy.conf", atomically: true, encoding: .utf8)
-  var args = ["-t", "Xen", "-c", String(version), "-o", dir + "/policy.bin", dir + "/policy.conf"]
-  if mls { args.insert("-M", at: 0) }
-  let result = try run("checkpolicy", args)
-  guard result.status == 0 else {
-    Issue.record("checkpolicy failed: \(result.err)\(result.out)")
-    return []
-  }
-  return Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/policy.bin")))
-}
+func temporaryDirectory() throws -> String { try TestEnvironment.temporaryDirectory() }
 
 /// Builds `source` with xsmc's pipeline and checkpolicy from the same
 /// expanded text, then compares every decision for every (source type,
@@ -63,7 +36,7 @@ func assertDecisionEqual(
     Issue.record("xsmc produced no binary", sourceLocation: sourceLocation)
     return 0
   }
-  let theirs = try checkpolicy(conf, version: options.policyVersion, mls: options.mls)
+  let theirs = try Checkpolicy.compile(conf, version: options.policyVersion, mls: options.mls)
   try #require(!theirs.isEmpty, sourceLocation: sourceLocation)
   return try await compareDecisions(ours: ours, theirs: theirs, typeSample: typeSample, sourceLocation: sourceLocation)
 }
@@ -82,7 +55,7 @@ func compareDecisions(ours: [UInt8], theirs: [UInt8], typeSample: Int?, sourceLo
   #expect(ourPolicy.summary.mls == theirPolicy.summary.mls, sourceLocation: sourceLocation)
   var types = theirPolicy.typeNames.sorted()
   if let typeSample, types.count > typeSample {
-    var rng = SystemRandomNumberGenerator()
+    var rng = TestEnvironment.random(seed: 0x5EED_7E57)
     types = Array(types.shuffled(using: &rng).prefix(typeSample)).sorted()
   }
   let classes = theirPolicy.classes.map(\.name)

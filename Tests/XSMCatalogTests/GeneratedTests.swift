@@ -1,8 +1,10 @@
 import Foundation
 import Testing
 import XSMCatalog
+import XSMCatalogGen
 import XSMDiagnostics
 import XSMPolicy
+import XSMTestSupport
 
 /// The generated op reference and bindings: exact fragments on a small
 /// catalog, drift against the committed files, and compiling the bindings
@@ -119,12 +121,7 @@ import XSMPolicy
     return try #require(catalog, "the test catalog does not load:\n\(rendered)")
   }
 
-  /// The package root, found from this file's path (Tests/XSMCatalogTests/GeneratedTests.swift).
-  static let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-  }()
+  static let packageRoot = TestEnvironment.packageRoot
 
   /// The repository's catalog, or the test is cancelled (shown as skipped)
   /// with the catalog's first errors when it does not load yet.

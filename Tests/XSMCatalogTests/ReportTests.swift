@@ -1,8 +1,7 @@
 import Testing
-import XSMBuild
 import XSMCatalog
-import XSMPolicy
 import XSMSepol
+import XSMTestSupport
 
 @SepolActor
 func vocabularyOf(_ binary: [UInt8]) throws -> PolicyVocabulary {
@@ -10,11 +9,8 @@ func vocabularyOf(_ binary: [UInt8]) throws -> PolicyVocabulary {
   return PolicyVocabulary(classes: Dictionary(uniqueKeysWithValues: policy.classes.map { ($0.name, $0.permissions) }))
 }
 
-/// The project policy, built once.
-func projectPolicyBinary() async throws -> [UInt8] {
-  let outcome = await PolicyBuilder.build(.tree(packageRoot + "/policy"), options: BuildOptions())
-  return try #require(outcome.binary, "the project policy builds: \(outcome.diagnostics.items.map(\.message))")
-}
+/// The project policy, built once per test process.
+func projectPolicyBinary() async throws -> [UInt8] { try await TestPolicies.projectBinary() }
 
 @Suite("Split report")
 struct ReportTests {

@@ -2,16 +2,10 @@ import Foundation
 import Testing
 import XSMCatalog
 import XSMDiagnostics
-import XSMPolicy
+import XSMTestSupport
 
-/// The package root, found from this file's path.
-let packageRoot: String = {
-  var url = URL(fileURLWithPath: #filePath)
-  for _ in 0..<3 { url.deleteLastPathComponent() }
-  return url.path
-}()
-
-let catalogDirectory = packageRoot + "/policy/ops"
+let packageRoot = TestEnvironment.packageRoot
+let catalogDirectory = TestEnvironment.catalogDirectory
 let factsTable = packageRoot + "/../shared/xsm-ops.tsv"
 
 /// The project's catalog, loaded once; a load failure fails the test that asks.
@@ -47,9 +41,3 @@ func loadMarked(_ text: String, file: String = "test.ops") -> (OpCatalog?, Diagn
   return (catalog, diagnostics, marked)
 }
 
-/// Runs a program; returns status and output.
-@discardableResult
-func runProgram(_ executable: String, _ arguments: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
-  let output = try ProcessRunner.run(executable, arguments, directory: cwd)
-  return (output.status, output.text, output.errorText)
-}

@@ -1,16 +1,11 @@
 import Foundation
 import Testing
-import XSMBuild
 import XSMCatalog
 import XSMPolicyGen
+import XSMTestSupport
 @testable import XSMEngine
 
-/// The package root, found from this file's path.
-let packageRoot: String = {
-  var url = URL(fileURLWithPath: #filePath)
-  for _ in 0..<3 { url.deleteLastPathComponent() }
-  return url.path
-}()
+let packageRoot = TestEnvironment.packageRoot
 
 /// The project's catalog (from policy/ops) and the default host, loaded once.
 let sharedCatalog: OpCatalog = {
@@ -19,13 +14,18 @@ let sharedCatalog: OpCatalog = {
   return catalog!
 }()
 
-func defaultHost(enforcing: Bool = true, module: XSMModule? = nil, policy: String? = nil) async throws -> XenHost {
+/// The default host; `policyTree` replaces its policy by that tree, compiled.
+func defaultHost(enforcing: Bool = true, module: XSMModule? = nil, policyTree: String? = nil) async throws -> XenHost {
   var (spec, diagnostics) = SystemFile.load(path: packageRoot + "/examples/systems/default.toml")
   try #require(spec != nil, "\(diagnostics.map(\.message))")
   spec!.enforcing = enforcing
   if let module { spec!.module = module }
-  if let policy { spec!.policy = policy }
-  let (host, hostDiagnostics) = await XenHost.load(spec!, catalog: sharedCatalog)
+  var binary: [UInt8]?
+  if let policyTree {
+    spec!.policy = policyTree
+    binary = try await TestPolicies.compile(tree: policyTree).binary
+  }
+  let (host, hostDiagnostics) = await XenHost.load(spec!, catalog: sharedCatalog, policyBinary: binary)
   return try #require(host, "\(hostDiagnostics.map(\.message))")
 }
 
@@ -193,7 +193,7 @@ struct EngineTests {
     let a = try await defaultHost()
     let tree = try permissivePolicyTree(extraRules: "allow domain_type domain_type:domain { pause unpause getdomaininfo };\n")
     defer { try? FileManager.default.removeItem(atPath: tree) }
-    let b = try await defaultHost(policy: tree + "/policy")
+    let b = try await defaultHost(policyTree: tree + "/policy")
     let ea = DecisionEngine(host: a)
     let eb = DecisionEngine(host: b)
     for op in a.catalog.legacyOps {
@@ -226,7 +226,7 @@ struct EngineTests {
     let tree = try permissivePolicyTree(extraRules: rules)
     defer { try? FileManager.default.removeItem(atPath: tree) }
     let before = DecisionEngine(host: try await defaultHost())
-    let afterHost = try await defaultHost(policy: tree + "/policy")
+    let afterHost = try await defaultHost(policyTree: tree + "/policy")
     let after = DecisionEngine(host: afterHost)
     for op in before.host.catalog.legacyOps where op.isHooked {
       for caller in before.host.domains {
@@ -309,8 +309,7 @@ struct EngineTests {
   @Test func embeddedDefaultsMatchTheFiles() async throws {
     let system = try String(contentsOfFile: packageRoot + "/examples/systems/default.toml", encoding: .utf8)
     #expect(EmbeddedDefaults.systemText == system, "run `swift run xsmc docs`")
-    let outcome = await PolicyBuilder.build(.tree(packageRoot + "/policy"), options: BuildOptions())
-    #expect(outcome.binary == EmbeddedDefaults.policyBinary, "run `swift run xsmc docs`")
+    #expect(try await TestPolicies.projectBinary() == EmbeddedDefaults.policyBinary, "run `swift run xsmc docs`")
   }
 }
 

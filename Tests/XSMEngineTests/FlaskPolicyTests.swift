@@ -1,9 +1,8 @@
 import Foundation
 import Testing
-import XSMBuild
-import XSMPolicy
 import XSMPolicyGen
 import XSMSepol
+import XSMTestSupport
 
 @testable import XSMEngine
 
@@ -11,22 +10,7 @@ import XSMSepol
 // libsepol's own (SepolOracle) on the same binary, for every (source type,
 // target type, class) of each policy.
 
-private let flaskTestsRoot: String = {
-  var url = URL(fileURLWithPath: #filePath)
-  for _ in 0..<3 { url.deleteLastPathComponent() }
-  return url.path
-}()
-
-private let flaskProjectPolicy = flaskTestsRoot + "/policy"
-
-/// Builds a policy with xsmc's pipeline; fails the test on errors.
-private func flaskBuild(_ source: PolicySource, options: BuildOptions = BuildOptions()) async throws -> BuildOutcome {
-  let outcome = await PolicyBuilder.build(source, options: options)
-  let errors = outcome.diagnostics.items.filter { $0.severity == .error }
-  try #require(errors.isEmpty, "build errors: \(errors.map(\.message))")
-  try #require(outcome.binary != nil)
-  return outcome
-}
+private let flaskProjectPolicy = TestEnvironment.projectPolicyTree
 
 /// The generator's policy text, with the project's hypervisor declarations as preamble.
 private func flaskGeneratedText(guests: Int, seed: UInt64) throws -> String {
@@ -59,18 +43,16 @@ private func flaskBits(_ v: UInt32, _ perms: [String]) -> String {
 /// libsepol (on `oracle`, default booleans) for every (source, target,
 /// class) over the sampled types: the three vectors and the transition
 /// type. Records the first difference and returns the number of triples compared.
-@SepolActor
+/// libsepol's side only: the two reads and the oracle's table hold
+/// libsepol's lock, and the engine's side of the comparison runs after it
+/// is released, so other suites are not kept waiting.
 private func flaskCompare(
   ours: [UInt8], oracle: [UInt8]? = nil, booleans: [Bool]? = nil, typeSample: Int? = nil, expansionLimit: Int? = nil,
   label: String, sourceLocation: SourceLocation = #_sourceLocation
-) throws -> Int {
-  var policy = try FlaskPolicy(binary: ours)
+) async throws -> Int {
+  let (read, types, classes, table) = try await flaskOracleTable(ours: ours, oracle: oracle, typeSample: typeSample)
+  var policy = read
   if let expansionLimit { policy = FlaskPolicy(data: policy.data, targetExpansionLimit: expansionLimit) }
-  let sepol = try SepolOracle(binary: oracle ?? ours)
-  let allTypes = policy.data.types.filter { !$0.isAttribute }.map(\.name)
-  let types = flaskSample(allTypes, count: typeSample)
-  let classes = policy.data.classes.map(\.name)
-  let table = try sepol.decisionTable(types: types, classes: classes)
   let level = policy.isMLS ? ":" + policy.data.sensitivities[0].name : ""
   var contexts: [SecurityContext] = []
   for type in types {
@@ -110,6 +92,20 @@ private func flaskCompare(
     }
   }
   return compared
+}
+
+/// The engine's reading of `ours` and libsepol's decision table of
+/// `oracle` (default `ours`) over the sampled types and every class.
+@SepolActor
+private func flaskOracleTable(ours: [UInt8], oracle: [UInt8]?, typeSample: Int?) throws
+  -> (FlaskPolicy, [String], [String], DecisionTable)
+{
+  let policy = try FlaskPolicy(binary: ours)
+  let sepol = try SepolOracle(binary: oracle ?? ours)
+  let allTypes = policy.data.types.filter { !$0.isAttribute }.map(\.name)
+  let types = flaskSample(allTypes, count: typeSample)
+  let classes = policy.data.classes.map(\.name)
+  return (policy, types, classes, try sepol.decisionTable(types: types, classes: classes))
 }
 
 /// Contexts with every user and role, a spread of types and (MLS) a few
@@ -350,38 +346,6 @@ private func flaskFeaturePolicy(mls: Bool) throws -> String {
   return text
 }
 
-/// Compiles `conf` with checkpolicy for target Xen.
-private func flaskCheckpolicy(_ conf: String, mls: Bool) throws -> [UInt8] {
-  let dir = NSTemporaryDirectory() + "xsm-flask-" + UUID().uuidString
-  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-  defer { try? FileManager.default.removeItem(atPath: dir) }
-  try conf.write(toFile: dir + "/policy.conf", atomically: true, encoding: .utf8)
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  process.arguments =
-    ["checkpolicy"] + (mls ? ["-M"] : []) + [
-      "-t", "Xen", "-c", "30", "-o", dir + "/policy.bin",
-      dir + "/policy.conf",
-    ]
-  let pipe = Pipe()
-  process.standardOutput = pipe
-  process.standardError = pipe
-  try process.run()
-  let output = pipe.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  guard process.terminationStatus == 0 else {
-    Issue.record("checkpolicy failed: \(String(decoding: output, as: UTF8.self))")
-    return []
-  }
-  return Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/policy.bin")))
-}
-
-private var flaskHasCheckpolicy: Bool {
-  ProcessInfo.processInfo.environment["PATH", default: ""].split(separator: ":").contains {
-    FileManager.default.isExecutableFile(atPath: "\($0)/checkpolicy")
-  }
-}
-
 /// Number of (type, type, class) triples whose access vectors or transition
 /// type differ between two boolean vectors.
 private func flaskDifferences(_ policy: FlaskPolicy, _ a: [Bool], _ b: [Bool]) -> Int {
@@ -403,14 +367,14 @@ private func flaskDifferences(_ policy: FlaskPolicy, _ a: [Bool], _ b: [Bool]) -
   return n
 }
 
-@Suite("FlaskPolicy", .serialized)
+@Suite("FlaskPolicy")
 struct FlaskPolicyTests {
   // MARK: Differential: varied users, roles and levels
 
   @Test func contextVarietyProjectPolicy() async throws {
-    for (name, options) in [("v30", BuildOptions()), ("MLS", BuildOptions(mls: true))] {
-      let outcome = try await flaskBuild(.tree(flaskProjectPolicy), options: options)
-      let r = try await flaskCompareContexts(binary: try #require(outcome.binary), label: "project \(name)")
+    for (name, mls) in [("v30", false), ("MLS", true)] {
+      let outcome = try await TestPolicies.project(mls: mls)
+      let r = try await flaskCompareContexts(binary: outcome.binary, label: "project \(name)")
       #expect(r.valid > 4 && r.compared > 1000)
       print(
         "FlaskPolicy contexts: project \(name): \(r.candidates) candidates, \(r.valid) valid, \(r.compared) triples")
@@ -419,8 +383,8 @@ struct FlaskPolicyTests {
 
   @Test func contextVarietyGeneratedPolicy() async throws {
     let text = try flaskGeneratedText(guests: 10, seed: 1)
-    let outcome = try await flaskBuild(.text(name: "generated-10.conf", text: text))
-    let r = try await flaskCompareContexts(binary: try #require(outcome.binary), types: 10, label: "generated 10")
+    let outcome = try await TestPolicies.compile(text: text, name: "generated-10.conf")
+    let r = try await flaskCompareContexts(binary: outcome.binary, types: 10, label: "generated 10")
     #expect(r.valid > 4 && r.compared > 1000)
     print("FlaskPolicy contexts: generated 10: \(r.candidates) candidates, \(r.valid) valid, \(r.compared) triples")
   }
@@ -428,13 +392,9 @@ struct FlaskPolicyTests {
   /// checkpolicy-only features (role allow/transition, typebounds,
   /// permissive, role dominance, default_*, range_transition), all types
   /// and all context combinations against libsepol.
-  @Test(arguments: [false, true])
+  @Test(.enabled(if: Checkpolicy.shouldRun, "needs checkpolicy"), arguments: [false, true])
   func featurePolicy(mls: Bool) async throws {
-    guard flaskHasCheckpolicy else {
-      try #require(ProcessInfo.processInfo.environment["CI"] != "true", "checkpolicy is required in CI")
-      return
-    }
-    let binary = try flaskCheckpolicy(try flaskFeaturePolicy(mls: mls), mls: mls)
+    let binary = try Checkpolicy.compile(try flaskFeaturePolicy(mls: mls), mls: mls)
     try #require(!binary.isEmpty)
     let n = try await flaskCompare(ours: binary, label: "feature policy mls=\(mls)")
     #expect(n == 6 * 6 * 13)
@@ -542,8 +502,8 @@ struct FlaskPolicyTests {
   // MARK: Differential: every triple
 
   @Test func projectPolicy() async throws {
-    let outcome = try await flaskBuild(.tree(flaskProjectPolicy))
-    let binary = try #require(outcome.binary)
+    let outcome = try await TestPolicies.project()
+    let binary = outcome.binary
     let n = try await flaskCompare(ours: binary, label: "project v30")
     #expect(n > 10_000)
     print("FlaskPolicy differential: project v30: \(n) triples")
@@ -556,15 +516,15 @@ struct FlaskPolicyTests {
   }
 
   @Test func projectPolicyVersion24() async throws {
-    let outcome = try await flaskBuild(.tree(flaskProjectPolicy), options: BuildOptions(policyVersion: 24))
-    let n = try await flaskCompare(ours: try #require(outcome.binary), label: "project v24")
+    let outcome = try await TestPolicies.project(version: 24)
+    let n = try await flaskCompare(ours: outcome.binary, label: "project v24")
     #expect(n > 10_000)
     print("FlaskPolicy differential: project v24: \(n) triples")
   }
 
   @Test func projectPolicyMLS() async throws {
-    let outcome = try await flaskBuild(.tree(flaskProjectPolicy), options: BuildOptions(mls: true))
-    let binary = try #require(outcome.binary)
+    let outcome = try await TestPolicies.project(mls: true)
+    let binary = outcome.binary
     let n = try await flaskCompare(ours: binary, label: "project MLS")
     #expect(n > 10_000)
     print("FlaskPolicy differential: project MLS: \(n) triples")
@@ -575,21 +535,21 @@ struct FlaskPolicyTests {
   @Test(arguments: [10, 100])
   func generatedPolicy(guests: Int) async throws {
     let text = try flaskGeneratedText(guests: guests, seed: 1)
-    let outcome = try await flaskBuild(.text(name: "generated-\(guests).conf", text: text))
-    let n = try await flaskCompare(ours: try #require(outcome.binary), label: "generated \(guests)")
+    let outcome = try await TestPolicies.compile(text: text, name: "generated-\(guests).conf")
+    let n = try await flaskCompare(ours: outcome.binary, label: "generated \(guests)")
     #expect(n > 0)
     let m = try await flaskCompare(
-      ours: try #require(outcome.binary), expansionLimit: guests / 4, label: "generated \(guests), limit \(guests / 4)")
+      ours: outcome.binary, expansionLimit: guests / 4, label: "generated \(guests), limit \(guests / 4)")
     #expect(m == n)
     print("FlaskPolicy differential: generated \(guests): \(n) triples")
   }
 
   @Test func generatedPolicySampledAt1000() async throws {
     let text = try flaskGeneratedText(guests: 1000, seed: 1)
-    let outcome = try await flaskBuild(.text(name: "generated-1000.conf", text: text))
-    let n = try await flaskCompare(ours: try #require(outcome.binary), typeSample: 150, label: "generated 1000")
+    let outcome = try await TestPolicies.compile(text: text, name: "generated-1000.conf")
+    let n = try await flaskCompare(ours: outcome.binary, typeSample: 150, label: "generated 1000")
     #expect(n > 0)
-    let stats = try await FlaskPolicy(binary: try #require(outcome.binary)).statistics
+    let stats = try await FlaskPolicy(binary: outcome.binary).statistics
     print(
       "FlaskPolicy differential: generated 1000 (150 types): \(n) triples; table \(stats.expandedTriples) triples, "
         + "\(stats.attributeTriples) attribute rows, \(stats.conditionalItems) conditional items, \(stats.bytes / 1024) KiB"
@@ -599,9 +559,9 @@ struct FlaskPolicyTests {
   /// Each boolean flipped: the engine on the original binary with that
   /// boolean flipped must equal libsepol on a variant policy whose default is flipped.
   @Test func everyBooleanFlipped() async throws {
-    let outcome = try await flaskBuild(.tree(flaskProjectPolicy))
-    let binary = try #require(outcome.binary)
-    let text = try #require(outcome.frontend.expandedText)
+    let outcome = try await TestPolicies.project()
+    let binary = outcome.binary
+    let text = outcome.policyText
     let policy = try await FlaskPolicy(binary: binary)
     #expect(!policy.booleanNames.isEmpty)
     for (index, name) in policy.booleanNames.enumerated() {
@@ -609,11 +569,11 @@ struct FlaskPolicyTests {
       let line = "bool \(name) \(value);"
       try #require(text.contains(line), "the expanded text declares `\(line)`")
       let variant = text.replacingOccurrences(of: line, with: "bool \(name) \(!value);")
-      let flipped = try await flaskBuild(.text(name: "flipped-\(name).conf", text: variant))
+      let flipped = try await TestPolicies.compile(text: variant, name: "flipped-\(name).conf")
       var booleans = policy.booleanDefaults
       booleans[index].toggle()
       let n = try await flaskCompare(
-        ours: binary, oracle: try #require(flipped.binary), booleans: booleans, label: "boolean \(name) flipped")
+        ours: binary, oracle: flipped.binary, booleans: booleans, label: "boolean \(name) flipped")
       #expect(n > 10_000)
       // Not vacuous: the flip changes some decision.
       #expect(flaskDifferences(policy, policy.booleanDefaults, booleans) > 0, "flipping \(name) changes nothing")
@@ -624,9 +584,9 @@ struct FlaskPolicyTests {
       let value = policy.booleanDefaults[index]
       all = all.replacingOccurrences(of: "bool \(name) \(value);", with: "bool \(name) \(!value);")
     }
-    let allFlipped = try await flaskBuild(.text(name: "flipped-all.conf", text: all))
+    let allFlipped = try await TestPolicies.compile(text: all, name: "flipped-all.conf")
     let n = try await flaskCompare(
-      ours: binary, oracle: try #require(allFlipped.binary), booleans: policy.booleanDefaults.map { !$0 },
+      ours: binary, oracle: allFlipped.binary, booleans: policy.booleanDefaults.map { !$0 },
       label: "all booleans flipped")
     #expect(n > 10_000)
   }
@@ -634,9 +594,9 @@ struct FlaskPolicyTests {
   /// The conditional state libsepol keeps after reading (AVTAB_ENABLED on
   /// each conditional rule) is what the engine computes from the defaults.
   @Test func conditionalStateAsRead() async throws {
-    for options in [BuildOptions(), BuildOptions(policyVersion: 24)] {
-      let outcome = try await flaskBuild(.tree(flaskProjectPolicy), options: options)
-      let policy = try await FlaskPolicy(binary: try #require(outcome.binary))
+    for version in [30, 24] {
+      let outcome = try await TestPolicies.project(version: version)
+      let policy = try await FlaskPolicy(binary: outcome.binary)
       #expect(!policy.data.conditionals.isEmpty)
       #expect(!policy.data.conditionalRules.isEmpty)
       for rule in policy.data.conditionalRules {
@@ -650,8 +610,8 @@ struct FlaskPolicyTests {
   // MARK: Names, contexts, errors
 
   @Test func namesAndValues() async throws {
-    let outcome = try await flaskBuild(.tree(flaskProjectPolicy))
-    let policy = try await FlaskPolicy(binary: try #require(outcome.binary))
+    let outcome = try await TestPolicies.project()
+    let policy = try await FlaskPolicy(binary: outcome.binary)
     let domain = try #require(policy.classValue("domain"))
     #expect(domain == 3)
     #expect(policy.classValue("xen") == 1)
@@ -690,8 +650,8 @@ struct FlaskPolicyTests {
     #expect(o.iomem.map { [$0.low, $0.high] } == [[0xf7c00, 0xf7c1f], [0xf7c20, 0xf7c23]])
     #expect(o.ioport.map { [$0.low, $0.high] } == [[0xe000, 0xe01f]])
     #expect(o.deviceTree["/soc/ethernet@ff0e0000"].map(policy.contextString) == "system_u:object_r:nic_pci_t")
-    let v24 = try await flaskBuild(.tree(flaskProjectPolicy), options: BuildOptions(policyVersion: 24))
-    let old = try await FlaskPolicy(binary: try #require(v24.binary))
+    let v24 = try await TestPolicies.project(version: 24)
+    let old = try await FlaskPolicy(binary: v24.binary)
     #expect(old.policyVersion == 24)
     #expect(old.ocontexts.deviceTree.isEmpty, "version 24 has no device-tree labels")
     #expect(old.ocontexts.iomem.count == 2)
@@ -709,8 +669,8 @@ struct FlaskPolicyTests {
   }
 
   @Test func contextParsingAndValidity() async throws {
-    let outcome = try await flaskBuild(.tree(flaskProjectPolicy))
-    let policy = try await FlaskPolicy(binary: try #require(outcome.binary))
+    let outcome = try await TestPolicies.project()
+    let policy = try await FlaskPolicy(binary: outcome.binary)
     let ok = try #require(policy.context("system_u:system_r:dom0_t"))
     #expect(policy.isValid(ok))
     #expect(policy.contextString(ok) == "system_u:system_r:dom0_t")
@@ -736,8 +696,8 @@ struct FlaskPolicyTests {
     #expect(!policy.isValid(withRange), "a range in a non-MLS policy")
 
     // MLS.
-    let mlsOutcome = try await flaskBuild(.tree(flaskProjectPolicy), options: BuildOptions(mls: true))
-    let mls = try await FlaskPolicy(binary: try #require(mlsOutcome.binary))
+    let mlsOutcome = try await TestPolicies.project(mls: true)
+    let mls = try await FlaskPolicy(binary: mlsOutcome.binary)
     let low = try #require(mls.data.sensitivities.first?.name)
     #expect(mls.context("system_u:system_r:dom0_t") == nil, "an MLS policy needs a level")
     let c = try #require(mls.context("system_u:system_r:dom0_t:\(low)"))
@@ -760,8 +720,8 @@ struct FlaskPolicyTests {
   }
 
   @Test func truncatedAndGarbageBinariesThrow() async throws {
-    let outcome = try await flaskBuild(.tree(flaskProjectPolicy))
-    let binary = try #require(outcome.binary)
+    let outcome = try await TestPolicies.project()
+    let binary = outcome.binary
     for length in [0, 1, 8, 16, 64, 200, binary.count / 3, binary.count / 2, binary.count - 1] {
       await #expect(throws: FlaskPolicyError.self, "prefix of \(length) bytes") {
         _ = try await FlaskPolicy(binary: Array(binary.prefix(length)))
@@ -782,8 +742,8 @@ struct FlaskPolicyTests {
   // MARK: Explanations
 
   @Test func explanations() async throws {
-    let outcome = try await flaskBuild(.tree(flaskProjectPolicy))
-    let policy = try await FlaskPolicy(binary: try #require(outcome.binary))
+    let outcome = try await TestPolicies.project()
+    let policy = try await FlaskPolicy(binary: outcome.binary)
     let dom0 = try #require(policy.context("system_u:system_r:dom0_t"))
     let domU = try #require(policy.context("system_u:system_r:domU_t"))
     let domain = try #require(policy.classValue("domain"))
@@ -822,11 +782,11 @@ struct FlaskPolicyTests {
   // MARK: Throughput (informal, one run)
 
   @Test func throughputAgainstLibsepol() async throws {
-    let project = try await flaskBuild(.tree(flaskProjectPolicy))
-    try await flaskThroughput(try #require(project.binary), label: "project")
+    let project = try await TestPolicies.project()
+    try await flaskThroughput(project.binary, label: "project")
     let text = try flaskGeneratedText(guests: 100, seed: 1)
-    let outcome = try await flaskBuild(.text(name: "generated-100.conf", text: text))
-    try await flaskThroughput(try #require(outcome.binary), label: "generated 100")
+    let outcome = try await TestPolicies.compile(text: text, name: "generated-100.conf")
+    try await flaskThroughput(outcome.binary, label: "generated 100")
   }
 }
 

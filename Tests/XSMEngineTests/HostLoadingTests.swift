@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+import Synchronization
 import XSMCatalog
+import XSMDiagnostics
+import XSMTestSupport
 @testable import XSMEngine
 
 @Suite("Identity sequence")
@@ -81,5 +84,56 @@ struct TargetRelationTests {
     let (_, defaultDiagnostics) = await XenHost.load(
       SystemFile.load(path: packageRoot + "/examples/systems/default.toml").0!, catalog: sharedCatalog)
     #expect(defaultDiagnostics.isEmpty, "\(defaultDiagnostics.map(\.message))")
+  }
+}
+
+/// The engine reads binary policies itself and builds sources only through
+/// the provider the program hands in (xsmq and xsmd hand in the compiler).
+@Suite("Policy provider")
+struct PolicyProviderTests {
+  /// The default system with its `policy` key pointing at `path`.
+  private func system(naming path: String) throws -> SystemSpec {
+    var (spec, diagnostics) = SystemFile.load(path: packageRoot + "/examples/systems/default.toml")
+    try #require(spec != nil, "\(diagnostics.map(\.message))")
+    spec!.policy = path
+    return spec!
+  }
+
+  @Test func aBinaryFileLoadsWithoutACompiler() async throws {
+    let directory = try TestEnvironment.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try Data(EmbeddedDefaults.policyBinary).write(to: URL(fileURLWithPath: directory + "/xenpolicy-30"))
+    let (host, diagnostics) = await XenHost.load(try system(naming: directory + "/xenpolicy-30"), catalog: sharedCatalog)
+    #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+    #expect(host?.policyDigest == sha256Hex(EmbeddedDefaults.policyBinary))
+  }
+
+  @Test func aSourceWithoutACompilerIsRefusedWhereTheSystemNamesIt() async throws {
+    let directory = try TestEnvironment.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try "class xen\n".write(toFile: directory + "/policy.conf", atomically: true, encoding: .utf8)
+    var spec = try system(naming: directory + "/policy.conf")
+    spec.spans["policy"] = SourceSpan(file: "default.toml", line: 51, column: 10)
+    let (host, diagnostics) = await XenHost.load(spec, catalog: sharedCatalog)
+    #expect(host == nil)
+    let refusal = try #require(diagnostics.first { $0.id.rawValue == "system.policy-not-binary" })
+    #expect(refusal.message.contains("policy.conf"))
+    #expect(diagnostics.contains { $0.id.rawValue == "system.bad-policy" && $0.span?.line == 51 })
+  }
+
+  @Test func aSourceGoesToTheProviderThatCompiles() async throws {
+    let directory = try TestEnvironment.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let source = directory + "/policy.conf"
+    try "class xen\n".write(toFile: source, atomically: true, encoding: .utf8)
+    let asked = Mutex<[String]>([])
+    let provider = PolicyProvider(compiling: { path, mls in
+      asked.withLock { $0.append("\(path) mls=\(mls)") }
+      return (EmbeddedDefaults.policyBinary, [])
+    })
+    let (host, diagnostics) = await XenHost.load(try system(naming: source), catalog: sharedCatalog, policies: provider)
+    #expect(diagnostics.isEmpty, "\(diagnostics.map(\.message))")
+    #expect(host != nil)
+    #expect(asked.withLock { $0 } == ["\(source) mls=false"])
   }
 }

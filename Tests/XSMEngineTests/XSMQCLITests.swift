@@ -1,21 +1,13 @@
 import Foundation
 import Testing
-import XSMPolicy
+import XSMTestSupport
 
 /// The built `xsmq` next to the test bundle.
-let xsmqPath: String = {
-  let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-  for candidate in [bundleDirectory, bundleDirectory.deletingLastPathComponent()] {
-    let path = candidate.appendingPathComponent("xsmq").path
-    if FileManager.default.isExecutableFile(atPath: path) { return path }
-  }
-  return packageRoot + "/.build/debug/xsmq"
-}()
+let xsmqPath = TestEnvironment.executable("xsmq") ?? packageRoot + "/.build/debug/xsmq"
 
 @discardableResult
 func xsmq(_ arguments: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
-  let output = try ProcessRunner.run(xsmqPath, arguments, directory: cwd ?? NSTemporaryDirectory())
-  return (output.status, output.text, output.errorText)
+  try TestEnvironment.run(xsmqPath, arguments, in: cwd ?? NSTemporaryDirectory())
 }
 
 @Suite("xsmq command line", .serialized)

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 
 @testable import XSMSepol
+import XSMTestSupport
 
 @Suite("BinaryPolicy")
 struct BinaryPolicyTests {
@@ -37,10 +38,10 @@ struct BinaryPolicyTests {
   @Test("a binary from disk reads like one from memory")
   @SepolActor func contentsOfPath() throws {
     let binary = try TinyPolicy.compile().binary
-    let path = "/tmp/xsmsepol-\(UInt64.random(in: 0...UInt64.max)).bin"
-    let url = URL(fileURLWithPath: path)
-    try Data(binary).write(to: url)
-    defer { try? FileManager.default.removeItem(at: url) }
+    let directory = try TestEnvironment.temporaryDirectory("xsmsepol")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let path = directory + "/policy.bin"
+    try Data(binary).write(to: URL(fileURLWithPath: path))
     #expect(try BinaryPolicy(contentsOf: path).summary == BinaryPolicy(binary: binary).summary)
   }
 
@@ -68,7 +69,7 @@ struct BinaryPolicyTests {
 
   @Test("garbage is rejected with libsepol's reason captured")
   @SepolActor func garbage() {
-    var rng = SystemRandomNumberGenerator()
+    var rng = TestEnvironment.random(seed: 4096)
     let noise = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) }
     let error = #expect(throws: SepolError.self) { try BinaryPolicy(binary: noise) }
     #expect(error?.id == "sepol.policy-read-failed")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import XSMSepol
+import XSMTestSupport
 
 /// The tiny Xen policy used by the XSMSepol tests, in CIL and as the
 /// equivalent policy.conf for checkpolicy.
@@ -173,59 +174,3 @@ struct PolicyHeader: Equatable {
   }
 }
 
-/// Runs checkpolicy (found on PATH) on policy.conf text.
-enum Checkpolicy {
-  /// CI must run every oracle; locally a missing tool only skips.
-  static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
-
-  static let path: String? = {
-    let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-      .split(separator: ":")
-    for dir in dirs + ["/usr/sbin", "/usr/bin"] {
-      let candidate = "\(dir)/checkpolicy"
-      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
-  }()
-
-  /// Enabled when checkpolicy exists, and always under CI=true (where the
-  /// test then fails if it is missing).
-  static let shouldRun = path != nil || isCI
-
-  struct Failure: Error, CustomStringConvertible {
-    var description: String
-  }
-
-  /// `checkpolicy -t Xen -c <version> [-M] -o out policy.conf`, returning the
-  /// binary. Output is captured, never printed.
-  static func compile(_ conf: String, version: Int = 30, mls: Bool = false) throws -> [UInt8] {
-    guard let path else {
-      throw Failure(description: "checkpolicy is not installed (required because CI=true)")
-    }
-    let dir = FileManager.default.temporaryDirectory
-      .appendingPathComponent("xsmsepol-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let input = dir.appendingPathComponent("policy.conf")
-    let output = dir.appendingPathComponent("policy.bin")
-    try conf.write(to: input, atomically: true, encoding: .utf8)
-
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments =
-      ["-t", "Xen", "-c", "\(version)"] + (mls ? ["-M"] : [])
-      + ["-o", output.path, input.path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let log = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw Failure(
-        description: "checkpolicy failed (\(process.terminationStatus)): "
-          + String(decoding: log, as: UTF8.self))
-    }
-    return [UInt8](try Data(contentsOf: output))
-  }
-}

@@ -1,3 +1,5 @@
+import XSMCatalog
+
 /// Writes `bindings/rust/xsm_ops.rs`: one self-contained module, no crates.
 struct RustBindingWriter {
   var table: BindingTable

@@ -1,3 +1,5 @@
+import XSMCatalog
+
 /// Plain-English descriptions of who may call an op under dummy, silo and
 /// flask, derived only from the catalog's lines (no system, no policy).
 enum AccessDescription {

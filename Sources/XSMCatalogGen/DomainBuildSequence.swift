@@ -1,3 +1,5 @@
+import XSMCatalog
+
 /// The legacy ops a libxl-like toolstack issues, in order, to build and
 /// start a guest, for the "How to build a domain" section of the reference.
 enum DomainBuildSequence {

@@ -1,4 +1,5 @@
 import Foundation
+import XSMCatalog
 import XSMDiagnostics
 
 /// Renders the op catalog as source code for other languages: a C header,

@@ -1,15 +1,17 @@
 import ArgumentParser
 import Foundation
-import XSMCommandLine
 import XSMBuild
+import XSMCommandLine
 import XSMDiagnostics
 import XSMPolicy
 import XSMSepol
 
-/// `xsmc`: the Xen FLASK policy compiler.
-@main
-struct XSMC: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
+/// `xsmc`: the Xen FLASK policy compiler. The executable runs `XSMC.main()`;
+/// tests run its command lines in process with `XSMC.run(capturing:)`.
+public struct XSMC: AsyncParsableCommand {
+  public init() {}
+
+  public static let configuration = CommandConfiguration(
     commandName: "xsmc",
     abstract: "Compile Xen FLASK policies through libsepol, with located diagnostics.",
     discussion: """
@@ -19,9 +21,6 @@ struct XSMC: AsyncParsableCommand {
     subcommands: [Build.self, Check.self, Ops.self, Docs.self],
     defaultSubcommand: nil
   )
-
-  /// Runs the command with the project's exit codes (usage errors are 2, not 64).
-  static func main() async { await mainMappingUsageErrors() }
 }
 
 /// Options shared by commands that read a policy.
@@ -65,19 +64,19 @@ struct PolicyOptions: ParsableArguments {
   }
 
   var renderer: DiagnosticRenderer {
-    let colour = isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-    return DiagnosticRenderer(format: diagnosticsFormat, colour: colour && diagnosticsFormat == .human, maxErrors: maxErrors)
+    Console.current.renderer(diagnosticsFormat, maxErrors: maxErrors)
   }
 
   /// Prints diagnostics to stderr (JSON diagnostics go to stderr too, so stdout stays the product).
   func report(_ diagnostics: DiagnosticList) {
     guard !diagnostics.isEmpty || diagnosticsFormat == .json else { return }
-    FileHandle.standardError.write(Data(renderer.render(diagnostics).utf8))
+    Console.current.complain(renderer.render(diagnostics))
   }
 }
 
 extension HandleUnknown: ExpressibleByArgument {}
 extension DiagnosticRenderer.Format: ExpressibleByArgument {}
+extension DumpPoint: ExpressibleByArgument {}
 
 /// What `--emit` writes instead of a binary.
 enum EmitKind: String, ExpressibleByArgument, CaseIterable {
@@ -105,14 +104,41 @@ extension XSMC {
     @Option(name: .long, help: "Write the expanded text instead of a binary: conf or cil.")
     var emit: EmitKind?
 
+    @Option(
+      name: .long,
+      help: ArgumentHelp(
+        "Write what a pass produced instead of a binary: tokens, expand, parse, ops, resolve or lower.",
+        discussion: """
+          tokens: the lexer's tokens with their places; expand: the policy.conf after m4; parse: the \
+          statements as parsed, each after its place; ops: the statements once op rules are expanded; \
+          resolve: the symbol tables in the order libsepol numbers them; lower: the CIL handed to libsepol.
+          """))
+    var dump: DumpPoint?
+
     @Flag(name: .long, help: "Print the build summary as JSON on stdout.")
     var json = false
 
     @Flag(name: .long, help: "Print nothing on success.")
     var quiet = false
 
+    func validate() throws {
+      if dump != nil && emit != nil { throw ValidationError("give --dump or --emit, not both") }
+    }
+
     func run() async throws {
       let source = PolicySource.path(policy.input)
+      if let dump {
+        let frontend = PolicyFrontend.run(source, options: policy.buildOptions(catalog: catalog).checkOptions,
+          lower: dump == .lower)
+        policy.report(frontend.diagnostics)
+        guard let text = frontend.dump(dump) else {
+          Console.current.complain("xsmc: error: the \(dump.pass.rawValue) pass did not run, so there is nothing to dump")
+          throw ExitCode(frontend.diagnostics.hasErrors && !frontend.diagnostics.hasInputErrors ? 1 : 2)
+        }
+        try write(text: text)
+        if frontend.diagnostics.hasErrors { throw ExitCode(frontend.diagnostics.hasInputErrors ? 2 : 1) }
+        return
+      }
       let outcome = await PolicyBuilder.build(source, options: policy.buildOptions(catalog: catalog), compile: emit == nil)
       policy.report(outcome.diagnostics)
       if let emit {
@@ -134,26 +160,26 @@ extension XSMC {
       do {
         try PolicyBuilder.writeAtomically(binary, to: path)
       } catch {
-        FileHandle.standardError.write(Data("xsmc: error: cannot write `\(path)`: \(error.localizedDescription)\n".utf8))
+        Console.current.complain("xsmc: error: cannot write `\(path)`: \(error.localizedDescription)")
         throw ExitCode(2)
       }
       guard !quiet, let summary = outcome.summary else { return }
       if json {
-        print(BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings).json())
+        Console.current.say(BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings).json())
       } else {
-        print(BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings).text(input: policy.input))
+        Console.current.say(BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings).text(input: policy.input))
       }
     }
 
     private func write(text: String) throws {
       guard let output, output != "-" else {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        Console.current.write(text)
         return
       }
       do {
         try PolicyBuilder.writeAtomically(Array(text.utf8), to: output)
       } catch {
-        FileHandle.standardError.write(Data("xsmc: error: cannot write `\(output)`: \(error.localizedDescription)\n".utf8))
+        Console.current.complain("xsmc: error: cannot write `\(output)`: \(error.localizedDescription)")
         throw ExitCode(2)
       }
     }
@@ -186,10 +212,10 @@ extension XSMC {
         let report = CheckReport(
           ok: ok, errors: outcome.diagnostics.errorCount,
           warnings: outcome.diagnostics.count { $0.severity == .warning }, summary: outcome.summary)
-        print(encodeJSON(report))
+        Console.current.say(encodeJSON(report))
       } else if ok {
         let warnings = outcome.diagnostics.count { $0.severity == .warning }
-        print("\(policy.input): ok\(warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : "")")
+        Console.current.say("\(policy.input): ok\(warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : "")")
       }
       if !ok { throw ExitCode(outcome.isInputError ? 2 : 1) }
     }
@@ -203,11 +229,11 @@ struct BuildReport: Encodable {
   var summary: PolicySummary
   var timings: [String: Double]
 
-  init(output: String, bytes: Int, summary: PolicySummary, timings: [(pass: String, seconds: Double)]) {
+  init(output: String, bytes: Int, summary: PolicySummary, timings: [(pass: FrontendPass, seconds: Double)]) {
     self.output = output
     self.bytes = bytes
     self.summary = summary
-    self.timings = Dictionary(timings.map { ($0.pass, $0.seconds) }, uniquingKeysWith: +)
+    self.timings = Dictionary(timings.map { ($0.pass.rawValue, $0.seconds) }, uniquingKeysWith: +)
   }
 
   func json() -> String { encodeJSON(self) }

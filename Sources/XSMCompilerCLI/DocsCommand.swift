@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
-import XSMCommandLine
 import XSMBuild
 import XSMCatalog
-import XSMEngine
+import XSMCatalogGen
+import XSMCommandLine
 import XSMDiagnostics
+import XSMEngine
 
 extension XSMC {
   /// `xsmc docs`: renders the op reference and the C, Rust and Go bindings
@@ -74,12 +75,12 @@ extension XSMC {
 
       let stale = results.filter(\.changed)
       if json {
-        print(encodeJSON(DocsReport(check: check, ok: !check || stale.isEmpty, files: results)))
+        Console.current.say(encodeJSON(DocsReport(check: check, ok: !check || stale.isEmpty, files: results)))
       } else if check {
-        for file in stale { print(file.path) }
+        for file in stale { Console.current.say(file.path) }
       } else {
         for file in results {
-          print("\(file.changed ? "wrote" : "unchanged") \(file.path) (\(file.bytes) bytes)")
+          Console.current.say("\(file.changed ? "wrote" : "unchanged") \(file.path) (\(file.bytes) bytes)")
         }
       }
       if check && !stale.isEmpty {
@@ -137,13 +138,12 @@ extension XSMC {
     /// Catalog diagnostics go to stderr, rendered as `xsmc build` renders policy diagnostics.
     private func report(_ diagnostics: DiagnosticList) {
       guard !diagnostics.isEmpty else { return }
-      let colour = isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-      let renderer = DiagnosticRenderer(format: .human, colour: colour, maxErrors: maxErrors)
-      FileHandle.standardError.write(Data(renderer.render(diagnostics).utf8))
+      let renderer = Console.current.renderer(maxErrors: maxErrors)
+      Console.current.complain(renderer.render(diagnostics))
     }
 
     private func fail(_ message: String) {
-      FileHandle.standardError.write(Data("xsmc: error: \(message)\n".utf8))
+      Console.current.complain("xsmc: error: \(message)")
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XSMCatalog
+import XSMCommandLine
 import XSMDiagnostics
 
 /// Where the op catalog comes from: `--catalog DIR`, else `policy/ops` when
@@ -30,7 +31,7 @@ struct CatalogOptions: ParsableArguments {
     let (catalog, diagnostics) =
       directory(near: policyInput).map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
     if !diagnostics.isEmpty {
-      FileHandle.standardError.write(Data(renderer.render(diagnostics).utf8))
+      Console.current.complain(renderer.render(diagnostics))
     }
     return catalog
   }

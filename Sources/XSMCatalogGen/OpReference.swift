@@ -1,4 +1,5 @@
 import Foundation
+import XSMCatalog
 
 /// Renders `docs/ops.md`: the reference of every op in the catalog, grouped
 /// by family, with who may call it under each XSM module and how the

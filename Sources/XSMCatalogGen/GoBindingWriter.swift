@@ -1,3 +1,5 @@
+import XSMCatalog
+
 /// Writes `bindings/go/xsmops/xsmops.go` (package `xsmops`), laid out as
 /// gofmt would lay it out.
 struct GoBindingWriter {

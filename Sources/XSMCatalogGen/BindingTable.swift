@@ -1,3 +1,5 @@
+import XSMCatalog
+
 /// The rows the C, Rust and Go bindings share, flattened from an
 /// `OpCatalog` once so the three languages carry exactly the same data.
 ///

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import XSMCommandLine
 import XSMBuild
 import XSMCatalog
+import XSMCatalogGen
+import XSMCommandLine
 import XSMDiagnostics
 import XSMEngine
 import XSMPolicy
@@ -67,12 +68,12 @@ extension XSMC {
     }
 
     func run() async throws {
-      let renderer = DiagnosticRenderer(format: .human, colour: false, maxErrors: 20)
+      let renderer = Console.current.renderer()
       guard let catalog = catalogOptions.load(renderer: renderer) else { throw ExitCode(1) }
 
       if splitReport {
         let report = SplitReport(catalog: catalog)
-        print(json ? encodeJSON(report) : Self.text(report))
+        Console.current.say(json ? encodeJSON(report) : Self.text(report))
         return
       }
       if dummyVsFlask || policy != nil {
@@ -82,7 +83,7 @@ extension XSMC {
         if problems { throw ExitCode(1) }
         if dummyVsFlask {
           let report = try await Self.compare(catalog: catalog, binary: binary, path: path, host: referenceHost())
-          print(json ? encodeJSON(report) : Self.text(report))
+          Console.current.say(json ? encodeJSON(report) : Self.text(report))
           return
         }
       }
@@ -97,7 +98,7 @@ extension XSMC {
           if found.isEmpty {
             let hint = Suggestion.closest(to: name, in: catalog.allNames).map { "; did you mean `\($0)`?" }
               ?? "; `xsmc ops` lists every op"
-            FileHandle.standardError.write(Data("xsmc: error: unknown op `\(name)`\(hint)\n".utf8))
+            Console.current.complain("xsmc: error: unknown op `\(name)`\(hint)")
             throw ExitCode(2)
           }
           selected += found
@@ -105,11 +106,11 @@ extension XSMC {
       }
       selected = try filter(selected)
       if json {
-        print(encodeJSON(selected.map { OpRecord($0, in: catalog) }))
+        Console.current.say(encodeJSON(selected.map { OpRecord($0, in: catalog) }))
       } else if names.isEmpty || selected.count > 12 && names.allSatisfy({ $0.hasSuffix(".*") }) {
-        print(Self.table(selected))
+        Console.current.say(Self.table(selected))
       } else {
-        print(selected.map { Self.describe($0, catalog) }.joined(separator: "\n"), terminator: "")
+        Console.current.write(selected.map { Self.describe($0, catalog) }.joined(separator: "\n"))
       }
     }
 
@@ -143,15 +144,15 @@ extension XSMC {
       do {
         policyTables = try BinaryPolicy(binary: binary)
       } catch {
-        FileHandle.standardError.write(Data("xsmc: error: cannot read the policy `\(path)`: \(error)\n".utf8))
+        Console.current.complain("xsmc: error: cannot read the policy `\(path)`: \(error)")
         throw ExitCode(2)
       }
       let vocabulary = PolicyVocabulary(
         classes: Dictionary(policyTables.classes.map { ($0.name, $0.permissions) }, uniquingKeysWith: { a, _ in a }))
       let problems = catalog.validate(against: vocabulary)
       if !problems.isEmpty {
-        let renderer = DiagnosticRenderer(format: .human, colour: false, maxErrors: 20)
-        FileHandle.standardError.write(Data(renderer.render(DiagnosticList(problems)).utf8))
+        let renderer = Console.current.renderer()
+        Console.current.complain(renderer.render(DiagnosticList(problems)))
         return true
       }
       return false
@@ -171,7 +172,7 @@ extension XSMC {
           message = "the policy has no type `\(type)`" + (suggestion.map { " (did you mean `\($0)`?)" } ?? "")
         case .unloadable(let why): message = "the reference host does not load on `\(path)`: \(why.joined(separator: "; "))"
         }
-        FileHandle.standardError.write(Data("xsmc: error: \(message)\n".utf8))
+        Console.current.complain("xsmc: error: \(message)")
         throw ExitCode(2)
       }
     }
@@ -296,15 +297,15 @@ enum PolicyLoading {
   /// A binary policy file is read as it is; a tree or policy.conf is built.
   static func binary(_ path: String, catalog: OpCatalog?) async -> [UInt8]? {
     guard FileManager.default.fileExists(atPath: path) else {
-      FileHandle.standardError.write(Data("xsmc: error: `\(path)` does not exist\n".utf8))
+      Console.current.complain("xsmc: error: `\(path)` does not exist")
       return nil
     }
     var options = BuildOptions()
     options.catalog = catalog
     let (binary, diagnostics) = await PolicyBuilder.binaryPolicy(at: path, options: options)
     if binary == nil {
-      let renderer = DiagnosticRenderer(format: .human, colour: false, maxErrors: 20)
-      FileHandle.standardError.write(Data(renderer.render(diagnostics).utf8))
+      let renderer = Console.current.renderer()
+      Console.current.complain(renderer.render(diagnostics))
     }
     return binary
   }

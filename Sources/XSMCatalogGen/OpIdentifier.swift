@@ -1,3 +1,4 @@
+import XSMCatalog
 import XSMDiagnostics
 
 /// The stable numeric id of an op and the identifiers the bindings give it.

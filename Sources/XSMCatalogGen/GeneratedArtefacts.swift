@@ -1,3 +1,4 @@
+import XSMCatalog
 import XSMDiagnostics
 
 /// One file that `xsmc docs` writes: its path relative to the repository

@@ -1,0 +1,43 @@
+import Foundation
+import XSMDiagnostics
+import XSMSepol
+
+/// Where the binary policy of a system comes from when its file names one by
+/// path. The engine reads binary policies itself; building a policy tree or a
+/// policy.conf needs the compiler, which the executables hand in, so the
+/// engine does not link the parser, the resolver or the m4 runner.
+public struct PolicyProvider: Sendable {
+  /// Builds the policy source at `path` (a tree or a policy.conf), with or
+  /// without MLS: the binary, or nil and the reasons it does not build.
+  public typealias Compile = @Sendable (_ path: String, _ mls: Bool) async -> ([UInt8]?, [Diagnostic])
+
+  private let compile: Compile?
+
+  /// A provider that builds sources with `compile`.
+  public init(compiling compile: @escaping Compile) { self.compile = compile }
+
+  private init() { compile = nil }
+
+  /// Reads binary policy files only; a system naming a source is told to build it first.
+  public static let binaryFiles = PolicyProvider()
+
+  /// The binary policy at `path`: a binary file as it is, a source built
+  /// by the compiler when one was handed in.
+  func binary(at path: String, mls: Bool) async -> ([UInt8]?, [Diagnostic]) {
+    if let bytes = readBinaryPolicy(at: path) { return (bytes, []) }
+    guard let compile else {
+      return (nil, [Diagnostic(DiagnosticID("system.policy-not-binary"), .error,
+        "`\(path)` is a policy source, and this program reads binary policies only",
+        help: "build it with `xsmc build` and name the binary, or ask xsmq or xsmd, which build sources")])
+    }
+    return await compile(path, mls)
+  }
+
+  /// The file's bytes when it starts with the policy magic.
+  private func readBinaryPolicy(at path: String) -> [UInt8]? {
+    guard let data = FileManager.default.contents(atPath: path), data.starts(with: BinaryPolicy.magic) else {
+      return nil
+    }
+    return Array(data)
+  }
+}
