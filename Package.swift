@@ -45,17 +45,18 @@ let package = Package(
       swiftSettings: strict),
 
     // MARK: Query service
-    .target(name: "XSMServiceAPI", dependencies: ["XSMEngine"], swiftSettings: strict),
+    // The wire contract of xsmd and its clients: Foundation only, never the engine.
+    .target(name: "XSMProtocol", swiftSettings: strict),
     .target(
       name: "XSMService",
       dependencies: [
-        "XSMServiceAPI", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
+        "XSMProtocol", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
         .product(name: "GRDB", package: "GRDB.swift"),
       ], swiftSettings: strict),
     .target(
       name: "XSMServiceHTTP",
       dependencies: [
-        "XSMService", "XSMServiceAPI", "XSMEngine", "XSMCatalog",
+        "XSMService", "XSMProtocol",
         .product(name: "Hummingbird", package: "hummingbird"),
       ], swiftSettings: strict),
 
@@ -75,13 +76,13 @@ let package = Package(
     .executableTarget(
       name: "xsmq",
       dependencies: [
-        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMServiceAPI",
+        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMProtocol",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     .executableTarget(
       name: "xsmd",
       dependencies: [
-        "XSMServiceHTTP", "XSMService", "XSMServiceAPI", "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
+        "XSMServiceHTTP", "XSMService", "XSMProtocol", "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       // Swift 6.3.1's optimizer crashes (signal 11 in DeadFunctionAndGlobalElimination)
@@ -111,7 +112,7 @@ let package = Package(
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [
-        "XSMService", "XSMServiceAPI", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMBuild", "XSMPolicy",
+        "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMBuild", "XSMPolicy",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ]),
     .testTarget(

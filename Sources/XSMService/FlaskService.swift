@@ -1,8 +1,8 @@
 import Foundation
 import XSMCatalog
 import XSMEngine
+import XSMProtocol
 import XSMSepol
-import XSMServiceAPI
 
 /// The state xsmd holds, like a hypervisor does: one host (policy,
 /// domains, booleans, enforcing, SID table), the guards Xen applies to each
@@ -26,85 +26,85 @@ public final class FlaskService: Sendable {
 
   // MARK: flask_op (xen-xsm-facts §d)
 
-  public func load(_ policy: [UInt8], caller: Caller) async throws(ServiceError) -> Empty {
+  public func load(_ policy: [UInt8], caller: Caller) async throws(ServiceError) -> EmptyV1 {
     try await core.load(policy, caller: caller)
   }
-  public func getEnforce(caller: Caller) throws(ServiceError) -> EnforceReply { try core.getEnforce(caller: caller) }
-  public func setEnforce(_ r: SetEnforceRequest, caller: Caller) throws(ServiceError) -> EnforceReply {
+  public func getEnforce(caller: Caller) throws(ServiceError) -> EnforceReplyV1 { try core.getEnforce(caller: caller) }
+  public func setEnforce(_ r: SetEnforceRequestV1, caller: Caller) throws(ServiceError) -> EnforceReplyV1 {
     try core.setEnforce(r, caller: caller)
   }
-  public func contextToSID(_ r: ContextRequest, caller: Caller) throws(ServiceError) -> SIDReply {
+  public func contextToSID(_ r: ContextRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
     try core.contextToSID(r, caller: caller)
   }
-  public func sidToContext(_ r: SIDRequest, caller: Caller) throws(ServiceError) -> ContextReply {
+  public func sidToContext(_ r: SIDRequestV1, caller: Caller) throws(ServiceError) -> ContextReplyV1 {
     try core.sidToContext(r, caller: caller)
   }
-  public func access(_ r: AccessRequest, caller: Caller) throws(ServiceError) -> AccessReply {
+  public func access(_ r: AccessRequestV1, caller: Caller) throws(ServiceError) -> AccessReplyV1 {
     try core.access(r, caller: caller)
   }
-  public func create(_ r: ComputeRequest, caller: Caller) throws(ServiceError) -> SIDReply {
+  public func create(_ r: ComputeRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
     try core.compute(r, kind: .transition, caller: caller)
   }
-  public func relabel(_ r: ComputeRequest, caller: Caller) throws(ServiceError) -> SIDReply {
+  public func relabel(_ r: ComputeRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
     try core.compute(r, kind: .change, caller: caller)
   }
-  public func member(_ r: ComputeRequest, caller: Caller) throws(ServiceError) -> SIDReply {
+  public func member(_ r: ComputeRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
     try core.compute(r, kind: .member, caller: caller)
   }
-  public func policyVersion(caller: Caller) throws(ServiceError) -> PolicyVersionReply {
+  public func policyVersion(caller: Caller) throws(ServiceError) -> PolicyVersionReplyV1 {
     try core.policyVersion(caller: caller)
   }
-  public func getBoolean(_ r: BooleanRef, caller: Caller) throws(ServiceError) -> BooleanReply {
+  public func getBoolean(_ r: BooleanRefV1, caller: Caller) throws(ServiceError) -> BooleanReplyV1 {
     try core.getBoolean(r, caller: caller)
   }
-  public func setBoolean(_ r: SetBooleanRequest, caller: Caller) throws(ServiceError) -> BooleanReply {
+  public func setBoolean(_ r: SetBooleanRequestV1, caller: Caller) throws(ServiceError) -> BooleanReplyV1 {
     try core.setBoolean(r, caller: caller)
   }
-  public func commitBooleans(caller: Caller) throws(ServiceError) -> Empty { try core.commitBooleans(caller: caller) }
-  public func mls(caller: Caller) throws(ServiceError) -> MLSReply { try core.mls(caller: caller) }
-  public func avcThreshold(caller: Caller) throws(ServiceError) -> ThresholdReply { try core.avcThreshold(caller: caller) }
-  public func setAVCThreshold(_ r: ThresholdRequest, caller: Caller) throws(ServiceError) -> ThresholdReply {
+  public func commitBooleans(caller: Caller) throws(ServiceError) -> EmptyV1 { try core.commitBooleans(caller: caller) }
+  public func mls(caller: Caller) throws(ServiceError) -> MLSReplyV1 { try core.mls(caller: caller) }
+  public func avcThreshold(caller: Caller) throws(ServiceError) -> ThresholdReplyV1 { try core.avcThreshold(caller: caller) }
+  public func setAVCThreshold(_ r: ThresholdRequestV1, caller: Caller) throws(ServiceError) -> ThresholdReplyV1 {
     try core.setAVCThreshold(r, caller: caller)
   }
-  public func avcHashStats(caller: Caller) throws(ServiceError) -> HashStatsReply { try core.avcHashStats(caller: caller) }
-  public func avcCacheStats(cpu: Int, caller: Caller) throws(ServiceError) -> CacheStatsReply {
+  public func avcHashStats(caller: Caller) throws(ServiceError) -> HashStatsReplyV1 { try core.avcHashStats(caller: caller) }
+  public func avcCacheStats(cpu: Int, caller: Caller) throws(ServiceError) -> CacheStatsReplyV1 {
     try core.avcCacheStats(cpu: cpu, caller: caller)
   }
-  public func addOcontext(_ r: OcontextRequest, caller: Caller) throws(ServiceError) -> Empty {
+  public func addOcontext(_ r: OcontextRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
     try core.ocontext(r, add: true, caller: caller)
   }
-  public func delOcontext(_ r: OcontextRequest, caller: Caller) throws(ServiceError) -> Empty {
+  public func delOcontext(_ r: OcontextRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
     try core.ocontext(r, add: false, caller: caller)
   }
-  public func peerSID(_ r: PeerSIDRequest, caller: Caller) throws(ServiceError) -> SIDReply {
+  public func peerSID(_ r: PeerSIDRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
     try core.peerSID(r, caller: caller)
   }
-  public func relabelDomain(_ r: RelabelDomainRequest, caller: Caller) throws(ServiceError) -> Empty {
+  public func relabelDomain(_ r: RelabelDomainRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
     try core.relabelDomain(r, caller: caller)
   }
-  public func deviceTreeLabel(_ r: DeviceTreeLabelRequest, caller: Caller) throws(ServiceError) -> Empty {
+  public func deviceTreeLabel(_ r: DeviceTreeLabelRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
     try core.deviceTreeLabel(r, caller: caller)
   }
 
   // MARK: XSM identity, decisions, domains
 
   /// Which module is in place; answered under every module, to every caller.
-  public func identity() -> XSMIdentity { core.identity() }
-  public func can(_ r: CanRequest, caller: Caller) throws(ServiceError) -> CanReply { try core.can(r, caller: caller) }
-  public func canBatch(_ r: BatchRequest, caller: Caller) throws(ServiceError) -> BatchReply {
+  public func identity() -> IdentityV1 { core.identity() }
+  public func can(_ r: CanRequestV1, caller: Caller) throws(ServiceError) -> CanReplyV1 { try core.can(r, caller: caller) }
+  public func canBatch(_ r: BatchRequestV1, caller: Caller) throws(ServiceError) -> BatchReplyV1 {
     try core.canBatch(r, caller: caller)
   }
-  public func matrix(_ r: MatrixRequest, caller: Caller) throws(ServiceError) -> AccessMatrix {
+  public func matrix(_ r: MatrixRequestV1, caller: Caller) throws(ServiceError) -> MatrixV1 {
     try core.matrix(r, caller: caller)
   }
-  public func domains() -> [DomainRecord] { core.domainRecords() }
-  public func addDomain(_ r: AddDomainRequest, caller: Caller) throws(ServiceError) -> DomainRecord {
+  public func domains() -> [DomainRecordV1] { core.domainRecords() }
+  public func addDomain(_ r: AddDomainRequestV1, caller: Caller) throws(ServiceError) -> DomainRecordV1 {
     try core.addDomain(r, caller: caller)
   }
-  public func removeDomain(domid: Int, caller: Caller) throws(ServiceError) -> Empty {
+  public func removeDomain(domid: Int, caller: Caller) throws(ServiceError) -> EmptyV1 {
     try core.removeDomain(domid: domid, caller: caller)
   }
-  public func relabel(domid: Int, _ r: RelabelRequest, caller: Caller) throws(ServiceError) -> DomainRecord {
+  public func relabel(domid: Int, _ r: RelabelRequestV1, caller: Caller) throws(ServiceError) -> DomainRecordV1 {
     try core.relabel(domid: domid, r, caller: caller)
   }
 

@@ -1,5 +1,4 @@
 import Foundation
-import XSMServiceAPI
 
 /// A readers-writer lock (`pthread_rwlock_t`): many queries at once, one
 /// change at a time, and a change waits for the queries in flight.

@@ -1,9 +1,9 @@
 import Foundation
-import XSMServiceAPI
 import Synchronization
 import XSMCatalog
 import XSMDiagnostics
 import XSMEngine
+import XSMProtocol
 import XSMSepol
 
 /// The mutable part of the service: the current host snapshot and the
@@ -148,14 +148,14 @@ final class ServiceCore: Sendable {
     let why = failed.isEmpty ? "" : " (\(failed.joined(separator: "; ")))"
     throw ServiceError(403, "guard.denied",
       "\(caller.label) may not do this: the policy does not grant \(op.name)\(why)",
-      errno: decision.error ?? "-EACCES", trace: decision.trace)
+      errno: decision.error ?? "-EACCES", trace: decision.trace.map(TraceStepV1.init))
   }
 
   func unknownSID(_ sid: UInt32) -> ServiceError {
     ServiceError(404, "flask.unknown-sid", "SID \(sid) is not in the SID table", errno: "-EINVAL")
   }
 
-  func classValue(_ ref: ClassRef, _ policy: FlaskPolicy) throws(ServiceError) -> Int {
+  func classValue(_ ref: ClassRefV1, _ policy: FlaskPolicy) throws(ServiceError) -> Int {
     switch ref {
     case .number(let n):
       guard n >= 1, n <= policy.data.classes.count else {
@@ -173,7 +173,7 @@ final class ServiceCore: Sendable {
 
   // MARK: flask_op commands
 
-  func load(_ policy: [UInt8], caller: Caller) async throws(ServiceError) -> Empty {
+  func load(_ policy: [UInt8], caller: Caller) async throws(ServiceError) -> EmptyV1 {
     guard policy.count <= FlaskService.maximumPolicySize else {
       throw ServiceError(413, "policy.too-large", "a policy may be at most 64 MiB", errno: "-EFBIG")
     }
@@ -203,19 +203,19 @@ final class ServiceCore: Sendable {
       s.policyBinary = policy
       s.host = s.host.updated(policyBinary: policy, policySource: "loaded")
       persistAll(s)
-      return Empty()
+      return EmptyV1()
     }
   }
 
-  func getEnforce(caller: Caller) throws(ServiceError) -> EnforceReply {
+  func getEnforce(caller: Caller) throws(ServiceError) -> EnforceReplyV1 {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
       _ = try callerDomain(caller, in: s)
-      return EnforceReply(enforcing: server.enforcing)
+      return EnforceReplyV1(enforcing: server.enforcing)
     }
   }
 
-  func setEnforce(_ r: SetEnforceRequest, caller: Caller) throws(ServiceError) -> EnforceReply {
+  func setEnforce(_ r: SetEnforceRequestV1, caller: Caller) throws(ServiceError) -> EnforceReplyV1 {
     try write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let domain = try callerDomain(caller, in: s)
@@ -226,11 +226,11 @@ final class ServiceCore: Sendable {
         server.setEnforcing(r.enforcing)
         persistAll(s)
       }
-      return EnforceReply(enforcing: server.enforcing)
+      return EnforceReplyV1(enforcing: server.enforcing)
     }
   }
 
-  func contextToSID(_ r: ContextRequest, caller: Caller) throws(ServiceError) -> SIDReply {
+  func contextToSID(_ r: ContextRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
     guard r.context.utf8.count < 4096 else {
       throw ServiceError(413, "context.too-long", "a context may be at most one page", errno: "-ENOMEM")
     }
@@ -242,20 +242,20 @@ final class ServiceCore: Sendable {
       }
       let sid = server.sid(for: context)
       persistSIDs(server)
-      return SIDReply(sid: sid)
+      return SIDReplyV1(sid: sid)
     }
   }
 
-  func sidToContext(_ r: SIDRequest, caller: Caller) throws(ServiceError) -> ContextReply {
+  func sidToContext(_ r: SIDRequestV1, caller: Caller) throws(ServiceError) -> ContextReplyV1 {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
       try authorize("sid_to_context", try callerDomain(caller, in: s), in: s)
       guard let context = server.context(of: r.sid) else { throw unknownSID(r.sid) }
-      return ContextReply(context: server.policy.contextString(context))
+      return ContextReplyV1(context: server.policy.contextString(context))
     }
   }
 
-  func access(_ r: AccessRequest, caller: Caller) throws(ServiceError) -> AccessReply {
+  func access(_ r: AccessRequestV1, caller: Caller) throws(ServiceError) -> AccessReplyV1 {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
       try authorize("access", try callerDomain(caller, in: s), in: s)
@@ -266,12 +266,12 @@ final class ServiceCore: Sendable {
       let requested = r.requested ?? UInt32.max
       let names = server.policy.permissionNames(ofClass: cls).enumerated()
         .filter { d.allowed & requested & (1 << UInt32($0.offset)) != 0 }.map(\.element)
-      return AccessReply(allowed: d.allowed & requested, auditAllow: d.auditAllow, auditDeny: d.auditDeny,
+      return AccessReplyV1(allowed: d.allowed & requested, auditAllow: d.auditAllow, auditDeny: d.auditDeny,
         sequence: server.sequence, allowedNames: names)
     }
   }
 
-  func compute(_ r: ComputeRequest, kind: TransitionKind, caller: Caller) throws(ServiceError) -> SIDReply {
+  func compute(_ r: ComputeRequestV1, kind: TransitionKind, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
     let command = kind == .transition ? "create" : kind == .member ? "member" : "relabel"
     return try write { s throws(ServiceError) in
       let server = try flaskServer(s)
@@ -284,16 +284,16 @@ final class ServiceCore: Sendable {
         throw ServiceError(422, "context.invalid", "the computed context is not valid in the policy", errno: "-EACCES")
       }
       persistSIDs(server)
-      return SIDReply(sid: sid)
+      return SIDReplyV1(sid: sid)
     }
   }
 
-  func policyVersion(caller: Caller) throws(ServiceError) -> PolicyVersionReply {
+  func policyVersion(caller: Caller) throws(ServiceError) -> PolicyVersionReplyV1 {
     try read { s throws(ServiceError) in
       _ = try flaskServer(s)
       _ = try callerDomain(caller, in: s)
       // FLASK_POLICYVERS reports the highest version the hypervisor loads.
-      return PolicyVersionReply(version: 30)
+      return PolicyVersionReplyV1(version: 30)
     }
   }
 
@@ -312,13 +312,13 @@ final class ServiceCore: Sendable {
     return id
   }
 
-  func booleanReply(_ i: Int, _ server: SecurityServer) -> BooleanReply {
+  func booleanReply(_ i: Int, _ server: SecurityServer) -> BooleanReplyV1 {
     let value = server.booleans[i]
-    return BooleanReply(id: i, name: server.policy.booleanNames[i], enforcing: value,
+    return BooleanReplyV1(id: i, name: server.policy.booleanNames[i], enforcing: value,
       pending: server.pendingBooleans[i] ?? value)
   }
 
-  func getBoolean(_ r: BooleanRef, caller: Caller) throws(ServiceError) -> BooleanReply {
+  func getBoolean(_ r: BooleanRefV1, caller: Caller) throws(ServiceError) -> BooleanReplyV1 {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
       _ = try callerDomain(caller, in: s)  // FLASK_GETBOOL checks no permission.
@@ -326,7 +326,7 @@ final class ServiceCore: Sendable {
     }
   }
 
-  func setBoolean(_ r: SetBooleanRequest, caller: Caller) throws(ServiceError) -> BooleanReply {
+  func setBoolean(_ r: SetBooleanRequestV1, caller: Caller) throws(ServiceError) -> BooleanReplyV1 {
     try write { s throws(ServiceError) in
       let server = try flaskServer(s)
       try authorize("setbool", try callerDomain(caller, in: s), in: s)
@@ -337,33 +337,33 @@ final class ServiceCore: Sendable {
     }
   }
 
-  func commitBooleans(caller: Caller) throws(ServiceError) -> Empty {
+  func commitBooleans(caller: Caller) throws(ServiceError) -> EmptyV1 {
     try write { s throws(ServiceError) in
       let server = try flaskServer(s)
       try authorize("commitbools", try callerDomain(caller, in: s), in: s)
       server.commitBooleans()
       persistAll(s)
-      return Empty()
+      return EmptyV1()
     }
   }
 
-  func mls(caller: Caller) throws(ServiceError) -> MLSReply {
+  func mls(caller: Caller) throws(ServiceError) -> MLSReplyV1 {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
       _ = try callerDomain(caller, in: s)
-      return MLSReply(mls: server.policy.isMLS)
+      return MLSReplyV1(mls: server.policy.isMLS)
     }
   }
 
-  func avcThreshold(caller: Caller) throws(ServiceError) -> ThresholdReply {
+  func avcThreshold(caller: Caller) throws(ServiceError) -> ThresholdReplyV1 {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
       _ = try callerDomain(caller, in: s)
-      return ThresholdReply(threshold: server.cacheThreshold)
+      return ThresholdReplyV1(threshold: server.cacheThreshold)
     }
   }
 
-  func setAVCThreshold(_ r: ThresholdRequest, caller: Caller) throws(ServiceError) -> ThresholdReply {
+  func setAVCThreshold(_ r: ThresholdRequestV1, caller: Caller) throws(ServiceError) -> ThresholdReplyV1 {
     try write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let domain = try callerDomain(caller, in: s)
@@ -374,35 +374,35 @@ final class ServiceCore: Sendable {
         server.setCacheThreshold(r.threshold)
         persistAll(s)
       }
-      return ThresholdReply(threshold: server.cacheThreshold)
+      return ThresholdReplyV1(threshold: server.cacheThreshold)
     }
   }
 
-  func avcHashStats(caller: Caller) throws(ServiceError) -> HashStatsReply {
+  func avcHashStats(caller: Caller) throws(ServiceError) -> HashStatsReplyV1 {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
       _ = try callerDomain(caller, in: s)
       // Xen's AVC has 512 slots; ours is a hash table, reported in those terms.
       let entries = server.cacheEntries
       let slots = 512
-      return HashStatsReply(entries: entries, bucketsUsed: min(entries, slots), bucketsTotal: slots,
+      return HashStatsReplyV1(entries: entries, bucketsUsed: min(entries, slots), bucketsTotal: slots,
         maxChainLength: entries == 0 ? 0 : (entries + slots - 1) / slots)
     }
   }
 
-  func avcCacheStats(cpu: Int, caller: Caller) throws(ServiceError) -> CacheStatsReply {
+  func avcCacheStats(cpu: Int, caller: Caller) throws(ServiceError) -> CacheStatsReplyV1 {
     try read { s throws(ServiceError) in
       let server = try flaskServer(s)
       _ = try callerDomain(caller, in: s)
       // One simulated CPU holds all counters.
       guard cpu == 0 else { throw ServiceError(404, "avc.no-cpu", "no CPU \(cpu) (the simulated host has one)", errno: "-ENOENT") }
       let st = server.statistics
-      return CacheStatsReply(cpu: 0, lookups: st.lookups, hits: st.hits, misses: st.misses, allocations: st.allocations,
+      return CacheStatsReplyV1(cpu: 0, lookups: st.lookups, hits: st.hits, misses: st.misses, allocations: st.allocations,
         reclaims: st.reclaims, frees: st.frees)
     }
   }
 
-  func ocontext(_ r: OcontextRequest, add: Bool, caller: Caller) throws(ServiceError) -> Empty {
+  func ocontext(_ r: OcontextRequestV1, add: Bool, caller: Caller) throws(ServiceError) -> EmptyV1 {
     guard let kind = RuntimeLabels.Kind(rawValue: r.kind), kind != .devicetree else {
       throw ServiceError(400, "ocontext.unknown-kind", "kind must be pirq, ioport, iomem or pcidevice, not `\(r.kind)`",
         errno: "-EINVAL")
@@ -424,12 +424,12 @@ final class ServiceCore: Sendable {
       case .exists: throw ServiceError(409, "ocontext.exists", "an overlapping or different label is already there", errno: "-EEXIST")
       case .notFound: throw ServiceError(404, "ocontext.not-found", "no label with exactly that key", errno: "-ENOENT")
       }
-      return Empty()
+      return EmptyV1()
     }
   }
 
   /// Ports are simulated: the caller's interdomain port N is bound to domain N.
-  func peerSID(_ r: PeerSIDRequest, caller: Caller) throws(ServiceError) -> SIDReply {
+  func peerSID(_ r: PeerSIDRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
     try read { s throws(ServiceError) in
       _ = try flaskServer(s)
       let domain = try callerDomain(caller, in: s)
@@ -437,11 +437,11 @@ final class ServiceCore: Sendable {
         throw ServiceError(400, "evtchn.not-interdomain", "port \(r.port) is not an interdomain port of \(domain.label)",
           errno: "-EINVAL")
       }
-      return SIDReply(sid: sid)
+      return SIDReplyV1(sid: sid)
     }
   }
 
-  func relabelDomain(_ r: RelabelDomainRequest, caller: Caller) throws(ServiceError) -> Empty {
+  func relabelDomain(_ r: RelabelDomainRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
     try write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let me = try callerDomain(caller, in: s)
@@ -451,7 +451,7 @@ final class ServiceCore: Sendable {
         throw ServiceError(404, "domain.unknown", "no domain \(r.domid!)", errno: "-ESRCH")
       }
       try relabel(target, to: r.sid, context: newContext, by: me, isSelf: isSelf, server: server, state: &s)
-      return Empty()
+      return EmptyV1()
     }
   }
 
@@ -483,7 +483,7 @@ final class ServiceCore: Sendable {
     persistAll(s)
   }
 
-  func deviceTreeLabel(_ r: DeviceTreeLabelRequest, caller: Caller) throws(ServiceError) -> Empty {
+  func deviceTreeLabel(_ r: DeviceTreeLabelRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
     guard r.path.utf8.count < 4096, !r.path.isEmpty else {
       throw ServiceError(400, "request.invalid", "the path must be 1 to 4095 bytes", errno: "-EINVAL")
     }
@@ -498,16 +498,16 @@ final class ServiceCore: Sendable {
         throw ServiceError(409, "ocontext.exists", "`\(r.path)` already has a label", errno: "-EEXIST")
       case .notFound: throw ServiceError(404, "ocontext.not-found", "`\(r.path)` has no label", errno: "-ENOENT")
       }
-      return Empty()
+      return EmptyV1()
     }
   }
 
   // MARK: Identity and decisions
 
-  func identity() -> XSMIdentity {
+  func identity() -> IdentityV1 {
     lock.lockRead()
     defer { lock.unlock() }
-    return state.host.identity
+    return IdentityV1(state.host.identity)
   }
 
   func resolveOp(_ name: String) throws(ServiceError) -> Op {
@@ -522,22 +522,24 @@ final class ServiceCore: Sendable {
     try callerDomain(Caller(name), in: s)
   }
 
-  func can(_ r: CanRequest, caller: Caller) throws(ServiceError) -> CanReply {
+  func can(_ r: CanRequestV1, caller: Caller) throws(ServiceError) -> CanReplyV1 {
     let op = try resolveOp(r.op)
-    let reply = try read { s throws(ServiceError) -> CanReply in
+    let reply = try read { s throws(ServiceError) -> CanReplyV1 in
       _ = try callerDomain(caller, in: s)
       let who = try domain(r.caller ?? caller.domain, in: s)
       let question = try bind(who, op, target: r.target, arguments: r.arguments ?? [], situations: r.situations ?? [], s)
       let engine = DecisionEngine(host: s.host)
-      let modules: [XSMModule] = r.allModules == true ? XSMModule.allCases : [r.module ?? s.host.module]
+      let asked = r.module.map(XSMModule.init) ?? s.host.module
+      let modules: [XSMModule] = r.allModules == true ? XSMModule.allCases : [asked]
       let explain = r.why == true
       let decisions = modules.map {
         engine.decide(caller: who, op: op, target: question.target, module: $0, objects: question.objects,
           explain: explain)
       }
-      let primary = decisions.first { $0.module == (r.module ?? s.host.module) } ?? decisions[0]
-      return CanReply(caller: who.label, op: op.name, target: question.target?.label ?? "-", verdict: primary.verdict,
-        decisions: decisions, sequence: s.host.server?.sequence, arguments: question.boundArguments)
+      let primary = decisions.first { $0.module == asked } ?? decisions[0]
+      return CanReplyV1(caller: who.label, op: op.name, target: question.target?.label ?? "-",
+        verdict: VerdictV1(primary.verdict), decisions: decisions.map(DecisionV1.init), sequence: s.host.server?.sequence,
+        arguments: question.boundArguments)
     }
     decisionLog.record(caller: reply.caller, op: reply.op, target: reply.target,
       module: (r.module ?? .flask).rawValue, verdict: reply.verdict.rawValue, sequence: reply.sequence ?? 0)
@@ -562,15 +564,16 @@ final class ServiceCore: Sendable {
 
   static let maximumBatch = 100_000
 
-  func canBatch(_ r: BatchRequest, caller: Caller) throws(ServiceError) -> BatchReply {
+  func canBatch(_ r: BatchRequestV1, caller: Caller) throws(ServiceError) -> BatchReplyV1 {
     guard r.queries.count <= Self.maximumBatch else {
       throw ServiceError(413, "batch.too-large", "at most \(Self.maximumBatch) queries per batch")
     }
     var ops: [String: Op] = [:]
     for q in r.queries where ops[q.op] == nil { ops[q.op] = try resolveOp(q.op) }
-    return try read { s throws(ServiceError) -> BatchReply in
+    return try read { s throws(ServiceError) -> BatchReplyV1 in
       _ = try callerDomain(caller, in: s)
       let engine = DecisionEngine(host: s.host)
+      let module = r.module.map(XSMModule.init)
       var domains: [String: HostDomain] = [:]
       func lookup(_ name: String) throws(ServiceError) -> HostDomain {
         if let d = domains[name] { return d }
@@ -586,8 +589,8 @@ final class ServiceCore: Sendable {
         var arguments: [String]?
         var situations: [String]?
       }
-      var answered: [Key: Verdict] = [:]
-      var verdicts: [Verdict] = []
+      var answered: [Key: VerdictV1] = [:]
+      var verdicts: [VerdictV1] = []
       verdicts.reserveCapacity(r.queries.count)
       for q in r.queries {
         let key = Key(caller: q.caller, op: q.op, target: q.target, arguments: q.arguments, situations: q.situations)
@@ -598,16 +601,16 @@ final class ServiceCore: Sendable {
         let who = try lookup(q.caller)
         let op = ops[q.op]!
         let question = try bind(who, op, target: q.target, arguments: q.arguments ?? [], situations: q.situations ?? [], s)
-        let verdict = engine.verdict(caller: who, op: op, target: question.target, module: r.module,
-          objects: question.objects)
+        let verdict = VerdictV1(engine.verdict(caller: who, op: op, target: question.target, module: module,
+          objects: question.objects))
         answered[key] = verdict
         verdicts.append(verdict)
       }
-      return BatchReply(verdicts: verdicts, sequence: s.host.server?.sequence)
+      return BatchReplyV1(verdicts: verdicts, sequence: s.host.server?.sequence)
     }
   }
 
-  func matrix(_ r: MatrixRequest, caller: Caller) throws(ServiceError) -> AccessMatrix {
+  func matrix(_ r: MatrixRequestV1, caller: Caller) throws(ServiceError) -> MatrixV1 {
     var ops: [Op] = []
     for name in r.ops ?? [] { ops.append(try resolveOp(name)) }
     for family in r.families ?? [] {
@@ -616,27 +619,29 @@ final class ServiceCore: Sendable {
       ops += members
     }
     if ops.isEmpty { ops = catalog.legacyOps }
-    return try read { s throws(ServiceError) in
+    let matrix = try read { s throws(ServiceError) in
       _ = try callerDomain(caller, in: s)
-      return AccessMatrix(engine: DecisionEngine(host: s.host), ops: ops, modules: r.modules ?? [s.host.module])
+      return AccessMatrix(engine: DecisionEngine(host: s.host), ops: ops,
+        modules: r.modules?.map(XSMModule.init) ?? [s.host.module])
     }
+    return MatrixV1(matrix)
   }
 
   // MARK: Domains
 
-  func record(_ d: HostDomain) -> DomainRecord {
-    DomainRecord(domid: d.domid, name: d.name, context: d.contextText, flags: d.flags.map(\.rawValue).sorted(),
+  func record(_ d: HostDomain) -> DomainRecordV1 {
+    DomainRecordV1(domid: d.domid, name: d.name, context: d.contextText, flags: d.flags.map(\.rawValue).sorted(),
       target: d.targetDomid, iommu: d.iommu.rawValue, sid: d.sid)
   }
 
-  func domainRecords() -> [DomainRecord] {
+  func domainRecords() -> [DomainRecordV1] {
     lock.lockRead()
     defer { lock.unlock() }
     return state.host.domains.map(record)
   }
 
   /// Adding a domain is `domctl.createdomain`: the caller must pass that op's rule on the new domain.
-  func addDomain(_ r: AddDomainRequest, caller: Caller) throws(ServiceError) -> DomainRecord {
+  func addDomain(_ r: AddDomainRequestV1, caller: Caller) throws(ServiceError) -> DomainRecordV1 {
     var flags = Set<DomainFlag>()
     for f in r.flags ?? [] {
       guard let flag = DomainFlag(rawValue: f) else {
@@ -679,7 +684,7 @@ final class ServiceCore: Sendable {
   }
 
   /// Removing a domain is `domctl.destroydomain`.
-  func removeDomain(domid: Int, caller: Caller) throws(ServiceError) -> Empty {
+  func removeDomain(domid: Int, caller: Caller) throws(ServiceError) -> EmptyV1 {
     try write { s throws(ServiceError) in
       let me = try callerDomain(caller, in: s)
       guard let target = s.host.domain(domid: domid) else {
@@ -695,12 +700,12 @@ final class ServiceCore: Sendable {
       for i in domains.indices where domains[i].targetDomid == domid { domains[i].targetDomid = nil }
       s.host = s.host.updated(domains: domains)
       persistAll(s)
-      return Empty()
+      return EmptyV1()
     }
   }
 
   /// Relabelling by context: `FLASK_RELABEL_DOMAIN` with the context's SID.
-  func relabel(domid: Int, _ r: RelabelRequest, caller: Caller) throws(ServiceError) -> DomainRecord {
+  func relabel(domid: Int, _ r: RelabelRequestV1, caller: Caller) throws(ServiceError) -> DomainRecordV1 {
     try write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let me = try callerDomain(caller, in: s)
@@ -722,7 +727,8 @@ final class ServiceCore: Sendable {
     lock.lockRead()
     defer { lock.unlock() }
     let server = state.host.server
-    return ServiceGauges(sequence: server?.sequence ?? 0, cache: server?.statistics ?? AVCStatistics(),
+    let cache = server?.statistics ?? AVCStatistics()
+    return ServiceGauges(sequence: server?.sequence ?? 0, cacheHits: cache.hits, cacheMisses: cache.misses,
       cacheEntries: server?.cacheEntries ?? 0, domains: state.host.domains.count, decisionsLogged: decisionLog.count)
   }
 

@@ -1,5 +1,4 @@
 import Foundation
-import XSMServiceAPI
 import GRDB
 import Synchronization
 import XSMEngine

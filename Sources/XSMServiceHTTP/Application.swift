@@ -3,11 +3,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import XSMProtocol
 import XSMService
-import XSMServiceAPI
-
-/// The header naming the calling domain (a domain name or `domN`).
-public let callerHeaderName = "Xen-Caller"
 
 /// Counters and admission control shared by every request of one server.
 final class ServerState: Sendable {
@@ -87,8 +84,7 @@ enum Replies {
   /// `{"error": {"code", "message", "errno"?, "trace"?}}` with the error's status.
   static func error(_ error: ServiceError, headers extra: HTTPFields = [:]) -> Response {
     let status = (400...599).contains(error.status) ? error.status : 500
-    let body = ErrorReply(error: .init(code: error.code, message: error.message, errno: error.errno, trace: error.trace))
-    let data = (try? JSONKeys.makeEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal","message":""}}"#.utf8)
+    let data = (try? WireJSON.makeEncoder().encode(error.body)) ?? Data(#"{"error":{"code":"internal","message":""}}"#.utf8)
     var headers: HTTPFields = [.contentType: "application/json"]
     headers.append(contentsOf: extra)
     if status == 429 || status == 503 { headers[.retryAfter] = "1" }
@@ -101,7 +97,7 @@ enum Replies {
 // MARK: Per-route work
 
 enum RouteDispatcher {
-  static let callerField = HTTPField.Name(callerHeaderName)!
+  static let callerField = HTTPField.Name(RouteV1.callerHeader)!
 
   static func respond(
     _ route: Route, request: Request, context: BasicRequestContext, service: FlaskService, state: ServerState
@@ -113,7 +109,7 @@ enum RouteDispatcher {
         guard !value.isEmpty else {
           throw ServiceError(
             400, "request.no-caller",
-            "\(route.method.rawValue) \(route.path) needs the calling domain in the `\(callerHeaderName)` header (a domain name or domN)"
+            "\(route.method.rawValue) \(route.path) needs the calling domain in the `\(RouteV1.callerHeader)` header (a domain name or domN)"
           )
         }
         caller = Caller(value)

@@ -1,6 +1,6 @@
 import Foundation
+import XSMProtocol
 import XSMService
-import XSMServiceAPI
 
 /// A JSON value, for documents built in code (the OpenAPI document).
 enum JSONValue: Sendable, Equatable, Encodable, ExpressibleByDictionaryLiteral, ExpressibleByStringLiteral,
@@ -42,22 +42,8 @@ enum JSONValue: Sendable, Equatable, Encodable, ExpressibleByDictionaryLiteral, 
   }
 }
 
-/// The service's JSON conventions: snake_case keys, sorted, on the way out;
-/// snake_case keys, no unknown fields, on the way in.
+/// The JSON keys of the wire (`WireJSON`'s snake_case), for schemas and error messages.
 enum JSONKeys {
-  static func makeEncoder() -> JSONEncoder {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    return encoder
-  }
-
-  static func makeDecoder() -> JSONDecoder {
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    return decoder
-  }
-
   /// The key `.convertToSnakeCase` writes for a property name (asks the
   /// encoder itself, so the answer is always Foundation's).
   static func snakeCase(_ key: String) -> String {
@@ -74,7 +60,7 @@ enum JSONKeys {
         try container.encode(0, forKey: Key(stringValue: key))
       }
     }
-    guard let data = try? makeEncoder().encode(Probe(key: key)),
+    guard let data = try? WireJSON.makeEncoder().encode(Probe(key: key)),
       let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let converted = object.keys.first
     else { return key }
     return converted
@@ -102,7 +88,7 @@ enum RequestDecoding {
       throw ServiceError(400, "request.unknown-field", "unknown field `\(unknown)`")
     }
     do {
-      return try JSONKeys.makeDecoder().decode(type, from: body)
+      return try WireJSON.makeDecoder().decode(type, from: body)
     } catch {
       throw malformed(describe(error))
     }
@@ -147,7 +133,7 @@ enum RequestDecoding {
 
   private static func decoderError<T: Decodable>(_ type: T.Type, _ data: Data) -> String? {
     do {
-      _ = try JSONKeys.makeDecoder().decode(type, from: data)
+      _ = try WireJSON.makeDecoder().decode(type, from: data)
       return nil
     } catch {
       return describe(error)

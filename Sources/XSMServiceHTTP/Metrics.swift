@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
 import XSMService
-import XSMServiceAPI
 
 /// Request counters and latency histograms, rendered in the Prometheus text
 /// exposition format 0.0.4 together with the service's own gauges.
@@ -80,10 +79,10 @@ final class RequestMetrics: Sendable {
     line("xsmd_requests_in_flight \(inFlight)")
     line("# HELP xsmd_decision_cache_hits_total Access vector cache hits.")
     line("# TYPE xsmd_decision_cache_hits_total counter")
-    line("xsmd_decision_cache_hits_total \(gauges.cache.hits)")
+    line("xsmd_decision_cache_hits_total \(gauges.cacheHits)")
     line("# HELP xsmd_decision_cache_misses_total Access vector cache misses.")
     line("# TYPE xsmd_decision_cache_misses_total counter")
-    line("xsmd_decision_cache_misses_total \(gauges.cache.misses)")
+    line("xsmd_decision_cache_misses_total \(gauges.cacheMisses)")
     line("# HELP xsmd_decision_cache_entries Entries in the access vector cache.")
     line("# TYPE xsmd_decision_cache_entries gauge")
     line("xsmd_decision_cache_entries \(gauges.cacheEntries)")

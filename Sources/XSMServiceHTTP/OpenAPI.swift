@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
+import XSMProtocol
 import XSMService
-import XSMServiceAPI
 
 /// The OpenAPI 3.0 document of every xsmd route, built from the route table
 /// the router is built from (pretty-printed, keys sorted, newline-terminated).
@@ -30,6 +30,9 @@ enum OpenAPIDocument {
     501: "Not available under the host's XSM module: flask_op under dummy or silo (`module.no-flask-op`, errno -ENOSYS).",
     503: "Too many requests in flight (`server.busy`), or not ready (`server.not-ready`).",
   ]
+
+  /// The schema of every error reply.
+  static let errorSchema = SchemaInferrer.componentName(ErrorBodyV1.self)
 
   static func build(_ table: RouteTable) -> JSONValue {
     var paths: [String: [String: JSONValue]] = [:]
@@ -67,13 +70,13 @@ enum OpenAPIDocument {
                 "Error\(status)",
                 [
                   "description": .string(description),
-                  "content": ["application/json": ["schema": ["$ref": "#/components/schemas/ErrorReply"]]],
+                  "content": ["application/json": ["schema": Schema.reference(errorSchema).json]],
                 ] as JSONValue
               )
             })),
         "parameters": [
           "XenCaller": [
-            "name": "Xen-Caller", "in": "header", "required": true,
+            "name": .string(RouteV1.callerHeader), "in": "header", "required": true,
             "description": "The calling domain, by name or `domN`; Xen's guards are applied for it.",
             "schema": ["type": "string"],
           ]

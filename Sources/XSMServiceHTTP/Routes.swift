@@ -1,23 +1,7 @@
 import Foundation
 import Hummingbird
-import XSMEngine
+import XSMProtocol
 import XSMService
-import XSMServiceAPI
-
-/// `GET /healthz` and `GET /readyz`.
-struct StatusReply: Codable, Sendable, Equatable { var status: String }
-
-/// The body of every error reply: `{"error": {"code", "message", "errno"?, "trace"?}}`;
-/// `trace` is the guard's decision when Xen's guard denied a flask_op command.
-struct ErrorReply: Codable, Sendable {
-  struct Detail: Codable, Sendable {
-    var code: String
-    var message: String
-    var errno: String?
-    var trace: [TraceStep]?
-  }
-  var error: Detail
-}
 
 /// What a route handler gets from a request.
 struct RouteInput: Sendable {
@@ -62,7 +46,7 @@ struct RouteReply: Sendable {
   static func json(_ value: some Encodable, status: Int = 200) throws(ServiceError) -> RouteReply {
     do {
       return RouteReply(
-        status: status, contentType: "application/json", body: Array(try JSONKeys.makeEncoder().encode(value)))
+        status: status, contentType: "application/json", body: Array(try WireJSON.makeEncoder().encode(value)))
     } catch {
       throw ServiceError(500, "internal", "could not encode the reply: \(error)")
     }
@@ -88,10 +72,8 @@ struct Route: Sendable {
     var schema: Schema
   }
 
-  var method: HTTPRequest.Method
-  /// The path template, `{name}` for a path parameter (Hummingbird and OpenAPI both read it).
-  var path: String
-  var operationID: String
+  /// The method, path template and operation id, as client and server share them.
+  var wire: RouteV1
   var summary: String
   var tag: String
   var needsCaller: Bool
@@ -104,6 +86,18 @@ struct Route: Sendable {
   /// Health, readiness and metrics answer even when the server is saturated.
   var limited = true
   var handle: @Sendable (FlaskService, RouteInput) async throws -> RouteReply
+
+  var method: HTTPRequest.Method {
+    switch wire.method {
+    case .get: .get
+    case .put: .put
+    case .post: .post
+    case .delete: .delete
+    }
+  }
+  /// The path template, `{name}` for a path parameter (Hummingbird and OpenAPI both read it).
+  var path: String { wire.path }
+  var operationID: String { wire.operationID }
 
   var pathParameters: [String] {
     path.split(separator: "/").compactMap { part in
@@ -126,7 +120,7 @@ struct RouteTable: Sendable {
     builder.addFlaskRoutes()
     builder.addDecisionAndDomainRoutes()
     builder.addOperationalRoutes()
-    _ = inferrer.schema(for: ErrorReply.self)
+    _ = inferrer.schema(for: ErrorBodyV1.self)
     routes = builder.routes
     components = inferrer.components
   }
@@ -156,13 +150,13 @@ struct RouteBuilder {
 
   /// A route with a JSON request body.
   mutating func add<Request: Decodable & Sendable, Reply: Codable & Sendable>(
-    _ method: HTTPRequest.Method, _ path: String, _ operationID: String, _ summary: String, tag: String,
+    _ wire: RouteV1, _ summary: String, tag: String,
     request: Request.Type, reply: Reply.Type, status: Int = 200, caller: Bool = true, errors: Set<Int> = [],
     _ run: @escaping @Sendable (FlaskService, Request, RouteInput) async throws -> Reply
   ) {
     routes.append(
       Route(
-        method: method, path: path, operationID: operationID, summary: summary, tag: tag, needsCaller: caller,
+        wire: wire, summary: summary, tag: tag, needsCaller: caller,
         requestBody: .json(inferrer.schema(for: request)), reply: .json(inferrer.schema(for: reply)),
         successStatus: status,
         errors: ErrorStatus.always.union(caller ? ErrorStatus.withCaller : []).union(ErrorStatus.withJSONBody).union(
@@ -175,14 +169,14 @@ struct RouteBuilder {
 
   /// A route without a request body.
   mutating func add<Reply: Codable & Sendable>(
-    _ method: HTTPRequest.Method, _ path: String, _ operationID: String, _ summary: String, tag: String,
+    _ wire: RouteV1, _ summary: String, tag: String,
     reply: Reply.Type, status: Int = 200, caller: Bool = true, query: [Route.QueryParameter] = [],
     errors: Set<Int> = [], _ run: @escaping @Sendable (FlaskService, RouteInput) async throws -> Reply
   ) {
-    let pathErrors: Set<Int> = path.contains("{") || !query.isEmpty ? [400] : []
+    let pathErrors: Set<Int> = wire.path.contains("{") || !query.isEmpty ? [400] : []
     routes.append(
       Route(
-        method: method, path: path, operationID: operationID, summary: summary, tag: tag, needsCaller: caller,
+        wire: wire, summary: summary, tag: tag, needsCaller: caller,
         requestBody: .none, reply: .json(inferrer.schema(for: reply)), successStatus: status, query: query,
         errors: ErrorStatus.always.union(caller ? ErrorStatus.withCaller : []).union(pathErrors).union(errors),
         handle: { service, input in try RouteReply.json(try await run(service, input), status: status) }))
@@ -195,120 +189,120 @@ struct RouteBuilder {
     let flask = ErrorStatus.flask
     routes.append(
       Route(
-        method: .post, path: "/v1/flask/load", operationID: "flaskLoad",
+        wire: .flaskLoad,
         summary: "FLASK_LOAD: load a binary policy (security:load_policy). Atomic: queries see the old or the new policy.",
         tag: tag, needsCaller: true, requestBody: .binary(limit: FlaskService.maximumPolicySize),
-        reply: .json(inferrer.schema(for: Empty.self)), successStatus: 200,
+        reply: .json(inferrer.schema(for: EmptyV1.self)), successStatus: 200,
         errors: ErrorStatus.always.union(ErrorStatus.withCaller).union([413, 415, 422, 501]),
         handle: { service, input in
           try RouteReply.json(try await service.load(input.body, caller: input.caller))
         }))
     add(
-      .get, "/v1/flask/enforce", "flaskGetEnforce", "FLASK_GETENFORCE: whether flask enforces (no permission needed).",
-      tag: tag, reply: EnforceReply.self, errors: flask
+      .flaskGetEnforce, "FLASK_GETENFORCE: whether flask enforces (no permission needed).",
+      tag: tag, reply: EnforceReplyV1.self, errors: flask
     ) { s, i in try s.getEnforce(caller: i.caller) }
     add(
-      .put, "/v1/flask/enforce", "flaskSetEnforce",
+      .flaskSetEnforce,
       "FLASK_SETENFORCE: switch enforcing (security:setenforce, checked only when the value changes).", tag: tag,
-      request: SetEnforceRequest.self, reply: EnforceReply.self, errors: flask
+      request: SetEnforceRequestV1.self, reply: EnforceReplyV1.self, errors: flask
     ) { s, r, i in try s.setEnforce(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/context-to-sid", "flaskContextToSID",
-      "FLASK_CONTEXT_TO_SID: the SID of a context (security:check_context).", tag: tag, request: ContextRequest.self,
-      reply: SIDReply.self, errors: flask.union([422])
+      .flaskContextToSID,
+      "FLASK_CONTEXT_TO_SID: the SID of a context (security:check_context).", tag: tag, request: ContextRequestV1.self,
+      reply: SIDReplyV1.self, errors: flask.union([422])
     ) { s, r, i in try s.contextToSID(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/sid-to-context", "flaskSIDToContext",
-      "FLASK_SID_TO_CONTEXT: the context of a SID (security:check_context).", tag: tag, request: SIDRequest.self,
-      reply: ContextReply.self, errors: flask
+      .flaskSIDToContext,
+      "FLASK_SID_TO_CONTEXT: the context of a SID (security:check_context).", tag: tag, request: SIDRequestV1.self,
+      reply: ContextReplyV1.self, errors: flask
     ) { s, r, i in try s.sidToContext(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/access", "flaskAccess",
+      .flaskAccess,
       "FLASK_ACCESS: the access vector for (ssid, tsid, class) (security:compute_av).", tag: tag,
-      request: AccessRequest.self, reply: AccessReply.self, errors: flask
+      request: AccessRequestV1.self, reply: AccessReplyV1.self, errors: flask
     ) { s, r, i in try s.access(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/create", "flaskCreate",
+      .flaskCreate,
       "FLASK_CREATE: the SID of a new object by type_transition (security:compute_create).", tag: tag,
-      request: ComputeRequest.self, reply: SIDReply.self, errors: flask
+      request: ComputeRequestV1.self, reply: SIDReplyV1.self, errors: flask
     ) { s, r, i in try s.create(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/relabel", "flaskRelabel",
+      .flaskRelabel,
       "FLASK_RELABEL: the SID after relabelling by type_change (security:compute_relabel).", tag: tag,
-      request: ComputeRequest.self, reply: SIDReply.self, errors: flask
+      request: ComputeRequestV1.self, reply: SIDReplyV1.self, errors: flask
     ) { s, r, i in try s.relabel(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/member", "flaskMember",
+      .flaskMember,
       "FLASK_MEMBER: the SID of a member object by type_member (security:compute_member).", tag: tag,
-      request: ComputeRequest.self, reply: SIDReply.self, errors: flask
+      request: ComputeRequestV1.self, reply: SIDReplyV1.self, errors: flask
     ) { s, r, i in try s.member(r, caller: i.caller) }
     add(
-      .get, "/v1/flask/policyvers", "flaskPolicyVersion", "FLASK_POLICYVERS: the policy version Xen supports.",
-      tag: tag, reply: PolicyVersionReply.self, errors: flask
+      .flaskPolicyVersion, "FLASK_POLICYVERS: the policy version Xen supports.",
+      tag: tag, reply: PolicyVersionReplyV1.self, errors: flask
     ) { s, i in try s.policyVersion(caller: i.caller) }
     add(
-      .post, "/v1/flask/getbool", "flaskGetBool",
+      .flaskGetBool,
       "FLASK_GETBOOL: a boolean's value in force and pending, by id or name (unchecked).", tag: tag,
-      request: BooleanRef.self, reply: BooleanReply.self, errors: flask
+      request: BooleanRefV1.self, reply: BooleanReplyV1.self, errors: flask
     ) { s, r, i in try s.getBoolean(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/setbool", "flaskSetBool",
+      .flaskSetBool,
       "FLASK_SETBOOL: set a boolean's pending value, optionally committing (security:setbool).", tag: tag,
-      request: SetBooleanRequest.self, reply: BooleanReply.self, errors: flask
+      request: SetBooleanRequestV1.self, reply: BooleanReplyV1.self, errors: flask
     ) { s, r, i in try s.setBoolean(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/commitbools", "flaskCommitBools",
-      "FLASK_COMMITBOOLS: put pending boolean values in force (security:setbool).", tag: tag, reply: Empty.self,
+      .flaskCommitBools,
+      "FLASK_COMMITBOOLS: put pending boolean values in force (security:setbool).", tag: tag, reply: EmptyV1.self,
       errors: flask
     ) { s, i in try s.commitBooleans(caller: i.caller) }
     add(
-      .get, "/v1/flask/mls", "flaskMLS", "FLASK_MLS: whether the policy is MLS.", tag: tag, reply: MLSReply.self,
+      .flaskMLS, "FLASK_MLS: whether the policy is MLS.", tag: tag, reply: MLSReplyV1.self,
       errors: flask
     ) { s, i in try s.mls(caller: i.caller) }
     add(
-      .get, "/v1/flask/avc-threshold", "flaskGetAVCThreshold", "FLASK_GETAVC_THRESHOLD: the AVC cache threshold.",
-      tag: tag, reply: ThresholdReply.self, errors: flask
+      .flaskGetAVCThreshold, "FLASK_GETAVC_THRESHOLD: the AVC cache threshold.",
+      tag: tag, reply: ThresholdReplyV1.self, errors: flask
     ) { s, i in try s.avcThreshold(caller: i.caller) }
     add(
-      .put, "/v1/flask/avc-threshold", "flaskSetAVCThreshold",
+      .flaskSetAVCThreshold,
       "FLASK_SETAVC_THRESHOLD: set the AVC cache threshold (security:setsecparam, only when it changes).", tag: tag,
-      request: ThresholdRequest.self, reply: ThresholdReply.self, errors: flask
+      request: ThresholdRequestV1.self, reply: ThresholdReplyV1.self, errors: flask
     ) { s, r, i in try s.setAVCThreshold(r, caller: i.caller) }
     add(
-      .get, "/v1/flask/avc-hashstats", "flaskAVCHashStats", "FLASK_AVC_HASHSTATS: AVC hash table statistics.",
-      tag: tag, reply: HashStatsReply.self, errors: flask
+      .flaskAVCHashStats, "FLASK_AVC_HASHSTATS: AVC hash table statistics.",
+      tag: tag, reply: HashStatsReplyV1.self, errors: flask
     ) { s, i in try s.avcHashStats(caller: i.caller) }
     add(
-      .get, "/v1/flask/avc-cachestats", "flaskAVCCacheStats",
+      .flaskAVCCacheStats,
       "FLASK_AVC_CACHESTATS: AVC counters of one CPU (404 `-ENOENT` for an invalid CPU).", tag: tag,
-      reply: CacheStatsReply.self,
+      reply: CacheStatsReplyV1.self,
       query: [.init(name: "cpu", description: "The CPU (default 0).", schema: .integer(format: "int64"))],
       errors: flask
     ) { s, i in try s.avcCacheStats(cpu: try i.integerQuery("cpu", default: 0), caller: i.caller) }
     add(
-      .post, "/v1/flask/add-ocontext", "flaskAddOcontext",
+      .flaskAddOcontext,
       "FLASK_ADD_OCONTEXT: label a pirq, I/O port range, I/O memory range or PCI device (security:add_ocontext).",
-      tag: tag, request: OcontextRequest.self, reply: Empty.self, errors: flask.union([409])
+      tag: tag, request: OcontextRequestV1.self, reply: EmptyV1.self, errors: flask.union([409])
     ) { s, r, i in try s.addOcontext(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/del-ocontext", "flaskDelOcontext",
-      "FLASK_DEL_OCONTEXT: remove a device label (security:del_ocontext).", tag: tag, request: OcontextRequest.self,
-      reply: Empty.self, errors: flask
+      .flaskDelOcontext,
+      "FLASK_DEL_OCONTEXT: remove a device label (security:del_ocontext).", tag: tag, request: OcontextRequestV1.self,
+      reply: EmptyV1.self, errors: flask
     ) { s, r, i in try s.delOcontext(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/get-peer-sid", "flaskGetPeerSID",
+      .flaskGetPeerSID,
       "FLASK_GET_PEER_SID: the SID of the domain at the other end of the caller's interdomain port (unchecked).",
-      tag: tag, request: PeerSIDRequest.self, reply: SIDReply.self, errors: flask
+      tag: tag, request: PeerSIDRequestV1.self, reply: SIDReplyV1.self, errors: flask
     ) { s, r, i in try s.peerSID(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/relabel-domain", "flaskRelabelDomain",
+      .flaskRelabelDomain,
       "FLASK_RELABEL_DOMAIN: give a domain a new SID (domain2:relabelfrom/relabelto or relabelself, domain:transition).",
-      tag: tag, request: RelabelDomainRequest.self, reply: Empty.self, errors: flask.union([422])
+      tag: tag, request: RelabelDomainRequestV1.self, reply: EmptyV1.self, errors: flask.union([422])
     ) { s, r, i in try s.relabelDomain(r, caller: i.caller) }
     add(
-      .post, "/v1/flask/devicetree-label", "flaskDeviceTreeLabel",
+      .flaskDeviceTreeLabel,
       "FLASK_DEVICETREE_LABEL: label a device-tree path, or remove its label with sid 0 (security:add_ocontext / del_ocontext).",
-      tag: tag, request: DeviceTreeLabelRequest.self, reply: Empty.self, errors: flask.union([409])
+      tag: tag, request: DeviceTreeLabelRequestV1.self, reply: EmptyV1.self, errors: flask.union([409])
     ) { s, r, i in try s.deviceTreeLabel(r, caller: i.caller) }
   }
 
@@ -316,48 +310,48 @@ struct RouteBuilder {
 
   mutating func addDecisionAndDomainRoutes() {
     add(
-      .get, "/v1/xsm/identity", "xsmIdentity",
+      .xsmIdentity,
       "Which XSM module is in place, with its policy version, digest, enforcing, MLS and booleans.", tag: "xsm",
-      reply: XSMIdentity.self, caller: false
+      reply: IdentityV1.self, caller: false
     ) { s, _ in s.identity() }
     add(
-      .post, "/v1/can", "can",
+      .can,
       "May a domain invoke an op on another? The decision with its trace, under the host's module or all modules.",
-      tag: "decisions", request: CanRequest.self, reply: CanReply.self
+      tag: "decisions", request: CanRequestV1.self, reply: CanReplyV1.self
     ) { s, r, i in try s.can(r, caller: i.caller) }
     // The batch route is the throughput path: its body is read with one
     // JSONSerialization pass (checking fields as it goes) and its reply
     // written by hand, instead of the generic schema walk plus JSONDecoder.
     routes.append(
       Route(
-        method: .post, path: "/v1/can/batch", operationID: "canBatch",
+        wire: .canBatch,
         summary: "Many (caller, op, target) questions in one request; verdicts only.", tag: "decisions",
-        needsCaller: true, requestBody: .json(inferrer.schema(for: BatchRequest.self)),
-        reply: .json(inferrer.schema(for: BatchReply.self)), successStatus: 200,
+        needsCaller: true, requestBody: .json(inferrer.schema(for: BatchRequestV1.self)),
+        reply: .json(inferrer.schema(for: BatchReplyV1.self)), successStatus: 200,
         errors: ErrorStatus.always.union(ErrorStatus.withCaller).union(ErrorStatus.withJSONBody),
         handle: { service, input in
           let request = try BatchCodec.decode(input.body)
           return BatchCodec.encode(try service.canBatch(request, caller: input.caller))
         }))
     add(
-      .post, "/v1/matrix", "matrix", "Who may invoke which op on whom: the access matrix.", tag: "decisions",
-      request: MatrixRequest.self, reply: AccessMatrix.self
+      .matrix, "Who may invoke which op on whom: the access matrix.", tag: "decisions",
+      request: MatrixRequestV1.self, reply: MatrixV1.self
     ) { s, r, i in try s.matrix(r, caller: i.caller) }
     add(
-      .get, "/v1/domains", "listDomains", "The domains of the simulated host.", tag: "domains",
-      reply: [DomainRecord].self, caller: false
+      .listDomains, "The domains of the simulated host.", tag: "domains",
+      reply: [DomainRecordV1].self, caller: false
     ) { s, _ in s.domains() }
     add(
-      .post, "/v1/domains", "addDomain", "Create a domain (the caller needs the rights Xen's domctl.create needs).",
-      tag: "domains", request: AddDomainRequest.self, reply: DomainRecord.self, status: 201, errors: [409, 422]
+      .addDomain, "Create a domain (the caller needs the rights Xen's domctl.create needs).",
+      tag: "domains", request: AddDomainRequestV1.self, reply: DomainRecordV1.self, status: 201, errors: [409, 422]
     ) { s, r, i in try s.addDomain(r, caller: i.caller) }
     add(
-      .delete, "/v1/domains/{domid}", "removeDomain", "Destroy a domain.", tag: "domains", reply: Empty.self
+      .removeDomain, "Destroy a domain.", tag: "domains", reply: EmptyV1.self
     ) { s, i in try s.removeDomain(domid: try i.integer("domid"), caller: i.caller) }
     add(
-      .post, "/v1/domains/{domid}/relabel", "relabelDomainByContext",
+      .relabelDomainByContext,
       "Give a domain a new security context, as FLASK_RELABEL_DOMAIN does.", tag: "domains",
-      request: RelabelRequest.self, reply: DomainRecord.self, errors: [422]
+      request: RelabelRequestV1.self, reply: DomainRecordV1.self, errors: [422]
     ) { s, r, i in try s.relabel(domid: try i.integer("domid"), r, caller: i.caller) }
   }
 
@@ -365,27 +359,27 @@ struct RouteBuilder {
 
   mutating func addOperationalRoutes() {
     var health = Route(
-      method: .get, path: "/healthz", operationID: "health", summary: "Liveness: always 200 while the process serves.",
+      wire: .health, summary: "Liveness: always 200 while the process serves.",
       tag: "operations", needsCaller: false, requestBody: .none,
-      reply: .json(inferrer.schema(for: StatusReply.self)), successStatus: 200, errors: [],
-      handle: { _, _ in try RouteReply.json(StatusReply(status: "ok")) })
+      reply: .json(inferrer.schema(for: StatusReplyV1.self)), successStatus: 200, errors: [],
+      handle: { _, _ in try RouteReply.json(StatusReplyV1(status: "ok")) })
     health.limited = false
     routes.append(health)
 
     var ready = Route(
-      method: .get, path: "/readyz", operationID: "ready",
+      wire: .ready,
       summary: "Readiness: 200 once the state is loaded and the database open, else 503 `server.not-ready`.",
       tag: "operations", needsCaller: false, requestBody: .none,
-      reply: .json(inferrer.schema(for: StatusReply.self)), successStatus: 200, errors: [503],
+      reply: .json(inferrer.schema(for: StatusReplyV1.self)), successStatus: 200, errors: [503],
       handle: { service, _ in
         guard service.isReady else { throw ServiceError(503, "server.not-ready", "the service state is not loaded yet") }
-        return try RouteReply.json(StatusReply(status: "ready"))
+        return try RouteReply.json(StatusReplyV1(status: "ready"))
       })
     ready.limited = false
     routes.append(ready)
 
     var metrics = Route(
-      method: .get, path: "/metrics", operationID: "metrics",
+      wire: .metrics,
       summary: "Prometheus metrics (text format 0.0.4): requests, latency, decision cache, policy sequence, domains.",
       tag: "operations", needsCaller: false, requestBody: .none,
       reply: .text(contentType: "text/plain; version=0.0.4; charset=utf-8"), successStatus: 200, errors: [],
@@ -398,7 +392,7 @@ struct RouteBuilder {
 
     routes.append(
       Route(
-        method: .get, path: "/openapi.json", operationID: "openAPI", summary: "This OpenAPI 3.0 document.",
+        wire: .openAPI, summary: "This OpenAPI 3.0 document.",
         tag: "operations", needsCaller: false, requestBody: .none, reply: .json(.dictionary(.any)),
         successStatus: 200, errors: ErrorStatus.always,
         handle: { _, _ in
@@ -414,13 +408,13 @@ enum BatchCodec {
   /// Reads `{"module"?: M, "queries": [{"caller", "op", "target"?, "arguments"?, "situations"?}, ...]}`
   /// in one pass over the bytes (a batch is megabytes of small objects, and
   /// a general JSON parser spends most of the route's time building them).
-  static func decode(_ body: [UInt8]) throws(ServiceError) -> BatchRequest {
+  static func decode(_ body: [UInt8]) throws(ServiceError) -> BatchRequestV1 {
     var reader = BatchReader(bytes: body)
     return try reader.request()
   }
 
   /// `{"sequence": N, "verdicts": [...]}`, keys sorted as every other reply.
-  static func encode(_ reply: BatchReply) -> RouteReply {
+  static func encode(_ reply: BatchReplyV1) -> RouteReply {
     var text = "{\"sequence\":" + (reply.sequence.map(String.init) ?? "null") + ",\"verdicts\":["
     text.reserveCapacity(text.utf8.count + reply.verdicts.count * 11)
     for (i, v) in reply.verdicts.enumerated() {
@@ -555,7 +549,7 @@ struct BatchReader {
     return list
   }
 
-  mutating func query(_ index: Int) throws(ServiceError) -> BatchRequest.Query {
+  mutating func query(_ index: Int) throws(ServiceError) -> BatchRequestV1.Query {
     try expect(0x7B, "an object for `queries[\(index)]`")
     var caller: String?
     var op: String?
@@ -579,13 +573,13 @@ struct BatchReader {
     }
     guard let caller else { throw ServiceError(400, "request.malformed", "`queries[\(index)].caller` is missing") }
     guard let op else { throw ServiceError(400, "request.malformed", "`queries[\(index)].op` is missing") }
-    return BatchRequest.Query(caller: caller, op: op, target: target, arguments: arguments, situations: situations)
+    return BatchRequestV1.Query(caller: caller, op: op, target: target, arguments: arguments, situations: situations)
   }
 
-  mutating func request() throws(ServiceError) -> BatchRequest {
+  mutating func request() throws(ServiceError) -> BatchRequestV1 {
     try expect(0x7B, "a JSON object")
-    var module: XSMModule?
-    var queries: [BatchRequest.Query]?
+    var module: ModuleV1?
+    var queries: [BatchRequestV1.Query]?
     if !take(0x7D) {
       repeat {
         let key = try string()
@@ -593,14 +587,14 @@ struct BatchReader {
         switch key {
         case "module":
           if let text = try optionalString() {
-            guard let m = XSMModule(rawValue: text) else {
+            guard let m = ModuleV1(rawValue: text) else {
               throw ServiceError(400, "request.malformed", "`module` must be \"dummy\", \"silo\" or \"flask\"")
             }
             module = m
           }
         case "queries":
           try expect(0x5B, "an array for `queries`")
-          var list: [BatchRequest.Query] = []
+          var list: [BatchRequestV1.Query] = []
           list.reserveCapacity(bytes.count / 48)
           if !take(0x5D) {
             repeat { list.append(try query(list.count)) } while take(0x2C)
@@ -616,6 +610,6 @@ struct BatchReader {
     skipSpace()
     guard i == bytes.count else { throw fail("text after the JSON object") }
     guard let queries else { throw ServiceError(400, "request.malformed", "`queries` is missing") }
-    return BatchRequest(module: module, queries: queries)
+    return BatchRequestV1(module: module, queries: queries)
   }
 }

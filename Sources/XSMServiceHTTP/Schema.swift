@@ -1,7 +1,6 @@
 import Foundation
-import XSMEngine
+import XSMProtocol
 import XSMService
-import XSMServiceAPI
 
 /// A JSON Schema (the OpenAPI 3.0 subset the service needs), inferred from
 /// the `Decodable` conformances of the request and reply types, so the
@@ -63,19 +62,9 @@ protocol SchemaDescribing {
   static var schemaSample: Self { get }
 }
 
-extension Verdict: SchemaDescribing {
-  static var schema: Schema { .stringEnumeration([Verdict.allowed, .denied, .invalid].map(\.rawValue)) }
-  static var schemaSample: Verdict { .allowed }
-}
-extension TraceStep.Outcome: SchemaDescribing {
-  static var schema: Schema {
-    .stringEnumeration([TraceStep.Outcome.pass, .fail, .info, .permissive].map(\.rawValue))
-  }
-  static var schemaSample: TraceStep.Outcome { .pass }
-}
-extension ClassRef: SchemaDescribing {
+extension ClassRefV1: SchemaDescribing {
   static var schema: Schema { .oneOf([.integer(format: nil), .string]) }
-  static var schemaSample: ClassRef { .number(0) }
+  static var schemaSample: ClassRefV1 { .number(0) }
 }
 
 /// Collections whose element schema the inference cannot see by decoding
@@ -148,11 +137,28 @@ final class SchemaInferrer {
     return converted
   }
 
+  /// A type's schema name: its name without the module and the wire
+  /// version (`BatchRequestV1.Query` is `BatchRequestQuery`), or the name
+  /// the document gave it before the V1 types.
   static func componentName(_ type: any Any.Type) -> String {
+    if let kept = namesBeforeV1[ObjectIdentifier(type)] { return kept }
     var parts = String(reflecting: type).split(separator: ".").map(String.init)
     if parts.count > 1 { parts.removeFirst() }  // the module
-    return parts.joined()
+    return parts.map { $0.hasSuffix("V1") ? String($0.dropLast(2)) : $0 }.joined()
   }
+
+  /// Schemas that were the engine's types on the wire keep the names they
+  /// had, so clients generated from the document keep theirs.
+  static let namesBeforeV1: [ObjectIdentifier: String] = [
+    ObjectIdentifier(MatrixV1.self): "AccessMatrix",
+    ObjectIdentifier(MatrixV1.Domain.self): "HostDomain",
+    ObjectIdentifier(MatrixV1.DomainClass.self): "AccessMatrixDomainClass",
+    ObjectIdentifier(MatrixV1.Cell.self): "AccessMatrixCell",
+    ObjectIdentifier(MatrixV1.OpRow.self): "AccessMatrixOpRow",
+    ObjectIdentifier(IdentityV1.self): "XSMIdentity",
+    ObjectIdentifier(ErrorBodyV1.self): "ErrorReply",
+    ObjectIdentifier(ErrorBodyV1.Detail.self): "ErrorReplyDetail",
+  ]
 
   static func primitiveSchema(_ type: any Any.Type) -> Schema? {
     switch type {

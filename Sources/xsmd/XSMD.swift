@@ -4,8 +4,8 @@ import XSMCatalog
 import XSMCommandLine
 import XSMDiagnostics
 import XSMEngine
+import XSMProtocol
 import XSMService
-import XSMServiceAPI
 import XSMServiceHTTP
 
 /// `xsmd`: the xsmtools query service. Serves a simulated Xen host over

@@ -3,7 +3,7 @@ import Foundation
 import XSMCommandLine
 import XSMCatalog
 import XSMEngine
-import XSMServiceAPI
+import XSMProtocol
 
 extension XSMQ {
   struct Can: AsyncParsableCommand {
@@ -155,24 +155,24 @@ extension XSMQ {
         throw usageError("\(option) is not supported with --server; give it as --arg NAME=VALUE")
       }
       let reply = try await client.can(
-        CanRequest(caller: caller, op: op, target: target, module: module, allModules: allModules ? true : nil,
-          why: why || allModules || self.host.json ? true : nil, arguments: arguments.isEmpty ? nil : arguments,
-          situations: situation.isEmpty ? nil : situation))
-      guard !reply.decisions.isEmpty else { throw usageError("xsmd answered `can` without a decision") }
+        CanRequestV1(caller: caller, op: op, target: target, module: module.map(ModuleV1.init),
+          allModules: allModules ? true : nil, why: why || allModules || self.host.json ? true : nil,
+          arguments: arguments.isEmpty ? nil : arguments, situations: situation.isEmpty ? nil : situation))
+      let decisions = reply.decisions.map(Decision.init)
+      guard !decisions.isEmpty else { throw usageError("xsmd answered `can` without a decision") }
       if self.host.json {
         let primaryModule: XSMModule
         if let module {
           primaryModule = module
         } else if allModules {
-          primaryModule = try await client.identity().module
+          primaryModule = XSMModule(try await client.identity().module)
         } else {
-          primaryModule = reply.decisions[0].module
+          primaryModule = decisions[0].module
         }
         print(encodeJSON(Answer(caller: reply.caller, op: reply.op, target: reply.target, arguments: reply.arguments,
-          module: primaryModule,
-          verdict: reply.verdict, decisions: reply.decisions)))
+          module: primaryModule, verdict: Verdict(reply.verdict), decisions: decisions)))
       } else {
-        print(Self.render(reply.decisions, caller: reply.caller, op: reply.op, target: reply.target, why: why,
+        print(Self.render(decisions, caller: reply.caller, op: reply.op, target: reply.target, why: why,
           sideBySide: allModules))
       }
       if reply.verdict != .allowed { throw ExitCode(1) }

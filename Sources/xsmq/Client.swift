@@ -1,32 +1,17 @@
 import ArgumentParser
 import Foundation
-import XSMEngine
-import XSMServiceAPI
+import XSMProtocol
 
 #if canImport(FoundationNetworking)
   import FoundationNetworking
 #endif
 
-// An HTTP client for xsmd's /v1 routes (SPEC §9). Each call waits for its
-// answer and either returns the decoded reply or prints one clear line on
-// stderr and throws the exit status the project uses: 2 when xsmd cannot be
-// reached or refuses a request, 1 when Xen's guard denies the caller (the
-// answer is "no").
-
-/// xsmd's error body (the request and reply types come from XSMServiceAPI).
-enum Wire {
-  /// The body of every 4xx/5xx: `{"error": {"code", "message", "errno"?, "trace"?}}`.
-  struct ErrorBody: Codable {
-    struct Detail: Codable {
-      var code: String
-      var message: String
-      var errno: String?
-      /// The guard's decision, when Xen's guard denied a flask_op command.
-      var trace: [TraceStep]?
-    }
-    var error: Detail
-  }
-}
+// An HTTP client for xsmd's /v1 routes (SPEC §9), in the terms of
+// XSMProtocol: its routes, bodies, error body and JSON conventions. Each call
+// waits for its answer and either returns the decoded reply or prints one
+// clear line on stderr and throws the exit status the project uses: 2 when
+// xsmd cannot be reached or refuses a request, 1 when Xen's guard denies the
+// caller (the answer is "no").
 
 /// Where xsmd is and who is calling: one instance per command.
 struct ServiceClient: Sendable {
@@ -53,35 +38,37 @@ struct ServiceClient: Sendable {
 
   // MARK: Requests
 
-  func get<Reply: Decodable>(_ path: String, query: [URLQueryItem] = [], as: Reply.Type = Reply.self)
+  /// A route without a body (its path has no parameters).
+  func get<Reply: Decodable>(_ route: RouteV1, query: [URLQueryItem] = [], as: Reply.Type = Reply.self)
     async throws -> Reply
   {
-    try decode(Reply.self, try await send("GET", path, query: query, body: nil, contentType: nil), path: path)
+    try decode(Reply.self, try await send(route, query: query, body: nil, contentType: nil), path: route.path)
   }
 
-  func send<Body: Encodable, Reply: Decodable>(_ method: String, _ path: String, _ body: Body,
-    as: Reply.Type = Reply.self) async throws -> Reply
+  /// A route with a JSON body (its path has no parameters).
+  func send<Body: Encodable, Reply: Decodable>(_ route: RouteV1, _ body: Body, as: Reply.Type = Reply.self)
+    async throws -> Reply
   {
-    let data = try Self.encoder.encode(body)
-    return try decode(Reply.self, try await send(method, path, body: data, contentType: "application/json"), path: path)
+    let data = try WireJSON.makeEncoder().encode(body)
+    return try decode(Reply.self, try await send(route, body: data, contentType: "application/json"), path: route.path)
   }
 
   /// Sends a raw body (a binary policy) and decodes the reply.
-  func upload<Reply: Decodable>(_ path: String, _ bytes: Data, as: Reply.Type = Reply.self) async throws -> Reply {
-    try decode(Reply.self, try await send("POST", path, body: bytes, contentType: "application/octet-stream"), path: path)
+  func upload<Reply: Decodable>(_ route: RouteV1, _ bytes: Data, as: Reply.Type = Reply.self) async throws -> Reply {
+    try decode(
+      Reply.self, try await send(route, body: bytes, contentType: "application/octet-stream"), path: route.path)
   }
 
   /// One request; transport failures and error statuses are reported and become exit statuses.
-  func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data?, contentType: String?)
-    async throws -> Data
-  {
+  func send(_ route: RouteV1, query: [URLQueryItem] = [], body: Data?, contentType: String?) async throws -> Data {
+    let path = route.path
     var components = URLComponents(url: base.appendingPathComponent(path), resolvingAgainstBaseURL: false)
     if !query.isEmpty { components?.queryItems = query }
     guard let url = components?.url else { throw usageError("cannot form a URL for `\(path)` on \(base)") }
     var request = URLRequest(url: url)
-    request.httpMethod = method
+    request.httpMethod = route.method.rawValue
     request.setValue("application/json", forHTTPHeaderField: "Accept")
-    if let caller { request.setValue(caller, forHTTPHeaderField: "Xen-Caller") }
+    if let caller { request.setValue(caller, forHTTPHeaderField: RouteV1.callerHeader) }
     if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
     request.httpBody = body
 
@@ -119,7 +106,7 @@ struct ServiceClient: Sendable {
   /// Prints the server's error and returns the exit status: 1 when Xen's
   /// guard denied the caller (403), else 2.
   static func report(status: Int, body: Data) -> ExitCode {
-    if let e = try? decoder.decode(Wire.ErrorBody.self, from: body) {
+    if let e = try? WireJSON.makeDecoder().decode(ErrorBodyV1.self, from: body) {
       let errno = e.error.errno.map { " (\($0))" } ?? ""
       fail("xsmq: \(status == 403 ? "denied" : "error"): \(e.error.code): \(e.error.message)\(errno)")
       // The checks that refused, as `xsmq can --why` shows them.
@@ -148,34 +135,23 @@ struct ServiceClient: Sendable {
   }
 
   func decode<Reply: Decodable>(_ type: Reply.Type, _ data: Data, path: String) throws -> Reply {
-    if Reply.self == Empty.self, data.isEmpty, let empty = Empty() as? Reply { return empty }
+    if Reply.self == EmptyV1.self, data.isEmpty, let empty = EmptyV1() as? Reply { return empty }
     do {
-      return try Self.decoder.decode(Reply.self, from: data)
+      return try WireJSON.makeDecoder().decode(Reply.self, from: data)
     } catch {
       fail("xsmq: error: xsmd sent a reply to `\(path)` that xsmq cannot read: \(error)")
       throw ExitCode(2)
     }
   }
 
-  static var encoder: JSONEncoder {
-    let e = JSONEncoder()
-    e.keyEncodingStrategy = .convertToSnakeCase
-    return e
-  }
-  static var decoder: JSONDecoder {
-    let d = JSONDecoder()
-    d.keyDecodingStrategy = .convertFromSnakeCase
-    return d
-  }
-
   // MARK: Routes
 
-  func identity() async throws -> XSMIdentity { try await get("/v1/xsm/identity") }
-  func can(_ r: CanRequest) async throws -> CanReply { try await send("POST", "/v1/can", r) }
-  func matrix(_ r: MatrixRequest) async throws -> AccessMatrix { try await send("POST", "/v1/matrix", r) }
+  func identity() async throws -> IdentityV1 { try await get(.xsmIdentity) }
+  func can(_ r: CanRequestV1) async throws -> CanReplyV1 { try await send(.can, r) }
+  func matrix(_ r: MatrixRequestV1) async throws -> MatrixV1 { try await send(.matrix, r) }
 }
 
-extension ClassRef {
+extension ClassRefV1 {
   /// A class number when `text` is one, else a class name.
   init(_ text: String) { self = Int(text).map { .number($0) } ?? .name(text) }
 }

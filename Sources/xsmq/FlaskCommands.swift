@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import XSMServiceAPI
+import XSMProtocol
 import XSMEngine
 import XSMCommandLine
 
@@ -33,7 +33,7 @@ struct FlaskOptions: ParsableArguments {
   /// Prints `reply` as JSON with --json, else `human` (nothing when empty).
   func emit(_ reply: some Encodable, _ human: @autoclosure () -> String) {
     if json {
-      print(reply is Empty ? "{}" : encodeJSON(reply))
+      print(reply is EmptyV1 ? "{}" : encodeJSON(reply))
     } else {
       let text = human()
       if !text.isEmpty { print(text) }
@@ -63,7 +63,7 @@ private func resolveSID(_ text: String, role: String, _ client: ServiceClient) a
   guard text.split(separator: ":").count >= 3 else {
     throw usageError("\(role) `\(text)` is neither a SID nor a context (user:role:type)")
   }
-  let reply: SIDReply = try await client.send("POST", "/v1/flask/context-to-sid", ContextRequest(context: text))
+  let reply: SIDReplyV1 = try await client.send(.flaskContextToSID, ContextRequestV1(context: text))
   return reply.sid
 }
 
@@ -123,7 +123,7 @@ extension XSMQ.Flask {
     func run() async throws {
       let client = try options.client()
       guard let data = FileManager.default.contents(atPath: file) else { throw usageError("cannot read `\(file)`") }
-      let reply: Empty = try await client.upload("/v1/flask/load", data)
+      let reply: EmptyV1 = try await client.upload(.flaskLoad, data)
       options.emit(reply, "loaded `\(file)` (\(data.count) bytes)")
     }
   }
@@ -134,7 +134,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: EnforceReply = try await options.client().get("/v1/flask/enforce")
+      let reply: EnforceReplyV1 = try await options.client().get(.flaskGetEnforce)
       options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
     }
   }
@@ -148,8 +148,8 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let enforcing = try parseBool(mode, what: "the mode")
-      let reply: EnforceReply = try await options.client().send(
-        "PUT", "/v1/flask/enforce", SetEnforceRequest(enforcing: enforcing))
+      let reply: EnforceReplyV1 = try await options.client().send(
+        .flaskSetEnforce, SetEnforceRequestV1(enforcing: enforcing))
       options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
     }
   }
@@ -161,8 +161,8 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: SIDReply = try await options.client().send(
-        "POST", "/v1/flask/context-to-sid", ContextRequest(context: context))
+      let reply: SIDReplyV1 = try await options.client().send(
+        .flaskContextToSID, ContextRequestV1(context: context))
       options.emit(reply, "\(reply.sid)")
     }
   }
@@ -174,8 +174,8 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: ContextReply = try await options.client().send(
-        "POST", "/v1/flask/sid-to-context", SIDRequest(sid: sid))
+      let reply: ContextReplyV1 = try await options.client().send(
+        .flaskSIDToContext, SIDRequestV1(sid: sid))
       options.emit(reply, reply.context)
     }
   }
@@ -207,9 +207,9 @@ extension XSMQ.Flask {
           names.append(perm)
         }
       }
-      let reply: AccessReply = try await client.send(
-        "POST", "/v1/flask/access",
-        AccessRequest(ssid: source, tsid: target, tclass: ClassRef(tclass), requested: names.isEmpty ? mask : nil))
+      let reply: AccessReplyV1 = try await client.send(
+        .flaskAccess,
+        AccessRequestV1(ssid: source, tsid: target, tclass: ClassRefV1(tclass), requested: names.isEmpty ? mask : nil))
       let hex = { (v: UInt32) in String(format: "0x%08x", v) }
       var granted = true
       var rows: [(String, String)] = []
@@ -240,21 +240,21 @@ extension XSMQ.Flask {
     static let configuration = CommandConfiguration(
       abstract: "FLASK_CREATE: the SID type_transition gives (security:compute_create).")
     @OptionGroup var compute: ComputeArguments
-    func run() async throws { try await compute.run("/v1/flask/create") }
+    func run() async throws { try await compute.run(.flaskCreate) }
   }
 
   struct Relabel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "FLASK_RELABEL: the SID type_change gives (security:compute_relabel).")
     @OptionGroup var compute: ComputeArguments
-    func run() async throws { try await compute.run("/v1/flask/relabel") }
+    func run() async throws { try await compute.run(.flaskRelabel) }
   }
 
   struct Member: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "FLASK_MEMBER: the SID type_member gives (security:compute_member).")
     @OptionGroup var compute: ComputeArguments
-    func run() async throws { try await compute.run("/v1/flask/member") }
+    func run() async throws { try await compute.run(.flaskMember) }
   }
 
   struct ComputeArguments: ParsableArguments {
@@ -263,12 +263,12 @@ extension XSMQ.Flask {
     @Argument(help: "The class, by name or number.") var tclass: String
     @OptionGroup var options: FlaskOptions
 
-    func run(_ path: String) async throws {
+    func run(_ route: RouteV1) async throws {
       let client = try options.client()
       let source = try await resolveSID(ssid, role: "SSID", client)
       let target = try await resolveSID(tsid, role: "TSID", client)
-      let reply: SIDReply = try await client.send(
-        "POST", path, ComputeRequest(ssid: source, tsid: target, tclass: ClassRef(tclass)))
+      let reply: SIDReplyV1 = try await client.send(
+        route, ComputeRequestV1(ssid: source, tsid: target, tclass: ClassRefV1(tclass)))
       options.emit(reply, "\(reply.sid)")
     }
   }
@@ -279,7 +279,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: PolicyVersionReply = try await options.client().get("/v1/flask/policyvers")
+      let reply: PolicyVersionReplyV1 = try await options.client().get(.flaskPolicyVersion)
       options.emit(reply, "\(reply.version)")
     }
   }
@@ -291,8 +291,8 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let ref = Int(boolean).map { BooleanRef(id: $0) } ?? BooleanRef(name: boolean)
-      let reply: BooleanReply = try await options.client().send("POST", "/v1/flask/getbool", ref)
+      let ref = Int(boolean).map { BooleanRefV1(id: $0) } ?? BooleanRefV1(name: boolean)
+      let reply: BooleanReplyV1 = try await options.client().send(.flaskGetBool, ref)
       options.emit(reply, render(reply))
     }
   }
@@ -309,15 +309,15 @@ extension XSMQ.Flask {
     func run() async throws {
       let newValue = try parseBool(value, what: "the value")
       let id = Int(boolean)
-      let reply: BooleanReply = try await options.client().send(
-        "POST", "/v1/flask/setbool",
-        SetBooleanRequest(id: id, name: id == nil ? boolean : nil, value: newValue, commit: !noCommit))
+      let reply: BooleanReplyV1 = try await options.client().send(
+        .flaskSetBool,
+        SetBooleanRequestV1(id: id, name: id == nil ? boolean : nil, value: newValue, commit: !noCommit))
       options.emit(reply, render(reply))
     }
   }
 
   /// `name --> on`, with the pending value when it differs (getsebool's style).
-  static func render(_ b: BooleanReply) -> String {
+  static func render(_ b: BooleanReplyV1) -> String {
     "\(b.name) --> \(b.enforcing ? "on" : "off")" + (b.pending == b.enforcing ? "" : " (pending: \(b.pending ? "on" : "off"))")
   }
 
@@ -327,7 +327,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: Empty = try await options.client().send("POST", "/v1/flask/commitbools", Empty())
+      let reply: EmptyV1 = try await options.client().send(.flaskCommitBools, EmptyV1())
       options.emit(reply, "booleans committed")
     }
   }
@@ -338,7 +338,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: MLSReply = try await options.client().get("/v1/flask/mls")
+      let reply: MLSReplyV1 = try await options.client().get(.flaskMLS)
       options.emit(reply, reply.mls ? "MLS enabled" : "MLS disabled")
     }
   }
@@ -349,7 +349,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: ThresholdReply = try await options.client().get("/v1/flask/avc-threshold")
+      let reply: ThresholdReplyV1 = try await options.client().get(.flaskGetAVCThreshold)
       options.emit(reply, "\(reply.threshold)")
     }
   }
@@ -362,8 +362,8 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: ThresholdReply = try await options.client().send(
-        "PUT", "/v1/flask/avc-threshold", ThresholdRequest(threshold: threshold))
+      let reply: ThresholdReplyV1 = try await options.client().send(
+        .flaskSetAVCThreshold, ThresholdRequestV1(threshold: threshold))
       options.emit(reply, "\(reply.threshold)")
     }
   }
@@ -374,7 +374,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let r: HashStatsReply = try await options.client().get("/v1/flask/avc-hashstats")
+      let r: HashStatsReplyV1 = try await options.client().get(.flaskAVCHashStats)
       options.emit(r, table([
         ("entries", "\(r.entries)"), ("buckets used", "\(r.bucketsUsed)/\(r.bucketsTotal)"),
         ("longest chain", "\(r.maxChainLength)"),
@@ -390,7 +390,7 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let query = cpu.map { [URLQueryItem(name: "cpu", value: "\($0)")] } ?? []
-      let r: CacheStatsReply = try await options.client().get("/v1/flask/avc-cachestats", query: query)
+      let r: CacheStatsReplyV1 = try await options.client().get(.flaskAVCCacheStats, query: query)
       options.emit(r, table([
         ("cpu", "\(r.cpu)"), ("lookups", "\(r.lookups)"), ("hits", "\(r.hits)"), ("misses", "\(r.misses)"),
         ("allocations", "\(r.allocations)"), ("reclaims", "\(r.reclaims)"), ("frees", "\(r.frees)"),
@@ -413,8 +413,8 @@ extension XSMQ.Flask {
       let (low, high) = (try parseBound(self.low, kind: kind), try high.map { try parseBound($0, kind: kind) })
       let client = try options.client()
       let label = try await resolveSID(sid, role: "SID", client)
-      let reply: Empty = try await client.send(
-        "POST", "/v1/flask/add-ocontext", OcontextRequest(kind: kind, sid: label, low: low, high: high))
+      let reply: EmptyV1 = try await client.send(
+        .flaskAddOcontext, OcontextRequestV1(kind: kind, sid: label, low: low, high: high))
       options.emit(reply, "labelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
     }
   }
@@ -430,8 +430,8 @@ extension XSMQ.Flask {
     func run() async throws {
       let kind = try parseKind(self.kind)
       let (low, high) = (try parseBound(self.low, kind: kind), try high.map { try parseBound($0, kind: kind) })
-      let reply: Empty = try await options.client().send(
-        "POST", "/v1/flask/del-ocontext", OcontextRequest(kind: kind, sid: nil, low: low, high: high))
+      let reply: EmptyV1 = try await options.client().send(
+        .flaskDelOcontext, OcontextRequestV1(kind: kind, sid: nil, low: low, high: high))
       options.emit(reply, "unlabelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
     }
   }
@@ -443,7 +443,7 @@ extension XSMQ.Flask {
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
-      let reply: SIDReply = try await options.client().send("POST", "/v1/flask/get-peer-sid", PeerSIDRequest(port: port))
+      let reply: SIDReplyV1 = try await options.client().send(.flaskGetPeerSID, PeerSIDRequestV1(port: port))
       options.emit(reply, "\(reply.sid)")
     }
   }
@@ -465,8 +465,8 @@ extension XSMQ.Flask {
       }
       let client = try options.client()
       let label = try await resolveSID(sid, role: "SID", client)
-      let reply: Empty = try await client.send(
-        "POST", "/v1/flask/relabel-domain", RelabelDomainRequest(domid: domid, sid: label))
+      let reply: EmptyV1 = try await client.send(
+        .flaskRelabelDomain, RelabelDomainRequestV1(domid: domid, sid: label))
       options.emit(reply, "relabelled \(domid.map { "dom\($0)" } ?? "self") to SID \(label)")
     }
   }
@@ -482,8 +482,8 @@ extension XSMQ.Flask {
     func run() async throws {
       let client = try options.client()
       let label = try await resolveSID(sid, role: "SID", client)
-      let reply: Empty = try await client.send(
-        "POST", "/v1/flask/devicetree-label", DeviceTreeLabelRequest(sid: label, path: path))
+      let reply: EmptyV1 = try await client.send(
+        .flaskDeviceTreeLabel, DeviceTreeLabelRequestV1(sid: label, path: path))
       options.emit(reply, label == 0 ? "unlabelled `\(path)`" : "labelled `\(path)` with SID \(label)")
     }
   }

@@ -4,7 +4,7 @@ import XSMCommandLine
 import XSMCatalog
 import XSMDiagnostics
 import XSMEngine
-import XSMServiceAPI
+import XSMProtocol
 
 /// Op and domain selection shared by `matrix` and `compare`.
 struct SelectionOptions: ParsableArguments {
@@ -112,9 +112,10 @@ extension XSMQ {
       if !selection.domain.isEmpty { throw usageError("--domain is not supported with --server (xsmd's /v1/matrix covers every domain)") }
       if selection.split { throw usageError("--split is not supported with --server; name the ops with --op") }
       let modules: [XSMModule]? = allModules ? XSMModule.allCases : module.map { [$0] }
-      let matrix = try await client.matrix(MatrixRequest(
+      let served = try await client.matrix(MatrixRequestV1(
         families: selection.family.isEmpty ? nil : selection.family, ops: selection.op.isEmpty ? nil : selection.op,
-        modules: modules))
+        modules: modules?.map(ModuleV1.init)))
+      let matrix = try AccessMatrix(served)
       let text: String
       switch self.host.json ? .json : format {
       case .text: text = MatrixRendering.text(matrix)
@@ -185,12 +186,15 @@ extension XSMQ {
     @OptionGroup var host: HostOptions
 
     func run() async throws {
-      let id: XSMIdentity
       if let client = try self.host.client(defaultCaller: nil) {
-        id = try await client.identity()
+        show(try await client.identity())
       } else {
-        id = try await self.host.load(onlyOps: []).identity
+        show(try await self.host.load(onlyOps: []).identity)
       }
+    }
+
+    /// Prints a local host's identity or xsmd's, the one way.
+    func show(_ id: some IdentityFacts) {
       if self.host.json {
         print(encodeJSON(id))
         return
@@ -200,7 +204,7 @@ extension XSMQ {
       var policy = id.policySource
       if let v = id.policyVersion { policy += ", XenFlask v\(v)" }
       if let bytes = id.policyBytes { policy += ", \(bytes) bytes" }
-      lines.append(("policy", policy + (id.module == .flask ? "" : " (loaded for comparison; not in force)")))
+      lines.append(("policy", policy + (id.module.rawValue == XSMModule.flask.rawValue ? "" : " (loaded for comparison; not in force)")))
       if let digest = id.policyDigest { lines.append(("sha256", digest)) }
       if let mls = id.mls { lines.append(("mls", mls ? "yes" : "no")) }
       if let unknown = id.handleUnknown { lines.append(("unknown", "handle_unknown \(unknown)")) }

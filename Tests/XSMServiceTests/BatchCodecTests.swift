@@ -2,11 +2,11 @@ import Foundation
 import Testing
 @testable import XSMServiceHTTP
 import XSMService
-import XSMServiceAPI
+import XSMProtocol
 
 @Suite("Batch route codec")
 struct BatchCodecTests {
-  func decode(_ text: String) throws(ServiceError) -> BatchRequest { try BatchCodec.decode(Array(text.utf8)) }
+  func decode(_ text: String) throws(ServiceError) -> BatchRequestV1 { try BatchCodec.decode(Array(text.utf8)) }
 
   @Test func readsTheShapeWithEscapesAndNulls() throws {
     let r = try decode(#" { "module" : "silo", "queries": [ {"caller":"dom0","op":"domctl.pause","target":"we\u0062"}, {"op":"x\"y\\z\/\n","caller":"d\uD83D\uDE00","target":null} , {"caller":"a","op":"b"} ] } "#)
@@ -42,7 +42,7 @@ struct BatchCodecTests {
   }
 
   @Test func writesSortedKeys() {
-    let reply = BatchCodec.encode(BatchReply(verdicts: [.allowed, .denied, .invalid], sequence: 7))
+    let reply = BatchCodec.encode(BatchReplyV1(verdicts: [.allowed, .denied, .invalid], sequence: 7))
     #expect(String(decoding: reply.body, as: UTF8.self) == #"{"sequence":7,"verdicts":["allowed","denied","invalid"]}"#)
   }
 }

@@ -7,7 +7,7 @@ import Testing
 import XSMCatalog
 import XSMEngine
 import XSMService
-import XSMServiceAPI
+import XSMProtocol
 
 @testable import XSMServiceHTTP
 

@@ -4,7 +4,7 @@ import XSMBuild
 import XSMEngine
 import XSMPolicy
 import XSMService
-import XSMServiceAPI
+import XSMProtocol
 
 #if canImport(FoundationNetworking)
   import FoundationNetworking
@@ -86,9 +86,7 @@ private enum LiveHTTP {
   }
 
   static func decode<T: Decodable>(_ type: T.Type, _ response: LiveResponse) throws -> T {
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    return try decoder.decode(T.self, from: response.body)
+    try WireJSON.makeDecoder().decode(T.self, from: response.body)
   }
 }
 
@@ -240,10 +238,9 @@ struct LiveTests {
     #expect(served.out.contains("enforcing yes"))
     let local = try liveXSMQ(["identity", "--json"])
     let remote = try liveXSMQ(["identity", "--json", "--server", daemon.url])
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    let a = try decoder.decode(XSMIdentity.self, from: Data(local.out.utf8))
-    let b = try decoder.decode(XSMIdentity.self, from: Data(remote.out.utf8))
+    let decoder = WireJSON.makeDecoder()
+    let a = try decoder.decode(IdentityV1.self, from: Data(local.out.utf8))
+    let b = try decoder.decode(IdentityV1.self, from: Data(remote.out.utf8))
     #expect(a.module == b.module && a.policyDigest == b.policyDigest && a.booleans == b.booleans)
 
     let matrixArguments = ["matrix", "--family", "evtchn", "--format", "csv"]
@@ -341,7 +338,7 @@ struct LiveTests {
 
     func answers() async throws -> [String] {
       let domains = try await LiveHTTP.request("GET", daemon.url + "/v1/domains", caller: nil)
-      let records = try LiveHTTP.decode([DomainRecord].self, domains)
+      let records = try LiveHTTP.decode([DomainRecordV1].self, domains)
       return [
         try flask(["getbool", "guest_vpmu"]), try flask(["getbool", "guest_writeconsole"]),
         try flask(["context-to-sid", "system_u:object_r:nic_io_t"]), try flask(["getenforce"]),
@@ -379,10 +376,10 @@ struct LiveTests {
 
     let question = #"{"caller": "dom3", "op": "domctl.pause", "target": "dom5"}"#
     let control = #"{"caller": "dom0", "op": "domctl.pause", "target": "dom5"}"#
-    let decisions = { (body: String) async throws -> [Decision] in
+    let decisions = { (body: String) async throws -> [DecisionV1] in
       let r = try await LiveHTTP.request("POST", url + "/v1/can", json: body)
       #expect(r.status == 200, "\(r.text)")
-      let reply = try LiveHTTP.decode(CanReply.self, r)
+      let reply = try LiveHTTP.decode(CanReplyV1.self, r)
       return reply.decisions
     }
     let loadOld = try await LiveHTTP.request("POST", url + "/v1/flask/load", binary: Data(old))
@@ -421,7 +418,7 @@ struct LiveTests {
                 tally.failures.append("HTTP \(r.status): \(r.text)")
                 continue
               }
-              let got = try LiveHTTP.decode(CanReply.self, r).decisions
+              let got = try LiveHTTP.decode(CanReplyV1.self, r).decisions
               if asked == control {
                 if got != controlAnswer { tally.failures.append("control answer changed: \(got)") }
               } else if got == oldAnswer {

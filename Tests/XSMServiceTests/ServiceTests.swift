@@ -4,7 +4,7 @@ import XSMBuild
 import XSMCatalog
 import XSMEngine
 @testable import XSMService
-import XSMServiceAPI
+import XSMProtocol
 
 /// The package root, found from this file's path.
 let servicePackageRoot: String = {
@@ -54,27 +54,27 @@ struct ServiceTests {
     let service = try await defaultService()
     let dom0 = Caller("dom0")
     let guest = Caller("web")
-    let sid = try service.contextToSID(ContextRequest(context: "system_u:system_r:dom0_t"), caller: dom0).sid
+    let sid = try service.contextToSID(ContextRequestV1(context: "system_u:system_r:dom0_t"), caller: dom0).sid
     // Unchecked: getenforce, policyvers, mls, getbool, avc stats, get-peer-sid.
     for caller in [dom0, guest] {
       #expect(try service.getEnforce(caller: caller).enforcing)
       #expect(try service.policyVersion(caller: caller).version == 30)
       #expect(try service.mls(caller: caller).mls == false)
-      #expect(try service.getBoolean(BooleanRef(name: "guest_writeconsole"), caller: caller).enforcing)
+      #expect(try service.getBoolean(BooleanRefV1(name: "guest_writeconsole"), caller: caller).enforcing)
       _ = try service.avcHashStats(caller: caller)
       _ = try service.avcCacheStats(cpu: 0, caller: caller)
-      #expect(try service.peerSID(PeerSIDRequest(port: 0), caller: guest).sid > 0)
+      #expect(try service.peerSID(PeerSIDRequestV1(port: 0), caller: guest).sid > 0)
     }
     // Checked: the guest is refused with -EACCES, dom0 is let through.
     let checked: [(String, (Caller) throws(ServiceError) -> Void)] = [
-      ("context-to-sid", { c throws(ServiceError) in _ = try service.contextToSID(ContextRequest(context: "system_u:system_r:domU_t"), caller: c) }),
-      ("sid-to-context", { c throws(ServiceError) in _ = try service.sidToContext(SIDRequest(sid: sid), caller: c) }),
-      ("access", { c throws(ServiceError) in _ = try service.access(AccessRequest(ssid: sid, tsid: sid, tclass: .name("domain")), caller: c) }),
-      ("create", { c throws(ServiceError) in _ = try service.create(ComputeRequest(ssid: sid, tsid: sid, tclass: .name("domain")), caller: c) }),
-      ("setbool", { c throws(ServiceError) in _ = try service.setBoolean(SetBooleanRequest(name: "guest_vpmu", value: false, commit: true), caller: c) }),
+      ("context-to-sid", { c throws(ServiceError) in _ = try service.contextToSID(ContextRequestV1(context: "system_u:system_r:domU_t"), caller: c) }),
+      ("sid-to-context", { c throws(ServiceError) in _ = try service.sidToContext(SIDRequestV1(sid: sid), caller: c) }),
+      ("access", { c throws(ServiceError) in _ = try service.access(AccessRequestV1(ssid: sid, tsid: sid, tclass: .name("domain")), caller: c) }),
+      ("create", { c throws(ServiceError) in _ = try service.create(ComputeRequestV1(ssid: sid, tsid: sid, tclass: .name("domain")), caller: c) }),
+      ("setbool", { c throws(ServiceError) in _ = try service.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: false, commit: true), caller: c) }),
       ("commitbools", { c throws(ServiceError) in _ = try service.commitBooleans(caller: c) }),
-      ("set-avc-threshold", { c throws(ServiceError) in _ = try service.setAVCThreshold(ThresholdRequest(threshold: 1024), caller: c) }),
-      ("add-ocontext", { c throws(ServiceError) in _ = try service.addOcontext(OcontextRequest(kind: "pirq", sid: sid, low: 77), caller: c) }),
+      ("set-avc-threshold", { c throws(ServiceError) in _ = try service.setAVCThreshold(ThresholdRequestV1(threshold: 1024), caller: c) }),
+      ("add-ocontext", { c throws(ServiceError) in _ = try service.addOcontext(OcontextRequestV1(kind: "pirq", sid: sid, low: 77), caller: c) }),
     ]
     for (name, run) in checked {
       expectError(403, "guard.denied") { () throws(ServiceError) in try run(guest) }
@@ -85,10 +85,10 @@ struct ServiceTests {
     _ = try await service.load(policy, caller: dom0)
     // setenforce is checked only when the value changes: the guest may "set" the current value.
     expectError(403, "guard.denied") { () throws(ServiceError) in
-      _ = try service.setEnforce(SetEnforceRequest(enforcing: false), caller: guest)
+      _ = try service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: guest)
     }
-    #expect(try service.setEnforce(SetEnforceRequest(enforcing: true), caller: guest).enforcing)
-    #expect(try service.setEnforce(SetEnforceRequest(enforcing: false), caller: dom0).enforcing == false)
+    #expect(try service.setEnforce(SetEnforceRequestV1(enforcing: true), caller: guest).enforcing)
+    #expect(try service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: dom0).enforcing == false)
   }
 
   @Test(arguments: [XSMModule.dummy, .silo])
@@ -96,16 +96,16 @@ struct ServiceTests {
     let service = try await defaultService(module: module)
     expectError(501, "module.no-flask-op") { () throws(ServiceError) in _ = try service.getEnforce(caller: Caller("dom0")) }
     expectError(501, "module.no-flask-op") { () throws(ServiceError) in
-      _ = try service.setBoolean(SetBooleanRequest(name: "guest_vpmu", value: true, commit: true), caller: Caller("dom0"))
+      _ = try service.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: true, commit: true), caller: Caller("dom0"))
     }
     // Identity answers under every module.
-    #expect(service.identity().module == module)
+    #expect(service.identity().module == ModuleV1(module))
     // Domain management follows dummy's rule: the control domain creates, a guest may not.
-    let added = try service.addDomain(AddDomainRequest(domid: 40, name: "new", context: "user_1:vm_r:domU_t"),
+    let added = try service.addDomain(AddDomainRequestV1(domid: 40, name: "new", context: "user_1:vm_r:domU_t"),
       caller: Caller("dom0"))
     #expect(added.domid == 40)
     expectError(403, "guard.denied") { () throws(ServiceError) in
-      _ = try service.addDomain(AddDomainRequest(domid: 41, name: "evil", context: "user_1:vm_r:domU_t"), caller: Caller("web"))
+      _ = try service.addDomain(AddDomainRequestV1(domid: 41, name: "evil", context: "user_1:vm_r:domU_t"), caller: Caller("web"))
     }
   }
 
@@ -114,19 +114,19 @@ struct ServiceTests {
     let dom0 = Caller("dom0")
     expectError(404, "domain.unknown") { () throws(ServiceError) in _ = try service.getEnforce(caller: Caller("nobody")) }
     expectError(422, "context.invalid") { () throws(ServiceError) in
-      _ = try service.contextToSID(ContextRequest(context: "system_u:system_r:no_such_t"), caller: dom0)
+      _ = try service.contextToSID(ContextRequestV1(context: "system_u:system_r:no_such_t"), caller: dom0)
     }
-    expectError(404, "flask.unknown-sid") { () throws(ServiceError) in _ = try service.sidToContext(SIDRequest(sid: 99_999), caller: dom0) }
+    expectError(404, "flask.unknown-sid") { () throws(ServiceError) in _ = try service.sidToContext(SIDRequestV1(sid: 99_999), caller: dom0) }
     expectError(400, "flask.unknown-class") { () throws(ServiceError) in
-      _ = try service.access(AccessRequest(ssid: 1, tsid: 1, tclass: .name("domian")), caller: dom0)
+      _ = try service.access(AccessRequestV1(ssid: 1, tsid: 1, tclass: .name("domian")), caller: dom0)
     }
-    expectError(404, "boolean.unknown") { () throws(ServiceError) in _ = try service.getBoolean(BooleanRef(name: "nope"), caller: dom0) }
-    expectError(404, "op.unknown") { () throws(ServiceError) in _ = try service.can(CanRequest(op: "domctl.pasue", target: "web"), caller: dom0) }
+    expectError(404, "boolean.unknown") { () throws(ServiceError) in _ = try service.getBoolean(BooleanRefV1(name: "nope"), caller: dom0) }
+    expectError(404, "op.unknown") { () throws(ServiceError) in _ = try service.can(CanRequestV1(op: "domctl.pasue", target: "web"), caller: dom0) }
     expectError(409, "domain.exists") { () throws(ServiceError) in
-      _ = try service.addDomain(AddDomainRequest(domid: 5, name: "dup", context: "user_1:vm_r:domU_t"), caller: dom0)
+      _ = try service.addDomain(AddDomainRequestV1(domid: 5, name: "dup", context: "user_1:vm_r:domU_t"), caller: dom0)
     }
     expectError(400, "ocontext.bad-range") { () throws(ServiceError) in
-      _ = try service.addOcontext(OcontextRequest(kind: "ioport", sid: 1, low: 10, high: 5), caller: dom0)
+      _ = try service.addOcontext(OcontextRequestV1(kind: "ioport", sid: 1, low: 10, high: 5), caller: dom0)
     }
     // A failed load changes nothing.
     let before = service.gauges.sequence
@@ -137,38 +137,38 @@ struct ServiceTests {
   @Test func runtimeLabelsFollowXensRules() async throws {
     let service = try await defaultService()
     let dom0 = Caller("dom0")
-    let sid = try service.contextToSID(ContextRequest(context: "system_u:object_r:nic_io_t"), caller: dom0).sid
-    _ = try service.addOcontext(OcontextRequest(kind: "ioport", sid: sid, low: 0x100, high: 0x1ff), caller: dom0)
-    _ = try service.addOcontext(OcontextRequest(kind: "ioport", sid: sid, low: 0x100, high: 0x1ff), caller: dom0)  // identical: ok
+    let sid = try service.contextToSID(ContextRequestV1(context: "system_u:object_r:nic_io_t"), caller: dom0).sid
+    _ = try service.addOcontext(OcontextRequestV1(kind: "ioport", sid: sid, low: 0x100, high: 0x1ff), caller: dom0)
+    _ = try service.addOcontext(OcontextRequestV1(kind: "ioport", sid: sid, low: 0x100, high: 0x1ff), caller: dom0)  // identical: ok
     expectError(409, "ocontext.exists") { () throws(ServiceError) in
-      _ = try service.addOcontext(OcontextRequest(kind: "ioport", sid: sid, low: 0x180, high: 0x2ff), caller: dom0)
+      _ = try service.addOcontext(OcontextRequestV1(kind: "ioport", sid: sid, low: 0x180, high: 0x2ff), caller: dom0)
     }
     expectError(404, "ocontext.not-found") { () throws(ServiceError) in
-      _ = try service.delOcontext(OcontextRequest(kind: "ioport", low: 0x100, high: 0x1fe), caller: dom0)
+      _ = try service.delOcontext(OcontextRequestV1(kind: "ioport", low: 0x100, high: 0x1fe), caller: dom0)
     }
-    _ = try service.delOcontext(OcontextRequest(kind: "ioport", low: 0x100, high: 0x1ff), caller: dom0)
-    _ = try service.deviceTreeLabel(DeviceTreeLabelRequest(sid: sid, path: "/soc/eth0"), caller: dom0)
+    _ = try service.delOcontext(OcontextRequestV1(kind: "ioport", low: 0x100, high: 0x1ff), caller: dom0)
+    _ = try service.deviceTreeLabel(DeviceTreeLabelRequestV1(sid: sid, path: "/soc/eth0"), caller: dom0)
     expectError(409, "ocontext.exists") { () throws(ServiceError) in
-      _ = try service.deviceTreeLabel(DeviceTreeLabelRequest(sid: sid, path: "/soc/eth0"), caller: dom0)
+      _ = try service.deviceTreeLabel(DeviceTreeLabelRequestV1(sid: sid, path: "/soc/eth0"), caller: dom0)
     }
-    _ = try service.deviceTreeLabel(DeviceTreeLabelRequest(sid: 0, path: "/soc/eth0"), caller: dom0)
+    _ = try service.deviceTreeLabel(DeviceTreeLabelRequestV1(sid: 0, path: "/soc/eth0"), caller: dom0)
   }
 
   @Test func relabelDomainChecksTransition() async throws {
     let service = try await defaultService()
     let dom0 = Caller("dom0")
-    let target = try service.contextToSID(ContextRequest(context: "user_1:vm_r:domU_t"), caller: dom0).sid
+    let target = try service.contextToSID(ContextRequestV1(context: "user_1:vm_r:domU_t"), caller: dom0).sid
     // The stub DM may not relabel its guest; dom0 may relabel only where the policy allows.
     expectError(403, "guard.denied") { () throws(ServiceError) in
-      _ = try service.relabelDomain(RelabelDomainRequest(domid: 5, sid: target), caller: Caller("web-dm"))
+      _ = try service.relabelDomain(RelabelDomainRequestV1(domid: 5, sid: target), caller: Caller("web-dm"))
     }
     expectError(404, "flask.unknown-sid") { () throws(ServiceError) in
-      _ = try service.relabelDomain(RelabelDomainRequest(domid: 5, sid: 77_777), caller: dom0)
+      _ = try service.relabelDomain(RelabelDomainRequestV1(domid: 5, sid: 77_777), caller: dom0)
     }
     // The 403 carries the decision of `xsm.flask_op.relabel_domain`: every check
     // of the op, the new label's checks made against the label asked for.
     do {
-      _ = try service.relabelDomain(RelabelDomainRequest(domid: 5, sid: target), caller: Caller("web-dm"))
+      _ = try service.relabelDomain(RelabelDomainRequestV1(domid: 5, sid: target), caller: Caller("web-dm"))
       Issue.record("the stub DM relabelled its guest")
     } catch {
       let trace = error.trace ?? []
@@ -186,22 +186,22 @@ struct ServiceTests {
     defer { try? FileManager.default.removeItem(atPath: path) }
     let dom0 = Caller("dom0")
     let first = try await defaultService(statePath: path)
-    _ = try first.setBoolean(SetBooleanRequest(name: "guest_writeconsole", value: false, commit: true), caller: dom0)
-    _ = try first.setBoolean(SetBooleanRequest(name: "guest_vpmu", value: true, commit: false), caller: dom0)
-    let sid = try first.contextToSID(ContextRequest(context: "user_2:vm_r:domU_t_self"), caller: dom0).sid
-    _ = try first.addDomain(AddDomainRequest(domid: 42, name: "extra", context: "user_1:vm_r:domU_t"), caller: dom0)
-    _ = try first.setEnforce(SetEnforceRequest(enforcing: false), caller: dom0)
-    let answer = try first.can(CanRequest(op: "console.write", target: nil), caller: Caller("web")).verdict
+    _ = try first.setBoolean(SetBooleanRequestV1(name: "guest_writeconsole", value: false, commit: true), caller: dom0)
+    _ = try first.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: true, commit: false), caller: dom0)
+    let sid = try first.contextToSID(ContextRequestV1(context: "user_2:vm_r:domU_t_self"), caller: dom0).sid
+    _ = try first.addDomain(AddDomainRequestV1(domid: 42, name: "extra", context: "user_1:vm_r:domU_t"), caller: dom0)
+    _ = try first.setEnforce(SetEnforceRequestV1(enforcing: false), caller: dom0)
+    let answer = try first.can(CanRequestV1(op: "console.write", target: nil), caller: Caller("web")).verdict
     first.close()
 
     let second = try await defaultService(statePath: path)
-    #expect(try second.getBoolean(BooleanRef(name: "guest_writeconsole"), caller: dom0).enforcing == false)
-    let vpmu = try second.getBoolean(BooleanRef(name: "guest_vpmu"), caller: dom0)
+    #expect(try second.getBoolean(BooleanRefV1(name: "guest_writeconsole"), caller: dom0).enforcing == false)
+    let vpmu = try second.getBoolean(BooleanRefV1(name: "guest_vpmu"), caller: dom0)
     #expect(vpmu.pending == true && vpmu.enforcing == false, "pending values survive too")
-    #expect(try second.sidToContext(SIDRequest(sid: sid), caller: dom0).context == "user_2:vm_r:domU_t_self")
+    #expect(try second.sidToContext(SIDRequestV1(sid: sid), caller: dom0).context == "user_2:vm_r:domU_t_self")
     #expect(second.domains().contains { $0.domid == 42 && $0.name == "extra" })
     #expect(try second.getEnforce(caller: dom0).enforcing == false)
-    #expect(try second.can(CanRequest(op: "console.write", target: nil), caller: Caller("web")).verdict == answer)
+    #expect(try second.can(CanRequestV1(op: "console.write", target: nil), caller: Caller("web")).verdict == answer)
     #expect(first.core.store?.decisionCount() ?? 0 >= 1, "the decision log reached the state file")
   }
 
@@ -211,7 +211,7 @@ struct ServiceTests {
     let service = try await defaultService()
     let original = EmbeddedDefaults.policyBinary
     let widened = try await policyBinary(extraRules: "allow dm_dom_t domU_t_target:domain pause;\n")
-    let query = CanRequest(caller: "web-dm", op: "domctl.pause", target: "web")
+    let query = CanRequestV1(caller: "web-dm", op: "domctl.pause", target: "web")
     let dom0 = Caller("dom0")
     let denied = try service.can(query, caller: dom0).verdict
     _ = try await service.load(widened, caller: dom0)
@@ -225,7 +225,7 @@ struct ServiceTests {
           for _ in 0..<400 {
             let v = try service.can(query, caller: dom0).verdict
             #expect(v == .allowed || v == .denied)
-            let flask = try service.access(AccessRequest(ssid: 3, tsid: 3, tclass: .name("domain")), caller: dom0)
+            let flask = try service.access(AccessRequestV1(ssid: 3, tsid: 3, tclass: .name("domain")), caller: dom0)
             #expect(flask.sequence > 0)
             n += 1
           }

@@ -1,0 +1,47 @@
+import Foundation
+
+// xsmd's wire contract, version 1: the simulated host's domain table (`/v1/domains`).
+
+/// A domain as `/v1/domains` lists it.
+public struct DomainRecordV1: Codable, Sendable, Equatable {
+  public var domid: Int
+  public var name: String
+  public var context: String
+  public var flags: [String]
+  public var target: Int?
+  public var iommu: String
+  public var sid: UInt32?
+  public init(domid: Int, name: String, context: String, flags: [String], target: Int? = nil, iommu: String, sid: UInt32? = nil) {
+    self.domid = domid
+    self.name = name
+    self.context = context
+    self.flags = flags
+    self.target = target
+    self.iommu = iommu
+    self.sid = sid
+  }
+}
+
+/// `POST /v1/domains` request: a new domain.
+public struct AddDomainRequestV1: Codable, Sendable {
+  public var domid: Int
+  public var name: String
+  public var context: String
+  public var flags: [String]?
+  public var target: String?
+  public var iommu: String?
+  public init(domid: Int, name: String, context: String, flags: [String]? = nil, target: String? = nil, iommu: String? = nil) {
+    self.domid = domid
+    self.name = name
+    self.context = context
+    self.flags = flags
+    self.target = target
+    self.iommu = iommu
+  }
+}
+
+/// `POST /v1/domains/{domid}/relabel` request: the domain's new security context.
+public struct RelabelRequestV1: Codable, Sendable {
+  public var context: String
+  public init(context: String) { self.context = context }
+}

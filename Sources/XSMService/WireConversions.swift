@@ -1,0 +1,138 @@
+import XSMCatalog
+import XSMEngine
+import XSMProtocol
+
+// The engine's answers in the wire's terms (engine → V1), and the module a
+// request names in the engine's. The V1 types write the JSON the engine's
+// types wrote when they were sent as they are; the switches are exhaustive,
+// so a case added to the engine has to be given a wire spelling here.
+
+extension ModuleV1 {
+  init(_ module: XSMModule) {
+    switch module {
+    case .dummy: self = .dummy
+    case .silo: self = .silo
+    case .flask: self = .flask
+    }
+  }
+}
+
+extension XSMModule {
+  init(_ module: ModuleV1) {
+    switch module {
+    case .dummy: self = .dummy
+    case .silo: self = .silo
+    case .flask: self = .flask
+    }
+  }
+}
+
+extension VerdictV1 {
+  init(_ verdict: Verdict) {
+    switch verdict {
+    case .allowed: self = .allowed
+    case .denied: self = .denied
+    case .invalid: self = .invalid
+    }
+  }
+}
+
+extension TraceStepV1 {
+  init(_ step: TraceStep) {
+    let outcome: Outcome =
+      switch step.outcome {
+      case .pass: .pass
+      case .fail: .fail
+      case .info: .info
+      case .permissive: .permissive
+      }
+    self.init(outcome: outcome, layer: step.layer, text: step.text, subject: step.subject, object: step.object,
+      rules: step.rules, source: step.source)
+  }
+}
+
+extension DeliveryV1 {
+  init(_ channel: OpDenial.Channel) {
+    switch channel {
+    case .errno: self = .errno
+    case .status: self = .status
+    case .entry: self = .entry
+    case .value: self = .value
+    }
+  }
+}
+
+extension DecisionV1 {
+  init(_ decision: Decision) {
+    self.init(module: ModuleV1(decision.module), verdict: VerdictV1(decision.verdict), error: decision.error,
+      trace: decision.trace.map(TraceStepV1.init), wouldDeny: decision.wouldDeny, returned: decision.returned,
+      delivery: decision.delivery.map(DeliveryV1.init))
+  }
+}
+
+extension IdentityV1 {
+  init(_ identity: XSMIdentity) {
+    self.init(system: identity.system, module: ModuleV1(identity.module), enforcing: identity.enforcing,
+      policySource: identity.policySource, policyVersion: identity.policyVersion, policyDigest: identity.policyDigest,
+      policyBytes: identity.policyBytes, mls: identity.mls, handleUnknown: identity.handleUnknown,
+      booleans: identity.booleans, sequence: identity.sequence, domains: identity.domains)
+  }
+}
+
+extension MatrixV1 {
+  init(_ matrix: AccessMatrix) {
+    self.init(
+      modules: matrix.modules.map(ModuleV1.init), domains: matrix.domains.map(Domain.init),
+      classes: matrix.classes.map {
+        DomainClass(domids: $0.domids, representative: $0.representative, context: $0.context, flags: $0.flags)
+      },
+      classOf: matrix.classOf,
+      rows: matrix.rows.map { row in
+        OpRow(
+          op: row.op,
+          cells: row.cells.map { cell in
+            Cell(callerClass: cell.callerClass, targetClass: cell.targetClass, relation: Relation(cell.relation),
+              pairs: cell.pairs, verdicts: cell.verdicts.map(VerdictV1.init), example: cell.example)
+          }, allowed: row.allowed, denied: row.denied, invalid: row.invalid)
+      }, decisions: matrix.decisions)
+  }
+}
+
+extension MatrixV1.Relation {
+  init(_ relation: AccessMatrix.Relation) {
+    switch relation {
+    case .same: self = .same
+    case .callerServesTarget: self = .callerServesTarget
+    case .targetServesCaller: self = .targetServesCaller
+    case .unrelated: self = .unrelated
+    }
+  }
+}
+
+extension MatrixV1.Domain {
+  /// The domain with its flags in name order (the engine keeps them as a set).
+  init(_ domain: HostDomain) {
+    let flags = domain.flags.map { flag -> Flag in
+      switch flag {
+      case .control: .control
+      case .hardware: .hardware
+      case .xenstore: .xenstore
+      }
+    }
+    let iommu: IOMMU =
+      switch domain.iommu {
+      case .intremap: .intremap
+      case .nointremap: .nointremap
+      case .none: .none
+      }
+    let kind: Kind =
+      switch domain.kind {
+      case .pv: .pv
+      case .hvm: .hvm
+      case .pvh: .pvh
+      }
+    self.init(domid: domain.domid, name: domain.name, flags: flags.sorted { $0.rawValue < $1.rawValue },
+      targetDomid: domain.targetDomid, iommu: iommu, kind: kind, missing: domain.missing,
+      contextText: domain.contextText, sid: domain.sid, selfSID: domain.selfSID, targetSID: domain.targetSID)
+  }
+}
