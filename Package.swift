@@ -61,32 +61,38 @@ let package = Package(
       ], swiftSettings: strict),
 
     // MARK: Executables
+    // What the three programs share: console, exit codes, JSON, the compiling policy provider.
     .target(
       name: "XSMCommandLine",
-      dependencies: ["XSMDiagnostics", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-      swiftSettings: strict),
-    // The commands of xsmc, as a library the executable and the tests run.
+      dependencies: [
+        "XSMDiagnostics", "XSMEngine", "XSMBuild", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ], swiftSettings: strict),
+    // The commands of xsmc, xsmq and xsmd, as libraries the executables and the tests run.
     .target(
       name: "XSMCompilerCLI",
       dependencies: [
         "XSMBuild", "XSMPolicy", "XSMSepol", "XSMDiagnostics", "XSMCatalog", "XSMCatalogGen", "XSMEngine",
         "XSMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
-    .executableTarget(name: "xsmc", dependencies: ["XSMCompilerCLI", "XSMCommandLine"], swiftSettings: strict),
-    .executableTarget(
-      name: "xsmq",
+    .target(
+      name: "XSMQueryCLI",
       dependencies: [
         "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMProtocol",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
-    .executableTarget(
-      name: "xsmd",
+    .target(
+      name: "XSMServerCLI",
       dependencies: [
         "XSMServiceHTTP", "XSMService", "XSMProtocol", "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       // Swift 6.3.1's optimizer crashes (signal 11 in DeadFunctionAndGlobalElimination)
-      // on this thin executable in release builds; the libraries it runs stay optimized.
+      // on xsmd's command in release builds; the libraries it runs stay optimized.
+      swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]),
+    .executableTarget(name: "xsmc", dependencies: ["XSMCompilerCLI", "XSMCommandLine"], swiftSettings: strict),
+    .executableTarget(name: "xsmq", dependencies: ["XSMQueryCLI", "XSMCommandLine"], swiftSettings: strict),
+    .executableTarget(
+      name: "xsmd", dependencies: ["XSMServerCLI", "XSMCommandLine"],
       swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]),
     .executableTarget(
       name: "xsmbench",
@@ -109,10 +115,11 @@ let package = Package(
     .testTarget(
       name: "XSMEngineTests",
       dependencies: ["XSMEngine", "XSMSepol", "XSMPolicyGen", "XSMCatalog", "XSMDiagnostics", "XSMTestSupport"]),
+    .testTarget(name: "XSMQueryCLITests", dependencies: ["XSMQueryCLI", "XSMCommandLine", "XSMTestSupport"]),
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [
-        "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMBuild", "XSMPolicy",
+        "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMTestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ]),
     .testTarget(

@@ -43,6 +43,9 @@ public struct Console: Sendable {
     writeError(text.hasSuffix("\n") ? text : text + "\n")
   }
 
+  /// Writes `text` on standard error as it is (a progress line that `\r` rewrites).
+  public func status(_ text: String) { writeError(text) }
+
   /// The diagnostic renderer every command uses: colour only for a terminal without `NO_COLOR`.
   public func renderer(_ format: DiagnosticRenderer.Format = .human, maxErrors: Int = 20) -> DiagnosticRenderer {
     DiagnosticRenderer(format: format, colour: format == .human && errorIsTerminal && !noColour, maxErrors: maxErrors)

@@ -18,10 +18,11 @@ public final class FlaskService: Sendable {
   init(core: ServiceCore) { self.core = core }
 
   /// Starts from the state file when it holds a state, else from `system`.
-  public static func start(system: SystemSpec, catalog: OpCatalog, statePath: String?) async throws(ServiceError)
+  public static func start(system: SystemSpec, catalog: OpCatalog, statePath: String?,
+    policies: PolicyProvider = .binaryFiles) async throws(ServiceError)
     -> FlaskService
   {
-    FlaskService(core: try await ServiceCore.start(system: system, catalog: catalog, statePath: statePath))
+    FlaskService(core: try await ServiceCore.start(system: system, catalog: catalog, statePath: statePath, policies: policies))
   }
 
   // MARK: flask_op (xen-xsm-facts §d)

@@ -36,7 +36,8 @@ final class ServiceCore: Sendable {
 
   // MARK: Start and restore
 
-  static func start(system: SystemSpec, catalog: OpCatalog, statePath: String?) async throws(ServiceError)
+  static func start(system: SystemSpec, catalog: OpCatalog, statePath: String?, policies: PolicyProvider)
+    async throws(ServiceError)
     -> ServiceCore
   {
     let store: StateStore?
@@ -62,7 +63,7 @@ final class ServiceCore: Sendable {
       guard let loaded else { throw ServiceError(500, "state.restore", "the saved state does not load: \(messages(diagnostics))") }
       host = loaded
     } else {
-      let (loaded, diagnostics) = await XenHost.load(spec, catalog: catalog)
+      let (loaded, diagnostics) = await XenHost.load(spec, catalog: catalog, policies: policies)
       guard let loaded else { throw ServiceError(400, "system.invalid", "the system does not load: \(messages(diagnostics))") }
       host = loaded
     }

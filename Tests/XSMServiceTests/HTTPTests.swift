@@ -8,6 +8,7 @@ import XSMCatalog
 import XSMEngine
 import XSMService
 import XSMProtocol
+import XSMTestSupport
 
 @testable import XSMServiceHTTP
 
@@ -561,7 +562,7 @@ struct HTTPTests {
       "{\"threshold\":-5}", "{\"kind\":\"pirq\",\"low\":18446744073709551615,\"high\":0}",
       String(repeating: "{\"a\":", count: 40), String(repeating: "[", count: 30) + String(repeating: "]", count: 30),
     ]
-    var generator = SystemRandomNumberGenerator()
+    var generator = TestEnvironment.random(seed: 0xB0D1E5)
     for _ in 0..<20 {
       corpus.append(String(decoding: (0..<Int.random(in: 1...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }, as: UTF8.self))
     }

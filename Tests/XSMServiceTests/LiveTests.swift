@@ -1,10 +1,9 @@
 import Foundation
 import Testing
-import XSMBuild
 import XSMEngine
-import XSMPolicy
 import XSMService
 import XSMProtocol
+import XSMTestSupport
 
 #if canImport(FoundationNetworking)
   import FoundationNetworking
@@ -16,22 +15,10 @@ import XSMProtocol
 
 /// The built executables next to the test bundle.
 private enum LiveBinaries {
-  static func find(_ name: String) -> String? {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for dir in [bundle, bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent()] {
-      let path = dir.appendingPathComponent(name).path
-      if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return nil
-  }
-  static let xsmd = find("xsmd")
-  static let xsmq = find("xsmq")
+  static let xsmd = TestEnvironment.executable("xsmd")
+  static let xsmq = TestEnvironment.executable("xsmq")
   static let ready = xsmd != nil && xsmq != nil
-  static let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-  }()
+  static let packageRoot = TestEnvironment.packageRoot
 }
 
 /// A temporary directory removed with the value.
@@ -108,8 +95,10 @@ private final class LiveDaemon: @unchecked Sendable {
   static func start(state: String, scratch: LiveScratch) async throws -> LiveDaemon {
     let xsmd = try #require(LiveBinaries.xsmd)
     var lastLog = ""
+    // Fallback ports differ between test processes (seeded by the pid), so two runs do not collide.
+    var ports = TestEnvironment.random(seed: UInt64(ProcessInfo.processInfo.processIdentifier))
     for attempt in 0..<6 {
-      let port = attempt == 0 ? 0 : Int.random(in: 20_000...60_000)
+      let port = attempt == 0 ? 0 : Int.random(in: 20_000...60_000, using: &ports)
       let log = scratch.file("xsmd-\(UUID().uuidString).log")
       _ = FileManager.default.createFile(atPath: log, contents: nil)
       let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -171,8 +160,7 @@ private final class LiveDaemon: @unchecked Sendable {
 private func liveXSMQ(_ arguments: [String]) throws
   -> (status: Int32, out: String, err: String)
 {
-  let output = try ProcessRunner.run(try #require(LiveBinaries.xsmq), arguments, directory: NSTemporaryDirectory())
-  return (output.status, output.text, output.errorText)
+  try TestEnvironment.run(try #require(LiveBinaries.xsmq), arguments, in: NSTemporaryDirectory())
 }
 
 /// The project policy, with `extra` appended to a module, built.
@@ -182,8 +170,7 @@ private func livePolicy(extra: String, scratch: LiveScratch) async throws -> [UI
   let module = dir + "/modules/stubdm.te"
   try (try String(contentsOfFile: module, encoding: .utf8) + "\n" + extra + "\n")
     .write(toFile: module, atomically: true, encoding: .utf8)
-  let outcome = await PolicyBuilder.build(.tree(dir), options: BuildOptions())
-  return try #require(outcome.binary, "\(outcome.diagnostics.items.map(\.message))")
+  return try await TestPolicies.compile(tree: dir).binary
 }
 
 @Suite(

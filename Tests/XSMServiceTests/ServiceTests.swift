@@ -1,17 +1,12 @@
 import Foundation
 import Testing
-import XSMBuild
 import XSMCatalog
 import XSMEngine
 @testable import XSMService
 import XSMProtocol
+import XSMTestSupport
 
-/// The package root, found from this file's path.
-let servicePackageRoot: String = {
-  var url = URL(fileURLWithPath: #filePath)
-  for _ in 0..<3 { url.deleteLastPathComponent() }
-  return url.path
-}()
+let servicePackageRoot = TestEnvironment.packageRoot
 
 func defaultService(module: XSMModule = .flask, statePath: String? = nil) async throws
   -> FlaskService
@@ -31,8 +26,7 @@ func policyBinary(extraRules: String) async throws -> [UInt8] {
   let module = dir + "/policy/modules/domU.te"
   try (try String(contentsOfFile: module, encoding: .utf8) + "\n" + extraRules)
     .write(toFile: module, atomically: true, encoding: .utf8)
-  let outcome = await PolicyBuilder.build(.tree(dir + "/policy"), options: BuildOptions())
-  return try #require(outcome.binary, "\(outcome.diagnostics.items.map(\.message))")
+  return try await TestPolicies.compile(tree: dir + "/policy").binary
 }
 
 func expectError(_ status: Int, _ code: String, sourceLocation: SourceLocation = #_sourceLocation,

@@ -1,28 +1,32 @@
 import Foundation
 import Testing
+import XSMCommandLine
+import XSMQueryCLI
 import XSMTestSupport
 
-/// The built `xsmq` next to the test bundle.
-let xsmqPath = TestEnvironment.executable("xsmq") ?? packageRoot + "/.build/debug/xsmq"
+let packageRoot = TestEnvironment.packageRoot
 
+/// Runs an xsmq command line in this process: status, stdout and stderr.
 @discardableResult
-func xsmq(_ arguments: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
-  try TestEnvironment.run(xsmqPath, arguments, in: cwd ?? NSTemporaryDirectory())
+func xsmq(_ arguments: [String]) async -> (status: Int32, out: String, err: String) {
+  TestEnvironment.enterPackageRoot()
+  let result = await XSMQ.run(capturing: arguments)
+  return (result.status, result.output, result.error)
 }
 
-@Suite("xsmq command line", .serialized)
+@Suite("xsmq command line")
 struct XSMQCLITests {
-  @Test func mainJobAnswersOnTheEmbeddedDefault() throws {
-    let r = try xsmq(["can", "dom3", "domctl.pause", "dom5"])
+  @Test func mainJobAnswersOnTheEmbeddedDefault() async throws {
+    let r = await xsmq(["can", "dom3", "domctl.pause", "dom5"])
     #expect(r.status == 1, "a stub device model may not pause its guest: \(r.err)")
     #expect(r.out == "dom3 (web-dm) domctl.pausedomain dom5 (web): denied (-EACCES) under flask\n")
-    let allowed = try xsmq(["can", "dom0", "domctl.pause", "dom5"])
+    let allowed = await xsmq(["can", "dom0", "domctl.pause", "dom5"])
     #expect(allowed.status == 0)
     #expect(allowed.out.contains(": allowed under flask"))
   }
 
-  @Test func allModulesWithWhyShowsEachLayer() throws {
-    let r = try xsmq(["can", "web-dm", "dm.set_pci_intx_level", "web", "--all-modules", "--why"])
+  @Test func allModulesWithWhyShowsEachLayer() async throws {
+    let r = await xsmq(["can", "web-dm", "dm.set_pci_intx_level", "web", "--all-modules", "--why"])
     #expect(r.status == 0, "\(r.out)\(r.err)")
     #expect(r.out.contains("dummy  allowed"))
     #expect(r.out.contains("XSM_DM_PRIV: dom3 (web-dm) is the device model of dom5 (web)"))
@@ -30,8 +34,8 @@ struct XSMQCLITests {
     #expect(r.out.contains("dm_dom_t -> user_1:vm_r:domU_t_target"))
   }
 
-  @Test func jsonCarriesEveryDecision() throws {
-    let r = try xsmq(["can", "dom4", "evtchn.bind_interdomain", "dom5", "--all-modules", "--json"])
+  @Test func jsonCarriesEveryDecision() async throws {
+    let r = await xsmq(["can", "dom4", "evtchn.bind_interdomain", "dom5", "--all-modules", "--json"])
     let object = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
     let decisions = try #require(object["decisions"] as? [[String: Any]])
     #expect(decisions.count == 3)
@@ -40,109 +44,110 @@ struct XSMQCLITests {
   }
 
   /// xen/common/domctl.c do_domctl: xsm_domctl first, then `d == current->domain` is -EINVAL.
-  @Test func selfPauseIsRefusedAfterTheHook() throws {
-    let r = try xsmq(["can", "dom0", "domctl.pause", "dom0", "--module", "dummy", "--why"])
+  @Test func selfPauseIsRefusedAfterTheHook() async throws {
+    let r = await xsmq(["can", "dom0", "domctl.pause", "dom0", "--module", "dummy", "--why"])
     #expect(r.status == 1)
     #expect(r.out.contains("invalid (-EINVAL)"), "\(r.out)")
     #expect(r.out.contains("ok   dummy: XSM_PRIV: dom0 is the control domain"))
     #expect(r.out.contains("after the hook: `target` is the caller itself -> -EINVAL"))
     #expect(r.out.contains("[xen/common/domctl.c do_domctl]"))
-    let flask = try xsmq(["can", "dom0", "domctl.pause", "dom0"])
+    let flask = await xsmq(["can", "dom0", "domctl.pause", "dom0"])
     #expect(flask.out.contains("denied (-EACCES) under flask"), "the hook's refusal comes first: \(flask.out)")
-    let named = try xsmq(["can", "dom0", "domctl.pause", "self", "--module", "dummy"])
+    let named = await xsmq(["can", "dom0", "domctl.pause", "self", "--module", "dummy"])
     #expect(named.out.contains("invalid (-ESRCH)"), "DOMID_SELF is not looked up by do_domctl: \(named.out)")
   }
 
-  @Test func argumentErrorsListTheArguments() throws {
-    let missing = try xsmq(["can", "dom4", "evtchn.status", "self"])
+  @Test func argumentErrorsListTheArguments() async throws {
+    let missing = await xsmq(["can", "dom4", "evtchn.status", "self"])
     #expect(missing.status == 2)
     #expect(missing.err.contains("`evtchn.status` needs the argument `remote`"), "\(missing.err)")
     #expect(missing.err.contains("owner      domain, Xen's evtchn_status.dom, default self (DOMID_SELF, the caller) (TARGET)"))
-    let unknown = try xsmq(["can", "dom4", "evtchn.status", "--arg", "remot=dom0"])
+    let unknown = await xsmq(["can", "dom4", "evtchn.status", "--arg", "remot=dom0"])
     #expect(unknown.status == 2 && unknown.err.contains("has no argument `remot`; did you mean `remote`?"))
-    let targetless = try xsmq(["can", "dom0", "sysctl.physinfo", "dom5"])
+    let targetless = await xsmq(["can", "dom0", "sysctl.physinfo", "dom5"])
     #expect(targetless.status == 2 && targetless.err.contains("takes no domain argument, so no target `dom5`"))
-    let situation = try xsmq(["can", "dom0", "grant.map_grant_ref", "--arg", "granter=dom5", "--situation", "bogus"])
+    let situation = await xsmq(["can", "dom0", "grant.map_grant_ref", "--arg", "granter=dom5", "--situation", "bogus"])
     #expect(situation.status == 2 && situation.err.contains("`bogus` is not a situation of `grant.map_grant_ref`"))
-    let answer = try xsmq(["can", "dom4", "evtchn.status", "dom5", "--arg", "remote=dom0", "--json"])
+    let answer = await xsmq(["can", "dom4", "evtchn.status", "dom5", "--arg", "remote=dom0", "--json"])
     let object = try #require(try JSONSerialization.jsonObject(with: Data(answer.out.utf8)) as? [String: Any])
     #expect(object["arguments"] as? [String] == ["owner=dom5", "remote=dom0"])
-    let args = try xsmq(["args", "memory.add_to_physmap_batch.gmfn_foreign"])
+    let args = await xsmq(["args", "memory.add_to_physmap_batch.gmfn_foreign"])
     #expect(args.status == 0 && args.out.contains("--arg foreign=VALUE"), "\(args.out)")
     #expect(args.out.contains("before not-caller foreign -EPERM [xen/arch/x86/mm/p2m.c p2m_add_foreign]"))
   }
 
-  @Test func badInputIsAUsageError() throws {
-    let op = try xsmq(["can", "dom0", "domctl.pasue", "dom5"])
+  @Test func badInputIsAUsageError() async throws {
+    let op = await xsmq(["can", "dom0", "domctl.pasue", "dom5"])
     #expect(op.status == 2)
     #expect(op.err.contains("unknown op `domctl.pasue`; did you mean `domctl.pause`?"))
-    let domain = try xsmq(["can", "dom0", "domctl.pause", "webb"])
+    let domain = await xsmq(["can", "dom0", "domctl.pause", "webb"])
     #expect(domain.status == 2)
     #expect(domain.err.contains("unknown target domain `webb`; did you mean `web`?"))
-    let missing = try xsmq(["can", "dom0"])
+    let missing = await xsmq(["can", "dom0"])
     #expect(missing.status == 2)
   }
 
-  @Test func malformedSystemFileIsLocated() throws {
+  @Test func malformedSystemFileIsLocated() async throws {
     let dir = NSTemporaryDirectory() + "xsmq-cli-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try "module = \"flask\"\n[[domain]]\ndomid = 0\nname = \"dom0\"\ncontext = \"system_u:system_r:dom0_tt\"\nflags = [\"control\"]\n"
       .write(toFile: dir + "/bad.toml", atomically: true, encoding: .utf8)
-    let r = try xsmq(["can", "dom0", "domctl.pause", "dom0", "--system", dir + "/bad.toml"])
+    let r = await xsmq(["can", "dom0", "domctl.pause", "dom0", "--system", dir + "/bad.toml"])
     #expect(r.status == 2)
     #expect(r.err.contains("bad.toml:5:11"), "\(r.err)")
     #expect(r.err.contains("did you mean `dom0_t`?"))
     try "modul = \"flask\"\n".write(toFile: dir + "/typo.toml", atomically: true, encoding: .utf8)
-    let typo = try xsmq(["identity", "--system", dir + "/typo.toml"])
+    let typo = await xsmq(["identity", "--system", dir + "/typo.toml"])
     #expect(typo.status == 2)
     #expect(typo.err.contains("typo.toml:1:1"))
   }
 
   /// An op without a domain argument is one question per caller: counted out of the 12 callers, its
   /// unasked pairs marked in the grid, and in the heatmap the caller's one answer, not a twelfth.
-  @Test func matrixOfAnOpWithoutATarget() throws {
-    let text = try xsmq(["matrix", "--op", "sysctl.physinfo", "--module", "dummy"])
+  @Test func matrixOfAnOpWithoutATarget() async throws {
+    let text = await xsmq(["matrix", "--op", "sysctl.physinfo", "--module", "dummy"])
     #expect(text.status == 0, "\(text.err)")
     #expect(text.out.contains("sysctl.physinfo  1/12"), "\(text.out)")
     #expect(text.out.contains("(1 without a domain argument: one question per caller)"))
     #expect(text.out.contains("dom0              A  -  -"))
-    let html = try xsmq(["matrix", "--op", "sysctl.physinfo", "--module", "dummy", "--format", "html"])
+    let html = await xsmq(["matrix", "--op", "sysctl.physinfo", "--module", "dummy", "--format", "html"])
     #expect(html.out.contains("dom0 sysctl.physinfo (no target): allowed under dummy"))
   }
 
-  @Test func matrixFormats() throws {
-    let text = try xsmq(["matrix", "--op", "domctl.pause", "--all-modules"])
+  @Test func matrixFormats() async throws {
+    let text = await xsmq(["matrix", "--op", "domctl.pause", "--all-modules"])
     #expect(text.status == 0, "\(text.err)")
     #expect(text.out.contains("domctl.pausedomain under dummy"))
-    let csv = try xsmq(["matrix", "--family", "grant", "--format", "csv"])
+    let csv = await xsmq(["matrix", "--family", "grant", "--format", "csv"])
     let lines = csv.out.split(separator: "\n")
     #expect(lines.first == "op,module,caller_domid,caller,target_domid,target,verdict")
     // 9 grant ops take a domain (one row per pair of the 12 domains); 4 take none (one row per caller).
-    #expect(lines.count == 1 + 9 * 12 * 12 + 4 * 12)
-    let html = try xsmq(["matrix", "--family", "evtchn", "--format", "html"])
+    let expectedRows: Int = 1 + 9 * 12 * 12 + 4 * 12
+    #expect(lines.count == expectedRows)
+    let html = await xsmq(["matrix", "--family", "evtchn", "--format", "html"])
     #expect(html.out.hasPrefix("<!DOCTYPE html>"))
     #expect(html.out.contains("<svg"))
-    let json = try xsmq(["matrix", "--op", "domctl.pause", "--json"])
+    let json = await xsmq(["matrix", "--op", "domctl.pause", "--json"])
     #expect((try? JSONSerialization.jsonObject(with: Data(json.out.utf8))) != nil)
-    let family = try xsmq(["matrix", "--family", "domctll"])
+    let family = await xsmq(["matrix", "--family", "domctll"])
     #expect(family.status == 2 && family.err.contains("did you mean `domctl`?"))
   }
 
-  @Test func compareGroupsByOp() throws {
-    let r = try xsmq(["compare", "--family", "evtchn"])
+  @Test func compareGroupsByOp() async throws {
+    let r = await xsmq(["compare", "--family", "evtchn"])
     #expect(r.status == 0, "\(r.err)")
     #expect(r.out.contains("evtchn.bind_interdomain"))
     #expect(r.out.contains("expected:"))
     #expect(r.out.contains("silo's rule"))
   }
 
-  @Test func identityNamesModuleAndPolicy() throws {
-    let r = try xsmq(["identity"])
+  @Test func identityNamesModuleAndPolicy() async throws {
+    let r = await xsmq(["identity"])
     #expect(r.status == 0)
     #expect(r.out.contains("module    flask"))
     #expect(r.out.contains("XenFlask v30"))
-    let json = try xsmq(["identity", "--json"])
+    let json = await xsmq(["identity", "--json"])
     let object = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
     #expect((object?["policy_digest"] as? String)?.count == 64)
   }

@@ -7,9 +7,10 @@ import XSMEngine
 
 /// `xsmq`: asks whether a domain may invoke an op on another under Xen's
 /// dummy, silo and flask modules, on a simulated host.
-@main
-struct XSMQ: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct XSMQ: AsyncParsableCommand {
+  public init() {}
+
+  public static let configuration = CommandConfiguration(
     commandName: "xsmq",
     abstract: "Ask who may invoke which hypercall op on whom under Xen's dummy, silo and flask modules.",
     discussion: """
@@ -23,9 +24,6 @@ struct XSMQ: AsyncParsableCommand {
     subcommands: [Can.self, Args.self, Matrix.self, Compare.self, Identity.self, Flask.self],
     defaultSubcommand: nil
   )
-
-  /// Runs the command with the project's exit codes (usage errors are 2, not 64).
-  static func main() async { await mainMappingUsageErrors() }
 }
 
 /// Options every command shares: where the host and the catalog come from.
@@ -74,8 +72,7 @@ struct HostOptions: ParsableArguments {
   /// query answers in a few milliseconds instead of parsing every op); an
   /// unknown name falls back to the whole catalog, for did-you-mean.
   func load(onlyOps: [String]? = nil) async throws -> XenHost {
-    let renderer = DiagnosticRenderer(
-      format: .human, colour: isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil, maxErrors: 20)
+    let renderer = Console.current.renderer()
     // domctl.set_target comes along: loading checks the host's device-model relations with it.
     let subset = self.catalog == nil ? onlyOps.flatMap { EmbeddedCatalog.loadSubset(names: $0 + ["domctl.set_target"]) } : nil
     let (catalog, catalogDiagnostics) =
@@ -90,7 +87,7 @@ struct HostOptions: ParsableArguments {
       fail(renderer.render(DiagnosticList(specDiagnostics)))
       throw ExitCode(2)
     }
-    let (host, hostDiagnostics) = await XenHost.load(spec, catalog: catalog)
+    let (host, hostDiagnostics) = await XenHost.load(spec, catalog: catalog, policies: .compiling)
     if !hostDiagnostics.isEmpty || !specDiagnostics.isEmpty {
       fail(renderer.render(DiagnosticList(specDiagnostics + hostDiagnostics)))
     }
@@ -100,8 +97,7 @@ struct HostOptions: ParsableArguments {
 }
 
 func fail(_ text: String) {
-  guard !text.isEmpty else { return }
-  FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+  Console.current.complain(text)
 }
 
 /// A usage error naming what was wrong, with a suggestion; exit status 2.

@@ -35,14 +35,14 @@ extension XSMQ {
       let gates = operation.gates.map { "\($0) [\($0.source)]" }
       let denial = operation.denial.map { "\($0) [\($0.source)]" }
       if self.host.json {
-        print(encodeJSON(Answer(op: operation.name, usage: OpArgumentError.usage(of: operation).components(separatedBy: "\n")[0],
+        Console.current.say(encodeJSON(Answer(op: operation.name, usage: OpArgumentError.usage(of: operation).components(separatedBy: "\n")[0],
           arguments: operation.arguments, gates: gates, denial: denial)))
         return
       }
       var out = OpArgumentError.usage(of: operation)
       if !gates.isEmpty { out += "\nXen's gates, in order:\n" + gates.map { "  " + $0 }.joined(separator: "\n") }
       if !denial.isEmpty { out += "\nA refusal reaches the caller as:\n" + denial.map { "  " + $0 }.joined(separator: "\n") }
-      print(out)
+      Console.current.say(out)
     }
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XSMCommandLine
 import XSMCatalog
 import XSMEngine
 import XSMProtocol

@@ -51,7 +51,7 @@ final class Progress: @unchecked Sendable {
     let percent = total == 0 ? 100 : done * 100 / total
     guard percent != last else { return }
     last = percent
-    FileHandle.standardError.write(Data("\rxsmq: \(done)/\(total) ops (\(percent)%)\(done == total ? "\n" : "")".utf8))
+    Console.current.status("\rxsmq: \(done)/\(total) ops (\(percent)%)\(done == total ? "\n" : "")")
   }
 }
 
@@ -93,7 +93,7 @@ extension XSMQ {
       let ops = try selection.ops(host)
       let domains = try selection.domains(host)
       let modules: [XSMModule] = allModules ? XSMModule.allCases : [module ?? host.module]
-      let reporter = Progress(enabled: progress || (isatty(2) != 0 && ops.count * host.domains.count > 20_000))
+      let reporter = Progress(enabled: progress || (Console.current.errorIsTerminal && ops.count * host.domains.count > 20_000))
       let matrix = AccessMatrix(engine: DecisionEngine(host: host), ops: ops, modules: modules, callers: domains,
         targets: domains, progress: reporter.report)
       let format = self.host.json ? .json : self.format
@@ -149,7 +149,7 @@ extension XSMQ {
       if self.host.server != nil { throw usageError("`compare` is answered locally; drop --server") }
       let host = try await self.host.load()
       let ops = try selection.ops(host)
-      let reporter = Progress(enabled: progress || (isatty(2) != 0 && ops.count * host.domains.count > 20_000))
+      let reporter = Progress(enabled: progress || (Console.current.errorIsTerminal && ops.count * host.domains.count > 20_000))
       var comparison = ModuleComparison(engine: DecisionEngine(host: host), ops: ops, progress: reporter.report)
       if unexpectedOnly {
         comparison.ops = comparison.ops.compactMap { entry in
@@ -159,7 +159,7 @@ extension XSMQ {
         }
       }
       if self.host.json {
-        print(encodeJSON(comparison))
+        Console.current.say(encodeJSON(comparison))
         return
       }
       var out = "\(comparison.ops.count) ops differ; \(comparison.expectedPairs) expected and "
@@ -175,7 +175,7 @@ extension XSMQ {
           }
         }
       }
-      print(out, terminator: "")
+      Console.current.write(out)
     }
   }
 
@@ -196,7 +196,7 @@ extension XSMQ {
     /// Prints a local host's identity or xsmd's, the one way.
     func show(_ id: some IdentityFacts) {
       if self.host.json {
-        print(encodeJSON(id))
+        Console.current.say(encodeJSON(id))
         return
       }
       var lines: [(String, String)] = [("system", id.system), ("module", id.module.rawValue)]
@@ -213,14 +213,14 @@ extension XSMQ {
       }
       if let seq = id.sequence { lines.append(("sequence", "\(seq)")) }
       lines.append(("domains", "\(id.domains)"))
-      print(lines.map { $0.0.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n"))
+      Console.current.say(lines.map { $0.0.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n"))
     }
   }
 }
 
 func emit(_ text: String, to output: String?) throws {
   guard let output, output != "-" else {
-    print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+    Console.current.write(text.hasSuffix("\n") ? text : text + "\n")
     return
   }
   let temporary = output + ".tmp-\(getpid())"

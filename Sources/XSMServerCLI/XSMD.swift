@@ -11,9 +11,10 @@ import XSMServiceHTTP
 /// `xsmd`: the xsmtools query service. Serves a simulated Xen host over
 /// HTTP/JSON (one route per flask_op command and XSM question) until SIGINT
 /// or SIGTERM.
-@main
-struct XSMD: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct XSMD: AsyncParsableCommand {
+  public init() {}
+
+  public static let configuration = CommandConfiguration(
     commandName: "xsmd",
     abstract: "Serve a simulated Xen host's XSM decisions and flask_op commands over HTTP/JSON.",
     discussion: """
@@ -55,10 +56,7 @@ struct XSMD: AsyncParsableCommand {
   @Flag(name: .long, help: "Print the OpenAPI document (docs/openapi.json) on stdout and exit.")
   var openapi = false
 
-  /// Runs the command with the project's exit codes (usage errors are 2, not 64).
-  static func main() async { await mainMappingUsageErrors() }
-
-  func validate() throws {
+  public func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
     guard rate >= 1 else { throw ValidationError("--rate must be at least 1") }
@@ -69,13 +67,12 @@ struct XSMD: AsyncParsableCommand {
     }
   }
 
-  func run() async throws {
+  public func run() async throws {
     if openapi {
-      FileHandle.standardOutput.write(Data(openAPIDocument().utf8))
+      Console.current.write(openAPIDocument())
       return
     }
-    let renderer = DiagnosticRenderer(
-      format: .human, colour: isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil, maxErrors: 20)
+    let renderer = Console.current.renderer()
     let (loadedCatalog, catalogDiagnostics) = catalog.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
     guard let loadedCatalog else {
       printError(renderer.render(catalogDiagnostics))
@@ -87,7 +84,7 @@ struct XSMD: AsyncParsableCommand {
 
     let service: FlaskService
     do {
-      service = try await FlaskService.start(system: spec, catalog: loadedCatalog, statePath: state)
+      service = try await FlaskService.start(system: spec, catalog: loadedCatalog, statePath: state, policies: .compiling)
     } catch {
       printError("xsmd: error: \(error.message) [\(error.code)]")
       throw ExitCode(2)
@@ -113,6 +110,5 @@ struct XSMD: AsyncParsableCommand {
 }
 
 func printError(_ text: String) {
-  guard !text.isEmpty else { return }
-  FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+  Console.current.complain(text)
 }

@@ -33,10 +33,10 @@ struct FlaskOptions: ParsableArguments {
   /// Prints `reply` as JSON with --json, else `human` (nothing when empty).
   func emit(_ reply: some Encodable, _ human: @autoclosure () -> String) {
     if json {
-      print(reply is EmptyV1 ? "{}" : encodeJSON(reply))
+      Console.current.say(reply is EmptyV1 ? "{}" : encodeJSON(reply))
     } else {
       let text = human()
-      if !text.isEmpty { print(text) }
+      if !text.isEmpty { Console.current.say(text) }
     }
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XSMCommandLine
 import XSMProtocol
 
 #if canImport(FoundationNetworking)

@@ -98,11 +98,11 @@ extension XSMQ {
       let primary = decisions.first { $0.module == (module ?? host.module) } ?? decisions[0]
       let targetLabel = targetDomain?.label ?? "-"
       if self.host.json {
-        print(encodeJSON(Answer(caller: callerDomain.label, op: operation.name, target: targetLabel,
+        Console.current.say(encodeJSON(Answer(caller: callerDomain.label, op: operation.name, target: targetLabel,
           arguments: question.boundArguments, module: primary.module, verdict: primary.verdict, decisions: decisions)))
       } else {
         let shown = question.boundArguments.dropFirst(operation.positionalArgument == nil ? 0 : 1)
-        print(Self.render(decisions, caller: callerDomain.label, op: operation.name,
+        Console.current.say(Self.render(decisions, caller: callerDomain.label, op: operation.name,
           target: targetLabel + (shown.isEmpty ? "" : " (" + shown.joined(separator: " ") + ")"), why: why,
           sideBySide: allModules))
       }
@@ -169,10 +169,10 @@ extension XSMQ {
         } else {
           primaryModule = decisions[0].module
         }
-        print(encodeJSON(Answer(caller: reply.caller, op: reply.op, target: reply.target, arguments: reply.arguments,
+        Console.current.say(encodeJSON(Answer(caller: reply.caller, op: reply.op, target: reply.target, arguments: reply.arguments,
           module: primaryModule, verdict: Verdict(reply.verdict), decisions: decisions)))
       } else {
-        print(Self.render(decisions, caller: reply.caller, op: reply.op, target: reply.target, why: why,
+        Console.current.say(Self.render(decisions, caller: reply.caller, op: reply.op, target: reply.target, why: why,
           sideBySide: allModules))
       }
       if reply.verdict != .allowed { throw ExitCode(1) }

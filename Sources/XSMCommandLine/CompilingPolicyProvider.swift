@@ -1,0 +1,11 @@
+import XSMBuild
+import XSMEngine
+
+extension PolicyProvider {
+  /// Builds policy trees and policy.conf files with xsmc's compiler: what
+  /// xsmq and xsmd hand the engine, so a system file may name a source.
+  public static let compiling = PolicyProvider(compiling: { path, mls in
+    let (binary, diagnostics) = await PolicyBuilder.binaryPolicy(at: path, options: BuildOptions(mls: mls))
+    return (binary, diagnostics.items)
+  })
+}
