@@ -24,7 +24,7 @@ let package = Package(
       pkgConfig: "libsepol",
       providers: [.apt(["libsepol-dev"])]
     ),
-    .target(name: "XSMSepol", dependencies: ["CSepol"], swiftSettings: strict),
+    .target(name: "XSMSepol", dependencies: ["CSepol", "XSMDiagnostics"], swiftSettings: strict),
 
     // MARK: Policy language
     .target(name: "XSMDiagnostics", swiftSettings: strict),

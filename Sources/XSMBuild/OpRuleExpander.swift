@@ -66,12 +66,12 @@ public struct OpRuleExpander: OpRuleExpanding {
       span: SourceSpan
     ) -> [Statement] {
       guard classes.isPlainList, classes.included.count == 1 else {
-        error("op.mixed-classes", "an op rule names only the `op` class", classes.span,
+        error(.op.mixedClasses, "an op rule names only the `op` class", classes.span,
           help: "write the op rule and the class rule as two statements")
         return []
       }
       guard permissions.isPlainList else {
-        error("op.bad-set", "op rules list ops by name; `*`, `~` and `-` are not allowed here", permissions.span)
+        error(.op.badSet, "op rules list ops by name; `*`, `~` and `-` are not allowed here", permissions.span)
         return []
       }
       // (object key, class) → permissions, in first-seen order.
@@ -86,21 +86,21 @@ public struct OpRuleExpander: OpRuleExpanding {
       for name in permissions.included {
         guard let op = catalog.op(named: name.text) else {
           let hint = Suggestion.closest(to: name.text, in: catalog.allNames).map { "did you mean `\($0)`?" }
-          error("op.unknown-op", "unknown op `\(name.text)`", name.span, help: hint ?? "`xsmc ops` lists the ops")
+          error(.op.unknownOp, "unknown op `\(name.text)`", name.span, help: hint ?? "`xsmc ops` lists the ops")
           continue
         }
         if !op.isHooked {
-          warning("op.no-hook", "`\(op.name)` passes no XSM hook; no rule can \(kind == .neverallow ? "forbid" : "grant") it",
+          warning(.op.noHook, "`\(op.name)` passes no XSM hook; no rule can \(kind == .neverallow ? "forbid" : "grant") it",
             name.span)
           continue
         }
         switch op.flask {
         case .unclassified?:
-          warning("op.unclassified",
+          warning(.op.unclassified,
             "flask never classifies `\(op.name)`; handle_unknown decides it and no rule changes that", name.span)
           continue
         case .unchecked?:
-          warning("op.no-check", "`\(op.name)`'s hook makes no Flask check; the rule adds nothing", name.span)
+          warning(.op.noCheck, "`\(op.name)`'s hook makes no Flask check; the rule adds nothing", name.span)
           continue
         case nil: break
         }
@@ -118,7 +118,7 @@ public struct OpRuleExpander: OpRuleExpanding {
           add(object, check.securityClass, check.concretePermissions)
         }
         if !skipped.isEmpty {
-          warning("op.partial-expansion",
+          warning(.op.partialExpansion,
             "`\(op.name)` also needs checks an op rule cannot express: " + skipped.joined(separator: "; "),
             name.span)
         }
@@ -171,11 +171,11 @@ public struct OpRuleExpander: OpRuleExpanding {
       return set.complement ? "~" + body : body
     }
 
-    private mutating func error(_ id: String, _ message: String, _ span: SourceSpan, help: String? = nil) {
-      diagnostics.append(Diagnostic(DiagnosticID(id), .error, message, span: span, help: help))
+    private mutating func error(_ id: DiagnosticID, _ message: String, _ span: SourceSpan, help: String? = nil) {
+      diagnostics.append(Diagnostic(id, .error, message, span: span, help: help))
     }
-    private mutating func warning(_ id: String, _ message: String, _ span: SourceSpan) {
-      diagnostics.append(Diagnostic(DiagnosticID(id), .warning, message, span: span))
+    private mutating func warning(_ id: DiagnosticID, _ message: String, _ span: SourceSpan) {
+      diagnostics.append(Diagnostic(id, .warning, message, span: span))
     }
   }
 }

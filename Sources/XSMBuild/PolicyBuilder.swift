@@ -81,7 +81,7 @@ public enum PolicyBuilder {
       var mapped = all.filter { $0.span != nil }
       if mapped.isEmpty { mapped = all }
       if mapped.isEmpty {
-        mapped = [Diagnostic(DiagnosticID(error.id), .error, "libsepol: \(error.message)")]
+        mapped = [Diagnostic(error.id, .error, "libsepol: \(error.message)")]
       }
       outcome.diagnostics.append(contentsOf: mapped)
     }
@@ -113,9 +113,9 @@ public enum PolicyBuilder {
     }
     if text.hasSuffix(".") { text.removeLast() }
     let lower = text.prefix(1).lowercased() + text.dropFirst()
-    let id = lower.contains("neverallow") ? "sepol.neverallow" : "sepol.compile"
-    return Diagnostic(DiagnosticID(id), severity, "libsepol: \(lower)", span: span,
-      label: span == nil ? nil : (id == "sepol.neverallow" ? "rule violated" : "from this statement"))
+    let id: DiagnosticID = lower.contains("neverallow") ? .sepol.neverallow : .sepol.compile
+    return Diagnostic(id, severity, "libsepol: \(lower)", span: span,
+      label: span == nil ? nil : (id == .sepol.neverallow ? "rule violated" : "from this statement"))
   }
 
   /// libsepol reports a neverallow violation as "neverallow check failed at
@@ -134,7 +134,7 @@ public enum PolicyBuilder {
       {
         let rule = index + 1 < lines.count ? lines[index + 1] : ""
         result.append(
-          Diagnostic(DiagnosticID("sepol.neverallow"), .error, "rule grants what a neverallow forbids",
+          Diagnostic(.sepol.neverallow, .error, "rule grants what a neverallow forbids",
             span: cil.span(ofLine: line), label: "violates a neverallow",
             help: rule.isEmpty ? nil : "libsepol's expansion of the offending rule: `\(rule)`",
             notes: [DiagnosticNote("the neverallow it violates", span: never)]))

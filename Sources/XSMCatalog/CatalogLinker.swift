@@ -41,7 +41,7 @@ struct CatalogLinker {
       for (name, span) in names {
         if let (earlier, owner) = firstSpan[name] {
           let what = owner == name ? "an op" : "an alias of `\(owner)`"
-          error("catalog.duplicate-name", "`\(name)` is already \(what)", span,
+          error(.catalog.duplicateName, "`\(name)` is already \(what)", span,
             notes: [DiagnosticNote("first defined here", span: earlier)])
         } else {
           firstSpan[name] = (span, entry.op.name)
@@ -63,7 +63,7 @@ struct CatalogLinker {
       guard let base = parsed[i].op.inherits else { continue }
       let span = parsed[i].inheritSpan ?? parsed[i].op.span
       guard parsed[i].op.kind == .split else {
-        error("catalog.bad-inherit", "only `split` ops may `inherit`", span)
+        error(.catalog.badInherit, "only `split` ops may `inherit`", span)
         continue
       }
       guard let source = byName[base] else {
@@ -126,7 +126,7 @@ struct CatalogLinker {
     if let i = parties.firstIndex(of: "target"), i > 0 { parties.insert(parties.remove(at: i), at: 0) }
     for party in parties where op.argument(named: party) == nil {
       if declared {
-        error("catalog.undeclared-argument",
+        error(.catalog.undeclaredArgument,
           "`\(op.name)` names the party `\(party)`, which none of its `arg` lines declares", op.span,
           help: "add `arg \(party) domain FIELD`")
         continue
@@ -150,7 +150,7 @@ struct CatalogLinker {
       }
     }
     for gate in op.gates where gate.requirement == .otherVCPU && !op.arguments.contains(where: { $0.kind == .vcpu }) {
-      error("catalog.undeclared-argument", "`\(op.name)` has an `other-vcpu` gate but no `vcpu` argument", gate.span,
+      error(.catalog.undeclaredArgument, "`\(op.name)` has an `other-vcpu` gate but no `vcpu` argument", gate.span,
         help: "add `arg vcpu vcpu FIELD`")
     }
     if op.gates.isEmpty && op.refusesSelf, let first = op.positionalArgument {
@@ -168,42 +168,42 @@ struct CatalogLinker {
     let op = entry.op
     let keys = entry.keysSet
     for required in ["class", "summary", "hook"] where !keys.contains(required) {
-      error("catalog.missing-key", "`\(op.name)` has no `\(required)` line", op.span,
+      error(.catalog.missingKey, "`\(op.name)` has no `\(required)` line", op.span,
         help: required == "hook" ? "write `hook none` for a path without an XSM hook" : nil)
     }
     if op.kind == .legacy && !keys.contains("hypercall") {
-      error("catalog.missing-key", "`\(op.name)` has no `hypercall` line", op.span,
+      error(.catalog.missingKey, "`\(op.name)` has no `hypercall` line", op.span,
         help: "write `hypercall none` for an internal call site")
     }
     if op.kind == .split && op.number == nil {
-      error("catalog.missing-key", "split op `\(op.name)` has no `number`", op.span)
+      error(.catalog.missingKey, "split op `\(op.name)` has no `number`", op.span)
     }
     if op.kind == .legacy && (keys.contains("replaces") || keys.contains("inherit") || keys.contains("number")) {
-      error("catalog.split-key", "`replaces`, `inherit` and `number` belong to `split` ops", op.span)
+      error(.catalog.splitKey, "`replaces`, `inherit` and `number` belong to `split` ops", op.span)
     }
     if op.hooks.isEmpty {
       if !op.checks.isEmpty {
-        error("catalog.check-without-hook", "`\(op.name)` has checks but no hook", op.checks[0].span,
+        error(.catalog.checkWithoutHook, "`\(op.name)` has checks but no hook", op.checks[0].span,
           help: "Flask checks are made by a hook; name it on the `hook` line")
       }
       if op.dummy.contains(where: { $0.action != .none }) {
-        error("catalog.dummy-without-hook", "`\(op.name)` has a dummy rule but no hook", op.span,
+        error(.catalog.dummyWithoutHook, "`\(op.name)` has a dummy rule but no hook", op.span,
           help: "an op without a hook takes `dummy none`")
       }
     } else {
       if op.checks.isEmpty && op.flask == nil {
-        error("catalog.no-flask", "`\(op.name)` has a hook but neither `check` nor `flask` lines", op.span,
+        error(.catalog.noFlask, "`\(op.name)` has a hook but neither `check` nor `flask` lines", op.span,
           help: "write `flask none` when the hook checks nothing, `flask unclassified` when flask has no case for it")
       }
       if !op.checks.isEmpty, let marker = op.flask {
-        error("catalog.no-flask", "`\(op.name)` has checks and also `flask \(marker.rawValue)`", op.checks[0].span)
+        error(.catalog.noFlask, "`\(op.name)` has checks and also `flask \(marker.rawValue)`", op.checks[0].span)
       }
       if op.dummy.isEmpty {
-        error("catalog.missing-key", "`\(op.name)` has a hook but no `dummy` line", op.span)
+        error(.catalog.missingKey, "`\(op.name)` has a hook but no `dummy` line", op.span)
       }
     }
     if op.kind == .split && op.privilege == .mixed {
-      warning("catalog.split-mixed",
+      warning(.catalog.splitMixed,
         "split op `\(op.name)` is still `mixed`; the split should make it privileged or logical", op.span)
     }
   }
@@ -220,7 +220,7 @@ struct CatalogLinker {
         let key = call.name + " " + op.subopPath
         if let earlier = legacy[key] {
           let where_ = op.subops.isEmpty ? "" : " sub-op " + op.subopPath
-          error("catalog.duplicate-number",
+          error(.catalog.duplicateNumber,
             "`\(op.name)` has the same number as `\(earlier.name)` in `\(call.name)`\(where_)", op.span,
             notes: [DiagnosticNote("`\(earlier.name)` is here", span: earlier.span)])
         } else {
@@ -230,7 +230,7 @@ struct CatalogLinker {
         guard let n = op.number else { continue }
         let key = "\(op.family) \(n)"
         if let earlier = split[key] {
-          error("catalog.duplicate-number", "`\(op.name)` has number \(n), as `\(earlier.name)` does", op.span,
+          error(.catalog.duplicateNumber, "`\(op.name)` has number \(n), as `\(earlier.name)` does", op.span,
             notes: [DiagnosticNote("`\(earlier.name)` is here", span: earlier.span)])
         } else {
           split[key] = op
@@ -260,12 +260,12 @@ struct CatalogLinker {
     }
     let legacy = ops.filter { $0.kind == .legacy }
     for op in legacy where !replaced.contains(op.name) && !coverage.contains(where: { $0.matches(op.name) }) {
-      error("catalog.uncovered",
+      error(.catalog.uncovered,
         "legacy op `\(op.name)` is not replaced by any split op and not marked `unsplit` or `retire`", op.span,
         help: "add it to a split op's `replaces`, or write an `unsplit \(op.name)` block saying why it stays")
     }
     for rule in coverage where !legacy.contains(where: { rule.matches($0.name) }) {
-      warning("catalog.unused-coverage", "`\(rule.kind.rawValue) \(rule.pattern)` matches no legacy op", rule.span)
+      warning(.catalog.unusedCoverage, "`\(rule.kind.rawValue) \(rule.pattern)` matches no legacy op", rule.span)
     }
   }
 
@@ -274,16 +274,16 @@ struct CatalogLinker {
   private mutating func unknownOp(_ name: String, at span: SourceSpan, what: String) {
     let candidates = ops.isEmpty ? parsed.map(\.op.name) : ops.map(\.name)
     let hint = Suggestion.closest(to: name, in: candidates).map { "did you mean `\($0)`?" }
-    error("catalog.unknown-op", "`\(what)` names `\(name)`, which is not a legacy op", span, help: hint)
+    error(.catalog.unknownOp, "`\(what)` names `\(name)`, which is not a legacy op", span, help: hint)
   }
 
-  private mutating func error(_ id: String, _ message: String, _ span: SourceSpan, help: String? = nil,
+  private mutating func error(_ id: DiagnosticID, _ message: String, _ span: SourceSpan, help: String? = nil,
     notes: [DiagnosticNote] = [])
   {
-    diagnostics.append(Diagnostic(DiagnosticID(id), .error, message, span: span, help: help, notes: notes))
+    diagnostics.append(Diagnostic(id, .error, message, span: span, help: help, notes: notes))
   }
 
-  private mutating func warning(_ id: String, _ message: String, _ span: SourceSpan) {
-    diagnostics.append(Diagnostic(DiagnosticID(id), .warning, message, span: span))
+  private mutating func warning(_ id: DiagnosticID, _ message: String, _ span: SourceSpan) {
+    diagnostics.append(Diagnostic(id, .warning, message, span: span))
   }
 }

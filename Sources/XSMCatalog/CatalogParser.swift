@@ -70,7 +70,7 @@ struct CatalogParser {
       finishBlock()
       guard let name = one(args, key, lineNumber, keySpan, what: "an op name") else { return }
       if !Self.isOpName(name.text) {
-        error("catalog.bad-name", "`\(name.text)` is not an op name", span(lineNumber, name),
+        error(.catalog.badName, "`\(name.text)` is not an op name", span(lineNumber, name),
           help: "op names are `family.name`: lower-case letters, digits, `_` and `.`")
       }
       currentOp = ParsedOp(op: Op(name: name.text, kind: key == "op" ? .legacy : .split, span: span(lineNumber, name)))
@@ -85,44 +85,49 @@ struct CatalogParser {
       break
     }
 
-    if currentCoverage != nil {
+    if var rule = currentCoverage.take() {
+      defer { currentCoverage = rule }
       switch key {
-      case "summary": currentCoverage!.reason = restOfLine(line, after: keyword)
-      case "note": currentCoverage!.reason += (currentCoverage!.reason.isEmpty ? "" : " ") + restOfLine(line, after: keyword)
+      case "summary": rule.reason = restOfLine(line, after: keyword)
+      case "note": rule.reason += (rule.reason.isEmpty ? "" : " ") + restOfLine(line, after: keyword)
       default:
-        error("catalog.unknown-key", "`\(key)` is not a key of an `\(currentCoverage!.kind.rawValue)` block", keySpan,
+        error(.catalog.unknownKey, "`\(key)` is not a key of an `\(rule.kind.rawValue)` block", keySpan,
           help: "an `unsplit` or `retire` block takes `summary` and `note`")
       }
       return
     }
-    guard currentOp != nil else {
-      error("catalog.outside-op", "`\(key)` appears before any `op` or `split` line", keySpan,
+    // The entry is taken out while its line is parsed, so the parsers below
+    // change it in place; the defer puts it back.
+    guard var entry = currentOp.take() else {
+      error(.catalog.outsideOp, "`\(key)` appears before any `op` or `split` line", keySpan,
         help: "start an entry with `op family.name` or `split family.name`")
       return
     }
+    defer { currentOp = entry }
     guard Self.opKeys.contains(key) else {
       let hint = Suggestion.closest(to: key, in: Self.opKeys).map { "did you mean `\($0)`?" }
-      error("catalog.unknown-key", "unknown key `\(key)`", keySpan, help: hint ?? "see docs/catalog-format.md for the keys")
+      error(.catalog.unknownKey, "unknown key `\(key)`", keySpan, help: hint ?? "see docs/catalog-format.md for the keys")
       return
     }
-    if Self.singleKeys.contains(key) && currentOp!.keysSet.contains(key) {
-      error("catalog.repeated-key", "`\(key)` is given twice for `\(currentOp!.op.name)`", keySpan)
+    if Self.singleKeys.contains(key) && entry.keysSet.contains(key) {
+      error(.catalog.repeatedKey, "`\(key)` is given twice for `\(entry.op.name)`", keySpan)
       return
     }
-    currentOp!.keysSet.insert(key)
-    parseKey(key, keySpan: keySpan, args: args, line: line, lineNumber: lineNumber, keyword: keyword)
+    entry.keysSet.insert(key)
+    parseKey(key, into: &entry, keySpan: keySpan, args: args, line: line, lineNumber: lineNumber, keyword: keyword)
   }
 
   private mutating func parseKey(
-    _ key: String, keySpan: SourceSpan, args: [CatalogWord], line: String, lineNumber: Int, keyword: CatalogWord
+    _ key: String, into entry: inout ParsedOp, keySpan: SourceSpan, args: [CatalogWord], line: String,
+    lineNumber: Int, keyword: CatalogWord
   ) {
     switch key {
     case "alias":
       guard !args.isEmpty else { return missing(key, keySpan, "one or more op names") }
       for a in args {
-        if !Self.isOpName(a.text) { error("catalog.bad-name", "`\(a.text)` is not an op name", span(lineNumber, a)) }
-        currentOp!.op.aliases.append(a.text)
-        currentOp!.aliasSpans[a.text] = span(lineNumber, a)
+        if !Self.isOpName(a.text) { error(.catalog.badName, "`\(a.text)` is not an op name", span(lineNumber, a)) }
+        entry.op.aliases.append(a.text)
+        entry.aliasSpans[a.text] = span(lineNumber, a)
       }
     case "hypercall":
       guard let first = args.first else { return missing(key, keySpan, "`__HYPERVISOR_name NUMBER` or `none`") }
@@ -131,35 +136,35 @@ struct CatalogParser {
         return
       }
       guard args.count == 2, let n = Self.number(args[1].text) else {
-        return error("catalog.bad-hypercall", "a hypercall is written `__HYPERVISOR_name NUMBER`",
+        return error(.catalog.badHypercall, "a hypercall is written `__HYPERVISOR_name NUMBER`",
           span(lineNumber, args.count > 1 ? args[1] : first))
       }
       if args.count > 2 { extra(args[2], lineNumber) }
-      currentOp!.op.hypercall = Hypercall(name: first.text, number: n)
+      entry.op.hypercall = Hypercall(name: first.text, number: n)
     case "subop":
       // `CONSTANT NUMBER [| CONSTANT NUMBER ...]`: one level, alternatives separated by `|`.
-      let level = (currentOp!.op.subops.map(\.level).max() ?? -1) + 1
+      let level = (entry.op.subops.map(\.level).max() ?? -1) + 1
       var index = 0
       repeat {
         guard index + 1 < args.count, args[index].text != "|" else {
-          return error("catalog.bad-subop", "a sub-op is written `CONSTANT NUMBER` or `CONSTANT LOW..HIGH`",
+          return error(.catalog.badSubop, "a sub-op is written `CONSTANT NUMBER` or `CONSTANT LOW..HIGH`",
             index < args.count ? span(lineNumber, args[index]) : keySpan,
             help: "alternatives at one level are separated by `|`")
         }
         guard let range = Self.numberRange(args[index + 1].text) else {
-          return error("catalog.bad-number", "`\(args[index + 1].text)` is not a number or range",
+          return error(.catalog.badNumber, "`\(args[index + 1].text)` is not a number or range",
             span(lineNumber, args[index + 1]))
         }
-        currentOp!.op.subops.append(SubOp(constant: args[index].text, low: range.0, high: range.1, level: level))
+        entry.op.subops.append(SubOp(constant: args[index].text, low: range.0, high: range.1, level: level))
         index += 2
         if index < args.count {
           guard args[index].text == "|" else {
-            return error("catalog.bad-subop", "expected `|` between alternative sub-ops, found `\(args[index].text)`",
+            return error(.catalog.badSubop, "expected `|` between alternative sub-ops, found `\(args[index].text)`",
               span(lineNumber, args[index]))
           }
           index += 1
           if index == args.count {
-            return error("catalog.bad-subop", "`|` must be followed by another sub-op", span(lineNumber, args[index - 1]))
+            return error(.catalog.badSubop, "`|` must be followed by another sub-op", span(lineNumber, args[index - 1]))
           }
         }
       } while index < args.count
@@ -168,14 +173,14 @@ struct CatalogParser {
       if args.count == 1 && args[0].text == "none" { return }
       for h in args {
         guard h.text.hasPrefix("xsm_") else {
-          return error("catalog.bad-hook", "`\(h.text)` is not an XSM hook name", span(lineNumber, h),
+          return error(.catalog.badHook, "`\(h.text)` is not an XSM hook name", span(lineNumber, h),
             help: "hooks are the `xsm_*` functions; write `hook none` for a path without one")
         }
-        currentOp!.op.hooks.append(h.text)
+        entry.op.hooks.append(h.text)
       }
     case "dummy":
       guard let step = parseDummy(args, keySpan: keySpan, lineNumber: lineNumber) else { return }
-      currentOp!.op.dummy.append(step)
+      entry.op.dummy.append(step)
     case "target":
       guard let first = args.first else { return missing(key, keySpan, "target kinds joined with `+`") }
       if args.count > 1 { extra(args[1], lineNumber) }
@@ -185,77 +190,77 @@ struct CatalogParser {
         if !Self.targetKinds.contains(part) {
           let at = SourceSpan(file: file, line: lineNumber, column: column, endColumn: column + max(part.count, 1))
           let hint = Suggestion.closest(to: part, in: Self.targetKinds).map { "did you mean `\($0)`?" }
-          error("catalog.unknown-target", "unknown target kind `\(part)`", at,
+          error(.catalog.unknownTarget, "unknown target kind `\(part)`", at,
             help: hint ?? "kinds: " + Self.targetKinds.sorted().joined(separator: " "))
         }
         kinds.append(part)
         column += part.count + 1
       }
-      currentOp!.op.targets = kinds
+      entry.op.targets = kinds
     case "check":
       guard let check = parseCheck(args, keySpan: keySpan, lineNumber: lineNumber) else { return }
-      currentOp!.op.checks.append(check)
+      entry.op.checks.append(check)
     case "flask":
       guard let word = one(args, key, lineNumber, keySpan, what: "`none` or `unclassified`") else { return }
       guard let marker = FlaskMarker(rawValue: word.text) else {
-        return error("catalog.bad-flask", "`flask` takes `none` or `unclassified`, not `\(word.text)`",
+        return error(.catalog.badFlask, "`flask` takes `none` or `unclassified`, not `\(word.text)`",
           span(lineNumber, word))
       }
-      currentOp!.op.flask = marker
+      entry.op.flask = marker
     case "silo":
       guard args.count == 2 else {
-        return error("catalog.bad-silo", "`silo` names two domains: `silo LEFT RIGHT`",
+        return error(.catalog.badSilo, "`silo` names two domains: `silo LEFT RIGHT`",
           args.count > 2 ? span(lineNumber, args[2]) : keySpan)
       }
       guard let l = endpoint(args[0], lineNumber, domainOnly: true),
         let r = endpoint(args[1], lineNumber, domainOnly: true)
       else { return }
-      currentOp!.op.silo = SiloRule(left: l, right: r)
+      entry.op.silo = SiloRule(left: l, right: r)
     case "arg":
-      parseArgument(args, keySpan: keySpan, lineNumber: lineNumber)
+      parseArgument(args, into: &entry, keySpan: keySpan, lineNumber: lineNumber)
     case "gate":
-      parseGate(args, keySpan: keySpan, lineNumber: lineNumber)
+      parseGate(args, into: &entry, keySpan: keySpan, lineNumber: lineNumber)
     case "denial":
-      parseDenial(args, keySpan: keySpan, lineNumber: lineNumber)
+      parseDenial(args, into: &entry, keySpan: keySpan, lineNumber: lineNumber)
     case "refuses-self":
       if let first = args.first { extra(first, lineNumber) }
-      currentOp!.op.refusesSelf = true
+      entry.op.refusesSelf = true
     case "class":
       guard let word = one(args, key, lineNumber, keySpan, what: "`privileged`, `logical` or `mixed`") else { return }
       guard let c = PrivilegeClass(rawValue: word.text) else {
         let hint = Suggestion.closest(to: word.text, in: PrivilegeClass.allCases.map(\.rawValue))
-        return error("catalog.bad-class", "unknown op class `\(word.text)`", span(lineNumber, word),
+        return error(.catalog.badClass, "unknown op class `\(word.text)`", span(lineNumber, word),
           help: hint.map { "did you mean `\($0)`?" } ?? "the classes are privileged, logical and mixed")
       }
-      currentOp!.op.privilege = c
+      entry.op.privilege = c
     case "summary":
       let text = restOfLine(line, after: keyword)
       if text.isEmpty { return missing(key, keySpan, "a sentence") }
-      currentOp!.op.summary = text
+      entry.op.summary = text
     case "note":
       let text = restOfLine(line, after: keyword)
       if text.isEmpty { return missing(key, keySpan, "a sentence") }
-      currentOp!.op.notes.append(text)
+      entry.op.notes.append(text)
     case "replaces":
       guard !args.isEmpty else { return missing(key, keySpan, "the legacy ops this op replaces") }
       for a in args {
-        currentOp!.op.replaces.append(a.text)
-        currentOp!.replacesSpans[a.text] = span(lineNumber, a)
+        entry.op.replaces.append(a.text)
+        entry.replacesSpans[a.text] = span(lineNumber, a)
       }
     case "inherit":
       guard let word = one(args, key, lineNumber, keySpan, what: "a legacy op name") else { return }
-      currentOp!.op.inherits = word.text
-      currentOp!.inheritSpan = span(lineNumber, word)
+      entry.op.inherits = word.text
+      entry.inheritSpan = span(lineNumber, word)
     case "group":
       guard let word = one(args, key, lineNumber, keySpan, what: "a group word") else { return }
-      currentOp!.op.group = word.text
+      entry.op.group = word.text
     case "number":
       guard let word = one(args, key, lineNumber, keySpan, what: "a number") else { return }
       guard let n = Self.number(word.text) else {
-        return error("catalog.bad-number", "`\(word.text)` is not a number", span(lineNumber, word))
+        return error(.catalog.badNumber, "`\(word.text)` is not a number", span(lineNumber, word))
       }
-      currentOp!.op.number = n
-      currentOp!.numberSpan = span(lineNumber, word)
+      entry.op.number = n
+      entry.numberSpan = span(lineNumber, word)
     default:
       break
     }
@@ -264,22 +269,24 @@ struct CatalogParser {
   // MARK: Arguments, gates, denials
 
   /// `NAME KIND [FIELD] [default VALUE]`
-  private mutating func parseArgument(_ args: [CatalogWord], keySpan: SourceSpan, lineNumber: Int) {
+  private mutating func parseArgument(
+    _ args: [CatalogWord], into entry: inout ParsedOp, keySpan: SourceSpan, lineNumber: Int
+  ) {
     guard args.count >= 2 else {
-      return error("catalog.bad-arg", "an argument is written `arg NAME KIND [FIELD] [default VALUE]`",
+      return error(.catalog.badArg, "an argument is written `arg NAME KIND [FIELD] [default VALUE]`",
         args.first.map { span(lineNumber, $0) } ?? keySpan, help: "for example `arg owner domain evtchn_status.dom default self`")
     }
     let name = args[0]
     guard Self.isConditionName(name.text) else {
-      return error("catalog.bad-arg", "`\(name.text)` is not an argument name", span(lineNumber, name),
+      return error(.catalog.badArg, "`\(name.text)` is not an argument name", span(lineNumber, name),
         help: "argument names are lower-case words: `target`, `remote`, `vcpu`")
     }
     guard let kind = OpArgument.Kind(rawValue: args[1].text) else {
-      return unknownWord("catalog.bad-arg", "argument kind", args[1], lineNumber, OpArgument.Kind.allCases.map(\.rawValue))
+      return unknownWord(.catalog.badArg, "argument kind", args[1], lineNumber, OpArgument.Kind.allCases.map(\.rawValue))
     }
     if kind == .domain && Endpoint.kinds[name.text] != .domain {
       let hint = Suggestion.closest(to: name.text, in: Endpoint.domainNames).map { "did you mean `\($0)`?" }
-      return error("catalog.bad-arg", "a domain argument is named after a party of the checks, not `\(name.text)`",
+      return error(.catalog.badArg, "a domain argument is named after a party of the checks, not `\(name.text)`",
         span(lineNumber, name), help: hint ?? "parties: " + Endpoint.domainNames.joined(separator: " "))
     }
     var argument = OpArgument(name: name.text, kind: kind)
@@ -290,50 +297,52 @@ struct CatalogParser {
     }
     if let word = rest.first {
       guard word.text == "default", rest.count == 2 else {
-        return error("catalog.bad-arg", "unexpected `\(word.text)`; an argument ends with `default VALUE`",
+        return error(.catalog.badArg, "unexpected `\(word.text)`; an argument ends with `default VALUE`",
           span(lineNumber, word))
       }
       argument.defaultValue = rest[1].text
     }
-    if currentOp!.op.arguments.contains(where: { $0.name == argument.name }) {
-      return error("catalog.bad-arg", "argument `\(argument.name)` is declared twice", span(lineNumber, name))
+    if entry.op.arguments.contains(where: { $0.name == argument.name }) {
+      return error(.catalog.badArg, "argument `\(argument.name)` is declared twice", span(lineNumber, name))
     }
-    currentOp!.op.arguments.append(argument)
+    entry.op.arguments.append(argument)
   }
 
   /// `before|after REQUIREMENT [DOMAIN...] ERROR at FILE FUNCTION`
-  private mutating func parseGate(_ args: [CatalogWord], keySpan: SourceSpan, lineNumber: Int) {
+  private mutating func parseGate(
+    _ args: [CatalogWord], into entry: inout ParsedOp, keySpan: SourceSpan, lineNumber: Int
+  ) {
     let shape = "a gate is written `gate before|after REQUIREMENT [DOMAIN...] ERROR at FILE FUNCTION`"
     guard args.count >= 3, let stage = OpGate.Stage(rawValue: args[0].text) else {
-      return error("catalog.bad-gate", shape, args.first.map { span(lineNumber, $0) } ?? keySpan,
+      return error(.catalog.badGate, shape, args.first.map { span(lineNumber, $0) } ?? keySpan,
         help: "for example `gate after not-caller target -EINVAL at xen/common/domctl.c do_domctl`")
     }
     guard let requirement = OpGate.Requirement(rawValue: args[1].text) else {
-      return unknownWord("catalog.bad-gate", "gate", args[1], lineNumber, OpGate.Requirement.allCases.map(\.rawValue))
+      return unknownWord(.catalog.badGate, "gate", args[1], lineNumber, OpGate.Requirement.allCases.map(\.rawValue))
     }
     let count = requirement.domainCount
-    guard args.count >= 2 + count + 1 else { return error("catalog.bad-gate", shape, span(lineNumber, args.last!)) }
+    guard args.count >= 2 + count + 1 else { return error(.catalog.badGate, shape, span(lineNumber, args[args.count - 1])) }
     let domains = args[2..<(2 + count)].map(\.text)
     let errorWord = args[2 + count]
     guard Self.isErrorName(errorWord.text) else {
-      return error("catalog.bad-gate", "`\(errorWord.text)` is not an error such as `-EINVAL`", span(lineNumber, errorWord),
+      return error(.catalog.badGate, "`\(errorWord.text)` is not an error such as `-EINVAL`", span(lineNumber, errorWord),
         help: "`\(requirement.rawValue)` names \(count) domain argument\(count == 1 ? "" : "s") before the error")
     }
     var rest = Array(args.dropFirst(3 + count))
     var condition: Condition?
     if let word = rest.first, word.text == "if" || word.text == "unless" {
       guard rest.count >= 2, Self.isConditionName(rest[1].text) else {
-        return error("catalog.bad-condition", "`\(word.text)` needs a condition word", span(lineNumber, word))
+        return error(.catalog.badCondition, "`\(word.text)` needs a condition word", span(lineNumber, word))
       }
       condition = Condition(name: rest[1].text, negated: word.text == "unless")
       rest.removeFirst(2)
     }
     var modules: [String] = []
     if let word = rest.first, word.text == "under" {
-      guard rest.count >= 2 else { return error("catalog.bad-gate", "`under` needs module names", span(lineNumber, word)) }
+      guard rest.count >= 2 else { return error(.catalog.badGate, "`under` needs module names", span(lineNumber, word)) }
       modules = rest[1].text.split(separator: ",").map(String.init)
       if let bad = modules.first(where: { !["dummy", "silo", "flask"].contains($0) }) {
-        return error("catalog.bad-gate", "`\(bad)` is not a module (dummy, silo, flask)", span(lineNumber, rest[1]))
+        return error(.catalog.badGate, "`\(bad)` is not a module (dummy, silo, flask)", span(lineNumber, rest[1]))
       }
       rest.removeFirst(2)
     }
@@ -343,24 +352,26 @@ struct CatalogParser {
     var gate = OpGate(stage: stage, requirement: requirement, domains: domains, error: errorWord.text,
       condition: condition, source: source, span: whole)
     gate.modules = modules
-    currentOp!.op.gates.append(gate)
+    entry.op.gates.append(gate)
   }
 
   /// `errno|status|entry|value VALUE at FILE FUNCTION`
-  private mutating func parseDenial(_ args: [CatalogWord], keySpan: SourceSpan, lineNumber: Int) {
+  private mutating func parseDenial(
+    _ args: [CatalogWord], into entry: inout ParsedOp, keySpan: SourceSpan, lineNumber: Int
+  ) {
     guard args.count >= 2, let channel = OpDenial.Channel(rawValue: args[0].text) else {
       let names = OpDenial.Channel.allCases.map(\.rawValue).joined(separator: " ")
-      return error("catalog.bad-denial", "a denial is written `denial CHANNEL VALUE at FILE FUNCTION`",
+      return error(.catalog.badDenial, "a denial is written `denial CHANNEL VALUE at FILE FUNCTION`",
         args.first.map { span(lineNumber, $0) } ?? keySpan, help: "channels: \(names)")
     }
     if channel == .errno && !Self.isErrorName(args[1].text) {
-      return error("catalog.bad-denial", "`\(args[1].text)` is not an error such as `-EPERM`", span(lineNumber, args[1]))
+      return error(.catalog.badDenial, "`\(args[1].text)` is not an error such as `-EPERM`", span(lineNumber, args[1]))
     }
     var rest = Array(args.dropFirst(2))
     var party: String?
     if let word = rest.first, word.text == "naming" {
       guard rest.count >= 2, Endpoint.kinds[rest[1].text] == .domain else {
-        return error("catalog.bad-denial", "`naming` needs a party of the op's checks", span(lineNumber, word))
+        return error(.catalog.badDenial, "`naming` needs a party of the op's checks", span(lineNumber, word))
       }
       party = rest[1].text
       rest.removeFirst(2)
@@ -369,11 +380,11 @@ struct CatalogParser {
     var denial = OpDenial(channel: channel, value: args[1].text, source: source,
       span: span(lineNumber, args[0]).merged(with: span(lineNumber, args[1])))
     denial.party = party
-    currentOp!.op.denial.append(denial)
+    entry.op.denial.append(denial)
   }
 
   /// A word outside its vocabulary: an error with did-you-mean, or the list of words.
-  private mutating func unknownWord(_ id: String, _ what: String, _ word: CatalogWord, _ lineNumber: Int,
+  private mutating func unknownWord(_ id: DiagnosticID, _ what: String, _ word: CatalogWord, _ lineNumber: Int,
     _ names: [String])
   {
     let hint = Suggestion.closest(to: word.text, in: names).map { "did you mean `\($0)`?" }
@@ -384,7 +395,7 @@ struct CatalogParser {
   private mutating func sourceCitation(_ words: [CatalogWord], lineNumber: Int, after: CatalogWord) -> String? {
     guard words.count >= 3, words[0].text == "at", words[1].text.hasPrefix("xen/") || words[1].text.hasPrefix("tools/")
     else {
-      error("catalog.missing-source", "cite Xen's source: `at FILE FUNCTION`",
+      error(.catalog.missingSource, "cite Xen's source: `at FILE FUNCTION`",
         words.first.map { span(lineNumber, $0) } ?? span(lineNumber, after),
         help: "for example `at xen/common/domctl.c do_domctl`")
       return nil
@@ -406,7 +417,7 @@ struct CatalogParser {
   /// `CLASS:PERM[+PERM] SUBJECT -> OBJECT [if|unless COND] [intended CLASS:PERM]`
   private mutating func parseCheck(_ args: [CatalogWord], keySpan: SourceSpan, lineNumber: Int) -> FlaskCheck? {
     guard args.count >= 4, args[2].text == "->" else {
-      error("catalog.bad-check", "a check is written `CLASS:PERM SUBJECT -> OBJECT`",
+      error(.catalog.badCheck, "a check is written `CLASS:PERM SUBJECT -> OBJECT`",
         args.isEmpty ? keySpan : span(lineNumber, args[min(2, args.count - 1)]),
         help: "for example `check domain:pause current -> target`")
       return nil
@@ -414,12 +425,12 @@ struct CatalogParser {
     let spec = args[0]
     let parts = spec.text.split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-      error("catalog.bad-check", "`\(spec.text)` is not `CLASS:PERM`", span(lineNumber, spec))
+      error(.catalog.badCheck, "`\(spec.text)` is not `CLASS:PERM`", span(lineNumber, spec))
       return nil
     }
     let permissions = parts[1].split(separator: "+", omittingEmptySubsequences: false).map(String.init)
     if permissions.contains(where: \.isEmpty) {
-      error("catalog.bad-check", "an empty permission in `\(spec.text)`", span(lineNumber, spec))
+      error(.catalog.badCheck, "an empty permission in `\(spec.text)`", span(lineNumber, spec))
       return nil
     }
     guard let subject = endpoint(args[1], lineNumber, domainOnly: false),
@@ -433,7 +444,7 @@ struct CatalogParser {
       switch word.text {
       case "if", "unless":
         guard let c = rest.first, Self.isConditionName(c.text) else {
-          error("catalog.bad-condition", "`\(word.text)` needs a condition word", span(lineNumber, rest.first ?? word),
+          error(.catalog.badCondition, "`\(word.text)` needs a condition word", span(lineNumber, rest.first ?? word),
             help: "conditions are lower-case words such as `writable` or `revoke`")
           return nil
         }
@@ -441,13 +452,13 @@ struct CatalogParser {
         condition = Condition(name: c.text, negated: word.text == "unless")
       case "intended":
         guard let p = rest.first, let permission = Permission(p.text) else {
-          error("catalog.bad-check", "`intended` needs `CLASS:PERM`", span(lineNumber, rest.first ?? word))
+          error(.catalog.badCheck, "`intended` needs `CLASS:PERM`", span(lineNumber, rest.first ?? word))
           return nil
         }
         rest.removeFirst()
         intended = permission
       default:
-        error("catalog.bad-check", "unexpected `\(word.text)` after the object", span(lineNumber, word),
+        error(.catalog.badCheck, "unexpected `\(word.text)` after the object", span(lineNumber, word),
           help: "a check may end with `if COND`, `unless COND` or `intended CLASS:PERM`")
         return nil
       }
@@ -473,7 +484,7 @@ struct CatalogParser {
     guard let action = DummyAction(rawValue: text) else {
       let names = DummyAction.allCases.map(\.rawValue)
       let hint = Suggestion.closest(to: text, in: names).map { "did you mean `\($0)`?" }
-      error("catalog.bad-dummy", "unknown dummy action `\(first.text)`", span(lineNumber, first),
+      error(.catalog.badDummy, "unknown dummy action `\(first.text)`", span(lineNumber, first),
         help: hint ?? "actions: " + names.joined(separator: " ") + ", or `XSM_OTHER=ACTION`")
       return nil
     }
@@ -489,7 +500,7 @@ struct CatalogParser {
     }
     if let word = rest.first {
       guard (word.text == "if" || word.text == "unless"), rest.count == 2, Self.isConditionName(rest[1].text) else {
-        error("catalog.bad-dummy", "unexpected `\(word.text)` in a dummy step", span(lineNumber, word),
+        error(.catalog.badDummy, "unexpected `\(word.text)` in a dummy step", span(lineNumber, word),
           help: "a step is `ACTION [SUBJECT -> OBJECT] [if|unless COND]`")
         return nil
       }
@@ -508,7 +519,7 @@ struct CatalogParser {
     guard let kind = Endpoint.kinds[name], !domainOnly || kind == .domain else {
       let allowed = domainOnly ? Endpoint.domainNames : Endpoint.allNames
       let hint = Suggestion.closest(to: name, in: allowed).map { "did you mean `\($0)`?" }
-      error("catalog.unknown-endpoint", "unknown \(domainOnly ? "domain" : "subject or object") `\(name)`",
+      error(.catalog.unknownEndpoint, "unknown \(domainOnly ? "domain" : "subject or object") `\(name)`",
         span(lineNumber, word), help: hint ?? "see the subjects and objects in docs/catalog-format.md")
       return nil
     }
@@ -521,7 +532,7 @@ struct CatalogParser {
     if let op = currentOp { ops.append(op) }
     if let rule = currentCoverage {
       if rule.reason.isEmpty {
-        error("catalog.missing-key", "`\(rule.kind.rawValue) \(rule.pattern)` has no `summary` giving the reason",
+        error(.catalog.missingKey, "`\(rule.kind.rawValue) \(rule.pattern)` has no `summary` giving the reason",
           rule.span)
       }
       coverage.append(rule)
@@ -544,15 +555,15 @@ struct CatalogParser {
   }
 
   private mutating func missing(_ key: String, _ at: SourceSpan, _ what: String) {
-    error("catalog.missing-argument", "`\(key)` needs \(what)", at)
+    error(.catalog.missingArgument, "`\(key)` needs \(what)", at)
   }
 
   private mutating func extra(_ word: CatalogWord, _ lineNumber: Int) {
-    error("catalog.extra-argument", "unexpected `\(word.text)`", span(lineNumber, word))
+    error(.catalog.extraArgument, "unexpected `\(word.text)`", span(lineNumber, word))
   }
 
-  private mutating func error(_ id: String, _ message: String, _ at: SourceSpan, help: String? = nil) {
-    diagnostics.append(Diagnostic(DiagnosticID(id), .error, message, span: at, help: help))
+  private mutating func error(_ id: DiagnosticID, _ message: String, _ at: SourceSpan, help: String? = nil) {
+    diagnostics.append(Diagnostic(id, .error, message, span: at, help: help))
   }
 
   private func span(_ line: Int, _ word: CatalogWord) -> SourceSpan {
@@ -602,7 +613,7 @@ struct CatalogParser {
   }
 
   static func isOpName(_ s: String) -> Bool {
-    !s.isEmpty && s.first!.isLetter && s.last != "." && !s.contains("..")
+    s.first?.isLetter == true && s.last != "." && !s.contains("..")
       && s.allSatisfy { ($0.isLetter && $0.isASCII) || $0.isNumber || $0 == "_" || $0 == "." }
   }
 

@@ -101,7 +101,7 @@ public enum CatalogLoader {
     do {
       return load(files: try files(in: directory))
     } catch {
-      return (nil, DiagnosticList([Diagnostic(DiagnosticID("catalog.io"), .error, error.message)]))
+      return (nil, DiagnosticList([Diagnostic(.catalog.io, .error, error.message)]))
     }
   }
 

@@ -24,14 +24,14 @@ extension OpCatalog {
         for permission in named {
           guard let declared = policy.classes[permission.securityClass] else {
             let hint = Suggestion.closest(to: permission.securityClass, in: policy.classes.keys)
-            diagnostics.append(Diagnostic(DiagnosticID("catalog.unknown-class"), .error,
+            diagnostics.append(Diagnostic(.catalog.unknownClass, .error,
               "`\(op.name)` checks class `\(permission.securityClass)`, which the policy does not declare",
               span: check.span, help: hint.map { "did you mean `\($0)`?" }))
             break
           }
           if !declared.contains(permission.name) {
             let hint = Suggestion.closest(to: permission.name, in: declared)
-            diagnostics.append(Diagnostic(DiagnosticID("catalog.unknown-permission"), .error,
+            diagnostics.append(Diagnostic(.catalog.unknownPermission, .error,
               "`\(op.name)` checks `\(permission)`, which class `\(permission.securityClass)` does not declare",
               span: check.span, help: hint.map { "did you mean `\(permission.securityClass):\($0)`?" }))
           }

@@ -95,7 +95,7 @@ enum CBindingNames {
         if let earlier = owner[macro.name] {
           problems.append(
             Diagnostic(
-              DiagnosticID("docs.identifier-clash"), .error,
+              .docs.identifierClash, .error,
               "the C macro `\(macro.name)` of `\(op.name)` is also defined for `\(earlier.name)`", span: op.span))
         } else {
           owner[macro.name] = op
@@ -109,7 +109,7 @@ enum CBindingNames {
       if let number = hypercallNumbers[name], number != call.number {
         problems.append(
           Diagnostic(
-            DiagnosticID("docs.identifier-clash"), .error,
+            .docs.identifierClash, .error,
             "`\(call.name)` is given two numbers, \(number) and \(call.number)", span: op.span))
       }
       hypercallNumbers[name] = call.number

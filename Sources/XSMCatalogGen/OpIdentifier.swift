@@ -83,33 +83,33 @@ public enum OpIdentifier {
   /// Id collisions, numbers too wide for their field, and identifier clashes.
   public static func problems(in catalog: OpCatalog) -> [Diagnostic] {
     var problems: [Diagnostic] = []
-    func report(_ id: String, _ message: String, _ op: Op, help: String? = nil, notes: [DiagnosticNote] = []) {
-      problems.append(Diagnostic(DiagnosticID(id), .error, message, span: op.span, help: help, notes: notes))
+    func report(_ id: DiagnosticID, _ message: String, _ op: Op, help: String? = nil, notes: [DiagnosticNote] = []) {
+      problems.append(Diagnostic(id, .error, message, span: op.span, help: help, notes: notes))
     }
     for op in catalog.ops {
       for subop in op.subops where subop.low < 0 || subop.high > Int(UInt32.max) {
         report(
-          "docs.id-overflow", "sub-op number \(subop.numberText) of `\(op.name)` is not a 32-bit unsigned number", op)
+          .docs.idOverflow, "sub-op number \(subop.numberText) of `\(op.name)` is not a 32-bit unsigned number", op)
       }
       if let call = op.hypercall, op.kind == .legacy, !(0...0xff).contains(call.number) {
         report(
-          "docs.id-overflow", "hypercall number \(call.number) of `\(op.name)` does not fit the 8 bits of an op id", op)
+          .docs.idOverflow, "hypercall number \(call.number) of `\(op.name)` does not fit the 8 bits of an op id", op)
       }
       if op.kind == .legacy && op.hypercall != nil {
         for subop in op.subopLevels.prefix(3).compactMap(\.first) where !(0...0xffff).contains(subop.low) {
-          report("docs.id-overflow",
+          report(.docs.idOverflow,
             "sub-op number \(subop.low) of `\(op.name)` does not fit the 16 bits of an op id", op)
         }
       }
       if op.kind == .split, let number = op.number, !(0...0xffff).contains(number) {
-        report("docs.id-overflow", "number \(number) of split op `\(op.name)` does not fit the 16 bits of an op id", op)
+        report(.docs.idOverflow, "number \(number) of split op `\(op.name)` does not fit the 16 bits of an op id", op)
       }
     }
     var byID: [UInt64: Op] = [:]
     for op in catalog.ops {
       let id = id(of: op)
       if let earlier = byID[id] {
-        report("docs.id-collision", "`\(op.name)` gets op id \(hex(id)), as `\(earlier.name)` does", op,
+        report(.docs.idCollision, "`\(op.name)` gets op id \(hex(id)), as `\(earlier.name)` does", op,
           help: op.subopLevels.count > 3 || op.subops.count > op.subopLevels.count
             ? "an op id holds the first alternative of at most three sub-op levels" : nil,
           notes: [DiagnosticNote("`\(earlier.name)` is here", span: earlier.span)])
@@ -126,7 +126,7 @@ public enum OpIdentifier {
         for name in [op.name] + op.aliases {
           let identifier = naming(name)
           if let earlier = owner[identifier], earlier.op.name != op.name {
-            report("docs.identifier-clash",
+            report(.docs.identifierClash,
               "`\(name)` and `\(earlier.name)` both become the \(language) identifier `\(identifier)`", op,
               notes: [DiagnosticNote("`\(earlier.name)` is here", span: earlier.op.span)])
           } else if owner[identifier] == nil {

@@ -15,7 +15,8 @@ extension XSMC {
       abstract: "Generate the op reference and bindings.",
       discussion: """
         Reads the op catalog and writes docs/ops.md, bindings/c/xsm_ops.h, bindings/rust/xsm_ops.rs and \
-        bindings/go/xsmops/xsmops.go under the output directory (each through a temporary file and a \
+        bindings/go/xsmops/xsmops.go under the output directory, and docs/diagnostics.md from the declared \
+        diagnostic ids (each through a temporary file and a \
         rename; files whose text is unchanged are left alone). With --check nothing is written and the \
         command fails if any file differs from what it would write. Exit status: 0 ok, 1 catalog errors or \
         out-of-date files, 2 usage or I/O errors.
@@ -44,7 +45,7 @@ extension XSMC {
       let (loaded, diagnostics) = CatalogLoader.load(directory: catalog)
       report(diagnostics)
       guard let opCatalog = loaded else {
-        let isIOError = diagnostics.items.contains { $0.id.rawValue == "catalog.io" }
+        let isIOError = diagnostics.items.contains { $0.id.exitStatus == .unreadableInput }
         throw ExitCode(isIOError ? 2 : 1)
       }
       let problems = GeneratedArtefacts.problems(in: opCatalog)
@@ -54,6 +55,7 @@ extension XSMC {
       }
 
       var files = GeneratedArtefacts.render(opCatalog, source: sourceName)
+      files.append(GeneratedFile(path: DiagnosticsReference.path, contents: DiagnosticsReference.markdown()))
       files.append(try embeddedCatalogFile())
       files.append(try await embeddedDefaultsFile())
       var results: [FileResult] = []

@@ -12,23 +12,6 @@ public enum Severity: String, Sendable, Codable, Comparable {
   public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
 }
 
-/// A stable identifier of a kind of diagnostic, shaped `phase.kebab-name`
-/// (`resolve.unknown-type`). Tests, docs and JSON consumers match on it.
-public struct DiagnosticID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
-  public var rawValue: String
-  public init(rawValue: String) { self.rawValue = rawValue }
-  public init(_ rawValue: String) { self.rawValue = rawValue }
-  public var description: String { rawValue }
-
-  public init(from decoder: any Decoder) throws {
-    rawValue = try decoder.singleValueContainer().decode(String.self)
-  }
-  public func encode(to encoder: any Encoder) throws {
-    var container = encoder.singleValueContainer()
-    try container.encode(rawValue)
-  }
-}
-
 /// A secondary message attached to a diagnostic, optionally pointing at
 /// another place ("first declared here").
 public struct DiagnosticNote: Hashable, Sendable, Codable {

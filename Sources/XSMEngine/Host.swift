@@ -90,18 +90,18 @@ public final class XenHost: Sendable {
       kind: d.kind, contextText: d.context)
     if let t = d.target {
       guard let target = others.first(where: { $0.name == t || "dom\($0.domid)" == t }) else {
-        return .failure(DomainError(code: "system.unknown-target", message: "no domain `\(t)` to serve"))
+        return .failure(DomainError(code: DiagnosticID.system.unknownTarget.rawValue, message: "no domain `\(t)` to serve"))
       }
       domain.targetDomid = target.domid
     }
     guard let server else { return .success(domain) }
     let policy = server.policy
     guard let context = policy.context(d.context) else {
-      return .failure(DomainError(code: "system.unknown-context",
+      return .failure(DomainError(code: DiagnosticID.system.unknownContext.rawValue,
         message: "`\(d.context)` is not a context of the policy: " + Self.explainUnknown(d.context, policy)))
     }
     guard policy.isValid(context) else {
-      return .failure(DomainError(code: "system.invalid-context", message: "the policy rejects the context `\(d.context)`"))
+      return .failure(DomainError(code: DiagnosticID.system.invalidContext.rawValue, message: "the policy rejects the context `\(d.context)`"))
     }
     let targetContext = domain.targetDomid.flatMap { t in others.first { $0.domid == t }?.sid }
       .flatMap(server.context(of:))
@@ -146,7 +146,7 @@ public final class XenHost: Sendable {
     do {
       policy = try await FlaskPolicy(binary: binary)
     } catch {
-      diagnostics.append(Diagnostic(DiagnosticID("system.bad-policy"), .error,
+      diagnostics.append(Diagnostic(.system.badPolicy, .error,
         "the policy `\(source)` cannot be loaded: \(error)", span: spec.spans["policy"]))
       return (nil, diagnostics)
     }
@@ -158,7 +158,7 @@ public final class XenHost: Sendable {
     for (name, value) in spec.booleans.sorted(by: { $0.key < $1.key }) {
       guard let index = policy.booleanNames.firstIndex(of: name) else {
         let hint = Suggestion.closest(to: name, in: policy.booleanNames).map { "did you mean `\($0)`?" }
-        diagnostics.append(Diagnostic(DiagnosticID("system.unknown-boolean"), .error,
+        diagnostics.append(Diagnostic(.system.unknownBoolean, .error,
           "the policy has no boolean `\(name)`", span: spec.booleanSpans[name], help: hint))
         continue
       }
@@ -175,12 +175,12 @@ public final class XenHost: Sendable {
         if policy.isValid(context) {
           contexts[d.domid] = context
         } else {
-          diagnostics.append(Diagnostic(DiagnosticID("system.invalid-context"), .error,
+          diagnostics.append(Diagnostic(.system.invalidContext, .error,
             "the policy rejects the context `\(d.context)` of `\(d.name)`", span: d.spans["context"],
             help: "the user must be allowed the role and the role the type (see the policy's `users` and `role` statements)"))
         }
       } else {
-        diagnostics.append(Diagnostic(DiagnosticID("system.unknown-context"), .error,
+        diagnostics.append(Diagnostic(.system.unknownContext, .error,
           "`\(d.context)` is not a context of the policy: " + explainUnknown(d.context, policy),
           span: d.spans["context"], help: closestType(d.context, policy).map { "did you mean `\($0)`?" }))
       }
@@ -221,13 +221,13 @@ public final class XenHost: Sendable {
     let base = (spec.file as NSString).deletingLastPathComponent
     let path = written.hasPrefix("/") || base.isEmpty ? written : (base as NSString).appendingPathComponent(written)
     guard FileManager.default.fileExists(atPath: path) else {
-      return (nil, written, [Diagnostic(DiagnosticID("system.policy-not-found"), .error,
+      return (nil, written, [Diagnostic(.system.policyNotFound, .error,
         "the policy `\(written)` does not exist (looked for `\(path)`)", span: spec.spans["policy"])])
     }
     let (built, buildDiagnostics) = await policies.binary(at: path, mls: spec.mls)
     guard let binary = built else {
       var diagnostics = buildDiagnostics
-      diagnostics.append(Diagnostic(DiagnosticID("system.bad-policy"), .error,
+      diagnostics.append(Diagnostic(.system.badPolicy, .error,
         "the policy `\(written)` does not build", span: spec.spans["policy"]))
       return (nil, written, diagnostics)
     }

@@ -28,7 +28,7 @@ extension XenHost {
       guard decision.verdict == .denied else { continue }
       let refused = decision.trace.filter { $0.outcome == .fail }.map(\.text).joined(separator: "; ")
       let span = spec.domains.first { $0.domid == dm.domid }?.spans["target"]
-      warnings.append(Diagnostic(DiagnosticID("system.target-refused"), .warning,
+      warnings.append(Diagnostic(.system.targetRefused, .warning,
         "the policy would not let \(toolstack.label) make \(dm.label) the device model of \(target.label): \(refused)",
         span: span, help: "XEN_DOMCTL_set_target fails with \(decision.error ?? "an error") under flask; answers about this pair describe a host Xen could not build"))
     }

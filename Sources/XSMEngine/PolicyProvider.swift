@@ -26,7 +26,7 @@ public struct PolicyProvider: Sendable {
   func binary(at path: String, mls: Bool) async -> ([UInt8]?, [Diagnostic]) {
     if let bytes = readBinaryPolicy(at: path) { return (bytes, []) }
     guard let compile else {
-      return (nil, [Diagnostic(DiagnosticID("system.policy-not-binary"), .error,
+      return (nil, [Diagnostic(.system.policyNotBinary, .error,
         "`\(path)` is a policy source, and this program reads binary policies only",
         help: "build it with `xsmc build` and name the binary, or ask xsmq or xsmd, which build sources")])
     }

@@ -50,7 +50,7 @@ public struct FrontendResult: Sendable {
 extension DiagnosticList {
   /// True when an error is about reaching the input (exit status 2), not about the policy.
   public var hasInputErrors: Bool {
-    contains { $0.severity == .error && ($0.id.rawValue.hasPrefix("io.") || $0.id.rawValue == "tree.missing-file") }
+    contains { $0.severity == .error && $0.id.exitStatus == .unreadableInput }
   }
 }
 
@@ -173,7 +173,7 @@ public enum PolicyFrontend {
         opRuleExpansions = expansion.expansions
         diagnostics.append(contentsOf: expansion.diagnostics)
       } else {
-        diagnostics.append(Diagnostic(DiagnosticID("op.no-catalog"), .error,
+        diagnostics.append(Diagnostic(.op.noCatalog, .error,
           "the policy uses op rules but no op catalog is loaded", help: "pass `--catalog DIR`"))
       }
     }
@@ -195,15 +195,15 @@ public enum PolicyFrontend {
 
   private static func readText(_ path: String, into diagnostics: inout DiagnosticList) -> String? {
     guard FileManager.default.fileExists(atPath: path) else {
-      diagnostics.append(Diagnostic(DiagnosticID("io.not-found"), .error, "`\(path)` does not exist"))
+      diagnostics.append(Diagnostic(.io.notFound, .error, "`\(path)` does not exist"))
       return nil
     }
     guard let data = FileManager.default.contents(atPath: path) else {
-      diagnostics.append(Diagnostic(DiagnosticID("io.unreadable"), .error, "cannot read `\(path)`"))
+      diagnostics.append(Diagnostic(.io.unreadable, .error, "cannot read `\(path)`"))
       return nil
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      diagnostics.append(Diagnostic(DiagnosticID("io.not-utf8"), .error, "`\(path)` is not UTF-8 text",
+      diagnostics.append(Diagnostic(.io.notUtf8, .error, "`\(path)` is not UTF-8 text",
         help: "a policy is text; is this a binary policy?"))
       return nil
     }
@@ -215,7 +215,7 @@ public enum PolicyFrontend {
   private static func improveMacroHints(_ diagnostics: [Diagnostic], macroNames: Set<String>) -> [Diagnostic] {
     guard !macroNames.isEmpty else { return diagnostics }
     return diagnostics.map { d in
-      guard d.id.rawValue == "parse.unknown-statement", let span = d.span else { return d }
+      guard d.id == .parse.unknownStatement, let span = d.span else { return d }
       var copy = d
       let word = d.message.split(separator: "`").dropFirst().first.map(String.init) ?? ""
       if let macro = Suggestion.closest(to: word, in: macroNames) {

@@ -1,4 +1,5 @@
 import CSepol
+import XSMDiagnostics
 
 /// An oracle over libsepol's own services.c: loads a binary policy into
 /// libsepol's global security server and answers `sepol_compute_av` /
@@ -109,7 +110,7 @@ public final class SepolOracle {
     -> Bool
   {
     guard let bit = permissionNames[cls]?.firstIndex(of: permission) else {
-      throw SepolError(id: "sepol.unknown-permission", message: "class `\(cls)` has no permission `\(permission)`")
+      throw SepolError(id: .sepol.unknownPermission, message: "class `\(cls)` has no permission `\(permission)`")
     }
     let av = try computeAV(source: source, target: target, class: cls)
     return av.allowed & (UInt32(1) << UInt32(bit)) != 0

@@ -668,7 +668,7 @@ final class ServiceCore: Sendable {
       case .success(let d): new = d
       case .failure(let e):
         let code = e.code.hasSuffix("-context") ? "context.invalid" : e.code
-        throw ServiceError(e.code == "system.unknown-target" ? 404 : 422, code, e.message, errno: "-EINVAL")
+        throw ServiceError(e.code == DiagnosticID.system.unknownTarget.rawValue ? 404 : 422, code, e.message, errno: "-EINVAL")
       }
       let op = try resolveOp("domctl.createdomain")
       let trial = s.host.updated(domains: s.host.domains + [new])

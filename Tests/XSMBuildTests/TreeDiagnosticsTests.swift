@@ -44,6 +44,19 @@ struct TreeDiagnosticsTests {
     #expect(outcome.binary == nil)
   }
 
+  /// Two type transitions for one triple pass the front end; libsepol refuses
+  /// the second, and its complaint points at that statement.
+  @Test func libsepolComplaintPointsAtTheStatement() async throws {
+    let (outcome, tree, line) = try await buildEditedPolicy {
+      _ = try append("type_transition dom0_t xen_t:event dom0_t;", to: $0 + "/modules/dom0.te")
+      return try append("type_transition dom0_t xen_t:event domU_t;", to: $0 + "/modules/dom0.te")
+    }
+    let diagnostic = try #require(first("sepol.compile", in: outcome), "\(outcome.diagnostics.items)")
+    #expect(diagnostic.span?.file == tree + "/modules/dom0.te")
+    #expect(diagnostic.span?.line == line && diagnostic.span?.column == 1)
+    #expect(diagnostic.label == "from this statement" && outcome.binary == nil)
+  }
+
   @Test func badModulesLine() async throws {
     let (outcome, _, line) = try await buildEditedPolicy { try append("  nic_dev on", to: $0 + "/modules.conf") }
     let diagnostic = try #require(first("tree.bad-modules-line", in: outcome))
@@ -70,6 +83,29 @@ struct TreeDiagnosticsTests {
     let outcome = await PolicyBuilder.build(.file("/nonexistent/policy.conf"), options: BuildOptions())
     #expect(first("io.not-found", in: outcome) != nil)
     #expect(outcome.isInputError)
+  }
+
+  /// A policy file that exists but cannot be read: a directory here (tests
+  /// run as root, so a file without read permission would still be read).
+  @Test func unreadableFileIsAnInputError() async throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let outcome = await PolicyBuilder.build(.file(dir), options: BuildOptions())
+    let diagnostic = try #require(first("io.unreadable", in: outcome), "\(outcome.diagnostics.items)")
+    #expect(diagnostic.message == "cannot read `\(dir)`" && diagnostic.span == nil)
+    #expect(outcome.isInputError)
+  }
+
+  @Test func m4ThatCannotRunOrFailsSilently() throws {
+    let (tree, problems) = PolicyTree.load(directory: projectPolicyDir)
+    #expect(problems.isEmpty, "\(problems)")
+    let (missingText, missing) = tree.expand(mls: false, m4Path: "/nonexistent/m4")
+    #expect(missingText == nil)
+    let cannotRun = try #require(missing.first { $0.id.rawValue == "tree.m4-failed" }, "\(missing)")
+    #expect(cannotRun.message.hasPrefix("cannot run `m4`") && cannotRun.help == "install it with `apt-get install m4`")
+    let (_, silent) = tree.expand(mls: false, m4Path: "/bin/false")
+    #expect(silent.map(\.id.rawValue) == ["tree.m4-failed"])
+    #expect(silent.first?.message == "m4 exited with status 1")
   }
 
   @Test func binaryInputIsNotText() async throws {

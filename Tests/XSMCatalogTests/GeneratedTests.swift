@@ -169,7 +169,7 @@ import XSMTestSupport
     }
   }
 
-  @Test func clashingIdentifiersAreReported() throws {
+  @Test func clashingIdentifiersOverflowsAndCollisionsAreReported() throws {
     let text = """
       op ab.c_d
         hypercall __HYPERVISOR_domctl 36
@@ -183,6 +183,24 @@ import XSMTestSupport
         hook      none
         class     logical
         summary   Two.
+      op ab.wide
+        hypercall __HYPERVISOR_domctl 36
+        subop     A 65536
+        hook      none
+        class     logical
+        summary   Three.
+      op ab.first
+        hypercall __HYPERVISOR_domctl 36
+        subop     B 5 | C 6
+        hook      none
+        class     logical
+        summary   Four.
+      op ab.second
+        hypercall __HYPERVISOR_domctl 36
+        subop     B 5 | D 7
+        hook      none
+        class     logical
+        summary   Five.
       unsplit ab.*
         summary   Kept.
       unsplit ab_c.*
@@ -192,6 +210,12 @@ import XSMTestSupport
     let catalog = try #require(loaded, "\(DiagnosticRenderer(format: .plain).render(diagnostics))")
     let problems = GeneratedArtefacts.problems(in: catalog)
     #expect(problems.contains { $0.id.rawValue == "docs.identifier-clash" && $0.message.contains("XSM_OP_AB_C_D") })
+    let overflow = try #require(problems.first { $0.id.rawValue == "docs.id-overflow" }, "\(problems)")
+    #expect(overflow.message == "sub-op number 65536 of `ab.wide` does not fit the 16 bits of an op id")
+    #expect(overflow.span?.description == "clash.ops:13:4")
+    let collision = try #require(problems.first { $0.id.rawValue == "docs.id-collision" }, "\(problems)")
+    #expect(collision.message.hasPrefix("`ab.second` gets op id "))
+    #expect(collision.span?.description == "clash.ops:25:4" && collision.notes.first?.span?.description == "clash.ops:19:4")
     #expect(GeneratedArtefacts.problems(in: try Self.smallCatalog()).isEmpty)
   }
 

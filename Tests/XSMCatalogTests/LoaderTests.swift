@@ -81,6 +81,27 @@ struct LoaderTests {
       "    target    domain\n    denial    1️⃣errnum -EPERM at xen/common/domctl.c do_domctl\n    check     domain:unpause"),
     ("undeclared argument", "    target    domain\n    check     domain:unpause",
       "    target    domain\n    arg       dm domain xen_domctl.domain\n    check     domain:unpause"),
+    ("bad alias", "    alias     domctl.pause\n", "    alias     1️⃣domctl-pause\n"),
+    ("bad hypercall", "hypercall __HYPERVISOR_domctl 36\n    subop     XEN_DOMCTL_pausedomain",
+      "hypercall __HYPERVISOR_domctl 1️⃣x36\n    subop     XEN_DOMCTL_pausedomain"),
+    ("sub-op pair without `|`", "subop     XEN_DOMCTL_pausedomain 3", "subop     XEN_DOMCTL_pausedomain 3 1️⃣4"),
+    ("bad hook", "subop     XEN_DOMCTL_pausedomain 3\n    hook      xsm_domctl",
+      "subop     XEN_DOMCTL_pausedomain 3\n    hook      1️⃣domctl"),
+    ("bad flask marker", "    check     domain:unpause current -> target\n",
+      "    check     domain:unpause current -> target\n    flask     1️⃣maybe\n"),
+    ("silo with one domain", "    refuses-self\n", "    refuses-self\n    1️⃣silo      current\n"),
+    ("condition without a word", "check     domain:pause current -> target", "check     domain:pause current -> target 1️⃣if"),
+    ("legacy op inherits", "    refuses-self\n", "    refuses-self\n    inherit   1️⃣domctl.unpausedomain\n"),
+    ("legacy op with a number", "  op domctl.unpausedomain\n", "  op 1️⃣domctl.unpausedomain\n    number    5\n"),
+    ("checks without a hook", "    hook      xsm_domctl\n    dummy     XSM_PRIV\n    target    domain\n    check     domain:unpause",
+      "    hook      none\n    dummy     none\n    target    domain\n    check     1️⃣domain:unpause"),
+    ("dummy rule without a hook",
+      "  op domctl.unpausedomain\n    hypercall __HYPERVISOR_domctl 36\n    subop     XEN_DOMCTL_unpausedomain 4\n"
+        + "    hook      xsm_domctl\n    dummy     XSM_PRIV\n    target    domain\n    check     domain:unpause current -> target\n",
+      "  op 1️⃣domctl.unpausedomain\n    hypercall __HYPERVISOR_domctl 36\n    subop     XEN_DOMCTL_unpausedomain 4\n"
+        + "    hook      none\n    dummy     XSM_PRIV\n    target    domain\n"),
+    ("word after a value", "class     privileged\n    summary   Unpause", "class     privileged 1️⃣extra\n    summary   Unpause"),
+    ("key without its value", "    group     runtime\n", "    1️⃣group\n"),
   ]
   static let expectedIDs = [
     "unknown key": "catalog.unknown-key", "unknown action": "catalog.bad-dummy",
@@ -92,6 +113,12 @@ struct LoaderTests {
     "repeated key": "catalog.repeated-key", "split without number": "catalog.missing-key",
     "bad argument kind": "catalog.bad-arg", "unknown gate": "catalog.bad-gate", "gate without source": "catalog.missing-source",
     "bad denial": "catalog.bad-denial", "undeclared argument": "catalog.undeclared-argument",
+    "bad alias": "catalog.bad-name", "bad hypercall": "catalog.bad-hypercall", "sub-op pair without `|`": "catalog.bad-subop",
+    "bad hook": "catalog.bad-hook", "bad flask marker": "catalog.bad-flask", "silo with one domain": "catalog.bad-silo",
+    "condition without a word": "catalog.bad-condition", "legacy op inherits": "catalog.bad-inherit",
+    "legacy op with a number": "catalog.split-key", "checks without a hook": "catalog.check-without-hook",
+    "dummy rule without a hook": "catalog.dummy-without-hook", "word after a value": "catalog.extra-argument",
+    "key without its value": "catalog.missing-argument",
   ]
 
   @Test(arguments: cases.map(\.0))
@@ -110,6 +137,24 @@ struct LoaderTests {
         "\(expected) at \(span), expected \(marked)")
     }
     #expect(match?.sourceLine != nil, "the diagnostic carries its source line")
+  }
+
+  /// Warnings leave the catalog loaded.
+  @Test func warningsAreLocated() throws {
+    let cases = [
+      ("catalog.split-mixed", "  split domrun.pause\n", "  split 1️⃣domrun.pause\n    class     mixed\n"),
+      ("catalog.unused-coverage", "  unsplit domctl.unpausedomain\n",
+        "  unsplit 1️⃣domctl.nothing\n    summary   Matches nothing.\n\n  unsplit domctl.unpausedomain\n"),
+    ]
+    for (id, original, replacement) in cases {
+      #expect(tinyCatalog.contains(original), "the case must edit the tiny catalog")
+      let (catalog, diagnostics, marked) = loadMarked(tinyCatalog.replacingOccurrences(of: original, with: replacement))
+      #expect(catalog != nil && !diagnostics.hasErrors, "\(diagnostics.items.map { "\($0.id): \($0.message)" })")
+      let warning = try #require(diagnostics.items.first { $0.id.rawValue == id }, "expected \(id)")
+      let at = try #require(marked)
+      #expect(warning.severity == .warning)
+      #expect(warning.span?.description == at.description, "\(id) at \(warning.span?.description ?? "-"), expected \(at)")
+    }
   }
 
   @Test func unknownKeySuggestsTheClosest() {

@@ -86,7 +86,7 @@ struct FrontendTests {
   }
 
   @Test func repeatedDiagnosticsCountOnce() {
-    let diagnostic = Diagnostic(DiagnosticID("resolve.unknown-type"), .error, "unknown type `x`",
+    let diagnostic = Diagnostic(.resolve.unknownType, .error, "unknown type `x`",
       span: SourceSpan(file: "a.te", line: 3, column: 7))
     var list = DiagnosticList([diagnostic, diagnostic])
     list.append(diagnostic)

@@ -50,7 +50,7 @@ struct BinaryPolicyTests {
     let error = #expect(throws: SepolError.self) {
       try BinaryPolicy(contentsOf: "/nonexistent/xsmsepol/policy.bin")
     }
-    #expect(error?.id == "sepol.file-read-failed")
+    #expect(error?.id.rawValue == "sepol.file-read-failed")
   }
 
   @Test("every truncation of a valid binary is rejected without crashing")
@@ -63,7 +63,7 @@ struct BinaryPolicyTests {
       let error = #expect(throws: SepolError.self, "length \(length)") {
         try BinaryPolicy(binary: Array(binary.prefix(length)))
       }
-      #expect(error?.id == "sepol.policy-read-failed")
+      #expect(error?.id.rawValue == "sepol.policy-read-failed")
     }
   }
 
@@ -72,7 +72,7 @@ struct BinaryPolicyTests {
     var rng = TestEnvironment.random(seed: 4096)
     let noise = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) }
     let error = #expect(throws: SepolError.self) { try BinaryPolicy(binary: noise) }
-    #expect(error?.id == "sepol.policy-read-failed")
+    #expect(error?.id.rawValue == "sepol.policy-read-failed")
     #expect(error?.messages.contains { $0.text.contains("magic") } == true)
   }
 }

@@ -61,12 +61,17 @@ struct SepolOracleTests {
     let cls = #expect(throws: SepolError.self) {
       try oracle.computeAV(source: "dom0_t", target: "domU_t", class: "nosuch")
     }
-    #expect(cls?.id == "sepol.unknown-class")
+    #expect(cls?.id.rawValue == "sepol.unknown-class")
     let type = #expect(throws: SepolError.self) {
       try oracle.computeAV(source: "nosuch_t", target: "domU_t", class: "domain")
     }
-    #expect(type?.id == "sepol.invalid-context")
+    #expect(type?.id.rawValue == "sepol.invalid-context")
     #expect(type?.messages.isEmpty == false, "libsepol's complaint is captured")
+    let permission = #expect(throws: SepolError.self) {
+      try oracle.allows(source: "dom0_t", target: "domU_t", class: "domain", permission: "puase")
+    }
+    #expect(permission?.id.rawValue == "sepol.unknown-permission")
+    #expect(permission?.message == "class `domain` has no permission `puase`")
   }
 
   @Test("garbage is rejected")
@@ -74,7 +79,7 @@ struct SepolOracleTests {
     let error = #expect(throws: SepolError.self) {
       try SepolOracle(binary: [UInt8](repeating: 0x41, count: 200))
     }
-    #expect(error?.id == "sepol.policy-read-failed")
+    #expect(error?.id.rawValue == "sepol.policy-read-failed")
   }
 
   @Test("two oracles take turns in the global server without mixing answers")

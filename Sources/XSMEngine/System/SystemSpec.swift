@@ -164,16 +164,16 @@ public enum SystemFile {
   public static func load(path: String) -> (SystemSpec?, [Diagnostic]) {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      return (nil, [Diagnostic(DiagnosticID("system.io"), .error, "system file `\(path)` not found")])
+      return (nil, [Diagnostic(.system.io, .error, "system file `\(path)` not found")])
     }
     guard !isDirectory.boolValue else {
-      return (nil, [Diagnostic(DiagnosticID("system.io"), .error, "`\(path)` is a directory, not a system file")])
+      return (nil, [Diagnostic(.system.io, .error, "`\(path)` is a directory, not a system file")])
     }
     guard let data = FileManager.default.contents(atPath: path) else {
-      return (nil, [Diagnostic(DiagnosticID("system.io"), .error, "cannot read system file `\(path)`")])
+      return (nil, [Diagnostic(.system.io, .error, "cannot read system file `\(path)`")])
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      return (nil, [Diagnostic(DiagnosticID("system.io"), .error, "system file `\(path)` is not UTF-8 text")])
+      return (nil, [Diagnostic(.system.io, .error, "system file `\(path)` is not UTF-8 text")])
     }
     return parse(text: text, file: path)
   }
@@ -196,12 +196,12 @@ private struct SystemDecoder {
   }
 
   private mutating func report(
-    _ id: String, _ message: String, _ at: SourceSpan, severity: Severity = .error, label: String? = nil,
+    _ id: DiagnosticID, _ message: String, _ at: SourceSpan, severity: Severity = .error, label: String? = nil,
     help: String? = nil, notes: [(String, SourceSpan)] = []
   ) {
     diagnostics.append(
       Diagnostic(
-        DiagnosticID(id), severity, message, span: at, label: label, help: help,
+        id, severity, message, span: at, label: label, help: help,
         notes: notes.map { DiagnosticNote($0.0, span: $0.1, sourceLine: sourceLine($0.1)) },
         sourceLine: sourceLine(at)))
   }
@@ -212,7 +212,7 @@ private struct SystemDecoder {
       if s == "true" || s == "false" || Int(s) != nil { hint = "write `\(s)` without quotes" }
     }
     report(
-      "system.wrong-type", "`\(key)` must be \(expected), not \(value.typeName)", value.span,
+      .system.wrongType, "`\(key)` must be \(expected), not \(value.typeName)", value.span,
       label: value.typeName, help: hint)
   }
 
@@ -228,7 +228,7 @@ private struct SystemDecoder {
     } else {
       help = "the keys of \(context) are " + candidates.map { "`\($0)`" }.joined(separator: ", ")
     }
-    report("system.unknown-key", "unknown key `\(entry.key)` in \(context)", entry.keySpan, help: help)
+    report(.system.unknownKey, "unknown key `\(entry.key)` in \(context)", entry.keySpan, help: help)
   }
 
   // MARK: Top level
@@ -246,7 +246,7 @@ private struct SystemDecoder {
     var name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
     if let v = root["name"] {
       if let s = v.stringValue {
-        if s.isEmpty { report("system.bad-name", "the system name is empty", v.span) } else { name = s }
+        if s.isEmpty { report(.system.badName, "the system name is empty", v.span) } else { name = s }
       } else {
         wrongType("name", v, expected: "a string")
       }
@@ -260,7 +260,7 @@ private struct SystemDecoder {
           let all = XSMModule.allCases.map(\.rawValue)
           let hint = Suggestion.closest(to: s, in: all).map { "did you mean `\($0)`?" }
           report(
-            "system.unknown-module", "unknown XSM module `\(s)`", v.span,
+            .system.unknownModule, "unknown XSM module `\(s)`", v.span,
             help: hint ?? "the modules are `dummy`, `silo` and `flask`")
         }
       } else {
@@ -268,7 +268,7 @@ private struct SystemDecoder {
       }
     } else {
       report(
-        "system.missing-key", "the system does not say which XSM module is in force", root.span,
+        .system.missingKey, "the system does not say which XSM module is in force", root.span,
         help: "add `module = \"flask\"` (or \"dummy\", \"silo\") at the top of the file")
     }
 
@@ -277,7 +277,7 @@ private struct SystemDecoder {
       if let s = v.stringValue {
         if s.isEmpty {
           report(
-            "system.bad-policy", "the policy path is empty", v.span,
+            .system.badPolicy, "the policy path is empty", v.span,
             help: "leave `policy` out, or write \"embedded\", for the project's built-in policy")
         }
         policy = s
@@ -318,7 +318,7 @@ private struct SystemDecoder {
           if let d = decodeDomain(t, module: module) { domains.append(d) } else { incomplete = true }
         }
         if elements.isEmpty {
-          report("system.no-domains", "the system has no domains", v.span, help: "add a `[[domain]]` table per domain")
+          report(.system.noDomains, "the system has no domains", v.span, help: "add a `[[domain]]` table per domain")
         }
       } else {
         wrongType(
@@ -327,7 +327,7 @@ private struct SystemDecoder {
       }
     } else {
       report(
-        "system.no-domains", "the system has no domains", root.span,
+        .system.noDomains, "the system has no domains", root.span,
         help: "add a `[[domain]]` table per domain, with at least `domid` and `name`")
     }
 
@@ -375,7 +375,7 @@ private struct SystemDecoder {
       if let n = v.intValue {
         if n < 0 || n > SystemFile.maxDomid {
           report(
-            "system.bad-domid", "domid \(n) is out of range", v.span,
+            .system.badDomid, "domid \(n) is out of range", v.span,
             help: "domids go from 0 to \(SystemFile.maxDomid); 32752 (0x7ff0, DOMID_FIRST_RESERVED) and above are reserved")
           ok = false
         } else {
@@ -386,7 +386,7 @@ private struct SystemDecoder {
         ok = false
       }
     } else {
-      report("system.missing-key", "the domain has no `domid`", t.span, help: "add `domid = N` (0 to \(SystemFile.maxDomid))")
+      report(.system.missingKey, "the domain has no `domid`", t.span, help: "add `domid = N` (0 to \(SystemFile.maxDomid))")
       ok = false
     }
 
@@ -395,12 +395,12 @@ private struct SystemDecoder {
       if let s = v.stringValue {
         if s.isEmpty || s.contains(where: { $0.isWhitespace || $0.isNewline }) {
           report(
-            "system.bad-name", s.isEmpty ? "a domain name cannot be empty" : "the domain name `\(s)` contains white space",
+            .system.badName, s.isEmpty ? "a domain name cannot be empty" : "the domain name `\(s)` contains white space",
             v.span, help: "queries name domains on the command line; use letters, digits, `-`, `_` and `.`")
           ok = false
         } else if let n = SystemFile.domidOfDomN(s), let domid, n != domid {
           report(
-            "system.bad-name", "the name `\(s)` reads as domain \(n), but this domain is domid \(domid)", v.span,
+            .system.badName, "the name `\(s)` reads as domain \(n), but this domain is domid \(domid)", v.span,
             help: "queries take `domN` as domid N; name it `dom\(domid)` or something not of the form `domN`")
           ok = false
         } else {
@@ -412,7 +412,7 @@ private struct SystemDecoder {
       }
     } else {
       report(
-        "system.missing-key", "the domain has no `name`", t.span,
+        .system.missingKey, "the domain has no `name`", t.span,
         help: domid.map { "add `name = \"dom\($0)\"` or a name of your choice" } ?? "add `name = \"...\"`")
       ok = false
     }
@@ -430,13 +430,13 @@ private struct SystemDecoder {
               "hw": "hardware", "xs": "xenstore", "xs_domain": "xenstore"]
             let guess = aliases[s.lowercased()] ?? Suggestion.closest(to: s, in: DomainFlag.allCases.map(\.rawValue))
             report(
-              "system.unknown-flag", "unknown domain flag `\(s)`", element.span,
+              .system.unknownFlag, "unknown domain flag `\(s)`", element.span,
               help: guess.map { "did you mean `\($0)`?" } ?? "the flags are `control`, `hardware` and `xenstore`")
             continue
           }
           if flags.contains(flag) {
             report(
-              "system.duplicate-flag", "flag `\(s)` is given twice", element.span, severity: .warning,
+              .system.duplicateFlag, "flag `\(s)` is given twice", element.span, severity: .warning,
               notes: spans["flags.\(s)"].map { [("first given here", $0)] } ?? [])
           } else {
             flags.insert(flag)
@@ -465,7 +465,7 @@ private struct SystemDecoder {
         let fields = s.split(separator: ":", omittingEmptySubsequences: false)
         if fields.count < 3 || fields.prefix(3).contains(where: \.isEmpty) || s.contains(where: \.isWhitespace) {
           report(
-            "system.bad-context", "`\(s)` is not a security context", v.span,
+            .system.badContext, "`\(s)` is not a security context", v.span,
             help: "a context is `user:role:type` (and `:level` with MLS), e.g. `system_u:system_r:domU_t`")
         } else {
           context = s
@@ -476,7 +476,7 @@ private struct SystemDecoder {
     } else if module == .flask {
       let who = name.map { "domain `\($0)`" } ?? "the domain"
       report(
-        "system.missing-key", "\(who) has no `context`; the flask module needs one", t.span,
+        .system.missingKey, "\(who) has no `context`; the flask module needs one", t.span,
         help: "add `context = \"\(SystemFile.defaultContext(flags: flags, hasTarget: target != nil))\"` or another label of the policy")
       ok = false
     }
@@ -489,7 +489,7 @@ private struct SystemDecoder {
         } else {
           let hint = Suggestion.closest(to: s, in: IOMMUMode.allCases.map(\.rawValue)).map { "did you mean `\($0)`?" }
           report(
-            "system.unknown-iommu", "unknown IOMMU mode `\(s)`", v.span,
+            .system.unknownIommu, "unknown IOMMU mode `\(s)`", v.span,
             help: hint ?? "the modes are `intremap` (default), `nointremap` and `none`")
         }
       } else {
@@ -505,7 +505,7 @@ private struct SystemDecoder {
         } else {
           let hint = Suggestion.closest(to: s, in: DomainKind.allCases.map(\.rawValue)).map { "did you mean `\($0)`?" }
           report(
-            "system.unknown-kind", "unknown domain kind `\(s)`", v.span,
+            .system.unknownKind, "unknown domain kind `\(s)`", v.span,
             help: hint ?? "the kinds are `pv` (default), `hvm` and `pvh`")
         }
       } else {
@@ -530,14 +530,14 @@ private struct SystemDecoder {
     for d in domains {
       if let first = byDomid[d.domid] {
         report(
-          "system.duplicate-domid", "domid \(d.domid) is given to `\(first.name)` and `\(d.name)`", d.spans["domid"]!,
+          .system.duplicateDomid, "domid \(d.domid) is given to `\(first.name)` and `\(d.name)`", d.spans["domid"]!,
           notes: [("first given here", first.spans["domid"]!)])
       } else {
         byDomid[d.domid] = d
       }
       if let first = byName[d.name] {
         report(
-          "system.duplicate-name", "two domains are named `\(d.name)` (domids \(first.domid) and \(d.domid))",
+          .system.duplicateName, "two domains are named `\(d.name)` (domids \(first.domid) and \(d.domid))",
           d.spans["name"]!, notes: [("first used here", first.spans["name"]!)])
       } else {
         byName[d.name] = d
@@ -545,7 +545,7 @@ private struct SystemDecoder {
       if d.isHardware {
         if let first = hardware {
           report(
-            "system.duplicate-hardware", "`\(d.name)` and `\(first.name)` are both flagged `hardware`",
+            .system.duplicateHardware, "`\(d.name)` and `\(first.name)` are both flagged `hardware`",
             d.spans["flags.hardware"] ?? d.spans[""]!,
             help: "Xen has one hardware domain; keep `hardware` on one of them",
             notes: [("first flagged here", first.spans["flags.hardware"] ?? first.spans[""]!)])
@@ -562,18 +562,18 @@ private struct SystemDecoder {
         let candidates = domains.map(\.name) + domains.map { "dom\($0.domid)" }
         let hint = Suggestion.closest(to: target, in: candidates).map { "did you mean `\($0)`?" }
         report(
-          "system.unknown-target", "`target` names no domain of this system: `\(target)`", at,
+          .system.unknownTarget, "`target` names no domain of this system: `\(target)`", at,
           help: hint ?? "name a domain by its `name` or as `domN`")
         continue
       }
       if resolved.domid == d.domid && resolved.name == d.name {
         report(
-          "system.self-target", "`\(d.name)` cannot be its own device model", at,
+          .system.selfTarget, "`\(d.name)` cannot be its own device model", at,
           help: "Xen refuses XEN_DOMCTL_set_target with the device model as its own target")
       } else if !resolved.kind.isHVM {
         // xen/common/domctl.c do_domctl, XEN_DOMCTL_set_target: !is_hvm_domain(e) -> -EOPNOTSUPP.
         report(
-          "system.target-not-hvm",
+          .system.targetNotHvm,
           "`\(d.name)` serves `\(resolved.name)`, a \(resolved.kind.rawValue.uppercased()) domain; Xen sets a device-model target only on HVM or PVH guests",
           at, severity: .warning,
           help: "give `\(resolved.name)` `kind = \"hvm\"`, or drop this `target` (XEN_DOMCTL_set_target returns -EOPNOTSUPP)")

@@ -117,7 +117,8 @@ final class TOMLTableBuilder {
   func build() -> TOMLTable {
     var table = TOMLTable(span: span)
     for key in order {
-      switch slots[key]! {
+      guard let slot = slots[key] else { continue }
+      switch slot {
       case .value(let v, let keySpan):
         table.entries.append(.init(key: key, keySpan: keySpan, value: v))
       case .table(let t, let keySpan):
@@ -234,12 +235,12 @@ struct TOMLReader {
   }
 
   private func error(
-    _ id: String, _ message: String, _ at: SourceSpan, label: String? = nil, help: String? = nil,
+    _ id: DiagnosticID, _ message: String, _ at: SourceSpan, label: String? = nil, help: String? = nil,
     notes: [DiagnosticNote] = []
   ) -> TOMLParseError {
     TOMLParseError(
       diagnostic: Diagnostic(
-        DiagnosticID(id), .error, message, span: at, label: label, help: help, notes: notes,
+        id, .error, message, span: at, label: label, help: help, notes: notes,
         sourceLine: sourceLine(at.line)))
   }
   private func sourceLine(_ n: Int) -> String? { n >= 1 && n <= lines.count ? String(lines[n - 1]) : nil }
@@ -273,7 +274,7 @@ struct TOMLReader {
     skipComment()
     guard atLineEnd else {
       throw error(
-        "toml.unexpected-text", "unexpected `\(wordHere)` after the value", spanHere(width: wordHere.count),
+        .toml.unexpectedText, "unexpected `\(wordHere)` after the value", spanHere(width: wordHere.count),
         help: "put each `key = value` on its own line; a comment starts with `#`")
     }
   }
@@ -314,7 +315,7 @@ struct TOMLReader {
     let close = isArray ? "]]" : "]"
     guard peek == "]", !isArray || peek(1) == "]" else {
       throw error(
-        "toml.bad-header", "expected `\(close)` to close the \(isArray ? "array-of-tables" : "table") header, found \(foundHere)",
+        .toml.badHeader, "expected `\(close)` to close the \(isArray ? "array-of-tables" : "table") header, found \(foundHere)",
         spanHere(width: wordHere.count), help: isArray ? "an array of tables is written `[[name]]`" : "a table is written `[name]`")
     }
     advance()
@@ -327,7 +328,7 @@ struct TOMLReader {
     skipSpaces()
     guard peek == "=" else {
       throw error(
-        "toml.expected-equals", "expected `=` after the key `\(dotted(parts))`, found \(foundHere)",
+        .toml.expectedEquals, "expected `=` after the key `\(dotted(parts))`, found \(foundHere)",
         spanHere(width: atLineEnd ? 1 : wordHere.count), help: "write `key = value`")
     }
     advance()
@@ -372,7 +373,7 @@ struct TOMLReader {
         peek == "}"
         ? "TOML does not allow a trailing comma in an inline table"
         : "keys are bare (`A-Za-z0-9_-`) or quoted"
-      throw error("toml.expected-key", "expected a key, found \(foundHere)", spanHere(width: wordHere.count), help: help)
+      throw error(.toml.expectedKey, "expected a key, found \(foundHere)", spanHere(width: wordHere.count), help: help)
     }
   }
 
@@ -392,7 +393,7 @@ struct TOMLReader {
         table = ts[ts.count - 1]
       case .value(let v, let keySpan):
         throw error(
-          "toml.duplicate-table",
+          .toml.duplicateTable,
           "`\(dotted(Array(parts[...i])))` is already defined as \(Self.describe(v)), a header cannot add to it",
           part.span, notes: [note("defined here", keySpan)])
       }
@@ -408,11 +409,11 @@ struct TOMLReader {
         table.insert(last.name, .tableArray(ts + [element], keySpan: keySpan))
       case .table(let t, _):
         throw error(
-          "toml.duplicate-table", "`\(name)` is already a table, it cannot also be an array of tables", header,
+          .toml.duplicateTable, "`\(name)` is already a table, it cannot also be an array of tables", header,
           notes: [note("defined here", t.span)])
       case .value(let v, let keySpan):
         throw error(
-          "toml.duplicate-table", "`\(name)` is already defined as \(Self.describe(v)), it cannot also be an array of tables",
+          .toml.duplicateTable, "`\(name)` is already defined as \(Self.describe(v)), it cannot also be an array of tables",
           header, notes: [note("defined here", keySpan)])
       }
       current = element
@@ -428,15 +429,15 @@ struct TOMLReader {
         current = t
       case .table(let t, _):
         throw error(
-          "toml.duplicate-table", "table `\(name)` is defined twice", header,
+          .toml.duplicateTable, "table `\(name)` is defined twice", header,
           notes: [note(t.origin == .dotted ? "defined by a dotted key here" : "first defined here", t.span)])
       case .tableArray(let ts, _):
         throw error(
-          "toml.duplicate-table", "`\(name)` is an array of tables, it cannot also be a table", header,
+          .toml.duplicateTable, "`\(name)` is an array of tables, it cannot also be a table", header,
           help: "write `[[\(name)]]` to add an element", notes: [note("first defined here", ts[0].span)])
       case .value(let v, let keySpan):
         throw error(
-          "toml.duplicate-table", "`\(name)` is already defined as \(Self.describe(v)), it cannot also be a table", header,
+          .toml.duplicateTable, "`\(name)` is already defined as \(Self.describe(v)), it cannot also be a table", header,
           notes: [note("defined here", keySpan)])
       }
     }
@@ -456,7 +457,7 @@ struct TOMLReader {
         table = t
       case .table(_, let keySpan), .tableArray(_, let keySpan), .value(_, let keySpan):
         throw error(
-          "toml.duplicate-key", "`\(dotted(Array(parts[...i])))` is already defined, a dotted key cannot add to it",
+          .toml.duplicateKey, "`\(dotted(Array(parts[...i])))` is already defined, a dotted key cannot add to it",
           part.span, notes: [note("defined here", keySpan)])
       }
     }
@@ -466,7 +467,7 @@ struct TOMLReader {
       table.insert(last.name, .value(value, keySpan: last.span))
     case .value(_, let keySpan), .table(_, let keySpan), .tableArray(_, let keySpan):
       throw error(
-        "toml.duplicate-key", "key `\(dotted(parts))` is defined twice", last.span,
+        .toml.duplicateKey, "key `\(dotted(parts))` is defined twice", last.span,
         notes: [note("first defined here", keySpan)])
     }
   }
@@ -477,20 +478,20 @@ struct TOMLReader {
     let start = mark
     guard let c = peek, !isNewline(c), c != "#" else {
       throw error(
-        "toml.expected-value", "expected a value, found \(foundHere)", spanHere(),
+        .toml.expectedValue, "expected a value, found \(foundHere)", spanHere(),
         help: "a value is a \"string\", an integer, true, false, [an, array] or { an = inline-table }")
     }
     switch c {
     case "\"":
       if peek(1) == "\"" && peek(2) == "\"" {
-        throw error("toml.unsupported", "multi-line strings are not supported", spanHere(width: 3),
+        throw error(.toml.unsupported, "multi-line strings are not supported", spanHere(width: 3),
           help: "write the string on one line, with `\\n` for line breaks")
       }
       let s = try parseBasicString()
       return .string(s, span(from: start))
     case "'":
       if peek(1) == "'" && peek(2) == "'" {
-        throw error("toml.unsupported", "multi-line strings are not supported", spanHere(width: 3),
+        throw error(.toml.unsupported, "multi-line strings are not supported", spanHere(width: 3),
           help: "write the string on one line")
       }
       let s = try parseLiteralString()
@@ -540,16 +541,16 @@ struct TOMLReader {
         }
         guard hex.count == count else {
           throw error(
-            "toml.bad-escape", "`\\\(e)` needs \(count) hex digits", span(from: escapeStart),
+            .toml.badEscape, "`\\\(e)` needs \(count) hex digits", span(from: escapeStart),
             help: "write `\\u00e9` or `\\U0001F600`")
         }
         guard let scalar = UInt32(hex, radix: 16).flatMap({ Unicode.Scalar($0) }) else {
-          throw error("toml.bad-escape", "`\\\(e)\(hex)` is not a Unicode scalar value", span(from: escapeStart))
+          throw error(.toml.badEscape, "`\\\(e)\(hex)` is not a Unicode scalar value", span(from: escapeStart))
         }
         value.unicodeScalars.append(scalar)
       default:
         throw error(
-          "toml.bad-escape", "unknown escape `\\\(e)`", span(from: escapeStart),
+          .toml.badEscape, "unknown escape `\\\(e)`", span(from: escapeStart),
           help: "escapes are \\\" \\\\ \\n \\t \\r \\b \\f \\uXXXX \\UXXXXXXXX; a 'literal string' keeps backslashes as they are")
       }
     }
@@ -569,7 +570,7 @@ struct TOMLReader {
 
   private func unterminated(_ start: Mark, quote: String) -> TOMLParseError {
     error(
-      "toml.unterminated-string", "unterminated string", SourceSpan(file: file, line: start.line, column: start.column),
+      .toml.unterminatedString, "unterminated string", SourceSpan(file: file, line: start.line, column: start.column),
       label: "string starts here", help: "close it with `\(quote)` on the same line")
   }
 
@@ -590,7 +591,7 @@ struct TOMLReader {
       if peek == "]" { break }
       if peek == nil { throw unterminatedArray(start) }
       throw error(
-        "toml.expected-comma", "expected `,` or `]` in the array, found \(foundHere)",
+        .toml.expectedComma, "expected `,` or `]` in the array, found \(foundHere)",
         spanHere(width: wordHere.count), help: "separate array elements with `,`")
     }
     advance()
@@ -599,7 +600,7 @@ struct TOMLReader {
 
   private func unterminatedArray(_ start: Mark) -> TOMLParseError {
     error(
-      "toml.unterminated-array", "array is not closed", SourceSpan(file: file, line: start.line, column: start.column),
+      .toml.unterminatedArray, "array is not closed", SourceSpan(file: file, line: start.line, column: start.column),
       label: "array starts here", help: "close it with `]`")
   }
 
@@ -626,7 +627,7 @@ struct TOMLReader {
         }
         if atLineEnd { throw unterminatedTable(start) }
         throw error(
-          "toml.expected-comma", "expected `,` or `}` in the inline table, found \(foundHere)",
+          .toml.expectedComma, "expected `,` or `}` in the inline table, found \(foundHere)",
           spanHere(width: wordHere.count), help: "separate the keys of an inline table with `,`")
       }
     }
@@ -636,7 +637,7 @@ struct TOMLReader {
 
   private func unterminatedTable(_ start: Mark) -> TOMLParseError {
     error(
-      "toml.unterminated-table", "inline table is not closed on its line",
+      .toml.unterminatedTable, "inline table is not closed on its line",
       SourceSpan(file: file, line: start.line, column: start.column), label: "inline table starts here",
       help: "close it with `}`; an inline table stays on one line, use a `[table]` for more")
   }
@@ -651,7 +652,7 @@ struct TOMLReader {
     }
     guard !token.isEmpty else {
       throw error(
-        "toml.expected-value", "expected a value, found \(foundHere)", spanHere(width: wordHere.count),
+        .toml.expectedValue, "expected a value, found \(foundHere)", spanHere(width: wordHere.count),
         help: "a value is a \"string\", an integer, true, false, [an, array] or { an = inline-table }")
     }
     let at = span(from: start)
@@ -659,7 +660,7 @@ struct TOMLReader {
     case "true": return .boolean(true, at)
     case "false": return .boolean(false, at)
     case "inf", "+inf", "-inf", "nan", "+nan", "-nan":
-      throw error("toml.unsupported", "floating-point values are not supported", at, help: "use an integer")
+      throw error(.toml.unsupported, "floating-point values are not supported", at, help: "use an integer")
     default: break
     }
     let first = token.first!
@@ -672,35 +673,35 @@ struct TOMLReader {
     case "true", "false", "yes", "no", "on", "off": help = "booleans are `true` and `false`, in lower case"
     default: help = "a string is written in quotes: `\"\(token)\"`"
     }
-    throw error("toml.expected-value", "expected a value, found `\(token)`", at, help: help)
+    throw error(.toml.expectedValue, "expected a value, found `\(token)`", at, help: help)
   }
 
   private func integer(_ token: String, _ at: SourceSpan) throws(TOMLParseError) -> Int {
     let badHelp =
       "integers are decimal (`42`, `1_000`) or start with 0x, 0o or 0b (`0x7ff0`); `_` only between digits"
-    let bad = error("toml.bad-number", "`\(token)` is not a valid integer", at, help: badHelp)
+    let bad = error(.toml.badNumber, "`\(token)` is not a valid integer", at, help: badHelp)
     for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where token.hasPrefix(prefix) {
       let digits = String(token.dropFirst(2))
       let valid = digits.allSatisfy { $0 == "_" || ($0.hexDigitValue.map { $0 < radix } ?? false) }
       guard valid, Self.underscoresValid(digits) else { throw bad }
       guard let value = Int(digits.replacingOccurrences("_", ""), radix: radix) else {
-        throw error("toml.bad-number", "`\(token)` does not fit in 64 bits", at)
+        throw error(.toml.badNumber, "`\(token)` does not fit in 64 bits", at)
       }
       return value
     }
     let body = token.first == "+" || token.first == "-" ? String(token.dropFirst()) : token
     if token.contains(":") || body.contains("-") {
-      throw error("toml.unsupported", "dates and times are not supported", at, help: "write the value as a string")
+      throw error(.toml.unsupported, "dates and times are not supported", at, help: "write the value as a string")
     }
     if token.contains(".") || body.contains("e") || body.contains("E") {
-      throw error("toml.unsupported", "floating-point values are not supported", at, help: "use an integer")
+      throw error(.toml.unsupported, "floating-point values are not supported", at, help: "use an integer")
     }
     guard body.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "_") }), Self.underscoresValid(body) else { throw bad }
     if body.count > 1 && body.first == "0" {
-      throw error("toml.bad-number", "`\(token)` has a leading zero", at, help: "write `0x...` for hex, or drop the zero")
+      throw error(.toml.badNumber, "`\(token)` has a leading zero", at, help: "write `0x...` for hex, or drop the zero")
     }
     guard let value = Int(token.replacingOccurrences("_", "")) else {
-      throw error("toml.bad-number", "`\(token)` does not fit in 64 bits", at)
+      throw error(.toml.badNumber, "`\(token)` does not fit in 64 bits", at)
     }
     return value
   }

@@ -137,7 +137,7 @@ public struct Lexer {
       }
       let span = makeSpan(start: start, end: index)
       diagnostics.append(
-        Diagnostic(DiagnosticID("lex.unterminated-string"), .error, "unterminated string literal", span: span,
+        Diagnostic(.lex.unterminatedString, .error, "unterminated string literal", span: span,
           label: "string starts here", help: "close the string with `\"` on the same line"))
       return Token(kind: .string, text: String(String.UnicodeScalarView(scalars[start..<index])) + "\"", span: span)
     }
@@ -156,7 +156,7 @@ public struct Lexer {
     index += 1
     let span = makeSpan(start: start, end: index)
     diagnostics.append(
-      Diagnostic(DiagnosticID("lex.unexpected-character"), .error,
+      Diagnostic(.lex.unexpectedCharacter, .error,
         "unexpected character `\(String(c))`", span: span, label: "not part of the policy language"))
     return next()
   }

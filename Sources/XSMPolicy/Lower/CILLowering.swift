@@ -93,7 +93,7 @@ public struct CILLowering {
     // `checkpolicy -C` writes it). It is declared first so it gets value 1.
     emit("(role object_r)", nil)
     for name in model.roleOrder { emit("(role \(name))", model.roles[name]) }
-    for name in model.booleanOrder { emit("(boolean \(name) \(model.booleans[name]! ? "true" : "false"))", nil) }
+    for name in model.booleanOrder { emit("(boolean \(name) \(model.booleans[name] == true ? "true" : "false"))", nil) }
     let typeIndex = Dictionary(uniqueKeysWithValues: model.typeOrder.enumerated().map { ($1, $0) })
     for name in model.typeOrder {
       let symbol = model.typeSymbols[name]
@@ -118,7 +118,7 @@ public struct CILLowering {
   private mutating func checkName(_ name: String, _ span: SourceSpan?) {
     if name.contains(".") {
       diagnostics.append(
-        Diagnostic(DiagnosticID("lower.unsupported-name"), .error, "`\(name)` contains `.`, which libsepol's CIL reserves for namespaces",
+        Diagnostic(.lower.unsupportedName, .error, "`\(name)` contains `.`, which libsepol's CIL reserves for namespaces",
           span: span, label: "rename without `.`"))
     }
   }

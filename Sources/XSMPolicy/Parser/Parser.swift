@@ -38,8 +38,8 @@ public struct Parser {
   }
   private var previousSpan: SourceSpan { tokens[max(0, position - 1)].span }
 
-  private mutating func fail(_ id: String, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil) -> Failure {
-    diagnostics.append(Diagnostic(DiagnosticID(id), .error, message, span: span, label: label, help: help))
+  private mutating func fail(_ id: DiagnosticID, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil) -> Failure {
+    diagnostics.append(Diagnostic(id, .error, message, span: span, label: label, help: help))
     return Failure()
   }
 
@@ -56,7 +56,7 @@ public struct Parser {
       advance()
       return
     }
-    throw fail("parse.expected-token", "expected `\(punct)` \(context), found \(describe(current))", at: current.span,
+    throw fail(.parse.expectedToken, "expected `\(punct)` \(context), found \(describe(current))", at: current.span,
       label: "expected `\(punct)`")
   }
 
@@ -65,13 +65,13 @@ public struct Parser {
       advance()
       return
     }
-    throw fail("parse.expected-token", "expected `\(word)` \(context), found \(describe(current))", at: current.span,
+    throw fail(.parse.expectedToken, "expected `\(word)` \(context), found \(describe(current))", at: current.span,
       label: "expected `\(word)`")
   }
 
   private mutating func name(_ what: String) throws(Failure) -> Name {
     guard current.kind == .identifier else {
-      throw fail("parse.expected-name", "expected \(what), found \(describe(current))", at: current.span,
+      throw fail(.parse.expectedName, "expected \(what), found \(describe(current))", at: current.span,
         label: "expected \(what)")
     }
     let token = advance()
@@ -149,7 +149,7 @@ public struct Parser {
         advance()
         return nil
       }
-      throw fail("parse.expected-statement", "expected a statement, found \(describe(token))", at: token.span,
+      throw fail(.parse.expectedStatement, "expected a statement, found \(describe(token))", at: token.span,
         label: "a statement starts with a keyword such as `allow` or `type`")
     }
     func done(_ kind: Statement.Kind) -> Statement { Statement(kind, span: start.merged(with: previousSpan)) }
@@ -262,7 +262,7 @@ public struct Parser {
       let classes = try nameSet("a class")
       let result = try name("the new type")
       if current.kind == .string {
-        throw fail("parse.unsupported-statement", "name-based type transitions are not supported for target xen",
+        throw fail(.parse.unsupportedStatement, "name-based type transitions are not supported for target xen",
           at: current.span, label: "object names do not exist in Xen")
       }
       try expect(";", "after the rule")
@@ -291,7 +291,7 @@ public struct Parser {
       } else if current.isWord("false") {
         value = false
       } else {
-        throw fail("parse.expected-boolean-value", "expected `true` or `false`, found \(describe(current))",
+        throw fail(.parse.expectedBooleanValue, "expected `true` or `false`, found \(describe(current))",
           at: current.span, label: "the default value")
       }
       advance()
@@ -362,7 +362,7 @@ public struct Parser {
         let highToken = current
         high = try number()
         if high < low {
-          throw fail("parse.bad-range", "range end \(high) is below its start \(low)", at: highToken.span,
+          throw fail(.parse.badRange, "range end \(high) is below its start \(low)", at: highToken.span,
             label: "must be at least \(low)")
         }
       }
@@ -372,7 +372,7 @@ public struct Parser {
     case "devicetreecon":
       advance()
       guard current.kind == .string else {
-        throw fail("parse.expected-string", "expected a quoted device tree path, found \(describe(current))",
+        throw fail(.parse.expectedString, "expected a quoted device tree path, found \(describe(current))",
           at: current.span, label: "e.g. \"/soc/ethernet@ff0e0000\"")
       }
       let path = String(advance().text.dropFirst().dropLast())
@@ -381,11 +381,11 @@ public struct Parser {
       return done(.ocontext(.devicetreecon, low: 0, high: 0, path: path, context))
     default:
       if Self.unsupportedForXen.contains(token.text) {
-        throw fail("parse.unsupported-statement", "`\(token.text)` is not supported for target xen", at: token.span,
+        throw fail(.parse.unsupportedStatement, "`\(token.text)` is not supported for target xen", at: token.span,
           label: "Linux-only statement", help: "Xen policies label devices with pirqcon, iomemcon, ioportcon, pcidevicecon and devicetreecon")
       }
       let suggestion = Suggestion.closest(to: token.text, in: Self.statementKeywords)
-      throw fail("parse.unknown-statement", "unknown statement `\(token.text)`", at: token.span,
+      throw fail(.parse.unknownStatement, "unknown statement `\(token.text)`", at: token.span,
         label: "not a policy statement", help: suggestion.map { "did you mean `\($0)`?" })
     }
   }
@@ -399,7 +399,7 @@ public struct Parser {
 
   private mutating func number() throws(Failure) -> UInt64 {
     guard current.kind == .number else {
-      throw fail("parse.expected-number", "expected a number, found \(describe(current))", at: current.span,
+      throw fail(.parse.expectedNumber, "expected a number, found \(describe(current))", at: current.span,
         label: "decimal or 0x hexadecimal")
     }
     let token = advance()
@@ -407,7 +407,7 @@ public struct Parser {
       token.text.hasPrefix("0x") || token.text.hasPrefix("0X")
       ? UInt64(token.text.dropFirst(2), radix: 16) : UInt64(token.text)
     guard let value else {
-      throw fail("parse.bad-number", "`\(token.text)` is not a valid number", at: token.span,
+      throw fail(.parse.badNumber, "`\(token.text)` is not a valid number", at: token.span,
         label: "decimal or 0x hexadecimal, at most 64 bits")
     }
     return value
@@ -424,7 +424,7 @@ public struct Parser {
     }
     advance()
     if names.isEmpty {
-      throw fail("parse.empty-list", "empty list", at: previousSpan, label: "expected at least one \(what.dropFirst(what.hasPrefix("an ") ? 3 : 2))")
+      throw fail(.parse.emptyList, "empty list", at: previousSpan, label: "expected at least one \(what.dropFirst(what.hasPrefix("an ") ? 3 : 2))")
     }
     return names
   }
@@ -453,7 +453,7 @@ public struct Parser {
       advance()
       var inner = try nameSet(what)
       if inner.complement {
-        throw fail("parse.double-complement", "a set cannot be complemented twice", at: start)
+        throw fail(.parse.doubleComplement, "a set cannot be complemented twice", at: start)
       }
       inner.complement = true
       inner.span = start.merged(with: inner.span)
@@ -472,7 +472,7 @@ public struct Parser {
         } else if current.kind == .identifier {
           set.included.append(try name(what))
         } else {
-          throw fail("parse.expected-name", "expected \(what), found \(describe(current))", at: current.span,
+          throw fail(.parse.expectedName, "expected \(what), found \(describe(current))", at: current.span,
             label: current.kind == .end ? "the set is not closed" : "expected \(what)")
         }
         if current.isPunct(",") { advance() }
@@ -480,7 +480,7 @@ public struct Parser {
       let close = advance()
       set.span = start.merged(with: close.span)
       if set.included.isEmpty && !set.star {
-        throw fail("parse.empty-list", "empty set", at: set.span,
+        throw fail(.parse.emptyList, "empty set", at: set.span,
           label: set.excluded.isEmpty ? "name at least one \(what.dropFirst(what.hasPrefix("an ") ? 3 : 2))" : "a set of only exclusions is empty")
       }
       return set
@@ -568,7 +568,7 @@ public struct Parser {
     }
     let leftToken = current
     guard leftToken.kind == .identifier, let left = ConstraintOperand(rawValue: leftToken.text) else {
-      throw fail("parse.expected-constraint-operand", "expected a constraint operand such as `u1`, `r2` or `t1`, found \(describe(leftToken))",
+      throw fail(.parse.expectedConstraintOperand, "expected a constraint operand such as `u1`, `r2` or `t1`, found \(describe(leftToken))",
         at: leftToken.span, label: "expected u1, u2, u3, r1, r2, r3, t1, t2, t3, l1, l2, h1 or h2")
     }
     advance()
@@ -580,7 +580,7 @@ public struct Parser {
     case "domby": op = .domby
     case "incomp": op = .incomp
     default:
-      throw fail("parse.expected-constraint-operator", "expected `==`, `!=`, `dom`, `domby` or `incomp`, found \(describe(current))",
+      throw fail(.parse.expectedConstraintOperator, "expected `==`, `!=`, `dom`, `domby` or `incomp`, found \(describe(current))",
         at: current.span)
     }
     advance()
@@ -654,7 +654,7 @@ public struct Parser {
   private mutating func atomName(_ what: String) throws(Failure) -> Name {
     let a = atom()
     guard a.kind == .identifier else {
-      throw fail("parse.expected-name", "expected \(what), found \(describe(a))", at: a.span, label: "expected \(what)")
+      throw fail(.parse.expectedName, "expected \(what), found \(describe(a))", at: a.span, label: "expected \(what)")
     }
     let t = takeAtom()
     return Name(t.text, span: t.span)

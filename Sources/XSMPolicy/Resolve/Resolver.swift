@@ -87,14 +87,14 @@ public struct Resolver {
   }
 
   private mutating func error(
-    _ id: String, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil,
+    _ id: DiagnosticID, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil,
     notes: [DiagnosticNote] = []
   ) {
-    diagnostics.append(Diagnostic(DiagnosticID(id), .error, message, span: span, label: label, help: help, notes: notes))
+    diagnostics.append(Diagnostic(id, .error, message, span: span, label: label, help: help, notes: notes))
   }
 
-  private mutating func warning(_ id: String, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil) {
-    diagnostics.append(Diagnostic(DiagnosticID(id), .warning, message, span: span, label: label, help: help))
+  private mutating func warning(_ id: DiagnosticID, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil) {
+    diagnostics.append(Diagnostic(id, .warning, message, span: span, label: label, help: help))
   }
 
   // MARK: Declare
@@ -104,13 +104,13 @@ public struct Resolver {
 
   private mutating func declareTypeName(_ name: Name, kind: TypeSymbolKind, actual: String? = nil) -> Bool {
     if name.text == "self" {
-      error("declare.reserved-name", "`self` is reserved and cannot be declared", at: name.span,
+      error(.declare.reservedName, "`self` is reserved and cannot be declared", at: name.span,
         label: "means the source type in a rule's target")
       return false
     }
     if let first = typeNamespace[name.text] {
       let what = model.typeSymbols[name.text]?.kind.rawValue ?? "type"
-      error("declare.duplicate", "`\(name.text)` is already declared", at: name.span, label: "declared again here",
+      error(.declare.duplicate, "`\(name.text)` is already declared", at: name.span, label: "declared again here",
         notes: [DiagnosticNote("first declared here as \(what == "alias" ? "an alias" : "a" + (what == "attribute" ? "n attribute" : " type"))", span: first)])
       return false
     }
@@ -127,7 +127,7 @@ public struct Resolver {
   private mutating func noteMLS(_ span: SourceSpan) {
     if firstMLSStatement == nil { firstMLSStatement = span }
     if !options.mls {
-      error("check.mls-disabled", "MLS statement in a non-MLS build", at: span, label: "needs an MLS policy",
+      error(.check.mlsDisabled, "MLS statement in a non-MLS build", at: span, label: "needs an MLS policy",
         help: "build with `--mls`, or guard MLS parts with m4 `ifdef(`enable_mls', ...)`")
     }
   }
@@ -139,11 +139,11 @@ public struct Resolver {
         case .accessRule(let kind, _, _, _, _) where kind != .neverallow: continue
         case .typeRule: continue
         case .conditional:
-          error("check.statement-in-conditional", "conditional blocks cannot be nested", at: statement.span,
+          error(.check.statementInConditional, "conditional blocks cannot be nested", at: statement.span,
             label: "nested `if`", help: "combine the conditions with `&&`")
           continue
         default:
-          error("check.statement-in-conditional", "only allow, auditallow, dontaudit and type rules may appear in a conditional block",
+          error(.check.statementInConditional, "only allow, auditallow, dontaudit and type rules may appear in a conditional block",
             at: statement.span, label: "not allowed inside `if`", help: "move this statement out of the `if` block")
           continue
         }
@@ -151,7 +151,7 @@ public struct Resolver {
       switch statement.kind {
       case .classDeclaration(let name):
         if let first = model.classes[name.text] {
-          error("declare.duplicate", "class `\(name.text)` is already declared", at: name.span, label: "declared again here",
+          error(.declare.duplicate, "class `\(name.text)` is already declared", at: name.span, label: "declared again here",
             notes: [DiagnosticNote("first declared here", span: first.span)])
         } else {
           model.classes[name.text] = ClassSymbol(name: name.text, span: name.span)
@@ -159,13 +159,13 @@ public struct Resolver {
         }
       case .common(let name, let permissions):
         if model.commons[name.text] != nil {
-          error("declare.duplicate", "common `\(name.text)` is already declared", at: name.span)
+          error(.declare.duplicate, "common `\(name.text)` is already declared", at: name.span)
         } else {
           model.commons[name.text] = uniquePermissions(permissions, owner: "common `\(name.text)`")
         }
       case .sidDeclaration(let name):
         if model.sidOrder.contains(name.text) {
-          error("declare.duplicate", "initial SID `\(name.text)` is already declared", at: name.span, label: "declared again here")
+          error(.declare.duplicate, "initial SID `\(name.text)` is already declared", at: name.span, label: "declared again here")
         } else {
           model.sidOrder.append(name.text)
         }
@@ -182,7 +182,7 @@ public struct Resolver {
         }
       case .user(let name, _, let level, _):
         if let first = model.users[name.text] {
-          error("declare.duplicate", "user `\(name.text)` is already declared", at: name.span, label: "declared again here",
+          error(.declare.duplicate, "user `\(name.text)` is already declared", at: name.span, label: "declared again here",
             notes: [DiagnosticNote("first declared here", span: first)])
         } else {
           model.users[name.text] = name.span
@@ -191,7 +191,7 @@ public struct Resolver {
         if level != nil { noteMLS(statement.span) }
       case .boolean(let name, let value):
         if model.booleans[name.text] != nil {
-          error("declare.duplicate", "boolean `\(name.text)` is already declared", at: name.span, label: "declared again here")
+          error(.declare.duplicate, "boolean `\(name.text)` is already declared", at: name.span, label: "declared again here")
         } else {
           model.booleans[name.text] = value
           model.booleanOrder.append(name.text)
@@ -199,7 +199,7 @@ public struct Resolver {
       case .sensitivity(let name, let aliases):
         noteMLS(statement.span)
         if model.sensitivities.contains(name.text) || model.sensitivityAliases[name.text] != nil {
-          error("declare.duplicate", "sensitivity `\(name.text)` is already declared", at: name.span)
+          error(.declare.duplicate, "sensitivity `\(name.text)` is already declared", at: name.span)
         } else {
           model.sensitivities.append(name.text)
           for alias in aliases { model.sensitivityAliases[alias.text] = name.text }
@@ -207,7 +207,7 @@ public struct Resolver {
       case .category(let name, let aliases):
         noteMLS(statement.span)
         if model.categories.contains(name.text) || model.categoryAliases[name.text] != nil {
-          error("declare.duplicate", "category `\(name.text)` is already declared", at: name.span)
+          error(.declare.duplicate, "category `\(name.text)` is already declared", at: name.span)
         } else {
           model.categories.append(name.text)
           for alias in aliases { model.categoryAliases[alias.text] = name.text }
@@ -231,7 +231,7 @@ public struct Resolver {
     var result: [String] = []
     for permission in permissions {
       if let first = seen[permission.text] {
-        error("declare.duplicate", "permission `\(permission.text)` appears twice in \(owner)", at: permission.span,
+        error(.declare.duplicate, "permission `\(permission.text)` appears twice in \(owner)", at: permission.span,
           notes: [DiagnosticNote("first listed here", span: first)])
       } else {
         seen[permission.text] = permission.span
@@ -247,19 +247,19 @@ public struct Resolver {
       switch statement.kind {
       case .accessVector(let className, let common, let permissions):
         guard var symbol = model.classes[className.text] else {
-          unknown("class", className, candidates: model.classOrder, id: "resolve.unknown-class",
+          unknown("class", className, candidates: model.classOrder, id: .resolve.unknownClass,
             help: "declare it first with `class \(className.text)` (security_classes)")
           continue
         }
         if symbol.hasAccessVector {
-          error("declare.duplicate", "class `\(className.text)` already has its permissions", at: className.span,
+          error(.declare.duplicate, "class `\(className.text)` already has its permissions", at: className.span,
             label: "second access vector")
           continue
         }
         symbol.hasAccessVector = true
         if let common {
           if model.commons[common.text] == nil {
-            unknown("common", common, candidates: model.commons.keys, id: "resolve.unknown-common")
+            unknown("common", common, candidates: model.commons.keys, id: .resolve.unknownCommon)
           } else {
             symbol.common = common.text
           }
@@ -267,7 +267,7 @@ public struct Resolver {
         let inherited = Set(symbol.common.flatMap { model.commons[$0] } ?? [])
         var own = uniquePermissions(permissions, owner: "class `\(className.text)`")
         for permission in permissions where inherited.contains(permission.text) {
-          error("declare.duplicate", "permission `\(permission.text)` is already inherited from common `\(common?.text ?? "")`",
+          error(.declare.duplicate, "permission `\(permission.text)` is already inherited from common `\(common?.text ?? "")`",
             at: permission.span)
           own.removeAll { $0 == permission.text }
         }
@@ -293,11 +293,11 @@ public struct Resolver {
   private mutating func addMembership(type: Name, attribute: Name) {
     guard let actual = resolveType(type, allowAttribute: false) else { return }
     guard let symbol = model.typeSymbols[attribute.text] else {
-      unknown("attribute", attribute, candidates: model.attributeOrder, id: "resolve.unknown-type")
+      unknown("attribute", attribute, candidates: model.attributeOrder, id: .resolve.unknownType)
       return
     }
     guard symbol.kind == .attribute else {
-      error("check.expected-attribute", "`\(attribute.text)` is a type, not an attribute", at: attribute.span,
+      error(.check.expectedAttribute, "`\(attribute.text)` is a type, not an attribute", at: attribute.span,
         label: "expected an attribute", notes: [DiagnosticNote("declared as a type here", span: symbol.span)])
       return
     }
@@ -307,7 +307,7 @@ public struct Resolver {
   // MARK: Resolve
 
   private mutating func unknown(
-    _ what: String, _ name: Name, candidates: some Sequence<String>, id: String, help: String? = nil
+    _ what: String, _ name: Name, candidates: some Sequence<String>, id: DiagnosticID, help: String? = nil
   ) {
     let suggestion = Suggestion.closest(to: name.text, in: candidates)
     error(id, "unknown \(what) `\(name.text)`", at: name.span, label: "not declared",
@@ -318,11 +318,11 @@ public struct Resolver {
   @discardableResult
   private mutating func resolveType(_ name: Name, allowAttribute: Bool) -> String? {
     guard let symbol = model.typeSymbols[name.text] else {
-      unknown(allowAttribute ? "type or attribute" : "type", name, candidates: model.typeSymbols.keys, id: "resolve.unknown-type")
+      unknown(allowAttribute ? "type or attribute" : "type", name, candidates: model.typeSymbols.keys, id: .resolve.unknownType)
       return nil
     }
     if symbol.kind == .attribute && !allowAttribute {
-      error("check.expected-type", "`\(name.text)` is an attribute, but a single type is needed here", at: name.span,
+      error(.check.expectedType, "`\(name.text)` is an attribute, but a single type is needed here", at: name.span,
         label: "attribute", notes: [DiagnosticNote("declared as an attribute here", span: symbol.span)])
       return nil
     }
@@ -333,7 +333,7 @@ public struct Resolver {
     for name in set.names {
       if name.text == "self" {
         if !allowSelf {
-          error("check.misplaced-self", "`self` can only be used in a rule's target", at: name.span,
+          error(.check.misplacedSelf, "`self` can only be used in a rule's target", at: name.span,
             label: "not allowed here", help: "`self` stands for each source type; name the types explicitly here")
         }
         continue
@@ -345,7 +345,7 @@ public struct Resolver {
   private mutating func resolveClasses(_ set: NameSet) -> [String] {
     var valid = true
     for name in set.names where model.classes[name.text] == nil {
-      unknown("class", name, candidates: model.classOrder, id: "resolve.unknown-class")
+      unknown("class", name, candidates: model.classOrder, id: .resolve.unknownClass)
       valid = false
     }
     return valid ? model.expand(classSet: set) : []
@@ -358,7 +358,7 @@ public struct Resolver {
       guard !missing.isEmpty else { continue }
       let className = missing[0]
       let suggestion = Suggestion.closest(to: name.text, in: model.permissions(of: className))
-      error("resolve.unknown-permission", "unknown permission `\(name.text)` in class `\(className)`", at: name.span,
+      error(.resolve.unknownPermission, "unknown permission `\(name.text)` in class `\(className)`", at: name.span,
         label: "not a permission of `\(className)`",
         help: suggestion.map { "did you mean `\($0)`?" } ?? (classes.count > 1 ? "each permission must exist in every class of the rule" : nil))
     }
@@ -366,20 +366,20 @@ public struct Resolver {
 
   private mutating func resolveRole(_ name: Name) {
     if name.text != "object_r" && model.roles[name.text] == nil {
-      unknown("role", name, candidates: model.roleOrder + ["object_r"], id: "resolve.unknown-role")
+      unknown("role", name, candidates: model.roleOrder + ["object_r"], id: .resolve.unknownRole)
     }
   }
 
   private mutating func resolveBoolean(_ name: Name) {
     if model.booleans[name.text] == nil {
-      unknown("boolean", name, candidates: model.booleanOrder, id: "resolve.unknown-boolean")
+      unknown("boolean", name, candidates: model.booleanOrder, id: .resolve.unknownBoolean)
     }
   }
 
   private mutating func resolveLevel(_ level: Level) {
     let s = level.sensitivity
     if !model.sensitivities.contains(s.text) && model.sensitivityAliases[s.text] == nil {
-      unknown("sensitivity", s, candidates: model.sensitivities, id: "resolve.unknown-sensitivity")
+      unknown("sensitivity", s, candidates: model.sensitivities, id: .resolve.unknownSensitivity)
     }
     for item in level.categories {
       let names: [Name]
@@ -388,27 +388,27 @@ public struct Resolver {
       case .range(let a, let b): names = [a, b]
       }
       for c in names where !model.categories.contains(c.text) && model.categoryAliases[c.text] == nil {
-        unknown("category", c, candidates: model.categories, id: "resolve.unknown-category")
+        unknown("category", c, candidates: model.categories, id: .resolve.unknownCategory)
       }
     }
   }
 
   private mutating func resolveContext(_ context: Context) {
     if model.users[context.user.text] == nil {
-      unknown("user", context.user, candidates: model.userOrder, id: "resolve.unknown-user")
+      unknown("user", context.user, candidates: model.userOrder, id: .resolve.unknownUser)
     }
     resolveRole(context.role)
     resolveType(context.type, allowAttribute: false)
     if let range = context.range {
       if !options.mls {
-        error("check.mls-disabled", "context has an MLS range in a non-MLS build", at: range.low.sensitivity.span,
+        error(.check.mlsDisabled, "context has an MLS range in a non-MLS build", at: range.low.sensitivity.span,
           label: "MLS range", help: "build with `--mls`, or drop the range")
       } else {
         resolveLevel(range.low)
         resolveLevel(range.high)
       }
     } else if options.mls {
-      error("check.mls-range-missing", "context needs an MLS range in an MLS build", at: context.type.span,
+      error(.check.mlsRangeMissing, "context needs an MLS range in an MLS build", at: context.type.span,
         label: "add `:s0` or a range after the type")
     }
   }
@@ -418,11 +418,11 @@ public struct Resolver {
       switch statement.kind {
       case .sidContext(let name, let context):
         if !model.sidOrder.contains(name.text) {
-          unknown("initial SID", name, candidates: model.sidOrder, id: "resolve.unknown-sid",
+          unknown("initial SID", name, candidates: model.sidOrder, id: .resolve.unknownSid,
             help: "declare it with `sid \(name.text)` in initial_sids")
-        } else if model.sidContexts[name.text] != nil {
-          error("declare.duplicate", "initial SID `\(name.text)` already has a context", at: name.span,
-            notes: [DiagnosticNote("first context here", span: model.sidContexts[name.text]!.span)])
+        } else if let first = model.sidContexts[name.text] {
+          error(.declare.duplicate, "initial SID `\(name.text)` already has a context", at: name.span,
+            notes: [DiagnosticNote("first context here", span: first.span)])
         } else {
           model.sidContexts[name.text] = context
         }
@@ -444,7 +444,7 @@ public struct Resolver {
             resolveLevel(range.low)
             resolveLevel(range.high)
           } else {
-            error("check.mls-range-missing", "user needs `level` and `range` in an MLS build", at: statement.span,
+            error(.check.mlsRangeMissing, "user needs `level` and `range` in an MLS build", at: statement.span,
               label: "add `level s0 range s0`")
           }
         }
@@ -460,7 +460,7 @@ public struct Resolver {
         if kind != .neverallow, classNames.count == 1,
           model.expand(permissionSet: permissions, in: classNames[0]).isEmpty, !permissions.names.isEmpty || permissions.complement
         {
-          warning("check.empty-permission-set", "rule grants no permission", at: permissions.span, label: "empty after `~` or `-`")
+          warning(.check.emptyPermissionSet, "rule grants no permission", at: permissions.span, label: "empty after `~` or `-`")
         }
       case .typeRule(_, let source, let target, let classes, let result):
         resolveTypeSet(source, allowSelf: false)
@@ -475,21 +475,21 @@ public struct Resolver {
         resolveLevel(level)
       case .dominance(let order):
         for name in order where !model.sensitivities.contains(name.text) {
-          unknown("sensitivity", name, candidates: model.sensitivities, id: "resolve.unknown-sensitivity")
+          unknown("sensitivity", name, candidates: model.sensitivities, id: .resolve.unknownSensitivity)
         }
       case .ocontext(let kind, let low, let high, _, let context):
         if kind == .devicetreecon && options.policyVersion < 30 {
-          warning("check.needs-policy-version", "`devicetreecon` needs policy version 30; this label is left out of the version \(options.policyVersion) binary",
+          warning(.check.needsPolicyVersion, "`devicetreecon` needs policy version 30; this label is left out of the version \(options.policyVersion) binary",
             at: statement.span, label: "dropped", help: "build with `--policy-version 30` to keep device tree labels")
         }
         if kind == .iomemcon && options.policyVersion < 30 && high > UInt64(UInt32.max) {
-          error("check.needs-policy-version", "I/O memory frame beyond 32 bits needs policy version 30", at: statement.span)
+          error(.check.needsPolicyVersion, "I/O memory frame beyond 32 bits needs policy version 30", at: statement.span)
         }
         if kind == .ioportcon && high > 0xFFFF {
-          error("check.out-of-range", "I/O port \(high) is beyond 0xffff", at: statement.span, label: "x86 ports are 16-bit")
+          error(.check.outOfRange, "I/O port \(high) is beyond 0xffff", at: statement.span, label: "x86 ports are 16-bit")
         }
         if kind == .pirqcon && high > UInt64(UInt32.max) {
-          error("check.out-of-range", "IRQ \(high) is beyond 32 bits", at: statement.span)
+          error(.check.outOfRange, "IRQ \(high) is beyond 32 bits", at: statement.span)
         }
         resolveContext(context)
       default:
@@ -507,35 +507,35 @@ public struct Resolver {
     case .compare(let op, let left, let right, let span):
       let leftLevel = [.l1, .l2, .h1, .h2].contains(left)
       if leftLevel && !kind.isMLS {
-        error("check.mls-operand", "level operand `\(left.rawValue)` in a non-MLS constraint", at: span, help: "use `mlsconstrain`")
+        error(.check.mlsOperand, "level operand `\(left.rawValue)` in a non-MLS constraint", at: span, help: "use `mlsconstrain`")
       }
       if (op == .dom || op == .domby || op == .incomp) && !(leftLevel || [.r1, .r2].contains(left)) {
-        error("check.constraint-operator", "`\(op.rawValue)` compares roles or levels, not `\(left.rawValue)`", at: span)
+        error(.check.constraintOperator, "`\(op.rawValue)` compares roles or levels, not `\(left.rawValue)`", at: span)
       }
       if (left == .u3 || left == .r3 || left == .t3 || right == .u3 || right == .r3 || right == .t3)
         && kind.hasPermissions
       {
-        error("check.constraint-operand", "`u3`, `r3` and `t3` exist only in validatetrans", at: span)
+        error(.check.constraintOperand, "`u3`, `r3` and `t3` exist only in validatetrans", at: span)
       }
       if String(left.rawValue.first!) != String(right.rawValue.first!) && !(leftLevel && [.l1, .l2, .h1, .h2].contains(right)) {
-        error("check.constraint-operand", "cannot compare `\(left.rawValue)` with `\(right.rawValue)`", at: span,
+        error(.check.constraintOperand, "cannot compare `\(left.rawValue)` with `\(right.rawValue)`", at: span,
           label: "operands of different kinds")
       }
     case .compareNames(let op, let left, let names):
       if op != .equal && op != .notEqual {
-        error("check.constraint-operator", "only `==` and `!=` compare with names", at: names.span)
+        error(.check.constraintOperator, "only `==` and `!=` compare with names", at: names.span)
       }
       switch left {
       case .u1, .u2, .u3:
         for name in names.names where model.users[name.text] == nil {
-          unknown("user", name, candidates: model.userOrder, id: "resolve.unknown-user")
+          unknown("user", name, candidates: model.userOrder, id: .resolve.unknownUser)
         }
       case .r1, .r2, .r3:
         for name in names.names { resolveRole(name) }
       case .t1, .t2, .t3:
         for name in names.names { resolveType(name, allowAttribute: true) }
       case .l1, .l2, .h1, .h2:
-        error("check.constraint-operand", "levels cannot be compared with names", at: names.span)
+        error(.check.constraintOperand, "levels cannot be compared with names", at: names.span)
       }
     }
   }
@@ -543,35 +543,36 @@ public struct Resolver {
   // MARK: Whole-policy checks
 
   private mutating func checkWhole() {
-    for className in model.classOrder where model.classes[className]?.hasAccessVector == false {
-      let span = model.classes[className]!.span
-      error("check.class-without-permissions", "class `\(className)` has no permissions", at: span,
+    for className in model.classOrder {
+      guard let symbol = model.classes[className], !symbol.hasAccessVector else { continue }
+      let span = symbol.span
+      error(.check.classWithoutPermissions, "class `\(className)` has no permissions", at: span,
         label: "declared here", help: "define them with `class \(className) { ... }` in access_vectors")
     }
     let anchor = model.syntax.statements.first?.span ?? SourceSpan(file: "<input>", line: 1, column: 1)
     if model.classOrder.isEmpty {
-      error("check.missing-declarations", "the policy declares no classes", at: anchor,
+      error(.check.missingDeclarations, "the policy declares no classes", at: anchor,
         help: "a Xen policy starts with security_classes, initial_sids and access_vectors")
     }
     if model.sidOrder.isEmpty {
-      error("check.missing-declarations", "the policy declares no initial SIDs", at: anchor,
+      error(.check.missingDeclarations, "the policy declares no initial SIDs", at: anchor,
         help: "declare `sid xen` and the others in initial_sids")
     }
     if model.userOrder.isEmpty {
-      error("check.missing-declarations", "the policy declares no users", at: anchor, help: "add e.g. `user system_u roles { system_r };`")
+      error(.check.missingDeclarations, "the policy declares no users", at: anchor, help: "add e.g. `user system_u roles { system_r };`")
     }
     for sid in model.sidOrder where model.sidContexts[sid] == nil {
       let span = sidDeclarationSpan(sid) ?? anchor
-      error("check.sid-without-context", "initial SID `\(sid)` has no context", at: span,
+      error(.check.sidWithoutContext, "initial SID `\(sid)` has no context", at: span,
         label: "declared here", help: "add `sid \(sid) system_u:system_r:TYPE` (Xen refuses a policy without it)")
     }
     if options.mls && model.sensitivities.isEmpty && !model.classOrder.isEmpty {
-      error("check.mls-required", "an MLS build needs sensitivities", at: anchor,
+      error(.check.mlsRequired, "an MLS build needs sensitivities", at: anchor,
         help: "declare `sensitivity s0;`, `dominance { s0 }` and `level s0;`, or build without `--mls`")
     }
     if options.mls {
       for s in model.sensitivities where !model.dominance.contains(s) {
-        error("check.mls-required", "sensitivity `\(s)` is missing from `dominance`", at: anchor)
+        error(.check.mlsRequired, "sensitivity `\(s)` is missing from `dominance`", at: anchor)
       }
     }
     checkXenABI(anchor: anchor)
@@ -590,7 +591,7 @@ public struct Resolver {
     for (index, expected) in XenABI.classes.enumerated() {
       guard index < model.classOrder.count else {
         if !model.classOrder.isEmpty {
-          warning("check.xen-abi", "class `\(expected.name)` is missing; Xen will refuse to load this policy", at: anchor,
+          warning(.check.xenAbi, "class `\(expected.name)` is missing; Xen will refuse to load this policy", at: anchor,
             help: "Xen needs its 13 classes first, in order: \(XenABI.classes.map(\.name).joined(separator: " "))")
         }
         return
@@ -598,14 +599,14 @@ public struct Resolver {
       let actual = model.classOrder[index]
       guard let symbol = model.classes[actual] else { continue }
       if actual != expected.name {
-        warning("check.xen-abi", "class \(index + 1) is `\(actual)`, but Xen expects `\(expected.name)` there; Xen will refuse to load this policy",
+        warning(.check.xenAbi, "class \(index + 1) is `\(actual)`, but Xen expects `\(expected.name)` there; Xen will refuse to load this policy",
           at: symbol.span, label: "Xen class \(index + 1) is `\(expected.name)`")
         return
       }
       let permissions = model.permissions(of: actual)
       for (bit, permission) in expected.permissions.enumerated() where bit >= permissions.count || permissions[bit] != permission {
         let found = bit < permissions.count ? "`\(permissions[bit])`" : "nothing"
-        warning("check.xen-abi", "permission bit \(bit) of class `\(actual)` is \(found), but Xen expects `\(permission)`; Xen will refuse to load this policy",
+        warning(.check.xenAbi, "permission bit \(bit) of class `\(actual)` is \(found), but Xen expects `\(permission)`; Xen will refuse to load this policy",
           at: symbol.span, label: "class `\(actual)`")
         break
       }

@@ -41,7 +41,7 @@ public struct PolicyTree: Sendable {
     func exists(_ file: String) -> Bool { fm.fileExists(atPath: path(file)) }
     func missing(_ file: String, _ why: String) {
       diagnostics.append(
-        Diagnostic(DiagnosticID("tree.missing-file"), .error, "`\(path(file))` is missing: \(why)",
+        Diagnostic(.tree.missingFile, .error, "`\(path(file))` is missing: \(why)",
           help: "a Xen policy tree has flask/security_classes, flask/initial_sids, flask/access_vectors, modules.conf, users and initial_sids"))
     }
 
@@ -57,7 +57,7 @@ public struct PolicyTree: Sendable {
         let span = SourceSpan(file: path(modulesConf), line: index + 1, column: column, endColumn: column + trimmed.count)
         guard parts.count == 2, !parts[0].isEmpty, parts[1] == "on" || parts[1] == "off" else {
           diagnostics.append(
-            Diagnostic(DiagnosticID("tree.bad-modules-line"), .error, "expected `name = on` or `name = off`",
+            Diagnostic(.tree.badModulesLine, .error, "expected `name = on` or `name = off`",
               span: span, label: "not a module switch", sourceLine: String(rawLine)))
           continue
         }
@@ -68,13 +68,13 @@ public struct PolicyTree: Sendable {
             .filter { $0.hasSuffix(".te") }.map { String($0.dropLast(3)) }
           let suggestion = Suggestion.closest(to: name, in: available)
           diagnostics.append(
-            Diagnostic(DiagnosticID("tree.unknown-module"), .error, "module `\(name)` has no `modules/\(name).te`",
+            Diagnostic(.tree.unknownModule, .error, "module `\(name)` has no `modules/\(name).te`",
               span: span, label: "enabled here", help: suggestion.map { "did you mean `\($0)`?" }, sourceLine: String(rawLine)))
           continue
         }
         if enabled.contains(name) {
           diagnostics.append(
-            Diagnostic(DiagnosticID("tree.bad-modules-line"), .error, "module `\(name)` is listed twice", span: span,
+            Diagnostic(.tree.badModulesLine, .error, "module `\(name)` is listed twice", span: span,
               sourceLine: String(rawLine)))
           continue
         }
@@ -130,7 +130,7 @@ public struct PolicyTree: Sendable {
     do {
       result = try ProcessRunner.run(m4Path, arguments)
     } catch {
-      return (nil, [Diagnostic(DiagnosticID("tree.m4-failed"), .error, "cannot run `m4`: \(error.localizedDescription)",
+      return (nil, [Diagnostic(.tree.m4Failed, .error, "cannot run `m4`: \(error.localizedDescription)",
         help: "install it with `apt-get install m4`")])
     }
     var diagnostics: [Diagnostic] = []
@@ -142,14 +142,14 @@ public struct PolicyTree: Sendable {
         let message = parts[3].trimmingCharacters(in: .whitespaces)
         let isWarning = message.lowercased().hasPrefix("warning")
         diagnostics.append(
-          Diagnostic(DiagnosticID("tree.m4"), isWarning ? .warning : .error, "m4: \(message)",
+          Diagnostic(.tree.m4, isWarning ? .warning : .error, "m4: \(message)",
             span: SourceSpan(file: String(parts[1]), line: number, column: 1)))
       } else {
-        diagnostics.append(Diagnostic(DiagnosticID("tree.m4"), .error, "m4: \(line)"))
+        diagnostics.append(Diagnostic(.tree.m4, .error, "m4: \(line)"))
       }
     }
     if result.status != 0 && !diagnostics.contains(where: { $0.severity == .error }) {
-      diagnostics.append(Diagnostic(DiagnosticID("tree.m4-failed"), .error, "m4 exited with status \(result.status)"))
+      diagnostics.append(Diagnostic(.tree.m4Failed, .error, "m4 exited with status \(result.status)"))
     }
     return (result.text, diagnostics)
   }

@@ -1,0 +1,24 @@
+extension DiagnosticID {
+  /// `tree.*`: a policy tree's files and its m4 expansion.
+  public static let tree = Tree()
+
+  /// Ids for the files of a policy tree and for running m4 over them.
+  public struct Tree: DiagnosticIDGroup {
+    public static let phase = "tree"
+    public static let title = "Policy trees"
+    public static let summary = """
+      Reported when the input is a policy tree (a directory with `modules.conf`). Tests: \
+      `Tests/XSMBuildTests/TreeDiagnosticsTests.swift`.
+      """
+
+    public let missingFile = DiagnosticID(
+      "tree.missing-file", "a required file of a policy tree is missing", exit: .unreadableInput)
+    public let badModulesLine = DiagnosticID(
+      "tree.bad-modules-line", "a modules.conf line is not `name = on|off`, or repeats a module")
+    public let unknownModule = DiagnosticID(
+      "tree.unknown-module", "modules.conf enables a module with no `modules/NAME.te` (did-you-mean)")
+    public let m4 = DiagnosticID(
+      "tree.m4", "m4 complained, located at m4's file and line (a warning when m4 says so)")
+    public let m4Failed = DiagnosticID("tree.m4-failed", "m4 could not run, or failed without saying why")
+  }
+}
