@@ -65,7 +65,8 @@ let package = Package(
     .target(
       name: "XSMCommandLine",
       dependencies: [
-        "XSMDiagnostics", "XSMEngine", "XSMBuild", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMBuild",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     // The commands of xsmc, xsmq and xsmd, as libraries the executables and the tests run.
     .target(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XSMDiagnostics
 
 /// What the project's executables share: one exit-code convention
 /// (0 ok, 1 a "no" or policy errors, 2 usage, input or I/O errors — never
@@ -44,11 +45,8 @@ extension AsyncParsableCommand {
   }
 }
 
-/// Pretty, key-sorted JSON with snake_case keys, as every `--json` prints.
+/// JSON as every `--json` prints it (`JSONStyle`: pretty, sorted, snake_case keys).
 public func encodeJSON(_ value: some Encodable) -> String {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-  encoder.keyEncodingStrategy = .convertToSnakeCase
-  guard let data = try? encoder.encode(value) else { return "{}" }
+  guard let data = try? JSONStyle.encoder().encode(value) else { return "{}" }
   return String(decoding: data, as: UTF8.self)
 }

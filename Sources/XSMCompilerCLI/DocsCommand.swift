@@ -22,7 +22,7 @@ extension XSMC {
         out-of-date files, 2 usage or I/O errors.
         """)
 
-    @Option(name: .long, help: "The op catalog directory.")
+    @Option(name: .long, help: "The op catalog source the files are generated from (not the built-in copy).")
     var catalog = GeneratedArtefacts.defaultCatalogSource
 
     @Option(name: .long, help: "The repository root the files are written under.")

@@ -120,9 +120,7 @@ public struct DiagnosticRenderer: Sendable {
     let document = Document(
       diagnostics: diagnostics, errors: diagnostics.count { $0.severity == .error } + hiddenErrors,
       warnings: diagnostics.count { $0.severity == .warning }, notShown: hiddenErrors)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    guard let data = try? encoder.encode(document), let text = String(data: data, encoding: .utf8) else {
+    guard let data = try? JSONStyle.encoder().encode(document), let text = String(data: data, encoding: .utf8) else {
       return "{\"diagnostics\":[],\"errors\":\(document.errors)}\n"
     }
     return text + "\n"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import XSMCommandLine
 import XSMCatalog
 import XSMDiagnostics
@@ -42,16 +43,18 @@ struct SelectionOptions: ParsableArguments {
 }
 
 /// Progress on stderr for long runs, when stderr is a terminal or asked for.
-final class Progress: @unchecked Sendable {
+final class Progress: Sendable {
   let enabled: Bool
-  var last = -1
+  /// The last percentage shown.
+  private let last = Atomic<Int>(-1)
+  /// The console of the command that made it (reports may come from worker threads).
+  private let console = Console.current
   init(enabled: Bool) { self.enabled = enabled }
   func report(_ done: Int, _ total: Int) {
     guard enabled else { return }
     let percent = total == 0 ? 100 : done * 100 / total
-    guard percent != last else { return }
-    last = percent
-    Console.current.status("\rxsmq: \(done)/\(total) ops (\(percent)%)\(done == total ? "\n" : "")")
+    guard last.exchange(percent, ordering: .relaxed) != percent else { return }
+    console.status("\rxsmq: \(done)/\(total) ops (\(percent)%)\(done == total ? "\n" : "")")
   }
 }
 

@@ -31,8 +31,10 @@ struct HostOptions: ParsableArguments {
   @Option(name: .long, help: "System file (TOML) describing the host (default: the embedded default host).")
   var system: String?
 
-  @Option(name: .long, help: "Op catalog directory (default: the built-in catalog).")
-  var catalog: String?
+  @OptionGroup var catalogOptions: CatalogOptions
+
+  /// The catalog directory given with `--catalog`.
+  var catalog: String? { catalogOptions.catalog }
 
   @Flag(name: .long, help: "Print JSON on stdout.")
   var json = false
@@ -75,9 +77,7 @@ struct HostOptions: ParsableArguments {
     let renderer = Console.current.renderer()
     // domctl.set_target comes along: loading checks the host's device-model relations with it.
     let subset = self.catalog == nil ? onlyOps.flatMap { EmbeddedCatalog.loadSubset(names: $0 + ["domctl.set_target"]) } : nil
-    let (catalog, catalogDiagnostics) =
-      subset.map { ($0, DiagnosticList()) }
-      ?? self.catalog.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
+    let (catalog, catalogDiagnostics) = subset.map { ($0, DiagnosticList()) } ?? catalogOptions.load()
     guard let catalog else {
       fail(renderer.render(catalogDiagnostics))
       throw ExitCode(2)

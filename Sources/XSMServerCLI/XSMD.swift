@@ -44,8 +44,7 @@ public struct XSMD: AsyncParsableCommand {
   @Option(name: .long, help: "System file (TOML) describing the host (default: the embedded default host).")
   var system: String?
 
-  @Option(name: .long, help: "Op catalog directory (default: the built-in catalog).")
-  var catalog: String?
+  @OptionGroup var catalogOptions: CatalogOptions
 
   @Option(name: .long, help: "Requests served at once; more get 503.")
   var maxConcurrent: Int = ServerConfiguration().maxConcurrentRequests
@@ -73,7 +72,7 @@ public struct XSMD: AsyncParsableCommand {
       return
     }
     let renderer = Console.current.renderer()
-    let (loadedCatalog, catalogDiagnostics) = catalog.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
+    let (loadedCatalog, catalogDiagnostics) = catalogOptions.load()
     guard let loadedCatalog else {
       printError(renderer.render(catalogDiagnostics))
       throw ExitCode(2)

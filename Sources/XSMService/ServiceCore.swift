@@ -18,16 +18,20 @@ struct ServiceState {
 /// command, then the command, then persistence of what changed.
 final class ServiceCore: Sendable {
   let catalog: OpCatalog
-  let lock = ReadWriteLock()
-  /// Guarded by `lock` (read for queries, write for changes).
-  nonisolated(unsafe) var state: ServiceState
+  /// The state queries see. A query takes a copy under the lock and answers
+  /// from it without holding the lock; a change works on its own copy and
+  /// publishes it when done, so a query sees a change whole or not at all
+  /// and is never kept waiting by one.
+  private let published: Mutex<ServiceState>
+  /// Held by the one change in progress: changes happen one at a time.
+  private let changing = Mutex<Void>(())
   let store: StateStore?
   let decisionLog: DecisionLog
   let ready = Atomic<Bool>(false)
 
   init(catalog: OpCatalog, state: ServiceState, store: StateStore?) {
     self.catalog = catalog
-    self.state = state
+    self.published = Mutex(state)
     self.store = store
     self.decisionLog = DecisionLog(store: store)
   }
@@ -88,16 +92,20 @@ final class ServiceCore: Sendable {
 
   // MARK: Locking helpers
 
+  /// The state as last published.
+  var state: ServiceState { published.withLock { $0 } }
+
   func read<T>(_ body: (ServiceState) throws(ServiceError) -> T) throws(ServiceError) -> T {
-    lock.lockRead()
-    defer { lock.unlock() }
-    return try body(state)
+    try body(state)
   }
 
   func write<T>(_ body: (inout ServiceState) throws(ServiceError) -> T) throws(ServiceError) -> T {
-    lock.lockWrite()
-    defer { lock.unlock() }
-    return try body(&state)
+    try changing.withLock { _ throws(ServiceError) -> T in
+      var copy = state
+      let result = try body(&copy)
+      published.withLock { $0 = copy }
+      return result
+    }
   }
 
   // MARK: Guards
@@ -506,9 +514,7 @@ final class ServiceCore: Sendable {
   // MARK: Identity and decisions
 
   func identity() -> IdentityV1 {
-    lock.lockRead()
-    defer { lock.unlock() }
-    return IdentityV1(state.host.identity)
+    IdentityV1(state.host.identity)
   }
 
   func resolveOp(_ name: String) throws(ServiceError) -> Op {
@@ -582,7 +588,7 @@ final class ServiceCore: Sendable {
         domains[name] = d
         return d
       }
-      // One answer per distinct question: the state cannot change under the read lock.
+      // One answer per distinct question: the snapshot cannot change while it is read.
       struct Key: Hashable {
         var caller: String
         var op: String
@@ -636,9 +642,7 @@ final class ServiceCore: Sendable {
   }
 
   func domainRecords() -> [DomainRecordV1] {
-    lock.lockRead()
-    defer { lock.unlock() }
-    return state.host.domains.map(record)
+    state.host.domains.map(record)
   }
 
   /// Adding a domain is `domctl.createdomain`: the caller must pass that op's rule on the new domain.
@@ -725,8 +729,7 @@ final class ServiceCore: Sendable {
   // MARK: Metrics and persistence
 
   var gauges: ServiceGauges {
-    lock.lockRead()
-    defer { lock.unlock() }
+    let state = self.state
     let server = state.host.server
     let cache = server?.statistics ?? AVCStatistics()
     return ServiceGauges(sequence: server?.sequence ?? 0, cacheHits: cache.hits, cacheMisses: cache.misses,

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs an external program (m4, and in tests checkpolicy or secilc) and
 /// collects its exit status and output. Both pipes are drained concurrently
@@ -30,16 +31,31 @@ public enum ProcessRunner {
     process.standardError = errors
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    nonisolated(unsafe) var errorData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-      errorData = errors.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
+    // Standard error is drained on a thread of its own while this one drains standard output.
+    let errorReader = PipeReader(errors.fileHandleForReading)
     let data = output.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
+    let errorData = errorReader.finish()
     process.waitUntilExit()
     return Output(status: process.terminationStatus, standardOutput: data, standardError: errorData)
+  }
+}
+
+/// Reads a pipe to its end on a thread of its own; `finish` waits for the
+/// end and returns everything read.
+private final class PipeReader: Sendable {
+  private let result = Mutex<Data?>(nil)
+  private let done = DispatchSemaphore(value: 0)
+
+  init(_ handle: FileHandle) {
+    Thread.detachNewThread { [self] in
+      let data = handle.readDataToEndOfFile()
+      result.withLock { $0 = data }
+      done.signal()
+    }
+  }
+
+  func finish() -> Data {
+    done.wait()
+    return result.withLock { $0 ?? Data() }
   }
 }

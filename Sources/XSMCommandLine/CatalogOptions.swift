@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import XSMCatalog
+import XSMDiagnostics
+
+/// `--catalog DIR`, the one way every program is told where the op catalog
+/// is. Without it a program uses the catalog built into it; `xsmc build`
+/// and `xsmc check` first look for an `ops/` directory inside the policy
+/// tree they read, since a tree may carry its own ops.
+public struct CatalogOptions: ParsableArguments {
+  @Option(
+    name: .long,
+    help: "Op catalog directory (default: the catalog built into the program; xsmc build also looks for ops/ in the tree).")
+  public var catalog: String?
+
+  public init() {}
+
+  /// The directory that will be read, or nil for the built-in catalog.
+  public func directory(near policyTree: String? = nil) -> String? {
+    if let catalog { return catalog }
+    guard let policyTree else { return nil }
+    let candidate = (policyTree as NSString).appendingPathComponent("ops")
+    var isDirectory: ObjCBool = false
+    return FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) && isDirectory.boolValue
+      ? candidate : nil
+  }
+
+  /// The catalog and what loading it reported.
+  public func load(near policyTree: String? = nil) -> (OpCatalog?, DiagnosticList) {
+    directory(near: policyTree).map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
+  }
+
+  /// Loads the catalog, writing its diagnostics to the console; nil after errors.
+  public func load(near policyTree: String? = nil, renderer: DiagnosticRenderer) -> OpCatalog? {
+    let (catalog, diagnostics) = load(near: policyTree)
+    if !diagnostics.isEmpty { Console.current.complain(renderer.render(diagnostics)) }
+    return catalog
+  }
+}
