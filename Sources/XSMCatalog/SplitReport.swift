@@ -45,14 +45,13 @@ public struct SplitReport: Sendable, Codable {
         byPermission[permission, default: [:]][op.privilege, default: []].insert(op.name)
       }
     }
-    shared = byPermission.keys.sorted().compactMap { permission in
-      let classes = byPermission[permission]!
+    shared = byPermission.sorted(by: { $0.key < $1.key }).compactMap { permission, classes in
       guard classes.count > 1 || classes.keys.contains(.mixed) else { return nil }
       let kinds = classes.keys.sorted().map(\.rawValue)
       let why: String
       if classes.count > 1 {
         let list = kinds.count == 2 ? kinds.joined(separator: " and ")
-          : kinds.dropLast().joined(separator: ", ") + " and " + kinds.last!
+          : kinds.dropLast().joined(separator: ", ") + " and " + (kinds.last ?? "")
         why = "one permission guards \(list) ops, so a policy cannot grant the "
           + "harmless ones without the others; the split ABI needs a permission per class"
       } else {

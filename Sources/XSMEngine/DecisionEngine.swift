@@ -394,7 +394,7 @@ public struct DecisionEngine: Sendable {
     case .always?: return (true, "always allowed")
     case .noHook?: return (true, "no hook")
     case .itself?: return (true, "\(name) acts on itself")
-    case .deviceModel?: return (true, "\(name) is the device model of \(target!.label)")
+    case .deviceModel?: return (true, "\(name) is the device model of \(target?.label ?? "its target")")
     case .xenstore?: return (true, "\(name) is the xenstore domain")
     case .control?: return (true, "\(name) is the control domain")
     case nil:
@@ -460,8 +460,9 @@ public struct DecisionEngine: Sendable {
     var denied = false
     var refusedBy: Set<String> = []
     if call.explain {
-      for check in op.checks where !(check.condition?.holds(in: call.situations) ?? true) {
-        trace.append(TraceStep(.info, "flask", "\(check.text): not made on this call (\(check.condition!.negated ? "" : "not ")\(check.condition!.name))"))
+      for check in op.checks {
+        guard let condition = check.condition, !condition.holds(in: call.situations) else { continue }
+        trace.append(TraceStep(.info, "flask", "\(check.text): not made on this call (\(condition.negated ? "" : "not ")\(condition.name))"))
       }
     }
     for check in op.checks(in: call.situations) {

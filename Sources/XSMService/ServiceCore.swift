@@ -456,8 +456,12 @@ final class ServiceCore: Sendable {
       let me = try callerDomain(caller, in: s)
       guard let newContext = server.context(of: r.sid) else { throw unknownSID(r.sid) }
       let isSelf = r.domid == nil
-      guard let target = isSelf ? me : s.host.domain(domid: r.domid!) else {
-        throw ServiceError(404, "domain.unknown", "no domain \(r.domid!)", errno: "-ESRCH")
+      var target = me
+      if let domid = r.domid {
+        guard let named = s.host.domain(domid: domid) else {
+          throw ServiceError(404, "domain.unknown", "no domain \(domid)", errno: "-ESRCH")
+        }
+        target = named
       }
       try relabel(target, to: r.sid, context: newContext, by: me, isSelf: isSelf, server: server, state: &s)
       return EmptyV1()
@@ -561,9 +565,9 @@ final class ServiceCore: Sendable {
       let pairs = try OpQuestion.namedArguments(arguments, for: op)
       return try OpQuestion.bind(caller: who, op: op, target: target, arguments: pairs, flags: situations, on: s.host)
     } catch {
-      if error.unknownDomain != nil {
-        let hint = Suggestion.closest(to: error.unknownDomain!, in: s.host.domainNames).map { "; did you mean `\($0)`?" } ?? ""
-        throw ServiceError(404, "domain.unknown", "no domain `\(error.unknownDomain!)` on this host\(hint)", errno: "-ESRCH")
+      if let unknown = error.unknownDomain {
+        let hint = Suggestion.closest(to: unknown, in: s.host.domainNames).map { "; did you mean `\($0)`?" } ?? ""
+        throw ServiceError(404, "domain.unknown", "no domain `\(unknown)` on this host\(hint)", errno: "-ESRCH")
       }
       throw ServiceError(400, "can.bad-argument", error.description)
     }
@@ -606,7 +610,8 @@ final class ServiceCore: Sendable {
           continue
         }
         let who = try lookup(q.caller)
-        let op = ops[q.op]!
+        let op: Op
+        if let resolved = ops[q.op] { op = resolved } else { op = try resolveOp(q.op) }
         let question = try bind(who, op, target: q.target, arguments: q.arguments ?? [], situations: q.situations ?? [], s)
         let verdict = VerdictV1(engine.verdict(caller: who, op: op, target: question.target, module: module,
           objects: question.objects))

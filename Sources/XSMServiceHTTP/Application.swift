@@ -204,7 +204,7 @@ struct ServiceMiddleware: RouterMiddleware {
     let elapsed = start.duration(to: .now)
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     let endpoint = context.endpointPath
-    let route = endpoint == nil || endpoint == "NotFound" ? "unmatched" : endpoint!
+    let route = endpoint.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
     // Labels stay few whatever clients send: unknown paths and methods are pooled.
     let method = Self.knownMethods.contains(request.method) ? request.method.rawValue : "other"
     state.metrics.record(route: route, method: method, status: response.status.code, seconds: seconds)

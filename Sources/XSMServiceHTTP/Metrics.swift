@@ -61,8 +61,7 @@ final class RequestMetrics: Sendable {
 
     line("# HELP xsmd_request_duration_seconds Time to answer a request, by route template.")
     line("# TYPE xsmd_request_duration_seconds histogram")
-    for route in c.durations.keys.sorted() {
-      let h = c.durations[route]!
+    for (route, h) in c.durations.sorted(by: { $0.key < $1.key }) {
       let label = "route=\"\(escape(route))\""
       var cumulative = 0
       for (bound, n) in zip(Self.bucketBounds, h.buckets) {

@@ -663,7 +663,7 @@ struct TOMLReader {
       throw error(.toml.unsupported, "floating-point values are not supported", at, help: "use an integer")
     default: break
     }
-    let first = token.first!
+    guard let first = token.first else { throw error(.toml.expectedValue, "expected a value", at) }
     let second = token.dropFirst().first
     if first.isNumber || ((first == "+" || first == "-") && second?.isNumber == true) {
       return .integer(try integer(token, at), at)

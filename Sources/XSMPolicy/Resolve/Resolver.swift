@@ -517,7 +517,7 @@ public struct Resolver {
       {
         error(.check.constraintOperand, "`u3`, `r3` and `t3` exist only in validatetrans", at: span)
       }
-      if String(left.rawValue.first!) != String(right.rawValue.first!) && !(leftLevel && [.l1, .l2, .h1, .h2].contains(right)) {
+      if left.rawValue.prefix(1) != right.rawValue.prefix(1) && !(leftLevel && [.l1, .l2, .h1, .h2].contains(right)) {
         error(.check.constraintOperand, "cannot compare `\(left.rawValue)` with `\(right.rawValue)`", at: span,
           label: "operands of different kinds")
       }
