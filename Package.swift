@@ -47,10 +47,12 @@ let package = Package(
     // MARK: Query service
     // The wire contract of xsmd and its clients: Foundation only, never the engine.
     .target(name: "XSMProtocol", swiftSettings: strict),
+    // The engine's values in the wire's terms and back, for xsmd and xsmq.
+    .target(name: "XSMWire", dependencies: ["XSMProtocol", "XSMEngine", "XSMCatalog"], swiftSettings: strict),
     .target(
       name: "XSMService",
       dependencies: [
-        "XSMProtocol", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
+        "XSMProtocol", "XSMWire", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
         .product(name: "GRDB", package: "GRDB.swift"),
       ], swiftSettings: strict),
     .target(
@@ -78,7 +80,7 @@ let package = Package(
     .target(
       name: "XSMQueryCLI",
       dependencies: [
-        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMProtocol",
+        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMProtocol", "XSMWire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     .target(

@@ -4,6 +4,7 @@ import XSMCommandLine
 import XSMCatalog
 import XSMEngine
 import XSMProtocol
+import XSMWire
 
 extension XSMQ {
   struct Can: AsyncParsableCommand {

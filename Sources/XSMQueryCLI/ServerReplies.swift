@@ -4,70 +4,11 @@ import XSMCommandLine
 import XSMCatalog
 import XSMEngine
 import XSMProtocol
+import XSMWire
 
-// xsmd's replies (XSMProtocol's V1 types) in the engine's terms, so an
-// answer from --server goes through the renderer a local answer goes
-// through and prints the same; and the module a user names, in the wire's.
-
-extension ModuleV1 {
-  init(_ module: XSMModule) {
-    switch module {
-    case .dummy: self = .dummy
-    case .silo: self = .silo
-    case .flask: self = .flask
-    }
-  }
-}
-
-extension XSMModule {
-  init(_ module: ModuleV1) {
-    switch module {
-    case .dummy: self = .dummy
-    case .silo: self = .silo
-    case .flask: self = .flask
-    }
-  }
-}
-
-extension Verdict {
-  init(_ verdict: VerdictV1) {
-    switch verdict {
-    case .allowed: self = .allowed
-    case .denied: self = .denied
-    case .invalid: self = .invalid
-    }
-  }
-}
-
-extension TraceStep {
-  init(_ step: TraceStepV1) {
-    let outcome: Outcome =
-      switch step.outcome {
-      case .pass: .pass
-      case .fail: .fail
-      case .info: .info
-      case .permissive: .permissive
-      }
-    self.init(outcome, step.layer, step.text, subject: step.subject, object: step.object, rules: step.rules,
-      source: step.source)
-  }
-}
-
-extension Decision {
-  init(_ decision: DecisionV1) {
-    self.init(module: XSMModule(decision.module), verdict: Verdict(decision.verdict), error: decision.error,
-      trace: decision.trace.map(TraceStep.init), wouldDeny: decision.wouldDeny)
-    returned = decision.returned
-    delivery = decision.delivery.map { delivery in
-      switch delivery {
-      case .errno: .errno
-      case .status: .status
-      case .entry: .entry
-      case .value: .value
-      }
-    }
-  }
-}
+// xsmd's replies in the engine's terms, so an answer from --server goes
+// through the renderer a local answer goes through and prints the same
+// (the conversions of single values are XSMWire's).
 
 extension AccessMatrix {
   /// xsmd's matrix, for `MatrixRendering`. Outside XSMEngine an

@@ -4,6 +4,7 @@ import XSMCatalog
 import XSMDiagnostics
 import XSMEngine
 import XSMProtocol
+import XSMWire
 import XSMSepol
 
 /// The mutable part of the service: the current host snapshot and the

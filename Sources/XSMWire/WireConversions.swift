@@ -2,13 +2,14 @@ import XSMCatalog
 import XSMEngine
 import XSMProtocol
 
-// The engine's answers in the wire's terms (engine → V1), and the module a
-// request names in the engine's. The V1 types write the JSON the engine's
-// types wrote when they were sent as they are; the switches are exhaustive,
-// so a case added to the engine has to be given a wire spelling here.
+// The engine's answers in the wire's terms (engine → V1) for xsmd, and
+// back (V1 → engine) for xsmq, which renders a served answer as it renders
+// a local one. The V1 types write the JSON the engine's types wrote when
+// they were sent as they are; the switches are exhaustive, so a case added
+// to the engine has to be given a wire spelling here.
 
 extension ModuleV1 {
-  init(_ module: XSMModule) {
+  public init(_ module: XSMModule) {
     switch module {
     case .dummy: self = .dummy
     case .silo: self = .silo
@@ -18,7 +19,7 @@ extension ModuleV1 {
 }
 
 extension XSMModule {
-  init(_ module: ModuleV1) {
+  public init(_ module: ModuleV1) {
     switch module {
     case .dummy: self = .dummy
     case .silo: self = .silo
@@ -28,7 +29,7 @@ extension XSMModule {
 }
 
 extension VerdictV1 {
-  init(_ verdict: Verdict) {
+  public init(_ verdict: Verdict) {
     switch verdict {
     case .allowed: self = .allowed
     case .denied: self = .denied
@@ -38,7 +39,7 @@ extension VerdictV1 {
 }
 
 extension TraceStepV1 {
-  init(_ step: TraceStep) {
+  public init(_ step: TraceStep) {
     let outcome: Outcome =
       switch step.outcome {
       case .pass: .pass
@@ -52,7 +53,7 @@ extension TraceStepV1 {
 }
 
 extension DeliveryV1 {
-  init(_ channel: OpDenial.Channel) {
+  public init(_ channel: OpDenial.Channel) {
     switch channel {
     case .errno: self = .errno
     case .status: self = .status
@@ -63,7 +64,7 @@ extension DeliveryV1 {
 }
 
 extension DecisionV1 {
-  init(_ decision: Decision) {
+  public init(_ decision: Decision) {
     self.init(module: ModuleV1(decision.module), verdict: VerdictV1(decision.verdict), error: decision.error,
       trace: decision.trace.map(TraceStepV1.init), wouldDeny: decision.wouldDeny, returned: decision.returned,
       delivery: decision.delivery.map(DeliveryV1.init))
@@ -71,7 +72,7 @@ extension DecisionV1 {
 }
 
 extension IdentityV1 {
-  init(_ identity: XSMIdentity) {
+  public init(_ identity: XSMIdentity) {
     self.init(system: identity.system, module: ModuleV1(identity.module), enforcing: identity.enforcing,
       policySource: identity.policySource, policyVersion: identity.policyVersion, policyDigest: identity.policyDigest,
       policyBytes: identity.policyBytes, mls: identity.mls, handleUnknown: identity.handleUnknown,
@@ -80,7 +81,7 @@ extension IdentityV1 {
 }
 
 extension MatrixV1 {
-  init(_ matrix: AccessMatrix) {
+  public init(_ matrix: AccessMatrix) {
     self.init(
       modules: matrix.modules.map(ModuleV1.init), domains: matrix.domains.map(Domain.init),
       classes: matrix.classes.map {
@@ -99,7 +100,7 @@ extension MatrixV1 {
 }
 
 extension MatrixV1.Relation {
-  init(_ relation: AccessMatrix.Relation) {
+  public init(_ relation: AccessMatrix.Relation) {
     switch relation {
     case .same: self = .same
     case .callerServesTarget: self = .callerServesTarget
@@ -111,7 +112,7 @@ extension MatrixV1.Relation {
 
 extension MatrixV1.Domain {
   /// The domain with its flags in name order (the engine keeps them as a set).
-  init(_ domain: HostDomain) {
+  public init(_ domain: HostDomain) {
     let flags = domain.flags.map { flag -> Flag in
       switch flag {
       case .control: .control
@@ -134,5 +135,47 @@ extension MatrixV1.Domain {
     self.init(domid: domain.domid, name: domain.name, flags: flags.sorted { $0.rawValue < $1.rawValue },
       targetDomid: domain.targetDomid, iommu: iommu, kind: kind, missing: domain.missing,
       contextText: domain.contextText, sid: domain.sid, selfSID: domain.selfSID, targetSID: domain.targetSID)
+  }
+}
+
+// MARK: Back to the engine's terms (xsmq --server)
+
+extension Verdict {
+  public init(_ verdict: VerdictV1) {
+    switch verdict {
+    case .allowed: self = .allowed
+    case .denied: self = .denied
+    case .invalid: self = .invalid
+    }
+  }
+}
+
+extension TraceStep {
+  public init(_ step: TraceStepV1) {
+    let outcome: Outcome =
+      switch step.outcome {
+      case .pass: .pass
+      case .fail: .fail
+      case .info: .info
+      case .permissive: .permissive
+      }
+    self.init(outcome, step.layer, step.text, subject: step.subject, object: step.object, rules: step.rules,
+      source: step.source)
+  }
+}
+
+extension Decision {
+  public init(_ decision: DecisionV1) {
+    self.init(module: XSMModule(decision.module), verdict: Verdict(decision.verdict), error: decision.error,
+      trace: decision.trace.map(TraceStep.init), wouldDeny: decision.wouldDeny)
+    returned = decision.returned
+    delivery = decision.delivery.map { delivery in
+      switch delivery {
+      case .errno: .errno
+      case .status: .status
+      case .entry: .entry
+      case .value: .value
+      }
+    }
   }
 }
