@@ -110,7 +110,7 @@ let package = Package(
     // MARK: Tests
     // What every test target shares: paths, tool gating, CI, seeded randomness, snapshots, the project policy.
     .target(
-      name: "XSMTestSupport", dependencies: ["XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMDiagnostics"],
+      name: "XSMTestSupport", dependencies: ["XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMSepol", "XSMDiagnostics"],
       path: "Tests/XSMTestSupport", swiftSettings: strict),
     .testTarget(name: "XSMPolicyTests", dependencies: ["XSMPolicy", "XSMDiagnostics"]),
     .testTarget(name: "XSMSepolTests", dependencies: ["XSMSepol", "XSMTestSupport"]),

@@ -144,7 +144,7 @@ public final class XenHost: Sendable {
     guard let binary else { return (nil, diagnostics) }
     let policy: FlaskPolicy
     do {
-      policy = try await FlaskPolicy(binary: binary)
+      policy = try await FlaskPolicy.reading(binary)
     } catch {
       diagnostics.append(Diagnostic(.system.badPolicy, .error,
         "the policy `\(source)` cannot be loaded: \(error)", span: spec.spans["policy"]))

@@ -96,7 +96,7 @@ public struct DummyVsFlaskReport: Sendable, Codable {
   {
     let policy: FlaskPolicy
     do {
-      policy = try await FlaskPolicy(binary: policyBinary)
+      policy = try await FlaskPolicy.reading(policyBinary)
     } catch {
       throw .badPolicy("\(error)")
     }

@@ -193,7 +193,7 @@ final class ServiceCore: Sendable {
     }
     let loaded: FlaskPolicy
     do {
-      loaded = try await FlaskPolicy(binary: policy)
+      loaded = try await FlaskPolicy.reading(policy)
     } catch {
       throw ServiceError(422, "policy.invalid", "not a policy Xen would load: \(error)", errno: "-EINVAL")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import XSMTestSupport
 import XSMBuild
 import XSMPolicy
 import XSMPolicyGen
@@ -34,15 +35,14 @@ struct DifferentialTests {
     try await assertDecisionEqual(.tree(projectPolicyDir), options: BuildOptions(mls: true))
   }
 
-  @Test(arguments: [10, 100])
+  @Test(.enabled(if: Checkpolicy.shouldRun, "needs checkpolicy"), arguments: [10, 100])
   func generatedPolicy(guests: Int) async throws {
-    guard hasTool("checkpolicy") else { return }
     let text = try generatedPolicyText(guests: guests, seed: UInt64(guests) * 7 + 1)
     try await assertDecisionEqual(.text(name: "generated-\(guests).conf", text: text))
   }
 
-  @Test func generatedPolicySampledAt1000() async throws {
-    guard hasTool("checkpolicy") else { return }
+  @Test(.enabled(if: Checkpolicy.shouldRun, "needs checkpolicy"))
+  func generatedPolicySampledAt1000() async throws {
     let text = try generatedPolicyText(guests: 1000, seed: 99)
     try await assertDecisionEqual(.text(name: "generated-1000.conf", text: text), typeSample: 160)
   }
@@ -57,8 +57,5 @@ struct DifferentialTests {
 
 /// The generator's policy for `guests` guest types, with the project's hypervisor declarations as preamble.
 func generatedPolicyText(guests: Int, seed: UInt64) throws -> String {
-  let flask = projectPolicyDir + "/flask/"
-  let preamble = try ["security_classes", "initial_sids", "access_vectors"]
-    .map { try String(contentsOfFile: flask + $0, encoding: .utf8) }.joined(separator: "\n")
-  return PolicyGenerator(guests: guests, seed: seed).render(preamble: preamble)
+  try TestPolicies.generatedText(guests: guests, seed: seed)
 }

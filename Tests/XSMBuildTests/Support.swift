@@ -59,8 +59,8 @@ func compareDecisions(ours: [UInt8], theirs: [UInt8], typeSample: Int?, sourceLo
     types = Array(types.shuffled(using: &rng).prefix(typeSample)).sorted()
   }
   let classes = theirPolicy.classes.map(\.name)
-  let theirTable = try SepolOracle(binary: theirs).decisionTable(types: types, classes: classes)
-  let ourTable = try SepolOracle(binary: ours).decisionTable(types: types, classes: classes)
+  let theirTable = try OracleTables.table(theirs, types: types, classes: classes)
+  let ourTable = try OracleTables.table(ours, types: types, classes: classes)
   // checkpolicy turns `*` and `~{...}` into all 32 bits of a class, defined
   // or not; CIL sets only defined permissions. Xen checks defined bits only,
   // so the comparison covers exactly those.

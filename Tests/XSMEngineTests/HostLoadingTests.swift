@@ -137,3 +137,23 @@ struct PolicyProviderTests {
     #expect(asked.withLock { $0 } == ["\(source) mls=false"])
   }
 }
+
+/// A reading of a binary policy is shared by every host loaded from the same bytes.
+@Suite("Policy readings")
+struct PolicyReadingTests {
+  @Test func theSameBytesShareOneReadingAndOtherBytesDoNot() async throws {
+    let first = try await FlaskPolicy.reading(EmbeddedDefaults.policyBinary)
+    let again = try await FlaskPolicy.reading(Array(EmbeddedDefaults.policyBinary))
+    #expect(first === again)
+    let mls = try await TestPolicies.project(mls: true).binary
+    let other = try await FlaskPolicy.reading(mls)
+    #expect(other !== first && other.isMLS && !first.isMLS)
+  }
+
+  @Test func aBadReadingIsNotKept() async throws {
+    let truncated = Array(EmbeddedDefaults.policyBinary.prefix(100))
+    for _ in 0..<2 {
+      await #expect(throws: FlaskPolicyError.self) { _ = try await FlaskPolicy.reading(truncated) }
+    }
+  }
+}

@@ -1,6 +1,8 @@
+import Foundation
 import XSMBuild
 import XSMDiagnostics
 import XSMPolicy
+import XSMPolicyGen
 
 /// Policies compiled with xsmc's pipeline for tests, so test targets of the
 /// engine and the service need no compiler imports. The project's tree is
@@ -29,9 +31,18 @@ public enum TestPolicies {
     var mls: Bool
   }
 
-  /// Builds of the project's policy, by variant, started on first use.
+  /// Builds of the project's policy by variant, and of texts, started on first use.
   private actor Cache {
     var builds: [Variant: Task<Result<Compiled, BuildFailure>, Never>] = [:]
+    var texts: [String: Task<Result<Compiled, BuildFailure>, Never>] = [:]
+
+    func build(text: String, name: String, mls: Bool) -> Task<Result<Compiled, BuildFailure>, Never> {
+      let key = (mls ? "mls\n" : "plain\n") + text
+      if let running = texts[key] { return running }
+      let task = Task { await TestPolicies.compile(.text(name: name, text: text), BuildOptions(mls: mls)) }
+      texts[key] = task
+      return task
+    }
 
     func build(_ variant: Variant) -> Task<Result<Compiled, BuildFailure>, Never> {
       if let running = builds[variant] { return running }
@@ -55,9 +66,19 @@ public enum TestPolicies {
   /// The binary of the project's default policy.
   public static func projectBinary() async throws -> [UInt8] { try await project().binary }
 
-  /// Compiles policy.conf text.
+  /// Compiles policy.conf text; the same text is compiled once per process.
   public static func compile(text: String, name: String = "test.conf", mls: Bool = false) async throws -> Compiled {
-    try await compile(.text(name: name, text: text), BuildOptions(mls: mls)).get()
+    try await cache.build(text: text, name: name, mls: mls).value.get()
+  }
+
+  /// The generator's policy for `guests` guest types, after the project's
+  /// hypervisor declarations (its `flask/` files), as the differential
+  /// suites and the benchmarks generate it.
+  public static func generatedText(guests: Int, seed: UInt64) throws -> String {
+    let flask = TestEnvironment.projectPolicyTree + "/flask/"
+    let preamble = try ["security_classes", "initial_sids", "access_vectors"]
+      .map { try String(contentsOfFile: flask + $0, encoding: .utf8) }.joined(separator: "\n")
+    return PolicyGenerator(guests: guests, seed: seed).render(preamble: preamble)
   }
 
   /// Compiles a policy tree (a copy of the project's, say).
