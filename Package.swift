@@ -67,7 +67,7 @@ let package = Package(
     .target(
       name: "XSMCommandLine",
       dependencies: [
-        "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMBuild",
+        "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMBuild", "XSMPolicy",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     // The commands of xsmc, xsmq and xsmd, as libraries the executables and the tests run.

@@ -51,10 +51,13 @@ public enum PolicyBuilder {
   /// policy magic) as it is, a tree or policy.conf built. Nil with the
   /// build's diagnostics when it does not build.
   public static func binaryPolicy(at path: String, options: BuildOptions) async -> ([UInt8]?, DiagnosticList) {
-    if let data = FileManager.default.contents(atPath: path), data.starts(with: BinaryPolicy.magic) {
-      return (Array(data), DiagnosticList())
-    }
-    let outcome = await build(PolicySource.path(path), options: options)
+    if let bytes = BinaryPolicy.bytes(ofFileAt: path) { return (bytes, DiagnosticList()) }
+    return await compiledBinary(PolicySource.path(path), options: options)
+  }
+
+  /// The binary `source` compiles to; nil with the build's diagnostics when it does not build.
+  public static func compiledBinary(_ source: PolicySource, options: BuildOptions) async -> ([UInt8]?, DiagnosticList) {
+    let outcome = await build(source, options: options)
     return (outcome.diagnostics.hasErrors ? nil : outcome.binary, outcome.diagnostics)
   }
 

@@ -45,8 +45,7 @@ extension XSMC {
       let (loaded, diagnostics) = CatalogLoader.load(directory: catalog)
       report(diagnostics)
       guard let opCatalog = loaded else {
-        let isIOError = diagnostics.items.contains { $0.id.exitStatus == .unreadableInput }
-        throw ExitCode(isIOError ? 2 : 1)
+        throw ExitCode(diagnostics.hasInputErrors ? 2 : 1)
       }
       let problems = GeneratedArtefacts.problems(in: opCatalog)
       if !problems.isEmpty {

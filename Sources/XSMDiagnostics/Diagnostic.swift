@@ -106,3 +106,10 @@ public struct DiagnosticList: Sendable, Sequence {
     }.map(\.element)
   }
 }
+
+extension DiagnosticList {
+  /// True when an error is about reaching the input (exit status 2), not about the policy.
+  public var hasInputErrors: Bool {
+    contains { $0.severity == .error && $0.id.exitStatus == .unreadableInput }
+  }
+}

@@ -1,4 +1,3 @@
-import Foundation
 import XSMDiagnostics
 import XSMSepol
 
@@ -24,20 +23,12 @@ public struct PolicyProvider: Sendable {
   /// The binary policy at `path`: a binary file as it is, a source built
   /// by the compiler when one was handed in.
   func binary(at path: String, mls: Bool) async -> ([UInt8]?, [Diagnostic]) {
-    if let bytes = readBinaryPolicy(at: path) { return (bytes, []) }
+    if let bytes = BinaryPolicy.bytes(ofFileAt: path) { return (bytes, []) }
     guard let compile else {
       return (nil, [Diagnostic(.system.policyNotBinary, .error,
         "`\(path)` is a policy source, and this program reads binary policies only",
         help: "build it with `xsmc build` and name the binary, or ask xsmq or xsmd, which build sources")])
     }
     return await compile(path, mls)
-  }
-
-  /// The file's bytes when it starts with the policy magic.
-  private func readBinaryPolicy(at path: String) -> [UInt8]? {
-    guard let data = FileManager.default.contents(atPath: path), data.starts(with: BinaryPolicy.magic) else {
-      return nil
-    }
-    return Array(data)
   }
 }

@@ -47,13 +47,6 @@ public struct FrontendResult: Sendable {
   }
 }
 
-extension DiagnosticList {
-  /// True when an error is about reaching the input (exit status 2), not about the policy.
-  public var hasInputErrors: Bool {
-    contains { $0.severity == .error && $0.id.exitStatus == .unreadableInput }
-  }
-}
-
 /// Finds op rules in policy text and replaces them, in order, with their expansions.
 enum OpRuleText {
   static func substitute(_ expansions: [String], into text: String) -> String {

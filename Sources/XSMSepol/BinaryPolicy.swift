@@ -16,6 +16,13 @@ public final class BinaryPolicy {
   /// The first bytes of every binary policy Xen loads (`0xf97cff8c`, little-endian).
   public nonisolated static let magic: [UInt8] = [0x8c, 0xff, 0x7c, 0xf9]
 
+  /// The bytes of the file at `path` when it is a binary policy (it starts
+  /// with `magic`); nil for anything else (a policy source, a directory, no file).
+  public nonisolated static func bytes(ofFileAt path: String) -> [UInt8]? {
+    guard let data = FileManager.default.contents(atPath: path), data.starts(with: magic) else { return nil }
+    return Array(data)
+  }
+
   private let db: UnsafeMutablePointer<sepol_policydb_t>
 
   /// Parses a binary policy.

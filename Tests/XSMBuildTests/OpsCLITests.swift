@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import XSMCommandLine
+import XSMTestSupport
 
 /// `xsmc ops`, `xsmc docs` and op rules through the command line.
 @Suite("xsmc ops and docs")
@@ -79,5 +81,28 @@ struct OpsCLITests {
     #expect(conf.out.contains("# op rule: allow dom0_t domU_t : op { domctl.pause sysctl.readconsole };\nallow dom0_t domU_t:domain pause;\nallow dom0_t xen_t:xen { readconsole clearconsole };"))
     let build = await xsmc(["build", dir + "/policy", "-o", dir + "/out"])
     #expect(build.status == 0, "\(build.err)")
+  }
+}
+
+/// `--catalog`, declared once for the three programs: the directory given,
+/// else `ops/` inside the policy tree, else the built-in catalog (never the
+/// working directory's `policy/ops`).
+@Suite("--catalog")
+struct CatalogOptionTests {
+  @Test func theGivenDirectoryThenTheTreesOwnThenTheBuiltIn() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir + "/tree/ops", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: dir + "/bare", withIntermediateDirectories: true)
+    let given = try CatalogOptions.parse(["--catalog", dir + "/mine"])
+    #expect(given.directory(near: dir + "/tree") == dir + "/mine")
+    let none = try CatalogOptions.parse([])
+    #expect(none.directory(near: dir + "/tree") == dir + "/tree/ops")
+    #expect(none.directory(near: dir + "/bare") == nil)
+    TestEnvironment.enterPackageRoot()
+    #expect(FileManager.default.fileExists(atPath: "policy/ops"))
+    #expect(none.directory() == nil, "the working directory's policy/ops is not read")
+    let (catalog, diagnostics) = none.load()
+    #expect(diagnostics.isEmpty && catalog?.op(named: "domctl.pause") != nil, "the built-in catalog")
   }
 }

@@ -1,12 +1,13 @@
 import Synchronization
 
 extension FlaskPolicy {
-  /// Policies read recently, most recent first, by the SHA-256 of their
-  /// bytes. A `FlaskPolicy` never changes once read, so hosts loaded from
-  /// the same bytes (every xsmq question on the embedded policy, xsmd
+  /// Policies read recently, most recent first, with the bytes they were
+  /// read from. A `FlaskPolicy` never changes once read, so hosts loaded
+  /// from the same bytes (every xsmq question on the embedded policy, xsmd
   /// reloading what it already holds) share one reading instead of queueing
-  /// for libsepol again.
-  private static let recent = Mutex<[(digest: String, policy: FlaskPolicy)]>([])
+  /// for libsepol again. Bytes are compared as they are (a memory compare,
+  /// and the arrays share storage with the hosts that hold them).
+  private static let recent = Mutex<[(binary: [UInt8], policy: FlaskPolicy)]>([])
 
   /// How many readings `recent` keeps.
   private static let recentLimit = 4
@@ -15,12 +16,11 @@ extension FlaskPolicy {
   ///
   /// - Throws: ``FlaskPolicyError`` `flask.policy-read-failed`, as ``init(binary:)``.
   public static func reading(_ binary: [UInt8]) async throws(FlaskPolicyError) -> FlaskPolicy {
-    let digest = sha256Hex(binary)
-    if let known = recent.withLock({ list in list.first { $0.digest == digest }?.policy }) { return known }
+    if let known = recent.withLock({ list in list.first { $0.binary == binary }?.policy }) { return known }
     let policy = try await FlaskPolicy(binary: binary)
     recent.withLock { list in
-      list.removeAll { $0.digest == digest }
-      list.insert((digest, policy), at: 0)
+      list.removeAll { $0.binary == binary }
+      list.insert((binary, policy), at: 0)
       if list.count > recentLimit { list.removeLast() }
     }
     return policy

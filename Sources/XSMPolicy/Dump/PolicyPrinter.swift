@@ -84,8 +84,8 @@ public enum PolicyPrinter {
   static func render(_ set: NameSet) -> String {
     var items = set.included.map(\.text) + set.excluded.map { "-" + $0.text }
     if set.star { items.insert("*", at: 0) }
-    let body = items.count == 1 && !set.star ? items[0] : "{ \(items.joined(separator: " ")) }"
-    return (set.complement ? "~" : "") + (set.star && items.count == 1 ? "*" : body)
+    let body = items.count == 1 ? items[0] : "{ \(items.joined(separator: " ")) }"
+    return (set.complement ? "~" : "") + body
   }
 
   static func render(_ context: Context) -> String {
