@@ -11,16 +11,22 @@ public struct BuildOptions: Sendable {
   public var handleUnknown: HandleUnknown
   /// The op catalog that op rules expand through; op rules are errors without one.
   public var catalog: OpCatalog?
+  /// How a policy tree is read (classes directory, extra m4 definitions).
+  public var tree: TreeOptions
 
-  public init(policyVersion: Int = 30, mls: Bool = false, handleUnknown: HandleUnknown = .deny, catalog: OpCatalog? = nil) {
+  public init(
+    policyVersion: Int = 30, mls: Bool = false, handleUnknown: HandleUnknown = .deny, catalog: OpCatalog? = nil,
+    tree: TreeOptions = TreeOptions()
+  ) {
     self.policyVersion = policyVersion
     self.mls = mls
     self.handleUnknown = handleUnknown
     self.catalog = catalog
+    self.tree = tree
   }
 
   public var checkOptions: CheckOptions {
-    CheckOptions(mls: mls, policyVersion: policyVersion, opRules: catalog.map { OpRuleExpander(catalog: $0) })
+    CheckOptions(mls: mls, policyVersion: policyVersion, opRules: catalog.map { OpRuleExpander(catalog: $0) }, tree: tree)
   }
   var sepolOptions: SepolBuildOptions {
     SepolBuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)

@@ -15,8 +15,11 @@ public struct XSMC: AsyncParsableCommand {
     commandName: "xsmc",
     abstract: "Compile Xen FLASK policies through libsepol, with located diagnostics.",
     discussion: """
-      Input is a Xen-style policy tree (a directory with modules.conf, expanded with m4 in \
-      Xen's order) or a single policy.conf. Exit status: 0 built, 1 policy errors, 2 usage or I/O errors.
+      Input is a policy tree or a single policy.conf. A tree is read in the layout its files show: \
+      Xen's tools/flask/policy (classes from ../../../xen/xsm/flask/policy), a refpolicy-style monolithic \
+      tree (policy/modules.conf with base|module|off, as OpenXT's), or xsmtools' own (modules.conf and \
+      flask/ at the top); each is expanded with m4 in the order and with the parameters of its Makefile \
+      (`xsmc build DIR --explain-layout` shows them). Exit status: 0 built, 1 policy errors, 2 usage or I/O errors.
       """,
     subcommands: [Build.self, Check.self, Ops.self, Docs.self],
     defaultSubcommand: nil
@@ -25,8 +28,26 @@ public struct XSMC: AsyncParsableCommand {
 
 /// Options shared by commands that read a policy.
 struct PolicyOptions: ParsableArguments {
-  @Argument(help: "A policy tree directory (Xen layout, with modules.conf) or a policy.conf file.")
+  @Argument(help: "A policy tree (Xen's tools/flask/policy, a refpolicy-style tree, xsmtools' layout, or a Xen checkout's top) or a policy.conf file.")
   var input: String
+
+  @Option(name: .long, help: ArgumentHelp(
+    "Take the hypervisor's classes (security_classes, initial_sids, access_vectors) from this directory.",
+    valueName: "dir"))
+  var classes: String?
+
+  @Option(name: .long, help: ArgumentHelp(
+    "The Xen checkout whose xen/xsm/flask/policy holds the classes of a Xen-layout tree that stands outside it.",
+    valueName: "dir"))
+  var xenRoot: String?
+
+  @Option(name: .customLong("m4-define"), help: ArgumentHelp(
+    "Hand m4 `-D NAME[=VALUE]` after the layout's own definitions (repeatable), e.g. refpolicy's enable_mcs.",
+    valueName: "name[=value]"))
+  var m4Definitions: [String] = []
+
+  @Flag(name: .long, help: "Print how the tree is read (layout, hypervisor classes, modules, m4's inputs in order and why) and stop; JSON with --json.")
+  var explainLayout = false
 
   @Option(name: .long, help: "Binary policy version: 30 (default, device tree labels) or 24.")
   var policyVersion: Int = 30
@@ -48,10 +69,36 @@ struct PolicyOptions: ParsableArguments {
       throw ValidationError("--policy-version must be 24 or 30: Xen accepts XenFlask policies only at those versions")
     }
     guard maxErrors >= 0 else { throw ValidationError("--max-errors must be 0 or more") }
+    for definition in m4Definitions {
+      let name = definition.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+      guard let first = name.first, first.isLetter || first == "_",
+        name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+      else {
+        throw ValidationError("--m4-define `\(definition)`: expected NAME or NAME=VALUE, NAME a letter or `_` then letters, digits or `_`")
+      }
+    }
+  }
+
+  var treeOptions: TreeOptions {
+    TreeOptions(classesDirectory: classes, xenRoot: xenRoot, m4Definitions: m4Definitions)
   }
 
   var buildOptions: BuildOptions {
-    BuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)
+    BuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown, tree: treeOptions)
+  }
+
+  /// `--explain-layout`: prints how the tree is read instead of building it.
+  func explainTreeLayout(json: Bool) throws {
+    guard PolicyTree.isTree(input) else {
+      Console.current.complain("xsmc: error: --explain-layout needs a policy tree, and `\(input)` is not a directory")
+      throw ExitCode(2)
+    }
+    let (tree, problems) = PolicyTree.load(directory: input, options: treeOptions, mls: mls)
+    let diagnostics = DiagnosticList(problems)
+    report(diagnostics)
+    let layout = LayoutReport(tree)
+    Console.current.say(json ? encodeJSON(layout) : layout.text)
+    if diagnostics.hasErrors { throw ExitCode(diagnostics.hasInputErrors ? 2 : 1) }
   }
 
   /// Build options with the op catalog that op rules expand through. A
@@ -126,6 +173,7 @@ extension XSMC {
     }
 
     func run() async throws {
+      if policy.explainLayout { return try policy.explainTreeLayout(json: json) }
       let source = PolicySource.path(policy.input)
       if let dump {
         let frontend = PolicyFrontend.run(source, options: policy.buildOptions(catalog: catalog).checkOptions,
@@ -198,6 +246,7 @@ extension XSMC {
     var json = false
 
     func run() async throws {
+      if policy.explainLayout { return try policy.explainTreeLayout(json: json) }
       let outcome = await PolicyBuilder.build(
         PolicySource.path(policy.input), options: policy.buildOptions(catalog: catalog))
       policy.report(outcome.diagnostics)

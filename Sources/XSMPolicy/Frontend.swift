@@ -25,6 +25,8 @@ public enum PolicySource: Sendable {
 public struct FrontendResult: Sendable {
   /// The policy.conf text the parser read (m4 output for trees).
   public var expandedText: String?
+  /// How the tree was read (layout, m4 inputs), when the input is a tree.
+  public var tree: PolicyTree?
   /// The statements after the op rules were expanded (as parsed when there were none).
   public var syntax: PolicySyntax?
   /// The statements as parsed, when op rules changed them afterwards.
@@ -125,6 +127,7 @@ public enum PolicyFrontend {
     let map: SourceMap
     let text: String
     var macroNames: Set<String> = []
+    var tree: PolicyTree?
     switch source {
     case .text(let name, let body):
       map = SourceMap(primaryFile: name)
@@ -140,15 +143,18 @@ public enum PolicyFrontend {
     case .tree(let directory):
       map = SourceMap(primaryFile: directory)
       let (expanded, treeDiagnostics) = time(.expand) { () -> (String?, [Diagnostic]) in
-        let (tree, loadDiagnostics) = PolicyTree.load(directory: directory)
-        macroNames = tree.macroNames
+        let (plan, loadDiagnostics) = PolicyTree.load(directory: directory, options: options.tree, mls: options.mls)
+        tree = plan
+        macroNames = plan.macroNames
         if loadDiagnostics.contains(where: { $0.severity == .error }) { return (nil, loadDiagnostics) }
-        let (output, m4Diagnostics) = tree.expand(mls: options.mls)
+        let (output, m4Diagnostics) = plan.expand(map: map)
         return (output, loadDiagnostics + m4Diagnostics)
       }
       diagnostics.append(contentsOf: treeDiagnostics)
       guard let expanded, !diagnostics.hasErrors else {
-        return FrontendResult(diagnostics: attach(diagnostics, map), timings: timings, sourceMap: map)
+        var result = FrontendResult(diagnostics: attach(diagnostics, map), timings: timings, sourceMap: map)
+        result.tree = tree
+        return result
       }
       text = expanded
     }
@@ -176,6 +182,7 @@ public enum PolicyFrontend {
       expandedText: text, syntax: syntax, model: model, diagnostics: diagnostics, timings: timings, sourceMap: map)
     result.opRuleExpansions = opRuleExpansions
     result.parsedSyntax = parsedSyntax
+    result.tree = tree
     if lower && !diagnostics.hasErrors {
       let (cil, lowerDiagnostics) = time(.lower) { CILLowering.lower(model) }
       result.cil = cil

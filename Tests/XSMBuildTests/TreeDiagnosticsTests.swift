@@ -99,11 +99,11 @@ struct TreeDiagnosticsTests {
   @Test func m4ThatCannotRunOrFailsSilently() throws {
     let (tree, problems) = PolicyTree.load(directory: projectPolicyDir)
     #expect(problems.isEmpty, "\(problems)")
-    let (missingText, missing) = tree.expand(mls: false, m4Path: "/nonexistent/m4")
+    let (missingText, missing) = tree.expand(m4Path: "/nonexistent/m4")
     #expect(missingText == nil)
     let cannotRun = try #require(missing.first { $0.id.rawValue == "tree.m4-failed" }, "\(missing)")
     #expect(cannotRun.message.hasPrefix("cannot run `m4`") && cannotRun.help == "install it with `apt-get install m4`")
-    let (_, silent) = tree.expand(mls: false, m4Path: "/bin/false")
+    let (_, silent) = tree.expand(m4Path: "/bin/false")
     #expect(silent.map(\.id.rawValue) == ["tree.m4-failed"])
     #expect(silent.first?.message == "m4 exited with status 1")
   }

@@ -7,16 +7,24 @@ extension DiagnosticID {
     public static let phase = "tree"
     public static let title = "Policy trees"
     public static let summary = """
-      Reported when the input is a policy tree (a directory with `modules.conf`). Tests: \
-      `Tests/XSMBuildTests/TreeDiagnosticsTests.swift`.
+      Reported when the input is a policy tree (a directory in one of the layouts xsmc reads: its own, Xen's \
+      tools/flask/policy, refpolicy's). Tests: `Tests/XSMBuildTests/TreeDiagnosticsTests.swift`, \
+      `Tests/XSMBuildTests/TreeLayoutTests.swift`.
       """
 
+    public let unknownLayout = DiagnosticID(
+      "tree.unknown-layout", "a directory in none of the layouts xsmc reads", exit: .unreadableInput)
+    public let missingClasses = DiagnosticID(
+      "tree.missing-classes",
+      "the hypervisor's classes are not where the layout (or `--classes`/`--xen-root`) says", exit: .unreadableInput)
     public let missingFile = DiagnosticID(
       "tree.missing-file", "a required file of a policy tree is missing", exit: .unreadableInput)
     public let badModulesLine = DiagnosticID(
-      "tree.bad-modules-line", "a modules.conf line is not `name = on|off`, or repeats a module")
+      "tree.bad-modules-line", "a modules.conf line is not `name = on|off` (`base|module|off` in refpolicy trees), or repeats a module; "
+        + "a warning where the layout's Makefile silently skips the line")
     public let unknownModule = DiagnosticID(
-      "tree.unknown-module", "modules.conf enables a module with no `modules/NAME.te` (did-you-mean)")
+      "tree.unknown-module", "modules.conf enables a module with no `.te` file (did-you-mean); a warning in refpolicy trees, whose Makefile "
+        + "leaves it out")
     public let m4 = DiagnosticID(
       "tree.m4", "m4 complained, located at m4's file and line (a warning when m4 says so)")
     public let m4Failed = DiagnosticID("tree.m4-failed", "m4 could not run, or failed without saying why")

@@ -17,13 +17,17 @@ public struct Lexer {
   /// True once a `#line` marker was seen: only then can the text differ from
   /// the original files, and only then are columns checked against them.
   private var followsMarkers = false
-  /// The original line last looked up, so a line's tokens share one lookup.
-  private var cachedOriginal: (file: String, line: Int, scalars: [Unicode.Scalar]?)?
+  /// The original line last looked up, so a line's tokens share one lookup:
+  /// the place m4 named, the place it stands for, and that line's text.
+  private var cachedOriginal: (file: String, line: Int, origin: SourceLineOrigin, scalars: [Unicode.Scalar]?)?
+  /// Inputs xsmc generated for m4, whose lines stand for lines elsewhere.
+  private let aliases: [String: LineOrigins]
 
   public init(text: String, file: String, map: SourceMap) {
     scalars = Array(text.unicodeScalars)
     self.map = map
     self.file = file
+    aliases = map.aliases
   }
 
   /// Every token of the text, ending with one `.end` token.
@@ -172,20 +176,26 @@ public struct Lexer {
   /// line; failing that, it stays where it was in the expanded text.
   private mutating func makeSpan(start: Int, end: Int, text: String? = nil) -> SourceSpan {
     var column = start - lineStart + 1
-    if followsMarkers, let text, !text.isEmpty, let chars = originalLine() {
+    guard followsMarkers else {
+      return SourceSpan(file: file, line: line, column: column, endLine: line, endColumn: column + (end - start))
+    }
+    let (origin, chars) = originalLine()
+    if let text, !text.isEmpty, let chars {
       let wanted = Array(text.unicodeScalars)
       if !matches(chars, wanted, at: column - 1) {
         if let found = firstMatch(chars, wanted) { column = found + 1 }
       }
     }
-    return SourceSpan(file: file, line: line, column: column, endLine: line, endColumn: column + (end - start))
+    return SourceSpan(
+      file: origin.file, line: origin.line, column: column, endLine: origin.line, endColumn: column + (end - start))
   }
 
-  private mutating func originalLine() -> [Unicode.Scalar]? {
-    if let cached = cachedOriginal, cached.line == line, cached.file == file { return cached.scalars }
-    let scalars = map.line(line, of: file).map { Array($0.unicodeScalars) }
-    cachedOriginal = (file, line, scalars)
-    return scalars
+  private mutating func originalLine() -> (SourceLineOrigin, [Unicode.Scalar]?) {
+    if let cached = cachedOriginal, cached.line == line, cached.file == file { return (cached.origin, cached.scalars) }
+    let origin = aliases.isEmpty ? SourceLineOrigin(file: file, line: line) : SourceMap.origin(of: file, line: line, in: aliases)
+    let scalars = map.line(origin.line, of: origin.file).map { Array($0.unicodeScalars) }
+    cachedOriginal = (file, line, origin, scalars)
+    return (origin, scalars)
   }
 
   private func matches(_ hay: [Unicode.Scalar], _ needle: [Unicode.Scalar], at i: Int) -> Bool {

@@ -9,10 +9,15 @@ public struct CheckOptions: Sendable {
   /// Expands op rules (`allow S T : op { domctl.pause }`) before resolving;
   /// without one, op rules are errors.
   public var opRules: (any OpRuleExpanding)?
-  public init(mls: Bool = false, policyVersion: Int = 30, opRules: (any OpRuleExpanding)? = nil) {
+  /// How a policy tree is read (classes directory, extra m4 definitions).
+  public var tree: TreeOptions
+  public init(
+    mls: Bool = false, policyVersion: Int = 30, opRules: (any OpRuleExpanding)? = nil, tree: TreeOptions = TreeOptions()
+  ) {
     self.mls = mls
     self.policyVersion = policyVersion
     self.opRules = opRules
+    self.tree = tree
   }
 }
 
