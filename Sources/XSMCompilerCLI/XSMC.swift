@@ -55,6 +55,9 @@ struct PolicyOptions: ParsableArguments {
   @Flag(name: .long, help: "Build an MLS policy (m4 gets -D enable_mls).")
   var mls = false
 
+  @Flag(name: .long, help: "Build an MLS binary from an MCS policy, as refpolicy's TYPE=…-mcs (m4 gets -D enable_mcs instead of -D enable_mls).")
+  var mcs = false
+
   @Option(name: .long, help: "What Xen does with permissions the policy does not define: deny, reject or allow.")
   var handleUnknown: HandleUnknown = .deny
 
@@ -80,11 +83,11 @@ struct PolicyOptions: ParsableArguments {
   }
 
   var treeOptions: TreeOptions {
-    TreeOptions(classesDirectory: classes, xenRoot: xenRoot, m4Definitions: m4Definitions)
+    TreeOptions(classesDirectory: classes, xenRoot: xenRoot, m4Definitions: m4Definitions, mcs: mcs)
   }
 
   var buildOptions: BuildOptions {
-    BuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown, tree: treeOptions)
+    BuildOptions(policyVersion: policyVersion, mls: mls || mcs, handleUnknown: handleUnknown, tree: treeOptions)
   }
 
   /// `--explain-layout`: prints how the tree is read instead of building it.
@@ -93,7 +96,7 @@ struct PolicyOptions: ParsableArguments {
       Console.current.complain("xsmc: error: --explain-layout needs a policy tree, and `\(input)` is not a directory")
       throw ExitCode(2)
     }
-    let (tree, problems) = PolicyTree.load(directory: input, options: treeOptions, mls: mls)
+    let (tree, problems) = PolicyTree.load(directory: input, options: treeOptions, mls: mls || mcs)
     let diagnostics = DiagnosticList(problems)
     report(diagnostics)
     let layout = LayoutReport(tree)

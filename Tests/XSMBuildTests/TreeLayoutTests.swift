@@ -377,5 +377,7 @@ struct TreeLayoutTests {
     #expect(bad.status == 2 && bad.err.contains("--m4-define `1bad=x`"))
     let good = await xsmc(["check", projectPolicyDir, "--m4-define", "some_flag", "--explain-layout"])
     #expect(good.status == 0 && good.out.contains("-D some_flag"))
+    let mcs = await xsmc(["check", projectPolicyDir, "--mcs", "--explain-layout"])
+    #expect(mcs.out.contains("-D enable_mcs") && !mcs.out.contains("enable_mls"), "\(mcs.out)")
   }
 }

@@ -270,7 +270,7 @@ struct TreePlanner {
     add(local("initial_sids"), "initial SID contexts (ISID_DEFS)", required: "the contexts of the initial SIDs")
     add(local("device_contexts"), "device labels (DEV_OCONS)", required: required("Makefile.common lists it"))
     // Makefile.common: M4PARAM := -D self_contained_policy -s [-D enable_mls] -D mls_num_sens=16 -D mls_num_cats=256
-    tree.m4Options = ["-D", "self_contained_policy", "-s"] + (mls ? ["-D", "enable_mls"] : [])
+    tree.m4Options = ["-D", "self_contained_policy", "-s"] + options.securityLevelDefinition(mls: mls)
       + ["-D", "mls_num_sens=16", "-D", "mls_num_cats=256"]
   }
 

@@ -40,7 +40,7 @@ extension TreePlanner {
   ///    then the modules' `sid`, `fs_use_*` and `genfscon` lines.
   ///
   /// Modules are taken in path order, as the Makefile's `$(filter)` leaves them.
-  /// m4 runs with `-D self_contained_policy [-D enable_mls] -s`, and lines starting
+  /// m4 runs with `-D self_contained_policy [-D enable_mls | -D enable_mcs] -s`, and lines starting
   /// with `portcon`, `nodecon` or `netifcon` are dropped from its output.
   mutating func planRefpolicy(mls: Bool) {
     let policy = path("policy")
@@ -56,7 +56,7 @@ extension TreePlanner {
     for file in support { add(file, "m4 support macros (tmp/pre_te_files.conf)") }
     add(local("mls"), "MLS declarations (tmp/pre_te_files.conf)", required: required)
     add(local("mcs"), "MCS declarations (tmp/pre_te_files.conf)", required: required)
-    tree.m4Options = ["-D", "self_contained_policy"] + (mls ? ["-D", "enable_mls"] : []) + ["-s"]
+    tree.m4Options = ["-D", "self_contained_policy"] + options.securityLevelDefinition(mls: mls) + ["-s"]
     tree.droppedLinePrefixes = ["portcon", "nodecon", "netifcon"]
     guard read else { return }
 

@@ -63,11 +63,20 @@ public struct TreeOptions: Sendable, Equatable {
   /// Extra `NAME` or `NAME=VALUE` definitions handed to m4 as `-D` after the
   /// layout's own (`--m4-define`), e.g. refpolicy's `targeted_policy`.
   public var m4Definitions: [String]
+  /// An MLS build of an MCS policy (refpolicy's `TYPE=…-mcs`): m4 gets
+  /// `-D enable_mcs` instead of `-D enable_mls` (`--mcs`).
+  public var mcs: Bool
 
-  public init(classesDirectory: String? = nil, xenRoot: String? = nil, m4Definitions: [String] = []) {
+  public init(classesDirectory: String? = nil, xenRoot: String? = nil, m4Definitions: [String] = [], mcs: Bool = false) {
     self.classesDirectory = classesDirectory
     self.xenRoot = xenRoot
     self.m4Definitions = m4Definitions
+    self.mcs = mcs
+  }
+
+  /// The m4 definition that switches on multi-level security in this build, if any.
+  func securityLevelDefinition(mls: Bool) -> [String] {
+    mcs ? ["-D", "enable_mcs"] : (mls ? ["-D", "enable_mls"] : [])
   }
 }
 
