@@ -59,16 +59,7 @@ extension XSMC {
       for (path, text) in files {
         let result = port.port(path: path, text: text)
         results.append(result)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        for item in result.unported {
-          let span = SourceSpan(file: path, line: item.line, column: item.column, endColumn: item.column + item.permission.count)
-          let ambiguous = port.ambiguous[item.permission] != nil
-          diagnostics.append(Diagnostic(
-            ambiguous ? .port.ambiguousRename : .port.removedPermission, .warning,
-            "`\(item.permission)` cannot be ported to \(target): \(item.reason)", span: span,
-            label: ambiguous ? "left as it is" : "not in \(target)", help: item.instead,
-            sourceLine: item.line <= lines.count ? String(lines[item.line - 1]) : nil))
-        }
+        diagnostics.append(contentsOf: result.diagnostics(target: target))
       }
       let changed = results.filter(\.changed)
       if inPlace {

@@ -20,6 +20,14 @@ public struct XenRelease: Sendable, Hashable, CustomStringConvertible {
   /// `Xen 4.17`, `Xen 4.23-unstable`.
   public var description: String { "Xen \(version)" }
 
+  /// This release's classes, initial SIDs and access vectors as policy
+  /// statements, in the order Xen numbers them (what security_classes,
+  /// initial_sids and access_vectors declare, without their comments).
+  public var declarations: String {
+    classes.map { "class \($0.name)\n" }.joined() + initialSIDs.map { "sid \($0)\n" }.joined()
+      + classes.map { "class \($0.name) { \($0.permissions.joined(separator: " ")) }\n" }.joined()
+  }
+
   /// The permissions of `className` in bit order, or nil when this release has no such class.
   public func permissions(of className: String) -> [String]? {
     classes.first { $0.name == className }?.permissions
@@ -88,9 +96,9 @@ public enum XenABIHistory {
   }
 
   /// The changes after `from` up to and including `to` (oldest first; empty when `to` is not later).
-  public static func changes(from: XenRelease, to: XenRelease) -> [XenABIChange] {
-    guard let start = releases.firstIndex(of: from), let end = releases.firstIndex(of: to), start < end else { return [] }
-    return releases[(start + 1)...end].flatMap(\.changes)
+  public static func changes(from: XenRelease, to: XenRelease, in history: [XenRelease] = releases) -> [XenABIChange] {
+    guard let start = history.firstIndex(of: from), let end = history.firstIndex(of: to), start < end else { return [] }
+    return history[(start + 1)...end].flatMap(\.changes)
   }
 
   /// The last rename or removal of `permission` in `className` (at or before

@@ -1,3 +1,5 @@
+import XSMDiagnostics
+
 /// Moves a policy's permission names from one Xen release to another
 /// (`xsmc port`): renames are applied, removals and additions reported.
 ///
@@ -30,8 +32,10 @@ public struct XenABIPort: Sendable {
     public var commit: String
   }
 
-  /// A word that names a permission `to` does not have.
+  /// A word that names a permission `to` does not have, or a rename left alone.
   public struct Unported: Sendable, Hashable, Codable {
+    /// `port.removed-permission` or `port.ambiguous-rename`.
+    public var id: DiagnosticID
     public var line: Int
     public var column: Int
     public var permission: String
@@ -48,6 +52,17 @@ public struct XenABIPort: Sendable {
     public var edits: [Edit]
     public var unported: [Unported]
     public var changed: Bool { original != ported }
+
+    /// One warning per word that could not be ported, at the word.
+    public func diagnostics(target: XenRelease) -> [Diagnostic] {
+      let lines = original.split(separator: "\n", omittingEmptySubsequences: false)
+      return unported.map { item in
+        let span = SourceSpan(file: path, line: item.line, column: item.column, endColumn: item.column + item.permission.count)
+        return Diagnostic(item.id, .warning, "`\(item.permission)` cannot be ported to \(target): \(item.reason)", span: span,
+          label: item.id == .port.ambiguousRename ? "left as it is" : "not in \(target)", help: item.instead,
+          sourceLine: item.line <= lines.count ? String(lines[item.line - 1]) : nil)
+      }
+    }
 
     /// The change as a unified diff (`--- a/PATH`, `+++ b/PATH`, hunks with
     /// three lines of context); empty when nothing changed. A port rewrites
@@ -84,11 +99,14 @@ public struct XenABIPort: Sendable {
     }
   }
 
-  public init(from: XenRelease, to: XenRelease) {
+  /// The port from `from` to `to` (either may be the newer) through `history`.
+  public init(from: XenRelease, to: XenRelease, history: [XenRelease] = XenABIHistory.releases) {
     self.from = from
     self.to = to
-    let forward = XenABIHistory.releases.firstIndex(of: from) ?? 0 <= XenABIHistory.releases.firstIndex(of: to) ?? 0
-    let changes = forward ? XenABIHistory.changes(from: from, to: to) : XenABIHistory.changes(from: to, to: from).reversed()
+    let forward = history.firstIndex(of: from) ?? 0 <= history.firstIndex(of: to) ?? 0
+    let changes = forward
+      ? XenABIHistory.changes(from: from, to: to, in: history)
+      : XenABIHistory.changes(from: to, to: from, in: history).reversed()
     var renames: [String: (newName: String, via: [XenABIChange])] = [:]
     var removals: [String: XenABIChange] = [:]
     var additions: [XenABIChange] = []
@@ -156,10 +174,10 @@ public struct XenABIPort: Sendable {
           return
         }
         if let removal = removals[word] {
-          unported.append(Unported(line: index + 1, column: wordColumn, permission: word,
+          unported.append(Unported(id: .port.removedPermission, line: index + 1, column: wordColumn, permission: word,
             reason: describe(removal: removal), instead: removal.kind == .removed ? removal.instead : nil))
         } else if let change = ambiguous[word] {
-          unported.append(Unported(line: index + 1, column: wordColumn, permission: word,
+          unported.append(Unported(id: .port.ambiguousRename, line: index + 1, column: wordColumn, permission: word,
             reason: "renamed in class `\(change.className)` in Xen \(change.release) (\(change.citation)), but another class of \(to) still has `\(word)`; rename it by hand where it is a `\(change.className)` permission"))
         }
         output += word
