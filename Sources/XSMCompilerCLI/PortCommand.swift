@@ -18,8 +18,8 @@ extension XSMC {
         Permissions the target release does not have are reported with the commit that removed them \
         (port.removed-permission), never deleted. Without --in-place the change is printed as a unified \
         diff on stdout and nothing is written; --in-place writes only the changed files, each through a \
-        temporary file and a rename. Classes, permissions and initial SIDs Xen added are listed; a policy that declares Xen's \
-        classes must add them by hand. \
+        temporary file and a rename. When the input declares classes or initial SIDs, those Xen added on the way are listed; \
+        they must be added by hand, in the target's order. \
         Exit status: 0 ported (also when some permissions could not be), 2 usage or I/O errors.
         """)
 
@@ -75,7 +75,7 @@ extension XSMC {
       if !diagnostics.isEmpty || diagnosticsFormat == .json {
         Console.current.complain(Console.current.renderer(diagnosticsFormat, maxErrors: 0).render(diagnostics))
       }
-      let needsDeclaring = port.additions
+      let needsDeclaring = files.contains { XenABIPort.declaresClasses($0.text) } ? port.additions : []
       if json {
         Console.current.say(encodeJSON(PortReport(port: port, results: results, inPlace: inPlace, diagnostics: diagnostics.sorted(),
           toDeclare: needsDeclaring)))

@@ -155,7 +155,7 @@ struct XenABIHistoryTests {
         + "bit 27 (`set_virq_handler`); Xen 4.17 will refuse to load this policy"))
     #expect(messages.contains { $0.hasPrefix("Xen 4.17 numbers initial SID 1 `xenboot`, but this policy's SID 1 is `xen`") })
     let hint = against.diagnostics.items.first { $0.id == .check.xenAbi && $0.message.contains("`xen2`") }?.help
-    #expect(hint == "this policy's classes are closest to Xen 4.10's; `xsmc port --from 4.10 --to 4.17` rewrites its renamed permissions")
+    #expect(hint == "this policy's classes are closest to Xen 4.10's; `xsmc port --from 4.10 --to 4.17` renames its permissions and lists what changed")
   }
 
   @Test func aPolicyMatchingNoReleaseIsComparedWithTheNewest() throws {

@@ -704,9 +704,10 @@ public struct Resolver {
         return sum + pair.0.permissions.enumerated().count { bit, p in bit >= ours.count || ours[bit] != p }
       }
     }
-    guard let closest = XenABIHistory.releases.min(by: { distance($0) < distance($1) }), closest != target,
+    // The newest of equally close releases.
+    guard let closest = XenABIHistory.releases.reversed().min(by: { distance($0) < distance($1) }), closest != target,
       distance(closest) < distance(target)
     else { return nil }
-    return "this policy's classes are closest to \(closest)'s; `xsmc port --from \(closest.version) --to \(target.version)` rewrites its renamed permissions"
+    return "this policy's classes are closest to \(closest)'s; `xsmc port --from \(closest.version) --to \(target.version)` renames its permissions and lists what changed"
   }
 }

@@ -152,6 +152,17 @@ public struct XenABIPort: Sendable {
     self.ambiguous = ambiguous
   }
 
+  /// Whether `text` declares classes or initial SIDs (`class NAME`, `sid
+  /// NAME` at the start of a line, as security_classes, initial_sids,
+  /// access_vectors and a policy.conf do), so Xen's additions concern it.
+  public static func declaresClasses(_ text: String) -> Bool {
+    text.split(separator: "\n").contains { line in
+      let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+      guard words.count >= 2, words[0] == "class" || words[0] == "sid" else { return false }
+      return words.count == 2 || words[2].hasPrefix("{") || words[2] == "inherits"
+    }
+  }
+
   /// Ports one file's text.
   public func port(path: String, text: String) -> FileResult {
     var edits: [Edit] = []
