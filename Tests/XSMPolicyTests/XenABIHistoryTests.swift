@@ -115,6 +115,14 @@ struct XenABIHistoryTests {
     #expect(found.fixes.isEmpty)
   }
 
+  @Test func aNewerNameInAnOlderPolicyPointsBack() throws {
+    let text = xenPolicy(try release("4.10"), rules: "allow dom0_t xen_t:xen2 psr_alloc;\n")
+    let result = PolicyFrontend.run(.text(name: "t.conf", text: text), options: CheckOptions())
+    let found = try #require(result.diagnostics.items.first { $0.id == .resolve.unknownPermission })
+    #expect(found.help?.hasPrefix("Xen 4.11 renamed `psr_cat_op` `psr_alloc` (commit a58cad2d36") == true, "\(found.help ?? "")")
+    #expect(found.fixes.map(\.replacement) == ["psr_cat_op"])
+  }
+
   @Test func wrongClassNamesTheClassesThatHaveIt() throws {
     let text = xenPolicy(XenABIHistory.development, rules: "allow dom0_t domU_t:domain { map_read pause };\nallow dom0_t domU_t:domain2 getvcpuinfo;\n")
     let result = PolicyFrontend.run(.text(name: "t.conf", text: text), options: CheckOptions())

@@ -374,6 +374,16 @@ public struct Resolver {
       let owners = model.classOrder.filter { $0 != className && model.permissions(of: $0).contains(name.text) }
       if let change = XenABIHistory.fate(of: name.text, in: className, upTo: options.xenRelease) {
         (label, help, fixes) = historyNote(change, name: name, className: className, inRule: inRule)
+      } else if let rename = XenABIHistory.releases.flatMap(\.changes).last(where: {
+        $0.kind == .renamed && $0.className == className && $0.newName == name.text
+      }), model.permissions(of: className).contains(rename.permission) {
+        // A newer name in a policy whose classes predate the rename.
+        label = "the name from Xen \(rename.release) on"
+        help = "Xen \(rename.release) renamed `\(rename.permission)` `\(name.text)` (\(rename.citation)), but this policy's "
+          + "`\(className)` still calls it `\(rename.permission)`"
+        if !inRule.contains(rename.permission) {
+          fixes = [FixIt(span: name.span, original: name.text, replacement: rename.permission)]
+        }
       } else if !owners.isEmpty {
         let list = owners.map { "`\($0)`" }
         let joined = list.count == 1 ? list[0] : list.dropLast().joined(separator: ", ") + " and " + list[list.count - 1]
