@@ -116,7 +116,8 @@ extension XSMC {
       if isDirectory.boolValue {
         let enumerator = FileManager.default.enumerator(atPath: input)
         while let relative = enumerator?.nextObject() as? String {
-          let path = (input as NSString).appendingPathComponent(relative)
+          var path = (input as NSString).appendingPathComponent(relative)
+          if path.hasPrefix("./") { path.removeFirst(2) }  // `a/modules/x.te` in the diff, not `a/./modules/x.te`
           var nested: ObjCBool = false
           if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
           if FileManager.default.fileExists(atPath: path, isDirectory: &nested), !nested.boolValue { paths.append(path) }

@@ -205,6 +205,7 @@ struct XenABIPortTests {
     let port = XenABIPort(from: try release("4.22"), to: try release("4.10"))
     let result = port.port(path: "p.te", text: "allow a b:domain2 { set_cpu_policy psr_alloc };\nallow a b:xen hypfs_op;")
     #expect(result.ported == "allow a b:domain2 { set_cpuid psr_cat_op };\nallow a b:xen hypfs_op;")
+    #expect(result.unifiedDiff.hasSuffix(" allow a b:xen hypfs_op;\n\\ No newline at end of file\n"), "\(result.unifiedDiff)")
     let warning = try #require(result.diagnostics(target: try release("4.10")).first)
     #expect(warning.id == .port.removedPermission)
     #expect(warning.message.contains("Xen 4.10 has no `hypfs_op`: it was added to class `xen` in Xen 4.14"))

@@ -87,12 +87,23 @@ public struct XenABIPort: Sendable {
         let upper = old[hunk.upperBound].isEmpty && hunk.upperBound == old.count - 1 ? hunk.upperBound - 1 : hunk.upperBound
         let count = upper - hunk.lowerBound + 1
         out += "@@ -\(hunk.lowerBound + 1),\(count) +\(hunk.lowerBound + 1),\(count) @@\n"
-        for line in hunk.lowerBound...upper {
-          if old[line] == new[line] {
-            out += " \(old[line])\n"
-          } else {
-            out += "-\(old[line])\n+\(new[line])\n"
+        // The last line of a file without a final newline says so, as diff does.
+        func text(_ lines: [Substring], _ line: Int) -> String {
+          line == lines.count - 1 && !lines[line].isEmpty ? "\(lines[line])\n\\ No newline at end of file\n" : "\(lines[line])\n"
+        }
+        var line = hunk.lowerBound
+        while line <= upper {
+          guard old[line] != new[line] else {
+            out += " " + text(old, line)
+            line += 1
+            continue
           }
+          // A run of changed lines: the old ones, then the new ones.
+          var end = line
+          while end + 1 <= upper && old[end + 1] != new[end + 1] { end += 1 }
+          for changedLine in line...end { out += "-" + text(old, changedLine) }
+          for changedLine in line...end { out += "+" + text(new, changedLine) }
+          line = end + 1
         }
       }
       return out
