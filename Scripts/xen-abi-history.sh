@@ -15,8 +15,8 @@
 # Whether a commit renamed a permission (same bit, new name, same meaning)
 # or removed one and added another cannot be told from the files alone, so
 # that decision is made by reading the commit and recorded in RENAMES below.
-# A commit that drops and adds a permission at the same bit with no RENAMES
-# entry is reported on stderr so the next person decides.
+# A commit that drops and adds permissions of one class with no RENAMES or
+# NOT_RENAMES entry is reported on stderr so the next person decides.
 set -euo pipefail
 
 git_dir=${1:-/work/.mirror/xen-project+xen/repo}
@@ -32,6 +32,11 @@ a58cad2d36 xen2 psr_cat_op psr_alloc
 a58cad2d36 domain2 psr_cat_op psr_alloc
 76dcdb75b7 xen2 gcov_op coverage_op
 6df43b32ab domain2 set_cpuid set_cpu_policy
+'
+
+# COMMIT CLASS: commits that drop and add permissions of one class without
+# renaming any (checked by reading them), so they are not reported below.
+NOT_RENAMES='
 '
 
 # CLASS PERMISSION TEXT: what to use instead of a removed permission, in our
@@ -194,7 +199,8 @@ while read -r version rev; do
     # Same-bit drop and add in one commit with no decision: ask for one.
     awk '$2 == "removed" || $2 == "added" { key = $1 " " $3; if ($2 == "removed") r[key] = r[key] " " $4; else a[key] = a[key] " " $4 }
       END { for (k in r) if (k in a) print k, r[k], "->", a[k] }' "$work/events" | while read -r commit class rest; do
-      grep -q "^$commit $class " <<<"$RENAMES" || echo "xen-abi-history: commit $commit drops and adds in class $class:$rest; add it to RENAMES if it is a rename" >&2
+      grep -q "^$commit $class " <<<"$RENAMES" || grep -qx "$commit $class" <<<"$NOT_RENAMES" ||
+        echo "xen-abi-history: commit $commit drops and adds in class $class:$rest; record it in RENAMES or NOT_RENAMES" >&2
     done
   fi
   previous=$rev
