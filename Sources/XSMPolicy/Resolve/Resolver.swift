@@ -669,11 +669,13 @@ public struct Resolver {
       }
     }
     let refuse = "\(release) will refuse to load this policy"
+    let classOrderHelp = "\(release) needs its \(release.classes.count) classes first, in order: "
+      + release.classes.map(\.name).joined(separator: " ")
     for (index, expected) in release.classes.enumerated() {
       guard index < model.classOrder.count else {
         warning(.check.xenAbi, "\(release) expects class \(index + 1) to be `\(expected.name)`, but this policy has only \(model.classOrder.count) classes; \(refuse)\(context)",
           at: anchor,
-          help: "\(release) needs its \(release.classes.count) classes first, in order: \(release.classes.map(\.name).joined(separator: " "))")
+          help: classOrderHelp)
         break
       }
       let actual = model.classOrder[index]
@@ -681,7 +683,7 @@ public struct Resolver {
       if actual != expected.name {
         warning(.check.xenAbi, "\(release) expects class \(index + 1) to be `\(expected.name)`, but this policy's class \(index + 1) is `\(actual)`; \(refuse)\(context)",
           at: symbol.span, label: "\(release) has `\(expected.name)` here",
-          help: "\(release) needs its \(release.classes.count) classes first, in order: \(release.classes.map(\.name).joined(separator: " "))")
+          help: classOrderHelp)
         break
       }
       let permissions = model.permissions(of: actual)
