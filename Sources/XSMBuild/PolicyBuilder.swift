@@ -13,20 +13,27 @@ public struct BuildOptions: Sendable {
   public var catalog: OpCatalog?
   /// How a policy tree is read (classes directory, extra m4 definitions).
   public var tree: TreeOptions
+  /// The Xen release `check.xen-abi` compares with (`--xen`); nil: the release the policy's classes match.
+  public var xenRelease: XenRelease?
+  /// Warnings reported as errors (`-Werror=ID`): they fail the build.
+  public var warningsAsErrors: Set<DiagnosticID> = []
 
   public init(
     policyVersion: Int = 30, mls: Bool = false, handleUnknown: HandleUnknown = .deny, catalog: OpCatalog? = nil,
-    tree: TreeOptions = TreeOptions()
+    tree: TreeOptions = TreeOptions(), xenRelease: XenRelease? = nil, warningsAsErrors: Set<DiagnosticID> = []
   ) {
     self.policyVersion = policyVersion
     self.mls = mls
     self.handleUnknown = handleUnknown
     self.catalog = catalog
     self.tree = tree
+    self.xenRelease = xenRelease
+    self.warningsAsErrors = warningsAsErrors
   }
 
   public var checkOptions: CheckOptions {
-    CheckOptions(mls: mls, policyVersion: policyVersion, opRules: catalog.map { OpRuleExpander(catalog: $0) }, tree: tree)
+    CheckOptions(mls: mls, policyVersion: policyVersion, opRules: catalog.map { OpRuleExpander(catalog: $0) },
+      tree: tree, xenRelease: xenRelease)
   }
   var sepolOptions: SepolBuildOptions {
     SepolBuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)
@@ -70,8 +77,9 @@ public enum PolicyBuilder {
   public static func build(_ source: PolicySource, options: BuildOptions, compile: Bool = true) async -> BuildOutcome {
     let frontend = PolicyFrontend.run(source, options: options.checkOptions)
     var outcome = BuildOutcome(
-      frontend: frontend, binary: nil, summary: nil, diagnostics: frontend.diagnostics, timings: frontend.timings)
-    guard compile, let cil = frontend.cil, !frontend.diagnostics.hasErrors else { return outcome }
+      frontend: frontend, binary: nil, summary: nil,
+      diagnostics: frontend.diagnostics.promotingWarnings(options.warningsAsErrors), timings: frontend.timings)
+    guard compile, let cil = frontend.cil, !outcome.diagnostics.hasErrors else { return outcome }
     let clock = ContinuousClock()
     let start = clock.now
     let result = await compileCIL(cil, options: options.sepolOptions)
@@ -95,6 +103,7 @@ public enum PolicyBuilder {
       outcome.diagnostics.append(contentsOf: mapped)
     }
     outcome.diagnostics = PolicyFrontend.attach(outcome.diagnostics, frontend.sourceMap)
+      .promotingWarnings(options.warningsAsErrors)
     return outcome
   }
 

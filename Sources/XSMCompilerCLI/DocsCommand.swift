@@ -6,6 +6,7 @@ import XSMCatalogGen
 import XSMCommandLine
 import XSMDiagnostics
 import XSMEngine
+import XSMPolicy
 
 extension XSMC {
   /// `xsmc docs`: renders the op reference and the C, Rust and Go bindings
@@ -55,6 +56,7 @@ extension XSMC {
 
       var files = GeneratedArtefacts.render(opCatalog, source: sourceName)
       files.append(GeneratedFile(path: DiagnosticsReference.path, contents: DiagnosticsReference.markdown()))
+      files.append(contentsOf: try xenABIHistoryFiles())
       files.append(try embeddedCatalogFile())
       files.append(try await embeddedDefaultsFile())
       var results: [FileResult] = []
@@ -107,6 +109,25 @@ extension XSMC {
       }
       return GeneratedFile(path: "Sources/XSMCatalog/EmbeddedCatalogData.swift",
         contents: EmbeddedCatalog.swiftSource(files: renamed))
+    }
+
+    /// The Xen ABI history compiled into the tools and its page, from
+    /// data/xen-abi-history.txt (under --out).
+    private func xenABIHistoryFiles() throws -> [GeneratedFile] {
+      let path = out == "." ? XenABIHistory.dataPath : (out as NSString).appendingPathComponent(XenABIHistory.dataPath)
+      guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        fail("cannot read the Xen ABI history `\(path)`")
+        throw ExitCode(2)
+      }
+      let (releases, problems) = XenABIHistory.parse(text)
+      guard problems.isEmpty else {
+        for problem in problems { fail("\(path): \(problem)") }
+        throw ExitCode(1)
+      }
+      return [
+        GeneratedFile(path: "Sources/XSMPolicy/Resolve/XenABIHistoryData.swift", contents: XenABIHistory.swiftSource(text: text)),
+        GeneratedFile(path: XenABIHistory.pagePath, contents: XenABIHistory.markdown(releases)),
+      ]
     }
 
     /// The Swift source that compiles the project's policy (built from the

@@ -21,7 +21,7 @@ public struct XSMC: AsyncParsableCommand {
       flask/ at the top); each is expanded with m4 in the order and with the parameters of its Makefile \
       (`xsmc build DIR --explain-layout` shows them). Exit status: 0 built, 1 policy errors, 2 usage or I/O errors.
       """,
-    subcommands: [Build.self, Check.self, Ops.self, Docs.self],
+    subcommands: [Build.self, Check.self, Port.self, Ops.self, Docs.self],
     defaultSubcommand: nil
   )
 }
@@ -67,6 +67,28 @@ struct PolicyOptions: ParsableArguments {
   @Option(name: .long, help: "Diagnostics format: human, plain or json.")
   var diagnosticsFormat: DiagnosticRenderer.Format = .human
 
+  // Xen ABI history (--xen) and warnings as errors (-Werror).
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "The Xen release to check the policy's classes against: 4.8 to \(XenABIHistory.newestRelease.version), or dev.",
+      discussion: """
+        4.17 and 4.17.0 name a release; dev, unstable or master Xen's development branch \
+        (\(XenABIHistory.development.version)). Without --xen, check.xen-abi compares with the releases whose \
+        classes the policy has, else with the newest release (\(XenABIHistory.newestRelease.version)). An unknown \
+        permission that an older release had is reported with its rename or removal either way.
+        """,
+      valueName: "version"))
+  var xen: String?
+
+  @Option(
+    name: [.customLong("Werror", withSingleDash: true), .customLong("warnings-as-errors")],
+    help: ArgumentHelp(
+      "Report warnings with this id as errors, which fail the command (exit 1): -Werror=check.xen-abi.",
+      discussion: "Repeat it or separate ids with commas; `all` makes every warning an error. Ids: docs/diagnostics.md.",
+      valueName: "id"))
+  var warningsAsErrors: [String] = []
+
   func validate() throws {
     guard policyVersion == 24 || policyVersion == 30 else {
       throw ValidationError("--policy-version must be 24 or 30: Xen accepts XenFlask policies only at those versions")
@@ -80,6 +102,33 @@ struct PolicyOptions: ParsableArguments {
         throw ValidationError("--m4-define `\(definition)`: expected NAME or NAME=VALUE, NAME a letter or `_` then letters, digits or `_`")
       }
     }
+    _ = try xenRelease()
+    _ = try promotedWarnings()
+  }
+
+  /// The release `--xen` names; nil without it.
+  func xenRelease() throws -> XenRelease? {
+    guard let xen else { return nil }
+    guard let release = XenABIHistory.release(named: xen) else {
+      throw ValidationError("unknown Xen release `\(xen)` for --xen; known: \(XenABIHistory.knownNames.joined(separator: ", "))")
+    }
+    return release
+  }
+
+  /// The ids `-Werror` names.
+  func promotedWarnings() throws -> Set<DiagnosticID> {
+    var ids = Set<DiagnosticID>()
+    for text in warningsAsErrors.flatMap({ $0.split(separator: ",") }).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+      if text == "all" {
+        ids.formUnion(DiagnosticID.all)
+      } else if let id = DiagnosticID(rawValue: text) {
+        ids.insert(id)
+      } else {
+        let hint = Suggestion.closest(to: text, in: DiagnosticID.all.map(\.rawValue)).map { "; did you mean `\($0)`?" }
+        throw ValidationError("unknown diagnostic id `\(text)` for -Werror\(hint ?? " (docs/diagnostics.md lists them)")")
+      }
+    }
+    return ids
   }
 
   var treeOptions: TreeOptions {
@@ -87,7 +136,8 @@ struct PolicyOptions: ParsableArguments {
   }
 
   var buildOptions: BuildOptions {
-    BuildOptions(policyVersion: policyVersion, mls: mls || mcs, handleUnknown: handleUnknown, tree: treeOptions)
+    BuildOptions(policyVersion: policyVersion, mls: mls || mcs, handleUnknown: handleUnknown, tree: treeOptions,
+      xenRelease: try? xenRelease(), warningsAsErrors: (try? promotedWarnings()) ?? [])
   }
 
   /// `--explain-layout`: prints how the tree is read instead of building it.
@@ -102,6 +152,12 @@ struct PolicyOptions: ParsableArguments {
     let layout = LayoutReport(tree)
     Console.current.say(json ? encodeJSON(layout) : layout.text)
     if diagnostics.hasErrors { throw ExitCode(diagnostics.hasInputErrors ? 2 : 1) }
+  }
+
+  /// The Xen releases whose classes `model` has exactly, in words, or nil.
+  static func matchingReleases(_ model: PolicyModel?) -> [XenRelease] {
+    guard let model else { return [] }
+    return XenABIHistory.releasesMatching(classOrder: model.classOrder, permissions: model.permissions(of:))
   }
 
   /// Build options with the op catalog that op rules expand through. A
@@ -181,13 +237,14 @@ extension XSMC {
       if let dump {
         let frontend = PolicyFrontend.run(source, options: policy.buildOptions(catalog: catalog).checkOptions,
           lower: dump == .lower)
-        policy.report(frontend.diagnostics)
+        let diagnostics = frontend.diagnostics.promotingWarnings(policy.buildOptions.warningsAsErrors)
+        policy.report(diagnostics)
         guard let text = frontend.dump(dump) else {
           Console.current.complain("xsmc: error: the \(dump.pass.rawValue) pass did not run, so there is nothing to dump")
-          throw ExitCode(frontend.diagnostics.hasErrors && !frontend.diagnostics.hasInputErrors ? 1 : 2)
+          throw ExitCode(diagnostics.hasErrors && !diagnostics.hasInputErrors ? 1 : 2)
         }
         try write(text: text)
-        if frontend.diagnostics.hasErrors { throw ExitCode(frontend.diagnostics.hasInputErrors ? 2 : 1) }
+        if diagnostics.hasErrors { throw ExitCode(diagnostics.hasInputErrors ? 2 : 1) }
         return
       }
       let outcome = await PolicyBuilder.build(source, options: policy.buildOptions(catalog: catalog), compile: emit == nil)
@@ -215,10 +272,12 @@ extension XSMC {
         throw ExitCode(2)
       }
       guard !quiet, let summary = outcome.summary else { return }
+      var report = BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings)
+      report.xenReleases = PolicyOptions.matchingReleases(outcome.frontend.model).map(\.version)
       if json {
-        Console.current.say(BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings).json())
+        Console.current.say(report.json())
       } else {
-        Console.current.say(BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings).text(input: policy.input))
+        Console.current.say(report.text(input: policy.input))
       }
     }
 
@@ -254,20 +313,25 @@ extension XSMC {
         PolicySource.path(policy.input), options: policy.buildOptions(catalog: catalog))
       policy.report(outcome.diagnostics)
       let ok = !outcome.diagnostics.hasErrors
+      let matching = PolicyOptions.matchingReleases(outcome.frontend.model)
       if json {
         struct CheckReport: Encodable {
           var ok: Bool
           var errors: Int
           var warnings: Int
           var summary: PolicySummary?
+          /// The releases whose classes the policy has exactly.
+          var xenReleases: [String]
         }
         let report = CheckReport(
           ok: ok, errors: outcome.diagnostics.errorCount,
-          warnings: outcome.diagnostics.count { $0.severity == .warning }, summary: outcome.summary)
+          warnings: outcome.diagnostics.count { $0.severity == .warning }, summary: outcome.summary,
+          xenReleases: matching.map(\.version))
         Console.current.say(encodeJSON(report))
       } else if ok {
         let warnings = outcome.diagnostics.count { $0.severity == .warning }
-        Console.current.say("\(policy.input): ok\(warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : "")")
+        let xen = matching.isEmpty ? "" : "; classes of \(XenABIHistory.describe(matching))"
+        Console.current.say("\(policy.input): ok\(xen)\(warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : "")")
       }
       if !ok { throw ExitCode(outcome.isInputError ? 2 : 1) }
     }
@@ -280,6 +344,8 @@ struct BuildReport: Encodable {
   var bytes: Int
   var summary: PolicySummary
   var timings: [String: Double]
+  /// The Xen releases whose classes the policy has exactly.
+  var xenReleases: [String] = []
 
   init(output: String, bytes: Int, summary: PolicySummary, timings: [(pass: FrontendPass, seconds: Double)]) {
     self.output = output
@@ -300,7 +366,7 @@ struct BuildReport: Encodable {
         \(s.classes) classes, \(s.permissions) permissions, \(s.types) types, \(s.attributes) attributes, \(s.roles) roles, \(s.users) users, \(s.booleans) booleans
         \(s.avRules) access-vector rules, \(s.typeRules) type rules, \(s.conditionalRules) conditional rules, \(s.constraints) constraints
         \(s.initialSIDs) initial SIDs, \(ocontexts) device labels; \(bytes) bytes in \(String(format: "%.2f", total)) s
-      """
+      """ + (xenReleases.isEmpty ? "" : "\n  classes of " + XenABIHistory.describe(xenReleases.compactMap(XenABIHistory.release(named:))))
   }
 }
 

@@ -31,6 +31,21 @@ public struct DiagnosticNote: Hashable, Sendable, Codable {
   }
 }
 
+/// A machine-applicable fix: replace the text `span` covers (which reads
+/// `original`) with `replacement`. An editor or `xsmc port` applies it only
+/// when the text there still reads `original`.
+public struct FixIt: Hashable, Sendable, Codable {
+  public var span: SourceSpan
+  public var original: String
+  public var replacement: String
+
+  public init(span: SourceSpan, original: String, replacement: String) {
+    self.span = span
+    self.original = original
+    self.replacement = replacement
+  }
+}
+
 /// One problem found in the input: what, where, and how to fix it.
 ///
 /// Messages start lowercase, have no final period, and put user names in
@@ -45,11 +60,14 @@ public struct Diagnostic: Hashable, Sendable, Codable {
   public var label: String?
   public var help: String?
   public var notes: [DiagnosticNote]
+  /// Edits that fix the problem (a renamed permission's new name, say); often none.
+  public var fixes: [FixIt]
   public var sourceLine: String?
 
   public init(
     _ id: DiagnosticID, _ severity: Severity = .error, _ message: String, span: SourceSpan? = nil,
-    label: String? = nil, help: String? = nil, notes: [DiagnosticNote] = [], sourceLine: String? = nil
+    label: String? = nil, help: String? = nil, notes: [DiagnosticNote] = [], fixes: [FixIt] = [],
+    sourceLine: String? = nil
   ) {
     self.id = id
     self.severity = severity
@@ -58,12 +76,26 @@ public struct Diagnostic: Hashable, Sendable, Codable {
     self.label = label
     self.help = help
     self.notes = notes
+    self.fixes = fixes
     self.sourceLine = sourceLine
   }
 
   enum CodingKeys: String, CodingKey {
-    case id, severity, message, span, label, help, notes
+    case id, severity, message, span, label, help, notes, fixes
     case sourceLine = "source_line"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    id = try container.decode(DiagnosticID.self, forKey: .id)
+    severity = try container.decode(Severity.self, forKey: .severity)
+    message = try container.decode(String.self, forKey: .message)
+    span = try container.decodeIfPresent(SourceSpan.self, forKey: .span)
+    label = try container.decodeIfPresent(String.self, forKey: .label)
+    help = try container.decodeIfPresent(String.self, forKey: .help)
+    notes = try container.decodeIfPresent([DiagnosticNote].self, forKey: .notes) ?? []
+    fixes = try container.decodeIfPresent([FixIt].self, forKey: .fixes) ?? []
+    sourceLine = try container.decodeIfPresent(String.self, forKey: .sourceLine)
   }
 }
 
@@ -108,6 +140,18 @@ public struct DiagnosticList: Sendable, Sequence {
 }
 
 extension DiagnosticList {
+  /// The list with every warning whose id is in `ids` made an error
+  /// (`-Werror=ID`), so it fails the command like any other error.
+  public func promotingWarnings(_ ids: Set<DiagnosticID>) -> DiagnosticList {
+    guard !ids.isEmpty else { return self }
+    return DiagnosticList(items.map { d in
+      guard d.severity == .warning, ids.contains(d.id) else { return d }
+      var copy = d
+      copy.severity = .error
+      return copy
+    })
+  }
+
   /// True when an error is about reaching the input (exit status 2), not about the policy.
   public var hasInputErrors: Bool {
     contains { $0.severity == .error && $0.id.exitStatus == .unreadableInput }

@@ -59,6 +59,7 @@ public struct DiagnosticRenderer: Sendable {
     let location = d.span.map { "\($0): " } ?? ""
     var out = "\(location)\(d.severity.rawValue)[\(d.id)]: \(d.message)\n"
     if let help = d.help { out += "\(location)help: \(help)\n" }
+    for fix in d.fixes { out += "\(fix.span): fix: \(Self.describe(fix))\n" }
     return out
   }
 
@@ -70,6 +71,7 @@ public struct DiagnosticRenderer: Sendable {
       out += snippet(span: span, line: line, label: d.label, caretColour: severityColour(d.severity))
     }
     if let help = d.help { out += "  = \(paint("help", "36")): \(help)\n" }
+    for fix in d.fixes { out += "  = \(paint("fix", "32")): \(fix.span): \(Self.describe(fix))\n" }
     for note in d.notes {
       if let span = note.span {
         out += "  = \(paint("note", "34")): \(span): \(note.message)\n"
@@ -79,6 +81,12 @@ public struct DiagnosticRenderer: Sendable {
       }
     }
     return out
+  }
+
+  /// `replace `psr_cat_op` with `psr_alloc``, or `remove `x``.
+  public static func describe(_ fix: FixIt) -> String {
+    fix.replacement.isEmpty
+      ? "remove `\(fix.original)`" : "replace `\(fix.original)` with `\(fix.replacement)`"
   }
 
   private func snippet(span: SourceSpan, line: String, label: String?, caretColour: String) -> String {

@@ -41,8 +41,11 @@ public enum DiagnosticsReference {
 
     `--diagnostics-format json` prints `{"diagnostics": [...], "errors": N, "warnings": N, "not_shown": N}`
     on stderr; each diagnostic has `id`, `severity`, `message`, `span` (`file`, `line`, `column`,
-    `end_line`, `end_column`, 1-based, columns in characters), `label`, `help`, `notes` and
-    `source_line`. Locations always name the original file of a policy tree (m4 `#line` markers are
+    `end_line`, `end_column`, 1-based, columns in characters), `label`, `help`, `notes`, `fixes`
+    (edits that fix it, each a `span`, the `original` text there and its `replacement`; a renamed
+    permission's new name, say) and `source_line`. Human output shows each fix as `= fix:`.
+    `-Werror=ID` (or `--warnings-as-errors`) on `xsmc build` and `check` makes warnings with that id
+    errors. Locations always name the original file of a policy tree (m4 `#line` markers are
     followed), not the expanded text. `--max-errors N` (default 20, 0 = all) caps what is printed.
 
     Each id is declared once, in `Sources/XSMDiagnostics/IDs/`, where code names it with a leading

@@ -11,13 +11,18 @@ public struct CheckOptions: Sendable {
   public var opRules: (any OpRuleExpanding)?
   /// How a policy tree is read (classes directory, extra m4 definitions).
   public var tree: TreeOptions
+  /// The Xen release `check.xen-abi` compares with (`--xen`); nil compares
+  /// with the releases whose classes the policy has, else the newest release.
+  public var xenRelease: XenRelease?
   public init(
-    mls: Bool = false, policyVersion: Int = 30, opRules: (any OpRuleExpanding)? = nil, tree: TreeOptions = TreeOptions()
+    mls: Bool = false, policyVersion: Int = 30, opRules: (any OpRuleExpanding)? = nil, tree: TreeOptions = TreeOptions(),
+    xenRelease: XenRelease? = nil
   ) {
     self.mls = mls
     self.policyVersion = policyVersion
     self.opRules = opRules
     self.tree = tree
+    self.xenRelease = xenRelease
   }
 }
 
@@ -93,9 +98,9 @@ public struct Resolver {
 
   private mutating func error(
     _ id: DiagnosticID, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil,
-    notes: [DiagnosticNote] = []
+    notes: [DiagnosticNote] = [], fixes: [FixIt] = []
   ) {
-    diagnostics.append(Diagnostic(id, .error, message, span: span, label: label, help: help, notes: notes))
+    diagnostics.append(Diagnostic(id, .error, message, span: span, label: label, help: help, notes: notes, fixes: fixes))
   }
 
   private mutating func warning(_ id: DiagnosticID, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil) {
@@ -356,17 +361,74 @@ public struct Resolver {
     return valid ? model.expand(classSet: set) : []
   }
 
-  private mutating func resolvePermissions(_ set: NameSet, classes: [String], classSet: NameSet) {
-    guard !classes.isEmpty else { return }
+  /// Reports every permission of `set` that a class of the rule lacks; true when it reported one.
+  @discardableResult
+  private mutating func resolvePermissions(_ set: NameSet, classes: [String], classSet: NameSet) -> Bool {
+    guard !classes.isEmpty else { return false }
+    let inRule = Set(set.names.map(\.text))
+    var reported = false
     for name in set.names {
       let missing = classes.filter { !model.permissions(of: $0).contains(name.text) }
       guard !missing.isEmpty else { continue }
+      reported = true
       let className = missing[0]
-      let suggestion = Suggestion.closest(to: name.text, in: model.permissions(of: className))
+      var label = "not a permission of `\(className)`"
+      var help: String?
+      var fixes: [FixIt] = []
+      let owners = model.classOrder.filter { $0 != className && model.permissions(of: $0).contains(name.text) }
+      if let change = XenABIHistory.fate(of: name.text, in: className, upTo: options.xenRelease) {
+        (label, help, fixes) = historyNote(change, name: name, className: className, inRule: inRule)
+      } else if let rename = XenABIHistory.releases.flatMap(\.changes).last(where: {
+        $0.kind == .renamed && $0.className == className && $0.newName == name.text
+      }), model.permissions(of: className).contains(rename.permission) {
+        // A newer name in a policy whose classes predate the rename.
+        label = "the name from Xen \(rename.release) on"
+        help = "Xen \(rename.release) renamed `\(rename.permission)` `\(name.text)` (\(rename.citation)), but this policy's "
+          + "`\(className)` still calls it `\(rename.permission)`"
+        if !inRule.contains(rename.permission) {
+          fixes = [FixIt(span: name.span, original: name.text, replacement: rename.permission)]
+        }
+      } else if !owners.isEmpty {
+        let list = owners.map { "`\($0)`" }
+        let joined = list.count == 1 ? list[0] : list.dropLast().joined(separator: ", ") + " and " + list[list.count - 1]
+        help = "`\(name.text)` is a permission of class\(owners.count == 1 ? "" : "es") \(joined), not `\(className)`"
+      } else if let suggestion = Suggestion.closest(
+        to: name.text, in: model.permissions(of: className).filter { !inRule.contains($0) })
+      {
+        help = "did you mean `\(suggestion)`?"
+      } else if classes.count > 1 {
+        help = "each permission must exist in every class of the rule"
+      }
       error(.resolve.unknownPermission, "unknown permission `\(name.text)` in class `\(className)`", at: name.span,
-        label: "not a permission of `\(className)`",
-        help: suggestion.map { "did you mean `\($0)`?" } ?? (classes.count > 1 ? "each permission must exist in every class of the rule" : nil))
+        label: label, help: help, fixes: fixes)
     }
+    return reported
+  }
+
+  /// What Xen's history says about a permission a release renamed or
+  /// removed: a label, the help citing the commit, and the fix for a rename
+  /// whose new name the class has.
+  private func historyNote(
+    _ change: XenABIChange, name: Name, className: String, inRule: Set<String>
+  ) -> (label: String, help: String, fixes: [FixIt]) {
+    if let (newName, via) = XenABIHistory.currentName(after: change, upTo: options.xenRelease) {
+      let steps = via.map { "`\($0.newName ?? "")` in Xen \($0.release) (\($0.citation))" }
+      var help = "`\(name.text)` was renamed " + steps.joined(separator: ", then ")
+      var fixes: [FixIt] = []
+      if inRule.contains(newName) {
+        help += "; `\(newName)` is already in this rule, so drop `\(name.text)`"
+      } else if model.permissions(of: className).contains(newName) {
+        fixes = [FixIt(span: name.span, original: name.text, replacement: newName)]
+        help += "; use `\(newName)` (or run `xsmc port` on the whole policy)"
+      } else {
+        help += "; class `\(className)` of this policy has no `\(newName)` either"
+      }
+      return ("renamed `\(newName)` in Xen \(via[via.count - 1].release)", help, fixes)
+    }
+    let removal = change.kind == .removed ? change : (XenABIHistory.fate(of: change.newName ?? "", in: className) ?? change)
+    var help = "`\(name.text)` was removed from class `\(className)` in Xen \(removal.release) (\(removal.citation))"
+    if let instead = removal.instead { help += ": \(instead)" }
+    return ("removed in Xen \(removal.release)", help, [])
   }
 
   private mutating func resolveRole(_ name: Name) {
@@ -461,8 +523,9 @@ public struct Resolver {
         resolveTypeSet(source, allowSelf: false)
         resolveTypeSet(target, allowSelf: true)
         let classNames = resolveClasses(classes)
-        resolvePermissions(permissions, classes: classNames, classSet: classes)
-        if kind != .neverallow, classNames.count == 1,
+        // An unknown permission already explains an empty set; say it once.
+        let hadUnknown = resolvePermissions(permissions, classes: classNames, classSet: classes)
+        if !hadUnknown, kind != .neverallow, classNames.count == 1,
           model.expand(permissionSet: permissions, in: classNames[0]).isEmpty, !permissions.names.isEmpty || permissions.complement
         {
           warning(.check.emptyPermissionSet, "rule grants no permission", at: permissions.span, label: "empty after `~` or `-`")
@@ -591,30 +654,76 @@ public struct Resolver {
   }
 
   /// Xen refuses a policy whose first classes or permission bits differ from
-  /// its own (`validate_classes`); say so at build time.
+  /// its own (`validate_classes`), and numbers its initial SIDs itself; say
+  /// so at build time, naming the release compared with.
   private mutating func checkXenABI(anchor: SourceSpan) {
-    for (index, expected) in XenABI.classes.enumerated() {
+    guard !model.classOrder.isEmpty else { return }
+    let release: XenRelease
+    var context = ""
+    if let chosen = options.xenRelease {
+      release = chosen
+    } else {
+      let matching = XenABIHistory.releasesMatching(classOrder: model.classOrder, permissions: model.permissions(of:))
+      if let newest = matching.last {
+        release = newest
+      } else {
+        release = XenABIHistory.newestRelease
+        context = " (its classes match no Xen release from \(XenABIHistory.releases[0].version) to "
+          + "\(XenABIHistory.development.version); pass `--xen VERSION` to compare with another)"
+      }
+    }
+    let refuse = "\(release) will refuse to load this policy"
+    let classOrderHelp = "\(release) needs its \(release.classes.count) classes first, in order: "
+      + release.classes.map(\.name).joined(separator: " ")
+    for (index, expected) in release.classes.enumerated() {
       guard index < model.classOrder.count else {
-        if !model.classOrder.isEmpty {
-          warning(.check.xenAbi, "class `\(expected.name)` is missing; Xen will refuse to load this policy", at: anchor,
-            help: "Xen needs its 13 classes first, in order: \(XenABI.classes.map(\.name).joined(separator: " "))")
-        }
-        return
+        warning(.check.xenAbi, "\(release) expects class \(index + 1) to be `\(expected.name)`, but this policy has only \(model.classOrder.count) classes; \(refuse)\(context)",
+          at: anchor,
+          help: classOrderHelp)
+        break
       }
       let actual = model.classOrder[index]
       guard let symbol = model.classes[actual] else { continue }
       if actual != expected.name {
-        warning(.check.xenAbi, "class \(index + 1) is `\(actual)`, but Xen expects `\(expected.name)` there; Xen will refuse to load this policy",
-          at: symbol.span, label: "Xen class \(index + 1) is `\(expected.name)`")
-        return
+        warning(.check.xenAbi, "\(release) expects class \(index + 1) to be `\(expected.name)`, but this policy's class \(index + 1) is `\(actual)`; \(refuse)\(context)",
+          at: symbol.span, label: "\(release) has `\(expected.name)` here",
+          help: classOrderHelp)
+        break
       }
       let permissions = model.permissions(of: actual)
       for (bit, permission) in expected.permissions.enumerated() where bit >= permissions.count || permissions[bit] != permission {
-        let found = bit < permissions.count ? "`\(permissions[bit])`" : "nothing"
-        warning(.check.xenAbi, "permission bit \(bit) of class `\(actual)` is \(found), but Xen expects `\(permission)`; Xen will refuse to load this policy",
-          at: symbol.span, label: "class `\(actual)`")
+        let found = bit < permissions.count
+          ? "has `\(permissions[bit])` there"
+          : (permissions.isEmpty ? "has no permissions" : "ends after bit \(permissions.count - 1) (`\(permissions[permissions.count - 1])`)")
+        let history = XenABIHistory.fate(of: permissions.indices.contains(bit) ? permissions[bit] : "", in: actual)
+          .map { " (`\($0.permission)` was \($0.kind == .renamed ? "renamed `\($0.newName ?? "")`" : "removed") in Xen \($0.release))" } ?? ""
+        warning(.check.xenAbi, "\(release) expects permission bit \(bit) of class `\(actual)` to be `\(permission)`; this policy's `\(actual)` \(found)\(history); \(refuse)\(context)",
+          at: symbol.span, label: "class `\(actual)`",
+          help: portHint(for: release))
         break
       }
     }
+    for (index, expected) in release.initialSIDs.enumerated() where index < model.sidOrder.count && model.sidOrder[index] != expected {
+      warning(.check.xenAbi, "\(release) numbers initial SID \(index + 1) `\(expected)`, but this policy's SID \(index + 1) is `\(model.sidOrder[index])`; Xen would give its own domains the wrong contexts\(context)",
+        at: sidDeclarationSpan(model.sidOrder[index]) ?? anchor, label: "\(release) has `\(expected)` here",
+        help: "declare the initial SIDs in \(release)'s order: \(release.initialSIDs.joined(separator: " "))")
+      break
+    }
+  }
+
+  /// Help for a policy written for another release: which release its
+  /// classes are closest to, and the `xsmc port` line that moves it.
+  private func portHint(for target: XenRelease) -> String? {
+    func distance(_ release: XenRelease) -> Int {
+      zip(release.classes, model.classOrder).reduce(0) { sum, pair in
+        let ours = pair.0.name == pair.1 ? model.permissions(of: pair.1) : []
+        return sum + pair.0.permissions.enumerated().count { bit, p in bit >= ours.count || ours[bit] != p }
+      }
+    }
+    // The newest of equally close releases.
+    guard let closest = XenABIHistory.releases.reversed().min(by: { distance($0) < distance($1) }), closest != target,
+      distance(closest) < distance(target)
+    else { return nil }
+    return "this policy's classes are closest to \(closest)'s; `xsmc port --from \(closest.version) --to \(target.version)` renames its permissions and lists what changed"
   }
 }
