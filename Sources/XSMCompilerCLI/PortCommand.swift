@@ -11,8 +11,9 @@ extension XSMC {
     static let configuration = CommandConfiguration(
       abstract: "Rename a policy's permissions from one Xen release to another.",
       discussion: """
-        Rewrites every file of a policy directory (.te, .if, .spt, .cons, access_vectors, policy.conf, \
-        anything that is text; hidden files are skipped) or a single file, per the renames Xen made \
+        Rewrites a policy tree (in any layout xsmc reads: the files m4 reads inside the tree and every \
+        module's .te, .if and .cons, switched off or not), any other directory (every text file, hidden \
+        ones skipped) or a single file, per the renames Xen made \
         between the two releases (data/xen-abi-history.txt; --from may be newer than --to). Each whole \
         word outside a `#` comment that is a renamed permission's old name becomes the new name. \
         Permissions the target release does not have are reported with the commit that removed them \
@@ -113,7 +114,15 @@ extension XSMC {
         throw ExitCode(2)
       }
       var paths: [String] = []
-      if isDirectory.boolValue {
+      if isDirectory.boolValue, TreeLayout.detect(input) != nil {
+        // A policy tree: the files its layout reads and its modules' files, nothing else of the checkout.
+        let (tree, _) = PolicyTree.load(directory: input)
+        paths = tree.sourceFiles
+        if let classes = tree.classes?.directory, !paths.contains(where: { $0.hasPrefix(classes) }) {
+          Console.current.complain(
+            "xsmc: note: the hypervisor's classes in `\(classes)` come with Xen; port leaves them to the checkout of Xen \(to)")
+        }
+      } else if isDirectory.boolValue {
         let enumerator = FileManager.default.enumerator(atPath: input)
         while let relative = enumerator?.nextObject() as? String {
           var path = (input as NSString).appendingPathComponent(relative)

@@ -342,6 +342,20 @@ struct TreeLayoutTests {
     #expect(problems.contains { $0.id == .tree.missingFile && $0.message.contains("dom0.if") })
   }
 
+  /// `xsmc port` on a tree rewrites the tree's policy sources only: not
+  /// the Xen checkout's classes beside it, not other files in the tree.
+  @Test func portRewritesOnlyTheTreesPolicySources() async throws {
+    let root = try temporaryDirectory()
+    defer { try? fm.removeItem(atPath: root) }
+    let tree = try makeXenCheckout(root)
+    try "psr_alloc is psr_cat_op before Xen 4.11\n".write(toFile: tree + "/NOTES", atomically: true, encoding: .utf8)
+    let result = await xsmc(["port", "--from", "4.22", "--to", "4.10", tree])
+    #expect(result.status == 0, "\(result.err)")
+    let changed = result.out.split(separator: "\n").filter { $0.hasPrefix("+++ ") }
+    #expect(!changed.isEmpty && changed.allSatisfy { $0.contains("/tools/flask/policy/policy/support/") }, "\(changed)")
+    #expect(result.err.contains("come with Xen; port leaves them"))
+  }
+
   // MARK: Neither
 
   @Test func directoryInNoLayout() async throws {

@@ -296,3 +296,28 @@ struct TreePlanner {
     }
   }
 }
+
+extension PolicyTree {
+  /// Every policy source file of the tree, sorted: the files m4 reads that
+  /// lie inside the tree, and every module's `.te`, `.if` and `.cons`
+  /// (modules switched off included), for tools that rewrite sources
+  /// (`xsmc port`). Files outside the tree (the hypervisor's classes of a
+  /// Xen checkout) are not the tree's to rewrite and are left out.
+  public var sourceFiles: [String] {
+    let fm = FileManager.default
+    let root = directory.hasSuffix("/") ? directory : directory + "/"
+    func inside(_ path: String) -> Bool { directory == "." ? !path.hasPrefix("../") && !path.hasPrefix("/") : path.hasPrefix(root) }
+    var files = Set(inputs.flatMap { $0.kind == .file ? [$0.path] : ($0.passFiles ?? []) }.filter(inside))
+    let modulesDirectory = TreePaths.join(directory, layout == .refpolicy ? "policy/modules" : "modules")
+    let extensions: Set<String> = ["te", "if", "cons"]
+    let enumerator = fm.enumerator(atPath: modulesDirectory)
+    while let relative = enumerator?.nextObject() as? String {
+      guard !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }),
+        extensions.contains((relative as NSString).pathExtension)
+      else { continue }
+      files.insert(TreePaths.join(modulesDirectory, relative))
+    }
+    if let conf = Optional(TreePaths.join(directory, layout.modulesConf)), fm.fileExists(atPath: conf) { files.insert(conf) }
+    return files.sorted()
+  }
+}
