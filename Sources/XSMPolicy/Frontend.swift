@@ -125,6 +125,7 @@ public enum PolicyFrontend {
     let map: SourceMap
     let text: String
     var macroNames: Set<String> = []
+    var macros: MacroExpansionMap?
     switch source {
     case .text(let name, let body):
       map = SourceMap(primaryFile: name)
@@ -144,17 +145,21 @@ public enum PolicyFrontend {
         macroNames = tree.macroNames
         if loadDiagnostics.contains(where: { $0.severity == .error }) { return (nil, loadDiagnostics) }
         let (output, m4Diagnostics) = tree.expand(mls: options.mls)
+        macros = MacroExpansionMap(index: MacroIndex(scanning: tree.files.compactMap { path in
+          (try? String(contentsOfFile: path, encoding: .utf8)).map { M4Input(path: path, text: $0) }
+        }))
         return (output, loadDiagnostics + m4Diagnostics)
       }
       diagnostics.append(contentsOf: treeDiagnostics)
       guard let expanded, !diagnostics.hasErrors else {
+        if let macros { diagnostics = MacroDiagnostics.apply(to: diagnostics, map: macros) }
         return FrontendResult(diagnostics: attach(diagnostics, map), timings: timings, sourceMap: map)
       }
       text = expanded
     }
 
     let file = source.displayName
-    var (syntax, parseDiagnostics) = time(.parse) { Parser.parse(text: text, file: file, map: map) }
+    var (syntax, parseDiagnostics) = time(.parse) { Parser.parse(text: text, file: file, map: map, macros: macros) }
     diagnostics.append(contentsOf: improveMacroHints(parseDiagnostics, macroNames: macroNames))
     var opRuleExpansions: [(span: SourceSpan, text: String)] = []
     var parsedSyntax: PolicySyntax?
@@ -182,7 +187,8 @@ public enum PolicyFrontend {
       result.diagnostics.append(contentsOf: lowerDiagnostics)
     }
     result.timings = timings
-    result.diagnostics = attach(result.diagnostics, map)
+    if let macros { result.diagnostics = MacroDiagnostics.apply(to: result.diagnostics, map: macros) }
+    result.diagnostics = attach(withoutFollowOnWarnings(result.diagnostics), map)
     return result
   }
 
@@ -220,6 +226,22 @@ public enum PolicyFrontend {
       copy.span = span
       return copy
     }
+  }
+
+  /// Drops warnings whose span overlaps an error's: they follow from that
+  /// error (a rule with an unknown permission grants nothing, for one).
+  static func withoutFollowOnWarnings(_ list: DiagnosticList) -> DiagnosticList {
+    let errorSpans = list.items.filter { $0.severity == .error }.compactMap(\.span)
+    guard !errorSpans.isEmpty else { return list }
+    func overlap(_ a: SourceSpan, _ b: SourceSpan) -> Bool {
+      guard a.file == b.file, a.line <= b.endLine, b.line <= a.endLine else { return false }
+      guard a.line == a.endLine, b.line == b.endLine, a.column > 0, b.column > 0 else { return true }
+      return a.column < max(b.endColumn, b.column + 1) && b.column < max(a.endColumn, a.column + 1)
+    }
+    return DiagnosticList(list.items.filter { diagnostic in
+      guard diagnostic.severity == .warning, let span = diagnostic.span else { return true }
+      return !errorSpans.contains { overlap($0, span) }
+    })
   }
 
   /// Fills in the source line of every diagnostic (and note) that has a span.

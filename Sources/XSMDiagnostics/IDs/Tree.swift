@@ -8,7 +8,7 @@ extension DiagnosticID {
     public static let title = "Policy trees"
     public static let summary = """
       Reported when the input is a policy tree (a directory with `modules.conf`). Tests: \
-      `Tests/XSMBuildTests/TreeDiagnosticsTests.swift`.
+      `Tests/XSMBuildTests/TreeDiagnosticsTests.swift`, `Tests/XSMBuildTests/MacroDiagnosticsTests.swift`.
       """
 
     public let missingFile = DiagnosticID(
@@ -20,5 +20,9 @@ extension DiagnosticID {
     public let m4 = DiagnosticID(
       "tree.m4", "m4 complained, located at m4's file and line (a warning when m4 says so)")
     public let m4Failed = DiagnosticID("tree.m4-failed", "m4 could not run, or failed without saying why")
+    public let macroArity = DiagnosticID(
+      "tree.macro-arity", "a macro call passes fewer arguments than the highest `$N` its body uses")
+    public let m4Quote = DiagnosticID(
+      "tree.m4-quote", "an apostrophe in a `#` comment inside a `define` body ends the body's quote early")
   }
 }

@@ -1,0 +1,84 @@
+import XSMDiagnostics
+
+/// The post-pass that makes diagnostics of an m4 tree point where the fix
+/// belongs: calls passing too few arguments and apostrophes that end a
+/// body's quote are reported from the scan, errors they explain are dropped,
+/// and an error placed in a macro body (by `MacroExpansionMap`) gets one note
+/// per call that expanded it instead of one error per call.
+public enum MacroDiagnostics {
+  /// The most calls listed under one diagnostic.
+  static let maximumCallNotes = 12
+
+  public static func apply(to list: DiagnosticList, map: MacroExpansionMap) -> DiagnosticList {
+    let index = map.index
+    let shortCalls = index.calls.filter { $0.argumentCount < index.definitions[$0.definition].requiredArguments }
+    let brokenDefinitions = Set(index.quoteProblems.map(\.definition))
+    var result = DiagnosticList()
+    for call in shortCalls { result.append(arityError(call, index)) }
+    for problem in index.quoteProblems { result.append(quoteError(problem)) }
+
+    for diagnostic in list {
+      guard let span = diagnostic.span else {
+        result.append(diagnostic)
+        continue
+      }
+      if shortCalls.contains(where: { $0.span.file == span.file && ($0.span.line...$0.span.endLine).contains(span.line) }) {
+        continue
+      }
+      if !brokenDefinitions.isDisjoint(with: map.definitionsExpanded(file: span.file, line: span.line))
+        || index.definition(holding: span).map(brokenDefinitions.contains) == true
+      {
+        continue
+      }
+      let allChains = map.chains(at: span)
+      let chains = allChains.filter { chain in
+        !chain.contains { brokenDefinitions.contains($0.definition) }
+          && !shortCalls.contains { $0.span == chain[0].call }
+      }
+      if !allChains.isEmpty && chains.isEmpty { continue }
+      var located = diagnostic
+      located.notes += expansionNotes(chains, index)
+      result.append(located)
+    }
+    return result
+  }
+
+  private static func arityError(_ call: MacroIndex.Call, _ index: MacroIndex) -> Diagnostic {
+    let definition = index.definitions[call.definition]
+    let required = definition.requiredArguments
+    return Diagnostic(
+      .tree.macroArity, .error,
+      "`\(call.name)` takes \(required) argument\(required == 1 ? "" : "s"), \(call.argumentCount) given",
+      span: call.span, label: "\(call.argumentCount) given",
+      help: "its body uses `$\(definition.highestArgument)`; the missing arguments expand to nothing",
+      notes: [DiagnosticNote("`\(call.name)` is defined here", span: definition.nameSpan)])
+  }
+
+  private static func quoteError(_ problem: MacroIndex.QuoteProblem) -> Diagnostic {
+    Diagnostic(
+      .tree.m4Quote, .error, "an apostrophe in a comment ends the quoted body of `\(problem.macro)`",
+      span: problem.span, label: "closes the body's quote",
+      help: "m4 has no comments inside quotes, so this `'` ends the body here and m4 reads the rest "
+        + "unquoted; write the comment without an apostrophe")
+  }
+
+  /// "in expansion of `inner` (file:line), from `outer` (file:line), called from file:line", one per call.
+  private static func expansionNotes(_ chains: Set<[MacroFrame]>, _ index: MacroIndex) -> [DiagnosticNote] {
+    let ordered = chains.sorted { a, b in
+      let (x, y) = (a[0].call, b[0].call)
+      return (x.file, x.line, x.column, a.count) < (y.file, y.line, y.column, b.count)
+    }
+    var messages: [String] = []
+    for chain in ordered {
+      let macros = chain.reversed().map { "`\(index.definitions[$0.definition].name)` (\(index.location(ofDefinition: $0.definition)))" }
+      let call = chain[0].call
+      let message = "in expansion of \(macros.joined(separator: ", from ")), called from \(call.file):\(call.line)"
+      if !messages.contains(message) { messages.append(message) }
+    }
+    var notes = messages.prefix(maximumCallNotes).map { DiagnosticNote($0) }
+    if messages.count > maximumCallNotes {
+      notes.append(DiagnosticNote("and \(messages.count - maximumCallNotes) more calls"))
+    }
+    return notes
+  }
+}
