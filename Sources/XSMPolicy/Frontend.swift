@@ -36,6 +36,8 @@ public struct FrontendResult: Sendable {
   public var timings: [(pass: FrontendPass, seconds: Double)] = []
   /// The source map used, to attach source lines to later diagnostics.
   public var sourceMap: SourceMap
+  /// Where the tokens of m4's macro expansions are written (trees only).
+  public var macroExpansions: MacroExpansionMap?
   /// What each op rule expanded to, in source order.
   public var opRuleExpansions: [(span: SourceSpan, text: String)] = []
 
@@ -180,6 +182,7 @@ public enum PolicyFrontend {
     var result = FrontendResult(
       expandedText: text, syntax: syntax, model: model, diagnostics: diagnostics, timings: timings, sourceMap: map)
     result.opRuleExpansions = opRuleExpansions
+    result.macroExpansions = macros
     result.parsedSyntax = parsedSyntax
     if lower && !diagnostics.hasErrors {
       let (cil, lowerDiagnostics) = time(.lower) { CILLowering.lower(model) }

@@ -95,6 +95,18 @@ struct MacroDiagnosticsTests {
     #expect(!rendered.contains("^"), "\(rendered)")
   }
 
+  /// A misspelt argument that m4 also builds a name from: the error at the
+  /// argument stands, the line-only one about the built name follows from it.
+  @Test func builtNameFromAMisspeltArgumentIsNotReportedAgain() async throws {
+    let (outcome, tree) = try await build(replacing: [
+      ("modules/domU.if", "define(`domU_enabled')", "define(`domU_enabled')\ndefine(`bind_own_chan', `allow $1 $1_chan:event bind;')"),
+      ("modules/domU.te", "toolstack_manages(dom0_t, domU_t)", "toolstack_manages(dom0_t, domU_t) bind_own_chan(domu_t)"),
+    ])
+    let error = try onlyError(outcome)
+    #expect(error.message.contains("`domu_t`") && error.help == "did you mean `domU_t`?")
+    #expect(error.span == SourceSpan(file: tree + "/modules/domU.te", line: 16, column: 49, endColumn: 55))
+  }
+
   /// `toolstack_manages` with one argument: one arity error at the call
   /// (note at the definition) instead of an error per rule of its body.
   @Test func macroArity() async throws {
@@ -130,6 +142,17 @@ struct MacroDiagnosticsTests {
     let error = try onlyError(outcome)
     #expect(error.id.rawValue == "parse.expected-token" && error.message.hasPrefix("expected `;`"))
     #expect(error.span == SourceSpan(file: tree + "/modules/domU.te", line: 11, column: 37, endColumn: 38))
+  }
+
+  /// A `;` missing inside a macro body: after the body's token, with the calls as notes.
+  @Test func missingSemicolonInAMacroBody() async throws {
+    let (outcome, tree) = try await build(replacing: [
+      ("support/toolstack.spt", "allow $1 $2:shadow enable;", "allow $1 $2:shadow enable")
+    ])
+    let error = try onlyError(outcome)
+    #expect(error.id.rawValue == "parse.expected-token")
+    #expect(error.span == SourceSpan(file: tree + "/support/toolstack.spt", line: 20, column: 26, endColumn: 27))
+    #expect(error.notes.contains { $0.message.hasSuffix("called from \(tree)/modules/domU.te:15") }, "\(error.notes)")
   }
 
   /// A permission of another class is an error; the rule granting nothing

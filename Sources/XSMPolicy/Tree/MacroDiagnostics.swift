@@ -17,11 +17,17 @@ public enum MacroDiagnostics {
     for call in shortCalls { result.append(arityError(call, index)) }
     for problem in index.quoteProblems { result.append(quoteError(problem)) }
 
+    // Lines where an error has a column: a line-only error of the same kind
+    // there (a name m4 built from the misspelt argument) follows from it.
+    let locatedErrors = Set(list.compactMap { d in
+      d.span.flatMap { $0.column > 0 && d.severity == .error ? "\(d.id) \($0.file):\($0.line)" : nil }
+    })
     for diagnostic in list {
       guard let span = diagnostic.span else {
         result.append(diagnostic)
         continue
       }
+      if span.column == 0, locatedErrors.contains("\(diagnostic.id) \(span.file):\(span.line)") { continue }
       if shortCalls.contains(where: { $0.span.file == span.file && ($0.span.line...$0.span.endLine).contains(span.line) }) {
         continue
       }

@@ -27,6 +27,8 @@ public final class MacroExpansionMap: Sendable {
   private struct Record {
     /// Span start (file, line, column) of a placed token → the frame chains it came through.
     var chains: [SpanStart: Set<[MacroFrame]>] = [:]
+    /// The same by line (column 0), for spans that start between tokens.
+    var chainsByLine: [SpanStart: Set<[MacroFrame]>] = [:]
     /// Call line → the definitions its expansion went through.
     var expanded: [SpanStart: Set<Int>] = [:]
   }
@@ -63,12 +65,16 @@ public final class MacroExpansionMap: Sendable {
   /// Notes that `span` (a token's start) was placed from these expansions.
   func placed(_ span: SourceSpan, through frames: [MacroFrame]) {
     guard !frames.isEmpty else { return }
-    record.withLock { _ = $0.chains[SpanStart(span), default: []].insert(frames) }
+    record.withLock {
+      $0.chains[SpanStart(span), default: []].insert(frames)
+      $0.chainsByLine[SpanStart(span.file, span.line, 0), default: []].insert(frames)
+    }
   }
 
-  /// The frame chains of tokens placed at `span`'s start.
+  /// The frame chains of tokens placed at `span`'s start, or else on its line
+  /// (a missing `;` is placed just after a token).
   func chains(at span: SourceSpan) -> Set<[MacroFrame]> {
-    record.withLock { $0.chains[SpanStart(span)] ?? [] }
+    record.withLock { $0.chains[SpanStart(span)] ?? $0.chainsByLine[SpanStart(span.file, span.line, 0)] ?? [] }
   }
 
   /// The definitions expanded by the calls starting on `line` of `file`.
