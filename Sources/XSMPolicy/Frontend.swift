@@ -179,6 +179,7 @@ public enum PolicyFrontend {
     }
     let (model, checkDiagnostics) = time(.resolve) { Resolver.check(syntax, options: options) }
     diagnostics.append(contentsOf: checkDiagnostics)
+    if let macros { diagnostics = MacroDiagnostics.apply(to: diagnostics, map: macros) }
     var result = FrontendResult(
       expandedText: text, syntax: syntax, model: model, diagnostics: diagnostics, timings: timings, sourceMap: map)
     result.opRuleExpansions = opRuleExpansions
@@ -190,7 +191,6 @@ public enum PolicyFrontend {
       result.diagnostics.append(contentsOf: lowerDiagnostics)
     }
     result.timings = timings
-    if let macros { result.diagnostics = MacroDiagnostics.apply(to: result.diagnostics, map: macros) }
     result.diagnostics = attach(withoutFollowOnWarnings(result.diagnostics), map)
     return result
   }

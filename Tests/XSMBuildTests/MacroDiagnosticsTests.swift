@@ -155,6 +155,18 @@ struct MacroDiagnosticsTests {
     #expect(error.notes.contains { $0.message.hasSuffix("called from \(tree)/modules/domU.te:15") }, "\(error.notes)")
   }
 
+  /// libsepol's complaints are placed too: a rule in a macro body that
+  /// breaks a neverallow for one caller is reported in the body, with the calls.
+  @Test func neverallowViolationInAMacroBody() async throws {
+    let (outcome, tree) = try await build(replacing: [
+      ("support/toolstack.spt", "define(`toolstack_manages', `\n", "define(`toolstack_manages', `\nallow $1 $2:mmu map_read;\n")
+    ])
+    let error = try onlyError(outcome)
+    #expect(error.id.rawValue == "sepol.neverallow")
+    #expect(error.span?.file == tree + "/support/toolstack.spt" && error.span?.line == 36 && error.span?.column == 1)
+    #expect(error.notes.contains { $0.message.hasSuffix("called from \(tree)/modules/prot_domU.te:24") }, "\(error.notes)")
+  }
+
   /// A permission of another class is an error; the rule granting nothing
   /// because of it is not warned about as well.
   @Test func noFollowOnWarningAfterAnError() async throws {

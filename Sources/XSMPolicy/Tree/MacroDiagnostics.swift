@@ -49,6 +49,18 @@ public enum MacroDiagnostics {
     return result
   }
 
+  /// Diagnostics of a later pass (libsepol's) with the calls as notes when
+  /// they are placed in a macro body.
+  public static func withExpansionNotes(_ diagnostics: [Diagnostic], map: MacroExpansionMap?) -> [Diagnostic] {
+    guard let map else { return diagnostics }
+    return diagnostics.map { diagnostic in
+      guard let span = diagnostic.span else { return diagnostic }
+      var located = diagnostic
+      located.notes += expansionNotes(map.chains(at: span), map.index)
+      return located
+    }
+  }
+
   private static func arityError(_ call: MacroIndex.Call, _ index: MacroIndex) -> Diagnostic {
     let definition = index.definitions[call.definition]
     let required = definition.requiredArguments
