@@ -120,6 +120,17 @@ struct MacroDiagnosticsTests {
     #expect(error.notes.first?.span == SourceSpan(file: tree + "/support/toolstack.spt", line: 35, column: 9, endColumn: 26))
   }
 
+  /// A call inside a macro body with too few arguments: the error is at
+  /// that call (once, not once per caller), and what its expansion breaks is not reported.
+  @Test func macroArityOfACallInABody() async throws {
+    let (outcome, tree) = try await build(replacing: [
+      ("support/domains.spt", "toolstack_build_steps($1, $2_building)", "toolstack_build_steps($1)")
+    ])
+    let error = try onlyError(outcome)
+    #expect(error.id == .tree.macroArity && error.message == "`toolstack_build_steps` takes 2 arguments, 1 given")
+    #expect(error.span == SourceSpan(file: tree + "/support/domains.spt", line: 67, column: 1, endColumn: 26))
+  }
+
   /// `# don't` inside a body ends the body's quote: reported at that
   /// apostrophe, and the stray text at every call is not reported again.
   @Test func apostropheInABodyComment() async throws {
@@ -205,10 +216,15 @@ struct MacroIndexTests {
         define(`optional', `allow $1 $2:domain create;ifelse(`$3', `', `', `allow $1 $3:domain create;')')
         # define(`commented', `$9')
         define(`noargs', `allow a b:c d;')
+        define(`passing', `plain($@) plain($1) ifdef(`x', `plain(`a', `b', `c')')')
         """)
     ])
+    // Calls in bodies count too, but not those passing `$@` on; an unused
+    // macro's short call is no error.
+    #expect(index.calls.map(\.argumentCount) == [1, 3])
+    #expect(index.shortCalls.isEmpty)
     let required = Dictionary(uniqueKeysWithValues: index.definitions.map { ($0.name, $0.requiredArguments) })
-    #expect(required == ["plain": 2, "counted": 0, "shifting": 0, "optional": 2, "noargs": 0])
+    #expect(required == ["plain": 2, "counted": 0, "shifting": 0, "optional": 2, "noargs": 0, "passing": 0])
     #expect(index.definitions.first?.nameSpan == SourceSpan(file: "a.spt", line: 1, column: 9, endColumn: 14))
     #expect(index.definitions.first { $0.name == "optional" }?.highestArgument == 3)
   }

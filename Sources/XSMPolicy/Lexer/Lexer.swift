@@ -28,6 +28,8 @@ public struct Lexer {
   private let macros: MacroExpansionMap?
   /// The output of the calls on the current `#line`, and how far it was matched.
   private var expansion: (file: String, line: Int, tokens: [ExpansionToken], next: Int)?
+  /// The last line found to start no call, so its other tokens skip the lookup.
+  private var lineWithoutCalls: (file: String, line: Int)?
 
   public init(text: String, file: String, map: SourceMap, macros: MacroExpansionMap? = nil) {
     scalars = Array(text.unicodeScalars)
@@ -207,7 +209,11 @@ public struct Lexer {
   private mutating func placeInExpansion(_ text: String) -> SourceSpan? {
     guard let macros else { return nil }
     if expansion?.line != line || expansion?.file != file {
-      guard let tokens = macros.tokens(file: file, line: line) else { return nil }
+      if lineWithoutCalls?.line == line && lineWithoutCalls?.file == file { return nil }
+      guard let tokens = macros.tokens(file: file, line: line) else {
+        lineWithoutCalls = (file, line)
+        return nil
+      }
       expansion = (file, line, tokens, 0)
     }
     // A name is looked for in the rest of the expansion (branches m4 left out
@@ -219,7 +225,7 @@ public struct Lexer {
     guard let found = current.tokens[current.next..<end].firstIndex(where: { $0.text == text }) else { return nil }
     expansion?.next = found + 1
     let token = current.tokens[found]
-    macros.placed(token.span, through: token.frames)
+    macros.placed(token)
     return token.span
   }
 

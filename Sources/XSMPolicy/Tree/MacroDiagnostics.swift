@@ -11,7 +11,7 @@ public enum MacroDiagnostics {
 
   public static func apply(to list: DiagnosticList, map: MacroExpansionMap) -> DiagnosticList {
     let index = map.index
-    let shortCalls = index.calls.filter { $0.argumentCount < index.definitions[$0.definition].requiredArguments }
+    let shortCalls = index.shortCalls
     let brokenDefinitions = Set(index.quoteProblems.map(\.definition))
     var result = DiagnosticList()
     for call in shortCalls { result.append(arityError(call, index)) }
@@ -39,7 +39,7 @@ public enum MacroDiagnostics {
       let allChains = map.chains(at: span)
       let chains = allChains.filter { chain in
         !chain.contains { brokenDefinitions.contains($0.definition) }
-          && !shortCalls.contains { $0.span == chain[0].call }
+          && !chain.contains { frame in shortCalls.contains { $0.span == frame.call } }
       }
       if !allChains.isEmpty && chains.isEmpty { continue }
       var located = diagnostic

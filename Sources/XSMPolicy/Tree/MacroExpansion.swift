@@ -25,12 +25,22 @@ struct ExpansionToken: Sendable {
 public final class MacroExpansionMap: Sendable {
   public let index: MacroIndex
   private struct Record {
+    /// Tokens placed through macro expansions, in lexing order (indexed on the first question).
+    var placed: [ExpansionToken] = []
     /// Span start (file, line, column) of a placed token → the frame chains it came through.
     var chains: [SpanStart: Set<[MacroFrame]>] = [:]
     /// The same by line (column 0), for spans that start between tokens.
     var chainsByLine: [SpanStart: Set<[MacroFrame]>] = [:]
     /// Call line → the definitions its expansion went through.
     var expanded: [SpanStart: Set<Int>] = [:]
+
+    mutating func indexPlaced() {
+      for token in placed {
+        chains[SpanStart(token.span), default: []].insert(token.frames)
+        chainsByLine[SpanStart(token.span.file, token.span.line, 0), default: []].insert(token.frames)
+      }
+      placed = []
+    }
   }
   private let record = Mutex(Record())
 
@@ -62,19 +72,19 @@ public final class MacroExpansionMap: Sendable {
     return tokens
   }
 
-  /// Notes that `span` (a token's start) was placed from these expansions.
-  func placed(_ span: SourceSpan, through frames: [MacroFrame]) {
-    guard !frames.isEmpty else { return }
-    record.withLock {
-      $0.chains[SpanStart(span), default: []].insert(frames)
-      $0.chainsByLine[SpanStart(span.file, span.line, 0), default: []].insert(frames)
-    }
+  /// Notes that the lexer placed `token` where its text is written.
+  func placed(_ token: ExpansionToken) {
+    guard !token.frames.isEmpty else { return }
+    record.withLock { $0.placed.append(token) }
   }
 
   /// The frame chains of tokens placed at `span`'s start, or else on its line
   /// (a missing `;` is placed just after a token).
   func chains(at span: SourceSpan) -> Set<[MacroFrame]> {
-    record.withLock { $0.chains[SpanStart(span)] ?? $0.chainsByLine[SpanStart(span.file, span.line, 0)] ?? [] }
+    record.withLock {
+      $0.indexPlaced()
+      return $0.chains[SpanStart(span)] ?? $0.chainsByLine[SpanStart(span.file, span.line, 0)] ?? []
+    }
   }
 
   /// The definitions expanded by the calls starting on `line` of `file`.
@@ -203,10 +213,11 @@ private struct Flattener {
     let frame = MacroFrame(definition: definition, call: source.span(start..<reader.offset))
     let first = tokens.count
     flatten(file: body.file, range: body.body, arguments: expandedArguments, frames: frames + [frame], into: &tokens)
-    if frames.isEmpty && callArguments.count < body.requiredArguments {
+    if callArguments.count < body.requiredArguments, !callArguments.contains(where: { spreadsArguments(source.text($0)) }) {
       // The call is wrong, not the body: its expansion stays on the call's line.
-      for position in first..<tokens.count where !tokens[position].frames.isEmpty {
-        tokens[position] = ExpansionToken(text: tokens[position].text, span: callLine, frames: [])
+      let line = SourceSpan(file: source.path, line: frame.call.line, column: 0, endColumn: 0)
+      for position in first..<tokens.count where tokens[position].frames.count > frames.count {
+        tokens[position] = ExpansionToken(text: tokens[position].text, span: line, frames: frames)
       }
     }
     return true

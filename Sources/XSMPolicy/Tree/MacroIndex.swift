@@ -71,7 +71,7 @@ public struct MacroIndex: Sendable {
     let body: Range<Int>
   }
 
-  /// A call of a defined macro outside any definition.
+  /// A call of a defined macro, at the top level or in a macro body.
   public struct Call: Sendable {
     public var name: String
     /// From the macro's name to the closing parenthesis.
@@ -79,6 +79,10 @@ public struct MacroIndex: Sendable {
     /// How many arguments m4 sees (`f()` passes one, empty; `f` passes none).
     public var argumentCount: Int
     let definition: Int
+    /// The definition whose body holds the call; nil outside bodies.
+    let enclosingDefinition: Int?
+    /// Macros an argument names in quotes (`opt_call(`nic_client', T)` may call `nic_client`).
+    let namedMacros: [Int]
     let file: Int
     let range: Range<Int>
   }
@@ -107,6 +111,8 @@ public struct MacroIndex: Sendable {
   var definitionByName: [String: Int] = [:]
   /// Regions by file path and the line m4 -s names for their output.
   var regions: [String: [Int: [Region]]] = [:]
+  /// Definitions some call reaches (see `reachableDefinitions`).
+  var expandedDefinitions: Set<Int> = []
 
   public init() {}
 
@@ -117,6 +123,35 @@ public struct MacroIndex: Sendable {
       var scanner = TopLevelScanner(index: self, file: files.count - 1)
       scanner.scan()
       self = scanner.index
+    }
+    for (number, definition) in definitions.enumerated() {
+      var scanner = TopLevelScanner(index: self, file: definition.file)
+      scanner.scan(body: number)
+      self = scanner.index
+    }
+    expandedDefinitions = reachableDefinitions()
+  }
+
+  /// The definitions some call outside them reaches, directly, through other
+  /// bodies, or by a quoted name (`opt_call`).
+  private func reachableDefinitions() -> Set<Int> {
+    let callees = Dictionary(grouping: calls, by: \.enclosingDefinition)
+      .mapValues { $0.flatMap { [$0.definition] + $0.namedMacros } }
+    var reached = Set<Int>()
+    var pending = callees[nil] ?? []
+    while let next = pending.popLast() {
+      guard reached.insert(next).inserted else { continue }
+      pending += callees[next] ?? []
+    }
+    return reached
+  }
+
+  /// The calls that pass fewer arguments than their macro's body uses, in
+  /// bodies only when some call reaches that body (an unused macro breaks nothing).
+  public var shortCalls: [Call] {
+    calls.filter { call in
+      call.argumentCount < definitions[call.definition].requiredArguments
+        && call.enclosingDefinition.map(expandedDefinitions.contains) ?? true
     }
   }
 
@@ -231,6 +266,8 @@ struct M4Reader {
 private struct TopLevelScanner {
   var index: MacroIndex
   let file: Int
+  /// The definition whose body is being scanned.
+  var enclosing: Int?
   static let conditionals: Set<String> = ["ifdef", "ifelse", "ifndef"]
 
   init(index: MacroIndex, file: Int) {
@@ -242,12 +279,23 @@ private struct TopLevelScanner {
 
   mutating func scan() {
     let scalars = source.scalars
-    scan(M4Reader(scalars, range: 0..<scalars.count), inRegion: false)
+    scan(M4Reader(scalars, range: 0..<scalars.count), .topLevel)
   }
 
-  /// Scans `reader`'s text as m4 reads it at the top level; inside a
-  /// conditional's arguments (`inRegion`) calls are recorded but make no region of their own.
-  private mutating func scan(_ start: M4Reader, inRegion: Bool) {
+  /// Records the calls in a macro body (m4 finds them when the macro is
+  /// called, so every definition of the tree is known by then).
+  mutating func scan(body definition: Int) {
+    enclosing = definition
+    scan(M4Reader(source.scalars, range: index.definitions[definition].body), .body)
+  }
+
+  /// Where scanned text sits: calls at the top level make regions; in a
+  /// conditional's arguments or a macro body they are only recorded, and a
+  /// body's `define`s are not made until the macro is called.
+  private enum Context { case topLevel, conditional, body }
+
+  /// Scans `reader`'s text as m4 reads it.
+  private mutating func scan(_ start: M4Reader, _ context: Context) {
     var reader = start
     while !reader.atEnd {
       let c = reader.current
@@ -262,25 +310,28 @@ private struct TopLevelScanner {
           reader.skipLine(includingNewline: true)
         } else if name == "define", !reader.atEnd, reader.current == "(" {
           guard let arguments = reader.arguments() else { return }
-          define(arguments)
+          if context != .body { define(arguments) }
         } else if Self.conditionals.contains(name), !reader.atEnd, reader.current == "(" {
           guard let arguments = reader.arguments() else { return }
-          if !inRegion { addRegion(wordRange.lowerBound..<reader.offset) }
+          if context == .topLevel { addRegion(wordRange.lowerBound..<reader.offset) }
           for (position, argument) in arguments.enumerated()
           where !ArgumentUses.isCondition(name, position, of: arguments.count) {
-            scan(M4Reader(source.scalars, range: unquoted(argument)), inRegion: true)
+            scan(M4Reader(source.scalars, range: unquoted(argument)), context == .body ? .body : .conditional)
           }
         } else if let definition = index.definitionByName[name] {
-          var count = 0
+          var arguments: [Range<Int>] = []
           if !reader.atEnd, reader.current == "(" {
-            guard let arguments = reader.arguments() else { return }
-            count = arguments.count
+            guard let parsed = reader.arguments() else { return }
+            arguments = parsed
           }
           let range = wordRange.lowerBound..<reader.offset
+          // In a body, `$@` and `$*` pass any number of arguments.
+          if context == .body, arguments.contains(where: { spreadsArguments(source.text($0)) }) { continue }
+          let named = arguments.compactMap { index.definitionByName[source.text(unquoted($0))] }
           index.calls.append(
-            MacroIndex.Call(name: name, span: source.span(range), argumentCount: count, definition: definition,
-              file: file, range: range))
-          if !inRegion { addRegion(range) }
+            MacroIndex.Call(name: name, span: source.span(range), argumentCount: arguments.count, definition: definition,
+              enclosingDefinition: enclosing, namedMacros: named, file: file, range: range))
+          if context == .topLevel { addRegion(range) }
         }
       } else {
         reader.offset += 1
@@ -348,6 +399,9 @@ private struct TopLevelScanner {
     return nil
   }
 }
+
+/// True when an argument's text passes on all of a macro's arguments (`$@`, `$*`).
+func spreadsArguments(_ text: String) -> Bool { text.contains("$@") || text.contains("$*") }
 
 /// Which `$N` a macro body uses, and so how many arguments a call must pass.
 struct ArgumentUses {
