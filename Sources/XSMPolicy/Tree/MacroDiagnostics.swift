@@ -28,14 +28,17 @@ public enum MacroDiagnostics {
         continue
       }
       if span.column == 0, locatedErrors.contains("\(diagnostic.id) \(span.file):\(span.line)") { continue }
+      // What a short call's expansion breaks is placed on the call's lines.
       if shortCalls.contains(where: { $0.span.file == span.file && ($0.span.line...$0.span.endLine).contains(span.line) }) {
         continue
       }
+      // A body whose quote ends early: its text, and whatever its calls output.
       if !brokenDefinitions.isDisjoint(with: map.definitionsExpanded(file: span.file, line: span.line))
         || index.definition(holding: span).map(brokenDefinitions.contains) == true
       {
         continue
       }
+      // Placed in a body: one note per call chain, those through a short call or broken body left out.
       let allChains = map.chains(at: span)
       let chains = allChains.filter { chain in
         !chain.contains { brokenDefinitions.contains($0.definition) }

@@ -14,8 +14,8 @@ public struct M4Input: Sendable {
 
 /// What a linear, m4-aware scan of a policy tree's files finds: the macros
 /// defined with `define(`NAME', `BODY')` (where each body sits in its file),
-/// the calls of those macros outside definitions, and apostrophes in `#`
-/// comments that end a body's quote early.
+/// the calls of those macros (with their argument counts), and apostrophes in
+/// `#` comments that end a body's quote early.
 ///
 /// The scan follows m4's reading rules (nested `` ` ``…`'` quotes, `#`
 /// comments outside quotes, `dnl`, arguments split at top-level commas) but
@@ -83,8 +83,6 @@ public struct MacroIndex: Sendable {
     let enclosingDefinition: Int?
     /// Macros an argument names in quotes (`opt_call(`nic_client', T)` may call `nic_client`).
     let namedMacros: [Int]
-    let file: Int
-    let range: Range<Int>
   }
 
   /// An apostrophe in a `#` comment inside a `define` body, which ends the
@@ -100,7 +98,6 @@ public struct MacroIndex: Sendable {
   struct Region: Sendable {
     var file: Int
     var range: Range<Int>
-    var line: Int
   }
 
   var files: [File] = []
@@ -113,8 +110,6 @@ public struct MacroIndex: Sendable {
   var regions: [String: [Int: [Region]]] = [:]
   /// Definitions some call reaches (see `reachableDefinitions`).
   var expandedDefinitions: Set<Int> = []
-
-  public init() {}
 
   /// Scans the files in m4's order (definitions are known from where they are made).
   public init(scanning inputs: [M4Input]) {
@@ -330,7 +325,7 @@ private struct TopLevelScanner {
           let named = arguments.compactMap { index.definitionByName[source.text(unquoted($0))] }
           index.calls.append(
             MacroIndex.Call(name: name, span: source.span(range), argumentCount: arguments.count, definition: definition,
-              enclosingDefinition: enclosing, namedMacros: named, file: file, range: range))
+              enclosingDefinition: enclosing, namedMacros: named))
           if context == .topLevel { addRegion(range) }
         }
       } else {
@@ -342,7 +337,7 @@ private struct TopLevelScanner {
   private mutating func addRegion(_ range: Range<Int>) {
     let line = source.position(range.lowerBound).line
     index.regions[source.path, default: [:]][line, default: []].append(
-      MacroIndex.Region(file: file, range: range, line: line))
+      MacroIndex.Region(file: file, range: range))
   }
 
   /// The inside of an argument that is one quoted string; else the argument.
