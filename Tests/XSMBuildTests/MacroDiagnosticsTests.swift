@@ -246,6 +246,9 @@ struct MacroIndexTests {
       ("a.spt", "define(`fine', `# a `quoted' word\n$1')\ndefine(`broken', `\n\t# don't\n\tallow $1 b:c d;\n')\n")
     ])
     #expect(index.quoteProblems.map(\.macro) == ["broken"])
+    // Nothing calls `broken`, so the problem is a warning.
+    let reported = MacroDiagnostics.apply(to: DiagnosticList(), map: MacroExpansionMap(index: index))
+    #expect(reported.items.map(\.severity) == [.warning] && reported.items.first?.id.rawValue == "tree.m4-quote")
     #expect(index.quoteProblems.first?.span == SourceSpan(file: "a.spt", line: 4, column: 7, endColumn: 8))
   }
 }

@@ -23,6 +23,7 @@ extension DiagnosticID {
     public let macroArity = DiagnosticID(
       "tree.macro-arity", "a macro call passes fewer arguments than the highest `$N` its body uses")
     public let m4Quote = DiagnosticID(
-      "tree.m4-quote", "an apostrophe in a `#` comment inside a `define` body ends the body's quote early")
+      "tree.m4-quote",
+      "an apostrophe in a `#` comment inside a `define` body ends the body's quote early (a warning when nothing calls the macro)")
   }
 }

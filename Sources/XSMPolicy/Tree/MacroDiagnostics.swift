@@ -15,7 +15,9 @@ public enum MacroDiagnostics {
     let brokenDefinitions = Set(index.quoteProblems.map(\.definition))
     var result = DiagnosticList()
     for call in shortCalls { result.append(arityError(call, index)) }
-    for problem in index.quoteProblems { result.append(quoteError(problem)) }
+    for problem in index.quoteProblems {
+      result.append(quoteError(problem, called: index.expandedDefinitions.contains(problem.definition)))
+    }
 
     // Lines where an error has a column: a line-only error of the same kind
     // there (a name m4 built from the misspelt argument) follows from it.
@@ -75,9 +77,12 @@ public enum MacroDiagnostics {
       notes: [DiagnosticNote("`\(call.name)` is defined here", span: definition.nameSpan)])
   }
 
-  private static func quoteError(_ problem: MacroIndex.QuoteProblem) -> Diagnostic {
+  /// An error when some call expands the broken body (it outputs a stray
+  /// `'` at least), else a warning: an unused macro breaks no build.
+  private static func quoteError(_ problem: MacroIndex.QuoteProblem, called: Bool) -> Diagnostic {
     Diagnostic(
-      .tree.m4Quote, .error, "an apostrophe in a comment ends the quoted body of `\(problem.macro)`",
+      .tree.m4Quote, called ? .error : .warning,
+      "an apostrophe in a comment ends the quoted body of `\(problem.macro)`",
       span: problem.span, label: "closes the body's quote",
       help: "m4 has no comments inside quotes, so this `'` ends the body here and m4 reads the rest "
         + "unquoted; write the comment without an apostrophe")
