@@ -89,7 +89,8 @@ public enum PolicyBuilder {
     case .success(let (binary, summary, messages)):
       outcome.binary = binary
       outcome.summary = summary
-      outcome.diagnostics.append(contentsOf: messages.map { diagnostic(for: $0, cil: cil, severity: .warning) })
+      let warnings = messages.map { diagnostic(for: $0, cil: cil, severity: .warning) }
+      outcome.diagnostics.append(contentsOf: MacroDiagnostics.withExpansionNotes(warnings, map: frontend.macroExpansions))
     case .failure(let error):
       // libsepol reports the cause first and its consequences after
       // ("Failed to resolve AST"); keep the located ones, else all of them.
@@ -100,7 +101,7 @@ public enum PolicyBuilder {
       if mapped.isEmpty {
         mapped = [Diagnostic(error.id, .error, "libsepol: \(error.message)")]
       }
-      outcome.diagnostics.append(contentsOf: mapped)
+      outcome.diagnostics.append(contentsOf: MacroDiagnostics.withExpansionNotes(mapped, map: frontend.macroExpansions))
     }
     outcome.diagnostics = PolicyFrontend.attach(outcome.diagnostics, frontend.sourceMap)
       .promotingWarnings(options.warningsAsErrors)

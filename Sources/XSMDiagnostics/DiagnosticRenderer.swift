@@ -99,6 +99,11 @@ public struct DiagnosticRenderer: Sendable {
     let carets = String(repeating: " ", count: start - 1) + String(repeating: "^", count: end - start)
     var out = " \(pad) |\n"
     out += " \(number) | \(text)\n"
+    if span.column == 0 {
+      // The line only: no carets under text that does not hold the problem.
+      if let label { out += " \(pad) | \(paint(label, caretColour))\n" }
+      return out
+    }
     out += " \(pad) | \(paint(carets, caretColour))\(label.map { " " + paint($0, caretColour) } ?? "")\n"
     return out
   }

@@ -1,4 +1,6 @@
 /// A range of source text, 1-based, with columns counted in characters.
+/// Column 0 means the line only: no text on the line holds what the span
+/// stands for (a token m4 built from a macro's arguments).
 ///
 /// Equality includes the file and all four coordinates; syntax trees compare
 /// nodes without their spans (see `XSMPolicy`), so spans never make two
@@ -20,8 +22,8 @@ public struct SourceSpan: Hashable, Sendable, Codable, CustomStringConvertible {
     self.endColumn = endColumn ?? (column + 1)
   }
 
-  /// `file:line:col`, the form editors and terminals turn into links.
-  public var description: String { "\(file):\(line):\(column)" }
+  /// `file:line:col` (`file:line` for the line only), the form editors and terminals turn into links.
+  public var description: String { column > 0 ? "\(file):\(line):\(column)" : "\(file):\(line)" }
 
   /// The smallest span covering both, when both are in the same file; else `self`.
   public func merged(with other: SourceSpan) -> SourceSpan {

@@ -38,6 +38,8 @@ public struct FrontendResult: Sendable {
   public var timings: [(pass: FrontendPass, seconds: Double)] = []
   /// The source map used, to attach source lines to later diagnostics.
   public var sourceMap: SourceMap
+  /// Where the tokens of m4's macro expansions are written (trees only).
+  public var macroExpansions: MacroExpansionMap?
   /// What each op rule expanded to, in source order.
   public var opRuleExpansions: [(span: SourceSpan, text: String)] = []
 
@@ -128,6 +130,7 @@ public enum PolicyFrontend {
     let text: String
     var macroNames: Set<String> = []
     var tree: PolicyTree?
+    var macros: MacroExpansionMap?
     switch source {
     case .text(let name, let body):
       map = SourceMap(primaryFile: name)
@@ -148,10 +151,14 @@ public enum PolicyFrontend {
         macroNames = plan.macroNames
         if loadDiagnostics.contains(where: { $0.severity == .error }) { return (nil, loadDiagnostics) }
         let (output, m4Diagnostics) = plan.expand(map: map)
+        macros = MacroExpansionMap(index: MacroIndex(scanning: plan.files.compactMap { path in
+          (try? String(contentsOfFile: path, encoding: .utf8)).map { M4Input(path: path, text: $0) }
+        }))
         return (output, loadDiagnostics + m4Diagnostics)
       }
       diagnostics.append(contentsOf: treeDiagnostics)
       guard let expanded, !diagnostics.hasErrors else {
+        if let macros { diagnostics = MacroDiagnostics.apply(to: diagnostics, map: macros) }
         var result = FrontendResult(diagnostics: attach(diagnostics, map), timings: timings, sourceMap: map)
         result.tree = tree
         return result
@@ -160,7 +167,7 @@ public enum PolicyFrontend {
     }
 
     let file = source.displayName
-    var (syntax, parseDiagnostics) = time(.parse) { Parser.parse(text: text, file: file, map: map) }
+    var (syntax, parseDiagnostics) = time(.parse) { Parser.parse(text: text, file: file, map: map, macros: macros) }
     diagnostics.append(contentsOf: improveMacroHints(parseDiagnostics, macroNames: macroNames))
     var opRuleExpansions: [(span: SourceSpan, text: String)] = []
     var parsedSyntax: PolicySyntax?
@@ -178,9 +185,11 @@ public enum PolicyFrontend {
     }
     let (model, checkDiagnostics) = time(.resolve) { Resolver.check(syntax, options: options) }
     diagnostics.append(contentsOf: checkDiagnostics)
+    if let macros { diagnostics = MacroDiagnostics.apply(to: diagnostics, map: macros) }
     var result = FrontendResult(
       expandedText: text, syntax: syntax, model: model, diagnostics: diagnostics, timings: timings, sourceMap: map)
     result.opRuleExpansions = opRuleExpansions
+    result.macroExpansions = macros
     result.parsedSyntax = parsedSyntax
     result.tree = tree
     if lower && !diagnostics.hasErrors {
@@ -189,7 +198,7 @@ public enum PolicyFrontend {
       result.diagnostics.append(contentsOf: lowerDiagnostics)
     }
     result.timings = timings
-    result.diagnostics = attach(result.diagnostics, map)
+    result.diagnostics = attach(withoutFollowOnWarnings(result.diagnostics), map)
     return result
   }
 
@@ -227,6 +236,22 @@ public enum PolicyFrontend {
       copy.span = span
       return copy
     }
+  }
+
+  /// Drops warnings whose span overlaps an error's: they follow from that
+  /// error (a rule with an unknown permission grants nothing, for one).
+  static func withoutFollowOnWarnings(_ list: DiagnosticList) -> DiagnosticList {
+    let errorSpans = list.items.filter { $0.severity == .error }.compactMap(\.span)
+    guard !errorSpans.isEmpty else { return list }
+    func overlap(_ a: SourceSpan, _ b: SourceSpan) -> Bool {
+      guard a.file == b.file, a.line <= b.endLine, b.line <= a.endLine else { return false }
+      guard a.line == a.endLine, b.line == b.endLine, a.column > 0, b.column > 0 else { return true }
+      return a.column < max(b.endColumn, b.column + 1) && b.column < max(a.endColumn, a.column + 1)
+    }
+    return DiagnosticList(list.items.filter { diagnostic in
+      guard diagnostic.severity == .warning, let span = diagnostic.span else { return true }
+      return !errorSpans.contains { overlap($0, span) }
+    })
   }
 
   /// Fills in the source line of every diagnostic (and note) that has a span.

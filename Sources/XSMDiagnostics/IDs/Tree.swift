@@ -9,7 +9,7 @@ extension DiagnosticID {
     public static let summary = """
       Reported when the input is a policy tree (a directory in one of the layouts xsmc reads: its own, Xen's \
       tools/flask/policy, refpolicy's). Tests: `Tests/XSMBuildTests/TreeDiagnosticsTests.swift`, \
-      `Tests/XSMBuildTests/TreeLayoutTests.swift`.
+      `Tests/XSMBuildTests/TreeLayoutTests.swift`, `Tests/XSMBuildTests/MacroDiagnosticsTests.swift`.
       """
 
     public let unknownLayout = DiagnosticID(
@@ -28,5 +28,10 @@ extension DiagnosticID {
     public let m4 = DiagnosticID(
       "tree.m4", "m4 complained, located at m4's file and line (a warning when m4 says so)")
     public let m4Failed = DiagnosticID("tree.m4-failed", "m4 could not run, or failed without saying why")
+    public let macroArity = DiagnosticID(
+      "tree.macro-arity", "a macro call passes fewer arguments than the highest `$N` its body uses")
+    public let m4Quote = DiagnosticID(
+      "tree.m4-quote",
+      "an apostrophe in a `#` comment inside a `define` body ends the body's quote early (a warning when nothing calls the macro)")
   }
 }

@@ -43,7 +43,7 @@ extension FrontendResult {
       return expandedText
     case .tokens:
       guard let expandedText else { return nil }
-      var lexer = Lexer(text: expandedText, file: sourceMap.primaryFile, map: sourceMap)
+      var lexer = Lexer(text: expandedText, file: sourceMap.primaryFile, map: sourceMap, macros: macroExpansions)
       return lexer.tokenize().map(PolicyPrinter.describe(token:)).joined(separator: "\n") + "\n"
     case .parse:
       return (parsedSyntax ?? syntax).map { PolicyPrinter.render($0, located: true) }

@@ -13,6 +13,8 @@ public struct Lexer {
   private var file: String
   private var line = 1
   private var lineStart = 0
+  /// 1-based line in `scalars`, markers included.
+  private var outputLine = 1
   public private(set) var diagnostics: [Diagnostic] = []
   /// True once a `#line` marker was seen: only then can the text differ from
   /// the original files, and only then are columns checked against them.
@@ -23,11 +25,21 @@ public struct Lexer {
   /// Inputs xsmc generated for m4, whose lines stand for lines elsewhere.
   private let aliases: [String: LineOrigins]
 
-  public init(text: String, file: String, map: SourceMap) {
+  /// How many expansion tokens ahead a punctuation token is looked for.
+  private static let punctuationLookahead = 8
+  /// Where macro expansions come from, for trees expanded by m4.
+  private let macros: MacroExpansionMap?
+  /// The output of the calls on the current `#line`, and how far it was matched.
+  private var expansion: (file: String, line: Int, tokens: [ExpansionToken], next: Int)?
+  /// The last line found to start no call, so its other tokens skip the lookup.
+  private var lineWithoutCalls: (file: String, line: Int)?
+
+  public init(text: String, file: String, map: SourceMap, macros: MacroExpansionMap? = nil) {
     scalars = Array(text.unicodeScalars)
     self.map = map
     self.file = file
     aliases = map.aliases
+    self.macros = macros
   }
 
   /// Every token of the text, ending with one `.end` token.
@@ -48,6 +60,7 @@ public struct Lexer {
 
   private mutating func newline() {
     index += 1
+    outputLine += 1
     line += 1
     lineStart = index
   }
@@ -83,6 +96,7 @@ public struct Lexer {
     while let c = peek(), c != "\n" { index += 1 }
     if peek() == "\n" {
       index += 1
+      outputLine += 1
       lineStart = index
     }
     line = number
@@ -112,7 +126,7 @@ public struct Lexer {
       }
     }
     guard let c = peek() else {
-      return Token(kind: .end, text: "", span: makeSpan(start: index, end: index))
+      return Token(kind: .end, text: "", span: makeSpan(start: index, end: index), outputLine: outputLine)
     }
     let start = index
     if isIdentStart(c) {
@@ -143,7 +157,9 @@ public struct Lexer {
       diagnostics.append(
         Diagnostic(.lex.unterminatedString, .error, "unterminated string literal", span: span,
           label: "string starts here", help: "close the string with `\"` on the same line"))
-      return Token(kind: .string, text: String(String.UnicodeScalarView(scalars[start..<index])) + "\"", span: span)
+      return Token(
+        kind: .string, text: String(String.UnicodeScalarView(scalars[start..<index])) + "\"", span: span,
+        outputLine: outputLine)
     }
     let two: [String] = ["==", "!=", "&&", "||"]
     if let d = peek(1) {
@@ -158,7 +174,7 @@ public struct Lexer {
       return token(.punctuation, start)
     }
     index += 1
-    let span = makeSpan(start: start, end: index)
+    let span = makeSpan(start: start, end: index, text: String(c))
     diagnostics.append(
       Diagnostic(.lex.unexpectedCharacter, .error,
         "unexpected character `\(String(c))`", span: span, label: "not part of the policy language"))
@@ -167,27 +183,59 @@ public struct Lexer {
 
   private mutating func token(_ kind: Token.Kind, _ start: Int) -> Token {
     let text = String(String.UnicodeScalarView(scalars[start..<index]))
-    return Token(kind: kind, text: text, span: makeSpan(start: start, end: index, text: text))
+    return Token(kind: kind, text: text, span: makeSpan(start: start, end: index, text: text), outputLine: outputLine)
   }
 
   /// The span of scalars `start..<end` on the current line, remapped to the
-  /// original file. When the original line does not hold the token at that
-  /// column (macro output), the column is found by searching the original
-  /// line; failing that, it stays where it was in the expanded text.
+  /// original file. A token of a macro call's expansion is placed where its
+  /// text is written (the macro's body, or the call's argument); another
+  /// token the original line does not hold at that column is found by
+  /// searching the line. When no text holds it, the span has the line only
+  /// (column 0) rather than a column under unrelated text.
   private mutating func makeSpan(start: Int, end: Int, text: String? = nil) -> SourceSpan {
     var column = start - lineStart + 1
     guard followsMarkers else {
       return SourceSpan(file: file, line: line, column: column, endLine: line, endColumn: column + (end - start))
     }
+    if let text, !text.isEmpty, let placed = placeInExpansion(text) { return placed }
     let (origin, chars) = originalLine()
     if let text, !text.isEmpty, let chars {
       let wanted = Array(text.unicodeScalars)
       if !matches(chars, wanted, at: column - 1) {
-        if let found = firstMatch(chars, wanted) { column = found + 1 }
+        let onCallLine = expansion?.line == line && expansion?.file == file
+        guard !onCallLine, let found = firstMatch(chars, wanted) else {
+          return SourceSpan(file: origin.file, line: origin.line, column: 0, endColumn: 0)
+        }
+        column = found + 1
       }
     }
     return SourceSpan(
       file: origin.file, line: origin.line, column: column, endLine: origin.line, endColumn: column + (end - start))
+  }
+
+  /// The span of `text` as the next token of the current line's macro
+  /// expansion (matched in order), when a call starts on this line.
+  private mutating func placeInExpansion(_ text: String) -> SourceSpan? {
+    guard let macros else { return nil }
+    if expansion?.line != line || expansion?.file != file {
+      if lineWithoutCalls?.line == line && lineWithoutCalls?.file == file { return nil }
+      guard let tokens = macros.tokens(file: file, line: line) else {
+        lineWithoutCalls = (file, line)
+        return nil
+      }
+      expansion = (file, line, tokens, 0)
+    }
+    // A name is looked for in the rest of the expansion (branches m4 left out
+    // are skipped); punctuation only just ahead, so a `;` the expansion
+    // repeats more often than it is written (recursive macros) cannot run the match ahead.
+    guard let current = expansion else { return nil }
+    let isName = text.unicodeScalars.first.map(isIdentStart) ?? false
+    let end = isName ? current.tokens.count : min(current.tokens.count, current.next + Self.punctuationLookahead)
+    guard let found = current.tokens[current.next..<end].firstIndex(where: { $0.text == text }) else { return nil }
+    expansion?.next = found + 1
+    let token = current.tokens[found]
+    macros.placed(token)
+    return token.span
   }
 
   private mutating func originalLine() -> (SourceLineOrigin, [Unicode.Scalar]?) {

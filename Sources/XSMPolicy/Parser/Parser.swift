@@ -16,8 +16,11 @@ public struct Parser {
   }
 
   /// Lexes and parses `text`; diagnostics from both steps are returned with the tree.
-  public static func parse(text: String, file: String, map: SourceMap) -> (PolicySyntax, [Diagnostic]) {
-    var lexer = Lexer(text: text, file: file, map: map)
+  /// `macros` places the tokens of macro expansions in the macro bodies that hold them.
+  public static func parse(
+    text: String, file: String, map: SourceMap, macros: MacroExpansionMap? = nil
+  ) -> (PolicySyntax, [Diagnostic]) {
+    var lexer = Lexer(text: text, file: file, map: map, macros: macros)
     let tokens = lexer.tokenize()
     var parser = Parser(tokens: tokens)
     let syntax = parser.parsePolicy()
@@ -36,7 +39,8 @@ public struct Parser {
     if position < tokens.count - 1 { position += 1 }
     return token
   }
-  private var previousSpan: SourceSpan { tokens[max(0, position - 1)].span }
+  private var previousToken: Token { tokens[max(0, position - 1)] }
+  private var previousSpan: SourceSpan { previousToken.span }
 
   private mutating func fail(_ id: DiagnosticID, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil) -> Failure {
     diagnostics.append(Diagnostic(id, .error, message, span: span, label: label, help: help))
@@ -56,8 +60,21 @@ public struct Parser {
       advance()
       return
     }
-    throw fail(.parse.expectedToken, "expected `\(punct)` \(context), found \(describe(current))", at: current.span,
-      label: "expected `\(punct)`")
+    throw fail(.parse.expectedToken, "expected `\(punct)` \(context), found \(describe(current))",
+      at: punct == ";" ? missingSemicolonSpan : current.span, label: "expected `\(punct)`")
+  }
+
+  /// Where a missing `;` belongs: just after the statement's last token when
+  /// the next token is on a later line (or in another file), else at the next token.
+  private var missingSemicolonSpan: SourceSpan {
+    let previous = previousSpan
+    let next = current.span
+    guard position > 0,
+      current.kind == .end || current.outputLine > previousToken.outputLine || next.file != previous.file
+        || next.line > previous.endLine
+    else { return next }
+    guard previous.column > 0 else { return previous }
+    return SourceSpan(file: previous.file, line: previous.endLine, column: previous.endColumn, endColumn: previous.endColumn + 1)
   }
 
   private mutating func expectWord(_ word: String, _ context: String) throws(Failure) {
@@ -603,7 +620,7 @@ public struct Parser {
     try expect(":", "between role and type")
     let type = try name("a type in the context")
     var range: LevelRange?
-    if current.isPunct(":") && current.span.line == previousSpan.line {
+    if current.isPunct(":") && current.outputLine == previousToken.outputLine {
       advance()
       range = try parseRange()
     }
@@ -623,9 +640,11 @@ public struct Parser {
     func flush() {
       if !piece.isEmpty {
         var span = token.span
-        span.column = column - piece.count
-        span.endColumn = column
-        pieces.append(Token(kind: .identifier, text: piece, span: span))
+        if span.column > 0 {
+          span.column = column - piece.count
+          span.endColumn = column
+        }
+        pieces.append(Token(kind: .identifier, text: piece, span: span, outputLine: token.outputLine))
         piece = ""
       }
     }
@@ -633,9 +652,11 @@ public struct Parser {
       if ch == "." || ch == "-" {
         flush()
         var span = token.span
-        span.column = column
-        span.endColumn = column + 1
-        pieces.append(Token(kind: .punctuation, text: String(ch), span: span))
+        if span.column > 0 {
+          span.column = column
+          span.endColumn = column + 1
+        }
+        pieces.append(Token(kind: .punctuation, text: String(ch), span: span, outputLine: token.outputLine))
       } else {
         piece.append(ch)
       }
