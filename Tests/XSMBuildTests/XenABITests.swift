@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import XSMBuild
 import XSMDiagnostics
 import XSMPolicy
 import XSMTestSupport
@@ -33,6 +34,16 @@ private let oldRules = """
 
 @Suite("xsmc --xen, -Werror and port")
 struct XenABICLITests {
+  /// A policy written for a release before `xenboot` has no context for it
+  /// once built with newer classes; the error says which Xen added the SID.
+  @Test func sidWithoutContextNamesTheReleaseThatAddedIt() async throws {
+    let text = try policy("4.17", rules: "").replacingOccurrences(of: "sid xenboot system_u:system_r:xen_t\n", with: "")
+    let outcome = await PolicyBuilder.build(.text(name: "old.conf", text: text), options: BuildOptions(), compile: false)
+    let diagnostic = try #require(outcome.diagnostics.items.first { $0.id == .check.sidWithoutContext })
+    #expect(diagnostic.message == "initial SID `xenboot` has no context")
+    #expect(diagnostic.help?.contains("Xen added `xenboot` in 4.17 (commit a0bb0960e5") == true, "\(diagnostic.help ?? "")")
+  }
+
   @Test func xenSelectsTheReleaseChecked() async throws {
     let dir = try tree(["p.conf": try policy("4.10", rules: "")])
     defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -631,8 +631,12 @@ public struct Resolver {
     }
     for sid in model.sidOrder where model.sidContexts[sid] == nil {
       let span = sidDeclarationSpan(sid) ?? anchor
+      // A SID a newer Xen added is the usual cause: policies written for an older release lack its context.
+      let added = XenABIHistory.releases.lazy.flatMap(\.changes).first { $0.kind == .addedSID && $0.className == sid }
+      let origin = added.map { "; Xen added `\(sid)` in \($0.release) (\($0.citation)), so policies written for older releases lack it" }
       error(.check.sidWithoutContext, "initial SID `\(sid)` has no context", at: span,
-        label: "declared here", help: "add `sid \(sid) system_u:system_r:TYPE` (Xen refuses a policy without it)")
+        label: "declared here",
+        help: "add `sid \(sid) system_u:system_r:TYPE` (Xen refuses a policy without it)" + (origin ?? ""))
     }
     if options.mls && model.sensitivities.isEmpty && !model.classOrder.isEmpty {
       error(.check.mlsRequired, "an MLS build needs sensitivities", at: anchor,
