@@ -70,12 +70,13 @@ public struct AVCExplainer: Sendable {
       entry.problems.append("\(domain.printed) is not a domain of this host: explained by its contexts only")
     }
     let fits: [String: [FittingOp]]
+    var mismatches: [String: [FittingOp]] = [:]
     let candidates = record.permissions.map { ($0, ops(checking: record.tclass, $0)) }
     if let (op, caller, target) = knownOp {
       let fit = FittingOp(op: op.name, caller: caller.label, target: target?.label)
       fits = Dictionary(uniqueKeysWithValues: record.permissions.map { ($0, [fit]) })
     } else {
-      fits = fittingOps(record, candidates: candidates)
+      (fits, mismatches) = fittingOps(record, candidates: candidates)
     }
     let policy = host.server?.policy
     var source: SecurityContext?
@@ -110,7 +111,8 @@ public struct AVCExplainer: Sendable {
         reason = self.reason(record.verdict, record.tclass, permission, policy, source, target, classValue)
       }
       entry.explanations.append(PermissionExplanation(permission: permission, reason: reason, fittingOps: fitting,
-        otherOps: ops.map(\.name).filter { !fittingNames.contains($0) }))
+        otherOps: ops.map(\.name).filter { !fittingNames.contains($0) },
+        otherContexts: fitting.isEmpty ? mismatches[permission] ?? [] : []))
     }
     if record.verdict == .denied, let policy, let source, let target {
       entry.fix = fix(entry, policy.typeNames[source.type - 1], policy.typeNames[target.type - 1])
@@ -132,11 +134,14 @@ public struct AVCExplainer: Sendable {
   // MARK: - Fitting ops
 
   /// For each permission, the candidate ops whose flask decision on the host,
-  /// asked for the logged domids, makes the logged check with the logged contexts.
-  func fittingOps(_ record: AVCRecord, candidates: [(String, [Op])]) -> [String: [FittingOp]] {
+  /// asked for the logged domids, makes the logged check with the logged
+  /// contexts; and those that make it with other contexts.
+  func fittingOps(_ record: AVCRecord, candidates: [(String, [Op])])
+    -> (fits: [String: [FittingOp]], mismatches: [String: [FittingOp]])
+  {
     guard let server = host.server, let subjectDomain = record.subjectDomain,
       let caller = host.domain(domid: subjectDomain.domid)
-    else { return [:] }
+    else { return ([:], [:]) }
     let policy = server.policy
     func normalized(_ text: String?) -> String? { text.map { policy.context($0).map(policy.contextString) ?? $0 } }
     let subject = normalized(record.scontext)
@@ -145,13 +150,14 @@ public struct AVCExplainer: Sendable {
     // Targets to ask about: the logged object domain, or every domain for a `current=` line.
     let targets: [HostDomain]?
     if let objectDomain = record.objectDomain {
-      guard let domain = host.domain(domid: objectDomain.domid) else { return [:] }
+      guard let domain = host.domain(domid: objectDomain.domid) else { return ([:], [:]) }
       targets = [domain]
     } else {
       targets = nil
     }
     var traces: [String: [(HostDomain?, [TraceStep])]] = [:]
     var fits: [String: [FittingOp]] = [:]
+    var mismatches: [String: [FittingOp]] = [:]
     for (permission, ops) in candidates {
       let prefix = "\(record.tclass):\(permission) "
       for op in ops {
@@ -161,15 +167,19 @@ public struct AVCExplainer: Sendable {
           }
         }
         for (target, trace) in traces[op.name] ?? [] {
-          let made = trace.contains { step in
-            step.layer == "flask" && step.text.hasPrefix(prefix) && step.outcome != .info
-              && (subject == nil || step.subject == subject) && (object == nil || step.object == object)
+          let made = trace.filter { $0.layer == "flask" && $0.text.hasPrefix(prefix) && $0.outcome != .info }
+          let fit = FittingOp(op: op.name, caller: caller.label, target: target?.label)
+          if made.contains(where: { (subject == nil || $0.subject == subject) && (object == nil || $0.object == object) }) {
+            fits[permission, default: []].append(fit)
+          } else if let other = made.first, let s = other.subject, let o = other.object, targets != nil {
+            var mismatch = fit
+            mismatch.checkedAs = "\(s) -> \(o)"
+            mismatches[permission, default: []].append(mismatch)
           }
-          if made { fits[permission, default: []].append(FittingOp(op: op.name, caller: caller.label, target: target?.label)) }
         }
       }
     }
-    return fits
+    return (fits, mismatches)
   }
 
   /// The questions to ask for `op`: one per target (none for an op without a

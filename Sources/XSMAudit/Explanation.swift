@@ -72,6 +72,9 @@ public struct PermissionExplanation: Sendable, Codable {
   public var fittingOps: [FittingOp]
   /// The other ops that check this class:permission, which do not fit the line.
   public var otherOps: [String]
+  /// Ops that make the check for these domids on the host, but with other
+  /// contexts (`checked_as`): the log's labels are not the host's.
+  public var otherContexts: [FittingOp]
 }
 
 /// An op that makes the logged check for these domains.
@@ -79,6 +82,8 @@ public struct FittingOp: Sendable, Codable, Hashable {
   public var op: String
   public var caller: String
   public var target: String?
+  /// For an op that makes the check with other contexts: `subject -> object` as the host labels them.
+  public var checkedAs: String?
 }
 
 /// Why the host's policy (with the host's boolean values) grants or denies a permission.

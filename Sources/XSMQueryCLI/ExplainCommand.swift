@@ -34,7 +34,8 @@ extension XSMQ {
         text, reason}], entries: [{verdict, count, first_line, input, source/target/current: {domid, \
         printed, on_host}, scontext, tcontext, ssid, tsid, tclass, permissions, details: [{name, value}], \
         problems, explanations: [{permission, reason: {kind, text, rules, constraints, boolean: {name, \
-        value}}, fitting_ops: [{op, caller, target}], other_ops}], fix: {allow_rule, op_rule, booleans, \
+        value}}, fitting_ops: [{op, caller, target}], other_ops, other_contexts: [{op, caller, target, \
+        checked_as}]}], fix: {allow_rule, op_rule, booleans, \
         note, neverallow: {status, text, diagnostics}}}]}; reason kinds: granted, granted-now, \
         no-allow-rule, boolean, constraint, removed, unknown-context, unknown-class, unknown-permission, \
         no-contexts, no-policy; neverallow status: holds, breaks, fails, not-checked.
@@ -138,10 +139,11 @@ extension XSMQ {
       for entry in report.entries { out.append(render(entry, queried: queried)) }
       if !queried {
         let denied = report.entries.filter { $0.verdict == .denied }.count
-        var summary = "\(report.linesRead) lines: \(report.avcLines) avc records, \(report.entries.count) distinct "
-          + "(\(denied) denied, \(report.entries.count - denied) granted)"
+        func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+        var summary = "\(count(report.linesRead, "line")): \(count(report.avcLines, "avc record")), "
+          + "\(report.entries.count) distinct (\(denied) denied, \(report.entries.count - denied) granted)"
         if !report.malformed.isEmpty { summary += ", \(report.malformed.count) not understood" }
-        summary += ", \(report.otherLines) other lines; host `\(report.system)`, policy `\(report.policy)`"
+        summary += ", \(count(report.otherLines, "other line")); host `\(report.system)`, policy `\(report.policy)`"
         out.append(summary)
       }
       return out.joined(separator: "\n\n")
@@ -165,6 +167,9 @@ extension XSMQ {
       for x in e.explanations {
         lines.append("  \(e.tclass):\(x.permission): \(x.reason.text)")
         lines.append("    op    " + opsText(x, e))
+        for other in x.otherContexts.prefix(3) {
+          lines.append("    note  on this host \(other.op) checks it as \(other.checkedAs ?? "-"): the log's contexts differ")
+        }
         for rule in x.reason.rules.prefix(4) { lines.append("    rule  " + rule) }
         if x.reason.rules.count > 4 { lines.append("    rule  ... and \(x.reason.rules.count - 4) more") }
         for constraint in x.reason.constraints { lines.append("    by    " + constraint) }
@@ -191,22 +196,25 @@ extension XSMQ {
       return lines.joined(separator: "\n")
     }
 
-    /// The ops that fit, with their questions, and how many others check the permission.
+    /// The ops that fit, grouped by the question they were asked, and how many others check the permission.
     static func opsText(_ x: PermissionExplanation, _ e: AVCEntry) -> String {
-      var fitting: [(String, [String])] = []
+      var byQuestion: [(question: String, ops: [String])] = []
       for fit in x.fittingOps {
         let question = fit.target.map { "\(fit.caller) -> \($0)" } ?? fit.caller
-        if let i = fitting.firstIndex(where: { $0.0 == fit.op }) { fitting[i].1.append(question) } else { fitting.append((fit.op, [question])) }
+        if let i = byQuestion.firstIndex(where: { $0.question == question }) {
+          if !byQuestion[i].ops.contains(fit.op) { byQuestion[i].ops.append(fit.op) }
+        } else {
+          byQuestion.append((question, [fit.op]))
+        }
       }
       let others = x.otherOps.count
       let othersList = x.otherOps.prefix(5).joined(separator: ", ") + (others > 5 ? ", ..." : "")
-      if fitting.isEmpty {
+      if byQuestion.isEmpty {
         if others == 0 { return "no op of the catalog checks \(e.tclass):\(x.permission)" }
         return "none of the \(others) ops that check it fits these domains on this host (\(othersList))"
       }
-      var text = fitting.map { op, questions in
-        "\(op) (\(questions.prefix(3).joined(separator: "; "))\(questions.count > 3 ? "; ..." : ""))"
-      }.joined(separator: ", ")
+      var text = byQuestion.prefix(3).map { "\($0.ops.joined(separator: ", ")) (\($0.question))" }.joined(separator: "; ")
+      if byQuestion.count > 3 { text += "; and for \(byQuestion.count - 3) more targets" }
       if others > 0 { text += "; \(others) other op\(others == 1 ? " checks" : "s check") it" }
       return text
     }

@@ -30,7 +30,7 @@ struct ExplainTests {
     #expect(r.status == 0, "\(r.err)")
     // Duplicates grouped, with and without the (XEN) prefix; the op named by asking the engine.
     #expect(r.out.contains("xl-dmesg.log:2: denied { pause } tclass=domain (2 times)"), "\(r.out)")
-    #expect(r.out.contains("op    domctl.pausedomain (dom3 (web-dm) -> dom5 (web))"))
+    #expect(r.out.contains("op    domctl.pausedomain, domrun.pause (dom3 (web-dm) -> dom5 (web))"))
     #expect(r.out.contains("fix     allow dm_dom_t domU_t_target:domain pause;"))
     #expect(r.out.contains("allow dm_dom_t domU_t_target : op { domctl.pausedomain domrun.pause };"))
     // A conditional rule behind a boolean (policy/modules/guest_features.te).
@@ -108,6 +108,24 @@ struct ExplainTests {
     let after = await xsmq(["can", "dom3", "domctl.pause", "dom5", "--system", dir + "/host.toml"])
     #expect(after.status == 0, "\(after.out)\(after.err)")
     #expect(after.out.contains(": allowed under flask"))
+  }
+
+  /// A host booted permissive: the same lines, the checks recorded rather than enforced, the same ops fit;
+  /// a log whose labels are not the host's is told so.
+  @Test func permissiveHostAndOtherLabels() async throws {
+    let dir = try scratchDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let system = try String(contentsOfFile: TestEnvironment.path("examples/systems/default.toml"), encoding: .utf8)
+      .replacingOccurrences(of: "enforcing = true", with: "enforcing = false")
+    try system.write(toFile: dir + "/permissive.toml", atomically: true, encoding: .utf8)
+    try """
+      avc:  denied  { pause } for source=d3 target=d5 scontext=user_1:vm_r:dm_dom_t tcontext=user_1:vm_r:domU_t_target tclass=domain
+      avc:  denied  { pause } for source=d3 target=d5 scontext=user_1:vm_r:dm_dom_t tcontext=user_1:vm_r:domU_t tclass=domain
+      """.write(toFile: dir + "/permissive.log", atomically: true, encoding: .utf8)
+    let r = await xsmq(["explain", dir + "/permissive.log", "--system", dir + "/permissive.toml"])
+    #expect(r.status == 0, "\(r.err)")
+    #expect(r.out.contains("op    domctl.pausedomain, domrun.pause (dom3 (web-dm) -> dom5 (web))"), "\(r.out)")
+    #expect(r.out.contains("note  on this host domctl.pausedomain checks it as user_1:vm_r:dm_dom_t -> user_1:vm_r:domU_t_target"))
   }
 
   private func scratchDirectory() throws -> String {
