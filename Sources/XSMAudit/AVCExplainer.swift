@@ -234,16 +234,36 @@ public struct AVCExplainer: Sendable {
     // A rule added for it would still meet the class's constraints.
     let constraints = policy.failingConstraints(source: source, target: target, classValue: classValue, permissionBit: bit)
     let still = constraints.isEmpty ? "" : ", and a constraint would remove it even then"
-    for (index, name) in policy.booleanNames.enumerated() where index < booleans.count {
-      var flipped = booleans
-      flipped[index].toggle()
-      guard grants(flipped) else { continue }
-      let change = BooleanChange(name: name, value: flipped[index])
+    if let flips = Self.fewestFlips(count: min(booleans.count, policy.booleanNames.count), granting: { flips in
+      var values = booleans
+      for index in flips { values[index].toggle() }
+      return grants(values)
+    }) {
+      var values = booleans
+      for index in flips { values[index].toggle() }
+      let ordered = flips.sorted { policy.booleanNames[$0] < policy.booleanNames[$1] }
+      let changes = ordered.map { BooleanChange(name: policy.booleanNames[$0], value: values[$0]) }
+      let now = ordered.map { "`\(policy.booleanNames[$0])` is \(booleans[$0])" }.joined(separator: ", ")
       return DenialReason(kind: .boolean,
-        text: "a conditional rule grants it when `\(name)` is \(flipped[index]) (it is \(booleans[index]) on this host)",
-        rules: rules(flipped), constraints: constraints, boolean: change)
+        text: "a conditional rule grants it when " + changes.map { "`\($0.name)` is \($0.value)" }.joined(separator: " and ")
+          + " (on this host \(now))",
+        rules: rules(values), constraints: constraints, booleans: changes)
     }
     return DenialReason(kind: .noAllowRule, text: "no allow rule grants it" + still, constraints: constraints)
+  }
+
+  /// The smallest set of boolean indices whose flip makes `granting` true:
+  /// single flips first, then pairs, then triples (pairs at most beyond 16 booleans).
+  static func fewestFlips(count: Int, granting: ([Int]) -> Bool) -> [Int]? {
+    func combinations(_ size: Int, from start: Int) -> [[Int]] {
+      guard size > 0 else { return [[]] }
+      guard start < count else { return [] }
+      return (start..<count).flatMap { first in combinations(size - 1, from: first + 1).map { [first] + $0 } }
+    }
+    for size in 1...max(1, min(count, count > 16 ? 2 : 3)) where count > 0 {
+      if let found = combinations(size, from: 0).first(where: granting) { return found }
+    }
+    return nil
   }
 
   // MARK: - Fixes
@@ -252,7 +272,7 @@ public struct AVCExplainer: Sendable {
     let missing = entry.explanations.filter { [.noAllowRule, .boolean].contains($0.reason.kind) }
     let constrained = entry.explanations.filter { [.constraint, .removed].contains($0.reason.kind) }
     guard !missing.isEmpty || !constrained.isEmpty else { return nil }
-    var fix = AVCFix(booleans: Array(Set(missing.compactMap(\.reason.boolean))).sorted { $0.name < $1.name })
+    var fix = AVCFix(booleans: Array(Set(missing.flatMap(\.reason.booleans))).sorted { $0.name < $1.name })
     if !missing.isEmpty {
       let perms = missing.map(\.permission)
       fix.allowRule = "allow \(sourceType) \(targetType):\(entry.tclass) \(Self.braced(perms));"

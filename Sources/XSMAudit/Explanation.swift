@@ -94,7 +94,7 @@ public struct DenialReason: Sendable, Codable {
     /// A denial the host's policy grants: the log came from another policy or boolean state.
     case grantedNow = "granted-now"
     case noAllowRule = "no-allow-rule"
-    /// A conditional rule grants it with a boolean set the other way.
+    /// A conditional rule grants it with booleans set the other way.
     case boolean
     /// Type rules grant it; a constraint removes it.
     case constraint
@@ -109,10 +109,11 @@ public struct DenialReason: Sendable, Codable {
   }
   public var kind: Kind
   public var text: String
-  /// The allow rules that grant it (now, or with `boolean`).
+  /// The allow rules that grant it (now, or with `booleans` changed).
   public var rules: [String] = []
   public var constraints: [String] = []
-  public var boolean: BooleanChange?
+  /// The fewest boolean changes under which a conditional rule grants it.
+  public var booleans: [BooleanChange] = []
 }
 
 /// A boolean value that would grant a permission.

@@ -20,10 +20,10 @@ extension XSMQ {
         For each permission of a line: the ops whose Flask check of that class:permission, asked on the \
         host for the logged domids (source as caller, target as target), fails with exactly the logged \
         contexts; why the host's policy, with the host's booleans, denies it (no allow rule, a conditional \
-        rule behind a boolean set the other way, a constraint, an unknown context; or it grants it now, \
+        rule behind booleans set the other way, a constraint, an unknown context; or it grants it now, \
         so the log came from another policy or boolean state); the smallest fix: a raw allow rule, the op \
-        rule (xsmc's `allow S T : op { OP };`, which grants all of the op's checks) and the boolean to \
-        set. When the host's policy is a source (a tree or policy.conf named by --system), it is rebuilt \
+        rule (xsmc's `allow S T : op { OP };`, which grants all of the op's checks) and the fewest booleans \
+        to change. When the host's policy is a source (a tree or policy.conf named by --system), it is rebuilt \
         in a temporary directory with the suggested rules appended (a tree gets one extra module, \
         zz_xsmq_explain) and a rule that breaks a neverallow is reported with libsepol's diagnostic \
         (sepol.neverallow); a binary or embedded policy is not checked.
@@ -33,8 +33,8 @@ extension XSMQ {
         --json prints {system, policy, lines_read, avc_lines, other_lines, malformed: [{line, input, \
         text, reason}], entries: [{verdict, count, first_line, input, source/target/current: {domid, \
         printed, on_host}, scontext, tcontext, ssid, tsid, tclass, permissions, details: [{name, value}], \
-        problems, explanations: [{permission, reason: {kind, text, rules, constraints, boolean: {name, \
-        value}}, fitting_ops: [{op, caller, target}], other_ops, other_contexts: [{op, caller, target, \
+        problems, explanations: [{permission, reason: {kind, text, rules, constraints, booleans: [{name, \
+        value}]}, fitting_ops: [{op, caller, target}], other_ops, other_contexts: [{op, caller, target, \
         checked_as}]}], fix: {allow_rule, op_rule, booleans, \
         note, neverallow: {status, text, diagnostics}}}]}; reason kinds: granted, granted-now, \
         no-allow-rule, boolean, constraint, removed, unknown-context, unknown-class, unknown-permission, \
@@ -180,7 +180,10 @@ extension XSMQ {
           lines.append("  " + label.padding(toLength: 8, withPad: " ", startingAt: 0) + text)
           label = "or"
         }
-        for change in fix.booleans { add("set the boolean \(change.name) to \(change.value) (xsmq flask setbool, or the system file)") }
+        if !fix.booleans.isEmpty {
+          add("set " + fix.booleans.map(\.description).joined(separator: " ")
+            + "  (flask-set-bool on Xen, [booleans] in a system file)")
+        }
         if let rule = fix.allowRule { add(rule) }
         if let rule = fix.opRule { add(rule + "  (op rule: grants all of the op's checks)") }
         if let note = fix.note { lines.append("  note    " + note) }

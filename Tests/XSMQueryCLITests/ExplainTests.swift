@@ -34,8 +34,8 @@ struct ExplainTests {
     #expect(r.out.contains("fix     allow dm_dom_t domU_t_target:domain pause;"))
     #expect(r.out.contains("allow dm_dom_t domU_t_target : op { domctl.pausedomain domrun.pause };"))
     // A conditional rule behind a boolean (policy/modules/guest_features.te).
-    #expect(r.out.contains("xen2:pmu_use: a conditional rule grants it when `guest_vpmu` is true (it is false on this host)"))
-    #expect(r.out.contains("fix     set the boolean guest_vpmu to true"))
+    #expect(r.out.contains("xen2:pmu_use: a conditional rule grants it when `guest_vpmu` is true (on this host `guest_vpmu` is false)"))
+    #expect(r.out.contains("fix     set guest_vpmu=true  (flask-set-bool on Xen, [booleans] in a system file)"))
     // A constraint of vm_role keeps tenants apart: a rule alone would not do.
     #expect(r.out.contains("grant:map_read: no allow rule grants it, and a constraint would remove it even then"))
     #expect(r.out.contains("by    constrain grant { map_read map_write copy }"))
@@ -111,21 +111,27 @@ struct ExplainTests {
   }
 
   /// A host booted permissive: the same lines, the checks recorded rather than enforced, the same ops fit;
-  /// a log whose labels are not the host's is told so.
+  /// a log whose labels are not the host's is told so; a rule behind two booleans names both.
   @Test func permissiveHostAndOtherLabels() async throws {
     let dir = try scratchDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let system = try String(contentsOfFile: TestEnvironment.path("examples/systems/default.toml"), encoding: .utf8)
       .replacingOccurrences(of: "enforcing = true", with: "enforcing = false")
+      .replacingOccurrences(of: "policy_frozen = false", with: "policy_frozen = true")
+      .replacingOccurrences(of: "dom0_live_update = true", with: "dom0_live_update = false")
     try system.write(toFile: dir + "/permissive.toml", atomically: true, encoding: .utf8)
     try """
       avc:  denied  { pause } for source=d3 target=d5 scontext=user_1:vm_r:dm_dom_t tcontext=user_1:vm_r:domU_t_target tclass=domain
       avc:  denied  { pause } for source=d3 target=d5 scontext=user_1:vm_r:dm_dom_t tcontext=user_1:vm_r:domU_t tclass=domain
+      avc:  denied  { microcode } for current=d0 scontext=system_u:system_r:dom0_t tcontext=system_u:system_r:xen_t tclass=xen
       """.write(toFile: dir + "/permissive.log", atomically: true, encoding: .utf8)
     let r = await xsmq(["explain", dir + "/permissive.log", "--system", dir + "/permissive.toml"])
     #expect(r.status == 0, "\(r.err)")
     #expect(r.out.contains("op    domctl.pausedomain, domrun.pause (dom3 (web-dm) -> dom5 (web))"), "\(r.out)")
     #expect(r.out.contains("note  on this host domctl.pausedomain checks it as user_1:vm_r:dm_dom_t -> user_1:vm_r:domU_t_target"))
+    // policy/modules/dom0.te: `if (dom0_live_update && !policy_frozen)`, both set the other way here.
+    #expect(r.out.contains("a conditional rule grants it when `dom0_live_update` is true and `policy_frozen` is false"))
+    #expect(r.out.contains("fix     set dom0_live_update=true policy_frozen=false"))
   }
 
   private func scratchDirectory() throws -> String {
