@@ -108,10 +108,11 @@ public struct AVCLog: Sendable {
 
   /// Reads `text` (named `input` in reports) and adds its records.
   public mutating func read(_ text: String, input: String) {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    if lines.last?.isEmpty == true { lines.removeLast() }  // the newline that ends the last line
     var number = 0
-    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    for line in lines {
       number += 1
-      if line.isEmpty && number > 1 && line.endIndex == text.endIndex { break }
       linesRead += 1
       guard line.contains("avc:") else {
         otherLines += 1

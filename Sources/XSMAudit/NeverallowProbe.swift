@@ -43,11 +43,11 @@ public struct NeverallowProbe: Sendable {
     let scratch = NSTemporaryDirectory() + "xsmq-explain-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     let copy: String
-    let rulesFile: String
+    let rulesPath: String
     let firstLine: Int
     do {
       try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-      (copy, rulesFile, firstLine) = try PolicyTree.isTree(path)
+      (copy, rulesPath, firstLine) = try PolicyTree.isTree(path)
         ? copyTree(path, into: scratch, rules: rules) : copyConf(path, into: scratch, rules: rules)
     } catch let problem as NeverallowCheck {
       return rules.map { _ in problem }
@@ -61,8 +61,7 @@ public struct NeverallowProbe: Sendable {
     }
     // Places in the copy as places in the source; the rules file as what it is.
     func shown(_ text: String) -> String {
-      let inRules = rulesFile == copy ? text : text.replacingOccurrences(of: copy + "/" + rulesFile, with: "suggested rule")
-      return inRules.replacingOccurrences(of: copy, with: path)
+      text.replacingOccurrences(of: rulesPath, with: "suggested rule").replacingOccurrences(of: copy, with: path)
     }
     func located(_ d: Diagnostic) -> String {
       var text = "\(d.span.map { shown($0.description) + ": " } ?? "")\(d.id): \(shown(d.message))"
@@ -72,7 +71,7 @@ public struct NeverallowProbe: Sendable {
     var byRule: [Int: [Diagnostic]] = [:]
     var unplaced: [Diagnostic] = []
     for d in errors {
-      if let span = d.span, span.file.hasSuffix(rulesFile), rules.indices.contains(span.line - firstLine) {
+      if let span = d.span, span.file.hasSuffix(rulesPath), rules.indices.contains(span.line - firstLine) {
         byRule[span.line - firstLine, default: []].append(d)
       } else {
         unplaced.append(d)
@@ -102,7 +101,7 @@ public struct NeverallowProbe: Sendable {
     }
   }
 
-  /// A copy of the tree with the extra module: its path, the rules file's name and the rules' first line.
+  /// A copy of the tree with the extra module: its path, the rules file's path and the rules' first line.
   private func copyTree(_ tree: String, into scratch: String, rules: [String]) throws -> (String, String, Int) {
     let copy = scratch + "/policy"
     let fm = FileManager.default
@@ -115,20 +114,21 @@ public struct NeverallowProbe: Sendable {
     try (conf + (conf.hasSuffix("\n") || conf.isEmpty ? "" : "\n") + "\(Self.moduleName) = on\n")
       .write(toFile: copy + "/modules.conf", atomically: true, encoding: .utf8)
     try "".write(toFile: copy + "/modules/\(Self.moduleName).if", atomically: true, encoding: .utf8)
-    let te = "modules/\(Self.moduleName).te"
-    try (rules.joined(separator: "\n") + "\n").write(toFile: copy + "/" + te, atomically: true, encoding: .utf8)
+    let te = copy + "/modules/\(Self.moduleName).te"
+    try (rules.joined(separator: "\n") + "\n").write(toFile: te, atomically: true, encoding: .utf8)
     return (copy, te, 1)
   }
 
-  /// A copy of the policy.conf with the rules appended.
+  /// A copy of the policy.conf with the rules appended after a `#line 1` marker
+  /// naming them `suggested-rules`, so their lines are known even when the text has m4's markers.
   private func copyConf(_ file: String, into scratch: String, rules: [String]) throws -> (String, String, Int) {
     var text = try String(contentsOfFile: file, encoding: .utf8)
     if !text.hasSuffix("\n") && !text.isEmpty { text += "\n" }
-    let name = (file as NSString).lastPathComponent
-    let copy = scratch + "/" + name
-    let firstLine = text.split(separator: "\n", omittingEmptySubsequences: false).count
-    try (text + rules.joined(separator: "\n") + "\n").write(toFile: copy, atomically: true, encoding: .utf8)
-    return (copy, copy, firstLine)
+    let copy = scratch + "/" + (file as NSString).lastPathComponent
+    let rulesPath = scratch + "/suggested-rules"
+    let appended = "#line 1 \"\(rulesPath)\"\n" + rules.joined(separator: "\n") + "\n"
+    try (text + appended).write(toFile: copy, atomically: true, encoding: .utf8)
+    return (copy, rulesPath, 1)
   }
 }
 

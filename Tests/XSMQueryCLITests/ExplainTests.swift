@@ -110,6 +110,26 @@ struct ExplainTests {
     #expect(after.out.contains(": allowed under flask"))
   }
 
+  /// A host whose policy is a policy.conf: the copy gets the rule appended, and the neverallow is found there.
+  @Test func neverallowsOfAPolicyConf() async throws {
+    let dir = try scratchDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try await TestPolicies.project().policyText.write(toFile: dir + "/policy.conf", atomically: true, encoding: .utf8)
+    let system = try String(contentsOfFile: TestEnvironment.path("examples/systems/default.toml"), encoding: .utf8)
+      .replacingOccurrences(of: "policy = \"embedded\"", with: "policy = \"policy.conf\"")
+    try system.write(toFile: dir + "/host.toml", atomically: true, encoding: .utf8)
+    try "avc:  denied  { setdebugging } for source=d0 target=d10 scontext=system_u:system_r:dom0_t tcontext=user_3:vm_r:prot_domU_t tclass=domain\n"
+      .write(toFile: dir + "/debug.log", atomically: true, encoding: .utf8)
+    let r = await xsmq(["explain", dir + "/debug.log", "--system", dir + "/host.toml"])
+    #expect(r.status == 0, "\(r.err)")
+    #expect(r.out.contains("fix     allow dom0_t prot_domU_t:domain setdebugging;"), "\(r.out)")
+    #expect(r.out.contains("error   the rule breaks a neverallow: `neverallow * prot_domU_t:domain { getvcpucontext setdebugging };`"))
+    let json = await xsmq(["explain", dir + "/debug.log", "--system", dir + "/host.toml", "--json"])
+    let report = try JSONDecoder.snakeCase.decode(AVCReport.self, from: Data(json.out.utf8))
+    let diagnostic = try #require(report.entries.first?.fix?.neverallow?.diagnostics.first)
+    #expect(diagnostic.hasPrefix("suggested rule:1:1: sepol.neverallow:"), "\(diagnostic)")
+  }
+
   /// A host booted permissive: the same lines, the checks recorded rather than enforced, the same ops fit;
   /// a log whose labels are not the host's is told so; a rule behind two booleans names both.
   @Test func permissiveHostAndOtherLabels() async throws {
