@@ -40,9 +40,10 @@ public struct AVCExplainer: Sendable {
         let checked = step.text.split(separator: " ").first, let colon = checked.firstIndex(of: ":")
       else { continue }
       let tclass = String(checked[..<colon])
-      let permission = String(checked[checked.index(after: colon)...])
+      // `class:perm` (`class:perm:` when the step says the class has no such permission).
+      let permission = String(checked[checked.index(after: colon)...].prefix { $0 != ":" })
       if let i = records.firstIndex(where: { $0.scontext == subject && $0.tcontext == object && $0.tclass == tclass }) {
-        records[i].permissions.append(permission)
+        if !records[i].permissions.contains(permission) { records[i].permissions.append(permission) }
         continue
       }
       let source = AVCDomain("d\(caller.domid)")
@@ -74,7 +75,7 @@ public struct AVCExplainer: Sendable {
     let candidates = record.permissions.map { ($0, ops(checking: record.tclass, $0)) }
     if let (op, caller, target) = knownOp {
       let fit = FittingOp(op: op.name, caller: caller.label, target: target?.label)
-      fits = Dictionary(uniqueKeysWithValues: record.permissions.map { ($0, [fit]) })
+      fits = Dictionary(record.permissions.map { ($0, [fit]) }, uniquingKeysWith: { first, _ in first })
     } else {
       (fits, mismatches) = fittingOps(record, candidates: candidates)
     }
@@ -170,11 +171,11 @@ public struct AVCExplainer: Sendable {
           let made = trace.filter { $0.layer == "flask" && $0.text.hasPrefix(prefix) && $0.outcome != .info }
           let fit = FittingOp(op: op.name, caller: caller.label, target: target?.label)
           if made.contains(where: { (subject == nil || $0.subject == subject) && (object == nil || $0.object == object) }) {
-            fits[permission, default: []].append(fit)
+            if !(fits[permission]?.contains(fit) ?? false) { fits[permission, default: []].append(fit) }
           } else if let other = made.first, let s = other.subject, let o = other.object, targets != nil {
             var mismatch = fit
             mismatch.checkedAs = "\(s) -> \(o)"
-            mismatches[permission, default: []].append(mismatch)
+            if !(mismatches[permission]?.contains(mismatch) ?? false) { mismatches[permission, default: []].append(mismatch) }
           }
         }
       }
@@ -182,16 +183,19 @@ public struct AVCExplainer: Sendable {
     return (fits, mismatches)
   }
 
-  /// The questions to ask for `op`: one per target (none for an op without a
-  /// domain argument), bound as a matrix cell, with the situations that switch
-  /// the op's conditional checks on.
+  /// The questions to ask for `op`: one per target (the caller alone for an
+  /// op without a domain argument), bound as a matrix cell, without
+  /// situations and, when the op has conditional checks, with every situation
+  /// that switches one on.
   private func questions(_ op: Op, caller: HostDomain, targets: [HostDomain]?) -> [(HostDomain?, QueryObjects)] {
     let situations = Set(op.checks.compactMap { $0.condition }.filter { !$0.negated }.map(\.name))
     let asked: [HostDomain] = op.positionalArgument == nil ? [caller] : (targets ?? host.domains)
-    return asked.map { target in
-      var (bound, objects) = OpQuestion.matrixCell(caller: caller, op: op, target: target)
-      objects.situations.formUnion(situations)
-      return (op.positionalArgument == nil ? nil : bound, objects)
+    return asked.flatMap { target in
+      let (bound, plain) = OpQuestion.matrixCell(caller: caller, op: op, target: target)
+      var situated = plain
+      situated.situations.formUnion(situations)
+      let boundTarget = op.positionalArgument == nil ? nil : bound
+      return situations.isEmpty ? [(boundTarget, plain)] : [(boundTarget, plain), (boundTarget, situated)]
     }
   }
 
