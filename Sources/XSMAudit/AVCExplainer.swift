@@ -68,7 +68,9 @@ public struct AVCExplainer: Sendable {
       tclass: record.tclass, permissions: record.permissions, details: record.details, problems: [],
       explanations: [], fix: nil)
     for domain in [entry.source, entry.target, entry.current].compactMap({ $0 }) where domain.onHost == nil {
-      entry.problems.append("\(domain.printed) is not a domain of this host: explained by its contexts only")
+      entry.problems.append(domain.domid >= AVCDomain.firstSystemDomid
+        ? "\(domain.printed) is one of Xen's own domains: ops are asked with every domain of the host as target"
+        : "\(domain.printed) is not a domain of this host: explained by its contexts only")
     }
     let fits: [String: [FittingOp]]
     var mismatches: [String: [FittingOp]] = [:]
@@ -148,9 +150,10 @@ public struct AVCExplainer: Sendable {
     let subject = normalized(record.scontext)
     let object = normalized(record.tcontext)
     let engine = DecisionEngine(host: host)
-    // Targets to ask about: the logged object domain, or every domain for a `current=` line.
+    // Targets to ask about: the logged object domain, or every domain for a
+    // `current=` line and for Xen's own domains (d[XEN], d[IO]).
     let targets: [HostDomain]?
-    if let objectDomain = record.objectDomain {
+    if let objectDomain = record.objectDomain, objectDomain.domid < AVCDomain.firstSystemDomid {
       guard let domain = host.domain(domid: objectDomain.domid) else { return ([:], [:]) }
       targets = [domain]
     } else {

@@ -7,6 +7,8 @@ public struct AVCDomain: Sendable, Hashable, Codable, CustomStringConvertible {
   public var text: String
 
   static let systemDomains: [String: Int] = ["[IO]": 0x7ff1, "[XEN]": 0x7ff2, "[COW]": 0x7ff3, "[IDLE]": 0x7fff]
+  /// DOMID_FIRST_RESERVED: domids from here on are Xen's own, never a guest's.
+  public static let firstSystemDomid = 0x7ff0
 
   /// Reads `d3` or `d[XEN]`; nil for anything else.
   public init?(_ text: some StringProtocol) {
@@ -14,7 +16,7 @@ public struct AVCDomain: Sendable, Hashable, Codable, CustomStringConvertible {
     let rest = text.dropFirst()
     if let id = Self.systemDomains[String(rest)] {
       domid = id
-    } else if let id = Int(rest), id >= 0, id < 0x7ff0 {
+    } else if let id = Int(rest), id >= 0, id < Self.firstSystemDomid {
       domid = id
     } else {
       return nil

@@ -116,7 +116,9 @@ extension XSMQ {
       let decision = DecisionEngine(host: host).decide(caller: callerDomain, op: operation, target: question.target,
         module: .flask, objects: question.objects)
       let asked = "\(callerDomain.label) \(operation.name) \(question.target?.label ?? "-")"
-      let flaskDenials = decision.trace.filter { $0.layer == "flask" && ($0.outcome == .fail || $0.outcome == .permissive) }
+      let flaskDenials = decision.trace.filter {
+        $0.layer == "flask" && ($0.outcome == .fail || $0.outcome == .permissive) && $0.subject != nil
+      }
       guard !flaskDenials.isEmpty else {
         let refusal = decision.trace.last { $0.outcome == .fail }
         let text = decision.verdict == .allowed
@@ -157,7 +159,10 @@ extension XSMQ {
         + (e.count > 1 ? " (\(e.count) times)" : ""))
       func party(_ role: String, _ d: LoggedDomain?, _ context: String?, _ sid: UInt32?) {
         var text = "  " + role.padding(toLength: 8, withPad: " ", startingAt: 0)
-        if let d { text += d.printed + (d.onHost.map { " = \($0)" } ?? " (not on this host)") + "  " }
+        if let d {
+          let onHost = d.domid >= AVCDomain.firstSystemDomid ? " (Xen's own)" : " (not on this host)"
+          text += d.printed + (d.onHost.map { " = \($0)" } ?? onHost) + "  "
+        }
         text += context ?? sid.map { "sid \($0)" } ?? "-"
         lines.append(text)
       }
