@@ -44,6 +44,11 @@ let package = Package(
       name: "XSMEngine", dependencies: ["XSMCatalog", "XSMSepol", "XSMDiagnostics"],
       swiftSettings: strict),
 
+    // avc lines of Xen's log explained in Xen's terms (xsmq explain): ops, reasons, fixes, neverallow checks.
+    .target(
+      name: "XSMAudit", dependencies: ["XSMEngine", "XSMCatalog", "XSMBuild", "XSMPolicy", "XSMSepol", "XSMDiagnostics"],
+      swiftSettings: strict),
+
     // MARK: Query service
     // The wire contract of xsmd and its clients: Foundation only, never the engine.
     .target(name: "XSMProtocol", swiftSettings: strict),
@@ -80,7 +85,7 @@ let package = Package(
     .target(
       name: "XSMQueryCLI",
       dependencies: [
-        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMProtocol", "XSMWire",
+        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMProtocol", "XSMWire", "XSMAudit",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     .target(
@@ -118,7 +123,7 @@ let package = Package(
     .testTarget(
       name: "XSMEngineTests",
       dependencies: ["XSMEngine", "XSMSepol", "XSMPolicyGen", "XSMCatalog", "XSMDiagnostics", "XSMTestSupport"]),
-    .testTarget(name: "XSMQueryCLITests", dependencies: ["XSMQueryCLI", "XSMCommandLine", "XSMTestSupport"]),
+    .testTarget(name: "XSMQueryCLITests", dependencies: ["XSMQueryCLI", "XSMCommandLine", "XSMAudit", "XSMTestSupport"]),
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [

@@ -234,7 +234,8 @@ public final class XenHost: Sendable {
     return (binary, written, [])
   }
 
-  static func explainUnknown(_ text: String, _ policy: FlaskPolicy) -> String {
+  /// Why `text` is not a context of `policy`: the first of user, role, type or range it does not know.
+  public static func explainUnknown(_ text: String, _ policy: FlaskPolicy) -> String {
     let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
     guard parts.count >= 3 else { return "a context is `user:role:type`" }
     if policy.userValue(parts[0]) == nil { return "no user `\(parts[0])`" }
