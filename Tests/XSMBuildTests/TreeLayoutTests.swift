@@ -323,6 +323,26 @@ struct TreeLayoutTests {
     #expect(permission.span?.file == guest && permission.span?.line == 12 && permission.span?.column == 36)
   }
 
+  /// refpolicy's interfaces are macros too: an error in one is reported
+  /// once, in the `.if`, with the modules' calls as notes.
+  @Test func refpolicyInterfaceErrorIsReportedAtTheInterface() async throws {
+    let root = try temporaryDirectory()
+    defer { try? fm.removeItem(atPath: root) }
+    let tree = try makeRefpolicyTree(root) { files in
+      files["policy/modules/system/xen.if"] = files["policy/modules/system/xen.if"]!
+        .replacingOccurrences(of: "{ bind send }", with: "{ bind sned }")
+    }
+    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let errors = outcome.diagnostics.items.filter { $0.severity == .error }
+    #expect(errors.count == 1, "\(errors.map { "\($0.span?.description ?? "") \($0.message)" })")
+    let error = try #require(errors.first)
+    #expect(error.span?.file == tree + "/policy/modules/system/xen.if" && error.span?.line == 4 && error.span?.column == 30)
+    let calls = error.notes.map(\.message)
+    #expect(calls.count == 2 && calls.allSatisfy { $0.hasPrefix("in expansion of `xen_domain`") }, "\(calls)")
+    #expect(calls.contains { $0.hasSuffix("policy/modules/system/dom0.te:2") })
+    #expect(calls.contains { $0.hasSuffix("policy/modules/guests/guest.te:2") })
+  }
+
   @Test func refpolicyUnknownModuleIsLeftOutWithAWarning() async throws {
     let root = try temporaryDirectory()
     defer { try? fm.removeItem(atPath: root) }

@@ -197,12 +197,13 @@ public struct Lexer {
     guard followsMarkers else {
       return SourceSpan(file: file, line: line, column: column, endLine: line, endColumn: column + (end - start))
     }
-    if let text, !text.isEmpty, let placed = placeInExpansion(text) { return placed }
+    // Generated inputs (refpolicy's) stand for lines of the tree's files; macro calls are found there.
     let (origin, chars) = originalLine()
+    if let text, !text.isEmpty, let placed = placeInExpansion(text, at: origin) { return placed }
     if let text, !text.isEmpty, let chars {
       let wanted = Array(text.unicodeScalars)
       if !matches(chars, wanted, at: column - 1) {
-        let onCallLine = expansion?.line == line && expansion?.file == file
+        let onCallLine = expansion?.line == origin.line && expansion?.file == origin.file
         guard !onCallLine, let found = firstMatch(chars, wanted) else {
           return SourceSpan(file: origin.file, line: origin.line, column: 0, endColumn: 0)
         }
@@ -215,8 +216,9 @@ public struct Lexer {
 
   /// The span of `text` as the next token of the current line's macro
   /// expansion (matched in order), when a call starts on this line.
-  private mutating func placeInExpansion(_ text: String) -> SourceSpan? {
+  private mutating func placeInExpansion(_ text: String, at place: SourceLineOrigin) -> SourceSpan? {
     guard let macros else { return nil }
+    let (file, line) = (place.file, place.line)
     if expansion?.line != line || expansion?.file != file {
       if lineWithoutCalls?.line == line && lineWithoutCalls?.file == file { return nil }
       guard let tokens = macros.tokens(file: file, line: line) else {

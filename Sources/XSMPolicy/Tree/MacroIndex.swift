@@ -111,8 +111,13 @@ public struct MacroIndex: Sendable {
   /// Definitions some call reaches (see `reachableDefinitions`).
   var expandedDefinitions: Set<Int> = []
 
+  /// The macros that define a macro: `define`, and in refpolicy-style trees
+  /// also `interface` and `template` (`NAME`, then `BODY`, as `define` takes them).
+  public internal(set) var definers: Set<String> = ["define"]
+
   /// Scans the files in m4's order (definitions are known from where they are made).
-  public init(scanning inputs: [M4Input]) {
+  public init(scanning inputs: [M4Input], definers: Set<String> = ["define"]) {
+    self.definers = definers
     for input in inputs {
       files.append(File(input))
       var scanner = TopLevelScanner(index: self, file: files.count - 1)
@@ -303,7 +308,7 @@ private struct TopLevelScanner {
         let name = source.text(wordRange)
         if name == "dnl" {
           reader.skipLine(includingNewline: true)
-        } else if name == "define", !reader.atEnd, reader.current == "(" {
+        } else if index.definers.contains(name), !reader.atEnd, reader.current == "(" {
           guard let arguments = reader.arguments() else { return }
           if context != .body { define(arguments) }
         } else if Self.conditionals.contains(name), !reader.atEnd, reader.current == "(" {

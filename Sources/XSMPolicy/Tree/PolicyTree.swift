@@ -38,6 +38,24 @@ public struct PolicyTree: Sendable {
   public var droppedLinePrefixes: [String] = []
   /// The files given to m4 that exist on disk, in order (synthesized inputs excluded).
   public var files: [String] { inputs.compactMap { $0.kind == .file ? $0.path : nil } }
+  /// The files whose macros and macro calls locate diagnostics (`MacroIndex`),
+  /// in the order m4 meets their text: the files m4 reads and, in refpolicy
+  /// trees, the `.if` files of the interface pass and the modules' `.te`
+  /// files in place of the generated inputs made from them.
+  public var macroSources: [String] {
+    inputs.flatMap { input -> [String] in
+      switch input.kind {
+      case .file: [input.path]
+      case .interfaces: (input.passFiles ?? []).filter { $0.hasSuffix(".if") }
+      case .generated:
+        // Each module's `.te` once, where its rules come in (they are what calls macros).
+        input.path == "tmp/only_te_rules.conf"
+          ? (input.origins ?? []).reduce(into: [String]()) { if $0.last != $1.file { $0.append($1.file) } } : []
+      }
+    }
+  }
+  /// The macros that define macros in this tree's language (refpolicy adds `interface` and `template`).
+  public var macroDefiners: Set<String> { layout == .refpolicy ? ["define", "interface", "template"] : ["define"] }
   /// Names defined with m4 `define(...)` (or refpolicy's `interface`/`template`)
   /// in the tree, for did-you-mean on unexpanded macros.
   public var macroNames: Set<String> = []
