@@ -3,6 +3,7 @@ import Testing
 import XSMBuild
 import XSMDiagnostics
 import XSMPolicy
+import XSMTestSupport
 
 /// Negative cases that need a tree on disk or libsepol: each asserts the id and the exact location.
 @Suite("Tree, I/O and libsepol diagnostics", .serialized)
@@ -55,6 +56,25 @@ struct TreeDiagnosticsTests {
     #expect(diagnostic.span?.file == tree + "/modules/dom0.te")
     #expect(diagnostic.span?.line == line && diagnostic.span?.column == 1)
     #expect(diagnostic.label == "from this statement" && outcome.binary == nil)
+  }
+
+  /// checkpolicy's grammar needs an MLS constraint in an MLS policy; xsmc
+  /// builds one without but warns, at the last `level`, that checkpolicy will not.
+  @Test func mlsPolicyWithoutMLSConstraintsWarnsAboutCheckpolicy() async throws {
+    let full = await PolicyBuilder.build(.tree(projectPolicyDir), options: BuildOptions(mls: true), compile: false)
+    let text = try #require(full.frontend.expandedText)
+    let stripped = try NSRegularExpression(pattern: "(?ms)^mls(constrain|validatetrans)\\b.*?;")
+      .stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "")
+    let outcome = await PolicyBuilder.build(.text(name: "mls.conf", text: stripped), options: BuildOptions(mls: true))
+    let warning = try #require(first("check.mls-without-constraints", in: outcome), "\(outcome.diagnostics.items)")
+    #expect(warning.severity == .warning && outcome.binary != nil)
+    // The project's levels come out of an m4 loop in policy/mls: the warning points there.
+    #expect(warning.span?.file.hasSuffix("policy/mls") == true && warning.label?.contains("after the levels") == true,
+      "\(warning.span?.description ?? "")")
+    #expect(first("check.mls-without-constraints", in: full) == nil, "the project's MLS policy has its constraints")
+    if Checkpolicy.shouldRun {
+      #expect(throws: Checkpolicy.Failure.self) { try Checkpolicy.compile(stripped, mls: true) }
+    }
   }
 
   @Test func badModulesLine() async throws {

@@ -33,6 +33,10 @@ extension DiagnosticID {
       "devicetreecon with `--policy-version 24` (a warning: the label is dropped, as checkpolicy does) "
         + "or 64-bit iomem (an error)")
     public let outOfRange = DiagnosticID("check.out-of-range", "an I/O port beyond 0xffff or an IRQ beyond 32 bits")
+    public let mlsWithoutConstraints = DiagnosticID(
+      "check.mls-without-constraints",
+      "(warning) an MLS policy with no `mlsconstrain` or `mlsvalidatetrans`: xsmc and Xen accept it, "
+        + "checkpolicy's grammar rejects it")
     public let classWithoutPermissions = DiagnosticID(
       "check.class-without-permissions", "a class declared but never given an access vector")
     public let sidWithoutContext = DiagnosticID(

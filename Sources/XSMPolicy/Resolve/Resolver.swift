@@ -642,6 +642,24 @@ public struct Resolver {
       error(.check.mlsRequired, "an MLS build needs sensitivities", at: anchor,
         help: "declare `sensitivity s0;`, `dominance { s0 }` and `level s0;`, or build without `--mls`")
     }
+    if options.mls && !model.sensitivities.isEmpty {
+      let hasMLSConstraint = model.syntax.statements.contains {
+        if case .constraint(let kind, _, _, _) = $0.kind { return kind.isMLS }
+        return false
+      }
+      if !hasMLSConstraint {
+        // checkpolicy wants the constraint after the levels; point at the last one.
+        let lastLevel = model.syntax.statements.last {
+          if case .levelDeclaration = $0.kind { return true }
+          return false
+        }
+        warning(.check.mlsWithoutConstraints,
+          "this MLS policy has no `mlsconstrain` or `mlsvalidatetrans`; checkpolicy rejects it (its grammar needs at least one)",
+          at: lastLevel?.span ?? anchor, label: "checkpolicy expects an MLS constraint after the levels",
+          help: "xsmc and Xen accept it; to build it with checkpolicy too, add an MLS constraint, "
+            + "e.g. `mlsconstrain domain { create } l1 dom l2;` (refpolicy's MCS trees have this problem)")
+      }
+    }
     if options.mls {
       for s in model.sensitivities where !model.dominance.contains(s) {
         error(.check.mlsRequired, "sensitivity `\(s)` is missing from `dominance`", at: anchor)
