@@ -14,12 +14,18 @@ public struct PolicyTestReport: Sendable, Encodable {
     public var step: String?
     public var expected: String
     public var decision: Decision
+    /// The arguments after the target, as `xsmq can` shows them; not encoded.
+    var argumentsAfterTarget: [String]
+
+    enum CodingKeys: String, CodingKey { case caller, op, target, arguments, step, expected, decision }
 
     init(question: OpQuestion, decision: Decision, expectedAllowed: Bool, step: String?) {
       caller = question.caller.label
       op = question.op.name
       target = question.target?.label
       arguments = question.boundArguments
+      let positional = question.op.positionalArgument.map { "\($0.name)=" }
+      argumentsAfterTarget = arguments.filter { argument in positional.map { !argument.hasPrefix($0) } ?? true }
       self.step = step
       expected = expectedAllowed ? "allowed" : "refused"
       self.decision = decision
@@ -27,7 +33,7 @@ public struct PolicyTestReport: Sendable, Encodable {
 
     /// `dom0 domctl.pausedomain dom5 (web): denied (-EACCES) under flask, expected allowed`.
     public var summary: String {
-      let shown = arguments.filter { !$0.hasPrefix("target=") }
+      let shown = argumentsAfterTarget
       return (step.map { "\($0): " } ?? "") + "\(caller) \(op)" + (target.map { " \($0)" } ?? "")
         + (shown.isEmpty ? "" : " (" + shown.joined(separator: " ") + ")")
         + ": \(decision.verdictText) under \(decision.module.rawValue), expected \(expected)"
@@ -42,6 +48,9 @@ public struct PolicyTestReport: Sendable, Encodable {
     public var line: Int
     /// Questions asked (one per caller, op, target and module; one per build step).
     public var asked = 0
+    /// Questions Xen refuses whatever the module (`invalid`): a `may-not`
+    /// passes on them without the policy being asked.
+    public var invalid = 0
     public var failure: Failure?
     /// Build steps left out, with why (a PV-only op on an HVM guest, no device model).
     public var skipped: [String] = []
@@ -54,7 +63,7 @@ public struct PolicyTestReport: Sendable, Encodable {
       self.line = line
     }
 
-    enum CodingKeys: String, CodingKey { case name, expectation, line, asked, passed, failure, skipped }
+    enum CodingKeys: String, CodingKey { case name, expectation, line, asked, invalid, passed, failure, skipped }
 
     public func encode(to encoder: any Encoder) throws {
       var container = encoder.container(keyedBy: CodingKeys.self)
@@ -62,6 +71,7 @@ public struct PolicyTestReport: Sendable, Encodable {
       try container.encode(expectation, forKey: .expectation)
       try container.encode(line, forKey: .line)
       try container.encode(asked, forKey: .asked)
+      if invalid > 0 { try container.encode(invalid, forKey: .invalid) }
       try container.encode(passed, forKey: .passed)
       try container.encodeIfPresent(failure, forKey: .failure)
       if !skipped.isEmpty { try container.encode(skipped, forKey: .skipped) }

@@ -185,6 +185,7 @@ private struct CaseContext {
     let decision = engine.decide(caller: question.caller, op: question.op, target: question.target, module: module,
       objects: question.objects)
     result.asked += 1
+    if decision.verdict == .invalid { result.invalid += 1 }
     let passed = (decision.verdict == .allowed) == expectAllowed
     guard !passed, result.failure == nil else { return }
     result.failure = PolicyTestReport.Failure(question: question, decision: decision, expectedAllowed: expectAllowed,
