@@ -202,30 +202,8 @@ extension XSMQ {
       return String(out.dropLast())
     }
 
-    static func verdictText(_ d: Decision) -> String {
-      switch d.verdict {
-      case .allowed: d.wouldDeny.isEmpty ? "allowed" : "allowed (permissive)"
-      case .denied: "denied" + ((d.returned ?? d.error).map { " (\($0))" } ?? "")
-      case .invalid: "invalid" + (d.error.map { " (\($0))" } ?? "")
-      }
-    }
+    static func verdictText(_ d: Decision) -> String { d.verdictText }
 
-    static func trace(_ d: Decision, indent: String) -> String {
-      var out = ""
-      for step in d.trace {
-        let mark: String
-        switch step.outcome {
-        case .pass: mark = "ok  "
-        case .fail: mark = "FAIL"
-        case .info: mark = "    "
-        case .permissive: mark = "perm"
-        }
-        out += "\(indent)\(mark) \(step.layer): \(step.text)\n"
-        if let source = step.source { out += "\(indent)       [\(source)]\n" }
-        if let s = step.subject, let o = step.object { out += "\(indent)       \(s) -> \(o)\n" }
-        for rule in step.rules { out += "\(indent)       \(rule)\n" }
-      }
-      return out
-    }
+    static func trace(_ d: Decision, indent: String) -> String { d.traceText(indent: indent) }
   }
 }

@@ -114,7 +114,7 @@ struct DiagnosticCoverageTests {
     #expect(unreadable == [
       "io.not-found", "io.unreadable", "io.not-utf8", "tree.unknown-layout", "tree.missing-classes", "tree.missing-file",
       "catalog.io", "system.io",
-      "system.policy-not-found",
+      "system.policy-not-found", "testfile.io",
     ])
   }
 

@@ -152,48 +152,28 @@ public enum SystemFile {
 
   /// Decodes system-file text; spans name `file`. The spec is nil when there is any error.
   public static func parse(text: String, file: String) -> (SystemSpec?, [Diagnostic]) {
-    let (table, tomlDiagnostics) = TOMLParser.parse(text: text, file: file)
-    guard let table else { return (nil, tomlDiagnostics) }
-    var decoder = SystemDecoder(file: file, text: text)
-    let spec = decoder.decode(table)
-    let all = tomlDiagnostics + decoder.diagnostics
-    return (all.contains { $0.severity == .error } ? nil : spec, all)
+    TOMLParser.decode(SystemDecoder.self, text: text, file: file)
   }
 
   /// Reads and decodes a system file.
   public static func load(path: String) -> (SystemSpec?, [Diagnostic]) {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      return (nil, [Diagnostic(.system.io, .error, "system file `\(path)` not found")])
-    }
-    guard !isDirectory.boolValue else {
-      return (nil, [Diagnostic(.system.io, .error, "`\(path)` is a directory, not a system file")])
-    }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      return (nil, [Diagnostic(.system.io, .error, "cannot read system file `\(path)`")])
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      return (nil, [Diagnostic(.system.io, .error, "system file `\(path)` is not UTF-8 text")])
-    }
-    return parse(text: text, file: path)
+    TOMLParser.load(SystemDecoder.self, path: path, what: "system file", id: .system.io)
   }
 }
 
 // MARK: - Decoding
 
-private struct SystemDecoder {
+private struct SystemDecoder: TOMLDocumentDecoder {
   let file: String
-  let lines: [Substring]
+  let lines: SourceLines
   var diagnostics: [Diagnostic] = []
 
-  init(file: String, text: String) {
+  init(file: String, lines: SourceLines) {
     self.file = file
-    lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+    self.lines = lines
   }
 
-  private func sourceLine(_ span: SourceSpan) -> String? {
-    span.line >= 1 && span.line <= lines.count ? String(lines[span.line - 1]) : nil
-  }
+  private func sourceLine(_ span: SourceSpan) -> String? { lines.line(of: span) }
 
   private mutating func report(
     _ id: DiagnosticID, _ message: String, _ at: SourceSpan, severity: Severity = .error, label: String? = nil,

@@ -1,17 +1,16 @@
-import XSMCatalog
-
 /// The legacy ops a libxl-like toolstack issues, in order, to build and
-/// start a guest, for the "How to build a domain" section of the reference.
-enum DomainBuildSequence {
+/// start a guest: the "How to build a domain" section of the op reference
+/// and the build cases of `xsmc test`.
+public enum DomainBuildSequence {
   /// One step of the build: what it achieves and the ops that achieve it
   /// (the reference lists only those the catalog has).
-  struct Step {
-    var title: String
-    var text: String
-    var ops: [String]
+  public struct Step: Sendable {
+    public var title: String
+    public var text: String
+    public var ops: [String]
   }
 
-  static let introduction = """
+  public static let introduction = """
     A toolstack such as libxl builds a guest from the control domain (or from a \
     domain the policy lets build guests) with a fixed sequence of legacy ops. \
     The steps below follow that sequence; each names the ops it uses and the \
@@ -21,7 +20,7 @@ enum DomainBuildSequence {
     these permissions from the builder's type to the guest's build-time type.
     """
 
-  static let steps: [Step] = [
+  public static let steps: [Step] = [
     Step(
       title: "Create the domain",
       text: """
