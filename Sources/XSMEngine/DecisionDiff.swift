@@ -112,9 +112,12 @@ public struct DecisionDiff: Sendable, Codable {
   /// True when nothing changed.
   public var isEmpty: Bool { gained == 0 && lost == 0 }
 
-  /// Compares `ops` on both sides (their hosts share one catalog).
+  /// Compares `ops` on both sides (their hosts share one catalog), over the
+  /// domains both have, or only those named in `domains` (by name).
   /// `progress` is called with (matrices done, 2).
-  public init(old oldSide: Side, new newSide: Side, ops: [Op], progress: ((Int, Int) -> Void)? = nil) {
+  public init(old oldSide: Side, new newSide: Side, ops: [Op], domains: Set<String>? = nil,
+    progress: ((Int, Int) -> Void)? = nil)
+  {
     func facts(_ side: Side) -> SideFacts {
       SideFacts(name: side.name, system: side.host.spec.file, module: side.module, policy: side.host.policySource,
         policyDigest: side.host.policyDigest)
@@ -127,7 +130,9 @@ public struct DecisionDiff: Sendable, Codable {
     progress?(2, 2)
 
     let oldIndex = Dictionary(oldMatrix.domains.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
-    let common = newMatrix.domains.enumerated().compactMap { i, d in oldIndex[d.name].map { (new: i, old: $0) } }
+    let common = newMatrix.domains.enumerated().compactMap { i, d in
+      domains.map { $0.contains(d.name) } ?? true ? oldIndex[d.name].map { (new: i, old: $0) } : nil
+    }
     onlyOld = oldMatrix.domains.map(\.name).filter { name in !newMatrix.domains.contains { $0.name == name } }
     onlyNew = newMatrix.domains.map(\.name).filter { oldIndex[$0] == nil }
     opsCompared = ops.count
@@ -186,7 +191,7 @@ public struct DecisionDiff: Sendable, Codable {
             objects: oldObjects, explain: true)
           let after = newEngine.decide(caller: newCaller, op: op, target: newObjectTarget, module: newSide.module,
             objects: newObjects, explain: true)
-          checks = Self.checkChanges(old: before, new: after, gain: isGain, oldName: oldSide.name, newName: newSide.name)
+          checks = Self.checkChanges(old: before, new: after, gain: isGain, refusing: isGain ? oldSide : newSide)
           if checks.isEmpty {
             let refusing = isGain ? before : after
             reason = refusing.trace.last { $0.outcome == .fail }.map { "\(isGain ? "old" : "new"): \($0.layer): \($0.text)" }
@@ -267,9 +272,13 @@ public struct DecisionDiff: Sendable, Codable {
   /// The checks that refuse on the refusing side (the old one for a gain, the new one for a loss) and
   /// not on the other, where the other side grants them or does not make them; matched by
   /// `class:perm` in order of appearance. The rules are the other side's, which grant the check.
-  static func checkChanges(old: Decision, new: Decision, gain: Bool, oldName: String, newName: String) -> [CheckChange] {
+  static func checkChanges(old: Decision, new: Decision, gain: Bool, refusing: Side) -> [CheckChange] {
     func isGranted(_ outcome: CheckOutcome) -> Bool { outcome == .granted || outcome == .permissive }
-    let refusingName = gain ? oldName : newName
+    let refusingName = refusing.name
+    // The engine denies a permission the policy's class lacks; Xen consults handle_unknown.
+    let unknown = refusing.host.server.map { $0.policy.handleUnknownAllow
+      ? " (the engine denies it; the policy says handle_unknown allow, under which Xen grants it)"
+      : " (denied: the policy says handle_unknown deny)" } ?? ""
     var others = checkSteps(gain ? new : old)
     var changes: [CheckChange] = []
     for step in checkSteps(gain ? old : new) {
@@ -278,7 +287,7 @@ public struct DecisionDiff: Sendable, Codable {
       let otherOutcome = other?.outcome ?? .notMade
       let className = step.permission.split(separator: ":").first.map(String.init) ?? step.permission
       let note: String? = switch step.outcome {
-      case .undefinedPermission: "permission `\(step.permission)` is not in \(refusingName)'s classes"
+      case .undefinedPermission: "permission `\(step.permission)` is not in \(refusingName)'s classes" + unknown
       case .undefinedClass: "class `\(className)` is not in \(refusingName)'s classes"
       default: nil
       }

@@ -71,14 +71,14 @@ extension XSMQ {
       if !systems.isEmpty && host.system != nil { throw ValidationError("--systems names both hosts; drop --system") }
       if !modules.isEmpty && module != nil { throw ValidationError("--modules names both modules; drop --module") }
       if host.server != nil { throw ValidationError("`diff` is answered locally; drop --server") }
-      if !selection.domain.isEmpty { throw ValidationError("`diff` compares every domain; drop --domain") }
     }
 
     func run() async throws {
       let catalog = try host.loadCatalog()
       let (old, new) = try await sides(catalog: catalog)
       let ops = try selection.ops(new.host)
-      let diff = DecisionDiff(old: old, new: new, ops: ops)
+      let domains = try selection.domains(new.host).map { Set($0.map(\.name)) }
+      let diff = DecisionDiff(old: old, new: new, ops: ops, domains: domains)
       if host.json {
         Console.current.say(encodeJSON(diff))
       } else {
