@@ -149,7 +149,7 @@ extension XSMQ {
       }
       let pairs = diff.pairs.count
       let summary = "\(diff.gained) ops gained, \(diff.lost) lost over \(pairs) (caller, target) pair\(pairs == 1 ? "" : "s")"
-      out += (diff.pairs.isEmpty ? "\n" : "\n") + (diff.isEmpty ? "no difference: " : "") + summary
+      out += "\n" + (diff.isEmpty ? "no difference: " : "") + summary
         + " (\(diff.opsCompared) ops × \(diff.pairsCompared) pairs compared)\n"
       return out
     }

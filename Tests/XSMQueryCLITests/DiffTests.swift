@@ -136,10 +136,15 @@ struct DiffTests {
   }
 
   /// Two system files (the silo host against the default one compares the domains both have: dom0
-  /// only) and two modules on one host.
+  /// and netdrv) and two modules on one host.
   @Test func systemsAndModules() async throws {
     let same = await xsmq(["diff", "--systems", "examples/systems/default.toml", "examples/systems/default.toml", "--family", "domctl"])
     #expect(same.status == 0, "\(same.out)\(same.err)")
+    let hosts = await xsmq(["diff", "--systems", "examples/systems/default.toml", "examples/systems/silo-arm.toml",
+      "--module", "flask", "--family", "domctl", "--json"])
+    let across = try JSONDecoder.snakeCase.decode(DecisionDiff.self, from: Data(hosts.out.utf8))
+    #expect(across.onlyNew == ["guest1", "guest2"] && across.onlyOld.contains("xenstore"), "\(hosts.out)\(hosts.err)")
+    #expect(across.pairsCompared == 4 && across.old.module == .flask && across.new.module == .flask)
     let modules = await xsmq(["diff", "--modules", "dummy", "flask", "--op", "argo.register_ring", "--json"])
     #expect(modules.status == 1, "\(modules.err)")
     let diff = try JSONDecoder.snakeCase.decode(DecisionDiff.self, from: Data(modules.out.utf8))
