@@ -123,7 +123,9 @@ let package = Package(
     .testTarget(
       name: "XSMEngineTests",
       dependencies: ["XSMEngine", "XSMSepol", "XSMPolicyGen", "XSMCatalog", "XSMDiagnostics", "XSMTestSupport"]),
-    .testTarget(name: "XSMQueryCLITests", dependencies: ["XSMQueryCLI", "XSMCommandLine", "XSMAudit", "XSMTestSupport"]),
+    .testTarget(
+      name: "XSMQueryCLITests",
+      dependencies: ["XSMQueryCLI", "XSMCommandLine", "XSMAudit", "XSMEngine", "XSMCatalog", "XSMTestSupport"]),
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [

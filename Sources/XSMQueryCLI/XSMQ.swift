@@ -21,7 +21,7 @@ public struct XSMQ: AsyncParsableCommand {
       flask_op commands to it. Exit status: 0 allowed or ok, 1 denied or invalid, 2 usage, input or \
       system errors.
       """,
-    subcommands: [Can.self, Args.self, Explain.self, Matrix.self, Compare.self, Identity.self, Flask.self],
+    subcommands: [Can.self, Args.self, Explain.self, Matrix.self, Compare.self, Diff.self, Identity.self, Flask.self],
     defaultSubcommand: nil
   )
 }
@@ -74,15 +74,27 @@ struct HostOptions: ParsableArguments {
   /// query answers in a few milliseconds instead of parsing every op); an
   /// unknown name falls back to the whole catalog, for did-you-mean.
   func load(onlyOps: [String]? = nil) async throws -> XenHost {
-    let renderer = Console.current.renderer()
+    let catalog = try loadCatalog(onlyOps: onlyOps)
+    let (spec, specDiagnostics) = system.map { SystemFile.load(path: $0) } ?? EmbeddedDefaults.system()
+    return try await Self.loadHost(spec, specDiagnostics, catalog: catalog)
+  }
+
+  /// The catalog of `--catalog` or the built-in one (only `onlyOps` when given); exits 2 on errors.
+  func loadCatalog(onlyOps: [String]? = nil) throws -> OpCatalog {
     // domctl.set_target comes along: loading checks the host's device-model relations with it.
     let subset = self.catalog == nil ? onlyOps.flatMap { EmbeddedCatalog.loadSubset(names: $0 + ["domctl.set_target"]) } : nil
     let (catalog, catalogDiagnostics) = subset.map { ($0, DiagnosticList()) } ?? catalogOptions.load()
     guard let catalog else {
-      fail(renderer.render(catalogDiagnostics))
+      fail(Console.current.renderer().render(catalogDiagnostics))
       throw ExitCode(2)
     }
-    let (spec, specDiagnostics) = system.map { SystemFile.load(path: $0) } ?? EmbeddedDefaults.system()
+    return catalog
+  }
+
+  /// Loads a parsed system file into a host, building its policy if it names a source;
+  /// prints the diagnostics and exits 2 on errors.
+  static func loadHost(_ spec: SystemSpec?, _ specDiagnostics: [Diagnostic], catalog: OpCatalog) async throws -> XenHost {
+    let renderer = Console.current.renderer()
     guard let spec, !specDiagnostics.contains(where: { $0.severity == .error }) else {
       fail(renderer.render(DiagnosticList(specDiagnostics)))
       throw ExitCode(2)
