@@ -275,10 +275,11 @@ public struct DecisionDiff: Sendable, Codable {
   static func checkChanges(old: Decision, new: Decision, gain: Bool, refusing: Side) -> [CheckChange] {
     func isGranted(_ outcome: CheckOutcome) -> Bool { outcome == .granted || outcome == .permissive }
     let refusingName = refusing.name
-    // The engine denies a permission the policy's class lacks; Xen consults handle_unknown.
-    let unknown = refusing.host.server.map { $0.policy.handleUnknownAllow
-      ? " (the engine denies it; the policy says handle_unknown allow, under which Xen grants it)"
-      : " (denied: the policy says handle_unknown deny)" } ?? ""
+    // Xen grants no permission the policy's class lacks, whatever handle_unknown says:
+    // context_struct_compute_av (xen/xsm/flask/ss/services.c) does not support handle_unknown allow.
+    let unknown = refusing.host.server.map { _ in
+      " (denied: Xen's compute_av grants no permission the policy does not define, whatever handle_unknown says)"
+    } ?? ""
     var others = checkSteps(gain ? new : old)
     var changes: [CheckChange] = []
     for step in checkSteps(gain ? old : new) {

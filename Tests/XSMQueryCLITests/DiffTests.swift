@@ -110,7 +110,7 @@ struct DiffTests {
     #expect(change.op == "domctl.get_domain_state")
     let check = try #require(change.checks.first)
     #expect(check.old == .granted && check.new == .undefinedPermission)
-    #expect(check.note == "permission `domain2:get_domain_state` is not in \(dir)/renamed's classes (denied: the policy says handle_unknown deny)")
+    #expect(check.note == "permission `domain2:get_domain_state` is not in \(dir)/renamed's classes (denied: Xen's compute_av grants no permission the policy does not define, whatever handle_unknown says)")
     // --domain keeps the pairs of those domains.
     let one = await xsmq(["diff", "policy", dir + "/renamed", "--op", "domctl.get_domain_state", "--domain", "dom0", "--domain", "db", "--json"])
     let narrowed = try JSONDecoder.snakeCase.decode(DecisionDiff.self, from: Data(one.out.utf8))
