@@ -27,6 +27,7 @@ public struct AVCExplainer: Sendable {
     }
     var entries = zip(firsts, counts).map { explain($0.record, count: $1, line: $0.line, input: $0.input) }
     await checkNeverallows(&entries)
+    suggestMacroCalls(&entries)
     return AVCReport(system: host.spec.name, policy: host.policySource, linesRead: log.linesRead,
       avcLines: log.entries.count, otherLines: log.otherLines, malformed: log.malformed, entries: entries)
   }
@@ -296,6 +297,23 @@ public struct AVCExplainer: Sendable {
   }
 
   static func braced(_ names: [String]) -> String { names.count == 1 ? names[0] : "{ \(names.joined(separator: " ")) }" }
+
+  /// When the host's policy is a tree, adds to each fix the calls of the
+  /// tree's macros that grant what the allow rule grants.
+  func suggestMacroCalls(_ entries: inout [AVCEntry]) {
+    guard case .success(let path) = NeverallowProbe(spec: host.spec).sourcePath, let suggester = MacroSuggester(tree: path)
+    else { return }
+    for index in entries.indices {
+      // The allow rule is `allow S T:CLASS PERMS;`, written by `fix` above.
+      guard let rule = entries[index].fix?.allowRule else { continue }
+      let words = rule.dropLast().split(separator: " ").map(String.init)
+      guard words.count >= 4, let colon = words[2].firstIndex(of: ":") else { continue }
+      let permissions = words[3...].filter { $0 != "{" && $0 != "}" }
+      entries[index].fix?.macroCalls = suggester.suggestions(
+        sourceType: words[1], targetType: String(words[2][..<colon]), className: String(words[2][words[2].index(after: colon)...]),
+        permissions: permissions)
+    }
+  }
 
   /// Rebuilds the host's policy source once with every suggested allow rule
   /// appended and records, per entry, whether its rule breaks a neverallow.

@@ -129,6 +129,9 @@ public struct AVCFix: Sendable, Codable {
   public var allowRule: String?
   /// The op rule (xsmc's extension) for the ops that fit, when some do.
   public var opRule: String?
+  /// Calls of the policy tree's own macros that grant the same, narrowest
+  /// first (only when the host's policy is a tree).
+  public var macroCalls: [MacroSuggestion] = []
   /// Boolean values that grant it instead.
   public var booleans: [BooleanChange]
   /// What to do when no allow rule helps (a constraint removes the permission).

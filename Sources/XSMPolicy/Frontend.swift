@@ -151,9 +151,7 @@ public enum PolicyFrontend {
         macroNames = plan.macroNames
         if loadDiagnostics.contains(where: { $0.severity == .error }) { return (nil, loadDiagnostics) }
         let (output, m4Diagnostics) = plan.expand(map: map)
-        macros = MacroExpansionMap(index: MacroIndex(scanning: plan.macroSources.compactMap { path in
-          (try? String(contentsOfFile: path, encoding: .utf8)).map { M4Input(path: path, text: $0) }
-        }, definers: plan.macroDefiners))
+        macros = MacroExpansionMap(index: plan.macroIndex())
         return (output, loadDiagnostics + m4Diagnostics)
       }
       diagnostics.append(contentsOf: treeDiagnostics)

@@ -35,7 +35,7 @@ extension XSMQ {
         printed, on_host}, scontext, tcontext, ssid, tsid, tclass, permissions, details: [{name, value}], \
         problems, explanations: [{permission, reason: {kind, text, rules, constraints, booleans: [{name, \
         value}]}, fitting_ops: [{op, caller, target}], other_ops, other_contexts: [{op, caller, target, \
-        checked_as}]}], fix: {allow_rule, op_rule, booleans, \
+        checked_as}]}], fix: {allow_rule, op_rule, macro_calls: [{call, defined_at, grants, file}], booleans, \
         note, neverallow: {status, text, diagnostics}}}]}; reason kinds: granted, granted-now, \
         no-allow-rule, boolean, constraint, removed, unknown-context, unknown-class, unknown-permission, \
         no-contexts, no-policy; neverallow status: holds, breaks, fails, not-checked.
@@ -191,6 +191,10 @@ extension XSMQ {
         }
         if let rule = fix.allowRule { add(rule) }
         if let rule = fix.opRule { add(rule + "  (op rule: grants all of the op's checks)") }
+        for macro in fix.macroCalls {
+          add(macro.call + "  (the tree's macro at \(macro.definedAt)"
+            + (macro.file.map { "; in \($0)" } ?? "") + ")")
+        }
         if let note = fix.note { lines.append("  note    " + note) }
         if let check = fix.neverallow {
           switch check.status {

@@ -102,6 +102,18 @@ struct ExplainTests {
     #expect(mmu.fix?.neverallow?.text.contains("`neverallow ~prot_domU_t prot_domU_t:mmu { map_read map_write };`") == true)
     #expect(mmu.fix?.neverallow?.diagnostics.first?.contains("sepol.neverallow") == true)
 
+    // The tree's own macro that grants domain:pause from $1 to $2 (policy/support/toolstack.spt).
+    let toolstack = try String(contentsOfFile: dir + "/policy/support/toolstack.spt", encoding: .utf8)
+    let defineLine = try #require(toolstack.split(separator: "\n", omittingEmptySubsequences: false)
+      .firstIndex { $0.hasPrefix("define(`toolstack_manages'") }) + 1
+    let macro = try #require(pause.fix?.macroCalls.first { $0.call == "toolstack_manages(dm_dom_t, domU_t_target)" },
+      "\(pause.fix?.macroCalls ?? [])")
+    #expect(macro.definedAt == dir + "/policy/support/toolstack.spt:\(defineLine)")
+    #expect(macro.file == dir + "/policy/modules/stubdm.te", "the module that declares dm_dom_t")
+    let embedded = await xsmq(["explain", Self.log, "--json"])
+    let onEmbedded = try JSONDecoder.snakeCase.decode(AVCReport.self, from: Data(embedded.out.utf8))
+    #expect(onEmbedded.entries.allSatisfy { $0.fix?.macroCalls.isEmpty ?? true }, "no tree, no macro calls")
+
     let rule = try #require(pause.fix?.allowRule)
     let te = dir + "/policy/modules/domU.te"
     try (String(contentsOfFile: te, encoding: .utf8) + "\n" + rule + "\n").write(toFile: te, atomically: true, encoding: .utf8)

@@ -111,6 +111,9 @@ public struct MacroIndex: Sendable {
   /// Definitions some call reaches (see `reachableDefinitions`).
   var expandedDefinitions: Set<Int> = []
 
+  /// The text of a definition's body, as written (without the quotes around it).
+  public func bodyText(of definition: Definition) -> String { files[definition.file].text(definition.body) }
+
   /// The macros that define a macro: `define`, and in refpolicy-style trees
   /// also `interface` and `template` (`NAME`, then `BODY`, as `define` takes them).
   public internal(set) var definers: Set<String> = ["define"]

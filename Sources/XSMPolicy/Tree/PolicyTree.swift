@@ -54,6 +54,13 @@ public struct PolicyTree: Sendable {
       }
     }
   }
+  /// The index of the tree's macros and their calls, read from `macroSources`.
+  public func macroIndex() -> MacroIndex {
+    MacroIndex(scanning: macroSources.compactMap { path in
+      (try? String(contentsOfFile: path, encoding: .utf8)).map { M4Input(path: path, text: $0) }
+    }, definers: macroDefiners)
+  }
+
   /// The macros that define macros in this tree's language (refpolicy adds `interface` and `template`).
   public var macroDefiners: Set<String> { layout == .refpolicy ? ["define", "interface", "template"] : ["define"] }
   /// Names defined with m4 `define(...)` (or refpolicy's `interface`/`template`)
