@@ -148,10 +148,14 @@ public enum PolicyFrontend {
       let (expanded, treeDiagnostics) = time(.expand) { () -> (String?, [Diagnostic]) in
         let (plan, loadDiagnostics) = PolicyTree.load(directory: directory, options: options.tree, mls: options.mls)
         tree = plan
-        macroNames = plan.macroNames
         if loadDiagnostics.contains(where: { $0.severity == .error }) { return (nil, loadDiagnostics) }
         let (output, m4Diagnostics) = plan.expand(map: map)
-        macros = MacroExpansionMap(index: plan.macroIndex())
+        // The texts read for the index also serve the diagnostics' source lines.
+        let sources = plan.macroInputs()
+        for source in sources { map.register(file: source.path, text: source.text) }
+        let index = plan.macroIndex(sources)
+        macroNames = Set(index.definitions.map(\.name))
+        macros = MacroExpansionMap(index: index)
         return (output, loadDiagnostics + m4Diagnostics)
       }
       diagnostics.append(contentsOf: treeDiagnostics)

@@ -77,6 +77,18 @@ struct TreeDiagnosticsTests {
     }
   }
 
+  /// A misspelt macro call is left unexpanded by m4; the parser's complaint
+  /// names the tree's macro it resembles (the names come from the macro index).
+  @Test func misspeltMacroNamesTheTreesMacro() async throws {
+    let (outcome, _, line) = try await buildEditedPolicy {
+      try append("toolstack_manage(dom0_t, domU_t)", to: $0 + "/modules/domU.te")
+    }
+    let diagnostic = try #require(first("parse.unknown-statement", in: outcome), "\(outcome.diagnostics.items)")
+    #expect(diagnostic.message == "unknown statement or macro `toolstack_manage`")
+    #expect(diagnostic.help == "did you mean the macro `toolstack_manages`?")
+    #expect(diagnostic.span?.file.hasSuffix("/modules/domU.te") == true && diagnostic.span?.line == line)
+  }
+
   @Test func badModulesLine() async throws {
     let (outcome, _, line) = try await buildEditedPolicy { try append("  nic_dev on", to: $0 + "/modules.conf") }
     let diagnostic = try #require(first("tree.bad-modules-line", in: outcome))

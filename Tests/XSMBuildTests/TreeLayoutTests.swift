@@ -343,6 +343,17 @@ struct TreeLayoutTests {
     #expect(calls.contains { $0.hasSuffix("policy/modules/guests/guest.te:2") })
   }
 
+  /// refpolicy's interfaces count as macros for did-you-mean too.
+  @Test func refpolicyMisspeltInterfaceNamesTheInterface() async throws {
+    let root = try temporaryDirectory()
+    defer { try? fm.removeItem(atPath: root) }
+    let tree = try makeRefpolicyTree(root) { $0["policy/modules/guests/guest.te"]! += "\nguest_manages(dom0_t)\n" }
+    let outcome = await PolicyBuilder.build(.tree(tree), options: BuildOptions())
+    let diagnostic = try #require(outcome.diagnostics.items.first { $0.id == .parse.unknownStatement })
+    #expect(diagnostic.help == "did you mean the macro `guest_manage`?", "\(diagnostic.help ?? "")")
+    #expect(diagnostic.span?.file == tree + "/policy/modules/guests/guest.te" && diagnostic.span?.line == 11)
+  }
+
   @Test func refpolicyUnknownModuleIsLeftOutWithAWarning() async throws {
     let root = try temporaryDirectory()
     defer { try? fm.removeItem(atPath: root) }

@@ -54,18 +54,20 @@ public struct PolicyTree: Sendable {
       }
     }
   }
-  /// The index of the tree's macros and their calls, read from `macroSources`.
-  public func macroIndex() -> MacroIndex {
-    MacroIndex(scanning: macroSources.compactMap { path in
+  /// The text of each of `macroSources` (unreadable ones left out).
+  public func macroInputs() -> [M4Input] {
+    macroSources.compactMap { path in
       (try? String(contentsOfFile: path, encoding: .utf8)).map { M4Input(path: path, text: $0) }
-    }, definers: macroDefiners)
+    }
+  }
+
+  /// The index of the tree's macros and their calls, read from `macroSources`.
+  public func macroIndex(_ inputs: [M4Input]? = nil) -> MacroIndex {
+    MacroIndex(scanning: inputs ?? macroInputs(), definers: macroDefiners)
   }
 
   /// The macros that define macros in this tree's language (refpolicy adds `interface` and `template`).
   public var macroDefiners: Set<String> { layout == .refpolicy ? ["define", "interface", "template"] : ["define"] }
-  /// Names defined with m4 `define(...)` (or refpolicy's `interface`/`template`)
-  /// in the tree, for did-you-mean on unexpanded macros.
-  public var macroNames: Set<String> = []
 
   /// True when `path` is a directory (a tree) rather than a policy.conf.
   public static func isTree(_ path: String) -> Bool {
@@ -207,7 +209,6 @@ struct TreePlanner {
     case .refpolicy: planRefpolicy(mls: mls)
     }
     tree.m4Options += options.m4Definitions.flatMap { ["-D", $0] }
-    collectMacroNames()
   }
 
   /// Reads modules.conf; returns the enabled modules with their `.te` files.
@@ -301,24 +302,6 @@ struct TreePlanner {
 
   func moduleName(_ file: String) -> String {
     String((file as NSString).lastPathComponent.dropLast(3))
-  }
-
-  mutating func collectMacroNames() {
-    guard let pattern = try? NSRegularExpression(pattern: "(?:define|interface|template)\\(`([A-Za-z_][A-Za-z0-9_]*)'")
-    else { return }
-    let sources = tree.inputs.flatMap { input -> [String] in
-      switch input.kind {
-      case .file: input.path.hasSuffix(".spt") || input.path.hasSuffix(".if") ? [input.path] : []
-      case .interfaces: input.passFiles ?? []
-      case .generated: []
-      }
-    }
-    for file in sources {
-      guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
-      for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-        if let range = Range(match.range(at: 1), in: text) { tree.macroNames.insert(String(text[range])) }
-      }
-    }
   }
 }
 
