@@ -21,12 +21,10 @@ public struct NeverallowProbe: Sendable {
 
   /// The source path the system's policy is built from, or why there is none.
   var sourcePath: Result<String, NeverallowCheck> {
-    guard let written = spec.policy, !spec.usesEmbeddedPolicy else {
+    guard let written = spec.policy, let path = spec.policyPath else {
       return .failure(NeverallowCheck(status: .notChecked,
         text: "not checked (the embedded binary policy; name a system whose policy is a source to check)"))
     }
-    let base = (spec.file as NSString).deletingLastPathComponent
-    let path = written.hasPrefix("/") || base.isEmpty ? written : (base as NSString).appendingPathComponent(written)
     if BinaryPolicy.bytes(ofFileAt: path) != nil {
       return .failure(NeverallowCheck(status: .notChecked, text: "not checked (binary policy `\(written)`)"))
     }

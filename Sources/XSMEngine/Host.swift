@@ -215,11 +215,9 @@ public final class XenHost: Sendable {
   /// The binary policy of a system: embedded, a binary file, or a tree or
   /// policy.conf that `policies` builds.
   static func policyBinary(for spec: SystemSpec, from policies: PolicyProvider) async -> ([UInt8]?, String, [Diagnostic]) {
-    guard let written = spec.policy, written != "embedded" else {
-      return (EmbeddedDefaults.policyBinary, "embedded", [])
+    guard let written = spec.policy, let path = spec.policyPath else {
+      return (EmbeddedDefaults.policyBinary, SystemFile.embeddedPolicy, [])
     }
-    let base = (spec.file as NSString).deletingLastPathComponent
-    let path = written.hasPrefix("/") || base.isEmpty ? written : (base as NSString).appendingPathComponent(written)
     guard FileManager.default.fileExists(atPath: path) else {
       return (nil, written, [Diagnostic(.system.policyNotFound, .error,
         "the policy `\(written)` does not exist (looked for `\(path)`)", span: spec.spans["policy"])])

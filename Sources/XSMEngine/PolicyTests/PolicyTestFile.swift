@@ -76,10 +76,7 @@ public struct PolicyTestFile: Sendable {
   public static let buildKeys = ["builder", "guest", "module", "label"]
 
   /// `path` as written in the file, made relative to the file's directory.
-  public func resolve(_ path: String) -> String {
-    let base = (file as NSString).deletingLastPathComponent
-    return path.hasPrefix("/") || base.isEmpty ? path : (base as NSString).appendingPathComponent(path)
-  }
+  public func resolve(_ path: String) -> String { SystemFile.path(path, relativeTo: file) }
 
   /// Decodes test-file text; spans name `file`. The file is nil when there is any error.
   public static func parse(text: String, file: String) -> (PolicyTestFile?, [Diagnostic]) {

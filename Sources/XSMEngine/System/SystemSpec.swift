@@ -112,6 +112,13 @@ public struct SystemSpec: Sendable, Codable, Hashable {
   /// True when `policy` names the project's built-in policy.
   public var usesEmbeddedPolicy: Bool { policy == nil || policy == SystemFile.embeddedPolicy }
 
+  /// Where the policy is on disk (`policy` as written, relative to the
+  /// system file's directory); nil for the built-in policy.
+  public var policyPath: String? {
+    guard let policy, !usesEmbeddedPolicy else { return nil }
+    return SystemFile.path(policy, relativeTo: file)
+  }
+
   /// The domain a reference names: a domain name first, then `domN` as a domid.
   public func domain(named reference: String) -> DomainSpec? {
     if let d = domains.first(where: { $0.name == reference }) { return d }
@@ -130,6 +137,13 @@ public enum SystemFile {
   public static let maxDomid = 0x7FEF
   /// The `policy` value that names the built-in policy.
   public static let embeddedPolicy = "embedded"
+
+  /// A path as a file names it: absolute as written, else relative to the
+  /// directory of `file` (system files and policy test files name paths so).
+  public static func path(_ written: String, relativeTo file: String) -> String {
+    let base = (file as NSString).deletingLastPathComponent
+    return written.hasPrefix("/") || base.isEmpty ? written : (base as NSString).appendingPathComponent(written)
+  }
 
   /// The context a domain gets without a `context` key (non-flask systems
   /// only). It mirrors what Xen gives an unlabelled domain: the dom0 initial
