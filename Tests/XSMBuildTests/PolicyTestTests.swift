@@ -76,6 +76,28 @@ struct PolicyTestTests {
     #expect(result.out.hasSuffix("5 passed, 1 failed\n"))
   }
 
+  /// A listed caller to whom Xen refuses the op whatever the module (here a
+  /// sysctl compiled out of the default build) is not one the policy refuses.
+  @Test func onlyLeavesOutWhatXenRefusesAnyway() async throws {
+    let directory = try TestEnvironment.temporaryDirectory("policy-test")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let file = directory + "/invalid.toml"
+    try """
+      [[case]]
+      name = "only dom0 reads the performance counters"
+      only = { caller = "dom0", op = "sysctl.perfc_op" }
+
+      [[case]]
+      name = "only dom0 pauses web"
+      only = { caller = ["dom0", "xenstore"], op = "domctl.pausedomain", target = "web" }
+      """.write(toFile: file, atomically: true, encoding: .utf8)
+    let result = await xsmc(["test", file])
+    #expect(result.status == 1, "\(result.err)")
+    #expect(result.out.contains("ok   only dom0 reads the performance counters\n"), "\(result.out)")
+    #expect(result.out.contains("domctl.pausedomain under flask: listed, but may not: dom1 (xenstore)\n"), "\(result.out)")
+    #expect(result.out.contains("for example: dom1 (xenstore) domctl.pausedomain dom5 (web): denied (-EACCES) under flask, expected allowed"))
+  }
+
   @Test(arguments: [("text", [String]()), ("json", ["--json"])])
   func coverageReportIsStable(name: String, options: [String]) async {
     let result = await xsmc(["test", Self.coverage, "--coverage"] + options)

@@ -138,6 +138,12 @@ extension CaseContext {
         var op: Op
         var allowed: [(HostDomain, OpQuestion, Decision)] = []
         var refused: [(HostDomain, OpQuestion, Decision)] = []
+        /// Callers to whom Xen refuses the op whatever the module (every answer `invalid`).
+        var neverValid: Set<Int> = []
+        /// Listed callers the module refuses (`only`): those Xen refuses anyway do not count.
+        func missing(_ listed: Set<Int>) -> [(HostDomain, OpQuestion, Decision)] {
+          refused.filter { listed.contains($0.0.domid) && !neverValid.contains($0.0.domid) }
+        }
       }
       var answers: [Answers] = []
       for op in ops {
@@ -145,6 +151,8 @@ extension CaseContext {
         for caller in callers {
           var firstRefusal: (OpQuestion, Decision)?
           var allowed = false
+          // Only `invalid` answers: Xen refuses the op to this caller whatever the module.
+          var onlyInvalid = true
           // An op without a domain argument is asked once, or once per target label when it takes a
           // label (`domctl.createdomain`: may the caller create a domain labelled as that target?).
           let takesLabel = op.arguments.contains { $0.kind == .label && $0.isRequired }
@@ -159,9 +167,14 @@ extension CaseContext {
               allowed = true
               break
             }
-            if firstRefusal == nil { firstRefusal = (question, decision) }
+            // The example refusal is a denial by the module when there is one.
+            if firstRefusal == nil || (onlyInvalid && decision.verdict != .invalid) { firstRefusal = (question, decision) }
+            if decision.verdict != .invalid { onlyInvalid = false }
           }
-          if !allowed, let (question, decision) = firstRefusal { found.refused.append((caller, question, decision)) }
+          if !allowed, let (question, decision) = firstRefusal {
+            found.refused.append((caller, question, decision))
+            if onlyInvalid { found.neverValid.insert(caller.domid) }
+          }
         }
         answers.append(found)
       }
@@ -169,7 +182,7 @@ extension CaseContext {
       switch expectation {
       case .only:
         failing = answers.filter { a in
-          a.allowed.contains { !listed.contains($0.0.domid) } || a.refused.contains { listed.contains($0.0.domid) }
+          a.allowed.contains { !listed.contains($0.0.domid) } || !a.missing(listed).isEmpty
         }
       case .reachable: failing = answers.filter { $0.allowed.isEmpty }
       default: failing = answers.filter { !$0.allowed.isEmpty }
@@ -182,7 +195,7 @@ extension CaseContext {
       switch expectation {
       case .only:
         let unexpected = first.allowed.filter { !listed.contains($0.0.domid) }
-        let missing = first.refused.filter { listed.contains($0.0.domid) }
+        let missing = first.missing(listed)
         let (question, decision) = unexpected.first.map { ($0.1, $0.2) } ?? (missing[0].1, missing[0].2)
         failure = PolicyTestReport.Failure(question: question, decision: decision,
           expectedAllowed: unexpected.isEmpty, step: nil)
