@@ -58,12 +58,14 @@ let package = Package(
       name: "XSMService",
       dependencies: [
         "XSMProtocol", "XSMWire", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
+        // xsmq explain --server: avc lines explained on the service's host (XSMAudit never depends on the service).
+        "XSMAudit",
         .product(name: "GRDB", package: "GRDB.swift"),
       ], swiftSettings: strict),
     .target(
       name: "XSMServiceHTTP",
       dependencies: [
-        "XSMService", "XSMProtocol",
+        "XSMService", "XSMProtocol", "XSMAudit",
         .product(name: "Hummingbird", package: "hummingbird"),
       ], swiftSettings: strict),
 
@@ -129,7 +131,7 @@ let package = Package(
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [
-        "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMTestSupport",
+        "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMAudit", "XSMTestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ]),
     .testTarget(

@@ -7,8 +7,15 @@ import XSMEngine
 /// whether that rule breaks a neverallow of the policy's source.
 public struct AVCExplainer: Sendable {
   public let host: XenHost
+  /// Set when the policy in force is not the one the host's system names
+  /// (xsmd had another loaded at run time): what is in force instead. Then
+  /// no macro call is proposed and no neverallow is checked.
+  public let replacedPolicy: String?
 
-  public init(host: XenHost) { self.host = host }
+  public init(host: XenHost, replacedPolicy: String? = nil) {
+    self.host = host
+    self.replacedPolicy = replacedPolicy
+  }
 
   /// Every distinct record of `log`, explained; identical records are grouped.
   public func explain(_ log: AVCLog) async -> AVCReport {
@@ -27,9 +34,11 @@ public struct AVCExplainer: Sendable {
     }
     var entries = zip(firsts, counts).map { explain($0.record, count: $1, line: $0.line, input: $0.input) }
     await checkNeverallows(&entries)
-    suggestMacroCalls(&entries)
-    return AVCReport(system: host.spec.name, policy: host.policySource, linesRead: log.linesRead,
+    let unavailable = suggestMacroCalls(&entries)
+    var report = AVCReport(system: host.spec.name, policy: host.policySource, linesRead: log.linesRead,
       avcLines: log.entries.count, otherLines: log.otherLines, malformed: log.malformed, entries: entries)
+    report.macroCallsUnavailable = unavailable
+    return report
   }
 
   /// The flask denials of one decision (`xsmq explain --caller --op --target`), as
@@ -299,10 +308,25 @@ public struct AVCExplainer: Sendable {
   static func braced(_ names: [String]) -> String { names.count == 1 ? names[0] : "{ \(names.joined(separator: " ")) }" }
 
   /// When the host's policy is a tree, adds to each fix the calls of the
-  /// tree's macros that grant what the allow rule grants.
-  func suggestMacroCalls(_ entries: inout [AVCEntry]) {
-    guard case .success(let path) = NeverallowProbe(spec: host.spec).sourcePath, let suggester = MacroSuggester(tree: path)
-    else { return }
+  /// tree's macros that grant what the allow rule grants; otherwise, when
+  /// some fix has an allow rule, says why no call is proposed.
+  func suggestMacroCalls(_ entries: inout [AVCEntry]) -> String? {
+    let probe = NeverallowProbe(spec: host.spec)
+    let wanted = entries.contains { $0.fix?.allowRule != nil }
+    if let replacedPolicy {
+      return wanted ? "unavailable: the policy in force is \(replacedPolicy), not the system's policy tree" : nil
+    }
+    let path: String
+    switch probe.sourcePath {
+    case .success(let source): path = source
+    case .failure:
+      let binary = host.spec.policyPath == nil ? "the host's policy is the embedded binary"
+        : "the host's policy `\(host.spec.policy ?? "")` is a binary"
+      return wanted ? "unavailable: \(binary), not a policy tree" : nil
+    }
+    guard let suggester = MacroSuggester(tree: path) else {
+      return wanted ? "unavailable: the host's policy `\(host.spec.policy ?? path)` is not a policy tree" : nil
+    }
     for index in entries.indices {
       // The allow rule is `allow S T:CLASS PERMS;`, written by `fix` above.
       guard let rule = entries[index].fix?.allowRule else { continue }
@@ -313,6 +337,7 @@ public struct AVCExplainer: Sendable {
         sourceType: words[1], targetType: String(words[2][..<colon]), className: String(words[2][words[2].index(after: colon)...]),
         permissions: permissions)
     }
+    return nil
   }
 
   /// Rebuilds the host's policy source once with every suggested allow rule
@@ -320,6 +345,11 @@ public struct AVCExplainer: Sendable {
   func checkNeverallows(_ entries: inout [AVCEntry]) async {
     let indices = entries.indices.filter { entries[$0].fix?.allowRule != nil }
     guard !indices.isEmpty else { return }
+    if let replacedPolicy {
+      let text = "not checked (the policy in force is \(replacedPolicy), not the system's `\(host.spec.policy ?? "embedded")`)"
+      for index in indices { entries[index].fix?.neverallow = NeverallowCheck(status: .notChecked, text: text) }
+      return
+    }
     let checks = await NeverallowProbe(spec: host.spec).check(indices.map { entries[$0].fix!.allowRule! })
     for (index, check) in zip(indices, checks) { entries[index].fix?.neverallow = check }
   }

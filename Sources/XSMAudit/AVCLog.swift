@@ -30,7 +30,7 @@ public struct AVCDomain: Sendable, Hashable, Codable, CustomStringConvertible {
 /// One `avc:` line of Xen's log, as xen/xsm/flask/avc.c avc_audit prints
 /// it: `avc:  denied  { map_read } for source=d3 target=d5 scontext=… tcontext=… tclass=mmu`.
 public struct AVCRecord: Sendable, Hashable, Codable {
-  public enum Verdict: String, Sendable, Hashable, Codable {
+  public enum Verdict: String, Sendable, Hashable, Codable, CaseIterable {
     case denied, granted
   }
 

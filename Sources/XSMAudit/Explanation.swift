@@ -15,6 +15,9 @@ public struct AVCReport: Sendable, Codable {
   public var malformed: [MalformedAVCLine]
   /// One entry per distinct record, in order of first appearance.
   public var entries: [AVCEntry]
+  /// Why no fix proposes a call of the policy tree's macros (the policy is
+  /// not a tree); nil when calls were looked for, or no fix needs one.
+  public var macroCallsUnavailable: String?
 
   public init(system: String, policy: String, linesRead: Int = 0, avcLines: Int = 0, otherLines: Int = 0,
     malformed: [MalformedAVCLine] = [], entries: [AVCEntry] = [])
@@ -88,7 +91,7 @@ public struct FittingOp: Sendable, Codable, Hashable {
 
 /// Why the host's policy (with the host's boolean values) grants or denies a permission.
 public struct DenialReason: Sendable, Codable {
-  public enum Kind: String, Sendable, Codable {
+  public enum Kind: String, Sendable, Codable, CaseIterable {
     /// A granted record: the rules that grant it (an auditallow logged it).
     case granted
     /// A denial the host's policy grants: the log came from another policy or boolean state.
@@ -142,7 +145,7 @@ public struct AVCFix: Sendable, Codable {
 
 /// The host's policy source rebuilt with a suggested rule appended.
 public struct NeverallowCheck: Sendable, Codable {
-  public enum Status: String, Sendable, Codable {
+  public enum Status: String, Sendable, Codable, CaseIterable {
     /// The source builds with the rule.
     case holds
     /// A neverallow (`sepol.neverallow`) forbids the rule.

@@ -8,15 +8,19 @@ import XSMEngine
 extension XSMC {
   struct Test: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Run policy assertions (may, may-not, build) on a host before boot.",
+      abstract: "Run policy assertions (may, may-not, build, only, reachable, unreachable) on a host before boot.",
       discussion: """
         Each FILE is a policy test file (TOML, docs/policy-tests.md): the host (a system file, else \
         the embedded default host), optionally a policy that replaces the host's (a tree, a \
         policy.conf or a binary, built as needed), and cases: `may` and `may-not` ask `xsmq can` \
         questions (callers, ops and targets, by name, domN, type:T or kind:K), `build` asks every op \
-        of docs/ops.md's "How to build a domain" for a builder on a guest. One line per case, the \
-        decision's trace under a failure, then "N passed, N failed". Exit status: 0 all passed, 1 \
-        some failed, 2 usage or input errors (located in the test file).
+        of docs/ops.md's "How to build a domain" for a builder on a guest. Coverage questions ask every \
+        domain of the host: `only` (exactly these callers may invoke the ops on some target), \
+        `reachable` (some domain may invoke each op), `unreachable` (no domain may); ops may be given \
+        as `family.*`. A file's `coverage = { families = [...], min-percent = N }` fails the run when \
+        the cases ask fewer of a family's catalog ops. One line per case, the decision's trace under a \
+        failure, then "N passed, N failed". Exit status: 0 all passed, 1 some failed, 2 usage or input \
+        errors (located in the test file).
         """)
 
     @Argument(help: "Policy test files (TOML).")
@@ -29,6 +33,9 @@ extension XSMC {
 
     @Option(name: .long, help: ArgumentHelp("Also write JUnit XML (one testsuite per file) to this file.", valueName: "file"))
     var junit: String?
+
+    @Flag(name: .long, help: "Report what the cases asked: per op family, the catalog's ops asked; the policy's permissions no check made.")
+    var coverage = false
 
     @Flag(name: .long, help: "List the build steps left out for a guest (a PV-only op on an HVM guest...).")
     var skipped = false
@@ -49,7 +56,8 @@ extension XSMC {
           inputErrors = true
           continue
         }
-        let (report, diagnostics) = await PolicyTestRunner.run(file, catalog: catalog, policies: .compiling)
+        let (report, diagnostics) = await PolicyTestRunner.run(file, catalog: catalog, policies: .compiling,
+          showCoverage: coverage)
         if !diagnostics.isEmpty || !fileDiagnostics.isEmpty {
           Console.current.complain(renderer.render(DiagnosticList(fileDiagnostics + diagnostics)))
         }

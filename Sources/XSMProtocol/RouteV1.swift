@@ -11,7 +11,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
   case flaskRelabel, flaskMember, flaskPolicyVersion, flaskGetBool, flaskSetBool, flaskCommitBools, flaskMLS
   case flaskGetAVCThreshold, flaskSetAVCThreshold, flaskAVCHashStats, flaskAVCCacheStats, flaskAddOcontext
   case flaskDelOcontext, flaskGetPeerSID, flaskRelabelDomain, flaskDeviceTreeLabel
-  case xsmIdentity, can, canBatch, matrix, listDomains, addDomain, removeDomain, relabelDomainByContext
+  case xsmIdentity, can, canBatch, matrix, explain, listDomains, addDomain, removeDomain, relabelDomainByContext
   case health, ready, metrics, openAPI
 
   /// An HTTP method a route takes.
@@ -35,7 +35,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
     case .removeDomain: .delete
     case .flaskLoad, .flaskContextToSID, .flaskSIDToContext, .flaskAccess, .flaskCreate, .flaskRelabel, .flaskMember,
       .flaskGetBool, .flaskSetBool, .flaskCommitBools, .flaskAddOcontext, .flaskDelOcontext, .flaskGetPeerSID,
-      .flaskRelabelDomain, .flaskDeviceTreeLabel, .can, .canBatch, .matrix, .addDomain, .relabelDomainByContext:
+      .flaskRelabelDomain, .flaskDeviceTreeLabel, .can, .canBatch, .matrix, .explain, .addDomain, .relabelDomainByContext:
       .post
     }
   }
@@ -68,6 +68,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
     case .can: "/v1/can"
     case .canBatch: "/v1/can/batch"
     case .matrix: "/v1/matrix"
+    case .explain: "/v1/explain"
     case .listDomains, .addDomain: "/v1/domains"
     case .removeDomain: "/v1/domains/{domid}"
     case .relabelDomainByContext: "/v1/domains/{domid}/relabel"

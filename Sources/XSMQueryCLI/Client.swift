@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XSMAudit
 import XSMCommandLine
 import XSMProtocol
 
@@ -150,6 +151,7 @@ struct ServiceClient: Sendable {
   func identity() async throws -> IdentityV1 { try await get(.xsmIdentity) }
   func can(_ r: CanRequestV1) async throws -> CanReplyV1 { try await send(.can, r) }
   func matrix(_ r: MatrixRequestV1) async throws -> MatrixV1 { try await send(.matrix, r) }
+  func explain(_ r: ExplainRequestV1) async throws -> AVCReport { try await send(.explain, r) }
 }
 
 extension ClassRefV1 {

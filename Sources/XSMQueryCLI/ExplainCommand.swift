@@ -4,6 +4,7 @@ import XSMAudit
 import XSMCatalog
 import XSMCommandLine
 import XSMEngine
+import XSMProtocol
 
 extension XSMQ {
   /// `xsmq explain`: Xen's avc lines explained in Xen's terms (audit2why and audit2allow for Xen).
@@ -30,13 +31,18 @@ extension XSMQ {
 
         --caller DOM --op OP [--target DOM] explains why that op is denied instead of reading a log.
 
+        With --server URL (or XSMQ_SERVER) the logs are sent to xsmd (POST /v1/explain) and explained \
+        against the policy, booleans and domains it holds now; the output is the same as on a local host. \
+        Macro calls are proposed and neverallows checked when xsmd's system names a policy source, and \
+        not after a policy was loaded into it at run time. --caller/--op runs on a local host only.
+
         --json prints {system, policy, lines_read, avc_lines, other_lines, malformed: [{line, input, \
         text, reason}], entries: [{verdict, count, first_line, input, source/target/current: {domid, \
         printed, on_host}, scontext, tcontext, ssid, tsid, tclass, permissions, details: [{name, value}], \
         problems, explanations: [{permission, reason: {kind, text, rules, constraints, booleans: [{name, \
         value}]}, fitting_ops: [{op, caller, target}], other_ops, other_contexts: [{op, caller, target, \
         checked_as}]}], fix: {allow_rule, op_rule, macro_calls: [{call, defined_at, grants, file}], booleans, \
-        note, neverallow: {status, text, diagnostics}}}]}; reason kinds: granted, granted-now, \
+        note, neverallow: {status, text, diagnostics}}}], macro_calls_unavailable}; reason kinds: granted, granted-now, \
         no-allow-rule, boolean, constraint, removed, unknown-context, unknown-class, unknown-permission, \
         no-contexts, no-policy; neverallow status: holds, breaks, fails, not-checked.
 
@@ -68,22 +74,30 @@ extension XSMQ {
         throw ValidationError("--target and --arg need --caller and --op")
       }
       if caller != nil && !files.isEmpty { throw ValidationError("give a log or --caller/--op, not both") }
-      if host.server != nil { throw ValidationError("explain runs on a local host: give --system, not --server") }
+      if caller != nil && host.serverURL != nil {
+        throw ValidationError("--caller/--op explains on a local host: give --system (or no --server) for a question")
+      }
     }
 
     func run() async throws {
-      var log = AVCLog()
-      if caller == nil {
-        for file in files.isEmpty ? ["-"] : files { log.read(try read(file), input: file == "-" ? "stdin" : file) }
+      // The logs, named as line references name them.
+      let inputs = caller != nil ? [] : try (files.isEmpty ? ["-"] : files).map { file in
+        ExplainRequestV1.Input(name: file == "-" ? "stdin" : file, text: try read(file))
       }
-      let host = try await self.host.load()
-      let explainer = AVCExplainer(host: host)
       let report: AVCReport
-      if let caller, let op {
-        guard let question = try await explainQuestion(caller: caller, op: op, on: host, explainer) else { return }
+      if let client = try host.client(defaultCaller: "dom0") {
+        report = try await client.explain(ExplainRequestV1(inputs: inputs))
+      } else if let caller, let op {
+        let host = try await self.host.load()
+        guard let question = try await explainQuestion(caller: caller, op: op, on: host, AVCExplainer(host: host))
+        else { return }
         report = question
       } else {
-        report = await explainer.explain(log)
+        var log = AVCLog()
+        for input in inputs { log.read(input.text, input: input.name) }
+        report = await AVCExplainer(host: try await self.host.load()).explain(log)
+      }
+      if caller == nil {
         for bad in report.malformed {
           fail("\(bad.input):\(bad.line): warning: not an avc line Xen prints: \(bad.reason); skipped\n  \(bad.text)")
         }
@@ -146,6 +160,7 @@ extension XSMQ {
           + "\(report.entries.count) distinct (\(denied) denied, \(report.entries.count - denied) granted)"
         if !report.malformed.isEmpty { summary += ", \(report.malformed.count) not understood" }
         summary += ", \(count(report.otherLines, "other line")); host `\(report.system)`, policy `\(report.policy)`"
+        if let unavailable = report.macroCallsUnavailable { summary += "\nmacro calls: " + unavailable }
         out.append(summary)
       }
       return out.joined(separator: "\n\n")

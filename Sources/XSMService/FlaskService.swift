@@ -1,4 +1,5 @@
 import Foundation
+import XSMAudit
 import XSMCatalog
 import XSMEngine
 import XSMProtocol
@@ -97,6 +98,10 @@ public final class FlaskService: Sendable {
   }
   public func matrix(_ r: MatrixRequestV1, caller: Caller) throws(ServiceError) -> MatrixV1 {
     try core.matrix(r, caller: caller)
+  }
+  /// avc lines explained against the policy in force (`xsmq explain --server`).
+  public func explain(_ r: ExplainRequestV1, caller: Caller) async throws(ServiceError) -> AVCReport {
+    try await core.explain(r, caller: caller)
   }
   public func domains() -> [DomainRecordV1] { core.domainRecords() }
   public func addDomain(_ r: AddDomainRequestV1, caller: Caller) throws(ServiceError) -> DomainRecordV1 {

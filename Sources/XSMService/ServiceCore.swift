@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import XSMAudit
 import XSMCatalog
 import XSMDiagnostics
 import XSMEngine
@@ -211,7 +212,7 @@ final class ServiceCore: Sendable {
       }
       server.load(loaded)
       s.policyBinary = policy
-      s.host = s.host.updated(policyBinary: policy, policySource: "loaded")
+      s.host = s.host.updated(policyBinary: policy, policySource: Self.loadedPolicySource)
       persistAll(s)
       return EmptyV1()
     }
@@ -516,6 +517,9 @@ final class ServiceCore: Sendable {
     }
   }
 
+  /// The policy source of a host whose policy FLASK_LOAD replaced.
+  static let loadedPolicySource = "loaded"
+
   // MARK: Identity and decisions
 
   func identity() -> IdentityV1 {
@@ -621,6 +625,23 @@ final class ServiceCore: Sendable {
       }
       return BatchReplyV1(verdicts: verdicts, sequence: s.host.server?.sequence)
     }
+  }
+
+  /// Xen's avc lines explained on the host as it is now (policy, booleans,
+  /// domains), as `xsmq explain` explains them on a local host. After a
+  /// FLASK_LOAD the system's policy source is not the policy in force: no
+  /// macro call is proposed and no neverallow checked then.
+  func explain(_ r: ExplainRequestV1, caller: Caller) async throws(ServiceError) -> AVCReport {
+    let lines = r.inputs.reduce(0) { $0 + $1.text.utf8.count { $0 == 0x0A } + 1 }
+    guard lines <= ExplainRequestV1.maximumLines else {
+      throw ServiceError(413, "explain.too-large", "at most \(ExplainRequestV1.maximumLines) lines per request, not \(lines)")
+    }
+    let s = state
+    _ = try callerDomain(caller, in: s)
+    var log = AVCLog()
+    for input in r.inputs { log.read(input.text, input: input.name) }
+    let replaced = s.host.policySource == Self.loadedPolicySource ? "a policy loaded at run time (FLASK_LOAD)" : nil
+    return await AVCExplainer(host: s.host, replacedPolicy: replaced).explain(log)
   }
 
   func matrix(_ r: MatrixRequestV1, caller: Caller) throws(ServiceError) -> MatrixV1 {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import XSMAudit
 import XSMProtocol
 import XSMService
 
@@ -337,6 +338,12 @@ struct RouteBuilder {
       .matrix, "Who may invoke which op on whom: the access matrix.", tag: "decisions",
       request: MatrixRequestV1.self, reply: MatrixV1.self
     ) { s, r, i in try s.matrix(r, caller: i.caller) }
+    add(
+      .explain,
+      "Xen's avc lines explained against the policy in force: the ops, why it is denied, the smallest fix "
+        + "(`xsmq explain --json`'s document). At most 100000 lines; malformed lines are listed, never fatal.",
+      tag: "decisions", request: ExplainRequestV1.self, reply: AVCReport.self, errors: [413]
+    ) { s, r, i in try await s.explain(r, caller: i.caller) }
     add(
       .listDomains, "The domains of the simulated host.", tag: "domains",
       reply: [DomainRecordV1].self, caller: false

@@ -92,7 +92,7 @@ private final class LiveDaemon: @unchecked Sendable {
   var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
   /// Starts xsmd on port 0 (the port it reports), or on random high ports when it cannot report one.
-  static func start(state: String, scratch: LiveScratch) async throws -> LiveDaemon {
+  static func start(state: String, scratch: LiveScratch, arguments extra: [String] = []) async throws -> LiveDaemon {
     let xsmd = try #require(LiveBinaries.xsmd)
     var lastLog = ""
     // Fallback ports differ between test processes (seeded by the pid), so two runs do not collide.
@@ -104,7 +104,7 @@ private final class LiveDaemon: @unchecked Sendable {
       let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
       let process = Process()
       process.executableURL = URL(fileURLWithPath: xsmd)
-      process.arguments = ["--port", "\(port)", "--state", state]
+      process.arguments = ["--port", "\(port)", "--state", state] + extra
       process.standardOutput = handle
       process.standardError = handle
       process.standardInput = FileHandle.nullDevice
@@ -213,6 +213,76 @@ struct LiveTests {
     let gone = try liveXSMQ(["can", "dom0", "domctl.pause", "dom5", "--server", daemon.url])
     #expect(gone.status == 2)
     #expect(gone.err.contains("xsmq: error: cannot reach xsmd at \(daemon.url)"), "\(gone.err)")
+  }
+
+  /// `xsmq explain` prints the same bytes (and exits the same) through xsmd as
+  /// on a local host with the same system: on the embedded host, and on a host
+  /// whose policy is the project's tree (macro calls and neverallow checks);
+  /// after a policy is loaded into xsmd at run time, those are unavailable.
+  @Test func explainAnswersAsLocally() async throws {
+    let scratch = try LiveScratch()
+    let log = LiveBinaries.packageRoot + "/examples/logs/xl-dmesg.log"
+    let malformed = scratch.file("malformed.log")
+    try "(XEN) avc:  denied  { pause } for source=dX scontext=a:b:c tcontext=a:b:c tclass=domain\nnoise\n"
+      .write(toFile: malformed, atomically: true, encoding: .utf8)
+    try FileManager.default.copyItem(atPath: LiveBinaries.packageRoot + "/policy", toPath: scratch.file("policy"))
+    let system = try String(contentsOfFile: LiveBinaries.packageRoot + "/examples/systems/default.toml", encoding: .utf8)
+      .replacingOccurrences(of: "policy = \"embedded\"", with: "policy = \"policy\"")
+    try system.write(toFile: scratch.file("host.toml"), atomically: true, encoding: .utf8)
+
+    for hostArguments in [[], ["--system", scratch.file("host.toml")]] {
+      let daemon = try await LiveDaemon.start(state: scratch.file("state-\(hostArguments.count).sqlite"), scratch: scratch,
+        arguments: hostArguments)
+      defer { Task { await daemon.stop() } }
+      for question in [["explain", log], ["explain", log, "--json"], ["explain", malformed, log]] {
+        let local = try liveXSMQ(question + hostArguments)
+        let served = try liveXSMQ(question + ["--server", daemon.url])
+        #expect(served.status == local.status, "\(question): \(served.err)")
+        #expect(served.out == local.out, "\(question) \(hostArguments)")
+        #expect(served.err == local.err, "\(question) \(hostArguments)")
+        #expect(!served.out.isEmpty)
+      }
+      let served = try liveXSMQ(["explain", malformed, "--server", daemon.url])
+      #expect(served.status == 1)
+      #expect(served.err.contains("\(malformed):1: warning: not an avc line Xen prints"), "\(served.err)")
+      let text = try liveXSMQ(["explain", log, "--server", daemon.url]).out
+      if hostArguments.isEmpty {
+        #expect(text.contains("macro calls: unavailable: the host's policy is the embedded binary, not a policy tree"))
+      } else {
+        // The tree's own macro that grants domain:pause (policy/support/toolstack.spt).
+        #expect(text.contains("(the tree's macro at "), "\(text)")
+        #expect(!text.contains("macro calls: unavailable"))
+        #expect(text.contains("check   passes: no neverallow of `policy` forbids it"), "\(text)")
+      }
+      await daemon.stop()
+    }
+
+    // A policy loaded at run time is not the system's tree: no macro calls, no neverallow check.
+    let daemon = try await LiveDaemon.start(state: scratch.file("state-loaded.sqlite"), scratch: scratch,
+      arguments: ["--system", scratch.file("host.toml")])
+    defer { Task { await daemon.stop() } }
+    let load = try await LiveHTTP.request("POST", daemon.url + "/v1/flask/load",
+      binary: Data(try await livePolicy(extra: "", scratch: scratch)))
+    #expect(load.status == 200, "\(load.text)")
+    let loaded = try liveXSMQ(["explain", log, "--server", daemon.url])
+    #expect(loaded.status == 0, "\(loaded.err)")
+    #expect(loaded.out.contains("macro calls: unavailable: the policy in force is a policy loaded at run time (FLASK_LOAD), not the system's policy tree"), "\(loaded.out)")
+    #expect(loaded.out.contains("check   not checked (the policy in force is a policy loaded at run time (FLASK_LOAD)"))
+
+    // The route's limits and access rule: lines, then the caller, as every read-only route.
+    let tooLong = try await LiveHTTP.request("POST", daemon.url + "/v1/explain",
+      json: #"{"inputs": [{"name": "big", "text": ""# + String(repeating: "\\n", count: ExplainRequestV1.maximumLines) + #""}]}"#)
+    #expect(tooLong.status == 413, "\(tooLong.text)")
+    #expect(tooLong.text.contains("explain.too-large"))
+    let nobody = try await LiveHTTP.request("POST", daemon.url + "/v1/explain", caller: "dom99", json: #"{"inputs": []}"#)
+    #expect(nobody.status == 404, "\(nobody.text)")
+    let anonymous = try await LiveHTTP.request("POST", daemon.url + "/v1/explain", caller: nil, json: #"{"inputs": []}"#)
+    #expect(anonymous.status == 400, "\(anonymous.text)")
+    let unknownField = try await LiveHTTP.request("POST", daemon.url + "/v1/explain", json: #"{"lines": []}"#)
+    #expect(unknownField.status == 400, "\(unknownField.text)")
+    let question = try liveXSMQ(["explain", "--caller", "dom3", "--op", "domctl.pause", "--target", "dom5", "--server", daemon.url])
+    #expect(question.status == 2)
+    #expect(question.err.contains("--caller/--op explains on a local host"), "\(question.err)")
   }
 
   @Test func identityAndMatrixComeFromTheServer() async throws {

@@ -21,6 +21,10 @@ extension DiagnosticID {
       "testfile.wrong-type", "a value of the wrong type (a number for a domain, a table for `op`...)")
     public let duplicateName = DiagnosticID("testfile.duplicate-name", "two cases with one name")
     public let unknownOp = DiagnosticID("testfile.unknown-op", "an op the catalog does not have (did-you-mean)")
+    public let unknownFamily = DiagnosticID(
+      "testfile.unknown-family", "an op family (`family.*`, or in `coverage`) the catalog does not have (did-you-mean)")
+    public let badCoverage = DiagnosticID(
+      "testfile.bad-coverage", "a `coverage` requirement without `families` or `min-percent`, or a percent outside 0-100")
     public let unknownDomain = DiagnosticID(
       "testfile.unknown-domain", "a caller, target or guest no domain of the host has (did-you-mean)")
     public let badArgument = DiagnosticID(

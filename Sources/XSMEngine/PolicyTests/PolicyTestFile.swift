@@ -20,6 +20,25 @@ public enum PolicyTestExpectation: String, Sendable, Codable, CaseIterable {
   case mayNot = "may-not"
   /// Every step of the domain-build sequence is allowed to the builder on the guest.
   case build
+  /// Exactly the named callers may invoke each op on some target (coverage question).
+  case only
+  /// For each op, some caller may invoke it on some target (coverage question).
+  case reachable
+  /// For each op, no caller may invoke it on any target (coverage question).
+  case unreachable
+  /// The expectations a `[[case]]` table may give.
+  public static let written: [PolicyTestExpectation] = allCases
+
+  /// The coverage questions: asked of every caller and target of the host unless the case narrows them.
+  public var asksEveryDomain: Bool { self == .only || self == .reachable || self == .unreachable }
+}
+
+/// A file's `coverage = { families = [...], min-percent = N }`: each named
+/// op family must have at least that share of its catalog ops asked by the cases.
+public struct PolicyCoverageRequirement: Sendable {
+  public var families: [PolicyTestWord]
+  public var minimumPercent: Int
+  public var span: SourceSpan
 }
 
 /// The modules a case is decided under: one, or all three.
@@ -42,7 +61,7 @@ public struct PolicyTestCase: Sendable {
   /// The callers (the builder of a build case): domains as `xsmq can` names
   /// them, or `type:T` / `kind:K` for every domain of that type or kind.
   public var callers: [PolicyTestWord]
-  /// The ops asked; empty for a build case (the sequence gives them).
+  /// The ops asked, by name or as `family.*`; empty for a build case (the sequence gives them).
   public var ops: [PolicyTestWord]
   /// The targets (the guest of a build case); empty for an op without one.
   public var targets: [PolicyTestWord]
@@ -67,12 +86,15 @@ public struct PolicyTestFile: Sendable {
   /// A policy that replaces the one the system names, as written (relative to the test file).
   public var policy: PolicyTestWord?
   public var cases: [PolicyTestCase]
+  /// The file's `coverage` requirement, if it has one.
+  public var coverage: PolicyCoverageRequirement?
   /// The file's text by line, for the source lines of later diagnostics.
   var lines: SourceLines
 
-  public static let topLevelKeys = ["system", "policy", "case"]
-  public static let caseKeys = ["name", "may", "may-not", "build"]
+  public static let topLevelKeys = ["system", "policy", "coverage", "case"]
+  public static let caseKeys = ["name"] + PolicyTestExpectation.written.map(\.rawValue)
   public static let questionKeys = ["caller", "op", "target", "module", "args", "situations"]
+  public static let coverageKeys = ["families", "min-percent"]
   public static let buildKeys = ["builder", "guest", "module", "label"]
 
   /// `path` as written in the file, made relative to the file's directory.
@@ -133,6 +155,7 @@ private struct PolicyTestDecoder: TOMLDocumentDecoder {
     checkKeys(root, PolicyTestFile.topLevelKeys, context: "the test file")
     let system = root["system"].flatMap { string($0, "system") }
     let policy = root["policy"].flatMap { string($0, "policy") }
+    let coverage = root["coverage"].flatMap { decodeCoverage($0) }
     var cases: [PolicyTestCase] = []
     if let value = root["case"] {
       if let elements = value.arrayValue {
@@ -158,7 +181,7 @@ private struct PolicyTestDecoder: TOMLDocumentDecoder {
       report(.testfile.missingKey, "the test file has no cases", root.span,
         help: "add a `[[case]]` table with `name` and `may`, `may-not` or `build`")
     }
-    return PolicyTestFile(file: file, system: system, policy: policy, cases: cases, lines: lines)
+    return PolicyTestFile(file: file, system: system, policy: policy, cases: cases, coverage: coverage, lines: lines)
   }
 
   mutating func decodeCase(_ table: TOMLTable) -> PolicyTestCase? {
@@ -169,12 +192,12 @@ private struct PolicyTestDecoder: TOMLDocumentDecoder {
     } else {
       report(.testfile.missingKey, "the case has no `name`", table.span, help: "add `name = \"...\"`: the runner reports it")
     }
-    let given = PolicyTestExpectation.allCases.filter { table[$0.rawValue] != nil }
+    let given = PolicyTestExpectation.written.filter { table[$0.rawValue] != nil }
     guard given.count == 1, let expectation = given.first else {
       let what = name.map { "case `\($0)`" } ?? "the case"
       report(.testfile.missingKey,
         given.isEmpty ? "\(what) expects nothing" : "\(what) has more than one expectation", table.span,
-        help: "give exactly one of `may = {...}`, `may-not = {...}` or `build = {...}`")
+        help: "give exactly one of " + PolicyTestExpectation.written.map { "`\($0.rawValue) = {...}`" }.joined(separator: ", "))
       return nil
     }
     guard let body = table[expectation.rawValue]?.tableValue else {
@@ -193,9 +216,13 @@ private struct PolicyTestDecoder: TOMLDocumentDecoder {
     let ops = isBuild ? [] : words(body["op"], "op")
     var required = [(callerKey, callers.isEmpty)]
     if isBuild { required.append((targetKey, targets.isEmpty)) } else { required.append(("op", ops.isEmpty)) }
+    // `reachable` and `unreachable` ask every domain of the host unless `caller` narrows it.
+    if expectation == .reachable || expectation == .unreachable { required.removeFirst() }
     for (key, missing) in required where missing && body[key] == nil {
       report(.testfile.missingKey, "`\(expectation.rawValue)` has no `\(key)`", body.span,
-        help: isBuild ? "a build case names `builder` and `guest`" : "a question names `caller`, `op` and usually `target`")
+        help: isBuild ? "a build case names `builder` and `guest`"
+          : expectation.asksEveryDomain && key == "op" ? "name the ops (or `family.*`) the case is about"
+          : "a question names `caller`, `op` and usually `target`")
     }
     var modules = PolicyTestModules.one(.flask)
     if let value = body["module"], let word = string(value, "module") {
@@ -219,8 +246,34 @@ private struct PolicyTestDecoder: TOMLDocumentDecoder {
     }
     let situations = isBuild ? [] : words(body["situations"], "situations")
     let buildLabel = isBuild ? body["label"].flatMap { string($0, "label") } : nil
-    guard let name, !callers.isEmpty, isBuild ? !targets.isEmpty : !ops.isEmpty else { return nil }
+    let needsCallers = !(expectation == .reachable || expectation == .unreachable)
+    guard let name, !needsCallers || !callers.isEmpty, isBuild ? !targets.isEmpty : !ops.isEmpty else { return nil }
     return PolicyTestCase(name: name, expectation: expectation, callers: callers, ops: ops, targets: targets,
       modules: modules, arguments: arguments, situations: situations, buildLabel: buildLabel, span: table.span)
+  }
+
+  /// `coverage = { families = ["domctl", "flask"], min-percent = 80 }`.
+  mutating func decodeCoverage(_ value: TOMLValue) -> PolicyCoverageRequirement? {
+    let example = "write `coverage = { families = [\"domctl\", \"evtchn\"], min-percent = 80 }`"
+    guard let table = value.tableValue else {
+      report(.testfile.wrongType, "`coverage` must be a table, not \(value.typeName)", value.span, help: example)
+      return nil
+    }
+    checkKeys(table, PolicyTestFile.coverageKeys, context: "`coverage`")
+    let families = words(table["families"], "families")
+    var percent: Int?
+    if let value = table["min-percent"] {
+      if let number = value.intValue, (0...100).contains(number) {
+        percent = number
+      } else {
+        report(.testfile.badCoverage, "`min-percent` must be an integer from 0 to 100", value.span,
+          help: "the share of each family's catalog ops the cases must ask, in percent: `min-percent = 80`")
+      }
+    }
+    for (key, missing) in [("families", families.isEmpty), ("min-percent", table["min-percent"] == nil)] where missing {
+      report(.testfile.badCoverage, "`coverage` has no `\(key)`", table.span, help: example)
+    }
+    guard !families.isEmpty, let percent else { return nil }
+    return PolicyCoverageRequirement(families: families, minimumPercent: percent, span: table.span)
   }
 }

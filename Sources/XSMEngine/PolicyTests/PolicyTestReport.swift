@@ -14,10 +14,21 @@ public struct PolicyTestReport: Sendable, Encodable {
     public var step: String?
     public var expected: String
     public var decision: Decision
+    /// For a coverage question: what was found, in words (`xsm.flask_op.load: may, but not listed: dom1`);
+    /// the question above is one example of it.
+    public var finding: String?
+    /// `only`: callers not listed that may invoke the op; `unreachable`: the callers that may.
+    public var unexpectedCallers: [String]?
+    /// `only`: listed callers that may not invoke the op on any target.
+    public var missingCallers: [String]?
+    /// `reachable`: the ops no caller may invoke; `unreachable`: the ops some caller may.
+    public var failingOps: [String]?
     /// The arguments after the target, as `xsmq can` shows them; not encoded.
     var argumentsAfterTarget: [String]
 
-    enum CodingKeys: String, CodingKey { case caller, op, target, arguments, step, expected, decision }
+    enum CodingKeys: String, CodingKey {
+      case caller, op, target, arguments, step, expected, decision, finding, unexpectedCallers, missingCallers, failingOps
+    }
 
     init(question: OpQuestion, decision: Decision, expectedAllowed: Bool, step: String?) {
       caller = question.caller.label
@@ -80,6 +91,10 @@ public struct PolicyTestReport: Sendable, Encodable {
 
   /// The test file as named.
   public var file: String
+  /// What the cases asked, per op family and policy permission; nil unless asked for.
+  public var coverage: PolicyCoverageReport?
+  /// The file's `coverage` requirement, met or not; counted as one more case.
+  public var requirement: PolicyCoverageResult?
   /// The host's name and the policy it ran on.
   public var host: String
   public var policy: String
@@ -87,10 +102,10 @@ public struct PolicyTestReport: Sendable, Encodable {
   /// How long the cases took, host loading included; not encoded (output stays reproducible).
   public var seconds: Double
 
-  enum CodingKeys: String, CodingKey { case file, host, policy, cases, passed, failed }
+  enum CodingKeys: String, CodingKey { case file, host, policy, cases, coverageRequirement, passed, failed, coverage }
 
-  public var passed: Int { cases.count { $0.passed } }
-  public var failed: Int { cases.count - passed }
+  public var passed: Int { cases.count { $0.passed } + (requirement?.passed == true ? 1 : 0) }
+  public var failed: Int { cases.count { !$0.passed } + (requirement?.passed == false ? 1 : 0) }
 
   init(file: String, host: String, policy: String, cases: [CaseResult], seconds: Double) {
     self.file = file
@@ -106,8 +121,10 @@ public struct PolicyTestReport: Sendable, Encodable {
     try container.encode(host, forKey: .host)
     try container.encode(policy, forKey: .policy)
     try container.encode(cases, forKey: .cases)
+    try container.encodeIfPresent(requirement, forKey: .coverageRequirement)
     try container.encode(passed, forKey: .passed)
     try container.encode(failed, forKey: .failed)
+    try container.encodeIfPresent(coverage, forKey: .coverage)
   }
 
   /// One line per case (`ok` or `FAIL` and its name); under a failure the
@@ -118,18 +135,28 @@ public struct PolicyTestReport: Sendable, Encodable {
     for result in cases {
       out += (result.passed ? "ok   " : "FAIL ") + result.name + "\n"
       if let failure = result.failure {
-        out += "       \(file):\(result.line): \(failure.summary)\n"
+        if let finding = failure.finding {
+          out += "       \(file):\(result.line): \(finding)\n"
+          out += "       for example: \(failure.summary)\n"
+        } else {
+          out += "       \(file):\(result.line): \(failure.summary)\n"
+        }
         out += failure.decision.traceText(indent: "         ")
       }
       if showSkipped { for step in result.skipped { out += "       skipped \(step)\n" } }
     }
+    if let requirement {
+      out += (requirement.passed ? "ok   " : "FAIL ") + requirement.name + "\n"
+      for family in requirement.below { out += "       \(file):\(requirement.line): \(family)\n" }
+    }
+    if let coverage { out += coverage.text() }
     return out + "\(passed) passed, \(failed) failed"
   }
 
   /// JUnit XML for CI: one testsuite per file, one testcase per case, a
   /// `failure` with the question and the trace for each failed case.
   public static func junit(_ reports: [PolicyTestReport]) -> String {
-    let tests = reports.map(\.cases.count).reduce(0, +)
+    let tests = reports.map { $0.cases.count + ($0.requirement == nil ? 0 : 1) }.reduce(0, +)
     let failures = reports.map(\.failed).reduce(0, +)
     return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"\(tests)\" failures=\"\(failures)\">\n"
       + reports.map { $0.junitSuite() }.joined() + "</testsuites>\n"
@@ -141,7 +168,7 @@ public struct PolicyTestReport: Sendable, Encodable {
       text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
         .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
-    var out = "  <testsuite name=\"\(escape(file))\" tests=\"\(cases.count)\" failures=\"\(failed)\" errors=\"0\" "
+    var out = "  <testsuite name=\"\(escape(file))\" tests=\"\(cases.count + (requirement == nil ? 0 : 1))\" failures=\"\(failed)\" errors=\"0\" "
       + "time=\"\(String(format: "%.3f", seconds))\">\n"
     for result in cases {
       let open = "    <testcase name=\"\(escape(result.name))\" classname=\"\(escape(file))\""
@@ -150,9 +177,20 @@ public struct PolicyTestReport: Sendable, Encodable {
         continue
       }
       out += open + ">\n"
-      out += "      <failure message=\"\(escape(failure.summary))\" type=\"\(result.expectation.rawValue)\">"
-      out += escape("\(file):\(result.line): \(failure.summary)\n" + failure.decision.traceText(indent: "  "))
+      out += "      <failure message=\"\(escape(failure.finding ?? failure.summary))\" type=\"\(result.expectation.rawValue)\">"
+      out += escape("\(file):\(result.line): " + (failure.finding.map { "\($0)\nfor example: " } ?? "")
+        + "\(failure.summary)\n" + failure.decision.traceText(indent: "  "))
       out += "</failure>\n    </testcase>\n"
+    }
+    if let requirement {
+      let open = "    <testcase name=\"\(escape(requirement.name))\" classname=\"\(escape(file))\""
+      if requirement.passed {
+        out += open + "/>\n"
+      } else {
+        let below = requirement.below.joined(separator: "; ")
+        out += open + ">\n      <failure message=\"\(escape(below))\" type=\"coverage\">"
+          + escape("\(file):\(requirement.line): \(below)") + "</failure>\n    </testcase>\n"
+      }
     }
     return out + "  </testsuite>\n"
   }

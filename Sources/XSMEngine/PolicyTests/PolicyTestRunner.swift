@@ -13,7 +13,9 @@ public enum PolicyTestRunner {
   static let storeEventChannelParameter = "2"
 
   /// Runs every case of `file`; the report is nil when the file has errors.
-  public static func run(_ file: PolicyTestFile, catalog: OpCatalog, policies: PolicyProvider) async
+  /// `showCoverage` adds what the cases asked per op family and permission.
+  public static func run(_ file: PolicyTestFile, catalog: OpCatalog, policies: PolicyProvider,
+    showCoverage: Bool = false) async
     -> (PolicyTestReport?, [Diagnostic])
   {
     let started = ContinuousClock.now
@@ -24,13 +26,19 @@ public enum PolicyTestRunner {
     for testCase in file.cases {
       if let result = await context.run(testCase) { results.append(result) }
     }
+    let coverage = PolicyCoverageReport(askedOps: context.askedOps, checkedPermissions: context.checkedPermissions,
+      host: host)
+    let requirement = file.coverage.flatMap { context.evaluate($0, coverage) }
     guard !context.diagnostics.contains(where: { $0.severity == .error }) else {
       return (nil, hostDiagnostics + context.diagnostics)
     }
     let elapsed = started.duration(to: .now)
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    return (PolicyTestReport(file: file.file, host: host.spec.name, policy: host.policySource, cases: results,
-      seconds: seconds), hostDiagnostics + context.diagnostics)
+    var report = PolicyTestReport(file: file.file, host: host.spec.name, policy: host.policySource, cases: results,
+      seconds: seconds)
+    report.requirement = requirement
+    if showCoverage { report.coverage = coverage }
+    return (report, hostDiagnostics + context.diagnostics)
   }
 
   /// The system the file names (or the embedded default host), with the file's policy in place of the system's.
@@ -60,12 +68,15 @@ public enum PolicyTestRunner {
 
 /// What running the cases of one file needs: the host, the engine, and the
 /// diagnostics found on the way.
-private struct CaseContext {
+struct CaseContext {
   let file: PolicyTestFile
   let host: XenHost
   let engine: DecisionEngine
   var diagnostics: [Diagnostic] = []
   let lines: SourceLines
+  /// Every op some question asked, and every `class:permission` a Flask check of those questions made.
+  var askedOps: Set<String> = []
+  var checkedPermissions: Set<String> = []
 
   init(file: PolicyTestFile, host: XenHost) {
     self.file = file
@@ -113,6 +124,36 @@ private struct CaseContext {
     return nil
   }
 
+  /// The ops a word names: one op by name or alias, or every op of a `family.*` (`xsm.flask_op.*` too).
+  mutating func ops(_ word: PolicyTestWord) -> [Op] {
+    guard word.text.hasSuffix(".*") else { return op(word).map { [$0] } ?? [] }
+    let prefix = String(word.text.dropLast(2))
+    let found = host.catalog.ops.filter { $0.family == prefix || $0.name.hasPrefix(prefix + ".") }
+    if found.isEmpty {
+      let hint = Suggestion.closest(to: prefix, in: host.catalog.families).map { "did you mean `\($0).*`?" }
+      report(.testfile.unknownFamily, "no op family `\(prefix)`", word.span,
+        help: hint ?? "the families are " + host.catalog.families.joined(separator: ", "))
+    }
+    return found
+  }
+
+  /// Asks one question and notes what it covered. A build step Xen refuses
+  /// whatever the module is left out (`skipped`), not counted as `invalid`.
+  mutating func decide(_ question: OpQuestion, module: XSMModule, engine: DecisionEngine? = nil,
+    into result: inout PolicyTestReport.CaseResult) -> Decision
+  {
+    let decision = (engine ?? self.engine).decide(caller: question.caller, op: question.op, target: question.target,
+      module: module, objects: question.objects)
+    result.asked += 1
+    if decision.verdict == .invalid && engine == nil { result.invalid += 1 }
+    askedOps.insert(question.op.name)
+    for step in decision.trace where step.layer == "flask" && step.subject != nil {
+      guard let checked = step.text.split(separator: " ").first else { continue }
+      checkedPermissions.insert(String(checked.hasSuffix(":") ? checked.dropLast() : checked))
+    }
+    return decision
+  }
+
   mutating func run(_ testCase: PolicyTestCase) async -> PolicyTestReport.CaseResult? {
     let errorsBefore = diagnostics.count
     let callers = testCase.callers.flatMap { domains($0, role: testCase.expectation == .build ? "builder" : "caller") }
@@ -131,7 +172,13 @@ private struct CaseContext {
         }
       }
     } else {
-      let ops = testCase.ops.compactMap { op($0) }
+      var ops: [Op] = []
+      var expanded: Set<String> = []
+      for word in testCase.ops {
+        let named = self.ops(word)
+        if word.text.hasSuffix(".*") { expanded.formUnion(named.map(\.name)) }
+        for op in named where !ops.contains(where: { $0.name == op.name }) { ops.append(op) }
+      }
       guard diagnostics.count == errorsBefore else { return nil }
       if let first = testCase.targets.first, !ops.isEmpty, ops.allSatisfy({ $0.positionalArgument == nil }) {
         report(.testfile.badArgument, "case `\(testCase.name)`: no op of the case takes a target domain", first.span,
@@ -147,12 +194,18 @@ private struct CaseContext {
           help: hint ?? (known.isEmpty ? "the ops take no arguments" : "they take " + known.map { "`\($0)`" }.joined(separator: ", ")))
       }
       guard diagnostics.count == errorsBefore else { return nil }
+      if testCase.expectation.asksEveryDomain {
+        guard askEveryDomain(testCase, ops: ops, callers: callers, targets: targets, into: &result) else { return nil }
+        return diagnostics.count == errorsBefore ? result : nil
+      }
       for op in ops {
         for caller in callers {
           for target in targets.isEmpty ? [nil] : targets.map(Optional.some)
           where !(pairsOnly && target?.domid == caller.domid) {
             for module in testCase.modules.modules {
-              guard let question = bind(testCase, caller: caller, op: op, target: target?.name) else { return nil }
+              guard let question = bind(testCase, caller: caller, op: op, target: target,
+                defaults: expanded.contains(op.name))
+              else { return nil }
               record(question, module: module, expectAllowed: testCase.expectation == .may, step: nil, into: &result)
             }
           }
@@ -160,6 +213,24 @@ private struct CaseContext {
       }
     }
     return diagnostics.count == errorsBefore ? result : nil
+  }
+
+  /// Binds a question with a target domain; `defaults` fills the required
+  /// arguments the case does not give as a matrix cell does (vCPU 0, the
+  /// caller as another domain argument, numbers 0, the target's label).
+  mutating func bind(_ testCase: PolicyTestCase, caller: HostDomain, op: Op, target: HostDomain?, defaults: Bool)
+    -> OpQuestion?
+  {
+    var extra: [(String, String)] = []
+    if defaults {
+      let given = Set(testCase.arguments.map { String($0.text.prefix { $0 != "=" }) })
+      for text in OpQuestion.matrixArguments(caller: caller, op: op, target: target ?? caller) {
+        let name = String(text.prefix { $0 != "=" })
+        guard name != op.positionalArgument?.name, !given.contains(name) else { continue }
+        extra.append((name, String(text.dropFirst(name.count + 1))))
+      }
+    }
+    return bind(testCase, caller: caller, op: op, target: target?.name, arguments: extra)
   }
 
   mutating func bind(_ testCase: PolicyTestCase, caller: HostDomain, op: Op, target: String?,
@@ -179,13 +250,10 @@ private struct CaseContext {
     }
   }
 
-  func record(_ question: OpQuestion, module: XSMModule, expectAllowed: Bool, step: String?,
+  mutating func record(_ question: OpQuestion, module: XSMModule, expectAllowed: Bool, step: String?,
     into result: inout PolicyTestReport.CaseResult)
   {
-    let decision = engine.decide(caller: question.caller, op: question.op, target: question.target, module: module,
-      objects: question.objects)
-    result.asked += 1
-    if decision.verdict == .invalid { result.invalid += 1 }
+    let decision = decide(question, module: module, into: &result)
     let passed = (decision.verdict == .allowed) == expectAllowed
     guard !passed, result.failure == nil else { return }
     result.failure = PolicyTestReport.Failure(question: question, decision: decision, expectedAllowed: expectAllowed,
@@ -251,9 +319,7 @@ private struct CaseContext {
         guard let question = bind(testCase, caller: builder, op: op, target: target, arguments: arguments) else {
           return false
         }
-        let decision = engine.decide(caller: builder, op: op, target: question.target, module: module,
-          objects: question.objects)
-        result.asked += 1
+        let decision = decide(question, module: module, engine: engine, into: &result)
         if decision.verdict == .invalid {
           // Xen refuses it whatever the policy: not a step for this guest (a PV-only op on an HVM guest).
           let why = decision.trace.last { $0.outcome == .fail }?.text ?? decision.verdictText
