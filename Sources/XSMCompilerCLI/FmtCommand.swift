@@ -123,7 +123,7 @@ extension XSMC {
         } else if !stdout && !paths.contains("-") {
           Console.current.complain(
             "xsmc fmt: \(changed.count) of \(reports.count) file\(reports.count == 1 ? "" : "s") reformatted"
-              + (failed.isEmpty ? "" : "; \(failed.count) left as they are (errors above)"))
+              + (failed.isEmpty ? "" : "; \(failed.count) left as \(failed.count == 1 ? "it is" : "they are") (errors above)"))
         }
       }
       if unreadable { throw ExitCode(2) }

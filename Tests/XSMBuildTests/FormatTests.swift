@@ -161,6 +161,9 @@ struct FormatTests {
   @Test func m4SignificantWhitespaceIsKept() throws {
     let text = "define(`glue', `short_name(`$1')_`'short_name(`$2')_chan')\nfoo( a , b )\nbar(x, `s$1 ')\n"
     #expect(format(text, file: "m.spt").formatted == "define(`glue', `short_name(`$1')_`'short_name(`$2')_chan')\nfoo(a , b )\nbar(x, `s$1 ')\n")
+    // No new line inside unquoted arguments; inside quoted ones, statements get their lines.
+    let nested = "ifdef(`x', allow a b:c d; allow e f:g h; one(a) two(b))\nifdef(`x', `one(a) two(b)')\n"
+    #expect(format(nested, file: "m.spt").formatted == "ifdef(`x', allow a b:c d; allow e f:g h; one(a) two(b))\nifdef(`x', `one(a)\n\ttwo(b)')\n")
   }
 
   @Test func classPermissionDeclarationsKeepTheirOrder() throws {

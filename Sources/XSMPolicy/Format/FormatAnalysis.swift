@@ -140,7 +140,10 @@ struct FormatAnalysis {
         case .afterCallStatement: breaks = piece.kind == .word && pieces[i - 1].kind == .space  // never inside a name m4 glues
         }
         // A new line inside a frame is indented, so no line-sensitive statement can start it.
-        if breaks && !lineSensitive && !(isLineSensitive(piece) && stack.isEmpty) { breakBefore.insert(i) }
+        // Nor inside a macro call's unquoted arguments, where m4 would keep the new line in the argument.
+        if breaks && !lineSensitive && !(isLineSensitive(piece) && stack.isEmpty) && levels[levels.count - 1].frame != .call {
+          breakBefore.insert(i)
+        }
       }
       pending = nil
       defer {
@@ -198,7 +201,7 @@ struct FormatAnalysis {
         if case .failed = closing { return }
         guard case .closed(let frame) = closing else { continue }
         if frame == .block {
-          if lastCodeOnLine != nil && !lineSensitive { breakBefore.insert(i) }
+          if lastCodeOnLine != nil && !lineSensitive && levels[levels.count - 2].frame != .call { breakBefore.insert(i) }
           flush()
           levels.removeLast()
           flush()
