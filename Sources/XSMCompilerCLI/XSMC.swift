@@ -21,7 +21,7 @@ public struct XSMC: AsyncParsableCommand {
       flask/ at the top); each is expanded with m4 in the order and with the parameters of its Makefile \
       (`xsmc build DIR --explain-layout` shows them). Exit status: 0 built, 1 policy errors, 2 usage or I/O errors.
       """,
-    subcommands: [Build.self, Check.self, Test.self, Port.self, Ops.self, Docs.self],
+    subcommands: [Build.self, Check.self, Test.self, Port.self, Fmt.self, Ops.self, Docs.self],
     defaultSubcommand: nil
   )
 }

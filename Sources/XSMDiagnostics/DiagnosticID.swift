@@ -81,7 +81,7 @@ extension DiagnosticIDGroup {
 extension DiagnosticID {
   /// Every group, in the order docs/diagnostics.md lists them.
   public static let groups: [any DiagnosticIDGroup] = [
-    io, tree, lex, parse, declare, resolve, check, lower, sepol, op, catalog, docs, toml, system, port, testfile,
+    io, tree, lex, parse, declare, resolve, check, lower, sepol, op, catalog, docs, toml, system, port, testfile, fmt,
   ]
 
   /// Every declared id, group by group.
