@@ -12,7 +12,7 @@ import XSMSepol
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let mode = arguments.first else {
-  FileHandle.standardError.write(Data("usage: xsmbench decisions GUESTS... | matrix DOMAINS...\n".utf8))
+  FileHandle.standardError.write(Data("usage: xsmbench decisions GUESTS... | matrix DOMAINS... | frontend [--mls] POLICY...\n".utf8))
   exit(2)
 }
 let sizes = arguments.dropFirst().compactMap { Int($0) }
@@ -183,7 +183,23 @@ func startup() async throws {
   if d.trace.isEmpty { print("") }
 }
 
+/// Runs the front end (no lowering, no libsepol) on each policy file or tree
+/// and reports the seconds of each pass (Benchmarks/frontend.sh).
+func frontend(_ arguments: [String]) {
+  let mls = arguments.contains("--mls")
+  for path in arguments where path != "--mls" {
+    let result = PolicyFrontend.run(.path(path), options: CheckOptions(mls: mls), lower: false)
+    if result.diagnostics.hasErrors {
+      FileHandle.standardError.write(Data("xsmbench: \(path) has \(result.diagnostics.errorCount) errors\n".utf8))
+      exit(1)
+    }
+    for (pass, elapsed) in result.timings { report("frontend", 0, pass.rawValue, elapsed, "s") }
+  }
+}
+
 switch mode {
+case "frontend":
+  frontend(Array(arguments.dropFirst()))
 case "startup":
   try await startup()
 case "decisions":

@@ -47,6 +47,93 @@ struct FrontendTests {
     #expect(syntax.statements.count > 30)
   }
 
+  /// The lexer reads UTF-8 bytes, but columns count Unicode scalars: text
+  /// after a non-ASCII string or character keeps the columns it always had.
+  @Test func columnsCountScalarsAfterNonASCIIText() {
+    let text = "devicetreecon \"/sœc/é\" system_u\n# ü comment\né x 😀 y\n"
+    var lexer = Lexer(text: text, file: "p.conf", map: SourceMap(primaryFile: "p.conf"))
+    let tokens = lexer.tokenize()
+    let string = tokens.first { $0.kind == .string }
+    #expect(string?.text == "\"/sœc/é\"" && string?.span.column == 15 && string?.span.endColumn == 23)
+    let user = tokens.first { $0.text == "system_u" }
+    #expect(user?.span.column == 24 && user?.span.endColumn == 32)
+    let x = tokens.first { $0.text == "x" }
+    let y = tokens.first { $0.text == "y" }
+    #expect(x?.span.line == 3 && x?.span.column == 3)
+    #expect(y?.span.line == 3 && y?.span.column == 7)
+    let unexpected = lexer.diagnostics.map { ($0.message, $0.span?.column, $0.span?.endColumn) }
+    #expect(unexpected.count == 2)
+    #expect(unexpected.first?.0 == "unexpected character `é`" && unexpected.first?.1 == 1 && unexpected.first?.2 == 2)
+    #expect(unexpected.last?.0 == "unexpected character `😀`" && unexpected.last?.1 == 5 && unexpected.last?.2 == 6)
+  }
+
+  /// Many unexpected characters in a row are reported one by one, without
+  /// the lexer calling itself once per character.
+  @Test func longRunOfUnexpectedCharacters() {
+    var lexer = Lexer(text: String(repeating: "@", count: 100_000) + " x", file: "p.conf", map: SourceMap(primaryFile: "p.conf"))
+    let tokens = lexer.tokenize()
+    #expect(lexer.diagnostics.count == 100_000)
+    #expect(tokens.map(\.text) == ["x", ""])
+    #expect(tokens.first?.span.column == 100_002)
+  }
+
+  /// A parser given tokens up front builds the same tree, with the same
+  /// diagnostics, as one that reads them from the lexer as it goes.
+  @Test func parserFromTokensMatchesParserFromText() {
+    let text = preamble + """
+      allow dom0_t { domU_t -xen_t }:domain { pause unpause };
+      allow dom0_t xen_t:xen settime
+      type_transition dom0_t domU_t:event xen_t;
+      if (guest_ok) { allow domU_t self:event send; }
+
+      """
+    let map = SourceMap(primaryFile: "p.conf")
+    let (fromText, textDiagnostics) = Parser.parse(text: text, file: "p.conf", map: map)
+    var lexer = Lexer(text: text, file: "p.conf", map: map)
+    var parser = Parser(tokens: lexer.tokenize())
+    let fromTokens = parser.parsePolicy()
+    #expect(fromText == fromTokens)
+    #expect(textDiagnostics.map(\.span) == parser.diagnostics.map(\.span))
+    #expect(textDiagnostics.count == 1)
+  }
+
+  /// MLS levels split `s0-s1` and `c0.c3` into pieces in place; every
+  /// context keeps its own range however many there are.
+  @Test func manyMLSRangesParse() throws {
+    var text = """
+      class xen
+      sid xen
+      class xen { settime }
+      sensitivity s0;
+      sensitivity s1;
+      dominance { s0 s1 }
+      category c0;
+      category c1;
+      category c2;
+      category c3;
+      level s0:c0.c3;
+      level s1:c0.c3;
+      mlsconstrain xen settime l1 dom l2;
+      type xen_t;
+      role system_r types xen_t;
+      user system_u roles system_r level s0 range s0-s1:c0.c3;
+      sid xen system_u:system_r:xen_t:s0-s1:c0.c3
+
+      """
+    for i in 0..<2000 { text += "pirqcon \(i) system_u:system_r:xen_t:s0:c0,c2-s1:c0.c3\n" }
+    let result = frontend(text, mls: true)
+    #expect(!result.diagnostics.hasErrors, "\(result.diagnostics.items.prefix(3))")
+    let ocontexts = try #require(result.syntax).statements.compactMap { statement -> LevelRange? in
+      if case .ocontext(_, _, _, _, let context) = statement.kind { return context.range }
+      return nil
+    }
+    #expect(ocontexts.count == 2000)
+    let last = try #require(ocontexts.last)
+    #expect(last.low.sensitivity.text == "s0" && last.high.sensitivity.text == "s1")
+    #expect(last.low.categories.count == 2 && last.high.categories.count == 1)
+    #expect(last.high.sensitivity.span.column == 47)
+  }
+
   @Test func spansAreIgnoredByEquality() {
     let a = frontend(preamble + "allow dom0_t xen_t:xen settime;\n").syntax!
     let b = frontend("\n\n" + preamble + "   allow   dom0_t xen_t : xen settime ;\n").syntax!

@@ -7,12 +7,42 @@ import XSMDiagnostics
 /// m4: declarations, access-vector and type rules, conditionals,
 /// constraints, MLS statements, initial SID contexts and Xen's ocontexts.
 public struct Parser {
-  private var tokens: [Token]
+  /// Where tokens come from: the lexer, read as the parser goes (no token
+  /// array), unless the tokens were given up front.
+  private var lexer: Lexer
+  private let readsLexer: Bool
+  /// Tokens to read before asking the lexer again, the next one last: the
+  /// tokens given up front, a token looked ahead at, and the pieces of a
+  /// split MLS atom.
+  private var pending: [Token]
+  private var current: Token
+  /// Where the token before `current` is, and its line in the text.
+  private var previousSpan: SourceSpan
+  private var previousOutputLine: Int
+  /// How many tokens were consumed; tells whether recovery made progress.
   private var position = 0
   public private(set) var diagnostics: [Diagnostic] = []
 
   public init(tokens: [Token]) {
-    self.tokens = tokens
+    pending = tokens.reversed()
+    if pending.first?.kind != .end {
+      let last = tokens.last?.span ?? SourceSpan(file: "<input>", line: 1, column: 1)
+      pending.insert(Token(kind: .end, text: "", span: last), at: 0)
+    }
+    current = pending.removeLast()
+    previousSpan = current.span
+    previousOutputLine = current.outputLine
+    lexer = Lexer(text: "", file: current.span.file, map: SourceMap(primaryFile: current.span.file))
+    readsLexer = false
+  }
+
+  private init(lexer: Lexer) {
+    self.lexer = lexer
+    readsLexer = true
+    pending = []
+    current = self.lexer.next()
+    previousSpan = current.span
+    previousOutputLine = current.outputLine
   }
 
   /// Lexes and parses `text`; diagnostics from both steps are returned with the tree.
@@ -20,27 +50,37 @@ public struct Parser {
   public static func parse(
     text: String, file: String, map: SourceMap, macros: MacroExpansionMap? = nil
   ) -> (PolicySyntax, [Diagnostic]) {
-    var lexer = Lexer(text: text, file: file, map: map, macros: macros)
-    let tokens = lexer.tokenize()
-    var parser = Parser(tokens: tokens)
+    var parser = Parser(lexer: Lexer(text: text, file: file, map: map, macros: macros))
     let syntax = parser.parsePolicy()
-    return (syntax, lexer.diagnostics + parser.diagnostics)
+    return (syntax, parser.lexer.diagnostics + parser.diagnostics)
   }
 
   struct Failure: Error {}
 
   // MARK: Token access
 
-  private var current: Token { tokens[position] }
-  private func lookahead(_ n: Int) -> Token { tokens[min(position + n, tokens.count - 1)] }
+  /// The token after `current`.
+  private mutating func peekNext() -> Token {
+    if let next = pending.last { return next }
+    guard current.kind != .end, readsLexer else { return current }
+    let next = lexer.next()
+    pending.append(next)
+    return next
+  }
   @discardableResult
   private mutating func advance() -> Token {
-    let token = tokens[position]
-    if position < tokens.count - 1 { position += 1 }
+    let token = current
+    guard token.kind != .end else { return token }
+    previousSpan = token.span
+    previousOutputLine = token.outputLine
+    if let next = pending.popLast() {
+      current = next
+    } else if readsLexer {
+      current = lexer.next()
+    }
+    position += 1
     return token
   }
-  private var previousToken: Token { tokens[max(0, position - 1)] }
-  private var previousSpan: SourceSpan { previousToken.span }
 
   private mutating func fail(_ id: DiagnosticID, _ message: String, at span: SourceSpan, label: String? = nil, help: String? = nil) -> Failure {
     diagnostics.append(Diagnostic(id, .error, message, span: span, label: label, help: help))
@@ -55,13 +95,13 @@ public struct Parser {
     }
   }
 
-  private mutating func expect(_ punct: String, _ context: String) throws(Failure) {
+  private mutating func expect(_ punct: Punctuation, _ context: String) throws(Failure) {
     if current.isPunct(punct) {
       advance()
       return
     }
-    throw fail(.parse.expectedToken, "expected `\(punct)` \(context), found \(describe(current))",
-      at: punct == ";" ? missingSemicolonSpan : current.span, label: "expected `\(punct)`")
+    throw fail(.parse.expectedToken, "expected `\(punct.text)` \(context), found \(describe(current))",
+      at: punct == .semicolon ? missingSemicolonSpan : current.span, label: "expected `\(punct.text)`")
   }
 
   /// Where a missing `;` belongs: just after the statement's last token when
@@ -70,20 +110,20 @@ public struct Parser {
     let previous = previousSpan
     let next = current.span
     guard position > 0,
-      current.kind == .end || current.outputLine > previousToken.outputLine || next.file != previous.file
+      current.kind == .end || current.outputLine > previousOutputLine || next.file != previous.file
         || next.line > previous.endLine
     else { return next }
     guard previous.column > 0 else { return previous }
     return SourceSpan(file: previous.file, line: previous.endLine, column: previous.endColumn, endColumn: previous.endColumn + 1)
   }
 
-  private mutating func expectWord(_ word: String, _ context: String) throws(Failure) {
+  private mutating func expectWord(_ word: Keyword, _ context: String) throws(Failure) {
     if current.isWord(word) {
       advance()
       return
     }
-    throw fail(.parse.expectedToken, "expected `\(word)` \(context), found \(describe(current))", at: current.span,
-      label: "expected `\(word)`")
+    throw fail(.parse.expectedToken, "expected `\(word.spelling)` \(context), found \(describe(current))",
+      at: current.span, label: "expected `\(word.spelling)`")
   }
 
   private mutating func name(_ what: String) throws(Failure) -> Name {
@@ -96,7 +136,7 @@ public struct Parser {
   }
 
   private mutating func optionalSemicolon() {
-    if current.isPunct(";") { advance() }
+    if current.isPunct(.semicolon) { advance() }
   }
 
   // MARK: Statements
@@ -123,7 +163,7 @@ public struct Parser {
   private mutating func parseStatements(untilBrace: Bool) -> [Statement] {
     var statements: [Statement] = []
     while current.kind != .end {
-      if untilBrace && current.isPunct("}") { break }
+      if untilBrace && current.isPunct(.closeBrace) { break }
       let start = position
       do {
         if let statement = try parseStatement() { statements.append(statement) }
@@ -140,18 +180,16 @@ public struct Parser {
     if position == start { advance() }
     var depth = 0
     while current.kind != .end {
-      if current.isPunct("{") || current.isPunct("(") { depth += 1 }
-      if current.isPunct("}") || current.isPunct(")") {
+      if current.isPunct(.openBrace) || current.isPunct(.openParen) { depth += 1 }
+      if current.isPunct(.closeBrace) || current.isPunct(.closeParen) {
         if depth == 0 { return }
         depth -= 1
       }
-      if current.isPunct(";") && depth == 0 {
+      if current.isPunct(.semicolon) && depth == 0 {
         advance()
         return
       }
-      if depth == 0 && current.kind == .identifier && Self.statementKeywords.contains(current.text)
-        && current.text != "type"
-      {
+      if depth == 0 && current.keyword.startsStatement && current.keyword != .type {
         return
       }
       advance()
@@ -162,7 +200,7 @@ public struct Parser {
     let token = current
     let start = token.span
     guard token.kind == .identifier else {
-      if token.isPunct(";") {
+      if token.isPunct(.semicolon) {
         advance()
         return nil
       }
@@ -170,211 +208,211 @@ public struct Parser {
         label: "a statement starts with a keyword such as `allow` or `type`")
     }
     func done(_ kind: Statement.Kind) -> Statement { Statement(kind, span: start.merged(with: previousSpan)) }
-    switch token.text {
-    case "class":
+    switch token.keyword {
+    case .class:
       advance()
       let className = try name("a class name")
-      if current.isWord("inherits") {
+      if current.isWord(.inherits) {
         advance()
         let common = try name("a common name")
         var permissions: [Name] = []
-        if current.isPunct("{") { permissions = try braceList("a permission") }
+        if current.isPunct(.openBrace) { permissions = try braceList("a permission") }
         return done(.accessVector(class: className, common: common, permissions: permissions))
       }
-      if current.isPunct("{") {
+      if current.isPunct(.openBrace) {
         let permissions = try braceList("a permission")
         return done(.accessVector(class: className, common: nil, permissions: permissions))
       }
       optionalSemicolon()
       return done(.classDeclaration(className))
-    case "common":
+    case .common:
       advance()
       let commonName = try name("a common name")
       let permissions = try braceList("a permission")
       return done(.common(commonName, permissions: permissions))
-    case "sid":
+    case .sid:
       advance()
       let sidName = try name("an initial SID name")
-      if current.kind == .identifier && lookahead(1).isPunct(":") {
+      if current.kind == .identifier && peekNext().isPunct(.colon) {
         let context = try parseContext()
         optionalSemicolon()
         return done(.sidContext(sidName, context))
       }
       optionalSemicolon()
       return done(.sidDeclaration(sidName))
-    case "type":
+    case .type:
       advance()
       let typeName = try name("a type name")
       var aliases: [Name] = []
       var attributes: [Name] = []
-      if current.isWord("alias") {
+      if current.isWord(.alias) {
         advance()
         aliases = try nameOrBraceList("an alias name")
       }
-      while current.isPunct(",") {
+      while current.isPunct(.comma) {
         advance()
         attributes.append(try name("an attribute name"))
       }
-      try expect(";", "after the type declaration")
+      try expect(.semicolon, "after the type declaration")
       return done(.type(typeName, aliases: aliases, attributes: attributes))
-    case "typealias":
+    case .typealias:
       advance()
       let typeName = try name("a type name")
-      try expectWord("alias", "in `typealias`")
+      try expectWord(.alias, "in `typealias`")
       let aliases = try nameOrBraceList("an alias name")
-      try expect(";", "after `typealias`")
+      try expect(.semicolon, "after `typealias`")
       return done(.typeAlias(typeName, aliases: aliases))
-    case "attribute":
+    case .attribute:
       advance()
       let attributeName = try name("an attribute name")
-      try expect(";", "after the attribute declaration")
+      try expect(.semicolon, "after the attribute declaration")
       return done(.attribute(attributeName))
-    case "typeattribute":
+    case .typeattribute:
       advance()
       let typeName = try name("a type name")
       let attributes = try commaList("an attribute name")
-      try expect(";", "after `typeattribute`")
+      try expect(.semicolon, "after `typeattribute`")
       return done(.typeAttribute(typeName, attributes: attributes))
-    case "permissive":
+    case .permissive:
       advance()
       let typeName = try name("a type name")
-      try expect(";", "after `permissive`")
+      try expect(.semicolon, "after `permissive`")
       return done(.permissive(typeName))
-    case "typebounds":
+    case .typebounds:
       advance()
       let parent = try name("a type name")
       let children = try commaList("a type name")
-      try expect(";", "after `typebounds`")
+      try expect(.semicolon, "after `typebounds`")
       return done(.typeBounds(parent, children: children))
-    case "role":
+    case .role:
       advance()
       let roleName = try name("a role name")
       var types: NameSet?
-      if current.isWord("types") {
+      if current.isWord(.types) {
         advance()
         types = try nameSet("a type")
       }
-      try expect(";", "after the role declaration")
+      try expect(.semicolon, "after the role declaration")
       return done(.role(roleName, types: types))
-    case "allow", "auditallow", "dontaudit", "neverallow":
+    case .allow, .auditallow, .dontaudit, .neverallow:
       advance()
       let kind = AccessRuleKind(rawValue: token.text)!
       let source = try nameSet(kind == .allow ? "a type or role" : "a type")
       let target = try nameSet(kind == .allow ? "a type or role" : "a type")
-      if kind == .allow && current.isPunct(";") {
+      if kind == .allow && current.isPunct(.semicolon) {
         advance()
         return done(.roleAllow(source, target))
       }
-      try expect(":", "between the target and the class")
+      try expect(.colon, "between the target and the class")
       let classes = try nameSet("a class")
       let permissions = try nameSet("a permission")
-      try expect(";", "after the rule")
+      try expect(.semicolon, "after the rule")
       return done(.accessRule(kind, source: source, target: target, classes: classes, permissions: permissions))
-    case "type_transition", "type_member", "type_change":
+    case .typeTransition, .typeMember, .typeChange:
       advance()
       let kind = TypeRuleKind(rawValue: token.text)!
       let source = try nameSet("a type")
       let target = try nameSet("a type")
-      try expect(":", "between the target and the class")
+      try expect(.colon, "between the target and the class")
       let classes = try nameSet("a class")
       let result = try name("the new type")
       if current.kind == .string {
         throw fail(.parse.unsupportedStatement, "name-based type transitions are not supported for target xen",
           at: current.span, label: "object names do not exist in Xen")
       }
-      try expect(";", "after the rule")
+      try expect(.semicolon, "after the rule")
       return done(.typeRule(kind, source: source, target: target, classes: classes, result: result))
-    case "user":
+    case .user:
       advance()
       let userName = try name("a user name")
-      try expectWord("roles", "in the user declaration")
+      try expectWord(.roles, "in the user declaration")
       let roles = try nameSet("a role")
       var level: Level?
       var range: LevelRange?
-      if current.isWord("level") {
+      if current.isWord(.level) {
         advance()
         level = try parseLevel()
-        try expectWord("range", "after the user's level")
+        try expectWord(.range, "after the user's level")
         range = try parseRange()
       }
-      try expect(";", "after the user declaration")
+      try expect(.semicolon, "after the user declaration")
       return done(.user(userName, roles: roles, level: level, range: range))
-    case "bool":
+    case .bool:
       advance()
       let booleanName = try name("a boolean name")
       let value: Bool
-      if current.isWord("true") {
+      if current.isWord(.true) {
         value = true
-      } else if current.isWord("false") {
+      } else if current.isWord(.false) {
         value = false
       } else {
         throw fail(.parse.expectedBooleanValue, "expected `true` or `false`, found \(describe(current))",
           at: current.span, label: "the default value")
       }
       advance()
-      try expect(";", "after the boolean declaration")
+      try expect(.semicolon, "after the boolean declaration")
       return done(.boolean(booleanName, value))
-    case "policycap":
+    case .policycap:
       advance()
       let capability = try name("a policy capability")
-      try expect(";", "after `policycap`")
+      try expect(.semicolon, "after `policycap`")
       return done(.policyCapability(capability))
-    case "if":
+    case .if:
       advance()
-      try expect("(", "after `if`")
+      try expect(.openParen, "after `if`")
       let condition = try conditionalOr()
-      try expect(")", "to close the condition")
+      try expect(.closeParen, "to close the condition")
       let thenBranch = try block()
       var elseBranch: [Statement] = []
-      if current.isWord("else") {
+      if current.isWord(.else) {
         advance()
         elseBranch = try block()
       }
       return done(.conditional(condition, then: thenBranch, otherwise: elseBranch))
-    case "constrain", "validatetrans", "mlsconstrain", "mlsvalidatetrans":
+    case .constrain, .validatetrans, .mlsconstrain, .mlsvalidatetrans:
       advance()
       let kind = ConstraintKind(rawValue: token.text)!
       let classes = try nameSet("a class")
       let permissions = kind.hasPermissions ? try nameSet("a permission") : nil
       let expression = try constraintOr()
-      try expect(";", "after the constraint")
+      try expect(.semicolon, "after the constraint")
       return done(.constraint(kind, classes: classes, permissions: permissions, expression))
-    case "sensitivity":
+    case .sensitivity:
       advance()
       let sensitivity = try name("a sensitivity name")
       var aliases: [Name] = []
-      if current.isWord("alias") {
+      if current.isWord(.alias) {
         advance()
         aliases = try nameOrBraceList("an alias name")
       }
-      try expect(";", "after the sensitivity declaration")
+      try expect(.semicolon, "after the sensitivity declaration")
       return done(.sensitivity(sensitivity, aliases: aliases))
-    case "dominance":
+    case .dominance:
       advance()
       let order = try nameOrBraceList("a sensitivity")
       optionalSemicolon()
       return done(.dominance(order))
-    case "category":
+    case .category:
       advance()
       let category = try name("a category name")
       var aliases: [Name] = []
-      if current.isWord("alias") {
+      if current.isWord(.alias) {
         advance()
         aliases = try nameOrBraceList("an alias name")
       }
-      try expect(";", "after the category declaration")
+      try expect(.semicolon, "after the category declaration")
       return done(.category(category, aliases: aliases))
-    case "level":
+    case .level:
       advance()
       let level = try parseLevel()
-      try expect(";", "after the level declaration")
+      try expect(.semicolon, "after the level declaration")
       return done(.levelDeclaration(level))
-    case "pirqcon", "iomemcon", "ioportcon", "pcidevicecon":
+    case .pirqcon, .iomemcon, .ioportcon, .pcidevicecon:
       advance()
       let kind = OcontextKind(rawValue: token.text)!
       let low = try number()
       var high = low
-      if (kind == .iomemcon || kind == .ioportcon) && current.isPunct("-") {
+      if (kind == .iomemcon || kind == .ioportcon) && current.isPunct(.minus) {
         advance()
         let highToken = current
         high = try number()
@@ -386,7 +424,7 @@ public struct Parser {
       let context = try parseContext()
       optionalSemicolon()
       return done(.ocontext(kind, low: low, high: high, path: nil, context))
-    case "devicetreecon":
+    case .devicetreecon:
       advance()
       guard current.kind == .string else {
         throw fail(.parse.expectedString, "expected a quoted device tree path, found \(describe(current))",
@@ -408,9 +446,9 @@ public struct Parser {
   }
 
   private mutating func block() throws(Failure) -> [Statement] {
-    try expect("{", "to open the block")
+    try expect(.openBrace, "to open the block")
     let statements = parseStatements(untilBrace: true)
-    try expect("}", "to close the block")
+    try expect(.closeBrace, "to close the block")
     return statements
   }
 
@@ -433,11 +471,11 @@ public struct Parser {
   // MARK: Lists and sets
 
   private mutating func braceList(_ what: String) throws(Failure) -> [Name] {
-    try expect("{", "to open the list")
+    try expect(.openBrace, "to open the list")
     var names: [Name] = []
-    while !current.isPunct("}") {
+    while !current.isPunct(.closeBrace) {
       names.append(try name(what))
-      if current.isPunct(",") { advance() }
+      if current.isPunct(.comma) { advance() }
     }
     advance()
     if names.isEmpty {
@@ -447,12 +485,12 @@ public struct Parser {
   }
 
   private mutating func nameOrBraceList(_ what: String) throws(Failure) -> [Name] {
-    current.isPunct("{") ? try braceList(what) : [try name(what)]
+    current.isPunct(.openBrace) ? try braceList(what) : [try name(what)]
   }
 
   private mutating func commaList(_ what: String) throws(Failure) -> [Name] {
     var names = [try name(what)]
-    while current.isPunct(",") {
+    while current.isPunct(.comma) {
       advance()
       names.append(try name(what))
     }
@@ -462,11 +500,11 @@ public struct Parser {
   /// `name`, `*`, `~set`, or `{ a -b * }`.
   private mutating func nameSet(_ what: String) throws(Failure) -> NameSet {
     let start = current.span
-    if current.isPunct("*") {
+    if current.isPunct(.star) {
       advance()
       return NameSet(star: true, span: start)
     }
-    if current.isPunct("~") {
+    if current.isPunct(.tilde) {
       advance()
       var inner = try nameSet(what)
       if inner.complement {
@@ -476,14 +514,14 @@ public struct Parser {
       inner.span = start.merged(with: inner.span)
       return inner
     }
-    if current.isPunct("{") {
+    if current.isPunct(.openBrace) {
       advance()
       var set = NameSet(span: start)
-      while !current.isPunct("}") {
-        if current.isPunct("-") {
+      while !current.isPunct(.closeBrace) {
+        if current.isPunct(.minus) {
           advance()
           set.excluded.append(try name(what))
-        } else if current.isPunct("*") {
+        } else if current.isPunct(.star) {
           advance()
           set.star = true
         } else if current.kind == .identifier {
@@ -492,7 +530,7 @@ public struct Parser {
           throw fail(.parse.expectedName, "expected \(what), found \(describe(current))", at: current.span,
             label: current.kind == .end ? "the set is not closed" : "expected \(what)")
         }
-        if current.isPunct(",") { advance() }
+        if current.isPunct(.comma) { advance() }
       }
       let close = advance()
       set.span = start.merged(with: close.span)
@@ -509,7 +547,7 @@ public struct Parser {
 
   private mutating func conditionalOr() throws(Failure) -> ConditionalExpression {
     var left = try conditionalXor()
-    while current.isPunct("||") {
+    while current.isPunct(.orOr) {
       advance()
       left = .or(left, try conditionalXor())
     }
@@ -517,7 +555,7 @@ public struct Parser {
   }
   private mutating func conditionalXor() throws(Failure) -> ConditionalExpression {
     var left = try conditionalAnd()
-    while current.isPunct("^") {
+    while current.isPunct(.caret) {
       advance()
       left = .xor(left, try conditionalAnd())
     }
@@ -525,7 +563,7 @@ public struct Parser {
   }
   private mutating func conditionalAnd() throws(Failure) -> ConditionalExpression {
     var left = try conditionalEquality()
-    while current.isPunct("&&") {
+    while current.isPunct(.andAnd) {
       advance()
       left = .and(left, try conditionalEquality())
     }
@@ -533,7 +571,7 @@ public struct Parser {
   }
   private mutating func conditionalEquality() throws(Failure) -> ConditionalExpression {
     var left = try conditionalUnary()
-    while current.isPunct("==") || current.isPunct("!=") {
+    while current.isPunct(.equalEqual) || current.isPunct(.notEqual) {
       let equal = advance().text == "=="
       let right = try conditionalUnary()
       left = equal ? .equal(left, right) : .notEqual(left, right)
@@ -541,14 +579,14 @@ public struct Parser {
     return left
   }
   private mutating func conditionalUnary() throws(Failure) -> ConditionalExpression {
-    if current.isPunct("!") {
+    if current.isPunct(.bang) {
       advance()
       return .not(try conditionalUnary())
     }
-    if current.isPunct("(") {
+    if current.isPunct(.openParen) {
       advance()
       let inner = try conditionalOr()
-      try expect(")", "to close the parenthesis")
+      try expect(.closeParen, "to close the parenthesis")
       return inner
     }
     return .boolean(try name("a boolean name"))
@@ -558,7 +596,7 @@ public struct Parser {
 
   private mutating func constraintOr() throws(Failure) -> ConstraintExpression {
     var left = try constraintAnd()
-    while current.isWord("or") || current.isPunct("||") {
+    while current.isWord(.or) || current.isPunct(.orOr) {
       advance()
       left = .or(left, try constraintAnd())
     }
@@ -566,21 +604,21 @@ public struct Parser {
   }
   private mutating func constraintAnd() throws(Failure) -> ConstraintExpression {
     var left = try constraintUnary()
-    while current.isWord("and") || current.isPunct("&&") {
+    while current.isWord(.and) || current.isPunct(.andAnd) {
       advance()
       left = .and(left, try constraintUnary())
     }
     return left
   }
   private mutating func constraintUnary() throws(Failure) -> ConstraintExpression {
-    if current.isWord("not") || current.isPunct("!") {
+    if current.isWord(.not) || current.isPunct(.bang) {
       advance()
       return .not(try constraintUnary())
     }
-    if current.isPunct("(") {
+    if current.isPunct(.openParen) {
       advance()
       let inner = try constraintOr()
-      try expect(")", "to close the parenthesis")
+      try expect(.closeParen, "to close the parenthesis")
       return inner
     }
     let leftToken = current
@@ -615,12 +653,12 @@ public struct Parser {
   private mutating func parseContext() throws(Failure) -> Context {
     let start = current.span
     let user = try name("a user in the context")
-    try expect(":", "between user and role")
+    try expect(.colon, "between user and role")
     let role = try name("a role in the context")
-    try expect(":", "between role and type")
+    try expect(.colon, "between role and type")
     let type = try name("a type in the context")
     var range: LevelRange?
-    if current.isPunct(":") && current.outputLine == previousToken.outputLine {
+    if current.isPunct(.colon) && current.outputLine == previousOutputLine {
       advance()
       range = try parseRange()
     }
@@ -663,7 +701,8 @@ public struct Parser {
       column += 1
     }
     flush()
-    tokens.replaceSubrange(position...position, with: pieces)
+    current = pieces[0]
+    pending.append(contentsOf: pieces.dropFirst().reversed())
     return current
   }
 
@@ -685,18 +724,18 @@ public struct Parser {
   private mutating func parseLevel() throws(Failure) -> Level {
     let sensitivity = try atomName("a sensitivity")
     var categories: [Level.Categories] = []
-    if atom().isPunct(":") {
+    if atom().isPunct(.colon) {
       _ = takeAtom()
       repeat {
-        if atom().isPunct(",") { _ = takeAtom() }
+        if atom().isPunct(.comma) { _ = takeAtom() }
         let first = try atomName("a category")
-        if atom().isPunct(".") {
+        if atom().isPunct(.dot) {
           _ = takeAtom()
           categories.append(.range(first, try atomName("the last category of the range")))
         } else {
           categories.append(.single(first))
         }
-      } while atom().isPunct(",")
+      } while atom().isPunct(.comma)
     }
     return Level(sensitivity: sensitivity, categories: categories)
   }
@@ -704,7 +743,7 @@ public struct Parser {
   /// `low[-high]`.
   private mutating func parseRange() throws(Failure) -> LevelRange {
     let low = try parseLevel()
-    if atom().isPunct("-") {
+    if atom().isPunct(.minus) {
       _ = takeAtom()
       return LevelRange(low: low, high: try parseLevel())
     }

@@ -51,7 +51,9 @@ public struct OpRuleExpansion: Sendable {
 extension Statement {
   /// True for `allow S T : op { ... }` and the other access rule kinds on the `op` pseudo-class.
   public var isOpRule: Bool {
-    if case .accessRule(_, _, _, let classes, _) = kind { return classes.names.contains { $0.text == "op" } }
+    if case .accessRule(_, _, _, let classes, _) = kind {
+      return classes.included.contains { $0.text == "op" } || classes.excluded.contains { $0.text == "op" }
+    }
     return false
   }
 }
@@ -79,6 +81,14 @@ public struct Resolver {
   public private(set) var diagnostics: [Diagnostic] = []
   private let options: CheckOptions
   private var firstMLSStatement: SourceSpan?
+  /// Each class's permissions (common's included), made once the access
+  /// vectors are read, so a rule's permissions are checked by hashing rather
+  /// than by searching lists.
+  private var classPermissions: [String: Set<String>] = [:]
+  /// `model.sidOrder`, `model.sensitivities` and `model.categories` as sets.
+  private var sidNames: Set<String> = []
+  private var sensitivityNames: Set<String> = []
+  private var categoryNames: Set<String> = []
 
   public init(syntax: PolicySyntax, options: CheckOptions) {
     model = PolicyModel(syntax: syntax, mls: options.mls)
@@ -109,22 +119,18 @@ public struct Resolver {
 
   // MARK: Declare
 
-  /// Every declaration of the type namespace, by name, for duplicate reports.
-  private var typeNamespace: [String: SourceSpan] = [:]
-
   private mutating func declareTypeName(_ name: Name, kind: TypeSymbolKind, actual: String? = nil) -> Bool {
     if name.text == "self" {
       error(.declare.reservedName, "`self` is reserved and cannot be declared", at: name.span,
         label: "means the source type in a rule's target")
       return false
     }
-    if let first = typeNamespace[name.text] {
-      let what = model.typeSymbols[name.text]?.kind.rawValue ?? "type"
+    if let first = model.typeSymbols[name.text] {
+      let what = first.kind.rawValue
       error(.declare.duplicate, "`\(name.text)` is already declared", at: name.span, label: "declared again here",
-        notes: [DiagnosticNote("first declared here as \(what == "alias" ? "an alias" : "a" + (what == "attribute" ? "n attribute" : " type"))", span: first)])
+        notes: [DiagnosticNote("first declared here as \(what == "alias" ? "an alias" : "a" + (what == "attribute" ? "n attribute" : " type"))", span: first.span)])
       return false
     }
-    typeNamespace[name.text] = name.span
     model.typeSymbols[name.text] = TypeSymbol(name: name.text, kind: kind, actual: actual, span: name.span)
     switch kind {
     case .type: model.typeOrder.append(name.text)
@@ -174,10 +180,11 @@ public struct Resolver {
           model.commons[name.text] = uniquePermissions(permissions, owner: "common `\(name.text)`")
         }
       case .sidDeclaration(let name):
-        if model.sidOrder.contains(name.text) {
+        if sidNames.contains(name.text) {
           error(.declare.duplicate, "initial SID `\(name.text)` is already declared", at: name.span, label: "declared again here")
         } else {
           model.sidOrder.append(name.text)
+          sidNames.insert(name.text)
         }
       case .type(let name, let aliases, _):
         _ = declareTypeName(name, kind: .type)
@@ -208,18 +215,20 @@ public struct Resolver {
         }
       case .sensitivity(let name, let aliases):
         noteMLS(statement.span)
-        if model.sensitivities.contains(name.text) || model.sensitivityAliases[name.text] != nil {
+        if sensitivityNames.contains(name.text) || model.sensitivityAliases[name.text] != nil {
           error(.declare.duplicate, "sensitivity `\(name.text)` is already declared", at: name.span)
         } else {
           model.sensitivities.append(name.text)
+          sensitivityNames.insert(name.text)
           for alias in aliases { model.sensitivityAliases[alias.text] = name.text }
         }
       case .category(let name, let aliases):
         noteMLS(statement.span)
-        if model.categories.contains(name.text) || model.categoryAliases[name.text] != nil {
+        if categoryNames.contains(name.text) || model.categoryAliases[name.text] != nil {
           error(.declare.duplicate, "category `\(name.text)` is already declared", at: name.span)
         } else {
           model.categories.append(name.text)
+          categoryNames.insert(name.text)
           for alias in aliases { model.categoryAliases[alias.text] = name.text }
         }
       case .dominance(let order):
@@ -298,6 +307,7 @@ public struct Resolver {
         for attribute in attributes { addMembership(type: name, attribute: attribute) }
       }
     }
+    for className in model.classOrder { classPermissions[className] = Set(model.permissions(of: className)) }
   }
 
   private mutating func addMembership(type: Name, attribute: Name) {
@@ -340,19 +350,31 @@ public struct Resolver {
   }
 
   private mutating func resolveTypeSet(_ set: NameSet, allowSelf: Bool) {
-    for name in set.names {
-      if name.text == "self" {
-        if !allowSelf {
-          error(.check.misplacedSelf, "`self` can only be used in a rule's target", at: name.span,
-            label: "not allowed here", help: "`self` stands for each source type; name the types explicitly here")
-        }
-        continue
-      }
+    for name in set.included { resolveTypeOrSelf(name, allowSelf: allowSelf) }
+    for name in set.excluded { resolveTypeOrSelf(name, allowSelf: allowSelf) }
+  }
+
+  private mutating func resolveTypeOrSelf(_ name: Name, allowSelf: Bool) {
+    guard name.text == "self" else {
       resolveType(name, allowAttribute: true)
+      return
+    }
+    if !allowSelf {
+      error(.check.misplacedSelf, "`self` can only be used in a rule's target", at: name.span,
+        label: "not allowed here", help: "`self` stands for each source type; name the types explicitly here")
     }
   }
 
   private mutating func resolveClasses(_ set: NameSet) -> [String] {
+    // The common case, one class by name, needs no set arithmetic.
+    if set.isPlainList, set.included.count == 1 {
+      let name = set.included[0]
+      guard model.classes[name.text] != nil else {
+        unknown("class", name, candidates: model.classOrder, id: .resolve.unknownClass)
+        return []
+      }
+      return [name.text]
+    }
     var valid = true
     for name in set.names where model.classes[name.text] == nil {
       unknown("class", name, candidates: model.classOrder, id: .resolve.unknownClass)
@@ -365,44 +387,48 @@ public struct Resolver {
   @discardableResult
   private mutating func resolvePermissions(_ set: NameSet, classes: [String], classSet: NameSet) -> Bool {
     guard !classes.isEmpty else { return false }
-    let inRule = Set(set.names.map(\.text))
     var reported = false
-    for name in set.names {
-      let missing = classes.filter { !model.permissions(of: $0).contains(name.text) }
-      guard !missing.isEmpty else { continue }
-      reported = true
-      let className = missing[0]
-      var label = "not a permission of `\(className)`"
-      var help: String?
-      var fixes: [FixIt] = []
-      let owners = model.classOrder.filter { $0 != className && model.permissions(of: $0).contains(name.text) }
-      if let change = XenABIHistory.fate(of: name.text, in: className, upTo: options.xenRelease) {
-        (label, help, fixes) = historyNote(change, name: name, className: className, inRule: inRule)
-      } else if let rename = XenABIHistory.releases.flatMap(\.changes).last(where: {
-        $0.kind == .renamed && $0.className == className && $0.newName == name.text
-      }), model.permissions(of: className).contains(rename.permission) {
-        // A newer name in a policy whose classes predate the rename.
-        label = "the name from Xen \(rename.release) on"
-        help = "Xen \(rename.release) renamed `\(rename.permission)` `\(name.text)` (\(rename.citation)), but this policy's "
-          + "`\(className)` still calls it `\(rename.permission)`"
-        if !inRule.contains(rename.permission) {
-          fixes = [FixIt(span: name.span, original: name.text, replacement: rename.permission)]
-        }
-      } else if !owners.isEmpty {
-        let list = owners.map { "`\($0)`" }
-        let joined = list.count == 1 ? list[0] : list.dropLast().joined(separator: ", ") + " and " + list[list.count - 1]
-        help = "`\(name.text)` is a permission of class\(owners.count == 1 ? "" : "es") \(joined), not `\(className)`"
-      } else if let suggestion = Suggestion.closest(
-        to: name.text, in: model.permissions(of: className).filter { !inRule.contains($0) })
-      {
-        help = "did you mean `\(suggestion)`?"
-      } else if classes.count > 1 {
-        help = "each permission must exist in every class of the rule"
-      }
-      error(.resolve.unknownPermission, "unknown permission `\(name.text)` in class `\(className)`", at: name.span,
-        label: label, help: help, fixes: fixes)
-    }
+    for name in set.included { reported = reportUnknownPermission(name, classes: classes, set: set) || reported }
+    for name in set.excluded { reported = reportUnknownPermission(name, classes: classes, set: set) || reported }
     return reported
+  }
+
+  /// Reports `name` when a class of the rule lacks it; true when it did.
+  private mutating func reportUnknownPermission(_ name: Name, classes: [String], set: NameSet) -> Bool {
+    guard let className = classes.first(where: { classPermissions[$0]?.contains(name.text) != true }) else {
+      return false
+    }
+    let inRule = Set(set.names.map(\.text))
+    var label = "not a permission of `\(className)`"
+    var help: String?
+    var fixes: [FixIt] = []
+    let owners = model.classOrder.filter { $0 != className && model.permissions(of: $0).contains(name.text) }
+    if let change = XenABIHistory.fate(of: name.text, in: className, upTo: options.xenRelease) {
+      (label, help, fixes) = historyNote(change, name: name, className: className, inRule: inRule)
+    } else if let rename = XenABIHistory.releases.flatMap(\.changes).last(where: {
+      $0.kind == .renamed && $0.className == className && $0.newName == name.text
+    }), model.permissions(of: className).contains(rename.permission) {
+      // A newer name in a policy whose classes predate the rename.
+      label = "the name from Xen \(rename.release) on"
+      help = "Xen \(rename.release) renamed `\(rename.permission)` `\(name.text)` (\(rename.citation)), but this policy's "
+        + "`\(className)` still calls it `\(rename.permission)`"
+      if !inRule.contains(rename.permission) {
+        fixes = [FixIt(span: name.span, original: name.text, replacement: rename.permission)]
+      }
+    } else if !owners.isEmpty {
+      let list = owners.map { "`\($0)`" }
+      let joined = list.count == 1 ? list[0] : list.dropLast().joined(separator: ", ") + " and " + list[list.count - 1]
+      help = "`\(name.text)` is a permission of class\(owners.count == 1 ? "" : "es") \(joined), not `\(className)`"
+    } else if let suggestion = Suggestion.closest(
+      to: name.text, in: model.permissions(of: className).filter { !inRule.contains($0) })
+    {
+      help = "did you mean `\(suggestion)`?"
+    } else if classes.count > 1 {
+      help = "each permission must exist in every class of the rule"
+    }
+    error(.resolve.unknownPermission, "unknown permission `\(name.text)` in class `\(className)`", at: name.span,
+      label: label, help: help, fixes: fixes)
+    return true
   }
 
   /// What Xen's history says about a permission a release renamed or
@@ -445,7 +471,7 @@ public struct Resolver {
 
   private mutating func resolveLevel(_ level: Level) {
     let s = level.sensitivity
-    if !model.sensitivities.contains(s.text) && model.sensitivityAliases[s.text] == nil {
+    if !sensitivityNames.contains(s.text) && model.sensitivityAliases[s.text] == nil {
       unknown("sensitivity", s, candidates: model.sensitivities, id: .resolve.unknownSensitivity)
     }
     for item in level.categories {
@@ -454,7 +480,7 @@ public struct Resolver {
       case .single(let c): names = [c]
       case .range(let a, let b): names = [a, b]
       }
-      for c in names where !model.categories.contains(c.text) && model.categoryAliases[c.text] == nil {
+      for c in names where !categoryNames.contains(c.text) && model.categoryAliases[c.text] == nil {
         unknown("category", c, candidates: model.categories, id: .resolve.unknownCategory)
       }
     }
@@ -484,7 +510,7 @@ public struct Resolver {
     for statement in statements {
       switch statement.kind {
       case .sidContext(let name, let context):
-        if !model.sidOrder.contains(name.text) {
+        if !sidNames.contains(name.text) {
           unknown("initial SID", name, candidates: model.sidOrder, id: .resolve.unknownSid,
             help: "declare it with `sid \(name.text)` in initial_sids")
         } else if let first = model.sidContexts[name.text] {
@@ -502,7 +528,10 @@ public struct Resolver {
       case .role(_, let types):
         if let types { resolveTypeSet(types, allowSelf: false) }
       case .roleAllow(let from, let to):
-        for name in from.names + to.names { resolveRole(name) }
+        for set in [from, to] {
+          for name in set.included { resolveRole(name) }
+          for name in set.excluded { resolveRole(name) }
+        }
       case .user(_, let roles, let level, let range):
         for name in roles.names { resolveRole(name) }
         if options.mls {
@@ -525,7 +554,8 @@ public struct Resolver {
         let classNames = resolveClasses(classes)
         // An unknown permission already explains an empty set; say it once.
         let hadUnknown = resolvePermissions(permissions, classes: classNames, classSet: classes)
-        if !hadUnknown, kind != .neverallow, classNames.count == 1,
+        // A plain list of known permissions is never empty.
+        if !hadUnknown, kind != .neverallow, classNames.count == 1, !permissions.isPlainList,
           model.expand(permissionSet: permissions, in: classNames[0]).isEmpty, !permissions.names.isEmpty || permissions.complement
         {
           warning(.check.emptyPermissionSet, "rule grants no permission", at: permissions.span, label: "empty after `~` or `-`")
@@ -542,7 +572,7 @@ public struct Resolver {
       case .levelDeclaration(let level):
         resolveLevel(level)
       case .dominance(let order):
-        for name in order where !model.sensitivities.contains(name.text) {
+        for name in order where !sensitivityNames.contains(name.text) {
           unknown("sensitivity", name, candidates: model.sensitivities, id: .resolve.unknownSensitivity)
         }
       case .ocontext(let kind, let low, let high, _, let context):
