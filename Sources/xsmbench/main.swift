@@ -28,7 +28,9 @@ func seconds(_ d: Duration) -> Double {
 }
 
 func report(_ kind: String, _ size: Int, _ name: String, _ value: Double, _ unit: String) {
-  FileHandle.standardOutput.write(Data("\(kind)\t\(size)\t\(name)\t\(String(format: "%.4g", value))\t\(unit)\n".utf8))
+  // Counts exactly, measurements to four significant digits.
+  let text = unit.isEmpty && value == value.rounded() ? String(Int(value)) : String(format: "%.4g", value)
+  FileHandle.standardOutput.write(Data("\(kind)\t\(size)\t\(name)\t\(text)\t\(unit)\n".utf8))
 }
 
 let root = FileManager.default.currentDirectoryPath
