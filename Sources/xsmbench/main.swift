@@ -11,10 +11,14 @@ import XSMSepol
 // tab-separated line per measurement: kind, size, name, value, unit.
 
 let arguments = CommandLine.arguments.dropFirst()
-guard let mode = arguments.first else {
-  FileHandle.standardError.write(Data("usage: xsmbench decisions GUESTS... | matrix DOMAINS... | frontend [--mls] POLICY...\n".utf8))
+func usage() -> Never {
+  FileHandle.standardError.write(Data(
+    ("usage: xsmbench decisions [--queries DIR] [--runs N] [--oracle-queries N] GUESTS... | matrix DOMAINS... | frontend [--mls] POLICY... | startup\n")
+      .utf8))
   exit(2)
 }
+
+guard let mode = arguments.first else { usage() }
 let sizes = arguments.dropFirst().compactMap { Int($0) }
 let clock = ContinuousClock()
 
@@ -23,41 +27,105 @@ func seconds(_ d: Duration) -> Double {
 }
 
 func report(_ kind: String, _ size: Int, _ name: String, _ value: Double, _ unit: String) {
-  FileHandle.standardOutput.write(Data("\(kind)\t\(size)\t\(name)\t\(String(format: "%.4g", value))\t\(unit)\n".utf8))
+  // Counts exactly, measurements to four significant digits.
+  let text = unit.isEmpty && value == value.rounded() ? String(Int(value)) : String(format: "%.4g", value)
+  FileHandle.standardOutput.write(Data("\(kind)\t\(size)\t\(name)\t\(text)\t\(unit)\n".utf8))
 }
 
 let root = FileManager.default.currentDirectoryPath
 
+/// Seconds of CPU time this thread has used: what a timed loop costs on a
+/// shared machine, where other jobs stretch wall time but not this.
+func threadCPUSeconds() -> Double {
+  var time = timespec()
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+  return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// The median rate of `runs` passes of `body` over `count` items, by thread CPU time.
+func medianRate(runs: Int, count: Int, _ body: () -> Void) -> Double {
+  let rates = (0..<runs).map { _ in
+    let start = threadCPUSeconds()
+    body()
+    return Double(count) / (threadCPUSeconds() - start)
+  }.sorted()
+  return runs % 2 == 1 ? rates[runs / 2] : (rates[runs / 2 - 1] + rates[runs / 2]) / 2
+}
+
+/// libsepol's `sepol_compute_av` through the test oracle (`SepolOracle`, on
+/// its actor), on prepared SIDs; for comparison with the C harness only.
 @SepolActor
-func sepolRate(_ binary: [UInt8], types: [String], queries: [(Int, Int, Int)], classes: [String]) throws -> Double {
+func oracleRate(_ binary: [UInt8], types: [String], queries: ArraySlice<(Int, Int, Int)>, classes: [String]) throws
+  -> Double
+{
   let oracle = try SepolOracle(binary: binary)
   let sids = try oracle.sids(forTypes: types)
   let classNumbers = classes.map { oracle.classNumber($0)! }
   let raw = queries.map { (sids[$0.0], sids[$0.1], classNumbers[$0.2]) }
-  _ = oracle.computeAllowedMasks(Array(raw.prefix(1000)))
-  let start = clock.now
-  let sink = oracle.computeAllowedMasks(raw)
-  let elapsed = seconds(clock.now - start)
+  var sink: UInt32 = 0
+  let rate = medianRate(runs: 1, count: raw.count) { sink |= oracle.computeAllowedMasks(raw) }
   if sink == 0xdead_beef { print("") }
-  return Double(raw.count) / elapsed
+  return rate
 }
 
-func decisions(guests: Int) async throws {
+/// The query file `Benchmarks/c/sepol-av.c` reads: contexts, classes, then
+/// one line per query with the engine's allowed vector.
+func queryFile(contexts: [String], classes: [String], queries: [(Int, Int, Int)], allowed: [UInt32]) -> Data {
+  var out = "contexts \(contexts.count)\n" + contexts.joined(separator: "\n") + "\n"
+  out += "classes \(classes.count)\n" + classes.joined(separator: "\n") + "\n"
+  out += "queries \(queries.count)\n"
+  var data = Data(out.utf8)
+  var line = ""
+  for (index, (s, t, c)) in queries.enumerated() {
+    line = "\(s) \(t) \(c) \(String(allowed[index], radix: 16))\n"
+    data.append(contentsOf: line.utf8)
+  }
+  return data
+}
+
+/// Options of `xsmbench decisions`.
+struct DecisionOptions {
+  /// Where the policy binaries and query files for the C harness go (nil: not written).
+  var queriesDirectory: String?
+  /// Timed passes per measurement (the median is reported).
+  var runs = 3
+  /// Queries per mix timed through the Swift-hosted oracle (0: not measured).
+  var oracleQueries = 0
+}
+
+/// Compiles a policy.conf with checkpolicy (the reference compiler: what a
+/// libsepol user loads).
+func checkpolicyBinary(_ text: String, name: String, directory: String) throws -> [UInt8] {
+  let source = directory + "/" + name + ".conf"
+  let output = directory + "/" + name + ".checkpolicy.bin"
+  try text.write(toFile: source, atomically: true, encoding: .utf8)
+  let result = try ProcessRunner.run("checkpolicy", ["-t", "Xen", "-c", "30", "-o", output, source])
+  guard result.status == 0 else {
+    FileHandle.standardError.write(Data("xsmbench: checkpolicy failed: \(result.errorText)\n".utf8))
+    throw CocoaError(.fileReadCorruptFile)
+  }
+  return [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
+}
+
+func decisions(guests: Int, options: DecisionOptions) async throws {
   let flask = root + "/policy/flask/"
   let preamble = try ["security_classes", "initial_sids", "access_vectors"]
     .map { try String(contentsOfFile: flask + $0, encoding: .utf8) }.joined(separator: "\n")
   let text = PolicyGenerator(guests: guests, seed: 1).render(preamble: preamble)
-  let outcome = await PolicyBuilder.build(.text(name: "g\(guests).conf", text: text), options: BuildOptions())
-  guard let binary = outcome.binary else { throw CocoaError(.fileReadCorruptFile) }
-  let loadStart = clock.now
-  let policy = try await FlaskPolicy(binary: binary)
-  report("decisions", guests, "engine load", seconds(clock.now - loadStart), "s")
-  // Types only (the value space also holds attributes, which label nothing).
-  let pairs = policy.typeNames.compactMap { name in policy.context("system_u:object_r:\(name)").map { (name, $0) } }
-  let types = pairs.map(\.0)
-  let contexts = pairs.map(\.1)
+  let directory = options.queriesDirectory ?? NSTemporaryDirectory()
+  try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+  let name = "g\(guests)"
+  // The same policy compiled twice: by checkpolicy, and by xsmc (PolicyBuilder).
+  let reference = try checkpolicyBinary(text, name: name, directory: directory)
+  let outcome = await PolicyBuilder.build(.text(name: name + ".conf", text: text), options: BuildOptions())
+  guard let ours = outcome.binary else { throw CocoaError(.fileReadCorruptFile) }
+  try Data(ours).write(to: URL(fileURLWithPath: directory + "/" + name + ".xsmc.bin"))
+
+  // Types only (the value space also holds attributes, which label nothing), in
+  // checkpolicy's value order; the same names are asked of both binaries.
+  let referencePolicy = try await FlaskPolicy(binary: reference)
+  let types = referencePolicy.typeNames.filter { referencePolicy.context("system_u:object_r:\($0)") != nil }
   let classes = ["xen", "domain", "domain2", "hvm", "mmu", "resource", "event", "grant"]
-  let classValues = classes.map { policy.classValue($0)! }
   report("decisions", guests, "types", Double(types.count), "")
 
   var rng = SplitMix64(seed: 42)
@@ -72,30 +140,52 @@ func decisions(guests: Int) async throws {
     let t = rng.next(below: 10) < 9 ? rng.next(below: warm) : rng.next(below: types.count)
     return (s, t, rng.next(below: 4))
   }
-  let booleans = policy.booleanDefaults
-  for (name, queries) in [("uniform", uniform), ("skewed", skewed)] {
-    // libsepol is slow on big policies: its rate comes from the first 50k queries.
-    let sepol = try await sepolRate(binary, types: types, queries: Array(queries.prefix(50_000)), classes: classes)
-    // Engine, no cache: one FlaskPolicy.computeAV per query.
-    var sink: UInt32 = 0
-    var start = clock.now
-    for (s, t, c) in queries {
-      sink |= policy.computeAV(source: contexts[s], target: contexts[t], classValue: classValues[c], booleans: booleans).allowed
+
+  for (compiler, binary) in [("checkpolicy", reference), ("xsmc", ours)] {
+    let loadStart = clock.now
+    let policy = try await FlaskPolicy(binary: binary)
+    report("decisions", guests, "\(compiler) engine load", seconds(clock.now - loadStart), "s")
+    report("decisions", guests, "\(compiler) attributes", Double(policy.typeNames.count - types.count), "")
+    let contexts = types.map { policy.context("system_u:object_r:\($0)")! }
+    let classValues = classes.map { policy.classValue($0)! }
+    let booleans = policy.booleanDefaults
+    for (mix, queries) in [("uniform", uniform), ("skewed", skewed)] {
+      let label = "\(compiler) \(mix)"
+      // Engine, no cache: one FlaskPolicy.computeAV per query.
+      var allowed = [UInt32](repeating: 0, count: queries.count)
+      let engine = medianRate(runs: options.runs, count: queries.count) {
+        for (index, (s, t, c)) in queries.enumerated() {
+          allowed[index] = policy.computeAV(
+            source: contexts[s], target: contexts[t], classValue: classValues[c], booleans: booleans
+          ).allowed
+        }
+      }
+      // Through the security server and its cache (Xen's AVC path), SIDs
+      // prepared; a new server (cold cache) for every pass.
+      var sink: UInt32 = 0
+      let cached = medianRate(runs: options.runs, count: queries.count) {
+        let server = SecurityServer(policy: policy)
+        server.setCacheThreshold(1 << 20)
+        let sids = contexts.map { server.sid(for: $0) }
+        for (s, t, c) in queries {
+          sink |= server.computeAV(source: sids[s], target: sids[t], classValue: classValues[c]).allowed
+        }
+      }
+      if sink == 0xdead_beef { print("") }
+      report("decisions", guests, "\(label) engine", engine, "/s")
+      report("decisions", guests, "\(label) engine+avc", cached, "/s")
+      if options.oracleQueries > 0 {
+        let sepol = try await oracleRate(
+          binary, types: types, queries: queries.prefix(options.oracleQueries), classes: classes)
+        report("decisions", guests, "\(label) libsepol via swift", sepol, "/s")
+      }
+      if let queriesDirectory = options.queriesDirectory {
+        let file = queriesDirectory + "/\(name).\(compiler).\(mix).queries"
+        let contextStrings = types.map { "system_u:object_r:\($0)" }
+        try queryFile(contexts: contextStrings, classes: classes, queries: queries, allowed: allowed)
+          .write(to: URL(fileURLWithPath: file))
+      }
     }
-    let engine = Double(queries.count) / seconds(clock.now - start)
-    // Through the security server and its cache (Xen's AVC path), SIDs prepared.
-    let server = SecurityServer(policy: policy)
-    server.setCacheThreshold(1 << 20)
-    let sids = contexts.map { server.sid(for: $0) }
-    start = clock.now
-    for (s, t, c) in queries {
-      sink |= server.computeAV(source: sids[s], target: sids[t], classValue: classValues[c]).allowed
-    }
-    let cached = Double(queries.count) / seconds(clock.now - start)
-    if sink == 0xdead_beef { print("") }
-    report("decisions", guests, "\(name) libsepol", sepol, "/s")
-    report("decisions", guests, "\(name) engine", engine, "/s")
-    report("decisions", guests, "\(name) engine+avc", cached, "/s")
   }
 }
 
@@ -203,7 +293,22 @@ case "frontend":
 case "startup":
   try await startup()
 case "decisions":
-  for n in sizes.isEmpty ? [10, 1000, 5000] : sizes { try await decisions(guests: n) }
+  var options = DecisionOptions()
+  var guests: [Int] = []
+  var rest = Array(arguments.dropFirst())
+  while let argument = rest.first {
+    rest.removeFirst()
+    switch argument {
+    case "--queries": options.queriesDirectory = rest.isEmpty ? nil : rest.removeFirst()
+    case "--runs": options.runs = rest.isEmpty ? 0 : Int(rest.removeFirst()) ?? 0
+    case "--oracle-queries": options.oracleQueries = rest.isEmpty ? -1 : Int(rest.removeFirst()) ?? -1
+    default:
+      guard let n = Int(argument) else { usage() }
+      guests.append(n)
+    }
+  }
+  guard options.runs > 0, options.oracleQueries >= 0 else { usage() }
+  for n in guests.isEmpty ? [10, 1000, 5000] : guests { try await decisions(guests: n, options: options) }
 case "matrix":
   for n in sizes.isEmpty ? [10, 100, 1000] : sizes { try await matrix(domains: n) }
 default:

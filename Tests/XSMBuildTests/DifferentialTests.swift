@@ -35,16 +35,20 @@ struct DifferentialTests {
     try await assertDecisionEqual(.tree(projectPolicyDir), options: BuildOptions(mls: true))
   }
 
-  @Test(.enabled(if: Checkpolicy.shouldRun, "needs checkpolicy"), arguments: [10, 100])
+  /// Every triple of a generated policy; 100 guests only with XSM_SLOW_TESTS=1.
+  @Test(.enabled(if: Checkpolicy.shouldRun, "needs checkpolicy"), arguments: TestEnvironment.sweep([10], slow: [100]))
   func generatedPolicy(guests: Int) async throws {
     let text = try generatedPolicyText(guests: guests, seed: UInt64(guests) * 7 + 1)
     try await assertDecisionEqual(.text(name: "generated-\(guests).conf", text: text))
   }
 
-  @Test(.enabled(if: Checkpolicy.shouldRun, "needs checkpolicy"))
-  func generatedPolicySampledAt1000() async throws {
-    let text = try generatedPolicyText(guests: 1000, seed: 99)
-    try await assertDecisionEqual(.text(name: "generated-1000.conf", text: text), typeSample: 160)
+  /// A random sample of the types of a larger generated policy: 200 guests
+  /// (64 types), and 1000 guests (160 types) only with XSM_SLOW_TESTS=1.
+  @Test(.enabled(if: Checkpolicy.shouldRun, "needs checkpolicy"), arguments: TestEnvironment.sweep([200], slow: [1000]))
+  func generatedPolicySampled(guests: Int) async throws {
+    let text = try generatedPolicyText(guests: guests, seed: 99)
+    try await assertDecisionEqual(
+      .text(name: "generated-\(guests).conf", text: text), typeSample: guests >= 1000 ? 160 : 64)
   }
 
   @Test func handleUnknownIsRecorded() async throws {

@@ -527,7 +527,8 @@ struct FlaskPolicyTests {
     #expect(policy.isMLS)
   }
 
-  @Test(arguments: [10, 100])
+  /// Every triple of a generated policy; 100 guests (1.6 M triples) only with XSM_SLOW_TESTS=1.
+  @Test(arguments: TestEnvironment.sweep([10], slow: [100]))
   func generatedPolicy(guests: Int) async throws {
     // The compiler's differential suite compares the same policy (same seed), so libsepol's table is shared.
     let text = try TestPolicies.generatedText(guests: guests, seed: UInt64(guests) * 7 + 1)
@@ -540,14 +541,18 @@ struct FlaskPolicyTests {
     print("FlaskPolicy differential: generated \(guests): \(n) triples")
   }
 
-  @Test func generatedPolicySampledAt1000() async throws {
-    let text = try TestPolicies.generatedText(guests: 1000, seed: 1)
-    let outcome = try await TestPolicies.compile(text: text, name: "generated-1000.conf")
-    let n = try await flaskCompare(ours: outcome.binary, typeSample: 150, label: "generated 1000")
+  /// A random sample of the types of a larger generated policy: 200 guests
+  /// (60 types), and 1000 guests (150 types) only with XSM_SLOW_TESTS=1.
+  @Test(arguments: TestEnvironment.sweep([200], slow: [1000]))
+  func generatedPolicySampled(guests: Int) async throws {
+    let sample = guests >= 1000 ? 150 : 60
+    let text = try TestPolicies.generatedText(guests: guests, seed: 1)
+    let outcome = try await TestPolicies.compile(text: text, name: "generated-\(guests).conf")
+    let n = try await flaskCompare(ours: outcome.binary, typeSample: sample, label: "generated \(guests)")
     #expect(n > 0)
     let stats = try await FlaskPolicy(binary: outcome.binary).statistics
     print(
-      "FlaskPolicy differential: generated 1000 (150 types): \(n) triples; table \(stats.expandedTriples) triples, "
+      "FlaskPolicy differential: generated \(guests) (\(sample) types): \(n) triples; table \(stats.expandedTriples) triples, "
         + "\(stats.attributeTriples) attribute rows, \(stats.conditionalItems) conditional items, \(stats.bytes / 1024) KiB"
     )
   }

@@ -121,37 +121,4 @@ struct SepolOracleTests {
     }
     #expect(table.firstDifference(from: table) == nil)
   }
-
-  /// Run with XSM_SEPOL_TIMING=1 to print the compute_av rate.
-  @Test(
-    "compute_av rate",
-    .enabled(if: ProcessInfo.processInfo.environment["XSM_SEPOL_TIMING"] == "1"))
-  @SepolActor func timing() throws {
-    let oracle = try SepolOracle(binary: TinyPolicy.compile().binary)
-    let classes = TinyPolicy.classes
-    var tables = 0
-    let clock = ContinuousClock()
-    let elapsed = try clock.measure {
-      while tables < 4000 {
-        _ = try oracle.decisionTable(types: TinyPolicy.types, classes: classes)
-        tables += 1
-      }
-    }
-    let seconds =
-      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    let calls = Double(tables * 5 * 5 * 3)
-    print("decisionTable: \(Int(calls / seconds)) (compute_av + transition_sid) triples/s")
-
-    var single = 0
-    let singleElapsed = try clock.measure {
-      while single < 100_000 {
-        _ = try oracle.computeAV(source: "dom0_t", target: "domU_t", class: "domain")
-        single += 1
-      }
-    }
-    let singleSeconds =
-      Double(singleElapsed.components.seconds) + Double(singleElapsed.components.attoseconds)
-      / 1e18
-    print("computeAV (public, one call each): \(Int(Double(single) / singleSeconds)) calls/s")
-  }
 }

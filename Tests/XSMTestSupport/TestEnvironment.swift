@@ -25,6 +25,18 @@ public enum TestEnvironment {
   /// True under CI (`CI=true`), where every oracle is required: a missing tool fails the test instead of skipping it.
   public static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
+  /// True when the opt-in slow tests run (`XSM_SLOW_TESTS=1`, as `Scripts/test-slow.sh` sets it):
+  /// the large generated-policy sweeps and stress counts whose small versions the default suite runs.
+  public static let runsSlowTests = ProcessInfo.processInfo.environment["XSM_SLOW_TESTS"] == "1"
+
+  /// The arguments of a sweep: `small` always, `large` added when slow tests run.
+  public static func sweep<Value>(_ small: [Value], slow large: [Value]) -> [Value] {
+    runsSlowTests ? small + large : small
+  }
+
+  /// `small` in the default suite, `large` when slow tests run (a stress count).
+  public static func count(_ small: Int, slow large: Int) -> Int { runsSlowTests ? large : small }
+
   /// The full path of `tool` on the PATH (or in /usr/sbin), nil when it is not installed.
   public static func toolPath(_ tool: String) -> String? {
     let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
