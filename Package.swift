@@ -125,7 +125,9 @@ let package = Package(
       dependencies: ["XSMEngine", "XSMSepol", "XSMPolicyGen", "XSMCatalog", "XSMDiagnostics", "XSMTestSupport"]),
     .testTarget(
       name: "XSMQueryCLITests",
-      dependencies: ["XSMQueryCLI", "XSMCommandLine", "XSMAudit", "XSMEngine", "XSMCatalog", "XSMTestSupport"]),
+      dependencies: [
+        "XSMQueryCLI", "XSMCommandLine", "XSMAudit", "XSMEngine", "XSMCatalog", "XSMBuild", "XSMPolicy", "XSMTestSupport",
+      ]),
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [
