@@ -130,6 +130,21 @@ struct RuleOriginTests {
     #expect(denied.granting.isEmpty && denied.switchedOff.isEmpty)
   }
 
+  /// The stored form (file names and call chains in tables) reads back as the same map; a
+  /// rule naming a file the table lacks is refused.
+  @Test func theStoredFormRoundTrips() async throws {
+    let (_, map) = try await Self.projectBuild()
+    let data = try JSONStyle.encoder().encode(map)
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    #expect(try decoder.decode(RuleOriginMap.self, from: data) == map)
+    var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    json["files"] = [String]()
+    #expect(throws: DecodingError.self) {
+      try decoder.decode(RuleOriginMap.self, from: try JSONSerialization.data(withJSONObject: json))
+    }
+  }
+
   /// A rule under `if` carries its condition, and the query follows the booleans.
   @Test func conditionalRulesFollowTheBooleans() async throws {
     let (_, map) = try await Self.projectBuild()

@@ -156,6 +156,10 @@ struct RuleCitationTests {
     try "{\"format\": \"xsmtools-rule-origins\", \"version\": 99}".write(toFile: path + ".origins.json", atomically: true, encoding: .utf8)
     let newer = await xsmq(question)
     #expect(newer.out.contains("is version 99, this xsmq reads version 1"), "\(newer.out)")
+    try "{\"format\": \"xsmtools-rule-origins\", \"version\": 1}".write(toFile: path + ".origins.json", atomically: true, encoding: .utf8)
+    let truncated = await xsmq(question)
+    #expect(truncated.out.contains("(no source map: `\(path).origins.json` cannot be read; rebuild with xsmc build --origins)"),
+      "\(truncated.out)")
     try "[1, 2]".write(toFile: path + ".origins.json", atomically: true, encoding: .utf8)
     let garbage = await xsmq(question)
     #expect(garbage.out.contains("is not a rule-origin map"), "\(garbage.out)")

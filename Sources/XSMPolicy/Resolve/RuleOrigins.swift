@@ -5,7 +5,7 @@ import XSMDiagnostics
 /// covers after expansion: the real types of its source and target sets
 /// (attributes, `*`, `~` and `-` expanded as `PolicyModel.expand` does),
 /// its classes and, per class, its permissions.
-public struct SourceRule: Sendable, Codable, Hashable {
+public struct SourceRule: Sendable, Hashable {
   public var citation: RuleCitation
   /// Indices into `RuleOriginMap.types`, ascending.
   public var sources: [Int]
@@ -88,6 +88,110 @@ public struct RuleOriginMap: Sendable, Codable, Hashable {
       }
     }
     return result
+  }
+
+  // MARK: - Stored form
+
+  /// The JSON keys; rules are stored with the file names in one table (`files`).
+  enum CodingKeys: String, CodingKey {
+    case format, version, source, binaryDigest, types, booleans, files, calls, rules
+  }
+
+  /// A rule as the JSON stores it: files as indices into `files`, its macro
+  /// calls as an index into `calls` (one chain serves every rule a call produced), short keys.
+  private struct StoredRule: Codable {
+    var kind: String
+    var file: Int
+    var line: Int
+    var col: Int
+    var rule: String
+    /// The condition's text (`!(a && b)` for an else branch).
+    var cond: String?
+    /// The condition in postfix form.
+    var postfix: [String]?
+    /// Index of its chain of macro calls in `calls`.
+    var via: Int?
+    var src: [Int]
+    var tgt: [Int]
+    var selfTarget: Bool?
+    var classes: [String]
+    var perms: [[String]]
+  }
+
+  private struct StoredCall: Codable {
+    var name: String
+    var call: String
+    var file: Int
+    var line: Int
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    format = try container.decode(String.self, forKey: .format)
+    version = try container.decode(Int.self, forKey: .version)
+    source = try container.decode(String.self, forKey: .source)
+    binaryDigest = try container.decodeIfPresent(String.self, forKey: .binaryDigest)
+    types = try container.decode([String].self, forKey: .types)
+    booleans = try container.decode([String: Bool].self, forKey: .booleans)
+    let files = try container.decode([String].self, forKey: .files)
+    let chains = try container.decode([[StoredCall]].self, forKey: .calls)
+    func file(_ index: Int) throws -> String {
+      guard files.indices.contains(index) else {
+        throw DecodingError.dataCorruptedError(forKey: .files, in: container, debugDescription: "no file \(index)")
+      }
+      return files[index]
+    }
+    rules = try container.decode([StoredRule].self, forKey: .rules).map { stored in
+      guard stored.via.map(chains.indices.contains) ?? true else {
+        throw DecodingError.dataCorruptedError(forKey: .calls, in: container, debugDescription: "no call chain \(stored.via!)")
+      }
+      let calls = try (stored.via.map { chains[$0] } ?? []).map {
+        MacroCallSite(name: $0.name, call: $0.call, file: try file($0.file), line: $0.line)
+      }
+      return SourceRule(
+        citation: RuleCitation(kind: stored.kind, file: try file(stored.file), line: stored.line, column: stored.col,
+          rule: stored.rule, macroCalls: calls, condition: stored.cond),
+        sources: stored.src, targets: stored.tgt, targetsSelf: stored.selfTarget ?? false, classes: stored.classes,
+        permissions: stored.perms, condition: stored.postfix)
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(format, forKey: .format)
+    try container.encode(version, forKey: .version)
+    try container.encode(source, forKey: .source)
+    try container.encodeIfPresent(binaryDigest, forKey: .binaryDigest)
+    try container.encode(types, forKey: .types)
+    try container.encode(booleans, forKey: .booleans)
+    var files: [String] = []
+    var fileIndex: [String: Int] = [:]
+    func index(_ file: String) -> Int {
+      if let known = fileIndex[file] { return known }
+      files.append(file)
+      fileIndex[file] = files.count - 1
+      return files.count - 1
+    }
+    var chains: [[StoredCall]] = []
+    var chainIndex: [[MacroCallSite]: Int] = [:]
+    func chain(_ calls: [MacroCallSite]) -> Int? {
+      guard !calls.isEmpty else { return nil }
+      if let known = chainIndex[calls] { return known }
+      chains.append(calls.map { StoredCall(name: $0.name, call: $0.call, file: index($0.file), line: $0.line) })
+      chainIndex[calls] = chains.count - 1
+      return chains.count - 1
+    }
+    let stored = rules.map { rule in
+      let c = rule.citation
+      return StoredRule(kind: c.kind, file: index(c.file), line: c.line, col: c.column, rule: c.rule, cond: c.condition,
+        postfix: rule.condition,
+        via: chain(c.macroCalls),
+        src: rule.sources, tgt: rule.targets, selfTarget: rule.targetsSelf ? true : nil, classes: rule.classes,
+        perms: rule.permissions)
+    }
+    try container.encode(files, forKey: .files)
+    try container.encode(chains, forKey: .calls)
+    try container.encode(stored, forKey: .rules)
   }
 
   /// Evaluates a postfix condition; an unknown boolean counts as false.
