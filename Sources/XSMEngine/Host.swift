@@ -210,7 +210,7 @@ public final class XenHost: Sendable {
       else { continue }
       domains[i].apply(server.labels(context: context, targetContext: targetContext))
     }
-    var ruleSources = given == nil && spec.usesEmbeddedPolicy ? RuleSources.embeddedWithoutMap : .binaryWithoutMap
+    var ruleSources = RuleSources.binaryWithoutMap
     if given == nil, !spec.usesEmbeddedPolicy, let path = spec.policyPath {
       ruleSources = await policies.ruleSources(at: path, mls: spec.mls, binary: binary)
     }

@@ -23,11 +23,9 @@ public struct RuleSources: Sendable {
   /// No map, for `reason`.
   public static func none(_ reason: String) -> RuleSources { RuleSources(lookup: nil, note: reason) }
 
-  /// What a host whose policy is a binary without a source map says.
+  /// What a host whose policy is a binary without a source map says (the
+  /// embedded policy too: xsmd reloads it from its state as a binary, and
+  /// the note must not change across a restart).
   public static let binaryWithoutMap = RuleSources.none(
     "no source map: the policy is a binary; build it with xsmc build --origins to get file:line")
-
-  /// What a host on the embedded policy says.
-  public static let embeddedWithoutMap = RuleSources.none(
-    "no source map: the policy is the embedded binary; name the tree (policy/) in a system file to get file:line")
 }

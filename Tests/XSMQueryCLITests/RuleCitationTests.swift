@@ -165,11 +165,11 @@ struct RuleCitationTests {
     #expect(garbage.out.contains("is not a rule-origin map"), "\(garbage.out)")
   }
 
-  /// The embedded policy has no source map, and says how to get one.
+  /// The embedded policy is a binary without a source map, and says how to get one.
   @Test func theEmbeddedPolicySaysWhy() async throws {
     let r = await xsmq(["can", "dom0", "domctl.pause", "db", "--why"])
     #expect(r.status == 0)
-    #expect(r.out.contains("(no source map: the policy is the embedded binary; name the tree (policy/) in a system file to get file:line)"))
+    #expect(r.out.contains("(no source map: the policy is a binary; build it with xsmc build --origins to get file:line)"))
     #expect(r.out.components(separatedBy: "no source map").count == 2, "said once: \(r.out)")
   }
 
@@ -201,7 +201,7 @@ struct RuleCitationTests {
 
     // On the embedded policy: said once, at the end.
     let embedded = await xsmq(["explain", log])
-    #expect(embedded.out.hasSuffix("(no source map: the policy is the embedded binary; name the tree (policy/) in a system file to get file:line)\n"),
+    #expect(embedded.out.hasSuffix("(no source map: the policy is a binary; build it with xsmc build --origins to get file:line)\n"),
       "\(embedded.out.suffix(300))")
   }
 }
