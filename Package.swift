@@ -53,7 +53,8 @@ let package = Package(
     // The wire contract of xsmd and its clients: Foundation only, never the engine.
     .target(name: "XSMProtocol", swiftSettings: strict),
     // The engine's values in the wire's terms and back, for xsmd and xsmq.
-    .target(name: "XSMWire", dependencies: ["XSMProtocol", "XSMEngine", "XSMCatalog"], swiftSettings: strict),
+    .target(
+      name: "XSMWire", dependencies: ["XSMProtocol", "XSMEngine", "XSMCatalog", "XSMDiagnostics"], swiftSettings: strict),
     .target(
       name: "XSMService",
       dependencies: [
@@ -127,7 +128,9 @@ let package = Package(
       dependencies: ["XSMEngine", "XSMSepol", "XSMPolicyGen", "XSMCatalog", "XSMDiagnostics", "XSMTestSupport"]),
     .testTarget(
       name: "XSMQueryCLITests",
-      dependencies: ["XSMQueryCLI", "XSMCommandLine", "XSMAudit", "XSMEngine", "XSMCatalog", "XSMTestSupport"]),
+      dependencies: [
+        "XSMQueryCLI", "XSMCommandLine", "XSMAudit", "XSMEngine", "XSMCatalog", "XSMBuild", "XSMPolicy", "XSMTestSupport",
+      ]),
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [

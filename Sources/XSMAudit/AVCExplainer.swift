@@ -122,6 +122,7 @@ public struct AVCExplainer: Sendable {
       var reason = general ?? DenialReason(kind: .noAllowRule, text: "")
       if general == nil, let policy, let source, let target, let classValue {
         reason = self.reason(record.verdict, record.tclass, permission, policy, source, target, classValue)
+        cite(&reason, record.tclass, permission, policy, source, target)
       }
       entry.explanations.append(PermissionExplanation(permission: permission, reason: reason, fittingOps: fitting,
         otherOps: ops.map(\.name).filter { !fittingNames.contains($0) },
@@ -267,6 +268,20 @@ public struct AVCExplainer: Sendable {
         rules: rules(values), constraints: constraints, booleans: changes)
     }
     return DenialReason(kind: .noAllowRule, text: "no allow rule grants it" + still, constraints: constraints)
+  }
+
+  /// Adds the source rules behind the permission, or why there are none.
+  func cite(_ reason: inout DenialReason, _ tclass: String, _ permission: String, _ policy: FlaskPolicy,
+    _ source: SecurityContext, _ target: SecurityContext)
+  {
+    guard let lookup = host.ruleSources.lookup else {
+      reason.sourceNote = host.ruleSources.note
+      return
+    }
+    let values = host.server?.booleans ?? policy.booleanDefaults
+    let booleans = Dictionary(zip(policy.booleanNames, values), uniquingKeysWith: { a, _ in a })
+    reason.sources = lookup(policy.typeNames[source.type - 1], policy.typeNames[target.type - 1], tclass, permission,
+      booleans)
   }
 
   /// The smallest set of boolean indices whose flip makes `granting` true:

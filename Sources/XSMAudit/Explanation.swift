@@ -1,3 +1,4 @@
+import XSMDiagnostics
 import XSMEngine
 
 /// What `xsmq explain` found in a log: every distinct avc record explained,
@@ -117,6 +118,12 @@ public struct DenialReason: Sendable, Codable {
   public var constraints: [String] = []
   /// The fewest boolean changes under which a conditional rule grants it.
   public var booleans: [BooleanChange] = []
+  /// The source rules behind it, when the host's policy came from source
+  /// (or a binary with a rule-origin map): those that grant it, the closest
+  /// allow rules for the same pair and class, the neverallows that forbid it.
+  public var sources: RuleCitations?
+  /// Why no source rules are named.
+  public var sourceNote: String?
 }
 
 /// A boolean value that would grant a permission.

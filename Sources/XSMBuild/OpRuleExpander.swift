@@ -54,7 +54,10 @@ public struct OpRuleExpander: OpRuleExpanding {
         case .conditional(let condition, let then, let otherwise):
           return [Statement(.conditional(condition, then: rewrite(then), otherwise: rewrite(otherwise)), span: statement.span)]
         case .accessRule(let kind, let source, let target, let classes, let permissions) where statement.isOpRule:
-          return expand(kind, source, target, classes, permissions, span: statement.span)
+          // The class rules keep the op rule's place, for rule origins.
+          return expand(kind, source, target, classes, permissions, span: statement.span).map { rule in
+            Statement(rule.kind, span: rule.span, outputLine: statement.outputLine)
+          }
         default:
           return [statement]
         }

@@ -221,6 +221,15 @@ extension XSMC {
           """))
     var dump: DumpPoint?
 
+    @Flag(name: .long, help: ArgumentHelp(
+      "Also write OUTPUT.origins.json: each rule's source file:line and macro calls, for xsmq's citations.",
+      discussion: """
+        A small versioned JSON map (format xsmtools-rule-origins, version 1) holding the source the \
+        binary was built from and the binary's SHA-256, so xsmq can cite source rules when a system \
+        names the binary, and refuses the map once the binary is rebuilt without it.
+        """))
+    var origins = false
+
     @Flag(name: .long, help: "Print the build summary as JSON on stdout.")
     var json = false
 
@@ -229,6 +238,7 @@ extension XSMC {
 
     func validate() throws {
       if dump != nil && emit != nil { throw ValidationError("give --dump or --emit, not both") }
+      if origins && (dump != nil || emit != nil) { throw ValidationError("--origins goes with a binary, not --dump or --emit") }
     }
 
     func run() async throws {
@@ -271,8 +281,20 @@ extension XSMC {
         Console.current.complain("xsmc: error: cannot write `\(path)`: \(error.localizedDescription)")
         throw ExitCode(2)
       }
+      var originsPath: String?
+      if origins, let map = RuleOriginMap(outcome.frontend, source: policy.input) {
+        let sidecar = RuleOriginSidecar.path(besideBinaryAt: path)
+        do {
+          try RuleOriginSidecar.write(map, for: binary, besideBinaryAt: path)
+          originsPath = sidecar
+        } catch {
+          Console.current.complain("xsmc: error: cannot write `\(sidecar)`: \(error.localizedDescription)")
+          throw ExitCode(2)
+        }
+      }
       guard !quiet, let summary = outcome.summary else { return }
       var report = BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings)
+      report.origins = originsPath
       report.xenReleases = PolicyOptions.matchingReleases(outcome.frontend.model).map(\.version)
       if json {
         Console.current.say(report.json())
@@ -346,6 +368,8 @@ struct BuildReport: Encodable {
   var timings: [String: Double]
   /// The Xen releases whose classes the policy has exactly.
   var xenReleases: [String] = []
+  /// The rule-origin map written beside the binary (`--origins`).
+  var origins: String?
 
   init(output: String, bytes: Int, summary: PolicySummary, timings: [(pass: FrontendPass, seconds: Double)]) {
     self.output = output
@@ -366,7 +390,7 @@ struct BuildReport: Encodable {
         \(s.classes) classes, \(s.permissions) permissions, \(s.types) types, \(s.attributes) attributes, \(s.roles) roles, \(s.users) users, \(s.booleans) booleans
         \(s.avRules) access-vector rules, \(s.typeRules) type rules, \(s.conditionalRules) conditional rules, \(s.constraints) constraints
         \(s.initialSIDs) initial SIDs, \(ocontexts) device labels; \(bytes) bytes in \(String(format: "%.2f", total)) s
-      """ + (xenReleases.isEmpty ? "" : "\n  classes of " + XenABIHistory.describe(xenReleases.compactMap(XenABIHistory.release(named:))))
+      """ + (origins.map { "\n  rule origins -> \($0)" } ?? "") + (xenReleases.isEmpty ? "" : "\n  classes of " + XenABIHistory.describe(xenReleases.compactMap(XenABIHistory.release(named:))))
   }
 }
 

@@ -1,4 +1,5 @@
 import XSMCatalog
+import XSMDiagnostics
 
 /// The outcome of one (caller, op, target) question under one module.
 public enum Verdict: String, Sendable, Codable, Hashable {
@@ -26,6 +27,18 @@ public struct TraceStep: Sendable, Codable, Hashable {
   public var rules: [String]
   /// Xen's file and function that make this step (`xen/common/domctl.c do_domctl`), where known.
   public var source: String?
+  /// For a granted flask check, when the policy came from source: the source
+  /// rules that grant it, at file:line with the macro calls that produced them.
+  public var origins: [RuleCitation]?
+  /// For a refused check: the source allow rules for the same source, target
+  /// and class that grant other permissions (where the missing one belongs).
+  public var closest: [RuleCitation]?
+  /// For a refused check: allow rules that grant it under a boolean branch that is off.
+  public var switchedOff: [RuleCitation]?
+  /// Neverallow rules that forbid the permission.
+  public var forbiddenBy: [RuleCitation]?
+  /// Why the step names no source rules (the policy is a binary without a source map).
+  public var originNote: String?
 
   public init(_ outcome: Outcome, _ layer: String, _ text: String, subject: String? = nil, object: String? = nil,
     rules: [String] = [], source: String? = nil)

@@ -1,4 +1,5 @@
 import XSMCatalog
+import XSMDiagnostics
 
 /// What changes in who may invoke which op on whom between two sides: two
 /// policies on one host, two hosts, or two modules on one host.
@@ -12,7 +13,8 @@ import XSMCatalog
 /// not, *lost* the other way round; a change between denied and invalid is
 /// not counted. Each change names the Flask checks whose outcome differs,
 /// with the rules that grant them (the new side's for a gain, the old
-/// side's for a loss).
+/// side's for a loss) and, when that side's policy came from source, the
+/// source rules and macro calls behind them.
 public struct DecisionDiff: Sendable, Codable {
   /// One side to compare: a loaded host and the module to decide under.
   public struct Side: Sendable {
@@ -73,6 +75,8 @@ public struct DecisionDiff: Sendable, Codable {
     public var rules: [String]
     /// Why a side cannot decide it by the policy's rules (an undefined permission or class).
     public var note: String?
+    /// The source rules behind `rules` (file:line and macro calls), when that side's policy came from source.
+    public var origins: [RuleCitation]?
   }
 
   /// One op whose verdict changed for a pair.
@@ -108,6 +112,8 @@ public struct DecisionDiff: Sendable, Codable {
   /// Domains only one side has, by name: not compared.
   public var onlyOld: [String]
   public var onlyNew: [String]
+  /// Why a side's changes name no source rules (its policy is a binary without a map), by side name.
+  public var sourceNotes: [String: String] = [:]
 
   /// True when nothing changed.
   public var isEmpty: Bool { gained == 0 && lost == 0 }
@@ -124,6 +130,9 @@ public struct DecisionDiff: Sendable, Codable {
     }
     old = facts(oldSide)
     new = facts(newSide)
+    for side in [oldSide, newSide] where side.host.ruleSources.lookup == nil {
+      sourceNotes[side.name] = side.host.ruleSources.note
+    }
     let oldMatrix = AccessMatrix(engine: DecisionEngine(host: oldSide.host), ops: ops, modules: [oldSide.module])
     progress?(1, 2)
     let newMatrix = AccessMatrix(engine: DecisionEngine(host: newSide.host), ops: ops, modules: [newSide.module])
@@ -237,6 +246,7 @@ public struct DecisionDiff: Sendable, Codable {
     var text: String
     var outcome: CheckOutcome
     var rules: [String]
+    var origins: [RuleCitation]?
   }
 
   /// The Flask permission steps of a decision, as the engine writes them
@@ -265,7 +275,7 @@ public struct DecisionDiff: Sendable, Codable {
       }
       // The step's check without the engine's reason after `: ` (`class:perm: the class has no such permission`).
       let text = step.text.range(of: ": ").map { String(step.text[..<$0.lowerBound]) } ?? step.text
-      return CheckStep(permission: permission, text: text, outcome: outcome, rules: step.rules)
+      return CheckStep(permission: permission, text: text, outcome: outcome, rules: step.rules, origins: step.origins)
     }
   }
 
@@ -295,7 +305,7 @@ public struct DecisionDiff: Sendable, Codable {
       // The refusing side's text may lack the parties (`class:perm: the class has no such permission`).
       let text = [step, other].compactMap { $0 }.first { $0.text.contains("->") }?.text ?? step.text
       changes.append(CheckChange(check: text, old: gain ? step.outcome : otherOutcome,
-        new: gain ? otherOutcome : step.outcome, rules: other?.rules ?? [], note: note))
+        new: gain ? otherOutcome : step.outcome, rules: other?.rules ?? [], note: note, origins: other?.origins))
     }
     return changes
   }

@@ -459,6 +459,8 @@ public struct DecisionEngine: Sendable {
     var wouldDeny: [String] = []
     var denied = false
     var refusedBy: Set<String> = []
+    // The note on a missing source map is given once, at the first check.
+    var cited = false
     if call.explain {
       for check in op.checks {
         guard let condition = check.condition, !condition.holds(in: call.situations) else { continue }
@@ -510,22 +512,27 @@ public struct DecisionEngine: Sendable {
             source: server.context(of: subject)!, target: server.context(of: object)!, classValue: classValue,
             permissionBit: bit, booleans: server.booleans
           ).map(\.description)
-          trace.append(TraceStep(.pass, "flask", "\(text) \(check.subject) -> \(check.object)",
-            subject: subjectText, object: objectText, rules: rules))
+          var step = TraceStep(.pass, "flask", "\(text) \(check.subject) -> \(check.object)",
+            subject: subjectText, object: objectText, rules: rules)
+          cite(into: &step, subject, object, check.securityClass, concrete, server, first: !cited)
+          cited = true
+          trace.append(step)
         } else {
           let constraints = policy.failingConstraints(
             source: server.context(of: subject)!, target: server.context(of: object)!, classValue: classValue,
             permissionBit: bit)
           let why = constraints.isEmpty ? ["no allow rule grants it"] : constraints.map { "removed by \($0)" }
-          if !enforcing || decision.permissive {
+          let permissive = !enforcing || decision.permissive
+          if permissive {
             wouldDeny.append("\(text) \(subjectText) -> \(objectText)")
-            trace.append(TraceStep(.permissive, "flask", "\(text) \(check.subject) -> \(check.object)",
-              subject: subjectText, object: objectText, rules: why))
           } else {
             denied = true
-            trace.append(TraceStep(.fail, "flask", "\(text) \(check.subject) -> \(check.object)",
-              subject: subjectText, object: objectText, rules: why))
           }
+          var step = TraceStep(permissive ? .permissive : .fail, "flask", "\(text) \(check.subject) -> \(check.object)",
+            subject: subjectText, object: objectText, rules: why)
+          cite(into: &step, subject, object, check.securityClass, concrete, server, first: !cited)
+          cited = true
+          trace.append(step)
         }
       }
     }
@@ -533,6 +540,33 @@ public struct DecisionEngine: Sendable {
       trace: trace, wouldDeny: wouldDeny)
     decision.refusedBy = refusedBy
     return decision
+  }
+
+  /// Adds the source rules behind a flask check to its step: those that
+  /// grant it when it passed; when it did not, the allow rules for the same
+  /// pair and class, the ones a boolean switches off and the neverallows.
+  func cite(into step: inout TraceStep, _ subject: UInt32, _ object: UInt32, _ className: String,
+    _ permission: String, _ server: SecurityServer, first: Bool)
+  {
+    let policy = server.policy
+    guard let lookup = host.ruleSources.lookup else {
+      if first { step.originNote = host.ruleSources.note }
+      return
+    }
+    guard let source = server.context(of: subject), let target = server.context(of: object),
+      policy.typeNames.indices.contains(source.type - 1), policy.typeNames.indices.contains(target.type - 1)
+    else { return }
+    let booleans = Dictionary(zip(policy.booleanNames, server.booleans), uniquingKeysWith: { a, _ in a })
+    let found = lookup(policy.typeNames[source.type - 1], policy.typeNames[target.type - 1], className, permission,
+      booleans)
+    if first, let note = host.ruleSources.note { step.originNote = note }
+    step.forbiddenBy = found.forbidding.isEmpty ? nil : found.forbidding
+    if step.outcome == .pass {
+      step.origins = found.granting
+    } else {
+      step.closest = found.closest
+      step.switchedOff = found.switchedOff.isEmpty ? nil : found.switchedOff
+    }
   }
 
   /// `resource:use_*` for the target domain's IOMMU.

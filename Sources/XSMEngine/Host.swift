@@ -56,11 +56,14 @@ public final class XenHost: Sendable {
   public let policyBinary: [UInt8]
   /// Where the policy came from, as written in the system or `embedded`.
   public let policySource: String
+  /// The source rules behind the policy's binary rules, for `--why` citations.
+  public let ruleSources: RuleSources
   private let byDomid: [Int: Int]
 
   init(spec: SystemSpec, catalog: OpCatalog, server: SecurityServer?, domains: [HostDomain], digest: String?,
-    binary: [UInt8], source: String)
+    binary: [UInt8], source: String, ruleSources: RuleSources = .binaryWithoutMap)
   {
+    self.ruleSources = ruleSources
     self.policyBinary = binary
     self.spec = spec
     self.module = spec.module
@@ -79,7 +82,7 @@ public final class XenHost: Sendable {
   {
     XenHost(spec: spec, catalog: catalog, server: server, domains: domains ?? self.domains,
       digest: policyBinary.map(sha256Hex) ?? policyDigest, binary: policyBinary ?? self.policyBinary,
-      source: policySource ?? self.policySource)
+      source: policySource ?? self.policySource, ruleSources: policyBinary == nil ? ruleSources : .binaryWithoutMap)
   }
 
   /// Labels a new domain as Xen would: checks its context against the
@@ -207,8 +210,12 @@ public final class XenHost: Sendable {
       else { continue }
       domains[i].apply(server.labels(context: context, targetContext: targetContext))
     }
+    var ruleSources = RuleSources.binaryWithoutMap
+    if given == nil, !spec.usesEmbeddedPolicy, let path = spec.policyPath {
+      ruleSources = await policies.ruleSources(at: path, mls: spec.mls, binary: binary)
+    }
     let host = XenHost(spec: spec, catalog: catalog, server: server, domains: domains, digest: sha256Hex(binary),
-      binary: binary, source: source)
+      binary: binary, source: source, ruleSources: ruleSources)
     return (host, diagnostics + host.targetRelationWarnings())
   }
 

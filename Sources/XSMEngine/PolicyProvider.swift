@@ -10,12 +10,24 @@ public struct PolicyProvider: Sendable {
   /// without MLS: the binary, or nil and the reasons it does not build.
   public typealias Compile = @Sendable (_ path: String, _ mls: Bool) async -> ([UInt8]?, [Diagnostic])
 
+  /// The source rules of the policy at `path`, which is a binary file
+  /// (`isBinaryFile`, its map read from beside it) or a source that built to `binary`.
+  public typealias Sources = @Sendable (_ path: String, _ mls: Bool, _ binary: [UInt8], _ isBinaryFile: Bool) async
+    -> RuleSources
+
   private let compile: Compile?
+  private let sources: Sources?
 
-  /// A provider that builds sources with `compile`.
-  public init(compiling compile: @escaping Compile) { self.compile = compile }
+  /// A provider that builds sources with `compile` and finds their source rules with `sources`.
+  public init(compiling compile: @escaping Compile, ruleSources sources: Sources? = nil) {
+    self.compile = compile
+    self.sources = sources
+  }
 
-  private init() { compile = nil }
+  private init() {
+    compile = nil
+    sources = nil
+  }
 
   /// Reads binary policy files only; a system naming a source is told to build it first.
   public static let binaryFiles = PolicyProvider()
@@ -30,5 +42,12 @@ public struct PolicyProvider: Sendable {
         help: "build it with `xsmc build` and name the binary, or ask xsmq or xsmd, which build sources")])
     }
     return await compile(path, mls)
+  }
+
+  /// The source rules behind the policy at `path` that loaded as `binary`.
+  func ruleSources(at path: String, mls: Bool, binary: [UInt8]) async -> RuleSources {
+    let isBinaryFile = BinaryPolicy.bytes(ofFileAt: path) != nil
+    guard let sources else { return .binaryWithoutMap }
+    return await sources(path, mls, binary, isBinaryFile)
   }
 }

@@ -34,6 +34,16 @@ public struct TraceStepV1: Codable, Sendable, Hashable {
   public var rules: [String]
   /// Xen's file and function that make this step (`xen/common/domctl.c do_domctl`), where known.
   public var source: String?
+  /// For a granted flask check, when the policy came from source: the source rules that grant it.
+  public var origins: [RuleCitationV1]?
+  /// For a refused check: the allow rules for the same source, target and class.
+  public var closest: [RuleCitationV1]?
+  /// For a refused check: allow rules that grant it under a boolean branch that is off.
+  public var switchedOff: [RuleCitationV1]?
+  /// Neverallow rules that forbid the permission.
+  public var forbiddenBy: [RuleCitationV1]?
+  /// Why the step names no source rules.
+  public var originNote: String?
 
   public init(outcome: Outcome, layer: String, text: String, subject: String? = nil, object: String? = nil,
     rules: [String] = [], source: String? = nil)
@@ -45,6 +55,49 @@ public struct TraceStepV1: Codable, Sendable, Hashable {
     self.object = object
     self.rules = rules
     self.source = source
+  }
+}
+
+/// A policy rule named by where it is written: file and line, the rule after
+/// m4, the `if` condition it sits under and the macro calls that produced it.
+public struct RuleCitationV1: Codable, Sendable, Hashable {
+  /// `allow`, `auditallow`, `dontaudit`, `neverallow`.
+  public var kind: String
+  public var file: String
+  public var line: Int
+  /// 0 when only the line is known.
+  public var column: Int
+  public var rule: String
+  /// Outermost first; empty when the rule is written as it is.
+  public var macroCalls: [MacroCallV1]
+  public var condition: String?
+
+  public init(kind: String, file: String, line: Int, column: Int, rule: String, macroCalls: [MacroCallV1],
+    condition: String?)
+  {
+    self.kind = kind
+    self.file = file
+    self.line = line
+    self.column = column
+    self.rule = rule
+    self.macroCalls = macroCalls
+    self.condition = condition
+  }
+}
+
+/// One macro call on the way from a policy file to a rule.
+public struct MacroCallV1: Codable, Sendable, Hashable {
+  public var name: String
+  /// The call as written (`toolstack_manages(dom0_t, domU_t)`).
+  public var call: String
+  public var file: String
+  public var line: Int
+
+  public init(name: String, call: String, file: String, line: Int) {
+    self.name = name
+    self.call = call
+    self.file = file
+    self.line = line
   }
 }
 

@@ -16,7 +16,12 @@ extension XSMQ {
         kinds), the hook, then the refusals after it. --why prints the trace, each step with the Xen \
         file and function it models: the gates, the hook's dummy rule, silo's rule, and each Flask \
         check with its subject and object contexts and the rules that granted it or the reason none \
-        did. A refusal is shown as the caller sees it (a grant op's GNTST status, xen_version's \
+        did. When the host's policy is a tree or a policy.conf (or a binary with the map `xsmc build \
+        --origins` writes beside it), each check also names its source rules: `from FILE:LINE: \
+        RULE` and `via CALL at FILE:LINE` for the macro calls that produced it; a refused one names \
+        the missing permission and the closest allow rules (same source, target and class), or \
+        that there is none, and any neverallow that forbids it (JSON: origins, closest, \
+        switched_off, forbidden_by, origin_note on the trace step). A refusal is shown as the caller sees it (a grant op's GNTST status, xen_version's \
         `<denied>`).
 
         Each op takes the arguments of its hypercall, in Xen's terms: TARGET fills its first domain \

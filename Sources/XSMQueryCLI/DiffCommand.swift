@@ -25,16 +25,20 @@ extension XSMQ {
 
         For each (caller, target) pair the ops gained (allowed by NEW, not by OLD) and lost are \
         listed by op family, with the Flask checks whose outcome changed and the rules that grant \
-        them: NEW's for a gain, OLD's for a loss. Pairs with the same changes from the same caller \
-        to domains of the same type are shown together. A change between denied and invalid is \
-        not counted.
+        them: NEW's for a gain, OLD's for a loss. When that side is a tree or a policy.conf (or a \
+        binary with the map `xsmc build --origins` writes), the source rules behind those rules are \
+        cited at file:line with the macro calls that produced them. Pairs with the same changes \
+        from the same caller to domains of the same type are shown together. A change between \
+        denied and invalid is not counted.
 
         --json prints {old, new, pairs: [{caller, target, gained, lost}], gained, lost, \
-        ops_compared, pairs_compared, only_old, only_new}: old and new are {name, system, module, \
-        policy, policy_digest}; caller and target {name, domid, type, old_type (when it differs), \
-        kind}; each gained or lost op {op, family, old, new, checks, reason}; each check {check, \
-        old, new, rules, note}, an outcome being granted, denied, permissive, undefined-permission, \
-        undefined-class or not-made.
+        ops_compared, pairs_compared, only_old, only_new, source_notes}: old and new are {name, \
+        system, module, policy, policy_digest}; caller and target {name, domid, type, old_type \
+        (when it differs), kind}; each gained or lost op {op, family, old, new, checks, reason}; \
+        each check {check, old, new, rules, note, origins: [{kind, file, line, column, rule, \
+        condition, macro_calls: [{name, call, file, line}]}]}, an outcome being granted, denied, \
+        permissive, undefined-permission, undefined-class or not-made; source_notes says, by side \
+        name, why a side cites no source rules.
 
         Exit status: 0 no difference, 1 differences, 2 usage or input errors (a missing file, a \
         policy that does not build).
@@ -147,6 +151,9 @@ extension XSMQ {
         out += "\n\(group.caller.name) (\(typeText(group.caller))) -> \(targets) (\(typeText(group.targets[0])))\n"
         out += group.body
       }
+      for (side, note) in diff.sourceNotes.sorted(by: { $0.key < $1.key }) where !diff.isEmpty {
+        out += "\n(\(side): \(note))\n"
+      }
       let pairs = diff.pairs.count
       let summary = "\(diff.gained) ops gained, \(diff.lost) lost over \(pairs) (caller, target) pair\(pairs == 1 ? "" : "s")"
       out += "\n" + (diff.isEmpty ? "no difference: " : "") + summary
@@ -172,6 +179,8 @@ extension XSMQ {
       ] where !changes.isEmpty {
         out += "  \(title) \(changes.count)\n"
         var rules: [String] = []
+        // Each source rule once, with the permissions of the changed checks it grants.
+        var origins: [(citation: RuleCitation, permissions: [String])] = []
         var families: [String] = []
         for change in changes where !families.contains(change.family) { families.append(change.family) }
         for family in families {
@@ -181,12 +190,28 @@ extension XSMQ {
             out += "      \(change.op.padding(toLength: max(34, change.op.count), withPad: " ", startingAt: 0)) \(why)\n"
             for check in change.checks {
               for rule in check.rules where !rules.contains(rule) { rules.append(rule) }
+              let permission = check.check.split(separator: " ").first.flatMap { $0.split(separator: ":").last }.map(String.init)
+              for origin in check.origins ?? [] {
+                if let i = origins.firstIndex(where: { $0.citation == origin }) {
+                  if let permission, !origins[i].permissions.contains(permission) { origins[i].permissions.append(permission) }
+                } else {
+                  origins.append((origin, permission.map { [$0] } ?? []))
+                }
+              }
               if let note = check.note, !notes.contains(note) { notes.append(note) }
             }
           }
         }
         if !rules.isEmpty {
           out += "    \(rulesTitle):\n" + rules.map { "      \($0)\n" }.joined()
+        }
+        if !origins.isEmpty {
+          out += "    from the source rules:\n"
+          for (origin, permissions) in origins {
+            out += "      \(origin.location): \(origin.shortRule(keeping: permissions))"
+              + (origin.condition.map { " [if \($0)]" } ?? "") + "\n"
+            if let via = origin.viaText { out += "        \(via)\n" }
+          }
         }
       }
       out += notes.map { "  note: \($0)\n" }.joined()

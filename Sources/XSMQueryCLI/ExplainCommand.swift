@@ -3,6 +3,7 @@ import Foundation
 import XSMAudit
 import XSMCatalog
 import XSMCommandLine
+import XSMDiagnostics
 import XSMEngine
 import XSMProtocol
 
@@ -40,11 +41,16 @@ extension XSMQ {
         text, reason}], entries: [{verdict, count, first_line, input, source/target/current: {domid, \
         printed, on_host}, scontext, tcontext, ssid, tsid, tclass, permissions, details: [{name, value}], \
         problems, explanations: [{permission, reason: {kind, text, rules, constraints, booleans: [{name, \
-        value}]}, fitting_ops: [{op, caller, target}], other_ops, other_contexts: [{op, caller, target, \
+        value}], sources: {granting, switched_off, closest, auditing, forbidding}, source_note}, fitting_ops: [{op, caller, target}], other_ops, other_contexts: [{op, caller, target, \
         checked_as}]}], fix: {allow_rule, op_rule, macro_calls: [{call, defined_at, grants, file}], booleans, \
         note, neverallow: {status, text, diagnostics}}}], macro_calls_unavailable}; reason kinds: granted, granted-now, \
         no-allow-rule, boolean, constraint, removed, unknown-context, unknown-class, unknown-permission, \
-        no-contexts, no-policy; neverallow status: holds, breaks, fails, not-checked.
+        no-contexts, no-policy; neverallow status: holds, breaks, fails, not-checked. Each source \
+        rule is {kind, file, line, column, rule, condition, macro_calls: [{name, call, file, line}]}: \
+        the text prints them as `from` (grants it), `off` (grants it under a boolean branch that is \
+        off), `near` (no rule grants it: the allow rules for the same source, target and class, \
+        where the permission belongs) and `never` (a neverallow forbids it), when the host's policy \
+        is a tree or a policy.conf, or a binary with the map `xsmc build --origins` writes.
 
         Exit status: 0 every avc line was read and explained (denied or not); 1 some line with `avc:` \
         could not be parsed, or the input had no avc line; 2 usage, input or host errors.
@@ -163,6 +169,10 @@ extension XSMQ {
         if let unavailable = report.macroCallsUnavailable { summary += "\nmacro calls: " + unavailable }
         out.append(summary)
       }
+      // Said once: why the rules are not cited by source.
+      if let note = report.entries.lazy.flatMap(\.explanations).compactMap(\.reason.sourceNote).first {
+        out.append("(\(note))")
+      }
       return out.joined(separator: "\n\n")
     }
 
@@ -193,6 +203,7 @@ extension XSMQ {
         for rule in x.reason.rules.prefix(4) { lines.append("    rule  " + rule) }
         if x.reason.rules.count > 4 { lines.append("    rule  ... and \(x.reason.rules.count - 4) more") }
         for constraint in x.reason.constraints { lines.append("    by    " + constraint) }
+        lines += citationLines(x)
       }
       if let fix = e.fix {
         var label = "fix"
@@ -221,6 +232,33 @@ extension XSMQ {
         }
       }
       return lines.joined(separator: "\n")
+    }
+
+    /// The source rules of an explanation: `from` (granting), `near` (the
+    /// closest allow rules when none grants), `off` (under a boolean branch
+    /// that is off), `never` (neverallows), each with its macro calls.
+    static func citationLines(_ x: PermissionExplanation) -> [String] {
+      guard let sources = x.reason.sources else { return [] }
+      var lines: [String] = []
+      func cite(_ label: String, _ rules: [RuleCitation]) {
+        for rule in rules.prefix(4) {
+          lines.append("    \(label.padding(toLength: 5, withPad: " ", startingAt: 0)) \(rule.location): "
+            + rule.shortRule(keeping: [x.permission]) + (rule.condition.map { " [if \($0)]" } ?? ""))
+          if let via = rule.viaText { lines.append("            " + via) }
+        }
+        if rules.count > 4 { lines.append("    \(label.padding(toLength: 5, withPad: " ", startingAt: 0)) ... and \(rules.count - 4) more") }
+      }
+      cite("from", sources.granting)
+      cite("off", sources.switchedOff)
+      if sources.granting.isEmpty {
+        if sources.closest.isEmpty && sources.switchedOff.isEmpty {
+          lines.append("    near  no source rule for this source/target/class")
+        } else {
+          cite("near", sources.closest)
+        }
+      }
+      cite("never", sources.forbidding)
+      return lines
     }
 
     /// The ops that fit, grouped by the question they were asked, and how many others check the permission.

@@ -1,4 +1,5 @@
 import XSMCatalog
+import XSMDiagnostics
 import XSMEngine
 import XSMProtocol
 
@@ -49,6 +50,28 @@ extension TraceStepV1 {
       }
     self.init(outcome: outcome, layer: step.layer, text: step.text, subject: step.subject, object: step.object,
       rules: step.rules, source: step.source)
+    func wire(_ rules: [RuleCitation]?) -> [RuleCitationV1]? { rules?.map(RuleCitationV1.init) }
+    origins = wire(step.origins)
+    closest = wire(step.closest)
+    switchedOff = wire(step.switchedOff)
+    forbiddenBy = wire(step.forbiddenBy)
+    originNote = step.originNote
+  }
+}
+
+extension RuleCitationV1 {
+  public init(_ rule: RuleCitation) {
+    self.init(kind: rule.kind, file: rule.file, line: rule.line, column: rule.column, rule: rule.rule,
+      macroCalls: rule.macroCalls.map { MacroCallV1(name: $0.name, call: $0.call, file: $0.file, line: $0.line) },
+      condition: rule.condition)
+  }
+}
+
+extension RuleCitation {
+  public init(_ rule: RuleCitationV1) {
+    self.init(kind: rule.kind, file: rule.file, line: rule.line, column: rule.column, rule: rule.rule,
+      macroCalls: rule.macroCalls.map { MacroCallSite(name: $0.name, call: $0.call, file: $0.file, line: $0.line) },
+      condition: rule.condition)
   }
 }
 
@@ -161,6 +184,12 @@ extension TraceStep {
       }
     self.init(outcome, step.layer, step.text, subject: step.subject, object: step.object, rules: step.rules,
       source: step.source)
+    func local(_ rules: [RuleCitationV1]?) -> [RuleCitation]? { rules?.map(RuleCitation.init) }
+    origins = local(step.origins)
+    closest = local(step.closest)
+    switchedOff = local(step.switchedOff)
+    forbiddenBy = local(step.forbiddenBy)
+    originNote = step.originNote
   }
 }
 

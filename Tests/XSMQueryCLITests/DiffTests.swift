@@ -75,6 +75,15 @@ struct DiffTests {
     #expect(text.out.contains("dom0 (dom0_t) -> web, ci, desktop (domU_t)\n  lost 19\n    domctl\n"), "\(text.out)")
     #expect(text.out.contains("      domctl.pausedomain                 domain:pause current -> target\n"))
     #expect(text.out.contains("    rules of policy that granted what is lost:\n"))
+    // The change responsible, cited by source: the removed call, at its line of domU.te.
+    let module = TestEnvironment.path("policy/modules/domU.te")
+    let callLine = try SourceLines.line(in: module, containing: [Self.removedCall])
+    #expect(text.out.contains("    from the source rules:\n"))
+    #expect(text.out.contains("        via \(Self.removedCall) at \(module):\(callLine)\n"), "\(text.out)")
+    let lostChecks = diff.pairs.flatMap(\.lost).flatMap(\.checks)
+    #expect(!lostChecks.isEmpty && lostChecks.allSatisfy { check in
+      check.origins?.contains { $0.macroCalls.first?.call == Self.removedCall && $0.macroCalls.first?.line == callLine } == true
+    })
     #expect(text.out.contains("0 ops gained, \(diff.lost) lost over 4 (caller, target) pairs"))
   }
 

@@ -37,7 +37,9 @@ func wireKeyPaths(_ value: some Encodable, opaque: Set<String> = []) throws -> S
 /// (read from xsmd's and `xsmq --json`'s output at the time), for values
 /// with every optional field present.
 enum KeysBeforeV1 {
-  static let traceStep = ["layer", "object", "outcome", "rules", "source", "subject", "text"]
+  // `origin_note` (and, for a policy built from source, `origins`, `closest`, `switched_off`,
+  // `forbidden_by`): optional keys added to V1 with rule citations, in the engine's type and the wire's alike.
+  static let traceStep = ["layer", "object", "origin_note", "outcome", "rules", "source", "subject", "text"]
   static let decision: Set<String> = Set(
     ["delivery", "error", "module", "returned", "trace", "verdict", "would_deny"] + traceStep.map { "trace[].\($0)" })
   static let canReply: Set<String> = Set(
@@ -56,7 +58,7 @@ enum KeysBeforeV1 {
   ]
   static let errorBody: Set<String> = Set(
     ["error", "error.code", "error.errno", "error.message", "error.trace"]
-      + ["layer", "object", "outcome", "rules", "subject", "text"].map { "error.trace[].\($0)" })
+      + ["layer", "object", "origin_note", "outcome", "rules", "subject", "text"].map { "error.trace[].\($0)" })
 }
 
 @Suite("Wire protocol V1")

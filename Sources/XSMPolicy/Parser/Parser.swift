@@ -207,7 +207,9 @@ public struct Parser {
       throw fail(.parse.expectedStatement, "expected a statement, found \(describe(token))", at: token.span,
         label: "a statement starts with a keyword such as `allow` or `type`")
     }
-    func done(_ kind: Statement.Kind) -> Statement { Statement(kind, span: start.merged(with: previousSpan)) }
+    func done(_ kind: Statement.Kind) -> Statement {
+      Statement(kind, span: start.merged(with: previousSpan), outputLine: token.outputLine)
+    }
     switch token.keyword {
     case .class:
       advance()

@@ -174,10 +174,15 @@ public enum OcontextKind: String, Hashable, Sendable, CaseIterable {
 public struct Statement: Hashable, Sendable {
   public var kind: Kind
   public var span: SourceSpan
+  /// The line of the text the parser read (m4 output for trees) where the
+  /// statement starts, 0 when unknown; with the `#line` markers it says which
+  /// macro call m4 expanded the statement for. Not part of equality.
+  public var outputLine = 0
 
-  public init(_ kind: Kind, span: SourceSpan) {
+  public init(_ kind: Kind, span: SourceSpan, outputLine: Int = 0) {
     self.kind = kind
     self.span = span
+    self.outputLine = outputLine
   }
   public static func == (a: Statement, b: Statement) -> Bool { a.kind == b.kind }
   public func hash(into hasher: inout Hasher) { hasher.combine(kind) }

@@ -87,6 +87,22 @@ public final class MacroExpansionMap: Sendable {
     }
   }
 
+  /// The macro calls, outermost first, that produced a statement whose first
+  /// token is placed at `span`, among the expansions m4 output for the calls
+  /// on `callLine`; empty when the statement is written where it stands.
+  public func calls(producing span: SourceSpan, forCallOn callLine: SourceLineOrigin) -> [MacroCallSite] {
+    let candidates = chains(at: span).filter { chain in
+      chain.first.map { $0.call.file == callLine.file && $0.call.line == callLine.line } ?? false
+    }
+    guard let chain = candidates.min(by: { ($0[0].call.column, $0.count) < ($1[0].call.column, $1.count) }) else {
+      return []
+    }
+    return chain.map { frame in
+      let name = index.definitions[frame.definition].name
+      return MacroCallSite(name: name, call: index.text(of: frame.call) ?? name, file: frame.call.file, line: frame.call.line)
+    }
+  }
+
   /// The definitions expanded by the calls starting on `line` of `file`.
   func definitionsExpanded(file: String, line: Int) -> Set<Int> {
     record.withLock { $0.expanded[SpanStart(file, line, 0)] ?? [] }

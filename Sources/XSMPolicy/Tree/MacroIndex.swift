@@ -171,6 +171,16 @@ public struct MacroIndex: Sendable {
     return nil
   }
 
+  /// The text `span` covers in a scanned file, whitespace runs collapsed to one space.
+  func text(of span: SourceSpan) -> String? {
+    guard let file = files.first(where: { $0.path == span.file }), span.line >= 1, span.endLine <= file.lineStarts.count
+    else { return nil }
+    let start = file.lineStarts[span.line - 1] + max(span.column, 1) - 1
+    let end = min(file.lineStarts[span.endLine - 1] + max(span.endColumn, 1) - 1, file.scalars.count)
+    guard start < end else { return nil }
+    return file.text(start..<end).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).joined(separator: " ")
+  }
+
   /// `file:line` of a definition, as notes print it.
   func location(ofDefinition number: Int) -> String {
     "\(definitions[number].nameSpan.file):\(definitions[number].nameSpan.line)"
