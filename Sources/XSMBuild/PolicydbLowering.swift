@@ -65,6 +65,10 @@ struct PolicydbLowering: ~Copyable {
     try walk(model.syntax.statements, pass: .neverallows)
     try walk(model.syntax.statements, pass: .rules)
     try contexts()
+    // What finishing can refuse is a type bounds violation: say it at the first `typebounds`.
+    current = model.syntax.statements.first {
+      if case .typeBounds = $0.kind { return true } else { return false }
+    }?.span
     try check(xpb_finish(builder))
     neverallowDiagnostics()
     if diagnostics.contains(where: { $0.severity == .error }) { throw Failure() }
@@ -85,9 +89,11 @@ struct PolicydbLowering: ~Copyable {
   private mutating func failure() throws(Failure) {
     let rule = Int(xpb_error_rule(builder))
     let span = rule > 0 && rule <= ruleSpans.count ? ruleSpans[rule - 1] : current
-    let messages = (0..<xpb_message_count(builder)).map { String(cString: xpb_message(builder, $0)) }
+    let messages = (0..<xpb_message_count(builder))
+      .map { String(cString: xpb_message(builder, $0)).trimmingCharacters(in: .whitespacesAndNewlines) }
+      .map { $0.hasSuffix(":") ? String($0.dropLast()) : $0 }.filter { !$0.isEmpty }
     var text = String(cString: xpb_error(builder))
-    if !messages.isEmpty { text += ": " + messages.joined(separator: "; ") }
+    if !messages.isEmpty { text += " (" + messages.joined(separator: "; ") + ")" }
     diagnostics.append(
       Diagnostic(.sepol.compile, .error, "libsepol: \(text)", span: span, label: span == nil ? nil : "from this statement"))
     throw Failure()
