@@ -89,7 +89,15 @@ static void capture(void *arg, sepol_handle_t *handle, const char *fmt, ...) {
   b->messages[b->nmessages++] = text;
 }
 
-xpb_builder_t *xpb_create(uint32_t version, int mls, uint32_t handle_unknown) {
+/* avtab_alloc makes about n/4 slots for n; ask for four times the entries
+ * expected, so chains stay short, and no more than libsepol's maximum. */
+static uint32_t avtab_request(uint32_t entries) {
+  uint64_t n = (uint64_t)entries * 4 + 64;
+  return n > MAX_AVTAB_SIZE ? MAX_AVTAB_SIZE : (uint32_t)n;
+}
+
+xpb_builder_t *xpb_create(uint32_t version, int mls, uint32_t handle_unknown, uint32_t rules,
+                          uint32_t conditional_rules) {
   xpb_builder_t *b = calloc(1, sizeof *b);
   if (b == NULL)
     return NULL;
@@ -105,7 +113,8 @@ xpb_builder_t *xpb_create(uint32_t version, int mls, uint32_t handle_unknown) {
   b->p->policyvers = version;
   b->p->mls = mls;
   b->p->handle_unknown = handle_unknown;
-  if (avtab_alloc(&b->p->te_avtab, MAX_AVTAB_SIZE) || avtab_alloc(&b->p->te_cond_avtab, MAX_AVTAB_SIZE)) {
+  if (avtab_alloc(&b->p->te_avtab, avtab_request(rules)) ||
+      avtab_alloc(&b->p->te_cond_avtab, avtab_request(conditional_rules))) {
     xpb_destroy(b);
     return NULL;
   }
@@ -371,20 +380,45 @@ int xpb_attribute_member(xpb_builder_t *b, uint32_t attribute, uint32_t type) {
   return 0;
 }
 
-/* The types a key stands for, added to `out`. */
-static int expand_key(xpb_builder_t *b, uint32_t key, ebitmap_t *out) {
-  if (!valid(key, b->p->p_types.nprim))
-    return fail(b, 0, "bad type value %u", key);
-  return ebitmap_union(out, &b->p->attr_type_map[key - 1]) ? fail(b, 0, "out of memory") : 0;
-}
-
+/* The types keys stand for, in `out` (initialised here). The union is made
+ * in a flat bit array and turned into an ebitmap once: libsepol's
+ * ebitmap_union copies its destination each time, which is quadratic over
+ * many keys (`*` is every type). */
 static int expand_keys(xpb_builder_t *b, const uint32_t *keys, uint32_t n, ebitmap_t *out) {
   ebitmap_init(out);
-  for (uint32_t i = 0; i < n; i++)
-    if (expand_key(b, keys[i], out)) {
-      ebitmap_destroy(out);
-      return -1;
+  uint32_t nwords = (b->p->p_types.nprim + MAPSIZE - 1) / MAPSIZE;
+  MAPTYPE *words = calloc(nwords != 0 ? nwords : 1, sizeof *words);
+  if (words == NULL)
+    return fail(b, 0, "out of memory");
+  for (uint32_t i = 0; i < n; i++) {
+    if (!valid(keys[i], b->p->p_types.nprim)) {
+      free(words);
+      return fail(b, 0, "bad type value %u", keys[i]);
     }
+    for (const ebitmap_node_t *node = b->p->attr_type_map[keys[i] - 1].node; node != NULL; node = node->next)
+      if (node->startbit / MAPSIZE < nwords)
+        words[node->startbit / MAPSIZE] |= node->map;
+  }
+  ebitmap_node_t *tail = NULL;
+  for (uint32_t w = 0; w < nwords; w++) {
+    if (words[w] == 0)
+      continue;
+    ebitmap_node_t *node = calloc(1, sizeof *node);
+    if (node == NULL) {
+      free(words);
+      ebitmap_destroy(out);
+      return fail(b, 0, "out of memory");
+    }
+    node->startbit = w * MAPSIZE;
+    node->map = words[w];
+    if (tail != NULL)
+      tail->next = node;
+    else
+      out->node = node;
+    tail = node;
+    out->highbit = node->startbit + MAPSIZE;
+  }
+  free(words);
   return 0;
 }
 
@@ -999,8 +1033,12 @@ static int decode_constraint(xpb_builder_t *b, const uint32_t *enc, uint32_t n, 
       for (uint32_t i = 0; i < nnames; i++) {
         if (!valid(names[i], b->p->p_types.nprim))
           goto bad;
-        if (ebitmap_set_bit(&e->type_names->types, names[i] - 1, 1) || expand_key(b, names[i], &e->names))
+        if (ebitmap_set_bit(&e->type_names->types, names[i] - 1, 1))
           goto oom;
+      }
+      if (expand_keys(b, names, nnames, &e->names)) {
+        constraint_expr_destroy(head);
+        return -1;
       }
     } else {
       for (uint32_t i = 0; i < nnames; i++)

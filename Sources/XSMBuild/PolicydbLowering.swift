@@ -41,7 +41,20 @@ struct PolicydbLowering: ~Copyable {
       case .reject: UInt32(XPB_REJECT_UNKNOWN)
       case .allow: UInt32(XPB_ALLOW_UNKNOWN)
       }
-    guard let builder = xpb_create(UInt32(options.policyVersion), model.mls ? 1 : 0, unknown) else { return nil }
+    // Rules usually stay one or two avtab entries each (attributes are kept).
+    var rules = 0
+    var conditionalRules = 0
+    for statement in model.syntax.statements {
+      switch statement.kind {
+      case .accessRule, .typeRule: rules += 1
+      case .conditional(_, let a, let b): conditionalRules += a.count + b.count
+      default: continue
+      }
+    }
+    guard
+      let builder = xpb_create(UInt32(options.policyVersion), model.mls ? 1 : 0, unknown,
+        UInt32(clamping: rules * 2), UInt32(clamping: conditionalRules * 2))
+    else { return nil }
     self.model = model
     self.builder = builder
   }
@@ -235,8 +248,7 @@ struct PolicydbLowering: ~Copyable {
           }
         let (src, _) = typeKeys(source)
         let (tgt, selfTarget) = typeKeys(target)
-        for className in model.expand(classSet: classes) {
-          guard let tclass = classValues[className] else { continue }
+        for (_, tclass) in self.classes(classes) {
           try check(src.withUnsafeBufferPointer { s in
             tgt.withUnsafeBufferPointer { t in
               xpb_typerule(builder, code, rule, s.baseAddress, UInt32(s.count), t.baseAddress, UInt32(t.count),
@@ -248,9 +260,8 @@ struct PolicydbLowering: ~Copyable {
         var encoded: [UInt32] = []
         encode(expression, into: &encoded)
         let validatetrans: Int32 = kind.hasPermissions ? 0 : 1
-        for className in model.expand(classSet: classes) {
-          guard let tclass = classValues[className] else { continue }
-          let perms = permissions.map { mask(model.expand(permissionSet: $0, in: className), in: className) } ?? 0
+        for (className, tclass) in self.classes(classes) {
+          let perms = permissions.map { mask($0, in: className) } ?? 0
           try check(encoded.withUnsafeBufferPointer {
             xpb_constraint(builder, validatetrans, tclass, perms, $0.baseAddress, UInt32($0.count))
           })
@@ -294,9 +305,8 @@ struct PolicydbLowering: ~Copyable {
   ) throws(Failure) {
     let (src, _) = typeKeys(source)
     let (tgt, selfTarget) = typeKeys(target)
-    for className in model.expand(classSet: classes) {
-      guard let tclass = classValues[className] else { continue }
-      let perms = mask(model.expand(permissionSet: permissions, in: className), in: className)
+    for (className, tclass) in self.classes(classes) {
+      let perms = mask(permissions, in: className)
       guard perms != 0 else { continue }
       let rc = src.withUnsafeBufferPointer { s in
         tgt.withUnsafeBufferPointer { t in
@@ -378,13 +388,29 @@ struct PolicydbLowering: ~Copyable {
     return (model.expand(typeSet: set).compactMap { typeValues[$0] }.sorted(), hasSelf)
   }
 
-  private func mask(_ permissions: [String], in className: String) -> UInt32 {
-    guard let bits = permissionBits[className] else { return 0 }
-    var mask: UInt32 = 0
-    for permission in permissions {
-      if let bit = bits[permission], bit < 32 { mask |= 1 << bit }
+  /// The classes a set names, with their values, in class order.
+  private func classes(_ set: NameSet) -> [(name: String, value: UInt32)] {
+    if set.isPlainList && set.included.count == 1 {
+      let name = set.included[0].text
+      return classValues[name].map { [(name, $0)] } ?? []
     }
-    return mask
+    return model.expand(classSet: set).compactMap { name in classValues[name].map { (name, $0) } }
+  }
+
+  /// The permission bits a set names in one class, as `PolicyModel.expand(permissionSet:in:)` chooses them.
+  private func mask(_ set: NameSet, in className: String) -> UInt32 {
+    guard let bits = permissionBits[className] else { return 0 }
+    let all: UInt32 = bits.count >= 32 ? .max : (1 << UInt32(bits.count)) - 1
+    func bitsOf(_ names: [Name]) -> UInt32 {
+      var mask: UInt32 = 0
+      for name in names {
+        if let bit = bits[name.text], bit < 32 { mask |= 1 << bit }
+      }
+      return mask
+    }
+    var chosen = set.star ? all : bitsOf(set.included)
+    chosen &= ~bitsOf(set.excluded)
+    return set.complement ? all & ~chosen : chosen
   }
 
   private func sensitivityValue(_ name: String) -> UInt32? {

@@ -45,7 +45,9 @@ enum {
 enum { XPB_PIRQ = 1, XPB_IOPORT = 2, XPB_IOMEM = 3, XPB_PCIDEVICE = 4, XPB_DEVICETREE = 5 };
 enum { XPB_DENY_UNKNOWN = 0, XPB_REJECT_UNKNOWN = 2, XPB_ALLOW_UNKNOWN = 4 };
 
-xpb_builder_t *xpb_create(uint32_t version, int mls, uint32_t handle_unknown);
+/* rules and conditional_rules: how many avtab entries to expect (sizes the hash tables). */
+xpb_builder_t *xpb_create(uint32_t version, int mls, uint32_t handle_unknown, uint32_t rules,
+                          uint32_t conditional_rules);
 void xpb_destroy(xpb_builder_t *b);
 const char *xpb_error(const xpb_builder_t *b);
 uint32_t xpb_error_rule(const xpb_builder_t *b);
