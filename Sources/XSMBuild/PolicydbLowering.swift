@@ -66,6 +66,8 @@ struct PolicydbLowering: ~Copyable {
 
   /// Builds everything; on failure `diagnostics` holds located errors.
   mutating func run() throws(Failure) {
+    diagnostics = CILLowering.unsupportedNames(in: model)
+    if !diagnostics.isEmpty { throw Failure() }
     try declarations()
     try check(xpb_index(builder))
     for (attribute, members) in model.attributeMembers {

@@ -132,4 +132,11 @@ struct PolicydbDiagnosticsTests {
     #expect(error.id == .sepol.compile && error.message.contains("domU_t exceeds bounds of parent dom0_t"), "\(error.message)")
     #expect(error.span?.line == Self.firstRuleLine)
   }
+
+  /// A `.` in a type name is refused before libsepol sees it, as checkpolicy and CIL refuse it.
+  @Test func aDottedTypeNameIsRefused() async throws {
+    let outcome = try await build("type a.b_t;\n")
+    let error = try #require(errors(outcome).first)
+    #expect(error.id == .lower.unsupportedName && error.span?.line == Self.firstRuleLine && outcome.binary == nil)
+  }
 }
