@@ -51,6 +51,9 @@ struct xpb_builder {
   uint32_t nviolations;
   ocontext_t *tails[OCON_NUM];
   int cached;
+  /* Per type value: its avtab key plus one (0: not worked out yet; 1: none);
+   * filled by the rules, which come after every attribute member. */
+  uint32_t *avtab_keys;
 };
 
 static int fail(xpb_builder_t *b, uint32_t rule, const char *fmt, ...) {
@@ -138,6 +141,7 @@ void xpb_destroy(xpb_builder_t *b) {
   }
   free(b->neverallows);
   free(b->violations);
+  free(b->avtab_keys);
   free(b);
 }
 
@@ -352,9 +356,10 @@ int xpb_index(xpb_builder_t *b) {
   policydb_t *p = b->p;
   if (policydb_index_classes(p) || policydb_index_others(NULL, p, 0))
     return fail(b, 0, "cannot index the policy's symbols");
+  b->avtab_keys = calloc(p->p_types.nprim + 1, sizeof *b->avtab_keys);
   p->type_attr_map = calloc(p->p_types.nprim, sizeof(ebitmap_t));
   p->attr_type_map = calloc(p->p_types.nprim, sizeof(ebitmap_t));
-  if (p->p_types.nprim != 0 && (p->type_attr_map == NULL || p->attr_type_map == NULL))
+  if (b->avtab_keys == NULL || (p->p_types.nprim != 0 && (p->type_attr_map == NULL || p->attr_type_map == NULL)))
     return fail(b, 0, "out of memory");
   for (uint32_t i = 0; i < p->p_types.nprim; i++) {
     ebitmap_init(&p->type_attr_map[i]);
@@ -856,14 +861,21 @@ static int insert_av(xpb_builder_t *b, uint32_t kind, uint32_t s, uint32_t t, ui
  * stays an attribute (the kernel expands it through type_attr_map), one of
  * one type becomes that type, an empty one nothing (0). */
 static uint32_t avtab_key(xpb_builder_t *b, uint32_t key) {
+  if (b->avtab_keys[key] != 0)
+    return b->avtab_keys[key] - 1;
   const ebitmap_t *types = &b->p->attr_type_map[key - 1];
   uint32_t count = ebitmap_cardinality(types);
-  if (count != 1)
-    return count == 0 ? 0 : key;
-  ebitmap_node_t *node;
-  unsigned int bit;
-  ebitmap_for_each_positive_bit(types, node, bit) return bit + 1;
-  return 0;
+  uint32_t result = count == 0 ? 0 : key;
+  if (count == 1) {
+    ebitmap_node_t *node;
+    unsigned int bit;
+    ebitmap_for_each_positive_bit(types, node, bit) {
+      result = bit + 1;
+      break;
+    }
+  }
+  b->avtab_keys[key] = result + 1;
+  return result;
 }
 
 int xpb_avrule(xpb_builder_t *b, uint32_t kind, uint32_t rule, const uint32_t *src, uint32_t ns,
