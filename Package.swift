@@ -25,12 +25,14 @@ let package = Package(
       providers: [.apt(["libsepol-dev"])]
     ),
     .target(name: "XSMSepol", dependencies: ["CSepol", "XSMDiagnostics"], swiftSettings: strict),
+    // Builds the kernel policydb directly with libsepol (xsmc's default backend; no CIL).
+    .target(name: "CPolicyBuild", dependencies: ["CSepol"]),
 
     // MARK: Policy language
     .target(name: "XSMDiagnostics", swiftSettings: strict),
     .target(name: "XSMPolicy", dependencies: ["XSMDiagnostics"], swiftSettings: strict),
     .target(
-      name: "XSMBuild", dependencies: ["XSMPolicy", "XSMSepol", "XSMDiagnostics", "XSMCatalog"],
+      name: "XSMBuild", dependencies: ["XSMPolicy", "XSMSepol", "CPolicyBuild", "XSMDiagnostics", "XSMCatalog"],
       swiftSettings: strict),
     .target(name: "XSMPolicyGen", swiftSettings: strict),
 

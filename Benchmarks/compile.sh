@@ -8,10 +8,13 @@
 #   secilc       secilc --target=xen --policyvers=30 -o X.bin FILE.cil
 #                (FILE.cil from `xsmc build FILE --emit cil`; from `checkpolicy -C` while xsmc
 #                cannot emit CIL -- the table says which)
-#   xsmc         xsmc build FILE -o X.bin
+#   xsmc         xsmc build FILE -o X.bin --json   (the JSON's per-pass `timings` give the breakdown)
 # Wall time and peak RSS of each run are taken with GNU time (`/usr/bin/time -f '%e %M'`); the wall
 # time is also taken with bash's microsecond clock around the same call, and that finer value is
-# the one reported. The table gives the median of RUNS runs and the xsmc/checkpolicy ratios.
+# the one reported. The table gives the median of RUNS runs and the xsmc/checkpolicy ratios, and a
+# second table the median time of each xsmc pass (parse, resolve, policydb, write; expand for trees).
+# A last row times a Xen-sized policy (XEN_POLICY, expanded to one policy.conf first) the same way,
+# process start included.
 #
 # Environment:
 #   SIZES      guest counts (default "10 100 1000 5000")
@@ -22,6 +25,7 @@
 #   SEED       xsmgen seed (default 1)
 #   WORK       scratch directory (default Benchmarks/results/compile, git-ignored)
 #   OUT        Markdown result (default docs/benchmarks.md)
+#   XEN_POLICY policy tree for the Xen-sized row (default policy; empty to skip)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,6 +38,8 @@ FLASK_DIR=${FLASK_DIR:-policy/flask}
 SEED=${SEED:-1}
 WORK=${WORK:-Benchmarks/results/compile}
 OUT=${OUT:-docs/benchmarks.md}
+XEN_POLICY=${XEN_POLICY-policy}
+PASSES="parse resolve policydb write"
 GNU_TIME=/usr/bin/time
 
 die() { echo "compile.sh: $*" >&2; exit 2; }
@@ -89,12 +95,31 @@ fmt_s()  { awk -v x="$1" 'BEGIN { printf (x < 1 ? "%.3f" : "%.2f"), x }'; }
 fmt_mb() { awk -v x="$1" 'BEGIN { printf "%.1f", x / 1024 }'; }
 ratio()  { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "–"; else printf "%.2f", a / b }'; }
 
+# pass_seconds PASS JSON_FILE: the pass's seconds from `xsmc build --json`'s timings (empty if absent).
+pass_seconds() {
+  tr -d ' \n' <"$2" | sed -n "s/.*\"timings\":{[^}]*\"$1\":\([0-9.e-]*\).*/\1/p"
+}
+
 ROWS=()
+PASS_ROWS=()
 NOTES=()
-for n in $SIZES; do
+CASES="$SIZES"
+if [[ -n $XEN_POLICY && $XSMC_OK -eq 1 ]]; then
+  if "$XSMC" build "$XEN_POLICY" --emit conf -o "$WORK/xen.conf" >"$WORK/last.log" 2>&1; then
+    CASES="$CASES xen"
+  else
+    NOTES+=("the Xen-sized row is missing: \`xsmc build $XEN_POLICY --emit conf\` failed")
+  fi
+fi
+for n in $CASES; do
   conf="$WORK/g$n.conf"
-  "$XSMGEN" --guests "$n" --seed "$SEED" --flask-dir "$FLASK_DIR" -o "$conf"
-  types=$(sed -n 's/.* types: \([0-9]*\),.*/\1/p' "$conf" | head -1)
+  if [[ $n == xen ]]; then
+    conf="$WORK/xen.conf"
+    types=$(grep -c '^type ' "$conf" || true)
+  else
+    "$XSMGEN" --guests "$n" --seed "$SEED" --flask-dir "$FLASK_DIR" -o "$conf"
+    types=$(sed -n 's/.* types: \([0-9]*\),.*/\1/p' "$conf" | head -1)
+  fi
   size_kb=$(( $(wc -c <"$conf") / 1024 ))
 
   # CIL for secilc: xsmc's own, else checkpolicy's.
@@ -110,6 +135,7 @@ for n in $SIZES; do
 
   cp_log="$WORK/cp.$n.log"; se_log="$WORK/se.$n.log"; xs_log="$WORK/xs.$n.log"
   : >"$cp_log"; : >"$se_log"; : >"$xs_log"
+  for pass in $PASSES; do : >"$WORK/pass.$pass.$n.log"; done
   xs_status="ok"
   [[ $XSMC_OK -eq 1 ]] || xs_status="not built"
   for ((r = 1; r <= RUNS; r++)); do
@@ -119,9 +145,14 @@ for n in $SIZES; do
     run_timed "$se_log" -- secilc --target=xen --policyvers=30 -f /dev/null -o "$WORK/se.bin" "$cil" \
       || die "secilc failed for N=$n ($cil_src): $(cat "$WORK/last.log")"
     if [[ $xs_status == ok ]]; then
-      if ! run_timed "$xs_log" -- "$XSMC" build "$conf" -o "$WORK/xs.bin"; then
+      if ! run_timed "$xs_log" -- "$XSMC" build "$conf" -o "$WORK/xs.bin" --json; then
         xs_status="failed"
         NOTES+=("N=$n: \`xsmc build\` failed: $(head -c 300 "$WORK/last.log" | tr '\n' ' ')")
+      else
+        for pass in $PASSES; do
+          seconds=$(pass_seconds "$pass" "$WORK/last.log")
+          [[ -n $seconds ]] && echo "$seconds" >>"$WORK/pass.$pass.$n.log"
+        done
       fi
     fi
   done
@@ -131,6 +162,12 @@ for n in $SIZES; do
   if [[ $xs_status == ok ]]; then
     xs_t=$(median 1 "$xs_log"); xs_m=$(median 2 "$xs_log")
     xs_cols="$(fmt_s "$xs_t") | $(fmt_mb "$xs_m") | $(ratio "$xs_t" "$cp_t") | $(ratio "$xs_m" "$cp_m")"
+    pass_cols=""
+    for pass in $PASSES; do
+      p=$(median 1 "$WORK/pass.$pass.$n.log")
+      pass_cols+=" $([[ -n $p ]] && fmt_s "$p" || echo "–") |"
+    done
+    PASS_ROWS+=("| $n |$pass_cols $(fmt_s "$xs_t") | $(fmt_s "$cp_t") |")
   else
     xs_cols="xsmc: $xs_status | – | – | –"
   fi
@@ -152,7 +189,20 @@ done
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "Commands: \`checkpolicy -t Xen -c 30 -o X.bin FILE\`; \`secilc --target=xen --policyvers=30 -o X.bin FILE.cil\`"
-  echo "(CIL made once per size, not timed); \`xsmc build FILE -o X.bin\`. Ratios below 1 mean xsmc is faster / smaller."
+  echo "(CIL made once per size, not timed); \`xsmc build FILE -o X.bin --json\`. Ratios below 1 mean xsmc is faster / smaller."
+  echo "The \`xen\` row is the project's own policy tree (\`$XEN_POLICY\`) expanded to one policy.conf, so every tool"
+  echo "reads the same file; at that size the times are mostly process start."
+  echo
+  echo "### xsmc passes"
+  echo
+  echo "Median seconds of each pass as \`xsmc build --json\` reports it (\`timings\`): parse (tokens and"
+  echo "statements), resolve (names checked into the policy model), policydb (libsepol's policydb built from the"
+  echo "model, neverallows checked), write (the binary and its summary). The rest of xsmc's wall time is process"
+  echo "start, reading the file, writing the output and exit."
+  echo
+  echo "| guests | parse s | resolve s | policydb s | write s | xsmc wall s | checkpolicy wall s |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${PASS_ROWS[@]}"
   if [[ ${#NOTES[@]} -gt 0 ]]; then
     echo
     echo "Notes:"

@@ -4,6 +4,15 @@ import XSMDiagnostics
 import XSMPolicy
 import XSMSepol
 
+/// How the checked model becomes a binary policy.
+public enum Backend: String, Sendable, CaseIterable {
+  /// libsepol's policydb built from the model directly (the default).
+  case policydb
+  /// The model lowered to CIL text and compiled by libsepol's CIL compiler,
+  /// the binary read back for the summary (the earlier route, kept to compare).
+  case cil
+}
+
 /// How a binary policy is built.
 public struct BuildOptions: Sendable {
   public var policyVersion: Int
@@ -17,6 +26,8 @@ public struct BuildOptions: Sendable {
   public var xenRelease: XenRelease?
   /// Warnings reported as errors (`-Werror=ID`): they fail the build.
   public var warningsAsErrors: Set<DiagnosticID> = []
+  /// How the model becomes a binary.
+  public var backend: Backend = .policydb
 
   public init(
     policyVersion: Int = 30, mls: Bool = false, handleUnknown: HandleUnknown = .deny, catalog: OpCatalog? = nil,
@@ -53,9 +64,10 @@ public struct BuildOutcome: Sendable {
   public var isInputError: Bool { diagnostics.hasInputErrors }
 }
 
-/// The compiler pipeline: the policy front end, then libsepol (through CIL)
-/// for the binary Xen loads. libsepol's messages are mapped back to the
-/// policy lines whose CIL they came from.
+/// The compiler pipeline: the policy front end, then libsepol for the binary
+/// Xen loads: by default a policydb built from the model directly
+/// (`PolicydbLowering`), or through CIL (`Backend.cil`), whose messages are
+/// mapped back to the policy lines their CIL lines came from.
 public enum PolicyBuilder {
   /// The name libsepol sees for the generated CIL; its line numbers are mapped back.
   static let cilName = "xsmc-lowered.cil"
@@ -75,16 +87,71 @@ public enum PolicyBuilder {
   }
 
   public static func build(_ source: PolicySource, options: BuildOptions, compile: Bool = true) async -> BuildOutcome {
-    let frontend = PolicyFrontend.run(source, options: options.checkOptions)
+    // CIL text is made only where it is used: the CIL backend and `--emit`.
+    let frontend = PolicyFrontend.run(source, options: options.checkOptions, lower: options.backend == .cil || !compile)
     var outcome = BuildOutcome(
       frontend: frontend, binary: nil, summary: nil,
       diagnostics: frontend.diagnostics.promotingWarnings(options.warningsAsErrors), timings: frontend.timings)
-    guard compile, let cil = frontend.cil, !outcome.diagnostics.hasErrors else { return outcome }
-    let clock = ContinuousClock()
-    let start = clock.now
-    let result = await compileCIL(cil, options: options.sepolOptions)
-    let elapsed = clock.now - start
-    outcome.timings.append((.libsepol, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    guard compile, !outcome.diagnostics.hasErrors else { return outcome }
+    switch options.backend {
+    case .policydb:
+      guard let model = frontend.model else { return outcome }
+      let built = await buildPolicydb(model, options: options)
+      outcome.binary = built.binary
+      outcome.summary = built.summary
+      outcome.timings += built.timings
+      outcome.diagnostics.append(contentsOf: MacroDiagnostics.withExpansionNotes(built.diagnostics, map: frontend.macroExpansions))
+    case .cil:
+      guard let cil = frontend.cil else { return outcome }
+      let start = ContinuousClock.now
+      let result = await compileCIL(cil, options: options.sepolOptions)
+      outcome.timings.append((.libsepol, seconds(since: start)))
+      compiled(result, cil: cil, into: &outcome)
+    }
+    outcome.diagnostics = PolicyFrontend.attach(outcome.diagnostics, frontend.sourceMap)
+      .promotingWarnings(options.warningsAsErrors)
+    return outcome
+  }
+
+  private static func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+  }
+
+  /// The direct backend: the policydb from the model, then its binary and
+  /// summary; the policydb is freed before this returns.
+  @SepolActor
+  private static func buildPolicydb(_ model: PolicyModel, options: BuildOptions)
+    -> (binary: [UInt8]?, summary: PolicySummary?, diagnostics: [Diagnostic], timings: [(pass: FrontendPass, seconds: Double)])
+  {
+    let start = ContinuousClock.now
+    guard var lowering = PolicydbLowering(model: model, options: options) else {
+      return (nil, nil, [Diagnostic(.sepol.outOfMemory, .error, "libsepol could not allocate a policydb")], [])
+    }
+    do {
+      try lowering.run()
+    } catch {
+      return (nil, nil, lowering.diagnostics, [(.policydb, seconds(since: start))])
+    }
+    let built = ContinuousClock.now
+    var timings: [(pass: FrontendPass, seconds: Double)] = [(.policydb, seconds(since: start))]
+    guard let policydb = lowering.policydb else { return (nil, nil, lowering.diagnostics, timings) }
+    do {
+      let binary = try BuiltPolicydb.binary(of: policydb)
+      let summary = BuiltPolicydb.summary(of: policydb)
+      timings.append((.write, seconds(since: built)))
+      return (binary, summary, lowering.diagnostics, timings)
+    } catch {
+      return (nil, nil, lowering.diagnostics + [Diagnostic(error.id, .error, "libsepol: \(error.message)")], timings)
+    }
+  }
+
+  /// What the CIL backend's result adds to `outcome`: the binary and summary,
+  /// or libsepol's messages mapped back to the policy lines.
+  private static func compiled(
+    _ result: Result<([UInt8], PolicySummary, [SepolMessage]), SepolError>, cil: CILOutput, into outcome: inout BuildOutcome
+  ) {
+    let frontend = outcome.frontend
     switch result {
     case .success(let (binary, summary, messages)):
       outcome.binary = binary
@@ -103,9 +170,6 @@ public enum PolicyBuilder {
       }
       outcome.diagnostics.append(contentsOf: MacroDiagnostics.withExpansionNotes(mapped, map: frontend.macroExpansions))
     }
-    outcome.diagnostics = PolicyFrontend.attach(outcome.diagnostics, frontend.sourceMap)
-      .promotingWarnings(options.warningsAsErrors)
-    return outcome
   }
 
   @SepolActor

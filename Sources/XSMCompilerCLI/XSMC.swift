@@ -61,6 +61,11 @@ struct PolicyOptions: ParsableArguments {
   @Option(name: .long, help: "What Xen does with permissions the policy does not define: deny, reject or allow.")
   var handleUnknown: HandleUnknown = .deny
 
+  @Option(name: .long, help: ArgumentHelp(
+    "How the binary is made: policydb (libsepol's policydb built from the checked policy, the default) or cil (through libsepol's CIL compiler, the earlier route).",
+    valueName: "backend"))
+  var backend: Backend = .policydb
+
   @Option(name: .long, help: "Show at most this many errors (0 shows all).")
   var maxErrors: Int = 20
 
@@ -136,8 +141,10 @@ struct PolicyOptions: ParsableArguments {
   }
 
   var buildOptions: BuildOptions {
-    BuildOptions(policyVersion: policyVersion, mls: mls || mcs, handleUnknown: handleUnknown, tree: treeOptions,
-      xenRelease: try? xenRelease(), warningsAsErrors: (try? promotedWarnings()) ?? [])
+    var options = BuildOptions(policyVersion: policyVersion, mls: mls || mcs, handleUnknown: handleUnknown,
+      tree: treeOptions, xenRelease: try? xenRelease(), warningsAsErrors: (try? promotedWarnings()) ?? [])
+    options.backend = backend
+    return options
   }
 
   /// `--explain-layout`: prints how the tree is read instead of building it.
@@ -181,6 +188,7 @@ struct PolicyOptions: ParsableArguments {
 }
 
 extension HandleUnknown: ExpressibleByArgument {}
+extension Backend: ExpressibleByArgument {}
 extension DiagnosticRenderer.Format: ExpressibleByArgument {}
 extension DumpPoint: ExpressibleByArgument {}
 

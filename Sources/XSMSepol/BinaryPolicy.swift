@@ -53,10 +53,31 @@ public final class BinaryPolicy {
   }
 
   /// Header fields and symbol counts.
-  public var summary: PolicySummary {
+  public var summary: PolicySummary { PolicySummary(db) }
+
+  /// Real types (not attributes, not aliases), in value order.
+  public var typeNames: [String] { PolicyTables.typeNames(db) }
+
+  /// Classes in value order, each with its permissions in bit order:
+  /// `permissions[i]` is the name of bit `i` (inherited common permissions
+  /// first, as libsepol numbers them).
+  public var classes: [(name: String, permissions: [String])] { PolicyTables.classes(db) }
+
+  /// Initial SIDs with a context, in SID-number order.
+  ///
+  /// A binary policy stores each initial SID's number and context, not its
+  /// name, so names come from Xen's numbering
+  /// (`xen/xsm/flask/policy/initial_sids`: 1 `xenboot`, 2 `xen`, 3 `dom0`, …,
+  /// 13 `domDM`); numbers past that table are named `sid<N>`.
+  public var initialSIDNames: [String] { PolicyTables.initialSIDNames(db) }
+}
+
+extension PolicySummary {
+  /// Header fields and symbol counts of a policydb in memory.
+  init(_ db: UnsafeMutablePointer<sepol_policydb_t>) {
     var s = xsm_policy_summary_t()
     xsm_policy_summarize(db, &s)
-    return PolicySummary(
+    self.init(
       target: s.target_platform == SEPOL_TARGET_XEN ? "XenFlask" : "SE Linux",
       version: Int(s.policy_version),
       mls: s.mls != 0,
@@ -77,22 +98,24 @@ public final class BinaryPolicy {
         pirq: Int(s.pirq), ioport: Int(s.ioport), iomem: Int(s.iomem),
         pciDevice: Int(s.pcidevice), deviceTree: Int(s.devicetree)))
   }
+}
 
-  /// Real types (not attributes, not aliases), in value order.
-  public var typeNames: [String] { PolicyTables.typeNames(db) }
-
-  /// Classes in value order, each with its permissions in bit order:
-  /// `permissions[i]` is the name of bit `i` (inherited common permissions
-  /// first, as libsepol numbers them).
-  public var classes: [(name: String, permissions: [String])] { PolicyTables.classes(db) }
-
-  /// Initial SIDs with a context, in SID-number order.
+/// A policydb built in memory by another module (xsmc's direct backend
+/// hands it over as an untyped `sepol_policydb_t *`): its binary and its
+/// summary, with no read-back. The caller keeps ownership.
+@SepolActor
+public enum BuiltPolicydb {
+  /// The binary policy (`sepol_policydb_write` into memory).
   ///
-  /// A binary policy stores each initial SID's number and context, not its
-  /// name, so names come from Xen's numbering
-  /// (`xen/xsm/flask/policy/initial_sids`: 1 `xenboot`, 2 `xen`, 3 `dom0`, …,
-  /// 13 `domDM`); numbers past that table are named `sid<N>`.
-  public var initialSIDNames: [String] { PolicyTables.initialSIDNames(db) }
+  /// - Throws: ``SepolError`` `sepol.write-failed` or `sepol.out-of-memory`.
+  public static func binary(of policydb: UnsafeMutableRawPointer) throws(SepolError) -> [UInt8] {
+    try PolicyDatabase.write(policydb.assumingMemoryBound(to: sepol_policydb_t.self))
+  }
+
+  /// Header fields and symbol counts.
+  public static func summary(of policydb: UnsafeMutableRawPointer) -> PolicySummary {
+    PolicySummary(policydb.assumingMemoryBound(to: sepol_policydb_t.self))
+  }
 }
 
 /// Reads a whole file, mapping failures to `sepol.file-read-failed`.

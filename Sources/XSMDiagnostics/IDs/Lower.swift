@@ -11,6 +11,6 @@ extension DiagnosticID {
       `Tests/XSMPolicyTests/NegativeTests.swift`.
       """
 
-    public let unsupportedName = DiagnosticID("lower.unsupported-name", "a name with `.`, which CIL reserves")
+    public let unsupportedName = DiagnosticID("lower.unsupported-name", "a name with `.`, which CIL reserves and checkpolicy rejects")
   }
 }

@@ -7,14 +7,16 @@ extension DiagnosticID {
     public static let phase = "sepol"
     public static let title = "libsepol"
     public static let summary = """
-      `sepol.compile` and `sepol.neverallow` are libsepol's own complaints, mapped back to the statement that \
-      produced the CIL line. The others are the errors of the libsepol wrapper (`SepolError`): a build reports \
+      `sepol.compile` and `sepol.neverallow` are what building the binary with libsepol finds, at the statement \
+      that caused it: the policydb backend checks each rule as it adds it; the CIL backend (`--backend cil`) maps \
+      libsepol's messages back from the CIL line. The others are the errors of the libsepol wrapper (`SepolError`): a build reports \
       one when libsepol fails without a message; reading policies and computing decisions throw them. Tests: \
       `Tests/XSMBuildTests/TreeDiagnosticsTests.swift` and `Tests/XSMSepolTests`.
       """
 
     public let compile = DiagnosticID(
-      "sepol.compile", "libsepol's message while compiling the CIL, at the statement that produced the line")
+      "sepol.compile",
+      "libsepol refused the policy (conflicting type rules, an invalid context, a type bounds violation), at the statement")
     public let neverallow = DiagnosticID(
       "sepol.neverallow", "a rule grants what a neverallow forbids (with a note at the neverallow)")
     public let cilParseFailed = DiagnosticID("sepol.cil-parse-failed", "the CIL text is not well-formed")

@@ -13,8 +13,13 @@ public enum FrontendPass: String, CaseIterable, Sendable, Codable {
   case resolve
   /// The model written as CIL for libsepol.
   case lower
-  /// libsepol's CIL compiler and policy writer.
+  /// libsepol's CIL compiler and policy writer (the `--backend cil` route).
   case libsepol
+  /// The policydb built from the model with libsepol (the default backend),
+  /// neverallows checked.
+  case policydb
+  /// The policydb written as the binary Xen loads, and its summary.
+  case write
 }
 
 /// What `--dump` can show: the lexer's tokens, or the output of a pass

@@ -25,7 +25,6 @@ public struct CILLowering {
   private var spans: [SourceSpan?] = []
   private var generatedSets: [String: String] = [:]
   private var generatedLines: [String] = []
-  public private(set) var diagnostics: [Diagnostic] = []
 
   public init(model: PolicyModel) {
     self.model = model
@@ -35,7 +34,7 @@ public struct CILLowering {
   public static func lower(_ model: PolicyModel) -> (CILOutput, [Diagnostic]) {
     var lowering = CILLowering(model: model)
     let output = lowering.run()
-    return (output, lowering.diagnostics)
+    return (output, unsupportedNames(in: model))
   }
 
   private mutating func emit(_ line: String, _ span: SourceSpan?) {
@@ -97,13 +96,11 @@ public struct CILLowering {
     let typeIndex = Dictionary(uniqueKeysWithValues: model.typeOrder.enumerated().map { ($1, $0) })
     for name in model.typeOrder {
       let symbol = model.typeSymbols[name]
-      checkName(name, symbol?.span)
       emit("(type \(name))", symbol?.span)
       emit("(roletype object_r \(name))", symbol?.span)
     }
     for name in model.attributeOrder {
       let symbol = model.typeSymbols[name]
-      checkName(name, symbol?.span)
       emit("(typeattribute \(name))", symbol?.span)
       let members = (model.attributeMembers[name] ?? []).sorted { typeIndex[$0, default: 0] < typeIndex[$1, default: 0] }
       if !members.isEmpty { emit("(typeattributeset \(name) (\(members.joined(separator: " "))))", symbol?.span) }
@@ -115,11 +112,13 @@ public struct CILLowering {
     }
   }
 
-  private mutating func checkName(_ name: String, _ span: SourceSpan?) {
-    if name.contains(".") {
-      diagnostics.append(
-        Diagnostic(.lower.unsupportedName, .error, "`\(name)` contains `.`, which libsepol's CIL reserves for namespaces",
-          span: span, label: "rename without `.`"))
+  /// Type and attribute names neither backend takes: a `.` is CIL's
+  /// namespace separator, and checkpolicy rejects it too.
+  public static func unsupportedNames(in model: PolicyModel) -> [Diagnostic] {
+    (model.typeOrder + model.attributeOrder).filter { $0.contains(".") }.map { name in
+      Diagnostic(.lower.unsupportedName, .error,
+        "`\(name)` contains `.`, which libsepol's CIL reserves for namespaces and checkpolicy rejects",
+        span: model.typeSymbols[name]?.span, label: "rename without `.`")
     }
   }
 
