@@ -1,3 +1,4 @@
+import Foundation
 import XSMCatalog
 import XSMDiagnostics
 import XSMPolicy
@@ -180,5 +181,38 @@ public struct OpRuleExpander: OpRuleExpanding {
     private mutating func warning(_ id: DiagnosticID, _ message: String, _ span: SourceSpan) {
       diagnostics.append(Diagnostic(id, .warning, message, span: span))
     }
+  }
+}
+
+/// An op catalog read the first time a policy's op rules need it, so that a
+/// build of a policy without op rules never pays for reading one (on a
+/// Xen-sized policy that was most of xsmc's start-up).
+public final class DeferredOpCatalog: @unchecked Sendable {
+  private let load: @Sendable () -> OpCatalog?
+  private let lock = NSLock()
+  private var loaded: OpCatalog??
+
+  /// `load` runs at most once; nil from it means no catalog could be read
+  /// (it reports why itself).
+  public init(_ load: @escaping @Sendable () -> OpCatalog?) { self.load = load }
+
+  /// The catalog, read on first use.
+  public var catalog: OpCatalog? {
+    lock.lock()
+    defer { lock.unlock() }
+    if let loaded { return loaded }
+    let catalog = load()
+    loaded = .some(catalog)
+    return catalog
+  }
+}
+
+/// Expands op rules through a catalog read only when a policy has op rules.
+struct DeferredOpRuleExpander: OpRuleExpanding {
+  let deferred: DeferredOpCatalog
+
+  func expand(_ syntax: PolicySyntax) -> OpRuleExpansion {
+    if let catalog = deferred.catalog { return OpRuleExpander(catalog: catalog).expand(syntax) }
+    return OpRuleExpansion(syntax: syntax, expansions: [], diagnostics: [PolicyFrontend.noCatalogDiagnostic])
   }
 }

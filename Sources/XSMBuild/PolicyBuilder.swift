@@ -20,6 +20,8 @@ public struct BuildOptions: Sendable {
   public var handleUnknown: HandleUnknown
   /// The op catalog that op rules expand through; op rules are errors without one.
   public var catalog: OpCatalog?
+  /// Used when `catalog` is nil: a catalog read only if the policy has op rules.
+  public var deferredCatalog: DeferredOpCatalog?
   /// How a policy tree is read (classes directory, extra m4 definitions).
   public var tree: TreeOptions
   /// The Xen release `check.xen-abi` compares with (`--xen`); nil: the release the policy's classes match.
@@ -43,8 +45,9 @@ public struct BuildOptions: Sendable {
   }
 
   public var checkOptions: CheckOptions {
-    CheckOptions(mls: mls, policyVersion: policyVersion, opRules: catalog.map { OpRuleExpander(catalog: $0) },
-      tree: tree, xenRelease: xenRelease)
+    let opRules: (any OpRuleExpanding)? =
+      catalog.map { OpRuleExpander(catalog: $0) } ?? deferredCatalog.map { DeferredOpRuleExpander(deferred: $0) }
+    return CheckOptions(mls: mls, policyVersion: policyVersion, opRules: opRules, tree: tree, xenRelease: xenRelease)
   }
   var sepolOptions: SepolBuildOptions {
     SepolBuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)

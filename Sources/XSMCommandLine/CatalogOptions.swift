@@ -27,13 +27,27 @@ public struct CatalogOptions: ParsableArguments {
 
   /// The catalog and what loading it reported.
   public func load(near policyTree: String? = nil) -> (OpCatalog?, DiagnosticList) {
-    directory(near: policyTree).map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
+    Self.load(directory: directory(near: policyTree))
   }
 
   /// Loads the catalog, writing its diagnostics to the console; nil after errors.
   public func load(near policyTree: String? = nil, renderer: DiagnosticRenderer) -> OpCatalog? {
-    let (catalog, diagnostics) = load(near: policyTree)
-    if !diagnostics.isEmpty { Console.current.complain(renderer.render(diagnostics)) }
-    return catalog
+    loader(near: policyTree, renderer: renderer)()
+  }
+
+  /// What `load(near:renderer:)` does, to run later (for a catalog read only
+  /// when a policy turns out to need it).
+  public func loader(near policyTree: String? = nil, renderer: DiagnosticRenderer) -> @Sendable () -> OpCatalog? {
+    let directory = directory(near: policyTree)
+    return {
+      let (catalog, diagnostics) = Self.load(directory: directory)
+      if !diagnostics.isEmpty { Console.current.complain(renderer.render(diagnostics)) }
+      return catalog
+    }
+  }
+
+  /// The catalog in `directory`, or the built-in one for nil.
+  static func load(directory: String?) -> (OpCatalog?, DiagnosticList) {
+    directory.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
   }
 }

@@ -167,12 +167,13 @@ struct PolicyOptions: ParsableArguments {
     return XenABIHistory.releasesMatching(classOrder: model.classOrder, permissions: model.permissions(of:))
   }
 
-  /// Build options with the op catalog that op rules expand through. A
-  /// catalog that fails to load is reported, and the build goes on without
-  /// one (a policy without op rules does not need it).
+  /// Build options with the op catalog that op rules expand through, read
+  /// only when the policy has op rules. A catalog that fails to load is
+  /// reported then, and the build goes on without one.
   func buildOptions(catalog catalogOptions: CatalogOptions) -> BuildOptions {
     var options = buildOptions
-    options.catalog = catalogOptions.load(near: PolicyTree.isTree(input) ? input : nil, renderer: renderer)
+    options.deferredCatalog = DeferredOpCatalog(
+      catalogOptions.loader(near: PolicyTree.isTree(input) ? input : nil, renderer: renderer))
     return options
   }
 

@@ -115,6 +115,11 @@ enum OpRuleText {
 /// diagnostic. A pass runs only when the passes before it produced no error
 /// that would make its output meaningless.
 public enum PolicyFrontend {
+  /// The error for op rules in a build that has no op catalog.
+  public static var noCatalogDiagnostic: Diagnostic {
+    Diagnostic(.op.noCatalog, .error, "the policy uses op rules but no op catalog is loaded", help: "pass `--catalog DIR`")
+  }
+
   public static func run(_ source: PolicySource, options: CheckOptions, lower: Bool = true) -> FrontendResult {
     let clock = ContinuousClock()
     var timings: [(FrontendPass, Double)] = []
@@ -181,8 +186,7 @@ public enum PolicyFrontend {
         opRuleExpansions = expansion.expansions
         diagnostics.append(contentsOf: expansion.diagnostics)
       } else {
-        diagnostics.append(Diagnostic(.op.noCatalog, .error,
-          "the policy uses op rules but no op catalog is loaded", help: "pass `--catalog DIR`"))
+        diagnostics.append(noCatalogDiagnostic)
       }
     }
     let (model, checkDiagnostics) = time(.resolve) { Resolver.check(syntax, options: options) }

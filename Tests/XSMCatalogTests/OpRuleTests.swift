@@ -134,6 +134,39 @@ struct OpRuleTests {
     let outcome = await PolicyBuilder.build(.text(name: "rules.conf", text: text), options: BuildOptions())
     #expect(outcome.diagnostics.items.contains { $0.id.rawValue == "op.no-catalog" })
   }
+
+  /// A deferred catalog is read once, and only by a policy with op rules.
+  @Test func aDeferredCatalogIsReadOnlyForOpRules() async throws {
+    let reads = ReadCounter()
+    var options = BuildOptions()
+    options.deferredCatalog = DeferredOpCatalog {
+      reads.increment()
+      return EmbeddedCatalog.load().0
+    }
+    let plain = opRulePolicy.replacingOccurrences(of: "RULES", with: "allow dom0_t domU_t : domain { pause };")
+    let withoutOps = await PolicyBuilder.build(.text(name: "plain.conf", text: plain), options: options)
+    #expect(withoutOps.binary != nil && reads.count == 0, "no op rules: the catalog is never read")
+    let rules = opRulePolicy.replacingOccurrences(of: "RULES", with: "allow dom0_t domU_t : op { domctl.pause };")
+    for _ in 0..<2 {
+      let outcome = await PolicyBuilder.build(.text(name: "rules.conf", text: rules), options: options)
+      #expect(outcome.binary != nil, "\(outcome.diagnostics.items.map(\.message))")
+    }
+    #expect(reads.count == 1, "read on first use, then kept")
+
+    #expect(BuildOptions().deferredCatalog == nil)
+    var broken = BuildOptions()
+    broken.deferredCatalog = DeferredOpCatalog { nil }
+    let outcome = await PolicyBuilder.build(.text(name: "rules.conf", text: rules), options: broken)
+    #expect(outcome.binary == nil && outcome.diagnostics.items.contains { $0.id.rawValue == "op.no-catalog" })
+  }
+}
+
+/// Counts calls from any thread.
+final class ReadCounter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = 0
+  func increment() { lock.lock(); value += 1; lock.unlock() }
+  var count: Int { lock.lock(); defer { lock.unlock() }; return value }
 }
 
 @SepolActor
