@@ -52,7 +52,7 @@ public struct NeverallowProbe: Sendable {
     } catch {
       return rules.map { _ in NeverallowCheck(status: .notChecked, text: "not checked (cannot copy `\(path)`: \(error))") }
     }
-    let outcome = await PolicyBuilder.build(.path(copy), options: BuildOptions(mls: spec.mls))
+    let outcome = await PolicyBuilder.build(.path(copy), options: .forPolicy(at: copy, mls: spec.mls))
     let errors = outcome.diagnostics.items.filter { $0.severity == .error }
     guard !errors.isEmpty else {
       return rules.map { _ in NeverallowCheck(status: .holds, text: "no neverallow of `\(spec.policy ?? path)` forbids it") }

@@ -207,6 +207,33 @@ public final class DeferredOpCatalog: @unchecked Sendable {
   }
 }
 
+extension DeferredOpCatalog {
+  /// The catalog `xsmc build` would use for the policy at `path` when no
+  /// `--catalog` is given: a tree's own `ops/` directory, else the built-in
+  /// catalog. Load errors make op rules fail with `op.no-catalog`.
+  public static func forPolicy(at path: String) -> DeferredOpCatalog {
+    let directory = PolicyTree.isTree(path) ? ownDirectory(ofTree: path) : nil
+    return DeferredOpCatalog { (directory.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()).0 }
+  }
+
+  /// A tree's own catalog: its `ops/` directory, when there is one.
+  public static func ownDirectory(ofTree tree: String) -> String? {
+    let ops = (tree as NSString).appendingPathComponent("ops")
+    var isDirectory: ObjCBool = false
+    return FileManager.default.fileExists(atPath: ops, isDirectory: &isDirectory) && isDirectory.boolValue ? ops : nil
+  }
+}
+
+extension BuildOptions {
+  /// Options for building the policy source at `path` the way a system file
+  /// names one: MLS or not, op rules through the catalog `xsmc build` would use.
+  public static func forPolicy(at path: String, mls: Bool) -> BuildOptions {
+    var options = BuildOptions(mls: mls)
+    options.deferredCatalog = .forPolicy(at: path)
+    return options
+  }
+}
+
 /// Expands op rules through a catalog read only when a policy has op rules.
 struct DeferredOpRuleExpander: OpRuleExpanding {
   let deferred: DeferredOpCatalog

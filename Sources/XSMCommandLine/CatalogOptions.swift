@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import XSMBuild
 import XSMCatalog
 import XSMDiagnostics
 
@@ -18,11 +19,7 @@ public struct CatalogOptions: ParsableArguments {
   /// The directory that will be read, or nil for the built-in catalog.
   public func directory(near policyTree: String? = nil) -> String? {
     if let catalog { return catalog }
-    guard let policyTree else { return nil }
-    let candidate = (policyTree as NSString).appendingPathComponent("ops")
-    var isDirectory: ObjCBool = false
-    return FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) && isDirectory.boolValue
-      ? candidate : nil
+    return policyTree.flatMap { DeferredOpCatalog.ownDirectory(ofTree: $0) }
   }
 
   /// The catalog and what loading it reported.

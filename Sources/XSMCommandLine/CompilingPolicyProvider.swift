@@ -10,7 +10,7 @@ extension PolicyProvider {
   /// beside a binary.
   public static let compiling = PolicyProvider(
     compiling: { path, mls in
-      let (binary, diagnostics) = await PolicyBuilder.compiledBinary(.path(path), options: BuildOptions(mls: mls))
+      let (binary, diagnostics) = await PolicyBuilder.compiledBinary(.path(path), options: .forPolicy(at: path, mls: mls))
       return (binary, diagnostics.items)
     },
     ruleSources: { path, mls, binary, isBinaryFile in

@@ -80,7 +80,7 @@ final class LazyRuleOriginMap: Sendable {
   var value: RuleOriginMap? {
     built.withLock { built in
       if let built { return built }
-      let frontend = PolicyFrontend.run(.path(path), options: BuildOptions(mls: mls).checkOptions, lower: false)
+      let frontend = PolicyFrontend.run(.path(path), options: BuildOptions.forPolicy(at: path, mls: mls).checkOptions, lower: false)
       let map = RuleOriginMap(frontend, source: path)
       built = .some(map)
       return map

@@ -204,4 +204,23 @@ struct RuleCitationTests {
     #expect(embedded.out.hasSuffix("(no source map: the policy is a binary; build it with xsmc build --origins to get file:line)\n"),
       "\(embedded.out.suffix(300))")
   }
+
+  /// A host whose policy is a tree with op rules: xsmq builds it with the
+  /// tree's own catalog, as xsmc build does (it used to fail with
+  /// op.no-catalog), and cites the op rule at its line.
+  @Test func aTreeWithOpRulesIsAHostPolicy() async throws {
+    let dir = try Self.scratch()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let tree = dir + "/policy"
+    try FileManager.default.copyItem(atPath: Self.tree, toPath: tree)
+    let module = tree + "/modules/domU.te"
+    let text = try String(contentsOfFile: module, encoding: .utf8)
+    try (text + "allow dom0_t domU_t : op { domctl.pause };\n").write(toFile: module, atomically: true, encoding: .utf8)
+    let opLine = try Self.line(in: module, containing: [": op { domctl.pause }"])
+    let host = try Self.system(policy: tree, in: dir)
+
+    let r = await xsmq(["can", "dom0", "domctl.pause", "db", "--why", "--system", host])
+    #expect(r.status == 0, "\(r.err)")
+    #expect(r.out.contains("\n         from \(module):\(opLine): allow dom0_t domU_t:domain pause;\n"), "\(r.out)")
+  }
 }
