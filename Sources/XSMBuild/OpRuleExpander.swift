@@ -213,7 +213,12 @@ extension DeferredOpCatalog {
   /// catalog. Load errors make op rules fail with `op.no-catalog`.
   public static func forPolicy(at path: String) -> DeferredOpCatalog {
     let directory = PolicyTree.isTree(path) ? ownDirectory(ofTree: path) : nil
-    return DeferredOpCatalog { (directory.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()).0 }
+    return DeferredOpCatalog { load(directory: directory).0 }
+  }
+
+  /// The catalog in `directory`, or the built-in one for nil, and what loading it reported.
+  public static func load(directory: String?) -> (OpCatalog?, DiagnosticList) {
+    directory.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
   }
 
   /// A tree's own catalog: its `ops/` directory, when there is one.

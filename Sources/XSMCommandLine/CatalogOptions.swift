@@ -24,7 +24,7 @@ public struct CatalogOptions: ParsableArguments {
 
   /// The catalog and what loading it reported.
   public func load(near policyTree: String? = nil) -> (OpCatalog?, DiagnosticList) {
-    Self.load(directory: directory(near: policyTree))
+    DeferredOpCatalog.load(directory: directory(near: policyTree))
   }
 
   /// Loads the catalog, writing its diagnostics to the console; nil after errors.
@@ -37,14 +37,9 @@ public struct CatalogOptions: ParsableArguments {
   public func loader(near policyTree: String? = nil, renderer: DiagnosticRenderer) -> @Sendable () -> OpCatalog? {
     let directory = directory(near: policyTree)
     return {
-      let (catalog, diagnostics) = Self.load(directory: directory)
+      let (catalog, diagnostics) = DeferredOpCatalog.load(directory: directory)
       if !diagnostics.isEmpty { Console.current.complain(renderer.render(diagnostics)) }
       return catalog
     }
-  }
-
-  /// The catalog in `directory`, or the built-in one for nil.
-  static func load(directory: String?) -> (OpCatalog?, DiagnosticList) {
-    directory.map { CatalogLoader.load(directory: $0) } ?? EmbeddedCatalog.load()
   }
 }
