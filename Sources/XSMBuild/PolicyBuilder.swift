@@ -117,8 +117,7 @@ public enum PolicyBuilder {
   }
 
   private static func seconds(since start: ContinuousClock.Instant) -> Double {
-    let elapsed = ContinuousClock.now - start
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    (ContinuousClock.now - start) / .seconds(1)
   }
 
   /// The direct backend: the policydb from the model, then its binary and

@@ -126,8 +126,7 @@ public enum PolicyFrontend {
     func time<T>(_ name: FrontendPass, _ body: () -> T) -> T {
       let start = clock.now
       let value = body()
-      let elapsed = clock.now - start
-      timings.append((name, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+      timings.append((name, (clock.now - start) / .seconds(1)))
       return value
     }
     var diagnostics = DiagnosticList()

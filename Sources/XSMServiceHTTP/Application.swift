@@ -201,8 +201,7 @@ struct ServiceMiddleware: RouterMiddleware {
             "over \(state.configuration.maxRequestsPerSecond) requests per second; retry shortly"))
       }
     }
-    let elapsed = start.duration(to: .now)
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let seconds = start.duration(to: .now) / .seconds(1)
     let endpoint = context.endpointPath
     let route = endpoint.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
     // Labels stay few whatever clients send: unknown paths and methods are pooled.

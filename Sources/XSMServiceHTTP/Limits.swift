@@ -62,7 +62,7 @@ final class RequestLimiter: Sendable {
     state.withLock { s in
       let elapsed = s.lastRefill.duration(to: now)
       if elapsed > .zero {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed / .seconds(1)
         s.tokens = min(Double(ratePerSecond), s.tokens + seconds * Double(ratePerSecond))
         s.lastRefill = now
       }

@@ -32,8 +32,7 @@ public enum PolicyTestRunner {
     guard !context.diagnostics.contains(where: { $0.severity == .error }) else {
       return (nil, hostDiagnostics + context.diagnostics)
     }
-    let elapsed = started.duration(to: .now)
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let seconds = started.duration(to: .now) / .seconds(1)
     var report = PolicyTestReport(file: file.file, host: host.spec.name, policy: host.policySource, cases: results,
       seconds: seconds)
     report.requirement = requirement
