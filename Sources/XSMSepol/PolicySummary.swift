@@ -90,4 +90,12 @@ public struct PolicySummary: Sendable, Codable, Equatable {
     self.initialSIDs = initialSIDs
     self.ocontexts = ocontexts
   }
+
+  /// Keys spelled so that the snake-case strategies give `initial_sids` (not
+  /// `initial_si_ds`, which is what `initialSIDs` becomes) and read it back.
+  private enum CodingKeys: String, CodingKey {
+    case target, version, mls, handleUnknown, classes, permissions, types, attributes, roles, users, booleans
+    case avRules, typeRules, conditionalRules, constraints, ocontexts
+    case initialSIDs = "initialSids"
+  }
 }

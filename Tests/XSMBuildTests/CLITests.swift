@@ -188,3 +188,43 @@ struct DumpTests {
     #expect(both.status == 2 && both.err.contains("not both"))
   }
 }
+
+/// `xsmc build --json`: the summary's field names, against a golden file.
+@Suite("xsmc build --json")
+struct BuildJSONTests {
+  @Test func theBuildSummaryMatchesItsSnapshot() async throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let result = await xsmc(["build", "examples/single-file/policy.conf", "-o", dir + "/policy.bin", "--json"])
+    #expect(result.status == 0, "\(result.err)")
+    // Timings and the output path differ between runs; every other field is fixed.
+    var report = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
+    #expect(report["timings"] != nil && report["output"] as? String == dir + "/policy.bin")
+    report["timings"] = nil
+    report["output"] = nil
+    let stable = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+    #expect(Snapshot.difference(String(decoding: stable, as: UTF8.self) + "\n", named: "build/single-file.json") == nil)
+  }
+
+  /// Snake-casing an acronym splits it (`initialSIDs` → `initial_si_ds`): no
+  /// golden JSON file or the OpenAPI document may hold a key cut that way.
+  @Test func noJSONKeySplitsAnAcronym() throws {
+    let key = try Regex(#""([a-z0-9]+(?:_[a-z0-9]+)+)"\s*:"#)
+    var files = [packageRoot + "/docs/openapi.json"]
+    let enumerator = FileManager.default.enumerator(atPath: Snapshot.directory)
+    while let name = enumerator?.nextObject() as? String {
+      if name.hasSuffix(".json") { files.append(Snapshot.directory + "/" + name) }
+    }
+    #expect(files.count > 3)
+    for file in files {
+      let text = try String(contentsOfFile: file, encoding: .utf8)
+      for match in text.matches(of: key) {
+        let name = String(text[match.range]).split(separator: "\"")[0]
+        let pieces = name.split(separator: "_").dropFirst()
+        // One-letter pieces and a trailing "ds"/"ss" are what an acronym leaves behind.
+        let cut = pieces.contains { $0.count == 1 && !$0.allSatisfy(\.isNumber) } || ["ds", "ps", "ss"].contains(pieces.last ?? "")
+        #expect(!cut, "\(file): `\(name)` splits an acronym; give the property a CodingKey")
+      }
+    }
+  }
+}
