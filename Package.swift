@@ -73,11 +73,14 @@ let package = Package(
       ], swiftSettings: strict),
 
     // MARK: Executables
+    // The git revision and libsepol version behind --version, written before each build.
+    .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+    .target(name: "XSMBuildInfo", swiftSettings: strict, plugins: ["BuildInfoPlugin"]),
     // What the three programs share: console, exit codes, JSON, the compiling policy provider.
     .target(
       name: "XSMCommandLine",
       dependencies: [
-        "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMBuild", "XSMPolicy",
+        "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMBuild", "XSMPolicy", "XSMBuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     // The commands of xsmc, xsmq and xsmd, as libraries the executables and the tests run.

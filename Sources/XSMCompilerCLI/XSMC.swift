@@ -21,6 +21,7 @@ public struct XSMC: AsyncParsableCommand {
       flask/ at the top); each is expanded with m4 in the order and with the parameters of its Makefile \
       (`xsmc build DIR --explain-layout` shows them). Exit status: 0 built, 1 policy errors, 2 usage or I/O errors.
       """,
+    version: ToolVersion.text(for: "xsmc"),
     subcommands: [Build.self, Check.self, Test.self, Port.self, Fmt.self, Ops.self, Docs.self],
     defaultSubcommand: nil
   )

@@ -21,6 +21,7 @@ public struct XSMQ: AsyncParsableCommand {
       flask_op commands to it. Exit status: 0 allowed or ok, 1 denied or invalid, 2 usage, input or \
       system errors.
       """,
+    version: ToolVersion.text(for: "xsmq"),
     subcommands: [Can.self, Args.self, Explain.self, Matrix.self, Compare.self, Diff.self, Identity.self, Flask.self],
     defaultSubcommand: nil
   )

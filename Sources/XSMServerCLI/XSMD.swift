@@ -23,7 +23,8 @@ public struct XSMD: AsyncParsableCommand {
       non-loopback --host needs --allow-remote. State (policy, booleans, enforcing, SIDs, domains, \
       decision log) is kept in --state FILE (SQLite) when given and survives restarts. Prints the bound \
       address on stderr once listening; stops gracefully on SIGINT or SIGTERM.
-      """
+      """,
+    version: ToolVersion.text(for: "xsmd")
   )
 
   @Option(name: .long, help: "TCP port (0 picks a free one).")

@@ -228,3 +228,43 @@ struct BuildJSONTests {
     }
   }
 }
+
+/// `--version` on each of the three programs: release, git revision, libsepol, Xen releases.
+@Suite("--version")
+struct VersionTests {
+  @Test(arguments: ["xsmc", "xsmq", "xsmd"])
+  func everyProgramSaysWhatItIsBuiltFrom(program: String) throws {
+    let executable = try #require(TestEnvironment.executable(program), "\(program) is built by swift build --build-tests")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = ["--version"]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = Pipe()
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    let lines = text.split(separator: "\n").map(String.init)
+    try #require(lines.count == 4, "\(text)")
+    // The checkout is a git repository, so the revision is there.
+    #expect(lines[0].wholeMatch(of: try Regex("\(program) [0-9]+\\.[0-9]+\\.[0-9]+ \\(git [0-9a-f]{12}(\\+changes)?\\)")) != nil, "\(lines[0])")
+    if let sepol = TestEnvironment.toolPath("pkg-config").flatMap({ _ in Self.pkgConfigVersion() }) {
+      #expect(lines[1] == "libsepol \(sepol)")
+    }
+    #expect(lines[2] == "binary policy versions xsmc writes: 30 (default) and 24")
+    #expect(lines[3].hasPrefix("Xen releases known: 4.8 to ") && lines[3].contains("and dev ("), "\(lines[3])")
+  }
+
+  static func pkgConfigVersion() -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["pkg-config", "--modversion", "libsepol"]
+    let output = Pipe()
+    process.standardOutput = output
+    guard (try? process.run()) != nil else { return nil }
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return process.terminationStatus == 0 ? text.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+  }
+}
