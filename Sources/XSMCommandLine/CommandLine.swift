@@ -32,6 +32,7 @@ extension AsyncParsableCommand {
       }
       if let exit = error as? ExitCode { return exit.rawValue }
       console.complain(fullMessage(for: error))
+      if code == .validationFailure, let hint = unknownWordHint(arguments) { console.complain(hint) }
       return code == .validationFailure ? 2 : code.rawValue
     }
   }
@@ -49,4 +50,58 @@ extension AsyncParsableCommand {
 public func encodeJSON(_ value: some Encodable) -> String {
   guard let data = try? JSONStyle.encoder().encode(value) else { return "{}" }
   return String(decoding: data, as: UTF8.self)
+}
+
+/// A program that can say more about a word that names none of its
+/// commands (xsmq: an op name typed where a command belongs).
+public protocol AdvisesOnUnknownWords {
+  /// Advice for `word`, met where a subcommand of `path` (the command words
+  /// before it) was expected; nil when there is nothing to say.
+  static func advice(forUnknownWord word: String, after path: [String]) -> String?
+}
+
+extension AsyncParsableCommand {
+  /// For a command line that failed to parse: when a word stands where a
+  /// subcommand belongs and names none, the closest names (`did you mean`)
+  /// and the program's own advice for the word.
+  static func unknownWordHint(_ arguments: [String]) -> String? {
+    var command: any ParsableCommand.Type = Self.self
+    var path = [Self._commandName]
+    for word in arguments {
+      guard !word.hasPrefix("-") else { return nil }
+      let subcommands = command.configuration.subcommands
+      guard !subcommands.isEmpty else { return nil }
+      if let next = subcommands.first(where: { Self.names(of: $0).contains(word) }) {
+        command = next
+        path.append(word)
+        continue
+      }
+      var lines: [String] = []
+      let names = subcommands.flatMap { Self.names(of: $0) }
+      // The nearest name by edits, else those the word starts (`load` for `lo`).
+      let close = Suggestion.closest(to: word, in: names).map { [$0] } ?? names.filter { $0.hasPrefix(word) }
+      // A command one level further down (`xsmq getenforce` for `xsmq flask getenforce`).
+      let deeper = subcommands.filter { sub in sub.configuration.subcommands.contains { Self.names(of: $0).contains(word) } }
+      for parent in deeper {
+        lines.append("hint: did you mean `\((path + [parent._commandName, word]).joined(separator: " "))`?")
+      }
+      if !close.isEmpty {
+        lines.append("hint: `\(path.joined(separator: " ")) \(word)`: no such command; did you mean \(close.map { "`\($0)`" }.joined(separator: " or "))?")
+      }
+      if let advisor = Self.self as? any AdvisesOnUnknownWords.Type,
+        let advice = advisor.advice(forUnknownWord: word, after: path)
+      {
+        lines.append("hint: " + advice)
+      }
+      if lines.isEmpty {
+        lines.append("hint: `\(path.joined(separator: " "))` has the commands \(names.joined(separator: ", "))")
+      }
+      return lines.joined(separator: "\n")
+    }
+    return nil
+  }
+
+  private static func names(of command: any ParsableCommand.Type) -> [String] {
+    [command._commandName] + (command.configuration.aliases)
+  }
 }

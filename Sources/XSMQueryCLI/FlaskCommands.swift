@@ -48,14 +48,14 @@ private func table(_ rows: [(String, String)]) -> String {
 }
 
 /// A number in decimal or, with 0x, hex.
-private func parseNumber(_ text: String) -> UInt64? {
+func parseNumber(_ text: String) -> UInt64? {
   let lower = text.lowercased()
   return lower.hasPrefix("0x") ? UInt64(lower.dropFirst(2), radix: 16) : UInt64(lower)
 }
 
 /// A SID given as a number, or a security context turned into one with
 /// FLASK_CONTEXT_TO_SID (which Xen checks as security:check_context).
-private func resolveSID(_ text: String, role: String, _ client: ServiceClient) async throws -> UInt32 {
+func resolveSID(_ text: String, role: String, _ client: ServiceClient) async throws -> UInt32 {
   if let n = parseNumber(text) {
     guard n <= UInt64(UInt32.max) else { throw usageError("\(role) `\(text)` is not a SID (a 32-bit number or a context)") }
     return UInt32(n)
@@ -67,11 +67,12 @@ private func resolveSID(_ text: String, role: String, _ client: ServiceClient) a
   return reply.sid
 }
 
-private func parseBool(_ text: String, what: String) throws -> Bool {
+func parseBool(_ text: String, what: String) throws -> Bool {
   switch text.lowercased() {
-  case "1", "on", "true", "yes", "enforcing": return true
-  case "0", "off", "false", "no", "permissive": return false
-  default: throw usageError("\(what) must be 0 or 1 (or on/off), not `\(text)`")
+  // flask-set-bool's words (enabled/disabled, y/n) and flask-setenforce's (Enforcing/Permissive) too.
+  case "1", "on", "true", "yes", "y", "enabled", "enforcing": return true
+  case "0", "off", "false", "no", "n", "disabled", "permissive": return false
+  default: throw usageError("\(what) must be 1 or 0 (on/off, enabled/disabled, Enforcing/Permissive), not `\(text)`")
   }
 }
 
@@ -109,6 +110,7 @@ extension XSMQ {
         Create.self, Relabel.self, Member.self, PolicyVers.self, GetBool.self, SetBool.self, CommitBools.self,
         MLS.self, GetAVCThreshold.self, SetAVCThreshold.self, AVCHashStats.self, AVCCacheStats.self,
         AddOcontext.self, DelOcontext.self, GetPeerSID.self, RelabelDomain.self, DeviceTreeLabel.self,
+        LabelPCI.self, LabelRange<IRQLabel>.self, LabelRange<IOMemLabel>.self, LabelRange<IOPortLabel>.self,
       ])
   }
 }
@@ -116,7 +118,8 @@ extension XSMQ {
 extension XSMQ.Flask {
   struct Load: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "FLASK_LOAD: replace the policy with a binary policy file (security:load_policy).")
+      abstract: "FLASK_LOAD: replace the policy with a binary policy file (security:load_policy).",
+      aliases: ["loadpolicy"])
     @Argument(help: "The binary policy (xsmc build -o FILE).") var file: String
     @OptionGroup var options: FlaskOptions
 
@@ -143,7 +146,7 @@ extension XSMQ.Flask {
     static let configuration = CommandConfiguration(
       commandName: "setenforce",
       abstract: "FLASK_SETENFORCE: 1 enforcing, 0 permissive (security:setenforce, checked only on a change).")
-    @Argument(help: "1 (Enforcing) or 0 (Permissive).") var mode: String
+    @Argument(help: "1 or Enforcing, 0 or Permissive (any case).") var mode: String
     @OptionGroup var options: FlaskOptions
 
     func run() async throws {
@@ -286,23 +289,42 @@ extension XSMQ.Flask {
 
   struct GetBool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "getbool", abstract: "FLASK_GETBOOL: a boolean's value and pending value (unchecked in Xen).")
-    @Argument(help: "The boolean, by name or id.") var boolean: String
+      commandName: "getbool", abstract: "FLASK_GETBOOL: a boolean's value and pending value (unchecked in Xen).",
+      discussion: "Prints `NAME: 1`, or `NAME: 1 (pending 0)` while a new value waits for commitbools, as flask-get-bool does.",
+      aliases: ["get-bool"])
+    @Argument(help: "The boolean, by name or id.") var boolean: String?
+    @Flag(name: [.customShort("a"), .customLong("all")], help: "Every boolean, in id order (flask-get-bool -a).")
+    var all = false
     @OptionGroup var options: FlaskOptions
 
+    func validate() throws {
+      guard all != (boolean != nil) else { throw ValidationError("give a boolean's name or id, or -a for all of them") }
+    }
+
     func run() async throws {
-      let ref = Int(boolean).map { BooleanRefV1(id: $0) } ?? BooleanRefV1(name: boolean)
-      let reply: BooleanReplyV1 = try await options.client().send(.flaskGetBool, ref)
-      options.emit(reply, render(reply))
+      let client = try options.client()
+      guard all else {
+        let ref = boolean.flatMap(Int.init).map { BooleanRefV1(id: $0) } ?? BooleanRefV1(name: boolean)
+        let reply: BooleanReplyV1 = try await client.send(.flaskGetBool, ref)
+        return options.emit(reply, render(reply))
+      }
+      // As flask-get-bool -a walks ids until ENOENT: the identity says how many there are.
+      let identity: IdentityV1 = try await client.get(.xsmIdentity)
+      var replies: [BooleanReplyV1] = []
+      for id in 0..<identity.booleans.count {
+        replies.append(try await client.send(.flaskGetBool, BooleanRefV1(id: id)))
+      }
+      options.emit(replies, replies.map(render).joined(separator: "\n"))
     }
   }
 
   struct SetBool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "setbool",
-      abstract: "FLASK_SETBOOL: set a boolean, committed unless --no-commit (security:setbool).")
+      abstract: "FLASK_SETBOOL: set a boolean, committed unless --no-commit (security:setbool).",
+      aliases: ["set-bool"])
     @Argument(help: "The boolean, by name or id.") var boolean: String
-    @Argument(help: "1 or 0 (on/off, true/false).") var value: String
+    @Argument(help: "1 or 0 (on/off, enabled/disabled, y/n, true/false).") var value: String
     @Flag(name: .long, help: "Leave the new value pending until commitbools.") var noCommit = false
     @OptionGroup var options: FlaskOptions
 
@@ -316,9 +338,9 @@ extension XSMQ.Flask {
     }
   }
 
-  /// `name --> on`, with the pending value when it differs (getsebool's style).
+  /// `name: 1`, with the pending value when it differs: flask-get-bool's format.
   static func render(_ b: BooleanReplyV1) -> String {
-    "\(b.name) --> \(b.enforcing ? "on" : "off")" + (b.pending == b.enforcing ? "" : " (pending: \(b.pending ? "on" : "off"))")
+    "\(b.name): \(b.enforcing ? 1 : 0)" + (b.pending == b.enforcing ? "" : " (pending \(b.pending ? 1 : 0))")
   }
 
   struct CommitBools: AsyncParsableCommand {

@@ -152,3 +152,36 @@ struct XSMQCLITests {
     #expect((object?["policy_digest"] as? String)?.count == 64)
   }
 }
+
+/// A word where a command belongs: the nearest command, the command one level
+/// down, or the op it names with the question that asks about it.
+@Suite("xsmq unknown words")
+struct UnknownWordTests {
+  @Test func aMisspelledCommandGetsTheNearest() async {
+    let typo = await xsmq(["flask", "lodpolicy", "x.bin"])
+    #expect(typo.status == 2)
+    #expect(typo.err.contains("hint: `xsmq flask lodpolicy`: no such command; did you mean `loadpolicy`?"), "\(typo.err)")
+    let can = await xsmq(["cna", "dom0", "domctl.pause", "dom1"])
+    #expect(can.err.contains("did you mean `can`?"), "\(can.err)")
+    let prefix = await xsmq(["flask", "label"])
+    #expect(prefix.err.contains("`label-pci` or `label-irq` or `label-iomem` or `label-ioport`"), "\(prefix.err)")
+    let nothing = await xsmq(["xyzzy"])
+    #expect(nothing.err.contains("hint: `xsmq` has the commands can, args, explain"), "\(nothing.err)")
+  }
+
+  @Test func aFlaskCommandAtTheTopIsFoundBelowFlask() async {
+    let result = await xsmq(["setenforce", "0"])
+    #expect(result.status == 2)
+    #expect(result.err.contains("hint: did you mean `xsmq flask setenforce`?"), "\(result.err)")
+  }
+
+  @Test func anOpWordGetsItsQuestion() async {
+    let pause = await xsmq(["pause"])
+    #expect(pause.status == 2)
+    #expect(pause.err.contains("hint: `pause` is an op, not a command: ask `xsmq can CALLER domctl.pause TARGET` (also domrun.pause)"), "\(pause.err)")
+    let settime = await xsmq(["settime"])
+    #expect(settime.err.contains("ask `xsmq can CALLER platform.settime`"), "no target for a platform op: \(settime.err)")
+    // A correct command line gets no hint, and neither does a bad option.
+    #expect(!(await xsmq(["can", "--nosuch"])).err.contains("hint:"))
+  }
+}

@@ -337,15 +337,15 @@ struct LiveTests {
     #expect(try flask(["getenforce", "--json"]).out.contains("\"enforcing\" : true"))
 
     // Booleans: pending until committed.
-    #expect(try flask(["getbool", "guest_vpmu"]).out == "guest_vpmu --> off\n")
+    #expect(try flask(["getbool", "guest_vpmu"]).out == "guest_vpmu: 0\n")
     let pending = try flask(["setbool", "guest_vpmu", "1", "--no-commit"])
     #expect(pending.status == 0, "\(pending.err)")
-    #expect(pending.out == "guest_vpmu --> off (pending: on)\n")
+    #expect(pending.out == "guest_vpmu: 0 (pending 1)\n")
     #expect(try flask(["setbool", "guest_vpmu", "0"], as: "web").status == 1)
     #expect(try flask(["commitbools"], as: "web").status == 1)
     #expect(try flask(["commitbools"]).status == 0)
-    #expect(try flask(["getbool", "guest_vpmu"], as: "web").out == "guest_vpmu --> on\n")
-    #expect(try flask(["setbool", "guest_vpmu", "off"]).out == "guest_vpmu --> off\n")
+    #expect(try flask(["getbool", "guest_vpmu"], as: "web").out == "guest_vpmu: 1\n")
+    #expect(try flask(["setbool", "guest_vpmu", "off"]).out == "guest_vpmu: 0\n")
     #expect(try flask(["getbool", "nosuchbool"]).status == 2)
 
     // SIDs and contexts, both ways.
@@ -405,8 +405,8 @@ struct LiveTests {
       ]
     }
     let before = try await answers()
-    #expect(before[0] == "guest_vpmu --> on\n")
-    #expect(before[1] == "guest_writeconsole --> on (pending: off)\n")
+    #expect(before[0] == "guest_vpmu: 1\n")
+    #expect(before[1] == "guest_writeconsole: 1 (pending 0)\n")
     #expect(before[2] == sid)
     #expect(before[4] == "dom0 domctl.pausedomain dom42 (extra): allowed (permissive) under flask\n"
       || before[4] == "dom0 domctl.pausedomain dom42 (extra): allowed under flask\n", "\(before[4])")
@@ -523,4 +523,83 @@ private final class LiveFlag: @unchecked Sendable {
   private var value = false
   var isSet: Bool { lock.withLock { value } }
   func set() { lock.withLock { value = true } }
+}
+
+// MARK: xl's and flask-utils' spellings
+
+extension LiveTests {
+  /// The names and output of xl (loadpolicy, getenforce, setenforce) and
+  /// flask-utils (flask-get-bool, flask-set-bool, flask-label-pci), against a
+  /// running xsmd: the README's table of commands, each run.
+  @Test func xlAndFlaskUtilsCommandsWork() async throws {
+    let scratch = try LiveScratch()
+    let daemon = try await LiveDaemon.start(state: scratch.file("state.sqlite"), scratch: scratch)
+    defer { Task { await daemon.stop() } }
+    func flask(_ arguments: [String], as caller: String = "dom0") throws -> (status: Int32, out: String, err: String) {
+      try liveXSMQ(["flask"] + arguments + ["--server", daemon.url, "--as", caller])
+    }
+
+    // xl loadpolicy / getenforce / setenforce Enforcing|Permissive|1|0.
+    let file = scratch.file("policy.bin")
+    try Data(EmbeddedDefaults.policyBinary).write(to: URL(fileURLWithPath: file))
+    let load = try flask(["loadpolicy", file])
+    #expect(load.status == 0, "\(load.err)")
+    for (mode, shown) in [("Permissive", "Permissive"), ("ENFORCING", "Enforcing"), ("0", "Permissive"), ("1", "Enforcing")] {
+      let set = try flask(["setenforce", mode])
+      #expect(set.status == 0 && set.out == shown + "\n", "\(mode): \(set.out)\(set.err)")
+      #expect(try flask(["getenforce"]).out == shown + "\n")
+    }
+
+    // flask-get-bool NAME / -a and flask-set-bool NAME enabled|disabled|y|n.
+    #expect(try flask(["get-bool", "guest_vpmu"]).out == "guest_vpmu: 0\n")
+    #expect(try flask(["set-bool", "guest_vpmu", "enabled"]).out == "guest_vpmu: 1\n")
+    #expect(try flask(["set-bool", "guest_vpmu", "n", "--no-commit"]).out == "guest_vpmu: 1 (pending 0)\n")
+    let all = try flask(["get-bool", "-a"])
+    #expect(all.status == 0, "\(all.err)")
+    let lines = all.out.split(separator: "\n").map(String.init)
+    #expect(lines.count == 5, "the project policy's five booleans: \(all.out)")
+    #expect(lines.contains("guest_vpmu: 1 (pending 0)"))
+    for (id, line) in lines.enumerated() {
+      #expect(try flask(["getbool", "\(id)"]).out == line + "\n", "-a lists the booleans in id order")
+    }
+    #expect(try flask(["get-bool"]).status == 2, "a name or -a")
+    #expect(try flask(["set-bool", "guest_vpmu", "maybe"]).status == 2)
+
+    // flask-label-pci SBDF CONTEXT [IRQ-CONTEXT], from a sysfs tree laid out as Linux's.
+    let device = scratch.file("sys/bus/pci/devices/0000:05:00.0")
+    try FileManager.default.createDirectory(atPath: device, withIntermediateDirectories: true)
+    try """
+      0x000000000000d000 0x000000000000d01f 0x0000000000040101
+      0x00000000fe000000 0x00000000fe00ffff 0x0000000000040200
+      0x0000000000000000 0x0000000000000000 0x0000000000000000
+
+      """.write(toFile: device + "/resource", atomically: true, encoding: .utf8)
+    try "19\n".write(toFile: device + "/irq", atomically: true, encoding: .utf8)
+    let context = "system_u:object_r:nic_dev_t"
+    let irqContext = "system_u:object_r:nic_irq_t"
+    let pci = try flask(["label-pci", "0000:05:00.0", context, irqContext, "--sysfs", scratch.file("sys")])
+    #expect(pci.status == 0, "\(pci.err)")
+    #expect(pci.out == """
+      labelled pcidevice 0000:05:00.0 \(context)
+      labelled ioport 0xd000-0xd01f \(context)
+      labelled iomem 0xfe000-0xfe00f \(context)
+      labelled pirq 19 \(irqContext)
+
+      """, "\(pci.out)")
+    // Each label is in place: removing it succeeds once (Xen answers -ENOENT for a missing one).
+    #expect(try flask(["del-ocontext", "ioport", "0xd000", "0xd01f"]).status == 0)
+    #expect(try flask(["del-ocontext", "iomem", "0xfe000", "0xfe00f"]).status == 0)
+    #expect(try flask(["del-ocontext", "pirq", "19"]).status == 0)
+    #expect(try flask(["del-ocontext", "pcidevice", "0000:05:00.0"]).status == 0)
+    #expect(try flask(["del-ocontext", "pirq", "19"]).status != 0)
+    let missing = try flask(["label-pci", "0000:06:00.0", context, "--sysfs", scratch.file("sys")])
+    #expect(missing.status == 2 && missing.err.contains("unable to find PCI device 0000:06:00.0"), "\(missing.err)")
+    let guest = try flask(["label-irq", "20", context], as: "web")
+    #expect(guest.status == 1, "a guest may not add labels (security:add_ocontext): \(guest.out)\(guest.err)")
+    #expect(try flask(["label-ioport", "0xd100-0xd10f", context]).out == "labelled ioport 0xd100-0xd10f \(context)\n")
+    #expect(try flask(["label-iomem", "0xfe100", context]).out == "labelled iomem 0xfe100 \(context)\n")
+    #expect(try flask(["label-ioport", "0xd1ff-0xd100", context]).status == 2, "LOW above HIGH")
+    let json = try flask(["label-irq", "21", irqContext, "--json"])
+    #expect(json.out.contains("\"kind\" : \"pirq\"") && json.out.contains("\"context\" : \"\(irqContext)\""), "\(json.out)")
+  }
 }
