@@ -139,7 +139,7 @@ let package = Package(
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [
-        "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMAudit", "XSMTestSupport",
+        "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMAudit", "XSMTestSupport", "XSMServerCLI",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ]),
     .testTarget(

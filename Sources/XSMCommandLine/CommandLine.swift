@@ -105,3 +105,21 @@ extension AsyncParsableCommand {
     [command._commandName] + (command.configuration.aliases)
   }
 }
+
+extension ParsableCommand {
+  /// `--help` of this command and of every subcommand below it (not `help`
+  /// itself), each under a `=== PROGRAM SUB --help` line, wrapped at
+  /// `columns`: what the help golden files hold.
+  public static func everyHelpText(columns: Int = 80) -> String {
+    var text = ""
+    func walk(_ command: any ParsableCommand.Type, _ path: [any ParsableCommand.Type]) {
+      let names = ([Self.self] + path).map { $0._commandName }
+      text += "=== \(names.joined(separator: " ")) --help\n" + helpMessage(for: command, columns: columns) + "\n\n"
+      for sub in command.configuration.subcommands where sub._commandName != "help" {
+        walk(sub, path + [sub])
+      }
+    }
+    walk(Self.self, [])
+    return text
+  }
+}

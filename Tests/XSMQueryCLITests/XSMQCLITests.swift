@@ -185,3 +185,13 @@ struct UnknownWordTests {
     #expect(!(await xsmq(["can", "--nosuch"])).err.contains("hint:"))
   }
 }
+
+/// `--help` of every xsmq command against Tests/Snapshots/help/xsmq.txt.
+@Suite("--help of every xsmq command")
+struct XSMQHelpSnapshotTests {
+  @Test func everyHelpMatchesItsSnapshot() {
+    let text = XSMQ.everyHelpText()
+    #expect(text.contains("=== xsmq flask label-pci --help"))
+    #expect(Snapshot.difference(text, named: "help/xsmq.txt") == nil)
+  }
+}
