@@ -31,9 +31,11 @@ public struct ModuleComparison: Sendable, Codable {
   public var expectedPairs: Int
   public var unexpectedPairs: Int
 
-  /// Compares the three modules over every op of `ops` on the host.
-  public init(engine: DecisionEngine, ops: [Op], progress: ((Int, Int) -> Void)? = nil) {
-    let matrix = AccessMatrix(engine: engine, ops: ops, modules: [.dummy, .silo, .flask], progress: progress)
+  /// Compares the three modules over every op of `ops` on the host, for
+  /// pairs of `domains` (every domain of the host by default).
+  public init(engine: DecisionEngine, ops: [Op], domains: [HostDomain]? = nil, progress: ((Int, Int) -> Void)? = nil) {
+    let matrix = AccessMatrix(
+      engine: engine, ops: ops, modules: [.dummy, .silo, .flask], callers: domains, targets: domains, progress: progress)
     let byName = Dictionary(ops.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     var result: [OpDifferences] = []
     var expectedPairs = 0

@@ -153,7 +153,8 @@ extension XSMQ {
       let host = try await self.host.load()
       let ops = try selection.ops(host)
       let reporter = Progress(enabled: progress || (Console.current.errorIsTerminal && ops.count * host.domains.count > 20_000))
-      var comparison = ModuleComparison(engine: DecisionEngine(host: host), ops: ops, progress: reporter.report)
+      var comparison = ModuleComparison(
+        engine: DecisionEngine(host: host), ops: ops, domains: try selection.domains(host), progress: reporter.report)
       if unexpectedOnly {
         comparison.ops = comparison.ops.compactMap { entry in
           var e = entry

@@ -195,3 +195,20 @@ struct XSMQHelpSnapshotTests {
     #expect(Snapshot.difference(text, named: "help/xsmq.txt") == nil)
   }
 }
+
+/// `xsmq compare --domain`: the pairs are those of the named domains only
+/// (the option was once parsed and then ignored, listing dom0 -> dom0).
+@Suite("xsmq compare --domain")
+struct CompareDomainTests {
+  @Test func onlyTheNamedDomainsArePaired() async throws {
+    let r = await xsmq(["compare", "--family", "evtchn", "--domain", "web-dm", "--domain", "web"])
+    #expect(r.status == 0, "\(r.err)")
+    #expect(r.out.contains("dom3 (web-dm) -> dom5 (web)"), "\(r.out)")
+    let pairs = r.out.split(separator: "\n").filter { $0.contains(" -> ") }
+    #expect(!pairs.isEmpty)
+    for line in pairs {
+      #expect(line.contains("(web-dm) ->") || line.contains("(web) ->"), "caller outside --domain: \(line)")
+      #expect(line.contains("-> dom3 (web-dm)") || line.contains("-> dom5 (web)"), "target outside --domain: \(line)")
+    }
+  }
+}
