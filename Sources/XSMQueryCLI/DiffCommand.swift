@@ -72,7 +72,7 @@ extension XSMQ {
       }
       if !systems.isEmpty && systems.count != 2 { throw ValidationError("--systems takes two system files (got \(systems.count))") }
       if !modules.isEmpty && modules.count != 2 { throw ValidationError("--modules takes two modules (got \(modules.count))") }
-      if !systems.isEmpty && host.system != nil { throw ValidationError("--systems names both hosts; drop --system") }
+      if !systems.isEmpty && host.systemOption != nil { throw ValidationError("--systems names both hosts; drop --system") }
       if !modules.isEmpty && module != nil { throw ValidationError("--modules names both modules; drop --module") }
       if host.server != nil { throw ValidationError("`diff` is answered locally; drop --server") }
     }

@@ -11,7 +11,7 @@ import XSMCommandLine
 
 /// Options every flask command shares: the server, the caller and the output.
 struct FlaskOptions: ParsableArguments {
-  @Option(name: .long, help: ArgumentHelp("xsmd's URL (default: $XSMQ_SERVER).", valueName: "url"))
+  @Option(name: .long, help: ArgumentHelp("xsmd's URL (default: $XSMQ_SERVER, else `server` in the config file).", valueName: "url"))
   var server: String?
 
   @Option(name: .customLong("as"), help: ArgumentHelp("The calling domain (domN or name) whose permissions Xen checks.", valueName: "domain"))
@@ -23,7 +23,7 @@ struct FlaskOptions: ParsableArguments {
   /// The client, or a usage error when no server is named.
   func client() throws -> ServiceClient {
     let env = ProcessInfo.processInfo.environment["XSMQ_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
-    guard let url = server ?? env else {
+    guard let url = server ?? env ?? (try? ClientDefaults.current.get())?.server else {
       throw usageError(
         "flask_op commands change state and need xsmd: give --server URL or set XSMQ_SERVER (start one with `xsmd`)")
     }

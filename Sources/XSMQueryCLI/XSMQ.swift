@@ -14,8 +14,10 @@ public struct XSMQ: AsyncParsableCommand {
     commandName: "xsmq",
     abstract: "Ask who may invoke which hypercall op on whom under Xen's dummy, silo and flask modules.",
     discussion: """
-      Questions are answered on a host described by a system file (--system FILE), else on the \
-      embedded default host (examples/systems/default.toml with the project's policy). Domains are \
+      Questions are answered on a host described by a system file (--system FILE, else $XSMQ_SYSTEM, \
+      else `system = "FILE"` in $XDG_CONFIG_HOME/xsmtools/xsmq.toml or ~/.config/xsmtools/xsmq.toml), \
+      else on the embedded default host (examples/systems/default.toml with the project's policy); \
+      every answer names the host it was decided on. Domains are \
       named `domN`, `N` or by name; ops by name or alias (`domctl.pause`). With --server URL (or \
       XSMQ_SERVER), `can`, `matrix` and `identity` are answered by xsmd on its host, and `flask` sends \
       flask_op commands to it. Exit status: 0 allowed or ok, 1 denied or invalid, 2 usage, input or \
@@ -29,8 +31,19 @@ public struct XSMQ: AsyncParsableCommand {
 
 /// Options every command shares: where the host and the catalog come from.
 struct HostOptions: ParsableArguments {
-  @Option(name: .long, help: "System file (TOML) describing the host (default: the embedded default host).")
-  var system: String?
+  @Option(name: .customLong("system"), help: ArgumentHelp(
+    "System file (TOML) describing the host (default: $XSMQ_SYSTEM, else `system` in ~/.config/xsmtools/xsmq.toml, else the embedded default host).",
+    valueName: "system"))
+  var systemOption: String?
+
+  /// The system file decided on: --system, else (when no server is asked)
+  /// XSMQ_SYSTEM or the config file's; nil for the embedded default host.
+  var system: String? {
+    if let systemOption { return systemOption }
+    guard server == nil, catalog == nil, let defaults = try? ClientDefaults.current.get(), defaults.system != "embedded"
+    else { return nil }
+    return defaults.system
+  }
 
   @OptionGroup var catalogOptions: CatalogOptions
 
@@ -41,7 +54,7 @@ struct HostOptions: ParsableArguments {
   var json = false
 
   @Option(name: .long, help: ArgumentHelp(
-    "Ask xsmd at this URL instead of a local host (default: $XSMQ_SERVER unless --system or --catalog is given).",
+    "Ask xsmd at this URL instead of a local host (default: $XSMQ_SERVER, else `server` in the config file, unless --system or --catalog is given).",
     valueName: "url"))
   var server: String?
 
@@ -53,13 +66,14 @@ struct HostOptions: ParsableArguments {
   /// The xsmd URL to ask, if any: --server, else XSMQ_SERVER when no local host was named.
   var serverURL: String? {
     if let server { return server }
-    guard system == nil, catalog == nil, let env = ProcessInfo.processInfo.environment["XSMQ_SERVER"], !env.isEmpty
-    else { return nil }
-    return env
+    guard systemOption == nil, catalog == nil else { return nil }
+    return try? ClientDefaults.current.get().server
   }
 
   func validate() throws {
-    if server != nil && (system != nil || catalog != nil) {
+    // Contradicting variables or a broken config file matter only when nothing on the command line overrides them.
+    if systemOption == nil && server == nil, case .failure(let error) = ClientDefaults.current { throw error }
+    if server != nil && (systemOption != nil || catalog != nil) {
       throw ValidationError("--server asks xsmd about its own host; give --server or --system/--catalog, not both")
     }
     if callingDomain != nil && serverURL == nil { throw ValidationError("--as needs --server (or XSMQ_SERVER)") }
