@@ -4,19 +4,21 @@
 #   PREFIX/bin/{xsmc,xsmq,xsmd}
 #   PREFIX/share/man/man1/xsmc.1, xsmc.build.1, ... (one page per subcommand)
 #   PREFIX/share/bash-completion/completions/, zsh/site-functions/, fish/vendor_completions.d/
-# PREFIX defaults to ~/.local; DESTDIR is prepended for staged installs.
+# PREFIX defaults to ~/.local; DESTDIR is prepended for staged installs;
+# CONFIGURATION=debug installs a debug build (quicker to build, slower to run).
 # Usage: Scripts/install.sh [PREFIX]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:-${PREFIX:-$HOME/.local}}
 root="${DESTDIR:-}$prefix"
 programs=(xsmc xsmq xsmd)
+configuration=${CONFIGURATION:-release}
 
-echo "building ${programs[*]} (release) and the man page generator..." >&2
+echo "building ${programs[*]} ($configuration) and the man page generator..." >&2
 products=()
 for program in "${programs[@]}" generate-manual; do products+=(--product "$program"); done
-swift build -c release "${products[@]}"
-bin=$(swift build -c release --show-bin-path)
+swift build -c "$configuration" "${products[@]}"
+bin=$(swift build -c "$configuration" --show-bin-path)
 
 mkdir -p "$root/bin" "$root/share/man/man1" "$root/share/bash-completion/completions" \
   "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d"
