@@ -30,7 +30,9 @@ let package = Package(
 
     // MARK: Policy language
     .target(name: "XSMDiagnostics", swiftSettings: strict),
-    .target(name: "XSMPolicy", dependencies: ["XSMDiagnostics"], swiftSettings: strict),
+    .target(name: "XSMPolicy", dependencies: ["XSMDiagnostics", "CProcessControl"], swiftSettings: strict),
+    // Child processes that die with ours, with limits; temporary files removed on SIGINT/SIGTERM.
+    .target(name: "CProcessControl"),
     .target(
       name: "XSMBuild", dependencies: ["XSMPolicy", "XSMSepol", "CPolicyBuild", "XSMDiagnostics", "XSMCatalog"],
       swiftSettings: strict),
@@ -77,7 +79,7 @@ let package = Package(
     .target(
       name: "XSMCommandLine",
       dependencies: [
-        "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMBuild", "XSMPolicy",
+        "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMBuild", "XSMPolicy", "CProcessControl",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     // The commands of xsmc, xsmq and xsmd, as libraries the executables and the tests run.

@@ -46,6 +46,26 @@ struct PolicyOptions: ParsableArguments {
     valueName: "name[=value]"))
   var m4Definitions: [String] = []
 
+  @Option(name: .customLong("m4-time-limit"), help: ArgumentHelp(
+    "Stop m4 after this many seconds (default \(M4Limits.defaultTimeSeconds)): tree.m4-time-limit.",
+    valueName: "seconds"))
+  var m4TimeLimit: Double = Double(M4Limits.defaultTimeSeconds)
+
+  @Option(name: .customLong("m4-output-limit"), help: ArgumentHelp(
+    "Stop m4 once it has written this many MiB (default \(M4Limits.defaultOutputMiB)): tree.m4-output-limit.",
+    valueName: "mib"))
+  var m4OutputLimit: Double = Double(M4Limits.defaultOutputMiB)
+
+  @Option(name: .customLong("m4-memory-limit"), help: ArgumentHelp(
+    "Limit m4's address space to this many MiB (default \(M4Limits.defaultMemoryMiB)): tree.m4-memory-limit.",
+    valueName: "mib"))
+  var m4MemoryLimit: Double = Double(M4Limits.defaultMemoryMiB)
+
+  @Flag(name: .customLong("allow-m4-shell"), help: ArgumentHelp(
+    "Let the tree's esyscmd and syscmd run shell commands at build time (refused by default: tree.m4-shell-refused).",
+    discussion: "Without it m4 also cannot start any process (a seccomp filter on Linux). Give it only for a tree you trust."))
+  var allowM4Shell = false
+
   @Flag(name: .long, help: "Print how the tree is read (layout, hypervisor classes, modules, m4's inputs in order and why) and stop; JSON with --json.")
   var explainLayout = false
 
@@ -99,6 +119,10 @@ struct PolicyOptions: ParsableArguments {
       throw ValidationError("--policy-version must be 24 or 30: Xen accepts XenFlask policies only at those versions")
     }
     guard maxErrors >= 0 else { throw ValidationError("--max-errors must be 0 or more") }
+    for (name, value) in [("--m4-time-limit", m4TimeLimit), ("--m4-output-limit", m4OutputLimit), ("--m4-memory-limit", m4MemoryLimit)]
+    where !(value > 0 && value.isFinite) {
+      throw ValidationError("\(name) must be a number above 0")
+    }
     for definition in m4Definitions {
       let name = definition.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
       guard let first = name.first, first.isLetter || first == "_",
@@ -137,7 +161,9 @@ struct PolicyOptions: ParsableArguments {
   }
 
   var treeOptions: TreeOptions {
-    TreeOptions(classesDirectory: classes, xenRoot: xenRoot, m4Definitions: m4Definitions, mcs: mcs)
+    let limits = M4Limits(time: .milliseconds(Int64(m4TimeLimit * 1000)), outputBytes: Int(m4OutputLimit * 1_048_576),
+      memoryBytes: Int(m4MemoryLimit * 1_048_576), allowsShell: allowM4Shell)
+    return TreeOptions(classesDirectory: classes, xenRoot: xenRoot, m4Definitions: m4Definitions, mcs: mcs, m4Limits: limits)
   }
 
   var buildOptions: BuildOptions {
