@@ -116,7 +116,7 @@ let package = Package(
     .executableTarget(
       name: "xsmgen",
       dependencies: [
-        "XSMPolicyGen", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "XSMPolicyGen", "XSMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
 
     // MARK: Tests

@@ -156,10 +156,18 @@ enum { max_children = 64, max_files = 64, max_path = 4096 };
 enum { slot_free = 0, slot_filling = 1, slot_ready = 2 };
 
 static pid_t remembered_children[max_children];
+/* Set when a handler has begun to end the process: from then on, a thread
+ * about to start a child or make a temporary file waits for the end instead. */
+static int ending = 0;
+
+static void wait_for_the_end(void) {
+  for (;;) pause();
+}
 static int file_states[max_files];
 static char remembered_files[max_files][max_path];
 
 int xsm_cleanup_remember_child(pid_t pid) {
+  if (__atomic_load_n(&ending, __ATOMIC_SEQ_CST)) wait_for_the_end();
   for (int slot = 0; slot < max_children; slot++) {
     pid_t free_slot = 0;
     if (__atomic_compare_exchange_n(&remembered_children[slot], &free_slot, pid, 0, __ATOMIC_SEQ_CST,
@@ -172,6 +180,7 @@ int xsm_cleanup_remember_child(pid_t pid) {
 int xsm_cleanup_remember_file(const char *path) {
   size_t length = strlen(path);
   if (length >= max_path) return -1;
+  if (__atomic_load_n(&ending, __ATOMIC_SEQ_CST)) wait_for_the_end();
   for (int slot = 0; slot < max_files; slot++) {
     int free_slot = slot_free;
     if (__atomic_compare_exchange_n(&file_states[slot], &free_slot, slot_filling, 0, __ATOMIC_SEQ_CST,
@@ -189,8 +198,17 @@ void xsm_cleanup_forget(int kind, int slot) {
   if (kind == 1 && slot >= 0 && slot < max_files) __atomic_store_n(&file_states[slot], slot_free, __ATOMIC_SEQ_CST);
 }
 
+/* Removes the remembered files, then the remembered (now empty) directories. */
+static void remove_remembered_files(void) {
+  for (int slot = 0; slot < max_files; slot++)
+    if (__atomic_load_n(&file_states[slot], __ATOMIC_SEQ_CST) == slot_ready) unlink(remembered_files[slot]);
+  for (int slot = 0; slot < max_files; slot++)
+    if (__atomic_load_n(&file_states[slot], __ATOMIC_SEQ_CST) == slot_ready) rmdir(remembered_files[slot]);
+}
+
 static void clean_up_and_end(int signal_number) {
   int saved = errno;
+  __atomic_store_n(&ending, 1, __ATOMIC_SEQ_CST);
   for (int slot = 0; slot < max_children; slot++) {
     pid_t pid = __atomic_load_n(&remembered_children[slot], __ATOMIC_SEQ_CST);
     if (pid > 0) {
@@ -198,8 +216,8 @@ static void clean_up_and_end(int signal_number) {
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     }
   }
-  for (int slot = 0; slot < max_files; slot++)
-    if (__atomic_load_n(&file_states[slot], __ATOMIC_SEQ_CST) == slot_ready) unlink(remembered_files[slot]);
+  /* Other threads run on meanwhile, but make nothing new: remembering waits now. */
+  remove_remembered_files();
   /* The default action, once this handler returns and the signal is unblocked. */
   struct sigaction fallback;
   memset(&fallback, 0, sizeof fallback);

@@ -229,7 +229,8 @@ extension XSMC {
     static let configuration = CommandConfiguration(
       abstract: "Build a binary policy that Xen loads.",
       discussion: """
-        The binary is written to a temporary file and renamed, so a failed build leaves no output. \
+        The binary is written to a temporary file beside -o (with the replaced file's mode) and renamed, so a \
+        failed or interrupted build leaves no output; -o must name a regular file or a new one (`-` streams to stdout). \
         `--emit conf` writes the m4-expanded policy.conf (op rules replaced by the class rules they \
         expand to) and `--emit cil` the CIL handed to libsepol (to -o, or stdout without it). Op rules \
         (`allow S T : op { domctl.pause };`) expand through the op catalog (see `xsmc ops`).
@@ -239,7 +240,9 @@ extension XSMC {
 
     @OptionGroup var catalog: CatalogOptions
 
-    @Option(name: .shortAndLong, help: "Output file (default: xenpolicy-<version>; stdout for --emit without -o).")
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+      "Output file (default: xenpolicy-<version>; stdout for --emit without -o); `-` or /dev/stdout for standard output.",
+      discussion: "Only a regular file is replaced: a symbolic link, directory, FIFO or device there is refused."))
     var output: String?
 
     @Option(name: .long, help: "Write the expanded text instead of a binary: conf or cil.")
@@ -274,6 +277,9 @@ extension XSMC {
     func validate() throws {
       if dump != nil && emit != nil { throw ValidationError("give --dump or --emit, not both") }
       if origins && (dump != nil || emit != nil) { throw ValidationError("--origins goes with a binary, not --dump or --emit") }
+      if origins, let output, OutputFile.isStandardOutput(output) {
+        throw ValidationError("--origins writes OUTPUT.origins.json beside the binary, so -o must name a file")
+      }
     }
 
     func run() async throws {
@@ -310,45 +316,24 @@ extension XSMC {
         throw ExitCode(outcome.isInputError ? 2 : 1)
       }
       let path = output ?? "xenpolicy-\(policy.policyVersion)"
-      do {
-        try PolicyBuilder.writeAtomically(binary, to: path)
-      } catch {
-        Console.current.complain("xsmc: error: cannot write `\(path)`: \(error.localizedDescription)")
-        throw ExitCode(2)
-      }
+      try OutputFile.write(binary, to: path, reportingAs: "xsmc")
       var originsPath: String?
       if origins, let map = RuleOriginMap(outcome.frontend, source: policy.input) {
         let sidecar = RuleOriginSidecar.path(besideBinaryAt: path)
-        do {
-          try RuleOriginSidecar.write(map, for: binary, besideBinaryAt: path)
-          originsPath = sidecar
-        } catch {
-          Console.current.complain("xsmc: error: cannot write `\(sidecar)`: \(error.localizedDescription)")
-          throw ExitCode(2)
-        }
+        try OutputFile.write(RuleOriginSidecar.encode(map, for: binary), to: sidecar, reportingAs: "xsmc")
+        originsPath = sidecar
       }
       guard !quiet, let summary = outcome.summary else { return }
       var report = BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings)
       report.origins = originsPath
       report.xenReleases = PolicyOptions.matchingReleases(outcome.frontend.model).map(\.version)
-      if json {
-        Console.current.say(report.json())
-      } else {
-        Console.current.say(report.text(input: policy.input))
-      }
+      let text = json ? report.json() : report.text(input: policy.input)
+      // With the binary on standard output, the summary goes to standard error.
+      if OutputFile.isStandardOutput(path) { Console.current.complain(text) } else { Console.current.say(text) }
     }
 
     private func write(text: String) throws {
-      guard let output, output != "-" else {
-        Console.current.write(text)
-        return
-      }
-      do {
-        try PolicyBuilder.writeAtomically(Array(text.utf8), to: output)
-      } catch {
-        Console.current.complain("xsmc: error: cannot write `\(output)`: \(error.localizedDescription)")
-        throw ExitCode(2)
-      }
+      try OutputFile.write(Array(text.utf8), to: output ?? "-", reportingAs: "xsmc")
     }
   }
 

@@ -9,9 +9,12 @@
  *   of its own (a seccomp filter that refuses clone, clone3, fork and vfork).
  * - The cleanup registry holds the children and the temporary files alive
  *   at this moment. Once xsm_cleanup_install_handlers has run, SIGINT,
- *   SIGTERM and SIGHUP kill and reap those children, remove those files,
- *   and then end the process with the signal as its default action would.
+ *   SIGTERM and SIGHUP kill and reap those children, remove those files
+ *   (and then those empty directories), and end the process as the
+ *   signal's default action would.
  *   The handler does only async-signal-safe calls, on fixed-size tables.
+ *   Once it has begun, a thread that would remember a new child or file
+ *   waits for the end instead, so nothing new is made behind its back.
  */
 #ifndef XSM_PROCESS_CONTROL_H
 #define XSM_PROCESS_CONTROL_H
@@ -33,11 +36,11 @@ int xsm_pipe_cloexec(int fds[2]);
 /* Whether this system can install the seccomp filter xsm_spawn uses. */
 int xsm_spawn_can_forbid_processes(void);
 
-/* Remembers a child to kill on SIGINT/SIGTERM/SIGHUP; returns a slot for
+/* Remembers a child to kill on the signals below; returns a slot for
  * xsm_cleanup_forget, or -1 when the table is full. */
 int xsm_cleanup_remember_child(pid_t pid);
-/* Remembers a temporary file to remove on SIGINT/SIGTERM/SIGHUP (the path
- * is copied; at most 4095 bytes); a slot, or -1 when it cannot. */
+/* Remembers a temporary file or directory to remove on those signals (the
+ * path is copied; at most 4095 bytes); a slot, or -1 when it cannot. */
 int xsm_cleanup_remember_file(const char *path);
 /* Forgets a child (kind 0) or a file (kind 1) remembered in `slot`. */
 void xsm_cleanup_forget(int kind, int slot);

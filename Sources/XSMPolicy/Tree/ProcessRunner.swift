@@ -90,7 +90,10 @@ public enum ProcessRunner {
     // Forgotten before it is reaped, so a signal handler never kills a reused pid.
     xsm_cleanup_forget(0, slot)
     var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    var reaped: Int32
+    repeat { reaped = waitpid(pid, &status, 0) } while reaped < 0 && errno == EINTR
+    // Reaped elsewhere (a signal handler ending the process): count it killed.
+    if reaped < 0 { status = SIGKILL }
     let signal = status & 0x7f
     let exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
     return Output(status: exitStatus, standardOutput: drain.output, standardError: drain.error, stop: stop)

@@ -1,3 +1,4 @@
+import CProcessControl
 import Foundation
 import XSMDiagnostics
 
@@ -13,7 +14,12 @@ extension PolicyTree {
     var aliases: [String: LineOrigins] = [:]
     var diagnostics: [Diagnostic] = []
     var scratch: String?
-    defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+    // The scratch directory and its files are removed on SIGINT/SIGTERM too (`xsm_cleanup_install_handlers`).
+    var cleanupSlots: [Int32] = []
+    defer {
+      if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+      for slot in cleanupSlots { xsm_cleanup_forget(1, slot) }
+    }
     for input in inputs {
       switch input.kind {
       case .file:
@@ -29,8 +35,12 @@ extension PolicyTree {
           text = output.replacingOccurrences(of: "dollarsstar", with: "$*")
         }
         do {
-          if scratch == nil { scratch = try Self.makeScratchDirectory() }
+          if scratch == nil {
+            scratch = try Self.makeScratchDirectory()
+            cleanupSlots.append(xsm_cleanup_remember_file(scratch!))
+          }
           let file = scratch! + "/" + (input.path as NSString).lastPathComponent
+          cleanupSlots.append(xsm_cleanup_remember_file(file))
           try text.write(toFile: file, atomically: false, encoding: .utf8)
           arguments.append(file)
           if let origins = input.origins {
