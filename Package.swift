@@ -30,7 +30,9 @@ let package = Package(
 
     // MARK: Policy language
     .target(name: "XSMDiagnostics", swiftSettings: strict),
-    .target(name: "XSMPolicy", dependencies: ["XSMDiagnostics"], swiftSettings: strict),
+    .target(name: "XSMPolicy", dependencies: ["XSMDiagnostics", "CProcessControl"], swiftSettings: strict),
+    // Child processes that die with ours, with limits; temporary files removed on SIGINT/SIGTERM.
+    .target(name: "CProcessControl"),
     .target(
       name: "XSMBuild", dependencies: ["XSMPolicy", "XSMSepol", "CPolicyBuild", "XSMDiagnostics", "XSMCatalog"],
       swiftSettings: strict),
@@ -80,7 +82,7 @@ let package = Package(
     .target(
       name: "XSMCommandLine",
       dependencies: [
-        "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMBuild", "XSMPolicy", "XSMBuildInfo",
+        "XSMDiagnostics", "XSMCatalog", "XSMEngine", "XSMBuild", "XSMPolicy", "XSMBuildInfo", "CProcessControl",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     // The commands of xsmc, xsmq and xsmd, as libraries the executables and the tests run.
@@ -117,7 +119,7 @@ let package = Package(
     .executableTarget(
       name: "xsmgen",
       dependencies: [
-        "XSMPolicyGen", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "XSMPolicyGen", "XSMCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
 
     // MARK: Tests

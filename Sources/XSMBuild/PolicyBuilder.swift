@@ -236,26 +236,4 @@ public enum PolicyBuilder {
     else { return nil }
     return (range, line)
   }
-
-  /// Writes `bytes` to `path` through a temporary file in the same directory
-  /// and a rename, so a failed or interrupted write leaves no partial output.
-  /// `permissions` (the mode of the file being replaced, say) are set on the
-  /// temporary file before the rename.
-  public static func writeAtomically(_ bytes: [UInt8], to path: String, permissions: Int? = nil) throws {
-    let url = URL(fileURLWithPath: path)
-    let directory = url.deletingLastPathComponent()
-    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-    do {
-      try Data(bytes).write(to: temporary)
-      if let permissions {
-        try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: temporary.path)
-      }
-      if rename(temporary.path, url.path) != 0 {
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-      }
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
-    }
-  }
 }

@@ -8,25 +8,28 @@ import XSMDiagnostics
 public struct Console: Sendable {
   private let writeOutput: @Sendable (String) -> Void
   private let writeError: @Sendable (String) -> Void
+  private let writeBytes: @Sendable ([UInt8]) -> Void
   /// Standard error is a terminal (progress and colour are for people).
   public let errorIsTerminal: Bool
   /// `NO_COLOR` is set in the environment.
   public let noColour: Bool
 
   public init(errorIsTerminal: Bool, noColour: Bool, output: @escaping @Sendable (String) -> Void,
-    error: @escaping @Sendable (String) -> Void)
+    error: @escaping @Sendable (String) -> Void, bytes: (@Sendable ([UInt8]) -> Void)? = nil)
   {
     self.errorIsTerminal = errorIsTerminal
     self.noColour = noColour
     writeOutput = output
     writeError = error
+    writeBytes = bytes ?? { output(String(decoding: $0, as: UTF8.self)) }
   }
 
   /// The process's own standard output and error.
   public static let standard = Console(
     errorIsTerminal: isatty(2) != 0, noColour: ProcessInfo.processInfo.environment["NO_COLOR"] != nil,
     output: { FileHandle.standardOutput.write(Data($0.utf8)) },
-    error: { FileHandle.standardError.write(Data($0.utf8)) })
+    error: { FileHandle.standardError.write(Data($0.utf8)) },
+    bytes: { FileHandle.standardOutput.write(Data($0)) })
 
   /// The console of the running command (the standard one unless a test binds another).
   @TaskLocal public static var current = Console.standard
@@ -36,6 +39,9 @@ public struct Console: Sendable {
 
   /// Writes `text` on standard output as it is.
   public func write(_ text: String) { writeOutput(text) }
+
+  /// Writes `bytes` on standard output as they are (a binary policy for `-o -`).
+  public func write(bytes: [UInt8]) { writeBytes(bytes) }
 
   /// Writes `text` on standard error, ending it with a newline; nothing for empty text.
   public func complain(_ text: String) {

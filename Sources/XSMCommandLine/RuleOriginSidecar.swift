@@ -15,14 +15,18 @@ public enum RuleOriginSidecar {
   /// Where the map of the binary at `binaryPath` is stored.
   public static func path(besideBinaryAt binaryPath: String) -> String { binaryPath + ".origins.json" }
 
-  /// Writes `map` for `binary` beside `binaryPath`.
-  public static func write(_ map: RuleOriginMap, for binary: [UInt8], besideBinaryAt binaryPath: String) throws {
+  /// The file's bytes: `map` for `binary`, as JSON (`OutputFile` writes them beside the binary).
+  public static func encode(_ map: RuleOriginMap, for binary: [UInt8]) throws -> [UInt8] {
     var stored = map
     stored.binaryDigest = sha256Hex(binary)
     let encoder = JSONStyle.encoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(stored)
-    try PolicyBuilder.writeAtomically(Array(data) + [UInt8(ascii: "\n")], to: path(besideBinaryAt: binaryPath))
+    return Array(try encoder.encode(stored)) + [UInt8(ascii: "\n")]
+  }
+
+  /// Writes `map` for `binary` beside `binaryPath`.
+  public static func write(_ map: RuleOriginMap, for binary: [UInt8], besideBinaryAt binaryPath: String) throws {
+    try OutputFile.write(try encode(map, for: binary), to: path(besideBinaryAt: binaryPath))
   }
 
   /// The source rules of the binary at `binaryPath` (whose bytes are

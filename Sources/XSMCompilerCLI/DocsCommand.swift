@@ -69,11 +69,11 @@ extension XSMC {
         do {
           try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-          try PolicyBuilder.writeAtomically(bytes, to: path)
         } catch {
           fail("cannot write `\(path)`: \(error.localizedDescription)")
           throw ExitCode(2)
         }
+        try OutputFile.write(bytes, to: path, reportingAs: "xsmc")
       }
 
       let stale = results.filter(\.changed)

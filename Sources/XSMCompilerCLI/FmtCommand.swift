@@ -158,8 +158,7 @@ extension XSMC {
       guard let formatted = result.formatted else { return (report, nil) }
       if result.changed && !check && !stdout && file != "-" {
         do {
-          let permissions = (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? Int
-          try PolicyBuilder.writeAtomically(Array(formatted.utf8), to: file, permissions: permissions)
+          try OutputFile.write(formatted, to: file)
           report.written = true
         } catch {
           report.errors.append(Diagnostic(.io.unreadable, .error, "cannot write `\(file)`: \(error.localizedDescription)"))

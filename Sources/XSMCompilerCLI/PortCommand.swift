@@ -65,12 +65,7 @@ extension XSMC {
       let changed = results.filter(\.changed)
       if inPlace {
         for result in changed {
-          do {
-            try PolicyBuilder.writeAtomically(Array(result.ported.utf8), to: result.path)
-          } catch {
-            Console.current.complain("xsmc: error: cannot write `\(result.path)`: \(error.localizedDescription)")
-            throw ExitCode(2)
-          }
+          try OutputFile.write(Array(result.ported.utf8), to: result.path, reportingAs: "xsmc")
         }
       }
       if !diagnostics.isEmpty || diagnosticsFormat == .json {

@@ -70,12 +70,7 @@ extension XSMC {
       }
       if json { Console.current.say(encodeJSON(files.count == 1 && reports.count == 1 ? AnyReports.one(reports[0]) : .all(reports))) }
       if let junit {
-        do {
-          try PolicyTestReport.junit(reports).write(toFile: junit, atomically: true, encoding: .utf8)
-        } catch {
-          Console.current.complain("xsmc: error: cannot write `\(junit)`: \(error.localizedDescription)")
-          throw ExitCode(2)
-        }
+        try OutputFile.write(Array(PolicyTestReport.junit(reports).utf8), to: junit, reportingAs: "xsmc")
       }
       if inputErrors { throw ExitCode(2) }
       if reports.contains(where: { $0.failed > 0 }) { throw ExitCode(1) }

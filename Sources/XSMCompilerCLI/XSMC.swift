@@ -47,6 +47,26 @@ struct PolicyOptions: ParsableArguments {
     valueName: "name[=value]"))
   var m4Definitions: [String] = []
 
+  @Option(name: .customLong("m4-time-limit"), help: ArgumentHelp(
+    "Stop m4 after this many seconds (default \(M4Limits.defaultTimeSeconds)): tree.m4-time-limit.",
+    valueName: "seconds"))
+  var m4TimeLimit: Double = Double(M4Limits.defaultTimeSeconds)
+
+  @Option(name: .customLong("m4-output-limit"), help: ArgumentHelp(
+    "Stop m4 once it has written this many MiB (default \(M4Limits.defaultOutputMiB)): tree.m4-output-limit.",
+    valueName: "mib"))
+  var m4OutputLimit: Double = Double(M4Limits.defaultOutputMiB)
+
+  @Option(name: .customLong("m4-memory-limit"), help: ArgumentHelp(
+    "Limit m4's address space to this many MiB (default \(M4Limits.defaultMemoryMiB)): tree.m4-memory-limit.",
+    valueName: "mib"))
+  var m4MemoryLimit: Double = Double(M4Limits.defaultMemoryMiB)
+
+  @Flag(name: .customLong("allow-m4-shell"), help: ArgumentHelp(
+    "Let the tree's esyscmd and syscmd run shell commands at build time (refused by default: tree.m4-shell-refused).",
+    discussion: "Without it m4 also cannot start any process (a seccomp filter on Linux). Give it only for a tree you trust."))
+  var allowM4Shell = false
+
   @Flag(name: .long, help: "Print how the tree is read (layout, hypervisor classes, modules, m4's inputs in order and why) and stop; JSON with --json.")
   var explainLayout = false
 
@@ -100,6 +120,10 @@ struct PolicyOptions: ParsableArguments {
       throw ValidationError("--policy-version must be 24 or 30: Xen accepts XenFlask policies only at those versions")
     }
     guard maxErrors >= 0 else { throw ValidationError("--max-errors must be 0 or more") }
+    for (name, value) in [("--m4-time-limit", m4TimeLimit), ("--m4-output-limit", m4OutputLimit), ("--m4-memory-limit", m4MemoryLimit)]
+    where !(value > 0 && value.isFinite) {
+      throw ValidationError("\(name) must be a number above 0")
+    }
     for definition in m4Definitions {
       let name = definition.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
       guard let first = name.first, first.isLetter || first == "_",
@@ -138,7 +162,9 @@ struct PolicyOptions: ParsableArguments {
   }
 
   var treeOptions: TreeOptions {
-    TreeOptions(classesDirectory: classes, xenRoot: xenRoot, m4Definitions: m4Definitions, mcs: mcs)
+    let limits = M4Limits(time: .milliseconds(Int64(m4TimeLimit * 1000)), outputBytes: Int(m4OutputLimit * 1_048_576),
+      memoryBytes: Int(m4MemoryLimit * 1_048_576), allowsShell: allowM4Shell)
+    return TreeOptions(classesDirectory: classes, xenRoot: xenRoot, m4Definitions: m4Definitions, mcs: mcs, m4Limits: limits)
   }
 
   var buildOptions: BuildOptions {
@@ -204,7 +230,8 @@ extension XSMC {
     static let configuration = CommandConfiguration(
       abstract: "Build a binary policy that Xen loads.",
       discussion: """
-        The binary is written to a temporary file and renamed, so a failed build leaves no output. \
+        The binary is written to a temporary file beside -o (with the replaced file's mode) and renamed, so a \
+        failed or interrupted build leaves no output; -o must name a regular file or a new one (`-` streams to stdout). \
         `--emit conf` writes the m4-expanded policy.conf (op rules replaced by the class rules they \
         expand to) and `--emit cil` the CIL handed to libsepol (to -o, or stdout without it). Op rules \
         (`allow S T : op { domctl.pause };`) expand through the op catalog (see `xsmc ops`).
@@ -214,7 +241,9 @@ extension XSMC {
 
     @OptionGroup var catalog: CatalogOptions
 
-    @Option(name: .shortAndLong, help: "Output file (default: xenpolicy-<version>; stdout for --emit without -o).")
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+      "Output file (default: xenpolicy-<version>; stdout for --emit without -o); `-` or /dev/stdout for standard output.",
+      discussion: "Only a regular file is replaced: a symbolic link, directory, FIFO or device there is refused."))
     var output: String?
 
     @Option(name: .long, help: "Write the expanded text instead of a binary: conf or cil.")
@@ -249,6 +278,9 @@ extension XSMC {
     func validate() throws {
       if dump != nil && emit != nil { throw ValidationError("give --dump or --emit, not both") }
       if origins && (dump != nil || emit != nil) { throw ValidationError("--origins goes with a binary, not --dump or --emit") }
+      if origins, let output, OutputFile.isStandardOutput(output) {
+        throw ValidationError("--origins writes OUTPUT.origins.json beside the binary, so -o must name a file")
+      }
     }
 
     func run() async throws {
@@ -285,45 +317,24 @@ extension XSMC {
         throw ExitCode(outcome.isInputError ? 2 : 1)
       }
       let path = output ?? "xenpolicy-\(policy.policyVersion)"
-      do {
-        try PolicyBuilder.writeAtomically(binary, to: path)
-      } catch {
-        Console.current.complain("xsmc: error: cannot write `\(path)`: \(error.localizedDescription)")
-        throw ExitCode(2)
-      }
+      try OutputFile.write(binary, to: path, reportingAs: "xsmc")
       var originsPath: String?
       if origins, let map = RuleOriginMap(outcome.frontend, source: policy.input) {
         let sidecar = RuleOriginSidecar.path(besideBinaryAt: path)
-        do {
-          try RuleOriginSidecar.write(map, for: binary, besideBinaryAt: path)
-          originsPath = sidecar
-        } catch {
-          Console.current.complain("xsmc: error: cannot write `\(sidecar)`: \(error.localizedDescription)")
-          throw ExitCode(2)
-        }
+        try OutputFile.write(RuleOriginSidecar.encode(map, for: binary), to: sidecar, reportingAs: "xsmc")
+        originsPath = sidecar
       }
       guard !quiet, let summary = outcome.summary else { return }
       var report = BuildReport(output: path, bytes: binary.count, summary: summary, timings: outcome.timings)
       report.origins = originsPath
       report.xenReleases = PolicyOptions.matchingReleases(outcome.frontend.model).map(\.version)
-      if json {
-        Console.current.say(report.json())
-      } else {
-        Console.current.say(report.text(input: policy.input))
-      }
+      let text = json ? report.json() : report.text(input: policy.input)
+      // With the binary on standard output, the summary goes to standard error.
+      if OutputFile.isStandardOutput(path) { Console.current.complain(text) } else { Console.current.say(text) }
     }
 
     private func write(text: String) throws {
-      guard let output, output != "-" else {
-        Console.current.write(text)
-        return
-      }
-      do {
-        try PolicyBuilder.writeAtomically(Array(text.utf8), to: output)
-      } catch {
-        Console.current.complain("xsmc: error: cannot write `\(output)`: \(error.localizedDescription)")
-        throw ExitCode(2)
-      }
+      try OutputFile.write(Array(text.utf8), to: output ?? "-", reportingAs: "xsmc")
     }
   }
 

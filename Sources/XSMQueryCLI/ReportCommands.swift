@@ -223,17 +223,13 @@ extension XSMQ {
 }
 
 func emit(_ text: String, to output: String?) throws {
-  guard let output, output != "-" else {
+  guard let output, !OutputFile.isStandardOutput(output) else {
     Console.current.write(text.hasSuffix("\n") ? text : text + "\n")
     return
   }
-  let temporary = output + ".tmp-\(getpid())"
   do {
-    try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-    if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }
-    try FileManager.default.moveItem(atPath: temporary, toPath: output)
+    try OutputFile.write(text, to: output)
   } catch {
-    try? FileManager.default.removeItem(atPath: temporary)
-    throw usageError("cannot write `\(output)`: \(error.localizedDescription)")
+    throw usageError("cannot write `\(output)`: \(error.reason)")
   }
 }

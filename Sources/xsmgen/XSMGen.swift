@@ -1,4 +1,5 @@
 import ArgumentParser
+import XSMCommandLine
 import XSMPolicyGen
 
 #if canImport(Glibc)
@@ -67,8 +68,12 @@ struct XSMGen: ParsableCommand {
       if !text.isEmpty && !text.hasSuffix("\n") { preamble += "\n" }
     }
     let policy = PolicyGenerator(guests: guests, seed: seed).render(preamble: preamble)
-    if let output {
-      try writeAtomically(policy, to: output)
+    if let output, !OutputFile.isStandardOutput(output) {
+      do {
+        try OutputFile.write(policy, to: output)
+      } catch {
+        throw IOError(message: "cannot write \(output): \(error.reason)")
+      }
     } else {
       try writeAll(fd: STDOUT_FILENO, policy, what: "standard output")
     }
@@ -76,6 +81,7 @@ struct XSMGen: ParsableCommand {
 
   static func main() {
     do {
+      OutputFile.removeTemporariesOnSignals()
       var command = try parseAsRoot()
       try command.run()
     } catch let error as IOError {
@@ -142,28 +148,3 @@ func writeAll(fd: Int32, _ text: String, what: String) throws {
   }
 }
 
-/// Writes to `path.xsmgen-PID.tmp` in the same directory, fsyncs, then renames over `path`, so
-/// readers see the old file or the complete new one, never a partial policy.
-func writeAtomically(_ text: String, to path: String) throws {
-  let temp = "\(path).xsmgen-\(getpid()).tmp"
-  let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-  guard fd >= 0 else { throw IOError(message: "cannot create \(temp): \(errnoText())") }
-  do {
-    try writeAll(fd: fd, text, what: temp)
-    guard fsync(fd) == 0 else { throw IOError(message: "cannot sync \(temp): \(errnoText())") }
-  } catch {
-    close(fd)
-    unlink(temp)
-    throw error
-  }
-  guard close(fd) == 0 else {
-    let message = "cannot close \(temp): \(errnoText())"
-    unlink(temp)
-    throw IOError(message: message)
-  }
-  guard rename(temp, path) == 0 else {
-    let message = "cannot rename \(temp) to \(path): \(errnoText())"
-    unlink(temp)
-    throw IOError(message: message)
-  }
-}

@@ -1,5 +1,6 @@
 import XSMCommandLine
 import XSMQueryCLI
 
-// Runs xsmq with the project's exit codes (usage errors are 2, not 64).
+// Temporary files and m4 children go on SIGINT/SIGTERM/SIGHUP; then runs xsmq with the project's exit codes (usage errors are 2, not 64).
+OutputFile.removeTemporariesOnSignals()
 await XSMQ.mainMappingUsageErrors()

@@ -126,7 +126,7 @@ struct RuleCitationTests {
     let outcome = await PolicyBuilder.build(.tree(Self.tree), options: BuildOptions())
     let binary = try #require(outcome.binary)
     let path = dir + "/xenpolicy-30"
-    try PolicyBuilder.writeAtomically(binary, to: path)
+    try OutputFile.write(binary, to: path)
     let host = try Self.system(policy: path, in: dir)
     let question = ["can", "dom0", "domctl.pause", "db", "--why", "--system", host]
 

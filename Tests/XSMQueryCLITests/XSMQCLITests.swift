@@ -134,6 +134,21 @@ struct XSMQCLITests {
     #expect(family.status == 2 && family.err.contains("did you mean `domctl`?"))
   }
 
+  /// A report's `-o` goes through the one output writer: a symbolic link is refused and its target kept.
+  @Test func matrixOutputRefusesASymbolicLink() async throws {
+    let dir = try TestEnvironment.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "kept\n".write(toFile: dir + "/real", atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: "real")
+    let refused = await xsmq(["matrix", "--op", "domctl.pause", "-o", dir + "/link"])
+    #expect(refused.status == 2 && refused.err.contains("cannot write `\(dir)/link`: it is a symbolic link to `real`"),
+      "\(refused.err)")
+    #expect(try String(contentsOfFile: dir + "/real", encoding: .utf8) == "kept\n")
+    let written = await xsmq(["matrix", "--op", "domctl.pause", "-o", dir + "/matrix.txt"])
+    #expect(written.status == 0 && FileManager.default.fileExists(atPath: dir + "/matrix.txt"), "\(written.err)")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["link", "matrix.txt", "real"])
+  }
+
   @Test func compareGroupsByOp() async throws {
     let r = await xsmq(["compare", "--family", "evtchn"])
     #expect(r.status == 0, "\(r.err)")

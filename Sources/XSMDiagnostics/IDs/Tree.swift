@@ -28,6 +28,15 @@ extension DiagnosticID {
     public let m4 = DiagnosticID(
       "tree.m4", "m4 complained, located at m4's file and line (a warning when m4 says so)")
     public let m4Failed = DiagnosticID("tree.m4-failed", "m4 could not run, or failed without saying why")
+    public let m4TimeLimit = DiagnosticID(
+      "tree.m4-time-limit", "m4 ran past its time limit (`--m4-time-limit`), as a macro that calls itself without end does, and was stopped")
+    public let m4OutputLimit = DiagnosticID(
+      "tree.m4-output-limit", "m4 wrote more than its output limit (`--m4-output-limit`), as a macro that doubles its text does, and was stopped")
+    public let m4MemoryLimit = DiagnosticID(
+      "tree.m4-memory-limit", "m4 ran out of its memory limit (`--m4-memory-limit`)")
+    public let m4ShellRefused = DiagnosticID(
+      "tree.m4-shell-refused", "the tree calls m4's `esyscmd` or `syscmd`, which run shell commands at build time; refused without "
+        + "`--allow-m4-shell`")
     public let macroArity = DiagnosticID(
       "tree.macro-arity", "a macro call passes fewer arguments than the highest `$N` its body uses")
     public let m4Quote = DiagnosticID(

@@ -33,6 +33,8 @@ public struct PolicyTree: Sendable {
   public var inputs: [TreeInput] = []
   /// The m4 options that come before the files.
   public var m4Options: [String] = []
+  /// The bounds of each m4 run (from `TreeOptions.m4Limits`).
+  public var m4Limits = M4Limits()
   /// Lines the layout's Makefile deletes from m4's output (refpolicy drops
   /// Linux network labels); xsmc blanks them so line numbers stay right.
   public var droppedLinePrefixes: [String] = []
@@ -209,6 +211,7 @@ struct TreePlanner {
     case .refpolicy: planRefpolicy(mls: mls)
     }
     tree.m4Options += options.m4Definitions.flatMap { ["-D", $0] }
+    tree.m4Limits = options.m4Limits
   }
 
   /// Reads modules.conf; returns the enabled modules with their `.te` files.

@@ -66,12 +66,19 @@ public struct TreeOptions: Sendable, Equatable {
   /// An MLS build of an MCS policy (refpolicy's `TYPE=…-mcs`): m4 gets
   /// `-D enable_mcs` instead of `-D enable_mls` (`--mcs`).
   public var mcs: Bool
+  /// How long m4 may run, how much it may output and allocate, and whether
+  /// its shell builtins may run (`--m4-time-limit`, `--allow-m4-shell`, …).
+  public var m4Limits: M4Limits
 
-  public init(classesDirectory: String? = nil, xenRoot: String? = nil, m4Definitions: [String] = [], mcs: Bool = false) {
+  public init(
+    classesDirectory: String? = nil, xenRoot: String? = nil, m4Definitions: [String] = [], mcs: Bool = false,
+    m4Limits: M4Limits = M4Limits()
+  ) {
     self.classesDirectory = classesDirectory
     self.xenRoot = xenRoot
     self.m4Definitions = m4Definitions
     self.mcs = mcs
+    self.m4Limits = m4Limits
   }
 
   /// The m4 definition that switches on multi-level security in this build, if any.
