@@ -149,7 +149,7 @@ public struct XSMD: AsyncParsableCommand {
           try permissions?.restore()
         } catch {
           printError("xsmd: error: \(error)")
-          exit(2)
+          Foundation.exit(2)
         }
         printError("xsmd: listening on \(address) (\(identity.module.rawValue), \(identity.domains) domains)")
       }

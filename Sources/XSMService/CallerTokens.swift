@@ -25,14 +25,7 @@ public final class CallerTokens: Sendable {
     var records: [String: Record] = [:]
     if let store {
       do {
-        try store.pool.read { db in
-          for row in try Row.fetchAll(db, sql: "SELECT id, digest, domid, created FROM tokens") {
-            guard let id: String = row["id"], let digest: String = row["digest"], let domid: Int = row["domid"],
-              let created: Double = row["created"]
-            else { throw StateFileError.damaged("a row of `tokens` has a NULL") }
-            records[digest] = Record(id: id, domid: domid, created: created)
-          }
-        }
+        records = try store.pool.read { db in try Self.records(db) }
       } catch let error as StateFileError {
         throw error
       } catch {
@@ -40,6 +33,18 @@ public final class CallerTokens: Sendable {
       }
     }
     known = Mutex(records)
+  }
+
+  /// The saved tokens by digest; a NULL is `state.damaged`.
+  static func records(_ db: Database) throws -> [String: Record] {
+    var records: [String: Record] = [:]
+    for row in try Row.fetchAll(db, sql: "SELECT id, digest, domid, created FROM tokens") {
+      guard let id: String = row["id"], let digest: String = row["digest"], let domid: Int = row["domid"],
+        let created: Double = row["created"]
+      else { throw StateFileError.damaged("a row of `tokens` has a NULL") }
+      records[digest] = Record(id: id, domid: domid, created: created)
+    }
+    return records
   }
 
   /// Opens the tokens of a state file without starting a service (`xsmd --issue-token`).

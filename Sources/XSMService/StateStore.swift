@@ -42,9 +42,14 @@ final class StateStore: Sendable {
   /// here was written by a newer xsmd and is refused.
   static let migrationNames = ["v1", "v2-caller-tokens"]
 
-  /// Opens (creating when absent) and checks the file: `PRAGMA integrity_check`, then the schema's migrations.
-  /// `busyTimeout` is how long a write waits for another connection's lock before failing.
+  /// Checks an existing file through a read-only connection — `PRAGMA
+  /// integrity_check`, the schema's migrations, and (for the current layout)
+  /// every saved row — then opens it for writing (WAL) and applies the
+  /// migrations it lacks; a file that fails a check is refused before anything
+  /// is written to it. `busyTimeout` is how long a write waits for another
+  /// connection's lock before failing.
   init(path: String, busyTimeout: Double = 2) throws(StateFileError) {
+    if FileManager.default.fileExists(atPath: path) { try Self.check(path) }
     var configuration = Configuration()
     configuration.busyMode = .timeout(busyTimeout)
     configuration.prepareDatabase { db in
@@ -53,35 +58,48 @@ final class StateStore: Sendable {
     }
     do {
       pool = try DatabasePool(path: path, configuration: configuration)
+      try Self.migrator.migrate(pool)
     } catch {
-      throw StateFileError(code: "state.unreadable", message: "cannot open `\(path)` as an SQLite database: \(error)")
+      throw StateFileError(code: "state.unreadable", message: "cannot open `\(path)` for writing: \(error)")
     }
+  }
+
+  /// The read-only checks of `init`.
+  private static func check(_ path: String) throws(StateFileError) {
+    var configuration = Configuration()
+    configuration.readonly = true
     do {
-      let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
-      guard problems == ["ok"] else {
-        throw StateFileError.damaged("`\(path)` fails SQLite's integrity check: \(problems.prefix(3).joined(separator: "; "))")
-      }
-      let migrator = Self.migrator
-      let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
-      if applied.isEmpty {
-        let tables = try pool.read { db in
-          try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      let queue = try DatabaseQueue(path: path, configuration: configuration)
+      defer { try? queue.close() }
+      try queue.read { db in
+        let problems = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+        guard problems == ["ok"] else {
+          throw StateFileError.damaged("`\(path)` fails SQLite's integrity check: \(problems.prefix(3).joined(separator: "; "))")
         }
-        guard tables.isEmpty else {
+        let applied = try migrator.appliedIdentifiers(db)
+        if applied.isEmpty {
+          let tables = try String.fetchAll(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+          guard tables.isEmpty else {
+            throw StateFileError(code: "state.unreadable",
+              message: "`\(path)` is an SQLite database but not an xsmd state file (tables \(tables.prefix(5).joined(separator: ", ")))")
+          }
+        }
+        let unknown = applied.subtracting(migrationNames)
+        guard unknown.isEmpty else {
           throw StateFileError(code: "state.unreadable",
-            message: "`\(path)` is an SQLite database but not an xsmd state file (tables \(tables.prefix(5).joined(separator: ", ")))")
+            message: "`\(path)` was written by a newer xsmd (schema \(unknown.sorted().joined(separator: ", "))); this one knows \(migrationNames.joined(separator: ", "))")
+        }
+        // A file of an earlier layout is read once migrated; one of this layout is read now.
+        if applied == Set(migrationNames) {
+          _ = try decode(db)
+          _ = try CallerTokens.records(db)
         }
       }
-      let unknown = applied.subtracting(Self.migrationNames)
-      guard unknown.isEmpty else {
-        throw StateFileError(code: "state.unreadable",
-          message: "`\(path)` was written by a newer xsmd (schema \(unknown.sorted().joined(separator: ", "))); this one knows \(Self.migrationNames.joined(separator: ", "))")
-      }
-      try migrator.migrate(pool)
     } catch let error as StateFileError {
       throw error
     } catch {
-      throw StateFileError(code: "state.unreadable", message: "cannot read `\(path)`: \(error)")
+      throw StateFileError(code: "state.unreadable", message: "cannot read `\(path)` as an SQLite database: \(error)")
     }
   }
 
@@ -144,6 +162,9 @@ final class StateStore: Sendable {
     for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") {
       let key: String = try required(row, "key", "meta", "?")
       meta[key] = try required(row, "value", "meta", key) as String
+    }
+    if let digest = meta["policy_sha256"], digest != sha256Hex(Array(blob)) {
+      throw StateFileError.damaged("the saved policy's bytes do not match their SHA-256 (meta.policy_sha256)")
     }
     var booleans: [String: Bool] = [:]
     var pending: [String: Bool] = [:]
@@ -210,6 +231,10 @@ final class StateStore: Sendable {
       }
       if let threshold = s.cacheThreshold {
         try db.execute(sql: "INSERT INTO meta VALUES ('cache_threshold', ?)", arguments: [String(threshold)])
+      }
+      if let policy = s.policy {
+        // Checked at start-up: SQLite's integrity check cannot see damage inside a blob.
+        try db.execute(sql: "INSERT INTO meta VALUES ('policy_sha256', ?)", arguments: [sha256Hex(policy)])
       }
       try db.execute(sql: "DELETE FROM booleans")
       for (name, value) in s.booleans {

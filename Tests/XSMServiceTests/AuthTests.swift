@@ -128,7 +128,7 @@ struct AuthTests {
       let asDB = try await client.send(
         .post, "/v1/can", token: token, json: #"{"op":"domctl.pause","target":"web"}"#)
       #expect(asDB.status == .ok)
-      #expect(asDB.object["caller"] as? String == "db")
+      #expect(asDB.object["caller"] as? String == "dom4 (db)")
       let listed = try await client.send(.get, "/v1/auth/tokens", token: dom0)
       #expect(listed.text.contains(id))
       #expect(!listed.text.contains(token))

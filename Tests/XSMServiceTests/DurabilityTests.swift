@@ -56,7 +56,7 @@ struct DurabilityTests {
     var configuration = Configuration()
     configuration.allowsUnsafeTransactions = true
     let locker = try DatabaseQueue(path: scratch.state, configuration: configuration)
-    try locker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+    try await locker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
 
     do {
       _ = try await service.setEnforce(SetEnforceRequestV1(enforcing: true), caller: dom0)
@@ -75,7 +75,7 @@ struct DurabilityTests {
     #expect(try service.getEnforce(caller: dom0).enforcing == false)
     #expect(!service.domains().contains { $0.domid == 60 })
 
-    try locker.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+    try await locker.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
     try locker.close()
     service.close()
     let restarted = try await defaultService(statePath: scratch.state)
@@ -137,16 +137,30 @@ struct DurabilityTests {
     try await refusedAfter("UPDATE domains SET flags = 'control,wizard' WHERE domid = 0", "state.damaged", "wizard")
     try await refusedAfter("DELETE FROM sids WHERE sid = 3", "state.damaged", "SID table skips")
 
-    // A damaged page: the integrity check (or SQLite itself) refuses the file.
-    let corrupt = scratch.path + "/corrupt.sqlite"
-    try await savedState(corrupt)
-    try tamper(corrupt, "PRAGMA wal_checkpoint(TRUNCATE)")
-    var bytes = try Data(contentsOf: URL(fileURLWithPath: corrupt))
-    let pageSize = 4096
-    #expect(bytes.count > 3 * pageSize)
-    for i in (2 * pageSize + 100)..<(2 * pageSize + 600) { bytes[i] ^= 0xA5 }
-    try bytes.write(to: URL(fileURLWithPath: corrupt))
-    let error = await startError(corrupt)
+    // Damage inside the policy blob, which SQLite's integrity check cannot see: its SHA-256 does.
+    let blob = scratch.path + "/blob.sqlite"
+    try await savedState(blob)
+    try tamper(blob, "VACUUM")  // one copy of the blob: no stale copies on free pages
+    try tamper(blob, "PRAGMA wal_checkpoint(TRUNCATE)")
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: blob))
+    // The policy's first bytes (magic, then the length of "XenFlask"); the blob's first page holds them.
+    let start = try #require(bytes.range(of: Data([0x8c, 0xff, 0x7c, 0xf9, 0x08, 0, 0, 0])), "the policy is in the file")
+    bytes[start.lowerBound + 12] ^= 0x01
+    try bytes.write(to: URL(fileURLWithPath: blob))
+    try await refused(blob, "state.damaged", "SHA-256")
+
+    // A damaged b-tree page (the domains table's root): SQLite's integrity check refuses it.
+    let page = scratch.path + "/page.sqlite"
+    try await savedState(page)
+    try tamper(page, "PRAGMA wal_checkpoint(TRUNCATE)")
+    let (root, pageSize) = try await DatabaseQueue(path: page).read { db in
+      (try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'domains'") ?? 0,
+        try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096)
+    }
+    bytes = try Data(contentsOf: URL(fileURLWithPath: page))
+    for i in ((root - 1) * pageSize + 8)..<(root * pageSize - 8) { bytes[i] = 0x5A }
+    try bytes.write(to: URL(fileURLWithPath: page))
+    let error = await startError(page)
     #expect(error?.code == "state.damaged" || error?.code == "state.unreadable", "\(String(describing: error))")
   }
 
@@ -158,11 +172,11 @@ struct DurabilityTests {
     try queue.close()
     try await savedStateFromV1(scratch.state)
     let check = try DatabaseQueue(path: scratch.state)
-    let applied = try check.read { db in
+    let applied = try await check.read { db in
       try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
     }
     #expect(applied == StateStore.migrationNames)
-    #expect(try check.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    #expect(try await check.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
     try check.close()
   }
 }

@@ -489,7 +489,7 @@ struct HTTPTests {
 
   @Test func everyCallerRouteNeedsTheHeader() async throws {
     let routes = RouteTable.shared.routes.filter(\.needsCaller)
-    #expect(routes.count == 30)
+    #expect(routes.count == 33)
     try await HTTPFixture.withClient { client in
       for route in routes {
         let uri = route.path.replacingOccurrences(of: "{domid}", with: "5")
