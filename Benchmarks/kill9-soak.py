@@ -44,12 +44,15 @@ def request(base, method, path, body=None, timeout=10):
 
 
 def start(state, log):
+    log.flush()
+    offset = os.path.getsize(log.name)
     process = subprocess.Popen(
         [XSMD, "--port", "0", "--state", state, "--trust-caller-header", "--max-concurrent", "64"],
         stdout=log, stderr=log)
     deadline = time.time() + 60
     while time.time() < deadline:
         with open(log.name) as f:
+            f.seek(offset)
             found = re.findall(r"listening on (http://[^ ]+)", f.read())
         if found:
             return process, found[-1]
