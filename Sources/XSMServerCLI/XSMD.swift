@@ -95,6 +95,9 @@ public struct XSMD: AsyncParsableCommand {
     if remote, tlsCertificate == nil {
       throw ValidationError("--allow-remote needs TLS: give --tls-certificate and --tls-key")
     }
+    if remote, state == nil {
+      throw ValidationError("--allow-remote needs --state FILE: it keeps the tokens remote callers authenticate with")
+    }
     if remote, trustCallerHeader {
       throw ValidationError("--trust-caller-header is for loopback or a socket only; remote callers must authenticate")
     }
@@ -124,7 +127,7 @@ public struct XSMD: AsyncParsableCommand {
     guard let spec, !specDiagnostics.contains(where: { $0.severity == .error }) else { throw ExitCode(2) }
 
     if let state, issueToken != nil || revokeToken != nil {
-      try await manageTokens(statePath: state, spec: spec, catalog: loadedCatalog)
+      try await manageTokens(statePath: state, spec: spec)
       return
     }
     let service: FlaskService
@@ -166,7 +169,7 @@ public struct XSMD: AsyncParsableCommand {
 
 extension XSMD {
   /// `--issue-token DOMAIN` and `--revoke-token ID` on the state file, without serving.
-  func manageTokens(statePath: String, spec: SystemSpec, catalog: OpCatalog) async throws {
+  func manageTokens(statePath: String, spec: SystemSpec) async throws {
     do {
       let tokens = try CallerTokens.open(statePath: statePath)
       if let id = revokeToken {
