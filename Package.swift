@@ -72,6 +72,9 @@ let package = Package(
       dependencies: [
         "XSMService", "XSMProtocol", "XSMAudit",
         .product(name: "Hummingbird", package: "hummingbird"),
+        // TLS for --allow-remote (NIOSSL).
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
       ], swiftSettings: strict),
 
     // MARK: Executables
@@ -143,6 +146,8 @@ let package = Package(
       dependencies: [
         "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMAudit", "XSMTestSupport", "XSMServerCLI",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        // State files damaged and locked by another connection (DurabilityTests).
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]),
     .testTarget(
       name: "XSMCatalogTests",

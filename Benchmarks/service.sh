@@ -35,7 +35,10 @@ swift build -c release --scratch-path "$BUILD" --product xsmd >&2
 BIN="$BUILD/release"
 
 # Start xsmd on a free loopback port (port 0: it prints the address it bound).
+# Requests authenticate as dom0 with a bearer token, as a deployment's would.
 rm -f "$WORK"/state.sqlite*
+TOKEN=$("$BIN/xsmd" --state "$WORK/state.sqlite" --issue-token dom0 2>/dev/null)
+AUTH="Authorization: Bearer $TOKEN"
 "$BIN/xsmd" --port 0 --state "$WORK/state.sqlite" >"$WORK/xsmd.log" 2>&1 &
 XSMD=$!
 trap 'kill "$XSMD" 2>/dev/null || true; wait "$XSMD" 2>/dev/null || true' EXIT
@@ -51,10 +54,10 @@ echo "service: xsmd at $URL (pid $XSMD)" >&2
 
 # The questions: eight single ones, and a batch over every domain pair.
 OPS='["domctl.pause", "domctl.getdomaininfo", "evtchn.bind_interdomain", "dm.set_pci_intx_level", "grant.map_grant_ref"]'
-curl -fsS "$URL/v1/domains" >"$WORK/domains.json"
-python3 - "$WORK" "$BATCH" "$OPS" <<'PY'
+curl -fsS -H "$AUTH" "$URL/v1/domains" >"$WORK/domains.json"
+python3 - "$WORK" "$BATCH" "$OPS" "$TOKEN" <<'PY'
 import json, sys, itertools
-work, batch, ops = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+work, batch, ops, token = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
 names = [d["name"] for d in json.load(open(f"{work}/domains.json"))]
 pairs = [(c, o, t) for o in ops for c in names for t in names]
 queries = [dict(caller=c, op=o, target=t) for c, o, t in itertools.islice(itertools.cycle(pairs), batch)]
@@ -63,6 +66,7 @@ singles = [dict(caller=c, op=o, target=t) for c, o, t in pairs[:: max(1, len(pai
 open(f"{work}/singles.jsonl", "w").write("".join(json.dumps(q) + "\n" for q in singles))
 with open(f"{work}/can.lua", "w") as f:
     f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Xen-Caller"] = "dom0"\n')
+    f.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
     f.write("local bodies = {\n" + "".join(f"  [[{json.dumps(q)}]],\n" for q in singles) + "}\n")
     f.write("local i = 0\nrequest = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n")
 PY
@@ -70,6 +74,7 @@ cat >"$WORK/batch.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Xen-Caller"] = "dom0"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
 local f = assert(io.open("$WORK/batch.json", "rb"))
 wrk.body = f:read("*a")
 f:close()
@@ -85,9 +90,9 @@ echo "$REPORT" >>"$WORK/batch.lua"
 
 # Each body answers 200 before anything is timed.
 while read -r q; do
-  curl -fsS -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' -d "$q" "$URL/v1/can" >/dev/null
+  curl -fsS -H "$AUTH" -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' -d "$q" "$URL/v1/can" >/dev/null
 done <"$WORK/singles.jsonl"
-curl -fsS -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' --data-binary "@$WORK/batch.json" \
+curl -fsS -H "$AUTH" -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' --data-binary "@$WORK/batch.json" \
   "$URL/v1/can/batch" >"$WORK/batch-reply.json"
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r['verdicts'])==int(sys.argv[2]), len(r['verdicts'])" \
   "$WORK/batch-reply.json" "$BATCH"

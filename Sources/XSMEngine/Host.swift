@@ -76,11 +76,12 @@ public final class XenHost: Sendable {
     self.byDomid = Dictionary(domains.enumerated().map { ($1.domid, $0) }, uniquingKeysWith: { a, _ in a })
   }
 
-  /// A copy with other domains or another policy binary, sharing this host's security server.
-  public func updated(domains: [HostDomain]? = nil, policyBinary: [UInt8]? = nil, policySource: String? = nil)
-    -> XenHost
+  /// A copy with other domains, another policy binary or another security
+  /// server; without `server` it shares this host's.
+  public func updated(domains: [HostDomain]? = nil, policyBinary: [UInt8]? = nil, policySource: String? = nil,
+    server: SecurityServer? = nil) -> XenHost
   {
-    XenHost(spec: spec, catalog: catalog, server: server, domains: domains ?? self.domains,
+    XenHost(spec: spec, catalog: catalog, server: server ?? self.server, domains: domains ?? self.domains,
       digest: policyBinary.map(sha256Hex) ?? policyDigest, binary: policyBinary ?? self.policyBinary,
       source: policySource ?? self.policySource, ruleSources: policyBinary == nil ? ruleSources : .binaryWithoutMap)
   }

@@ -55,6 +55,13 @@ public final class SecurityServer: Sendable {
     state = Mutex(s)
   }
 
+  private init(state: State) { self.state = Mutex(state) }
+
+  /// An independent server with this one's state (policy, SIDs, booleans,
+  /// enforcing, labels, cache): a change made to the copy is not seen here.
+  /// xsmd changes a copy and publishes it only once the change is saved.
+  public func copy() -> SecurityServer { SecurityServer(state: state.withLock { $0 }) }
+
   // MARK: Reading state
 
   public var policy: FlaskPolicy { state.withLock { $0.policy } }

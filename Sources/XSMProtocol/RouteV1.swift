@@ -12,6 +12,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
   case flaskGetAVCThreshold, flaskSetAVCThreshold, flaskAVCHashStats, flaskAVCCacheStats, flaskAddOcontext
   case flaskDelOcontext, flaskGetPeerSID, flaskRelabelDomain, flaskDeviceTreeLabel
   case xsmIdentity, can, canBatch, matrix, explain, listDomains, addDomain, removeDomain, relabelDomainByContext
+  case issueToken, listTokens, revokeToken
   case health, ready, metrics, openAPI
 
   /// An HTTP method a route takes.
@@ -19,7 +20,8 @@ public enum RouteV1: String, Sendable, CaseIterable {
     case get = "GET", put = "PUT", post = "POST", delete = "DELETE"
   }
 
-  /// The header naming the calling domain (a domain name or `domN`).
+  /// The header naming the calling domain (a domain name or `domN`). Under
+  /// authentication it may only repeat the authenticated domain.
   public static let callerHeader = "Xen-Caller"
 
   /// The route's `operationId` in the OpenAPI document.
@@ -29,13 +31,13 @@ public enum RouteV1: String, Sendable, CaseIterable {
   public var method: Method {
     switch self {
     case .flaskGetEnforce, .flaskPolicyVersion, .flaskMLS, .flaskGetAVCThreshold, .flaskAVCHashStats,
-      .flaskAVCCacheStats, .xsmIdentity, .listDomains, .health, .ready, .metrics, .openAPI:
+      .flaskAVCCacheStats, .xsmIdentity, .listDomains, .listTokens, .health, .ready, .metrics, .openAPI:
       .get
     case .flaskSetEnforce, .flaskSetAVCThreshold: .put
-    case .removeDomain: .delete
+    case .removeDomain, .revokeToken: .delete
     case .flaskLoad, .flaskContextToSID, .flaskSIDToContext, .flaskAccess, .flaskCreate, .flaskRelabel, .flaskMember,
       .flaskGetBool, .flaskSetBool, .flaskCommitBools, .flaskAddOcontext, .flaskDelOcontext, .flaskGetPeerSID,
-      .flaskRelabelDomain, .flaskDeviceTreeLabel, .can, .canBatch, .matrix, .explain, .addDomain, .relabelDomainByContext:
+      .flaskRelabelDomain, .flaskDeviceTreeLabel, .can, .canBatch, .matrix, .explain, .addDomain, .relabelDomainByContext, .issueToken:
       .post
     }
   }
@@ -72,6 +74,8 @@ public enum RouteV1: String, Sendable, CaseIterable {
     case .listDomains, .addDomain: "/v1/domains"
     case .removeDomain: "/v1/domains/{domid}"
     case .relabelDomainByContext: "/v1/domains/{domid}/relabel"
+    case .issueToken, .listTokens: "/v1/auth/tokens"
+    case .revokeToken: "/v1/auth/tokens/{id}"
     case .health: "/healthz"
     case .ready: "/readyz"
     case .metrics: "/metrics"

@@ -21,6 +21,8 @@ struct ServiceClient: Sendable {
   let base: URL
   /// The calling domain, sent as `Xen-Caller` (routes other than identity and GET domains need it).
   let caller: String?
+  /// The bearer token xsmd issued for the caller: $XSMQ_TOKEN, or the first line of the file $XSMQ_TOKEN_FILE names.
+  let token: String?
   let session: URLSession
 
   /// `server` is `http://host:port` (a bare `host:port` means http); a malformed URL is a usage error.
@@ -32,6 +34,7 @@ struct ServiceClient: Sendable {
     else { throw usageError("`\(server)` is not an xsmd URL (http://HOST:PORT)") }
     base = url
     self.caller = caller
+    token = try Self.token(ProcessInfo.processInfo.environment)
     let configuration = URLSessionConfiguration.ephemeral
     configuration.timeoutIntervalForRequest = 120
     configuration.httpMaximumConnectionsPerHost = 1
@@ -71,6 +74,7 @@ struct ServiceClient: Sendable {
     request.httpMethod = route.method.rawValue
     request.setValue("application/json", forHTTPHeaderField: "Accept")
     if let caller { request.setValue(caller, forHTTPHeaderField: RouteV1.callerHeader) }
+    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
     if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
     request.httpBody = body
 
@@ -87,6 +91,19 @@ struct ServiceClient: Sendable {
     }
     guard (200..<300).contains(http.statusCode) else { throw Self.report(status: http.statusCode, body: data) }
     return data
+  }
+
+  /// The token from the environment; an unreadable or empty $XSMQ_TOKEN_FILE is a usage error.
+  static func token(_ environment: [String: String]) throws -> String? {
+    if let token = environment["XSMQ_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty {
+      return token
+    }
+    guard let file = environment["XSMQ_TOKEN_FILE"], !file.isEmpty else { return nil }
+    guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+      let line = text.split(whereSeparator: \.isNewline).first.map({ $0.trimmingCharacters(in: .whitespaces) }),
+      !line.isEmpty
+    else { throw usageError("XSMQ_TOKEN_FILE `\(file)` cannot be read or holds no token") }
+    return line
   }
 
   /// `URLSession.dataTask` as one awaited call.

@@ -5,7 +5,8 @@ import XSMEngine
 import XSMCommandLine
 
 // `xsmq flask <command>`: every flask_op command (xen-xsm-facts §d), sent
-// to xsmd as the calling domain (--as, default dom0). xsmd applies Xen's
+// to xsmd as the calling domain (--as, default dom0, or the domain of the
+// token in $XSMQ_TOKEN). xsmd applies Xen's
 // guard for the caller, so a guest that may not load a policy gets
 // "denied" and exit status 1, as Xen gives it -EACCES.
 
@@ -14,8 +15,12 @@ struct FlaskOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("xsmd's URL (default: $XSMQ_SERVER, else `server` in the config file).", valueName: "url"))
   var server: String?
 
-  @Option(name: .customLong("as"), help: ArgumentHelp("The calling domain (domN or name) whose permissions Xen checks.", valueName: "domain"))
-  var callingDomain = "dom0"
+  @Option(
+    name: .customLong("as"),
+    help: ArgumentHelp(
+      "The calling domain (domN or name) whose permissions Xen checks (default: the token's domain with $XSMQ_TOKEN, else dom0).",
+      valueName: "domain"))
+  var callingDomain: String?
 
   @Flag(name: .long, help: "Print xsmd's reply as JSON on stdout.")
   var json = false
@@ -27,7 +32,9 @@ struct FlaskOptions: ParsableArguments {
       throw usageError(
         "flask_op commands change state and need xsmd: give --server URL or set XSMQ_SERVER (start one with `xsmd`)")
     }
-    return try ServiceClient(server: url, caller: callingDomain)
+    // With a token the caller is the token's domain; xsmd refuses a Xen-Caller naming another.
+    let caller = try callingDomain ?? (ServiceClient.token(ProcessInfo.processInfo.environment) == nil ? "dom0" : nil)
+    return try ServiceClient(server: url, caller: caller)
   }
 
   /// Prints `reply` as JSON with --json, else `human` (nothing when empty).

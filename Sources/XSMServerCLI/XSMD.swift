@@ -18,11 +18,13 @@ public struct XSMD: AsyncParsableCommand {
     commandName: "xsmd",
     abstract: "Serve a simulated Xen host's XSM decisions and flask_op commands over HTTP/JSON.",
     discussion: """
-      Routes are under /v1 (GET /openapi.json lists them); requests name the calling domain in the \
-      Xen-Caller header. Listens on 127.0.0.1:8780 by default, or on a Unix socket with --socket; a \
-      non-loopback --host needs --allow-remote. State (policy, booleans, enforcing, SIDs, domains, \
-      decision log) is kept in --state FILE (SQLite) when given and survives restarts. Prints the bound \
-      address on stderr once listening; stops gracefully on SIGINT or SIGTERM.
+      Routes are under /v1 (GET /openapi.json lists them). Callers authenticate: on --socket by their \
+      uid, mapped to a domain by the system file's [callers] table (uid 0 is dom0 without one), on TCP \
+      with a bearer token a control domain issued (--issue-token, or POST /v1/auth/tokens). Listens on \
+      127.0.0.1:8780 by default; a non-loopback --host needs --allow-remote, TLS (--tls-certificate, \
+      --tls-key) and --state. State (policy, booleans, enforcing, SIDs, domains, tokens, decision log) is \
+      kept in --state FILE (SQLite) and survives restarts; every change is on disk before it is answered. \
+      Prints the bound address on stderr once listening; stops gracefully on SIGINT or SIGTERM.
       """,
     version: ToolVersion.text(for: "xsmd")
   )
@@ -33,11 +35,31 @@ public struct XSMD: AsyncParsableCommand {
   @Option(name: .long, help: "Address to bind (default 127.0.0.1).")
   var host: String = ServerConfiguration().host
 
-  @Flag(name: .long, help: "Allow a --host that is not a loopback address.")
+  @Flag(name: .long, help: "Allow a --host that is not a loopback address (needs --tls-certificate and --tls-key).")
   var allowRemote = false
 
   @Option(name: .customLong("socket"), help: "Listen on this Unix domain socket instead of TCP.")
   var socketPath: String?
+
+  @Option(name: .long, help: "The socket's permissions: 0600 (owner only) or 0660 (owner and group).")
+  var socketMode: String = "0600"
+
+  @Option(name: .long, help: "PEM certificate chain: serve TCP over TLS (with --tls-key).")
+  var tlsCertificate: String?
+
+  @Option(name: .long, help: "PEM private key of --tls-certificate.")
+  var tlsKey: String?
+
+  @Flag(
+    name: .long,
+    help: "Development only: believe the Xen-Caller header instead of authenticating (loopback TCP or a socket).")
+  var trustCallerHeader = false
+
+  @Option(name: .long, help: "Issue a bearer token for DOMAIN in --state FILE, print it once, and exit.")
+  var issueToken: String?
+
+  @Option(name: .long, help: "Revoke the token with this id in --state FILE and exit (a running xsmd sees it at restart; use DELETE /v1/auth/tokens/ID on it).")
+  var revokeToken: String?
 
   @Option(name: .long, help: "State file (SQLite); without it the state lives in memory only.")
   var state: String?
@@ -60,10 +82,33 @@ public struct XSMD: AsyncParsableCommand {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
     guard rate >= 1 else { throw ValidationError("--rate must be at least 1") }
-    if socketPath == nil, !allowRemote, !ServerConfiguration.isLoopback(host) {
-      throw ValidationError(
-        "--host \(host) is not a loopback address; xsmd has no authentication, so pass --allow-remote to serve other hosts"
-      )
+    guard socketModeBits != nil else { throw ValidationError("--socket-mode must be 0600 or 0660") }
+    guard (tlsCertificate == nil) == (tlsKey == nil) else {
+      throw ValidationError("--tls-certificate and --tls-key go together")
+    }
+    if (issueToken != nil || revokeToken != nil), state == nil {
+      throw ValidationError("--issue-token and --revoke-token need --state FILE")
+    }
+    let remote = socketPath == nil && !ServerConfiguration.isLoopback(host)
+    if remote, !allowRemote {
+      throw ValidationError("--host \(host) is not a loopback address; pass --allow-remote (with TLS) to serve other hosts")
+    }
+    if remote, tlsCertificate == nil {
+      throw ValidationError("--allow-remote needs TLS: give --tls-certificate and --tls-key")
+    }
+    if remote, state == nil {
+      throw ValidationError("--allow-remote needs --state FILE: it keeps the tokens remote callers authenticate with")
+    }
+    if remote, trustCallerHeader {
+      throw ValidationError("--trust-caller-header is for loopback or a socket only; remote callers must authenticate")
+    }
+  }
+
+  var socketModeBits: UInt16? {
+    switch socketMode {
+    case "0600", "600": 0o600
+    case "0660", "660": 0o660
+    default: nil
     }
   }
 
@@ -82,6 +127,10 @@ public struct XSMD: AsyncParsableCommand {
     if !specDiagnostics.isEmpty { printError(renderer.render(DiagnosticList(specDiagnostics))) }
     guard let spec, !specDiagnostics.contains(where: { $0.severity == .error }) else { throw ExitCode(2) }
 
+    if let state, issueToken != nil || revokeToken != nil {
+      try await manageTokens(statePath: state, spec: spec)
+      return
+    }
     let service: FlaskService
     do {
       service = try await FlaskService.start(system: spec, catalog: loadedCatalog, statePath: state, policies: .compiling)
@@ -90,14 +139,24 @@ public struct XSMD: AsyncParsableCommand {
       throw ExitCode(2)
     }
 
+    let callers = spec.callers.isEmpty ? [0: "dom0"] : spec.callers
     let configuration = ServerConfiguration(
       host: host, port: port, unixSocket: socketPath, maxConcurrentRequests: maxConcurrent,
-      maxRequestsPerSecond: rate)
+      maxRequestsPerSecond: rate, authentication: trustCallerHeader ? .callerHeader : .credentials(uids: callers),
+      tlsCertificate: tlsCertificate, tlsKey: tlsKey)
     let identity = service.identity()
-    let app = makeApplication(service: service, configuration: configuration) { address in
-      printError("xsmd: listening on \(address) (\(identity.module.rawValue), \(identity.domains) domains)")
-    }
+    // The socket is created with --socket-mode, never the umask's.
+    let permissions = socketPath.map { UnixSocketPermissions(path: $0, mode: socketModeBits ?? 0o600) }
     do {
+      let app = try makeApplication(service: service, configuration: configuration) { address in
+        do {
+          try permissions?.restore()
+        } catch {
+          printError("xsmd: error: \(error)")
+          Foundation.exit(2)
+        }
+        printError("xsmd: listening on \(address) (\(identity.module.rawValue), \(identity.domains) domains)")
+      }
       try await app.runService()
     } catch {
       service.close()
@@ -106,6 +165,32 @@ public struct XSMD: AsyncParsableCommand {
     }
     // Graceful stop: what the decision log still buffers goes to the state file.
     service.close()
+  }
+}
+
+extension XSMD {
+  /// `--issue-token DOMAIN` and `--revoke-token ID` on the state file, without serving.
+  func manageTokens(statePath: String, spec: SystemSpec) async throws {
+    do {
+      let tokens = try CallerTokens.open(statePath: statePath)
+      if let id = revokeToken {
+        try await tokens.revoke(id: id)
+        printError("xsmd: revoked token \(id)")
+      }
+      if let domain = issueToken {
+        let domains = tokens.savedDomains() ?? spec.domains.map { ($0.domid, $0.name) }
+        guard let domid = domains.first(where: { $0.1 == domain || "dom\($0.0)" == domain })?.0 else {
+          printError("xsmd: error: no domain `\(domain)` in the state file or the system [domain.unknown]")
+          throw ExitCode(2)
+        }
+        let issued = try await tokens.issue(domid: domid)
+        Console.current.write("\(issued.token)\n")
+        printError("xsmd: issued token \(issued.id) for dom\(domid); it is shown only now")
+      }
+    } catch let error as ServiceError {
+      printError("xsmd: error: \(error.message) [\(error.code)]")
+      throw ExitCode(2)
+    }
   }
 }
 

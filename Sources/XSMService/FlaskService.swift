@@ -10,9 +10,11 @@ import XSMSepol
 /// flask_op command, and its persistence. Every method takes the calling
 /// domain and applies Xen's rule for it before anything else.
 ///
-/// Consistency: queries run under a shared lock and see one state; a policy
-/// load, boolean commit, enforcing switch or domain change takes the lock
-/// exclusively, so each answer comes wholly from the old or the new state.
+/// Consistency: each query answers from one immutable snapshot, taken
+/// without waiting; a change (policy load, boolean, enforcing, SID, label,
+/// domain) is made on a draft, committed to the state file, and only then
+/// published and answered, so each answer comes wholly from the old or the
+/// new state, and an answered change survives a crash.
 public final class FlaskService: Sendable {
   let core: ServiceCore
 
@@ -32,11 +34,11 @@ public final class FlaskService: Sendable {
     try await core.load(policy, caller: caller)
   }
   public func getEnforce(caller: Caller) throws(ServiceError) -> EnforceReplyV1 { try core.getEnforce(caller: caller) }
-  public func setEnforce(_ r: SetEnforceRequestV1, caller: Caller) throws(ServiceError) -> EnforceReplyV1 {
-    try core.setEnforce(r, caller: caller)
+  public func setEnforce(_ r: SetEnforceRequestV1, caller: Caller) async throws(ServiceError) -> EnforceReplyV1 {
+    try await core.setEnforce(r, caller: caller)
   }
-  public func contextToSID(_ r: ContextRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
-    try core.contextToSID(r, caller: caller)
+  public func contextToSID(_ r: ContextRequestV1, caller: Caller) async throws(ServiceError) -> SIDReplyV1 {
+    try await core.contextToSID(r, caller: caller)
   }
   public func sidToContext(_ r: SIDRequestV1, caller: Caller) throws(ServiceError) -> ContextReplyV1 {
     try core.sidToContext(r, caller: caller)
@@ -44,14 +46,14 @@ public final class FlaskService: Sendable {
   public func access(_ r: AccessRequestV1, caller: Caller) throws(ServiceError) -> AccessReplyV1 {
     try core.access(r, caller: caller)
   }
-  public func create(_ r: ComputeRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
-    try core.compute(r, kind: .transition, caller: caller)
+  public func create(_ r: ComputeRequestV1, caller: Caller) async throws(ServiceError) -> SIDReplyV1 {
+    try await core.compute(r, kind: .transition, caller: caller)
   }
-  public func relabel(_ r: ComputeRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
-    try core.compute(r, kind: .change, caller: caller)
+  public func relabel(_ r: ComputeRequestV1, caller: Caller) async throws(ServiceError) -> SIDReplyV1 {
+    try await core.compute(r, kind: .change, caller: caller)
   }
-  public func member(_ r: ComputeRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
-    try core.compute(r, kind: .member, caller: caller)
+  public func member(_ r: ComputeRequestV1, caller: Caller) async throws(ServiceError) -> SIDReplyV1 {
+    try await core.compute(r, kind: .member, caller: caller)
   }
   public func policyVersion(caller: Caller) throws(ServiceError) -> PolicyVersionReplyV1 {
     try core.policyVersion(caller: caller)
@@ -59,33 +61,33 @@ public final class FlaskService: Sendable {
   public func getBoolean(_ r: BooleanRefV1, caller: Caller) throws(ServiceError) -> BooleanReplyV1 {
     try core.getBoolean(r, caller: caller)
   }
-  public func setBoolean(_ r: SetBooleanRequestV1, caller: Caller) throws(ServiceError) -> BooleanReplyV1 {
-    try core.setBoolean(r, caller: caller)
+  public func setBoolean(_ r: SetBooleanRequestV1, caller: Caller) async throws(ServiceError) -> BooleanReplyV1 {
+    try await core.setBoolean(r, caller: caller)
   }
-  public func commitBooleans(caller: Caller) throws(ServiceError) -> EmptyV1 { try core.commitBooleans(caller: caller) }
+  public func commitBooleans(caller: Caller) async throws(ServiceError) -> EmptyV1 { try await core.commitBooleans(caller: caller) }
   public func mls(caller: Caller) throws(ServiceError) -> MLSReplyV1 { try core.mls(caller: caller) }
   public func avcThreshold(caller: Caller) throws(ServiceError) -> ThresholdReplyV1 { try core.avcThreshold(caller: caller) }
-  public func setAVCThreshold(_ r: ThresholdRequestV1, caller: Caller) throws(ServiceError) -> ThresholdReplyV1 {
-    try core.setAVCThreshold(r, caller: caller)
+  public func setAVCThreshold(_ r: ThresholdRequestV1, caller: Caller) async throws(ServiceError) -> ThresholdReplyV1 {
+    try await core.setAVCThreshold(r, caller: caller)
   }
   public func avcHashStats(caller: Caller) throws(ServiceError) -> HashStatsReplyV1 { try core.avcHashStats(caller: caller) }
   public func avcCacheStats(cpu: Int, caller: Caller) throws(ServiceError) -> CacheStatsReplyV1 {
     try core.avcCacheStats(cpu: cpu, caller: caller)
   }
-  public func addOcontext(_ r: OcontextRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
-    try core.ocontext(r, add: true, caller: caller)
+  public func addOcontext(_ r: OcontextRequestV1, caller: Caller) async throws(ServiceError) -> EmptyV1 {
+    try await core.ocontext(r, add: true, caller: caller)
   }
-  public func delOcontext(_ r: OcontextRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
-    try core.ocontext(r, add: false, caller: caller)
+  public func delOcontext(_ r: OcontextRequestV1, caller: Caller) async throws(ServiceError) -> EmptyV1 {
+    try await core.ocontext(r, add: false, caller: caller)
   }
   public func peerSID(_ r: PeerSIDRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
     try core.peerSID(r, caller: caller)
   }
-  public func relabelDomain(_ r: RelabelDomainRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
-    try core.relabelDomain(r, caller: caller)
+  public func relabelDomain(_ r: RelabelDomainRequestV1, caller: Caller) async throws(ServiceError) -> EmptyV1 {
+    try await core.relabelDomain(r, caller: caller)
   }
-  public func deviceTreeLabel(_ r: DeviceTreeLabelRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
-    try core.deviceTreeLabel(r, caller: caller)
+  public func deviceTreeLabel(_ r: DeviceTreeLabelRequestV1, caller: Caller) async throws(ServiceError) -> EmptyV1 {
+    try await core.deviceTreeLabel(r, caller: caller)
   }
 
   // MARK: XSM identity, decisions, domains
@@ -104,20 +106,59 @@ public final class FlaskService: Sendable {
     try await core.explain(r, caller: caller)
   }
   public func domains() -> [DomainRecordV1] { core.domainRecords() }
-  public func addDomain(_ r: AddDomainRequestV1, caller: Caller) throws(ServiceError) -> DomainRecordV1 {
-    try core.addDomain(r, caller: caller)
+  public func addDomain(_ r: AddDomainRequestV1, caller: Caller) async throws(ServiceError) -> DomainRecordV1 {
+    try await core.addDomain(r, caller: caller)
   }
-  public func removeDomain(domid: Int, caller: Caller) throws(ServiceError) -> EmptyV1 {
-    try core.removeDomain(domid: domid, caller: caller)
+  public func removeDomain(domid: Int, caller: Caller) async throws(ServiceError) -> EmptyV1 {
+    try await core.removeDomain(domid: domid, caller: caller)
   }
-  public func relabel(domid: Int, _ r: RelabelRequestV1, caller: Caller) throws(ServiceError) -> DomainRecordV1 {
-    try core.relabel(domid: domid, r, caller: caller)
+  public func relabel(domid: Int, _ r: RelabelRequestV1, caller: Caller) async throws(ServiceError) -> DomainRecordV1 {
+    try await core.relabel(domid: domid, r, caller: caller)
+  }
+
+  // MARK: Callers
+
+  /// The caller tokens (bearer tokens for TCP).
+  public var tokens: CallerTokens { core.tokens }
+
+  /// The domid of a domain named by name or `domN`, on the host as it is now.
+  public func domid(of reference: String) -> Int? { core.state.host.domain(named: reference)?.domid }
+
+  /// Issues a token for `domain`; only a control domain (Xen's privileged domain) may.
+  public func issueToken(_ r: IssueTokenRequestV1, caller: Caller) async throws(ServiceError) -> IssuedTokenV1 {
+    let s = core.state
+    try requireControl(caller, in: s)
+    guard let domain = s.host.domain(named: r.domain) else {
+      throw ServiceError(404, "domain.unknown", "no domain `\(r.domain)` on this host", errno: "-ESRCH")
+    }
+    return try await core.tokens.issue(domid: domain.domid)
+  }
+
+  /// Revokes a token by id; only a control domain may.
+  public func revokeToken(id: String, caller: Caller) async throws(ServiceError) -> EmptyV1 {
+    try requireControl(caller, in: core.state)
+    try await core.tokens.revoke(id: id)
+    return EmptyV1()
+  }
+
+  /// The tokens issued (ids and domids); only a control domain may list them.
+  public func listTokens(caller: Caller) throws(ServiceError) -> [TokenRecordV1] {
+    try requireControl(caller, in: core.state)
+    return core.tokens.list()
+  }
+
+  private func requireControl(_ caller: Caller, in s: ServiceState) throws(ServiceError) {
+    let me = try core.callerDomain(caller, in: s)
+    guard me.isControl else {
+      throw ServiceError(403, "auth.not-control", "only a control domain manages tokens; \(me.label) is not one",
+        errno: "-EPERM")
+    }
   }
 
   /// Numbers for `/metrics`.
   public var gauges: ServiceGauges { core.gauges }
-  /// Writes what is still buffered (the decision log) to the state file; call before exiting.
-  public func close() { core.decisionLog.flush() }
+  /// Stops the decision log's background writer and writes what it still buffers; call before exiting.
+  public func close() { core.decisionLog.stop() }
 
   /// True once the state is loaded and the database open.
   public var isReady: Bool { core.isReady }

@@ -8,33 +8,82 @@ import XSMProtocol
 import XSMWire
 import XSMSepol
 
-/// The mutable part of the service: the current host snapshot and the
-/// settings that are not in the security server.
+/// One snapshot of the service: the host (domains and its own security
+/// server), the policy binary and the system. A published snapshot is never
+/// changed: a change works on a draft whose server is a copy
+/// (`SecurityServer.copy()`), saves it, then publishes it.
 struct ServiceState {
   var host: XenHost
   var policyBinary: [UInt8]
   var system: SystemSpec
+  /// What a change must write before it is published.
+  var unsaved = UnsavedChanges.none
+
+  /// How much of a draft differs from the saved state.
+  enum UnsavedChanges: Comparable { case none, sids, all }
+
+  /// Marks the whole state for saving.
+  mutating func changed() { unsaved = .all }
+  /// Marks the SID table for saving.
+  mutating func allocatedSIDs() { unsaved = max(unsaved, .sids) }
+}
+
+/// Changes one at a time, in arrival order, without holding a thread while waiting.
+final class ChangeGate: Sendable {
+  private struct Queue {
+    var busy = false
+    var waiting: [CheckedContinuation<Void, Never>] = []
+  }
+  private let queue = Mutex(Queue())
+
+  func enter() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+      let admitted = queue.withLock { q -> Bool in
+        if q.busy {
+          q.waiting.append(continuation)
+          return false
+        }
+        q.busy = true
+        return true
+      }
+      if admitted { continuation.resume() }
+    }
+  }
+
+  func leave() {
+    let next = queue.withLock { q -> CheckedContinuation<Void, Never>? in
+      if q.waiting.isEmpty {
+        q.busy = false
+        return nil
+      }
+      return q.waiting.removeFirst()
+    }
+    next?.resume()
+  }
 }
 
 /// The implementation behind ``FlaskService``: Xen's guard for each
 /// command, then the command, then persistence of what changed.
 final class ServiceCore: Sendable {
   let catalog: OpCatalog
-  /// The state queries see. A query takes a copy under the lock and answers
-  /// from it without holding the lock; a change works on its own copy and
-  /// publishes it when done, so a query sees a change whole or not at all
-  /// and is never kept waiting by one.
+  /// The snapshot queries see. A query takes it (the lock is held only to
+  /// copy the reference) and answers from it; a change builds a draft with
+  /// its own security server, commits it to the state file, then swaps it in,
+  /// so a query sees a change whole or not at all, never one that was not
+  /// saved, and never waits for a change or for the disk.
   private let published: Mutex<ServiceState>
-  /// Held by the one change in progress: changes happen one at a time.
-  private let changing = Mutex<Void>(())
+  /// Changes happen one at a time, in arrival order.
+  private let changing = ChangeGate()
   let store: StateStore?
   let decisionLog: DecisionLog
+  let tokens: CallerTokens
   let ready = Atomic<Bool>(false)
 
-  init(catalog: OpCatalog, state: ServiceState, store: StateStore?) {
+  init(catalog: OpCatalog, state: ServiceState, store: StateStore?, tokens: CallerTokens) {
     self.catalog = catalog
     self.published = Mutex(state)
     self.store = store
+    self.tokens = tokens
     self.decisionLog = DecisionLog(store: store)
   }
 
@@ -47,12 +96,15 @@ final class ServiceCore: Sendable {
     -> ServiceCore
   {
     let store: StateStore?
+    let saved: SavedState?
+    let tokens: CallerTokens
     do {
-      store = try statePath.map { try StateStore(path: $0) }
+      store = try statePath.map { path throws(StateFileError) in try StateStore(path: path) }
+      saved = try store?.loadSnapshot()
+      tokens = try CallerTokens(store: store)
     } catch {
-      throw ServiceError(500, "state.open", "cannot open the state database `\(statePath ?? "")`: \(error)")
+      throw ServiceError(500, error.code, "state file `\(statePath ?? "")`: \(error.message)")
     }
-    let saved = try? store?.loadSnapshot()
     var spec = system
     var binary: [UInt8]?
     if let saved, let policy = saved.policy {
@@ -75,10 +127,19 @@ final class ServiceCore: Sendable {
     }
     let policyBinary = binary ?? host.policyBinary
     let core = ServiceCore(catalog: catalog, state: ServiceState(host: host, policyBinary: policyBinary, system: spec),
-      store: store)
+      store: store, tokens: tokens)
     if let server = host.server, let saved {
       // Replay SIDs in order so numbers survive a restart, then pending booleans and labels.
-      for text in saved.contexts { if let c = server.policy.context(text) { _ = server.sid(for: c) } }
+      for (i, text) in saved.contexts.enumerated() {
+        let sid = UInt32(i + 1)
+        let context = server.policy.context(text)
+        // Initial SIDs are there already (two may share a context); later ones are allocated in order.
+        if let context, server.context(of: sid) == context { continue }
+        guard let context, server.sid(for: context) == sid else {
+          throw ServiceError(500, "state.damaged",
+            "state file `\(statePath ?? "")`: saved SID \(i + 1) is `\(text)`, which the saved policy does not give that SID")
+        }
+      }
       for (name, value) in saved.pending {
         if let i = server.policy.booleanNames.firstIndex(of: name) { server.setBoolean(i, to: value, commit: false) }
       }
@@ -87,7 +148,8 @@ final class ServiceCore: Sendable {
       }
       if let threshold = saved.cacheThreshold { server.setCacheThreshold(threshold) }
     }
-    core.persistAll()
+    try await core.save(core.state, .all)
+    core.decisionLog.startFlushing()
     core.ready.store(true, ordering: .releasing)
     return core
   }
@@ -101,13 +163,23 @@ final class ServiceCore: Sendable {
     try body(state)
   }
 
-  func write<T>(_ body: (inout ServiceState) throws(ServiceError) -> T) throws(ServiceError) -> T {
-    try changing.withLock { _ throws(ServiceError) -> T in
-      var copy = state
-      let result = try body(&copy)
-      published.withLock { $0 = copy }
-      return result
+  /// Runs one change on a draft of the current snapshot, commits what it
+  /// marked unsaved to the state file, then publishes it. A change that throws,
+  /// or whose save fails (500 `state.write-failed`), leaves the published
+  /// snapshot and the file as they were.
+  func write<T>(_ body: (inout ServiceState) throws(ServiceError) -> T) async throws(ServiceError) -> T {
+    await changing.enter()
+    defer { changing.leave() }
+    var draft = state
+    if let server = draft.host.server { draft.host = draft.host.updated(server: server.copy()) }
+    let result = try body(&draft)
+    if draft.unsaved != .none {
+      try await save(draft, draft.unsaved)
+      draft.unsaved = .none
     }
+    let published = draft
+    self.published.withLock { $0 = published }
+    return result
   }
 
   // MARK: Guards
@@ -202,7 +274,7 @@ final class ServiceCore: Sendable {
       throw ServiceError(422, "policy.version", "Xen loads XenFlask policies of version 24 or 30, not \(loaded.policyVersion)",
         errno: "-EINVAL")
     }
-    return try write { s throws(ServiceError) in
+    return try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       // Checked again under the write lock: the state may have changed meanwhile.
       try authorize("load", try callerDomain(caller, in: s), in: s)
@@ -213,7 +285,7 @@ final class ServiceCore: Sendable {
       server.load(loaded)
       s.policyBinary = policy
       s.host = s.host.updated(policyBinary: policy, policySource: Self.loadedPolicySource)
-      persistAll(s)
+      s.changed()
       return EmptyV1()
     }
   }
@@ -226,8 +298,8 @@ final class ServiceCore: Sendable {
     }
   }
 
-  func setEnforce(_ r: SetEnforceRequestV1, caller: Caller) throws(ServiceError) -> EnforceReplyV1 {
-    try write { s throws(ServiceError) in
+  func setEnforce(_ r: SetEnforceRequestV1, caller: Caller) async throws(ServiceError) -> EnforceReplyV1 {
+    try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let domain = try callerDomain(caller, in: s)
       // Checked only when the value changes (xen-xsm-facts §d): the op's `if changed`.
@@ -235,24 +307,24 @@ final class ServiceCore: Sendable {
       try authorize("setenforce", domain, in: s, situations: changed ? ["changed"] : [])
       if changed {
         server.setEnforcing(r.enforcing)
-        persistAll(s)
+        s.changed()
       }
       return EnforceReplyV1(enforcing: server.enforcing)
     }
   }
 
-  func contextToSID(_ r: ContextRequestV1, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
+  func contextToSID(_ r: ContextRequestV1, caller: Caller) async throws(ServiceError) -> SIDReplyV1 {
     guard r.context.utf8.count < 4096 else {
       throw ServiceError(413, "context.too-long", "a context may be at most one page", errno: "-ENOMEM")
     }
-    return try write { s throws(ServiceError) in
+    return try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       try authorize("context_to_sid", try callerDomain(caller, in: s), in: s)
       guard let context = server.policy.context(r.context), server.policy.isValid(context) else {
         throw ServiceError(422, "context.invalid", "`\(r.context)` is not a valid context of the policy", errno: "-EINVAL")
       }
       let sid = server.sid(for: context)
-      persistSIDs(server)
+      s.allocatedSIDs()
       return SIDReplyV1(sid: sid)
     }
   }
@@ -282,9 +354,9 @@ final class ServiceCore: Sendable {
     }
   }
 
-  func compute(_ r: ComputeRequestV1, kind: TransitionKind, caller: Caller) throws(ServiceError) -> SIDReplyV1 {
+  func compute(_ r: ComputeRequestV1, kind: TransitionKind, caller: Caller) async throws(ServiceError) -> SIDReplyV1 {
     let command = kind == .transition ? "create" : kind == .member ? "member" : "relabel"
-    return try write { s throws(ServiceError) in
+    return try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       try authorize(command, try callerDomain(caller, in: s), in: s)
       guard server.context(of: r.ssid) != nil else { throw unknownSID(r.ssid) }
@@ -294,7 +366,7 @@ final class ServiceCore: Sendable {
       if let c = server.context(of: sid), !server.policy.isValid(c), server.enforcing {
         throw ServiceError(422, "context.invalid", "the computed context is not valid in the policy", errno: "-EACCES")
       }
-      persistSIDs(server)
+      s.allocatedSIDs()
       return SIDReplyV1(sid: sid)
     }
   }
@@ -337,23 +409,23 @@ final class ServiceCore: Sendable {
     }
   }
 
-  func setBoolean(_ r: SetBooleanRequestV1, caller: Caller) throws(ServiceError) -> BooleanReplyV1 {
-    try write { s throws(ServiceError) in
+  func setBoolean(_ r: SetBooleanRequestV1, caller: Caller) async throws(ServiceError) -> BooleanReplyV1 {
+    try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       try authorize("setbool", try callerDomain(caller, in: s), in: s)
       let i = try booleanIndex(r.id, r.name, server.policy)
       server.setBoolean(i, to: r.value, commit: r.commit)
-      persistAll(s)
+      s.changed()
       return booleanReply(i, server)
     }
   }
 
-  func commitBooleans(caller: Caller) throws(ServiceError) -> EmptyV1 {
-    try write { s throws(ServiceError) in
+  func commitBooleans(caller: Caller) async throws(ServiceError) -> EmptyV1 {
+    try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       try authorize("commitbools", try callerDomain(caller, in: s), in: s)
       server.commitBooleans()
-      persistAll(s)
+      s.changed()
       return EmptyV1()
     }
   }
@@ -374,8 +446,8 @@ final class ServiceCore: Sendable {
     }
   }
 
-  func setAVCThreshold(_ r: ThresholdRequestV1, caller: Caller) throws(ServiceError) -> ThresholdReplyV1 {
-    try write { s throws(ServiceError) in
+  func setAVCThreshold(_ r: ThresholdRequestV1, caller: Caller) async throws(ServiceError) -> ThresholdReplyV1 {
+    try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let domain = try callerDomain(caller, in: s)
       guard r.threshold >= 1 else { throw ServiceError(400, "request.invalid", "the threshold must be positive", errno: "-EINVAL") }
@@ -383,7 +455,7 @@ final class ServiceCore: Sendable {
       try authorize("setavc_threshold", domain, in: s, situations: changed ? ["changed"] : [])
       if changed {
         server.setCacheThreshold(r.threshold)
-        persistAll(s)
+        s.changed()
       }
       return ThresholdReplyV1(threshold: server.cacheThreshold)
     }
@@ -413,14 +485,14 @@ final class ServiceCore: Sendable {
     }
   }
 
-  func ocontext(_ r: OcontextRequestV1, add: Bool, caller: Caller) throws(ServiceError) -> EmptyV1 {
+  func ocontext(_ r: OcontextRequestV1, add: Bool, caller: Caller) async throws(ServiceError) -> EmptyV1 {
     guard let kind = RuntimeLabels.Kind(rawValue: r.kind), kind != .devicetree else {
       throw ServiceError(400, "ocontext.unknown-kind", "kind must be pirq, ioport, iomem or pcidevice, not `\(r.kind)`",
         errno: "-EINVAL")
     }
     let high = r.high ?? r.low
     guard r.low <= high else { throw ServiceError(400, "ocontext.bad-range", "low is above high", errno: "-EINVAL") }
-    return try write { s throws(ServiceError) in
+    return try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       try authorize(add ? "add_ocontext" : "del_ocontext", try callerDomain(caller, in: s), in: s)
       var sid: UInt32?
@@ -430,7 +502,7 @@ final class ServiceCore: Sendable {
         sid = given
       }
       switch server.changeLabel(kind, low: r.low, high: high, sid: sid) {
-      case .done: persistAll(s)
+      case .done: s.changed()
       case .unchanged: break
       case .exists: throw ServiceError(409, "ocontext.exists", "an overlapping or different label is already there", errno: "-EEXIST")
       case .notFound: throw ServiceError(404, "ocontext.not-found", "no label with exactly that key", errno: "-ENOENT")
@@ -452,8 +524,8 @@ final class ServiceCore: Sendable {
     }
   }
 
-  func relabelDomain(_ r: RelabelDomainRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
-    try write { s throws(ServiceError) in
+  func relabelDomain(_ r: RelabelDomainRequestV1, caller: Caller) async throws(ServiceError) -> EmptyV1 {
+    try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let me = try callerDomain(caller, in: s)
       guard let newContext = server.context(of: r.sid) else { throw unknownSID(r.sid) }
@@ -495,20 +567,20 @@ final class ServiceCore: Sendable {
     domains[index].apply(server.labels(context: context, targetContext: targetContext))
     domains[index].contextText = server.policy.contextString(context)
     s.host = s.host.updated(domains: domains)
-    persistAll(s)
+    s.changed()
   }
 
-  func deviceTreeLabel(_ r: DeviceTreeLabelRequestV1, caller: Caller) throws(ServiceError) -> EmptyV1 {
+  func deviceTreeLabel(_ r: DeviceTreeLabelRequestV1, caller: Caller) async throws(ServiceError) -> EmptyV1 {
     guard r.path.utf8.count < 4096, !r.path.isEmpty else {
       throw ServiceError(400, "request.invalid", "the path must be 1 to 4095 bytes", errno: "-EINVAL")
     }
-    return try write { s throws(ServiceError) in
+    return try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let add = r.sid != 0
       try authorize("devicetree_label", try callerDomain(caller, in: s), in: s, situations: add ? [] : ["remove"])
       if add, server.context(of: r.sid) == nil { throw unknownSID(r.sid) }
       switch server.changeLabel(.devicetree, low: 0, high: 0, path: r.path, sid: add ? r.sid : nil) {
-      case .done: persistAll(s)
+      case .done: s.changed()
       case .unchanged, .exists:
         throw ServiceError(409, "ocontext.exists", "`\(r.path)` already has a label", errno: "-EEXIST")
       case .notFound: throw ServiceError(404, "ocontext.not-found", "`\(r.path)` has no label", errno: "-ENOENT")
@@ -673,7 +745,7 @@ final class ServiceCore: Sendable {
   }
 
   /// Adding a domain is `domctl.createdomain`: the caller must pass that op's rule on the new domain.
-  func addDomain(_ r: AddDomainRequestV1, caller: Caller) throws(ServiceError) -> DomainRecordV1 {
+  func addDomain(_ r: AddDomainRequestV1, caller: Caller) async throws(ServiceError) -> DomainRecordV1 {
     var flags = Set<DomainFlag>()
     for f in r.flags ?? [] {
       guard let flag = DomainFlag(rawValue: f) else {
@@ -685,7 +757,7 @@ final class ServiceCore: Sendable {
       throw ServiceError(400, "domain.bad-iommu", "iommu is intremap, nointremap or none")
     }
     guard (0...32751).contains(r.domid) else { throw ServiceError(400, "domain.bad-domid", "domids run from 0 to 32751") }
-    return try write { s throws(ServiceError) in
+    return try await write { s throws(ServiceError) in
       let me = try callerDomain(caller, in: s)
       if s.host.domain(domid: r.domid) != nil {
         throw ServiceError(409, "domain.exists", "domid \(r.domid) is taken", errno: "-EEXIST")
@@ -710,14 +782,14 @@ final class ServiceCore: Sendable {
           errno: decision.error ?? "-EPERM")
       }
       s.host = trial
-      persistAll(s)
+      s.changed()
       return record(new)
     }
   }
 
   /// Removing a domain is `domctl.destroydomain`.
-  func removeDomain(domid: Int, caller: Caller) throws(ServiceError) -> EmptyV1 {
-    try write { s throws(ServiceError) in
+  func removeDomain(domid: Int, caller: Caller) async throws(ServiceError) -> EmptyV1 {
+    try await write { s throws(ServiceError) in
       let me = try callerDomain(caller, in: s)
       guard let target = s.host.domain(domid: domid) else {
         throw ServiceError(404, "domain.unknown", "no domain \(domid)", errno: "-ESRCH")
@@ -731,14 +803,14 @@ final class ServiceCore: Sendable {
       var domains = s.host.domains.filter { $0.domid != domid }
       for i in domains.indices where domains[i].targetDomid == domid { domains[i].targetDomid = nil }
       s.host = s.host.updated(domains: domains)
-      persistAll(s)
+      s.changed()
       return EmptyV1()
     }
   }
 
   /// Relabelling by context: `FLASK_RELABEL_DOMAIN` with the context's SID.
-  func relabel(domid: Int, _ r: RelabelRequestV1, caller: Caller) throws(ServiceError) -> DomainRecordV1 {
-    try write { s throws(ServiceError) in
+  func relabel(domid: Int, _ r: RelabelRequestV1, caller: Caller) async throws(ServiceError) -> DomainRecordV1 {
+    try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let me = try callerDomain(caller, in: s)
       guard let target = s.host.domain(domid: domid) else {
@@ -763,17 +835,24 @@ final class ServiceCore: Sendable {
       cacheEntries: server?.cacheEntries ?? 0, domains: state.host.domains.count, decisionsLogged: decisionLog.count)
   }
 
-  func persistSIDs(_ server: SecurityServer) {
-    guard let store else { return }
-    try? store.saveSIDs(server.allContexts.map(server.policy.contextString))
+  /// Commits `scope` of `s` to the state file (nothing without one); 500 `state.write-failed` when it cannot.
+  func save(_ s: ServiceState, _ scope: ServiceState.UnsavedChanges) async throws(ServiceError) {
+    guard let store, scope != .none else { return }
+    do {
+      if scope == .sids, let server = s.host.server {
+        try await store.saveSIDs(server.allContexts.map(server.policy.contextString))
+      } else {
+        try await store.save(savedState(s))
+      }
+    } catch {
+      throw ServiceError(500, "state.write-failed", "the change was not saved, so it was not made: \(error)")
+    }
   }
 
-  /// Writes the whole state (small: a policy, a few hundred rows) in one transaction.
-  func persistAll(_ s: ServiceState? = nil) {
-    guard let store else { return }
-    let s = s ?? state
+  /// The whole state (small: a policy, a few hundred rows) as the state file keeps it.
+  func savedState(_ s: ServiceState) -> SavedState {
     let server = s.host.server
-    let snapshot = SavedState(
+    return SavedState(
       policy: s.policyBinary, policySource: s.host.policySource, enforcing: server?.enforcing,
       booleans: server.map { Dictionary(uniqueKeysWithValues: zip($0.policy.booleanNames, $0.booleans)) } ?? [:],
       pending: server.map { srv in
@@ -785,7 +864,6 @@ final class ServiceCore: Sendable {
           target: d.targetDomid.flatMap { t in s.host.domain(domid: t)?.name }, iommu: d.iommu, kind: d.kind)
       },
       labels: server?.runtimeLabels.entries ?? [], cacheThreshold: server?.cacheThreshold)
-    try? store.save(snapshot)
   }
 }
 

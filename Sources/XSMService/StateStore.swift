@@ -17,17 +17,93 @@ struct SavedState {
   var cacheThreshold: Int?
 }
 
+/// Why the state file cannot be used; start-up stops with it (the file is never overwritten).
+public struct StateFileError: Error, Sendable, CustomStringConvertible {
+  /// `state.unreadable` (not a database, no permission, a schema this xsmd does not know) or
+  /// `state.damaged` (integrity check failed, a row missing or NULL where a value must be).
+  public var code: String
+  public var message: String
+  public var description: String { "\(code): \(message)" }
+
+  static func damaged(_ message: String) -> StateFileError { StateFileError(code: "state.damaged", message: message) }
+}
+
 /// The SQLite file behind xsmd (GRDB): the loaded policy, booleans
 /// (committed and pending), enforcing, the SID table, domains, runtime
-/// device labels and the decision log. Each save is one transaction, so a
-/// crash leaves the old state or the new one.
+/// device labels, caller tokens and the decision log. Each save is one
+/// transaction in WAL mode with `synchronous = FULL`, committed before the
+/// change is published or answered, so a crash leaves the old state or the new one.
 final class StateStore: Sendable {
-  let queue: DatabaseQueue
+  let pool: DatabasePool
   /// Decisions kept in the log; older ones are deleted.
   static let retention = 100_000
+  /// The migrations this xsmd knows, oldest first. `v1` is the layout every
+  /// state file has had since the first xsmd; a file listing a migration not
+  /// here was written by a newer xsmd and is refused.
+  static let migrationNames = ["v1", "v2-caller-tokens"]
 
-  init(path: String) throws {
-    queue = try DatabaseQueue(path: path)
+  /// Checks an existing file through a read-only connection — `PRAGMA
+  /// integrity_check`, the schema's migrations, and (for the current layout)
+  /// every saved row — then opens it for writing (WAL) and applies the
+  /// migrations it lacks; a file that fails a check is refused before anything
+  /// is written to it. `busyTimeout` is how long a write waits for another
+  /// connection's lock before failing.
+  init(path: String, busyTimeout: Double = 2) throws(StateFileError) {
+    if FileManager.default.fileExists(atPath: path) { try Self.check(path) }
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(busyTimeout)
+    configuration.prepareDatabase { db in
+      // Every commit reaches the disk before the call returns (WAL is set by DatabasePool).
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+    }
+    do {
+      pool = try DatabasePool(path: path, configuration: configuration)
+      try Self.migrator.migrate(pool)
+    } catch {
+      throw StateFileError(code: "state.unreadable", message: "cannot open `\(path)` for writing: \(error)")
+    }
+  }
+
+  /// The read-only checks of `init`.
+  private static func check(_ path: String) throws(StateFileError) {
+    var configuration = Configuration()
+    configuration.readonly = true
+    do {
+      let queue = try DatabaseQueue(path: path, configuration: configuration)
+      defer { try? queue.close() }
+      try queue.read { db in
+        let problems = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+        guard problems == ["ok"] else {
+          throw StateFileError.damaged("`\(path)` fails SQLite's integrity check: \(problems.prefix(3).joined(separator: "; "))")
+        }
+        let applied = try migrator.appliedIdentifiers(db)
+        if applied.isEmpty {
+          let tables = try String.fetchAll(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+          guard tables.isEmpty else {
+            throw StateFileError(code: "state.unreadable",
+              message: "`\(path)` is an SQLite database but not an xsmd state file (tables \(tables.prefix(5).joined(separator: ", ")))")
+          }
+        }
+        let unknown = applied.subtracting(migrationNames)
+        guard unknown.isEmpty else {
+          throw StateFileError(code: "state.unreadable",
+            message: "`\(path)` was written by a newer xsmd (schema \(unknown.sorted().joined(separator: ", "))); this one knows \(migrationNames.joined(separator: ", "))")
+        }
+        // A file of an earlier layout is read once migrated; one of this layout is read now.
+        if applied == Set(migrationNames) {
+          _ = try decode(db)
+          _ = try CallerTokens.records(db)
+        }
+      }
+    } catch let error as StateFileError {
+      throw error
+    } catch {
+      throw StateFileError(code: "state.unreadable", message: "cannot read `\(path)` as an SQLite database: \(error)")
+    }
+  }
+
+  static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()
     migrator.registerMigration("v1") { db in
       try db.execute(sql: """
@@ -43,42 +119,108 @@ final class StateStore: Sendable {
           op TEXT NOT NULL, target TEXT NOT NULL, module TEXT NOT NULL, verdict TEXT NOT NULL, sequence INTEGER NOT NULL);
         """)
     }
-    try migrator.migrate(queue)
+    migrator.registerMigration("v2-caller-tokens") { db in
+      // Bearer tokens for TCP callers: only the SHA-256 of each token is kept.
+      try db.execute(sql: """
+        CREATE TABLE tokens (id TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, domid INTEGER NOT NULL,
+          created REAL NOT NULL);
+        """)
+    }
+    return migrator
   }
 
-  func loadSnapshot() throws -> SavedState? {
-    try queue.read { db -> SavedState? in
-      guard let policyRow = try Row.fetchOne(db, sql: "SELECT binary, source FROM policy WHERE id = 1") else { return nil }
-      let blob: Data = policyRow["binary"]
-      var meta: [String: String] = [:]
-      for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") { meta[row["key"]] = row["value"] }
-      var booleans: [String: Bool] = [:]
-      var pending: [String: Bool] = [:]
-      for row in try Row.fetchAll(db, sql: "SELECT name, value, pending FROM booleans") {
-        let name: String = row["name"]
-        booleans[name] = (row["value"] as Int) != 0
-        if let p: Int = row["pending"] { pending[name] = p != 0 }
-      }
-      let contexts = try String.fetchAll(db, sql: "SELECT context FROM sids ORDER BY sid")
-      let domains = try Row.fetchAll(db, sql: "SELECT * FROM domains ORDER BY domid").map { row -> DomainSpec in
-        let flags = (row["flags"] as String).split(separator: ",").compactMap { DomainFlag(rawValue: String($0)) }
-        return DomainSpec(domid: row["domid"], name: row["name"], context: row["context"], flags: Set(flags),
-          target: row["target"], iommu: IOMMUMode(rawValue: row["iommu"]) ?? .intremap)
-      }
-      let labels = try Row.fetchAll(db, sql: "SELECT * FROM labels").compactMap { row -> RuntimeLabels.Entry? in
-        guard let kind = RuntimeLabels.Kind(rawValue: row["kind"]) else { return nil }
-        return RuntimeLabels.Entry(kind: kind, low: UInt64(row["low"] as Int64), high: UInt64(row["high"] as Int64),
-          path: row["path"], sid: UInt32(row["sid"] as Int64))
-      }
-      return SavedState(
-        policy: Array(blob), policySource: policyRow["source"], enforcing: meta["enforcing"].map { $0 == "1" },
-        booleans: booleans, pending: pending, contexts: contexts, domains: domains, labels: labels,
-        cacheThreshold: meta["cache_threshold"].flatMap { Int($0) })
+  /// The saved state; nil for a file that holds none yet (every state table empty).
+  func loadSnapshot() throws(StateFileError) -> SavedState? {
+    do {
+      return try pool.read { db throws -> SavedState? in try Self.decode(db) }
+    } catch let error as StateFileError {
+      throw error
+    } catch {
+      throw StateFileError(code: "state.unreadable", message: "cannot read the saved state: \(error)")
     }
   }
 
-  func save(_ s: SavedState) throws {
-    try queue.write { db in
+  private static func decode(_ db: Database) throws -> SavedState? {
+    let policyRows = try Row.fetchAll(db, sql: "SELECT binary, source FROM policy WHERE id = 1")
+    guard let policyRow = policyRows.first else {
+      let stored = try Int.fetchOne(db, sql: """
+        SELECT (SELECT COUNT(*) FROM meta) + (SELECT COUNT(*) FROM booleans) + (SELECT COUNT(*) FROM sids)
+          + (SELECT COUNT(*) FROM domains) + (SELECT COUNT(*) FROM labels)
+        """) ?? 0
+      if stored == 0 { return nil }
+      throw StateFileError.damaged("the policy row is missing but \(stored) other rows are saved")
+    }
+    func required<T: DatabaseValueConvertible>(_ row: Row, _ column: String, _ table: String, _ key: String) throws -> T {
+      guard let value: T = row[column] else {
+        throw StateFileError.damaged("\(table).\(column) is NULL or not a \(T.self) (row \(key))")
+      }
+      return value
+    }
+    let blob: Data = try required(policyRow, "binary", "policy", "1")
+    let source: String = try required(policyRow, "source", "policy", "1")
+    var meta: [String: String] = [:]
+    for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") {
+      let key: String = try required(row, "key", "meta", "?")
+      meta[key] = try required(row, "value", "meta", key) as String
+    }
+    if let digest = meta["policy_sha256"], digest != sha256Hex(Array(blob)) {
+      throw StateFileError.damaged("the saved policy's bytes do not match their SHA-256 (meta.policy_sha256)")
+    }
+    var booleans: [String: Bool] = [:]
+    var pending: [String: Bool] = [:]
+    for row in try Row.fetchAll(db, sql: "SELECT name, value, pending FROM booleans") {
+      let name: String = try required(row, "name", "booleans", "?")
+      booleans[name] = (try required(row, "value", "booleans", name) as Int64) != 0
+      if let p: Int64 = row["pending"] { pending[name] = p != 0 }
+    }
+    var contexts: [String] = []
+    for row in try Row.fetchAll(db, sql: "SELECT sid, context FROM sids ORDER BY sid") {
+      let sid: Int64 = try required(row, "sid", "sids", "?")
+      guard sid == contexts.count + 1 else {
+        throw StateFileError.damaged("the SID table skips from \(contexts.count) to \(sid)")
+      }
+      contexts.append(try required(row, "context", "sids", String(sid)))
+    }
+    var domains: [DomainSpec] = []
+    for row in try Row.fetchAll(db, sql: "SELECT * FROM domains ORDER BY domid") {
+      let domid: Int64 = try required(row, "domid", "domains", "?")
+      let key = "domid \(domid)"
+      var flags = Set<DomainFlag>()
+      for text in (try required(row, "flags", "domains", key) as String).split(separator: ",") {
+        guard let flag = DomainFlag(rawValue: String(text)) else {
+          throw StateFileError.damaged("domains.flags of \(key) has an unknown flag `\(text)`")
+        }
+        flags.insert(flag)
+      }
+      let iommuText: String = try required(row, "iommu", "domains", key)
+      guard let iommu = IOMMUMode(rawValue: iommuText) else {
+        throw StateFileError.damaged("domains.iommu of \(key) is `\(iommuText)`, not intremap, nointremap or none")
+      }
+      domains.append(DomainSpec(domid: Int(domid), name: try required(row, "name", "domains", key),
+        context: try required(row, "context", "domains", key), flags: flags, target: row["target"], iommu: iommu))
+    }
+    var labels: [RuntimeLabels.Entry] = []
+    for row in try Row.fetchAll(db, sql: "SELECT * FROM labels") {
+      let kindText: String = try required(row, "kind", "labels", "?")
+      guard let kind = RuntimeLabels.Kind(rawValue: kindText) else {
+        throw StateFileError.damaged("labels.kind `\(kindText)` is not a label kind")
+      }
+      let low: Int64 = try required(row, "low", "labels", kindText)
+      let high: Int64 = try required(row, "high", "labels", kindText)
+      let sid: Int64 = try required(row, "sid", "labels", kindText)
+      guard let sid32 = UInt32(exactly: sid) else { throw StateFileError.damaged("labels.sid \(sid) is not a SID") }
+      labels.append(RuntimeLabels.Entry(kind: kind, low: UInt64(bitPattern: low), high: UInt64(bitPattern: high),
+        path: row["path"], sid: sid32))
+    }
+    return SavedState(
+      policy: Array(blob), policySource: source, enforcing: meta["enforcing"].map { $0 == "1" },
+      booleans: booleans, pending: pending, contexts: contexts, domains: domains, labels: labels,
+      cacheThreshold: meta["cache_threshold"].flatMap { Int($0) })
+  }
+
+  /// Replaces the saved state in one transaction; returns once it is on disk.
+  func save(_ s: SavedState) async throws {
+    try await pool.write { db in
       if let policy = s.policy {
         try db.execute(sql: "INSERT OR REPLACE INTO policy (id, binary, source) VALUES (1, ?, ?)",
           arguments: [Data(policy), s.policySource])
@@ -89,6 +231,10 @@ final class StateStore: Sendable {
       }
       if let threshold = s.cacheThreshold {
         try db.execute(sql: "INSERT INTO meta VALUES ('cache_threshold', ?)", arguments: [String(threshold)])
+      }
+      if let policy = s.policy {
+        // Checked at start-up: SQLite's integrity check cannot see damage inside a blob.
+        try db.execute(sql: "INSERT INTO meta VALUES ('policy_sha256', ?)", arguments: [sha256Hex(policy)])
       }
       try db.execute(sql: "DELETE FROM booleans")
       for (name, value) in s.booleans {
@@ -110,8 +256,8 @@ final class StateStore: Sendable {
     }
   }
 
-  func saveSIDs(_ contexts: [String]) throws {
-    try queue.write { db in try Self.replaceSIDs(db, contexts) }
+  func saveSIDs(_ contexts: [String]) async throws {
+    try await pool.write { db in try Self.replaceSIDs(db, contexts) }
   }
 
   private static func replaceSIDs(_ db: Database, _ contexts: [String]) throws {
@@ -124,7 +270,7 @@ final class StateStore: Sendable {
 
   /// Appends decisions and trims the log to `retention` rows.
   func append(_ entries: [DecisionLog.Entry]) throws {
-    try queue.write { db in
+    try pool.write { db in
       for e in entries {
         try db.execute(sql: "INSERT INTO decisions (time, caller, op, target, module, verdict, sequence) VALUES (?, ?, ?, ?, ?, ?, ?)",
           arguments: [e.time, e.caller, e.op, e.target, e.module, e.verdict, Int64(bitPattern: e.sequence)])
@@ -135,12 +281,16 @@ final class StateStore: Sendable {
   }
 
   func decisionCount() -> Int {
-    (try? queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decisions") ?? 0 }) ?? 0
+    (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decisions") ?? 0 }) ?? 0
   }
 }
 
 /// The decision log: `can` answers are buffered in memory and written to
-/// the state file in batches, so logging does not cost a transaction per request.
+/// the state file by a background task every `flushInterval` (and at a
+/// graceful stop), so logging costs a request neither a transaction nor a
+/// wait. What a kill -9 loses is at most the last interval's entries; an
+/// append that fails is retried at the next flush (the oldest entries beyond
+/// `retention` are dropped).
 final class DecisionLog: Sendable {
   struct Entry: Sendable {
     var time: Double
@@ -155,7 +305,9 @@ final class DecisionLog: Sendable {
   let store: StateStore?
   let buffer = Mutex<[Entry]>([])
   let logged = Atomic<Int>(0)
-  static let batch = 256
+  /// How often buffered entries are written.
+  static let flushInterval: Duration = .seconds(1)
+  private let flusher = Mutex<Task<Void, Never>?>(nil)
 
   init(store: StateStore?) { self.store = store }
 
@@ -164,29 +316,53 @@ final class DecisionLog: Sendable {
   func record(caller: String, op: String, target: String, module: String, verdict: String, sequence: UInt64) {
     let entry = Entry(time: Date().timeIntervalSince1970, caller: caller, op: op, target: target, module: module,
       verdict: verdict, sequence: sequence)
-    let full: [Entry]? = buffer.withLock { b in
-      b.append(entry)
-      guard b.count >= Self.batch else { return nil }
-      defer { b.removeAll(keepingCapacity: true) }
-      return b
+    guard store != nil else {
+      logged.add(1, ordering: .relaxed)
+      return
     }
-    if let full { write(full) }
+    buffer.withLock { $0.append(entry) }
   }
 
-  /// Writes what is buffered (at shutdown and in tests).
+  /// Starts the background writer (once).
+  func startFlushing(every interval: Duration = flushInterval) {
+    guard store != nil else { return }
+    flusher.withLock { task in
+      guard task == nil else { return }
+      task = Task.detached { [weak self] in
+        while !Task.isCancelled {
+          try? await Task.sleep(for: interval)
+          guard let self else { return }
+          self.flush()
+        }
+      }
+    }
+  }
+
+  /// Stops the background writer and writes what is buffered (at shutdown).
+  func stop() {
+    flusher.withLock { task in
+      task?.cancel()
+      task = nil
+    }
+    flush()
+  }
+
+  /// Writes what is buffered; on failure the entries go back to the front of the buffer.
   func flush() {
+    guard let store else { return }
     let pending = buffer.withLock { b -> [Entry] in
       defer { b.removeAll() }
       return b
     }
-    if !pending.isEmpty { write(pending) }
-  }
-
-  private func write(_ entries: [Entry]) {
-    guard let store else {
-      logged.add(entries.count, ordering: .relaxed)
-      return
+    guard !pending.isEmpty else { return }
+    do {
+      try store.append(pending)
+      logged.add(pending.count, ordering: .relaxed)
+    } catch {
+      buffer.withLock { b in
+        b.insert(contentsOf: pending, at: 0)
+        if b.count > StateStore.retention { b.removeFirst(b.count - StateStore.retention) }
+      }
     }
-    if (try? store.append(entries)) != nil { logged.add(entries.count, ordering: .relaxed) }
   }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import XSMProtocol
@@ -25,12 +27,12 @@ final class ServerState: Sendable {
 
 /// The router of xsmd: one route per operation (see `RouteTable`), behind
 /// admission control, metrics and JSON error replies.
-public func buildRouter(service: FlaskService, configuration: ServerConfiguration) -> Router<BasicRequestContext> {
+public func buildRouter(service: FlaskService, configuration: ServerConfiguration) -> Router<XSMRequestContext> {
   buildRouter(service: service, state: ServerState(configuration: configuration))
 }
 
-func buildRouter(service: FlaskService, state: ServerState) -> Router<BasicRequestContext> {
-  let router = Router(context: BasicRequestContext.self)
+func buildRouter(service: FlaskService, state: ServerState) -> Router<XSMRequestContext> {
+  let router = Router(context: XSMRequestContext.self)
   router.add(middleware: ServiceMiddleware(state: state))
   for route in state.table.routes {
     router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
@@ -41,32 +43,44 @@ func buildRouter(service: FlaskService, state: ServerState) -> Router<BasicReque
 }
 
 /// The xsmd application: the router bound to `configuration`'s address (a
-/// Unix socket when one is set, else host and port). `onRunning` is called
-/// with the bound address once the server listens. The library prints nothing.
+/// Unix socket when one is set, else host and port; over TLS when a
+/// certificate and key are set). `onRunning` is called with the bound address
+/// once the server listens. The library prints nothing; it throws when the
+/// TLS files cannot be read.
 public func makeApplication(
   service: FlaskService, configuration: ServerConfiguration,
   onRunning: @escaping @Sendable (String) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
   let address: BindAddress =
     configuration.unixSocket.map { .unixDomainSocket(path: $0) }
     ?? .hostname(configuration.host, port: configuration.port)
   var logger = Logger(label: "xsmd")
   logger.logLevel = .warning
+  var server: HTTPServerBuilder = .http1()
+  var scheme = "http"
+  if configuration.unixSocket == nil, let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+    let tls = TLSConfiguration.makeServerConfiguration(
+      certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+      privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+    server = try .tls(.http1(), tlsConfiguration: tls)
+    scheme = "https"
+  }
   return Application(
     router: buildRouter(service: service, configuration: configuration),
+    server: server,
     configuration: ApplicationConfiguration(address: address, serverName: "xsmd"),
-    onServerRunning: { channel in
-      await onRunning(describe(channel.localAddress, unixSocket: configuration.unixSocket))
+    onServerRunning: { [scheme] channel in
+      await onRunning(describe(channel.localAddress, unixSocket: configuration.unixSocket, scheme: scheme))
     },
     logger: logger)
 }
 
-private func describe(_ address: SocketAddress?, unixSocket: String?) -> String {
+private func describe(_ address: SocketAddress?, unixSocket: String?, scheme: String) -> String {
   if let unixSocket { return "unix:\(unixSocket)" }
   guard let address else { return "unknown address" }
   switch address {
-  case .v4: return "http://\(address.ipAddress ?? "?"):\(address.port ?? 0)"
-  case .v6: return "http://[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
+  case .v4: return "\(scheme)://\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+  case .v6: return "\(scheme)://[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
   case .unixDomainSocket: return "unix:\(address.pathname ?? "?")"
   }
 }
@@ -97,23 +111,12 @@ enum Replies {
 // MARK: Per-route work
 
 enum RouteDispatcher {
-  static let callerField = HTTPField.Name(RouteV1.callerHeader)!
-
   static func respond(
-    _ route: Route, request: Request, context: BasicRequestContext, service: FlaskService, state: ServerState
+    _ route: Route, request: Request, context: XSMRequestContext, service: FlaskService, state: ServerState
   ) async -> Response {
     do {
-      var caller = Caller("")
-      if route.needsCaller {
-        let value = request.headers[callerField]?.trimmingCharacters(in: .whitespaces) ?? ""
-        guard !value.isEmpty else {
-          throw ServiceError(
-            400, "request.no-caller",
-            "\(route.method.rawValue) \(route.path) needs the calling domain in the `\(RouteV1.callerHeader)` header (a domain name or domN)"
-          )
-        }
-        caller = Caller(value)
-      }
+      let caller = try await CallerAuthenticator.caller(
+        route, request: request, context: context, service: service, configuration: state.configuration)
       let body = try await readBody(route, request: request, configuration: state.configuration)
       var pathParameters: [String: String] = [:]
       for name in route.pathParameters { pathParameters[name] = context.parameters.get(name) }
@@ -173,7 +176,7 @@ enum RouteDispatcher {
 /// Admission control (busy, rate limit), request metrics, and JSON replies
 /// for whatever the router itself refuses (no route, wrong method).
 struct ServiceMiddleware: RouterMiddleware {
-  typealias Context = BasicRequestContext
+  typealias Context = XSMRequestContext
   let state: ServerState
   static let knownMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .delete, .patch, .options]
 

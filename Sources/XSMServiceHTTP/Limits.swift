@@ -14,11 +14,21 @@ public struct ServerConfiguration: Sendable, Equatable {
   public var maxRequestsPerSecond: Int
   /// Largest JSON request body in bytes; larger get 413.
   public var maxJSONBody: Int
+  /// How the calling domain is known (credentials unless a test or a developer asks otherwise).
+  public var authentication: CallerAuthentication
+  /// PEM files of the server's certificate chain and private key: TCP is served over TLS when both are set.
+  public var tlsCertificate: String?
+  public var tlsKey: String?
 
   public init(
     host: String = "127.0.0.1", port: Int = 8780, unixSocket: String? = nil, maxConcurrentRequests: Int = 256,
-    maxRequestsPerSecond: Int = 100_000, maxJSONBody: Int = 1 << 20
+    maxRequestsPerSecond: Int = 100_000, maxJSONBody: Int = 1 << 20,
+    authentication: CallerAuthentication = .credentials(uids: [:]), tlsCertificate: String? = nil,
+    tlsKey: String? = nil
   ) {
+    self.authentication = authentication
+    self.tlsCertificate = tlsCertificate
+    self.tlsKey = tlsKey
     self.host = host
     self.port = port
     self.unixSocket = unixSocket

@@ -16,7 +16,12 @@ enum OpenAPIDocument {
       + "`request.unknown-field` (a field the request type does not have), `request.no-caller` (no Xen-Caller "
       + "header), or a value the service refuses (`request.invalid`, `flask.unknown-class`, `ocontext.bad-range`, "
       + "`evtchn.not-interdomain`, `domain.bad-flag`, ...).",
-    403: "Denied by the guard Xen applies to this command for the calling domain: `guard.denied` (errno -EACCES).",
+    401:
+      "Not authenticated (`auth.unauthenticated`): no bearer token, a token xsmd did not issue or revoked, or on the "
+      + "Unix socket a peer uid the system's `[callers]` table does not map.",
+    403:
+      "Denied by the guard Xen applies to this command for the calling domain: `guard.denied` (errno -EACCES); "
+      + "`auth.caller-mismatch` (a Xen-Caller other than the authenticated domain), `auth.not-control`.",
     404:
       "Unknown: `domain.unknown` (also an unknown Xen-Caller), `flask.unknown-sid`, `boolean.unknown`, `op.unknown`, "
       + "`ocontext.not-found`, `avc.no-cpu` (errno -ENOENT or -EINVAL where Xen returns one).",
@@ -46,6 +51,7 @@ enum OpenAPIDocument {
       ["name": "xsm", "description": "Which XSM module is in place."],
       ["name": "decisions", "description": "Who may invoke which op on whom, under dummy, silo and flask."],
       ["name": "domains", "description": "The simulated host's domain table."],
+      ["name": "auth", "description": "Bearer tokens that authenticate callers over TCP."],
       ["name": "operations", "description": "Health, readiness, metrics and this document."],
     ]
     return [
@@ -55,7 +61,8 @@ enum OpenAPIDocument {
         "version": "1",
         "description": .string(
           "The xsmtools query service: a simulated Xen host answering flask_op commands and XSM access questions. "
-            + "Requests name the calling domain in the Xen-Caller header; JSON keys are snake_case; unknown fields "
+            + "Callers authenticate with a bearer token (TCP) or by their uid (Unix socket); the Xen-Caller header may "
+            + "only repeat the authenticated domain; JSON keys are snake_case; unknown fields "
             + "are rejected; every error is `{\"error\": {\"code\", \"message\", \"errno\"?}}`."),
       ],
       "servers": [["url": "http://127.0.0.1:8780"]],
@@ -76,11 +83,14 @@ enum OpenAPIDocument {
             })),
         "parameters": [
           "XenCaller": [
-            "name": .string(RouteV1.callerHeader), "in": "header", "required": true,
-            "description": "The calling domain, by name or `domN`; Xen's guards are applied for it.",
+            "name": .string(RouteV1.callerHeader), "in": "header", "required": false,
+            "description": .string(
+              "The calling domain, by name or `domN`; Xen's guards are applied for it. Under authentication it may "
+                + "only name the authenticated domain; only `xsmd --trust-caller-header` (development) believes it."),
             "schema": ["type": "string"],
           ]
         ],
+        "securitySchemes": ["bearerToken": ["type": "http", "scheme": "bearer"]],
       ],
     ]
   }
@@ -90,7 +100,8 @@ enum OpenAPIDocument {
     if route.needsCaller { parameters.append(["$ref": "#/components/parameters/XenCaller"]) }
     for name in route.pathParameters {
       parameters.append([
-        "name": .string(name), "in": "path", "required": true, "schema": Schema.integer(format: "int64").json,
+        "name": .string(name), "in": "path", "required": true,
+        "schema": name == "id" ? Schema.string.json : Schema.integer(format: "int64").json,
       ])
     }
     for q in route.query {

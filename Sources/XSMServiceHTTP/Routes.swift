@@ -140,7 +140,7 @@ struct RouteTable: Sendable {
 /// Status codes a route may answer, for the document.
 enum ErrorStatus {
   static let always: Set<Int> = [429, 500, 503]
-  static let withCaller: Set<Int> = [400, 403, 404]
+  static let withCaller: Set<Int> = [400, 401, 403, 404]
   static let withJSONBody: Set<Int> = [400, 413, 415]
   static let flask: Set<Int> = [501]
 }
@@ -206,12 +206,12 @@ struct RouteBuilder {
       .flaskSetEnforce,
       "FLASK_SETENFORCE: switch enforcing (security:setenforce, checked only when the value changes).", tag: tag,
       request: SetEnforceRequestV1.self, reply: EnforceReplyV1.self, errors: flask
-    ) { s, r, i in try s.setEnforce(r, caller: i.caller) }
+    ) { s, r, i in try await s.setEnforce(r, caller: i.caller) }
     add(
       .flaskContextToSID,
       "FLASK_CONTEXT_TO_SID: the SID of a context (security:check_context).", tag: tag, request: ContextRequestV1.self,
       reply: SIDReplyV1.self, errors: flask.union([422])
-    ) { s, r, i in try s.contextToSID(r, caller: i.caller) }
+    ) { s, r, i in try await s.contextToSID(r, caller: i.caller) }
     add(
       .flaskSIDToContext,
       "FLASK_SID_TO_CONTEXT: the context of a SID (security:check_context).", tag: tag, request: SIDRequestV1.self,
@@ -226,17 +226,17 @@ struct RouteBuilder {
       .flaskCreate,
       "FLASK_CREATE: the SID of a new object by type_transition (security:compute_create).", tag: tag,
       request: ComputeRequestV1.self, reply: SIDReplyV1.self, errors: flask
-    ) { s, r, i in try s.create(r, caller: i.caller) }
+    ) { s, r, i in try await s.create(r, caller: i.caller) }
     add(
       .flaskRelabel,
       "FLASK_RELABEL: the SID after relabelling by type_change (security:compute_relabel).", tag: tag,
       request: ComputeRequestV1.self, reply: SIDReplyV1.self, errors: flask
-    ) { s, r, i in try s.relabel(r, caller: i.caller) }
+    ) { s, r, i in try await s.relabel(r, caller: i.caller) }
     add(
       .flaskMember,
       "FLASK_MEMBER: the SID of a member object by type_member (security:compute_member).", tag: tag,
       request: ComputeRequestV1.self, reply: SIDReplyV1.self, errors: flask
-    ) { s, r, i in try s.member(r, caller: i.caller) }
+    ) { s, r, i in try await s.member(r, caller: i.caller) }
     add(
       .flaskPolicyVersion, "FLASK_POLICYVERS: the policy version Xen supports.",
       tag: tag, reply: PolicyVersionReplyV1.self, errors: flask
@@ -250,12 +250,12 @@ struct RouteBuilder {
       .flaskSetBool,
       "FLASK_SETBOOL: set a boolean's pending value, optionally committing (security:setbool).", tag: tag,
       request: SetBooleanRequestV1.self, reply: BooleanReplyV1.self, errors: flask
-    ) { s, r, i in try s.setBoolean(r, caller: i.caller) }
+    ) { s, r, i in try await s.setBoolean(r, caller: i.caller) }
     add(
       .flaskCommitBools,
       "FLASK_COMMITBOOLS: put pending boolean values in force (security:setbool).", tag: tag, reply: EmptyV1.self,
       errors: flask
-    ) { s, i in try s.commitBooleans(caller: i.caller) }
+    ) { s, i in try await s.commitBooleans(caller: i.caller) }
     add(
       .flaskMLS, "FLASK_MLS: whether the policy is MLS.", tag: tag, reply: MLSReplyV1.self,
       errors: flask
@@ -268,7 +268,7 @@ struct RouteBuilder {
       .flaskSetAVCThreshold,
       "FLASK_SETAVC_THRESHOLD: set the AVC cache threshold (security:setsecparam, only when it changes).", tag: tag,
       request: ThresholdRequestV1.self, reply: ThresholdReplyV1.self, errors: flask
-    ) { s, r, i in try s.setAVCThreshold(r, caller: i.caller) }
+    ) { s, r, i in try await s.setAVCThreshold(r, caller: i.caller) }
     add(
       .flaskAVCHashStats, "FLASK_AVC_HASHSTATS: AVC hash table statistics.",
       tag: tag, reply: HashStatsReplyV1.self, errors: flask
@@ -284,12 +284,12 @@ struct RouteBuilder {
       .flaskAddOcontext,
       "FLASK_ADD_OCONTEXT: label a pirq, I/O port range, I/O memory range or PCI device (security:add_ocontext).",
       tag: tag, request: OcontextRequestV1.self, reply: EmptyV1.self, errors: flask.union([409])
-    ) { s, r, i in try s.addOcontext(r, caller: i.caller) }
+    ) { s, r, i in try await s.addOcontext(r, caller: i.caller) }
     add(
       .flaskDelOcontext,
       "FLASK_DEL_OCONTEXT: remove a device label (security:del_ocontext).", tag: tag, request: OcontextRequestV1.self,
       reply: EmptyV1.self, errors: flask
-    ) { s, r, i in try s.delOcontext(r, caller: i.caller) }
+    ) { s, r, i in try await s.delOcontext(r, caller: i.caller) }
     add(
       .flaskGetPeerSID,
       "FLASK_GET_PEER_SID: the SID of the domain at the other end of the caller's interdomain port (unchecked).",
@@ -299,12 +299,12 @@ struct RouteBuilder {
       .flaskRelabelDomain,
       "FLASK_RELABEL_DOMAIN: give a domain a new SID (domain2:relabelfrom/relabelto or relabelself, domain:transition).",
       tag: tag, request: RelabelDomainRequestV1.self, reply: EmptyV1.self, errors: flask.union([422])
-    ) { s, r, i in try s.relabelDomain(r, caller: i.caller) }
+    ) { s, r, i in try await s.relabelDomain(r, caller: i.caller) }
     add(
       .flaskDeviceTreeLabel,
       "FLASK_DEVICETREE_LABEL: label a device-tree path, or remove its label with sid 0 (security:add_ocontext / del_ocontext).",
       tag: tag, request: DeviceTreeLabelRequestV1.self, reply: EmptyV1.self, errors: flask.union([409])
-    ) { s, r, i in try s.deviceTreeLabel(r, caller: i.caller) }
+    ) { s, r, i in try await s.deviceTreeLabel(r, caller: i.caller) }
   }
 
   // MARK: XSM identity, decisions, domains
@@ -313,7 +313,7 @@ struct RouteBuilder {
     add(
       .xsmIdentity,
       "Which XSM module is in place, with its policy version, digest, enforcing, MLS and booleans.", tag: "xsm",
-      reply: IdentityV1.self, caller: false
+      reply: IdentityV1.self, caller: false, errors: [401]
     ) { s, _ in s.identity() }
     add(
       .can,
@@ -346,20 +346,34 @@ struct RouteBuilder {
     ) { s, r, i in try await s.explain(r, caller: i.caller) }
     add(
       .listDomains, "The domains of the simulated host.", tag: "domains",
-      reply: [DomainRecordV1].self, caller: false
+      reply: [DomainRecordV1].self, caller: false, errors: [401]
     ) { s, _ in s.domains() }
     add(
       .addDomain, "Create a domain (the caller needs the rights Xen's domctl.create needs).",
       tag: "domains", request: AddDomainRequestV1.self, reply: DomainRecordV1.self, status: 201, errors: [409, 422]
-    ) { s, r, i in try s.addDomain(r, caller: i.caller) }
+    ) { s, r, i in try await s.addDomain(r, caller: i.caller) }
     add(
       .removeDomain, "Destroy a domain.", tag: "domains", reply: EmptyV1.self
-    ) { s, i in try s.removeDomain(domid: try i.integer("domid"), caller: i.caller) }
+    ) { s, i in try await s.removeDomain(domid: try i.integer("domid"), caller: i.caller) }
     add(
       .relabelDomainByContext,
       "Give a domain a new security context, as FLASK_RELABEL_DOMAIN does.", tag: "domains",
       request: RelabelRequestV1.self, reply: DomainRecordV1.self, errors: [422]
-    ) { s, r, i in try s.relabel(domid: try i.integer("domid"), r, caller: i.caller) }
+    ) { s, r, i in try await s.relabel(domid: try i.integer("domid"), r, caller: i.caller) }
+    add(
+      .issueToken,
+      "Issue a bearer token for a domain (callers over TCP send it as `Authorization: Bearer TOKEN`). "
+        + "The token is shown once; xsmd keeps its SHA-256. Only a control domain may.",
+      tag: "auth", request: IssueTokenRequestV1.self, reply: IssuedTokenV1.self, status: 201
+    ) { s, r, i in try await s.issueToken(r, caller: i.caller) }
+    add(
+      .listTokens, "The tokens issued: ids and domids, never the secrets. Only a control domain may.", tag: "auth",
+      reply: [TokenRecordV1].self
+    ) { s, i in try s.listTokens(caller: i.caller) }
+    add(
+      .revokeToken, "Revoke a token by id; it is refused from then on. Only a control domain may.", tag: "auth",
+      reply: EmptyV1.self
+    ) { s, i in try await s.revokeToken(id: i.pathParameters["id"] ?? "", caller: i.caller) }
   }
 
   // MARK: Health, readiness, metrics, this document

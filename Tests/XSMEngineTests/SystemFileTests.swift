@@ -448,8 +448,20 @@ struct SystemFileTests {
     ("target naming its own domid", "target = \"guest\"", "target = 1️⃣\"dom2\"", "system.self-target"),
     ("two hardware domains", "target = \"guest\"", "target = \"guest\"\nflags = [1️⃣\"hardware\"]",
       "system.duplicate-hardware"),
+    ("caller key not a uid", "target = \"guest\"", "target = \"guest\"\n[callers]\n1️⃣root = \"dom0\"",
+      "system.bad-caller"),
+    ("caller naming no domain", "target = \"guest\"", "target = \"guest\"\n[callers]\n0 = 1️⃣\"gust\"",
+      "system.bad-caller"),
+    ("callers not a table", "module = \"flask\"", "module = \"flask\"\ncallers = 1️⃣[]", "system.wrong-type"),
     ("syntax error", "module = \"flask\"", "module = 1️⃣flask", "toml.expected-value"),
   ]
+
+  @Test func callersMapUidsToDomains() throws {
+    let (spec, diagnostics) = SystemFile.parse(
+      text: Self.base + "\n[callers]\n0 = \"dom0\"\n1001 = \"guest\"\n", file: "sys.toml")
+    #expect(diagnostics.isEmpty, "\(describe(diagnostics))")
+    #expect(spec?.callers == [0: "dom0", 1001: "guest"])
+  }
 
   @Test(arguments: systemErrors.map(\.0))
   func systemErrorIsLocated(_ name: String) throws {

@@ -26,10 +26,10 @@ enum HTTPFixture {
 
   /// Runs `body` against an in-process router of a fresh service.
   static func withClient<T: Sendable>(
-    module: XSMModule? = nil, configuration: ServerConfiguration = ServerConfiguration(),
+    module: XSMModule? = nil, configuration: ServerConfiguration = ServerConfiguration(authentication: .callerHeader),
     _ body: @Sendable (any TestClientProtocol) async throws -> T
   ) async throws -> T {
-    let app = makeApplication(service: try await service(module: module), configuration: configuration)
+    let app = try makeApplication(service: try await service(module: module), configuration: configuration)
     return try await app.test(.router, body)
   }
 
@@ -489,7 +489,7 @@ struct HTTPTests {
 
   @Test func everyCallerRouteNeedsTheHeader() async throws {
     let routes = RouteTable.shared.routes.filter(\.needsCaller)
-    #expect(routes.count == 30)
+    #expect(routes.count == 33)
     try await HTTPFixture.withClient { client in
       for route in routes {
         let uri = route.path.replacingOccurrences(of: "{domid}", with: "5")
@@ -510,7 +510,7 @@ struct HTTPTests {
   }
 
   @Test func malformedRequests() async throws {
-    try await HTTPFixture.withClient(configuration: ServerConfiguration(maxJSONBody: 64)) { client in
+    try await HTTPFixture.withClient(configuration: ServerConfiguration(maxJSONBody: 64, authentication: .callerHeader)) { client in
       let unknown = try await client.call(.put, "/v1/flask/enforce", json: #"{"enforcing":true,"enforce":1}"#)
       expectError(unknown, 400, "request.unknown-field")
       #expect(unknown.errorMessage.contains("`enforce`"))
@@ -589,7 +589,7 @@ struct HTTPTests {
   /// refused however slowly a loaded machine serves them (two requests in a
   /// row could be a second apart, and both admitted).
   @Test func rateLimit() async throws {
-    let configuration = ServerConfiguration(maxConcurrentRequests: 100, maxRequestsPerSecond: 1)
+    let configuration = ServerConfiguration(maxConcurrentRequests: 100, maxRequestsPerSecond: 1, authentication: .callerHeader)
     try await HTTPFixture.withClient(configuration: configuration) { client in
       let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
         for _ in 0..<12 { group.addTask { try await client.call(.get, "/v1/flask/enforce") } }
@@ -608,7 +608,7 @@ struct HTTPTests {
   }
 
   @Test func concurrencyLimit() async throws {
-    try await HTTPFixture.withClient(configuration: ServerConfiguration(maxConcurrentRequests: 0)) { client in
+    try await HTTPFixture.withClient(configuration: ServerConfiguration(maxConcurrentRequests: 0, authentication: .callerHeader)) { client in
       let busy = try await client.call(.get, "/v1/xsm/identity", caller: nil)
       expectError(busy, 503, "server.busy")
       #expect(busy.headers[.retryAfter] == "1")

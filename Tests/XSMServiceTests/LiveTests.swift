@@ -99,20 +99,15 @@ private final class LiveDaemon: @unchecked Sendable {
     var ports = TestEnvironment.random(seed: UInt64(ProcessInfo.processInfo.processIdentifier))
     for attempt in 0..<6 {
       let port = attempt == 0 ? 0 : Int.random(in: 20_000...60_000, using: &ports)
-      let log = scratch.file("xsmd-\(UUID().uuidString).log")
-      _ = FileManager.default.createFile(atPath: log, contents: nil)
-      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: xsmd)
-      process.arguments = ["--port", "\(port)", "--state", state] + extra
-      process.standardOutput = handle
-      process.standardError = handle
-      process.standardInput = FileHandle.nullDevice
-      try process.run()
-      try? handle.close()
-      let deadline = ContinuousClock.now + .seconds(60)
+      // These tests are about answers, not authentication (AuthTests): the header names the caller.
+      let (process, log) = try launchXSMD(
+        xsmd, ["--port", "\(port)", "--state", state, "--trust-caller-header"] + extra, scratch: scratch)
+      // Two minutes, and one last look after them: under a loaded machine this task may not run for a long while.
+      let deadline = ContinuousClock.now + .seconds(120)
       var url: String? = port == 0 ? nil : "http://127.0.0.1:\(port)"
-      while ContinuousClock.now < deadline && process.isRunning {
+      var lastLook = false
+      while !lastLook && process.isRunning {
+        lastLook = ContinuousClock.now >= deadline
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         if url == nil, let found = reportedURL(text) { url = found }
         if let url, let r = try? await LiveHTTP.request("GET", url + "/readyz", caller: nil), r.status == 200,
@@ -126,7 +121,7 @@ private final class LiveDaemon: @unchecked Sendable {
       if process.isRunning {
         process.terminate()
         process.waitUntilExit()
-        Issue.record("xsmd did not become ready within a minute: \(lastLog)")
+        Issue.record("xsmd did not become ready within two minutes: \(lastLog)")
         throw CancellationError()
       }
     }
@@ -153,6 +148,22 @@ private final class LiveDaemon: @unchecked Sendable {
   }
 
   deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// Starts xsmd with `arguments`, its output going to a new log file in `scratch`.
+private func launchXSMD(_ xsmd: String, _ arguments: [String], scratch: LiveScratch) throws -> (Process, String) {
+  let log = scratch.file("xsmd-\(UUID().uuidString).log")
+  _ = FileManager.default.createFile(atPath: log, contents: nil)
+  let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: xsmd)
+  process.arguments = arguments
+  process.standardOutput = handle
+  process.standardError = handle
+  process.standardInput = FileHandle.nullDevice
+  try process.run()
+  try? handle.close()
+  return (process, log)
 }
 
 /// Runs the built xsmq.
@@ -601,5 +612,185 @@ extension LiveTests {
     #expect(try flask(["label-ioport", "0xd1ff-0xd100", context]).status == 2, "LOW above HIGH")
     let json = try flask(["label-irq", "21", irqContext, "--json"])
     #expect(json.out.contains("\"kind\" : \"pirq\"") && json.out.contains("\"context\" : \"\(irqContext)\""), "\(json.out)")
+
+// MARK: Authentication, live
+
+/// xsmd started with `arguments` (no --trust-caller-header), up once it prints where it listens.
+private final class AuthDaemon: @unchecked Sendable {
+  let process: Process
+  /// What xsmd printed after "listening on": `unix:PATH`, `http://...` or `https://...`.
+  let address: String
+
+  init(_ arguments: [String], scratch: LiveScratch) async throws {
+    let log: String
+    (process, log) = try launchXSMD(try #require(LiveBinaries.xsmd), arguments, scratch: scratch)
+    // Two minutes, and one last look after them (a loaded machine may not run this task for a long while).
+    let deadline = ContinuousClock.now + .seconds(120)
+    var found: String?
+    var lastLook = false
+    while found == nil, !lastLook, process.isRunning {
+      lastLook = ContinuousClock.now >= deadline
+      let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+      if let range = text.range(of: #"listening on [^ ]+"#, options: .regularExpression) {
+        found = String(text[range].dropFirst("listening on ".count))
+      } else {
+        try await Task.sleep(for: .milliseconds(100))
+      }
+    }
+    guard let found else {
+      if process.isRunning { process.terminate() }
+      throw LiveFailure("xsmd did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+    }
+    address = found
+  }
+
+  func stop() {
+    guard process.isRunning else { return }
+    process.terminate()
+    process.waitUntilExit()
+  }
+
+  deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+private struct LiveFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// One request with curl: the status and the body.
+private func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
+  let run = try TestEnvironment.run("/usr/bin/curl", ["-s", "-w", "\n%{http_code}"] + arguments)
+  let lines = run.out.split(separator: "\n", omittingEmptySubsequences: false)
+  return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+}
+
+/// The default host with a `[callers]` table.
+private func hostWithCallers(_ callers: String, scratch: LiveScratch) throws -> String {
+  let path = scratch.file("host-\(UUID().uuidString).toml")
+  let base = try String(contentsOfFile: LiveBinaries.packageRoot + "/examples/systems/default.toml", encoding: .utf8)
+  try (base + "\n[callers]\n" + callers + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+  return path
+}
+
+@Suite(
+  "Live authentication", .serialized,
+  .enabled(if: LiveBinaries.ready && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl"),
+    "xsmd or curl is missing"))
+struct LiveAuthTests {
+  @Test func aSocketCallerIsTheDomainItsUidMapsTo() async throws {
+    let scratch = try LiveScratch()
+    let socket = scratch.file("xsmd.sock")
+    let uid = getuid()
+    // The test's uid calls as the guest `web`: Xen's guards refuse it what they refuse a guest.
+    let daemon = try await AuthDaemon(
+      ["--socket", socket, "--system", try hostWithCallers("\(uid) = \"web\"", scratch: scratch)], scratch: scratch)
+    defer { daemon.stop() }
+    var info = stat()
+    #expect(stat(socket, &info) == 0 && info.st_mode & 0o777 == 0o600, "socket mode \(String(info.st_mode & 0o777, radix: 8))")
+    func call(_ method: String, _ path: String, _ extra: [String] = []) throws -> (status: Int, body: String) {
+      try curl(["--unix-socket", socket, "-X", method, "http://xsmd" + path] + extra)
+    }
+    let json = ["-H", "Content-Type: application/json", "--data"]
+    #expect(try call("GET", "/v1/flask/enforce").status == 200)
+    let refused = [
+      try call("PUT", "/v1/flask/enforce", json + [#"{"enforcing":false}"#]),
+      try call("POST", "/v1/flask/setbool", json + [#"{"name":"guest_vpmu","value":true,"commit":true}"#]),
+      try call("POST", "/v1/domains/4/relabel", json + [#"{"context":"user_1:vm_r:domU_t"}"#]),
+      try call("POST", "/v1/flask/load", ["-H", "Content-Type: application/octet-stream", "--data-binary",
+        "@" + LiveBinaries.packageRoot + "/examples/systems/default.toml"]),
+    ]
+    for reply in refused {
+      #expect(reply.status == 403 && reply.body.contains("guard.denied"), "\(reply)")
+    }
+    let spoof = try call("PUT", "/v1/flask/enforce", json + [#"{"enforcing":false}"#, "-H", "Xen-Caller: dom0"])
+    #expect(spoof.status == 403 && spoof.body.contains("auth.caller-mismatch"), "\(spoof)")
+    daemon.stop()
+
+    // Mapped to dom0 (and a group-readable socket): the same change is allowed.
+    let admin = try await AuthDaemon(
+      ["--socket", socket, "--socket-mode", "0660", "--system",
+        try hostWithCallers("\(uid) = \"dom0\"", scratch: scratch)], scratch: scratch)
+    defer { admin.stop() }
+    #expect(stat(socket, &info) == 0 && info.st_mode & 0o777 == 0o660)
+    let allowed = try call("PUT", "/v1/flask/enforce", json + [#"{"enforcing":false}"#])
+    #expect(allowed.status == 200, "\(allowed)")
+    admin.stop()
+
+    // A uid the table does not map is nobody.
+    let stranger = try await AuthDaemon(
+      ["--socket", socket, "--system", try hostWithCallers("\(uid + 1) = \"dom0\"", scratch: scratch)],
+      scratch: scratch)
+    defer { stranger.stop() }
+    let unmapped = try call("GET", "/v1/flask/enforce", ["-H", "Xen-Caller: dom0"])
+    #expect(unmapped.status == 401 && unmapped.body.contains("auth.unauthenticated"), "\(unmapped)")
+  }
+
+  @Test func tcpCallersSendATokenOverTLS() async throws {
+    let scratch = try LiveScratch()
+    let xsmd = try #require(LiveBinaries.xsmd)
+    let state = scratch.file("state.sqlite")
+    let (cert, key) = (scratch.file("cert.pem"), scratch.file("key.pem"))
+    let openssl = try TestEnvironment.run("/usr/bin/openssl", [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    ])
+    try #require(openssl.status == 0, "\(openssl.err)")
+    // Remote service needs TLS.
+    let refused = try TestEnvironment.run(xsmd, ["--host", "0.0.0.0", "--allow-remote", "--state", state])
+    #expect(refused.status != 0 && refused.err.contains("needs TLS"), "\(refused)")
+
+    let issued = try TestEnvironment.run(xsmd, ["--state", state, "--issue-token", "dom0"])
+    try #require(issued.status == 0, "\(issued.err)")
+    let token = issued.out.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(token.hasPrefix("xsmd_"))
+    let daemon = try await AuthDaemon(
+      ["--port", "0", "--state", state, "--tls-certificate", cert, "--tls-key", key], scratch: scratch)
+    defer { daemon.stop() }
+    #expect(daemon.address.hasPrefix("https://127.0.0.1:"), "\(daemon.address)")
+    let url = daemon.address + "/v1/flask/enforce"
+    let ok = try curl(["--cacert", cert, "-H", "Authorization: Bearer \(token)", url])
+    #expect(ok.status == 200 && ok.body.contains("enforcing"), "\(ok)")
+    let none = try curl(["--cacert", cert, "-H", "Xen-Caller: dom0", url])
+    #expect(none.status == 401 && none.body.contains("auth.unauthenticated"), "\(none)")
+    let wrong = try curl(["--cacert", cert, "-H", "Authorization: Bearer \(token.dropLast())0", url])
+    #expect(wrong.status == 401, "\(wrong)")
+    // Plain HTTP to the TLS port gets no answer.
+    #expect(try curl([url.replacingOccurrences(of: "https://", with: "http://")]).status != 200)
+  }
+
+  @Test func xsmqSendsItsToken() async throws {
+    let scratch = try LiveScratch()
+    let xsmd = try #require(LiveBinaries.xsmd)
+    let state = scratch.file("state.sqlite")
+    let issued = try TestEnvironment.run(xsmd, ["--state", state, "--issue-token", "web"])
+    try #require(issued.status == 0, "\(issued.err)")
+    let tokenFile = scratch.file("token")
+    try issued.out.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+    let daemon = try await AuthDaemon(["--port", "0", "--state", state], scratch: scratch)
+    defer { daemon.stop() }
+    func xsmq(_ environment: [String: String]) throws -> (status: Int32, out: String, err: String) {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: try #require(LiveBinaries.xsmq))
+      process.arguments = ["flask", "getenforce", "--server", daemon.address]
+      var env = ProcessInfo.processInfo.environment
+      env["XSMQ_TOKEN"] = nil
+      env["XSMQ_TOKEN_FILE"] = nil
+      process.environment = env.merging(environment) { $1 }
+      let out = Pipe()
+      let err = Pipe()
+      process.standardOutput = out
+      process.standardError = err
+      try process.run()
+      process.waitUntilExit()
+      return (process.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+        String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+    let withFile = try xsmq(["XSMQ_TOKEN_FILE": tokenFile])
+    #expect(withFile.status == 0, "\(withFile)")
+    let withToken = try xsmq(["XSMQ_TOKEN": issued.out])
+    #expect(withToken.status == 0, "\(withToken)")
+    let without = try xsmq([:])
+    #expect(without.status == 2 && without.err.contains("auth.unauthenticated"), "\(without)")
   }
 }

@@ -30,10 +30,10 @@ func policyBinary(extraRules: String) async throws -> [UInt8] {
 }
 
 func expectError(_ status: Int, _ code: String, sourceLocation: SourceLocation = #_sourceLocation,
-  _ body: () throws(ServiceError) -> Void)
+  _ body: () async throws(ServiceError) -> Void) async
 {
   do {
-    try body()
+    try await body()
     Issue.record("expected \(code)", sourceLocation: sourceLocation)
   } catch {
     #expect(error.status == status && error.code == code, "\(error)", sourceLocation: sourceLocation)
@@ -48,7 +48,7 @@ struct ServiceTests {
     let service = try await defaultService()
     let dom0 = Caller("dom0")
     let guest = Caller("web")
-    let sid = try service.contextToSID(ContextRequestV1(context: "system_u:system_r:dom0_t"), caller: dom0).sid
+    let sid = try await service.contextToSID(ContextRequestV1(context: "system_u:system_r:dom0_t"), caller: dom0).sid
     // Unchecked: getenforce, policyvers, mls, getbool, avc stats, get-peer-sid.
     for caller in [dom0, guest] {
       #expect(try service.getEnforce(caller: caller).enforcing)
@@ -60,67 +60,67 @@ struct ServiceTests {
       #expect(try service.peerSID(PeerSIDRequestV1(port: 0), caller: guest).sid > 0)
     }
     // Checked: the guest is refused with -EACCES, dom0 is let through.
-    let checked: [(String, (Caller) throws(ServiceError) -> Void)] = [
-      ("context-to-sid", { c throws(ServiceError) in _ = try service.contextToSID(ContextRequestV1(context: "system_u:system_r:domU_t"), caller: c) }),
-      ("sid-to-context", { c throws(ServiceError) in _ = try service.sidToContext(SIDRequestV1(sid: sid), caller: c) }),
-      ("access", { c throws(ServiceError) in _ = try service.access(AccessRequestV1(ssid: sid, tsid: sid, tclass: .name("domain")), caller: c) }),
-      ("create", { c throws(ServiceError) in _ = try service.create(ComputeRequestV1(ssid: sid, tsid: sid, tclass: .name("domain")), caller: c) }),
-      ("setbool", { c throws(ServiceError) in _ = try service.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: false, commit: true), caller: c) }),
-      ("commitbools", { c throws(ServiceError) in _ = try service.commitBooleans(caller: c) }),
-      ("set-avc-threshold", { c throws(ServiceError) in _ = try service.setAVCThreshold(ThresholdRequestV1(threshold: 1024), caller: c) }),
-      ("add-ocontext", { c throws(ServiceError) in _ = try service.addOcontext(OcontextRequestV1(kind: "pirq", sid: sid, low: 77), caller: c) }),
+    let checked: [(String, (Caller) async throws(ServiceError) -> Void)] = [
+      ("context-to-sid", { c async throws(ServiceError) in _ = try await service.contextToSID(ContextRequestV1(context: "system_u:system_r:domU_t"), caller: c) }),
+      ("sid-to-context", { c async throws(ServiceError) in _ = try service.sidToContext(SIDRequestV1(sid: sid), caller: c) }),
+      ("access", { c async throws(ServiceError) in _ = try service.access(AccessRequestV1(ssid: sid, tsid: sid, tclass: .name("domain")), caller: c) }),
+      ("create", { c async throws(ServiceError) in _ = try await service.create(ComputeRequestV1(ssid: sid, tsid: sid, tclass: .name("domain")), caller: c) }),
+      ("setbool", { c async throws(ServiceError) in _ = try await service.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: false, commit: true), caller: c) }),
+      ("commitbools", { c async throws(ServiceError) in _ = try await service.commitBooleans(caller: c) }),
+      ("set-avc-threshold", { c async throws(ServiceError) in _ = try await service.setAVCThreshold(ThresholdRequestV1(threshold: 1024), caller: c) }),
+      ("add-ocontext", { c async throws(ServiceError) in _ = try await service.addOcontext(OcontextRequestV1(kind: "pirq", sid: sid, low: 77), caller: c) }),
     ]
     for (name, run) in checked {
-      expectError(403, "guard.denied") { () throws(ServiceError) in try run(guest) }
-      do { try run(dom0) } catch { Issue.record("\(name) as dom0: \(error)") }
+      await expectError(403, "guard.denied") { () async throws(ServiceError) in try await run(guest) }
+      do { try await run(dom0) } catch { Issue.record("\(name) as dom0: \(error)") }
     }
     let policy = EmbeddedDefaults.policyBinary
     await #expect(throws: ServiceError.self) { _ = try await service.load(policy, caller: guest) }
     _ = try await service.load(policy, caller: dom0)
     // setenforce is checked only when the value changes: the guest may "set" the current value.
-    expectError(403, "guard.denied") { () throws(ServiceError) in
-      _ = try service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: guest)
+    await expectError(403, "guard.denied") { () async throws(ServiceError) in
+      _ = try await service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: guest)
     }
-    #expect(try service.setEnforce(SetEnforceRequestV1(enforcing: true), caller: guest).enforcing)
-    #expect(try service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: dom0).enforcing == false)
+    #expect(try await service.setEnforce(SetEnforceRequestV1(enforcing: true), caller: guest).enforcing)
+    #expect(try await service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: dom0).enforcing == false)
   }
 
   @Test(arguments: [XSMModule.dummy, .silo])
   func flaskOpIsNotImplementedUnder(_ module: XSMModule) async throws {
     let service = try await defaultService(module: module)
-    expectError(501, "module.no-flask-op") { () throws(ServiceError) in _ = try service.getEnforce(caller: Caller("dom0")) }
-    expectError(501, "module.no-flask-op") { () throws(ServiceError) in
-      _ = try service.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: true, commit: true), caller: Caller("dom0"))
+    await expectError(501, "module.no-flask-op") { () async throws(ServiceError) in _ = try service.getEnforce(caller: Caller("dom0")) }
+    await expectError(501, "module.no-flask-op") { () async throws(ServiceError) in
+      _ = try await service.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: true, commit: true), caller: Caller("dom0"))
     }
     // Identity answers under every module.
     #expect(service.identity().module == ModuleV1(module))
     // Domain management follows dummy's rule: the control domain creates, a guest may not.
-    let added = try service.addDomain(AddDomainRequestV1(domid: 40, name: "new", context: "user_1:vm_r:domU_t"),
+    let added = try await service.addDomain(AddDomainRequestV1(domid: 40, name: "new", context: "user_1:vm_r:domU_t"),
       caller: Caller("dom0"))
     #expect(added.domid == 40)
-    expectError(403, "guard.denied") { () throws(ServiceError) in
-      _ = try service.addDomain(AddDomainRequestV1(domid: 41, name: "evil", context: "user_1:vm_r:domU_t"), caller: Caller("web"))
+    await expectError(403, "guard.denied") { () async throws(ServiceError) in
+      _ = try await service.addDomain(AddDomainRequestV1(domid: 41, name: "evil", context: "user_1:vm_r:domU_t"), caller: Caller("web"))
     }
   }
 
   @Test func badInputGetsFourHundreds() async throws {
     let service = try await defaultService()
     let dom0 = Caller("dom0")
-    expectError(404, "domain.unknown") { () throws(ServiceError) in _ = try service.getEnforce(caller: Caller("nobody")) }
-    expectError(422, "context.invalid") { () throws(ServiceError) in
-      _ = try service.contextToSID(ContextRequestV1(context: "system_u:system_r:no_such_t"), caller: dom0)
+    await expectError(404, "domain.unknown") { () async throws(ServiceError) in _ = try service.getEnforce(caller: Caller("nobody")) }
+    await expectError(422, "context.invalid") { () async throws(ServiceError) in
+      _ = try await service.contextToSID(ContextRequestV1(context: "system_u:system_r:no_such_t"), caller: dom0)
     }
-    expectError(404, "flask.unknown-sid") { () throws(ServiceError) in _ = try service.sidToContext(SIDRequestV1(sid: 99_999), caller: dom0) }
-    expectError(400, "flask.unknown-class") { () throws(ServiceError) in
+    await expectError(404, "flask.unknown-sid") { () async throws(ServiceError) in _ = try service.sidToContext(SIDRequestV1(sid: 99_999), caller: dom0) }
+    await expectError(400, "flask.unknown-class") { () async throws(ServiceError) in
       _ = try service.access(AccessRequestV1(ssid: 1, tsid: 1, tclass: .name("domian")), caller: dom0)
     }
-    expectError(404, "boolean.unknown") { () throws(ServiceError) in _ = try service.getBoolean(BooleanRefV1(name: "nope"), caller: dom0) }
-    expectError(404, "op.unknown") { () throws(ServiceError) in _ = try service.can(CanRequestV1(op: "domctl.pasue", target: "web"), caller: dom0) }
-    expectError(409, "domain.exists") { () throws(ServiceError) in
-      _ = try service.addDomain(AddDomainRequestV1(domid: 5, name: "dup", context: "user_1:vm_r:domU_t"), caller: dom0)
+    await expectError(404, "boolean.unknown") { () async throws(ServiceError) in _ = try service.getBoolean(BooleanRefV1(name: "nope"), caller: dom0) }
+    await expectError(404, "op.unknown") { () async throws(ServiceError) in _ = try service.can(CanRequestV1(op: "domctl.pasue", target: "web"), caller: dom0) }
+    await expectError(409, "domain.exists") { () async throws(ServiceError) in
+      _ = try await service.addDomain(AddDomainRequestV1(domid: 5, name: "dup", context: "user_1:vm_r:domU_t"), caller: dom0)
     }
-    expectError(400, "ocontext.bad-range") { () throws(ServiceError) in
-      _ = try service.addOcontext(OcontextRequestV1(kind: "ioport", sid: 1, low: 10, high: 5), caller: dom0)
+    await expectError(400, "ocontext.bad-range") { () async throws(ServiceError) in
+      _ = try await service.addOcontext(OcontextRequestV1(kind: "ioport", sid: 1, low: 10, high: 5), caller: dom0)
     }
     // A failed load changes nothing.
     let before = service.gauges.sequence
@@ -131,38 +131,38 @@ struct ServiceTests {
   @Test func runtimeLabelsFollowXensRules() async throws {
     let service = try await defaultService()
     let dom0 = Caller("dom0")
-    let sid = try service.contextToSID(ContextRequestV1(context: "system_u:object_r:nic_io_t"), caller: dom0).sid
-    _ = try service.addOcontext(OcontextRequestV1(kind: "ioport", sid: sid, low: 0x100, high: 0x1ff), caller: dom0)
-    _ = try service.addOcontext(OcontextRequestV1(kind: "ioport", sid: sid, low: 0x100, high: 0x1ff), caller: dom0)  // identical: ok
-    expectError(409, "ocontext.exists") { () throws(ServiceError) in
-      _ = try service.addOcontext(OcontextRequestV1(kind: "ioport", sid: sid, low: 0x180, high: 0x2ff), caller: dom0)
+    let sid = try await service.contextToSID(ContextRequestV1(context: "system_u:object_r:nic_io_t"), caller: dom0).sid
+    _ = try await service.addOcontext(OcontextRequestV1(kind: "ioport", sid: sid, low: 0x100, high: 0x1ff), caller: dom0)
+    _ = try await service.addOcontext(OcontextRequestV1(kind: "ioport", sid: sid, low: 0x100, high: 0x1ff), caller: dom0)  // identical: ok
+    await expectError(409, "ocontext.exists") { () async throws(ServiceError) in
+      _ = try await service.addOcontext(OcontextRequestV1(kind: "ioport", sid: sid, low: 0x180, high: 0x2ff), caller: dom0)
     }
-    expectError(404, "ocontext.not-found") { () throws(ServiceError) in
-      _ = try service.delOcontext(OcontextRequestV1(kind: "ioport", low: 0x100, high: 0x1fe), caller: dom0)
+    await expectError(404, "ocontext.not-found") { () async throws(ServiceError) in
+      _ = try await service.delOcontext(OcontextRequestV1(kind: "ioport", low: 0x100, high: 0x1fe), caller: dom0)
     }
-    _ = try service.delOcontext(OcontextRequestV1(kind: "ioport", low: 0x100, high: 0x1ff), caller: dom0)
-    _ = try service.deviceTreeLabel(DeviceTreeLabelRequestV1(sid: sid, path: "/soc/eth0"), caller: dom0)
-    expectError(409, "ocontext.exists") { () throws(ServiceError) in
-      _ = try service.deviceTreeLabel(DeviceTreeLabelRequestV1(sid: sid, path: "/soc/eth0"), caller: dom0)
+    _ = try await service.delOcontext(OcontextRequestV1(kind: "ioport", low: 0x100, high: 0x1ff), caller: dom0)
+    _ = try await service.deviceTreeLabel(DeviceTreeLabelRequestV1(sid: sid, path: "/soc/eth0"), caller: dom0)
+    await expectError(409, "ocontext.exists") { () async throws(ServiceError) in
+      _ = try await service.deviceTreeLabel(DeviceTreeLabelRequestV1(sid: sid, path: "/soc/eth0"), caller: dom0)
     }
-    _ = try service.deviceTreeLabel(DeviceTreeLabelRequestV1(sid: 0, path: "/soc/eth0"), caller: dom0)
+    _ = try await service.deviceTreeLabel(DeviceTreeLabelRequestV1(sid: 0, path: "/soc/eth0"), caller: dom0)
   }
 
   @Test func relabelDomainChecksTransition() async throws {
     let service = try await defaultService()
     let dom0 = Caller("dom0")
-    let target = try service.contextToSID(ContextRequestV1(context: "user_1:vm_r:domU_t"), caller: dom0).sid
+    let target = try await service.contextToSID(ContextRequestV1(context: "user_1:vm_r:domU_t"), caller: dom0).sid
     // The stub DM may not relabel its guest; dom0 may relabel only where the policy allows.
-    expectError(403, "guard.denied") { () throws(ServiceError) in
-      _ = try service.relabelDomain(RelabelDomainRequestV1(domid: 5, sid: target), caller: Caller("web-dm"))
+    await expectError(403, "guard.denied") { () async throws(ServiceError) in
+      _ = try await service.relabelDomain(RelabelDomainRequestV1(domid: 5, sid: target), caller: Caller("web-dm"))
     }
-    expectError(404, "flask.unknown-sid") { () throws(ServiceError) in
-      _ = try service.relabelDomain(RelabelDomainRequestV1(domid: 5, sid: 77_777), caller: dom0)
+    await expectError(404, "flask.unknown-sid") { () async throws(ServiceError) in
+      _ = try await service.relabelDomain(RelabelDomainRequestV1(domid: 5, sid: 77_777), caller: dom0)
     }
     // The 403 carries the decision of `xsm.flask_op.relabel_domain`: every check
     // of the op, the new label's checks made against the label asked for.
     do {
-      _ = try service.relabelDomain(RelabelDomainRequestV1(domid: 5, sid: target), caller: Caller("web-dm"))
+      _ = try await service.relabelDomain(RelabelDomainRequestV1(domid: 5, sid: target), caller: Caller("web-dm"))
       Issue.record("the stub DM relabelled its guest")
     } catch {
       let trace = error.trace ?? []
@@ -180,11 +180,11 @@ struct ServiceTests {
     defer { try? FileManager.default.removeItem(atPath: path) }
     let dom0 = Caller("dom0")
     let first = try await defaultService(statePath: path)
-    _ = try first.setBoolean(SetBooleanRequestV1(name: "guest_writeconsole", value: false, commit: true), caller: dom0)
-    _ = try first.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: true, commit: false), caller: dom0)
-    let sid = try first.contextToSID(ContextRequestV1(context: "user_2:vm_r:domU_t_self"), caller: dom0).sid
-    _ = try first.addDomain(AddDomainRequestV1(domid: 42, name: "extra", context: "user_1:vm_r:domU_t"), caller: dom0)
-    _ = try first.setEnforce(SetEnforceRequestV1(enforcing: false), caller: dom0)
+    _ = try await first.setBoolean(SetBooleanRequestV1(name: "guest_writeconsole", value: false, commit: true), caller: dom0)
+    _ = try await first.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: true, commit: false), caller: dom0)
+    let sid = try await first.contextToSID(ContextRequestV1(context: "user_2:vm_r:domU_t_self"), caller: dom0).sid
+    _ = try await first.addDomain(AddDomainRequestV1(domid: 42, name: "extra", context: "user_1:vm_r:domU_t"), caller: dom0)
+    _ = try await first.setEnforce(SetEnforceRequestV1(enforcing: false), caller: dom0)
     let answer = try first.can(CanRequestV1(op: "console.write", target: nil), caller: Caller("web")).verdict
     first.close()
 

@@ -97,7 +97,7 @@ struct WireProtocolTests {
     #expect(try wireKeyPaths(service.matrix(MatrixRequestV1(ops: ["domctl.pause"]), caller: dom0)) == KeysBeforeV1.matrix)
 
     do {
-      _ = try service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: Caller("web"))
+      _ = try await service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: Caller("web"))
       Issue.record("a guest switched flask to permissive")
     } catch {
       #expect(try wireKeyPaths(error.body) == KeysBeforeV1.errorBody)

@@ -39,6 +39,8 @@ extension DiagnosticID {
     public let policyNotBinary = DiagnosticID(
       "system.policy-not-binary", "the system names a policy source, and the program reads binary policies only")
     public let noDomains = DiagnosticID("system.no-domains", "a system without `[[domain]]` tables")
+    public let badCaller = DiagnosticID(
+      "system.bad-caller", "a `[callers]` entry whose key is not a uid or whose value names no domain of the system")
     public let duplicateHardware = DiagnosticID("system.duplicate-hardware", "two domains flagged `hardware`")
     public let unknownTarget = DiagnosticID(
       "system.unknown-target", "a device model's `target` names no domain of the system (did-you-mean)")

@@ -86,6 +86,9 @@ public struct SystemSpec: Sendable, Codable, Hashable {
   /// Where each boolean's *name* is written.
   public var booleanSpans: [String: SourceSpan]
   public var domains: [DomainSpec]
+  /// Who may call xsmd over its Unix socket: a peer's uid and the domain
+  /// (name or `domN`) it calls as, from the `[callers]` table.
+  public var callers: [UInt32: String]
   /// The file as named when it was parsed.
   public var file: String
   /// Where each top-level value is written ("name", "module", "policy",
@@ -95,8 +98,9 @@ public struct SystemSpec: Sendable, Codable, Hashable {
   public init(
     name: String, module: XSMModule, policy: String? = nil, enforcing: Bool = true, mls: Bool = false,
     booleans: [String: Bool] = [:], booleanSpans: [String: SourceSpan] = [:], domains: [DomainSpec],
-    file: String, spans: [String: SourceSpan] = [:]
+    callers: [UInt32: String] = [:], file: String, spans: [String: SourceSpan] = [:]
   ) {
+    self.callers = callers
     self.name = name
     self.module = module
     self.policy = policy
@@ -131,7 +135,7 @@ public struct SystemSpec: Sendable, Codable, Hashable {
 }
 
 public enum SystemFile {
-  public static let topLevelKeys = ["name", "module", "policy", "enforcing", "mls", "booleans", "domain"]
+  public static let topLevelKeys = ["name", "module", "policy", "enforcing", "mls", "booleans", "callers", "domain"]
   public static let domainKeys = ["domid", "name", "context", "flags", "target", "iommu", "kind"]
   /// The last domid a domain may have (DOMID_FIRST_RESERVED - 1).
   public static let maxDomid = 0x7FEF
@@ -336,10 +340,41 @@ private struct SystemDecoder: TOMLDocumentDecoder {
       domains[i].kind = .hvm
     }
     checkDomains(domains, complete: !incomplete)
+    let callers = decodeCallers(root, domains: domains)
 
     return SystemSpec(
       name: name, module: module ?? .dummy, policy: policy, enforcing: enforcing, mls: mls, booleans: booleans,
-      booleanSpans: booleanSpans, domains: domains, file: file, spans: spans)
+      booleanSpans: booleanSpans, domains: domains, callers: callers, file: file, spans: spans)
+  }
+
+  /// `[callers]`: `UID = "domain"` lines, each domain a name or `domN` of the file.
+  private mutating func decodeCallers(_ root: TOMLTable, domains: [DomainSpec]) -> [UInt32: String] {
+    guard let v = root["callers"] else { return [:] }
+    guard let t = v.tableValue else {
+      wrongType("callers", v, expected: "a table", help: "write `[callers]` and then one `UID = \"domain\"` per line")
+      return [:]
+    }
+    var callers: [UInt32: String] = [:]
+    for entry in t.entries {
+      guard let uid = UInt32(entry.key) else {
+        report(.system.badCaller, "`\(entry.key)` is not a uid", entry.keySpan,
+          help: "each key of `[callers]` is a numeric uid, e.g. `0 = \"dom0\"`")
+        continue
+      }
+      guard let domain = entry.value.stringValue else {
+        wrongType("callers.\(entry.key)", entry.value, expected: "a string (a domain name or `domN`)")
+        continue
+      }
+      let named = domains.contains { $0.name == domain || SystemFile.domidOfDomN(domain) == $0.domid }
+      guard named else {
+        let hint = Suggestion.closest(to: domain, in: domains.map(\.name)).map { "did you mean `\($0)`?" }
+        report(.system.badCaller, "uid \(uid) calls as `\(domain)`, which is no domain of the system", entry.value.span,
+          help: hint ?? "name a domain of the file, by its name or as `domN`")
+        continue
+      }
+      callers[uid] = domain
+    }
+    return callers
   }
 
   private mutating func bool(_ table: TOMLTable, _ key: String) -> Bool? {

@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+import Synchronization
+import XSMEngine
+import XSMProtocol
+
+/// Bearer tokens that authenticate callers over TCP: each names one domain
+/// (by domid). A token is 32 random bytes shown once when issued; the
+/// state file and memory keep only its SHA-256, so a copy of the state file
+/// does not give the tokens away. With a state file, a token issued by
+/// another process (`xsmd --issue-token`) is found on first use; a token
+/// revoked through the route is refused at once.
+public final class CallerTokens: Sendable {
+  struct Record: Sendable {
+    var id: String
+    var domid: Int
+    var created: Double
+  }
+
+  let store: StateStore?
+  private let known: Mutex<[String: Record]>
+
+  init(store: StateStore?) throws(StateFileError) {
+    self.store = store
+    var records: [String: Record] = [:]
+    if let store {
+      do {
+        records = try store.pool.read { db in try Self.records(db) }
+      } catch let error as StateFileError {
+        throw error
+      } catch {
+        throw StateFileError(code: "state.unreadable", message: "cannot read the caller tokens: \(error)")
+      }
+    }
+    known = Mutex(records)
+  }
+
+  /// The saved tokens by digest; a NULL is `state.damaged`.
+  static func records(_ db: Database) throws -> [String: Record] {
+    var records: [String: Record] = [:]
+    for row in try Row.fetchAll(db, sql: "SELECT id, digest, domid, created FROM tokens") {
+      guard let id: String = row["id"], let digest: String = row["digest"], let domid: Int = row["domid"],
+        let created: Double = row["created"]
+      else { throw StateFileError.damaged("a row of `tokens` has a NULL") }
+      records[digest] = Record(id: id, domid: domid, created: created)
+    }
+    return records
+  }
+
+  /// Opens the tokens of a state file without starting a service (`xsmd --issue-token`).
+  public static func open(statePath: String) throws(ServiceError) -> CallerTokens {
+    do {
+      return try CallerTokens(store: try StateStore(path: statePath))
+    } catch {
+      throw ServiceError(500, error.code, "state file `\(statePath)`: \(error.message)")
+    }
+  }
+
+  static func digest(_ token: String) -> String { sha256Hex(Array(token.utf8)) }
+
+  /// The domid a token authenticates, or nil for a token never issued or revoked.
+  public func domid(forToken token: String) -> Int? {
+    let digest = Self.digest(token)
+    if let record = known.withLock({ $0[digest] }) { return record.domid }
+    guard let store,
+      let row = try? store.pool.read({ db in
+        try Row.fetchOne(db, sql: "SELECT id, domid, created FROM tokens WHERE digest = ?", arguments: [digest])
+      }),
+      let id: String = row["id"], let domid: Int = row["domid"], let created: Double = row["created"]
+    else { return nil }
+    known.withLock { $0[digest] = Record(id: id, domid: domid, created: created) }
+    return domid
+  }
+
+  /// A new token for `domid`, saved before it is returned.
+  public func issue(domid: Int) async throws(ServiceError) -> IssuedTokenV1 {
+    var generator = SystemRandomNumberGenerator()
+    let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    let token = "xsmd_" + secret.map { String(format: "%02x", $0) }.joined()
+    let id = String(Self.digest(token).prefix(16))
+    let record = Record(id: id, domid: domid, created: Date().timeIntervalSince1970)
+    let digest = Self.digest(token)
+    if let store {
+      do {
+        try await store.pool.write { db in
+          try db.execute(sql: "INSERT INTO tokens (id, digest, domid, created) VALUES (?, ?, ?, ?)",
+            arguments: [record.id, digest, record.domid, record.created])
+        }
+      } catch {
+        throw ServiceError(500, "state.write-failed", "the token was not saved, so it was not issued: \(error)")
+      }
+    }
+    known.withLock { $0[digest] = record }
+    return IssuedTokenV1(id: id, token: token, domid: domid)
+  }
+
+  /// Removes a token by id; 404 `auth.unknown-token` when there is none.
+  public func revoke(id: String) async throws(ServiceError) {
+    var found = known.withLock { $0.values.contains { $0.id == id } }
+    if let store {
+      do {
+        let deleted = try await store.pool.write { db in
+          try db.execute(sql: "DELETE FROM tokens WHERE id = ?", arguments: [id])
+          return db.changesCount
+        }
+        found = found || deleted > 0
+      } catch {
+        throw ServiceError(500, "state.write-failed", "the token was not revoked: \(error)")
+      }
+    }
+    guard found else { throw ServiceError(404, "auth.unknown-token", "no token with id `\(id)`") }
+    known.withLock { table in table = table.filter { $0.value.id != id } }
+  }
+
+  /// The domains (domid, name) the state file holds; nil when it holds none yet.
+  public func savedDomains() -> [(Int, String)]? {
+    guard let store,
+      let rows = try? store.pool.read({ db in try Row.fetchAll(db, sql: "SELECT domid, name FROM domains") }),
+      !rows.isEmpty
+    else { return nil }
+    return rows.compactMap { row in
+      guard let domid: Int = row["domid"], let name: String = row["name"] else { return nil }
+      return (domid, name)
+    }
+  }
+
+  /// Every token, oldest first (ids and domains, never secrets).
+  public func list() -> [TokenRecordV1] {
+    var records = known.withLock { Array($0.values) }
+    if let store, let stored = try? store.pool.read({ db in
+      try Row.fetchAll(db, sql: "SELECT id, domid, created FROM tokens").compactMap { row -> Record? in
+        guard let id: String = row["id"], let domid: Int = row["domid"], let created: Double = row["created"] else {
+          return nil
+        }
+        return Record(id: id, domid: domid, created: created)
+      }
+    }) {
+      records = stored
+    }
+    return records.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
+      .map { TokenRecordV1(id: $0.id, domid: $0.domid, created: $0.created) }
+  }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+import XSMEngine
+import XSMProtocol
+import XSMTestSupport
+
+@testable import XSMService
+
+// The state file as the only truth: a change is answered only once it is
+// committed, a failed commit changes nothing (in memory or on disk), and a
+// file that cannot be read or is damaged stops start-up without being touched.
+
+/// A temporary directory removed with the value.
+private final class StateScratch: Sendable {
+  let path = NSTemporaryDirectory() + "xsmd-durability-" + UUID().uuidString
+  init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+  deinit { try? FileManager.default.removeItem(atPath: path) }
+  var state: String { path + "/state.sqlite" }
+}
+
+/// Set once a task has finished.
+private final class DoneFlag: Sendable {
+  let value = Atomic<Bool>(false)
+}
+
+/// Start-up's error for `path`, or nil when it starts.
+private func startError(_ path: String) async -> ServiceError? {
+  do {
+    _ = try await defaultService(statePath: path)
+    return nil
+  } catch let error as ServiceError {
+    return error
+  } catch {
+    return ServiceError(0, "unexpected", "\(error)")
+  }
+}
+
+/// A saved state with a non-default enforcing mode, closed.
+private func savedState(_ path: String) async throws {
+  let service = try await defaultService(statePath: path)
+  _ = try await service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: Caller("dom0"))
+  service.close()
+}
+
+/// Runs SQL on the file through a connection of its own (as another program would).
+private func tamper(_ path: String, _ sql: String) throws {
+  let queue = try DatabaseQueue(path: path)
+  try queue.writeWithoutTransaction { db in try db.execute(sql: sql) }
+  try queue.close()
+}
+
+@Suite("State file durability")
+struct DurabilityTests {
+  @Test func aWriteTheFileRefusesIsA500AndChangesNothing() async throws {
+    let scratch = try StateScratch()
+    try await savedState(scratch.state)
+    let service = try await defaultService(statePath: scratch.state)
+    let dom0 = Caller("dom0")
+    // Another connection holds the write lock (BEGIN IMMEDIATE) past xsmd's busy timeout.
+    var configuration = Configuration()
+    configuration.allowsUnsafeTransactions = true
+    let locker = try DatabaseQueue(path: scratch.state, configuration: configuration)
+    try await locker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+
+    // The write waits for the lock (up to the busy timeout); queries meanwhile are answered from the
+    // published snapshot without waiting for it.
+    let writeDone = DoneFlag()
+    let write = Task { () async -> ServiceError? in
+      defer { writeDone.value.store(true, ordering: .releasing) }
+      do throws(ServiceError) {
+        _ = try await service.setEnforce(SetEnforceRequestV1(enforcing: true), caller: dom0)
+        return nil
+      } catch {
+        return error
+      }
+    }
+    try await Task.sleep(for: .milliseconds(100))
+    #expect(try service.getEnforce(caller: dom0).enforcing == false)
+    _ = try service.can(CanRequestV1(op: "domctl.pause", target: "web"), caller: dom0)
+    _ = try service.matrix(MatrixRequestV1(ops: ["domctl.pause"]), caller: dom0)
+    let finished = writeDone.value.load(ordering: .acquiring)
+    #expect(!finished, "a query waited for the write in progress")
+    let failure = await write.value
+    #expect(failure?.status == 500 && failure?.code == "state.write-failed", "\(String(describing: failure))")
+    do {
+      _ = try await service.addDomain(AddDomainRequestV1(domid: 60, name: "late", context: "user_1:vm_r:domU_t"),
+        caller: dom0)
+      Issue.record("add-domain answered while the file was locked")
+    } catch {
+      #expect(error.code == "state.write-failed", "\(error)")
+    }
+    // Memory is as it was: the failed changes were never published.
+    #expect(try service.getEnforce(caller: dom0).enforcing == false)
+    #expect(!service.domains().contains { $0.domid == 60 })
+
+    try await locker.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+    try locker.close()
+    service.close()
+    let restarted = try await defaultService(statePath: scratch.state)
+    #expect(try restarted.getEnforce(caller: dom0).enforcing == false)
+    #expect(!restarted.domains().contains { $0.domid == 60 })
+    // Once the lock is gone, writes are answered and kept.
+    #expect(try await restarted.setEnforce(SetEnforceRequestV1(enforcing: true), caller: dom0).enforcing)
+    restarted.close()
+    #expect(try await defaultService(statePath: scratch.state).getEnforce(caller: dom0).enforcing)
+  }
+
+  @Test func unreadableAndDamagedFilesStopStartUpUntouched() async throws {
+    let scratch = try StateScratch()
+    func refused(_ path: String, _ code: String, _ words: String, sourceLocation: SourceLocation = #_sourceLocation)
+      async throws
+    {
+      let before = try Data(contentsOf: URL(fileURLWithPath: path))
+      let error = await startError(path)
+      #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
+      #expect(error?.message.contains(words) == true, "\(String(describing: error))", sourceLocation: sourceLocation)
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "the file was changed",
+        sourceLocation: sourceLocation)
+    }
+
+    let garbage = scratch.path + "/garbage.sqlite"
+    try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: garbage))
+    try await refused(garbage, "state.unreadable", garbage)
+
+    let foreign = scratch.path + "/foreign.sqlite"
+    try tamper(foreign, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine')")
+    try await refused(foreign, "state.unreadable", "not an xsmd state file")
+
+    /// A saved state changed by `sql`, then refused with `code` and a message containing `words`.
+    func refusedAfter(_ sql: String, _ code: String, _ words: String, sourceLocation: SourceLocation = #_sourceLocation)
+      async throws
+    {
+      let path = scratch.path + "/\(UUID().uuidString).sqlite"
+      try await savedState(path)
+      try tamper(path, sql)
+      try await refused(path, code, words, sourceLocation: sourceLocation)
+    }
+    /// SQL that rebuilds `table` with `columns` (without NOT NULL, as another program might), then runs `change`.
+    func rebuilt(_ table: String, _ columns: String, then change: String) -> String {
+      """
+      CREATE TABLE rebuilt (\(columns)); INSERT INTO rebuilt SELECT * FROM \(table); DROP TABLE \(table);
+      ALTER TABLE rebuilt RENAME TO \(table); \(change)
+      """
+    }
+    try await refusedAfter("INSERT INTO grdb_migrations VALUES ('v9-from-the-future')", "state.unreadable", "newer xsmd")
+    try await refusedAfter("DELETE FROM policy", "state.damaged", "policy row is missing")
+    try await refusedAfter(
+      rebuilt("booleans", "name TEXT PRIMARY KEY, value INTEGER, pending INTEGER",
+        then: "UPDATE booleans SET value = NULL WHERE name = 'guest_vpmu'"),
+      "state.damaged", "booleans.value is NULL")
+    try await refusedAfter(
+      rebuilt("domains", "domid INTEGER PRIMARY KEY, name TEXT, context TEXT, flags TEXT, target TEXT, iommu TEXT",
+        then: "UPDATE domains SET flags = NULL WHERE domid = 0"),
+      "state.damaged", "domains.flags is NULL")
+    try await refusedAfter("UPDATE domains SET flags = 'control,wizard' WHERE domid = 0", "state.damaged", "wizard")
+    try await refusedAfter("DELETE FROM sids WHERE sid = 3", "state.damaged", "SID table skips")
+
+    // Damage inside the policy blob, which SQLite's integrity check cannot see: its SHA-256 does.
+    let blob = scratch.path + "/blob.sqlite"
+    try await savedState(blob)
+    try tamper(blob, "VACUUM")  // one copy of the blob: no stale copies on free pages
+    try tamper(blob, "PRAGMA wal_checkpoint(TRUNCATE)")
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: blob))
+    // The policy's first bytes (magic, then the length of "XenFlask"); the blob's first page holds them.
+    let start = try #require(bytes.range(of: Data([0x8c, 0xff, 0x7c, 0xf9, 0x08, 0, 0, 0])), "the policy is in the file")
+    bytes[start.lowerBound + 12] ^= 0x01
+    try bytes.write(to: URL(fileURLWithPath: blob))
+    try await refused(blob, "state.damaged", "SHA-256")
+
+    // A damaged b-tree page (the domains table's root): SQLite's integrity check refuses it.
+    let page = scratch.path + "/page.sqlite"
+    try await savedState(page)
+    try tamper(page, "PRAGMA wal_checkpoint(TRUNCATE)")
+    let (root, pageSize) = try await DatabaseQueue(path: page).read { db in
+      (try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'domains'") ?? 0,
+        try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096)
+    }
+    bytes = try Data(contentsOf: URL(fileURLWithPath: page))
+    for i in ((root - 1) * pageSize + 8)..<(root * pageSize - 8) { bytes[i] = 0x5A }
+    try bytes.write(to: URL(fileURLWithPath: page))
+    let error = await startError(page)
+    #expect(error?.code == "state.damaged" || error?.code == "state.unreadable", "\(String(describing: error))")
+  }
+
+  @Test func aFileOfTheFirstLayoutOpensAndIsMigrated() async throws {
+    let scratch = try StateScratch()
+    // A file as the first xsmd wrote it (rollback journal, only the `v1` migration).
+    let queue = try DatabaseQueue(path: scratch.state)
+    try StateStore.migrator.migrate(queue, upTo: "v1")
+    try queue.close()
+    try await savedStateFromV1(scratch.state)
+    let check = try DatabaseQueue(path: scratch.state)
+    let applied = try await check.read { db in
+      try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
+    }
+    #expect(applied == StateStore.migrationNames)
+    #expect(try await check.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    try check.close()
+  }
+}
+
+/// Starts on a v1 file, which migrates it, and writes to it.
+private func savedStateFromV1(_ path: String) async throws {
+  let service = try await defaultService(statePath: path)
+  _ = try await service.tokens.issue(domid: 0)
+  #expect(try await service.setEnforce(SetEnforceRequestV1(enforcing: false), caller: Caller("dom0")).enforcing == false)
+  service.close()
+}
