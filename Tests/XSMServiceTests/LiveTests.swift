@@ -612,6 +612,8 @@ extension LiveTests {
     #expect(try flask(["label-ioport", "0xd1ff-0xd100", context]).status == 2, "LOW above HIGH")
     let json = try flask(["label-irq", "21", irqContext, "--json"])
     #expect(json.out.contains("\"kind\" : \"pirq\"") && json.out.contains("\"context\" : \"\(irqContext)\""), "\(json.out)")
+  }
+}
 
 // MARK: Authentication, live
 
