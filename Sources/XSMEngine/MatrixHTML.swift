@@ -161,6 +161,7 @@ enum MatrixHTML {
       <span><i class="c x">×</i> invalid: Xen refuses the call whatever the module</span>\
       <span><i class="c n"></i> not asked (an op without a target is asked once per caller, in the column “(no target)”)</span>\
       <span><i class="c A one">A</i> the caller's only allowed target, not itself (“1 of N”; hover names it)</span>\
+      <span><i class="c p">3</i> in a family summary: allowed on 3 of the targets (<i class="c p">1</i> itself only)</span>\
       <span><i class="c dif">A·A</i> modules disagree (one letter per module: \(matrix.modules.map(\.rawValue).joined(separator: ", ")))</span>\
       <span><span class="one">1</span> in the overview: some caller is allowed on exactly one target (hover names them)</span></div>
       <noscript><p class="warn">The grids and family summaries are drawn by a small script in this page; \
