@@ -8,6 +8,9 @@ import XSMEngine
 /// matrix's own verdicts the way the page's script reads it.
 @Suite("Matrix HTML report")
 struct MatrixHTMLTests {
+  /// The page, made once for all tests of the suite.
+  static let rendered = Task { try await render() }
+
   static func render() async throws -> (AccessMatrix, String) {
     let host = try await defaultHost()
     let matrix = AccessMatrix(engine: DecisionEngine(host: host), ops: host.catalog.legacyOps, modules: XSMModule.allCases)
@@ -22,14 +25,14 @@ struct MatrixHTMLTests {
   }
 
   @Test func defaultHostPageIsSmallAndSelfContained() async throws {
-    let (_, page) = try await Self.render()
+    let (_, page) = try await Self.rendered.value
     // 191 KB when written; the SVG heatmap it replaced was about 1 MB.
     #expect(page.utf8.count < 300_000, "the page is \(page.utf8.count) bytes")
     #expect(!page.contains("http://") && !page.contains("https://") && !page.contains("src="), "no external resources")
   }
 
   @Test func everyOpAppearsInTheOverviewAndTheData() async throws {
-    let (matrix, page) = try await Self.render()
+    let (matrix, page) = try await Self.rendered.value
     let ops = try #require(try Self.data(page)["ops"] as? [[String: Any]])
     #expect(ops.map { $0["op"] as? String } == matrix.rows.map(\.op))
     for row in matrix.rows {
@@ -40,7 +43,7 @@ struct MatrixHTMLTests {
 
   /// Every "1 of N" mark of the overview comes with a hover naming caller and target.
   @Test func oneTargetMarksNameTheirTargets() async throws {
-    let (matrix, page) = try await Self.render()
+    let (matrix, page) = try await Self.rendered.value
     let marks = page.components(separatedBy: "<span class=\"one\">1</span></td>").count - 1
     let titles = page.components(separatedBy: " title=\"allowed on 1 of \(matrix.domains.count) targets: ").count - 1
     #expect(marks > 0 && marks == titles)
@@ -52,7 +55,7 @@ struct MatrixHTMLTests {
   /// Reads every (op, module, caller, target) back from the compact strings
   /// the way the page's script does, and compares with the matrix.
   @Test func verdictDataDecodesToTheMatrix() async throws {
-    let (matrix, page) = try await Self.render()
+    let (matrix, page) = try await Self.rendered.value
     let data = try Self.data(page)
     let combos = try #require(data["combos"] as? [Int])
     let classes = try #require(data["classes"] as? Int)
