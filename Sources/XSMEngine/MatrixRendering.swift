@@ -65,65 +65,11 @@ public enum MatrixRendering {
     return out
   }
 
-  /// A self-contained HTML page with an SVG heatmap per module: rows are
-  /// callers, columns ops, and each cell's colour the share of targets the
-  /// caller may invoke the op on.
+  /// A self-contained HTML page: an overview of every op under every module,
+  /// and per-op caller × target grids, module disagreements and per-family
+  /// summaries drawn by a small script in the page (see `MatrixHTML`).
   public static func html(_ matrix: AccessMatrix, title: String) -> String {
-    let cell = 14
-    let labelWidth = 8 * (matrix.domains.map(\.label.count).max() ?? 8) + 10
-    let headerHeight = 8 * (matrix.rows.map(\.op.count).max() ?? 8) + 10
-    var body = ""
-    let readers = matrix.rows.indices.map { matrix.reader(row: $0) }
-    for (m, module) in matrix.modules.enumerated() {
-      let width = labelWidth + cell * matrix.rows.count + 10
-      let height = headerHeight + cell * matrix.domains.count + 10
-      var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"monospace\" font-size=\"11\">\n"
-      for (j, row) in matrix.rows.enumerated() {
-        let x = labelWidth + j * cell + cell / 2 + 4
-        svg += "<text transform=\"translate(\(x),\(headerHeight - 4)) rotate(-90)\">\(escape(row.op))</text>\n"
-      }
-      for (i, caller) in matrix.domains.enumerated() {
-        let y = headerHeight + i * cell
-        svg += "<text x=\"4\" y=\"\(y + cell - 3)\">\(escape(caller.label))</text>\n"
-        for (j, row) in matrix.rows.enumerated() {
-          var allowed = 0
-          var invalid = 0
-          var asked = 0
-          for t in matrix.domains.indices {
-            guard let v = readers[j](i, t, m) else { continue }
-            asked += 1
-            if v == .allowed { allowed += 1 } else if v == .invalid { invalid += 1 }
-          }
-          // An op without a domain argument is one question per caller: its share is of that one question.
-          let share = Double(allowed) / Double(max(1, asked))
-          let colour = allowed == 0 ? (invalid == asked ? "#dddddd" : "#f4f4f4") : heat(share)
-          let tip = asked == 1 && matrix.domains.count > 1
-            ? "\(caller.label) \(row.op) (no target): \(allowed == 1 ? "allowed" : invalid == 1 ? "invalid" : "denied") under \(module.rawValue)"
-            : "\(caller.label) \(row.op): allowed on \(allowed) of \(asked) targets under \(module.rawValue)"
-          svg += "<rect x=\"\(labelWidth + j * cell)\" y=\"\(y)\" width=\"\(cell - 1)\" height=\"\(cell - 1)\" fill=\"\(colour)\"><title>\(escape(tip))</title></rect>\n"
-        }
-      }
-      svg += "</svg>\n"
-      body += "<h2>\(escape(module.rawValue))</h2>\n" + svg
-    }
-    return """
-      <!DOCTYPE html>
-      <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
-      <style>body{font-family:sans-serif;margin:1.5em}h2{margin-top:1.5em}p{max-width:60em}</style></head>
-      <body><h1>\(escape(title))</h1>
-      <p>Rows are calling domains, columns are ops. A cell's colour is the share of the host's \
-      \(matrix.domains.count) domains the caller may invoke the op on (white: none, dark red: all; grey: \
-      Xen refuses the op whatever the module). Hover a cell for the count.</p>
-      \(body)</body></html>
-
-      """
-  }
-
-  static func heat(_ share: Double) -> String {
-    // White-to-red ramp.
-    let t = max(0.15, min(1, share))
-    let g = Int(235 - 200 * t)
-    return "rgb(220,\(g),\(g))"
+    MatrixHTML.page(matrix, title: title)
   }
 
   static func escape(_ s: String) -> String {

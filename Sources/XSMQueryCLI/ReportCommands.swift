@@ -65,7 +65,7 @@ enum MatrixFormat: String, ExpressibleByArgument, CaseIterable {
 extension XSMQ {
   struct Matrix: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Who may invoke which op on whom: text, CSV, JSON or an HTML heatmap.",
+      abstract: "Who may invoke which op on whom: text, CSV, JSON or an HTML report.",
       discussion: """
         Decides every (caller, op, target) of the selection under the host's module (or --module, or \
         all three with --all-modules). Domains Xen cannot tell apart are decided once per class, so \
@@ -75,7 +75,7 @@ extension XSMQ {
     @OptionGroup var host: HostOptions
     @OptionGroup var selection: SelectionOptions
 
-    @Option(name: .long, help: "Output format: text, csv, json or html.")
+    @Option(name: .long, help: "Output format: text, csv, json or html (a self-contained page: overview, per-op grids, module differences).")
     var format: MatrixFormat = .text
 
     @Option(name: .long, help: "Decide under this module instead of the host's.")
