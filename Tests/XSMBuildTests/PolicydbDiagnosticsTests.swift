@@ -138,13 +138,13 @@ struct PolicydbDiagnosticsTests {
       "guest_ok" + String(repeating: " && guest_ok", count: limit),
     ]
     for condition in conditions {
-      let outcome = try await build("if (\(condition)) { allow dom0_t xen_t:xen settime; }\n")
+      let outcome = try await build("allow dom0_t xen_t:xen readconsole;\nif (\(condition)) { allow dom0_t xen_t:xen settime; }\n")
       #expect(errors(outcome).isEmpty && outcome.binary != nil, "\(condition.prefix(20)): \(errors(outcome).map(\.message))")
     }
     let constraint = "constrain domain pause " + String(repeating: "not ", count: limit) + "u1 == u2;\n"
       + "constrain domain unpause u1 == u2" + String(repeating: " and u1 == u2", count: limit) + ";\n"
     let users = "\nuser system_u roles { system_r };\n"
-    let outcome = try await build("", tail: Self.tail.replacingOccurrences(of: users, with: users + constraint))
+    let outcome = try await build("allow dom0_t xen_t:xen readconsole;\n", tail: Self.tail.replacingOccurrences(of: users, with: users + constraint))
     #expect(errors(outcome).isEmpty && outcome.binary != nil, "\(errors(outcome).map(\.message))")
   }
 
