@@ -228,12 +228,18 @@ public enum PolicyBuilder {
     return result.isEmpty ? nil : result
   }
 
-  /// Where `text` names a line of the generated CIL (`xsmc-lowered.cil:N`):
-  /// the range of the file name and the line number.
+  /// Where `text` names a line of the generated CIL, as `xsmc-lowered.cil:N`
+  /// or as CIL's parser does (`at line N of xsmc-lowered.cil`): the range of
+  /// the reference and the line number.
   static func cilReference(in text: String) -> (Range<String.Index>, Int)? {
-    guard let range = text.range(of: "\(cilName):"),
-      let line = Int(text[range.upperBound...].prefix { $0.isNumber })
-    else { return nil }
-    return (range, line)
+    if let range = text.range(of: "\(cilName):"), let line = Int(text[range.upperBound...].prefix { $0.isNumber }) {
+      return (range, line)
+    }
+    guard let name = text.range(of: " of \(cilName)") else { return nil }
+    let before = text[..<name.lowerBound]
+    let digits = before.reversed().prefix { $0.isNumber }.count
+    let lineWord = before.dropLast(digits)
+    guard digits > 0, lineWord.hasSuffix("line "), let line = Int(before.suffix(digits)) else { return nil }
+    return (text.index(lineWord.endIndex, offsetBy: -"line ".count)..<name.upperBound, line)
   }
 }

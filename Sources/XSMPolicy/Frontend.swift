@@ -208,19 +208,9 @@ public enum PolicyFrontend {
   }
 
   private static func readText(_ path: String, into diagnostics: inout DiagnosticList) -> String? {
-    guard FileManager.default.fileExists(atPath: path) else {
-      diagnostics.append(Diagnostic(.io.notFound, .error, "`\(path)` does not exist"))
-      return nil
-    }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      diagnostics.append(Diagnostic(.io.unreadable, .error, "cannot read `\(path)`"))
-      return nil
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      diagnostics.append(Diagnostic(.io.notUtf8, .error, "`\(path)` is not UTF-8 text",
-        help: "a policy is text; is this a binary policy?"))
-      return nil
-    }
+    var problems: [Diagnostic] = []
+    let text = UTF8Text.read(path, help: "a policy is text; is this a binary policy?", into: &problems)
+    diagnostics.append(contentsOf: problems)
     return text
   }
 

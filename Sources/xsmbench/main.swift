@@ -13,7 +13,7 @@ import XSMSepol
 let arguments = CommandLine.arguments.dropFirst()
 func usage() -> Never {
   FileHandle.standardError.write(Data(
-    ("usage: xsmbench decisions [--queries DIR] [--runs N] [--oracle-queries N] GUESTS... | matrix DOMAINS... | frontend [--mls] POLICY... | startup\n")
+    ("usage: xsmbench decisions [--queries DIR] [--runs N] [--oracle-queries N] GUESTS... | matrix DOMAINS... | frontend [--mls] POLICY... | startup | fuzz [--seed N] [--seconds S] [--executions N]\n")
       .utf8))
   exit(2)
 }
@@ -292,6 +292,8 @@ case "frontend":
   frontend(Array(arguments.dropFirst()))
 case "startup":
   try await startup()
+case "fuzz":
+  exit(await FrontendFuzzer.run(Array(arguments.dropFirst())))
 case "decisions":
   var options = DecisionOptions()
   var guests: [Int] = []

@@ -109,8 +109,43 @@ struct PolicydbDiagnosticsTests {
   @Test func aContextTheRoleMayNotTakeIsLocated() async throws {
     let outcome = try await build("type other_t;\n", tail: Self.tail + "pirqcon 3 system_u:system_r:other_t\n")
     let error = try #require(errors(outcome).first)
-    #expect(error.id == .sepol.compile && error.message.contains("invalid context system_u:system_r:other_t"))
+    #expect(error.id == .check.invalidContext && error.message.contains("role `system_r` may not take type `other_t`"))
     #expect(error.span?.line == Self.firstRuleLine + 5, "\(error.span?.description ?? "")")
+  }
+
+  /// Without its `role … types` line, an initial SID's context is refused at
+  /// the `sid` line by both backends (the CIL route's libsepol names no line).
+  @Test func aSidContextWithoutItsRoleTypesIsLocatedOnBothBackends() async throws {
+    let text = Self.head.replacingOccurrences(of: "role system_r types { domain_type xen_t };\n", with: "") + Self.tail
+    let sidLine = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("sid xen system_u") }! + 1
+    for backend in [Backend.policydb, .cil] {
+      var options = BuildOptions()
+      options.backend = backend
+      let outcome = await PolicyBuilder.build(.text(name: "rules.conf", text: text), options: options)
+      let error = try #require(errors(outcome).first)
+      #expect(error.id == .check.invalidContext && error.span?.line == sidLine, "\(backend): \(error.id) \(error.span?.description ?? "-") \(error.message)")
+    }
+    if Checkpolicy.shouldRun { #expect((try? Checkpolicy.compile(text)) == nil, "checkpolicy refuses it too") }
+  }
+
+  /// Nesting at the parser's limit (`parse.too-deep` past it) builds on both
+  /// backends and with checkpolicy: the limit is below libsepol's own.
+  @Test func nestingAtTheParserLimitBuilds() async throws {
+    let limit = Parser.maximumExpressionDepth
+    let conditions = [
+      String(repeating: "!", count: limit) + "guest_ok",
+      String(repeating: "(", count: limit - 1) + "guest_ok" + String(repeating: ")", count: limit - 1),
+      "guest_ok" + String(repeating: " && guest_ok", count: limit),
+    ]
+    for condition in conditions {
+      let outcome = try await build("allow dom0_t xen_t:xen readconsole;\nif (\(condition)) { allow dom0_t xen_t:xen settime; }\n")
+      #expect(errors(outcome).isEmpty && outcome.binary != nil, "\(condition.prefix(20)): \(errors(outcome).map(\.message))")
+    }
+    let constraint = "constrain domain pause " + String(repeating: "not ", count: limit) + "u1 == u2;\n"
+      + "constrain domain unpause u1 == u2" + String(repeating: " and u1 == u2", count: limit) + ";\n"
+    let users = "\nuser system_u roles { system_r };\n"
+    let outcome = try await build("allow dom0_t xen_t:xen readconsole;\n", tail: Self.tail.replacingOccurrences(of: users, with: users + constraint))
+    #expect(errors(outcome).isEmpty && outcome.binary != nil, "\(errors(outcome).map(\.message))")
   }
 
   @Test func aConditionalTypeTransitionConflictingWithAnotherIsLocated() async throws {

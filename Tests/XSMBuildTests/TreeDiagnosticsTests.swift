@@ -124,7 +124,7 @@ struct TreeDiagnosticsTests {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let outcome = await PolicyBuilder.build(.file(dir), options: BuildOptions())
     let diagnostic = try #require(first("io.unreadable", in: outcome), "\(outcome.diagnostics.items)")
-    #expect(diagnostic.message == "cannot read `\(dir)`" && diagnostic.span == nil)
+    #expect(diagnostic.message == "cannot read `\(dir)`: it is a directory" && diagnostic.span == nil)
     #expect(outcome.isInputError)
   }
 
@@ -145,7 +145,39 @@ struct TreeDiagnosticsTests {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Data([0x8c, 0xff, 0x7c, 0xf9, 0xff, 0xfe, 0x00, 0xc3]).write(to: URL(fileURLWithPath: dir + "/xenpolicy-30"))
     let outcome = await PolicyBuilder.build(.file(dir + "/xenpolicy-30"), options: BuildOptions())
-    #expect(first("io.not-utf8", in: outcome) != nil)
+    let diagnostic = try #require(first("io.not-utf8", in: outcome))
+    #expect(diagnostic.message.hasSuffix("is not UTF-8 text: byte 0x8C at offset 0 (line 1, column 1)"), "\(diagnostic.message)")
+  }
+
+  /// A byte that is not UTF-8 further in: its offset, and its line and column (counted in characters).
+  @Test func aByteThatIsNotUTF8IsLocated() async throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try Data(Array("type a_t;\ntype é".utf8) + [0xff] + Array("_t;\n".utf8)).write(to: URL(fileURLWithPath: dir + "/p.conf"))
+    let outcome = await PolicyBuilder.build(.file(dir + "/p.conf"), options: BuildOptions())
+    let diagnostic = try #require(first("io.not-utf8", in: outcome))
+    #expect(diagnostic.message.hasSuffix("byte 0xFF at offset 17 (line 2, column 7)"), "\(diagnostic.message)")
+    #expect(diagnostic.span?.line == 2 && diagnostic.span?.column == 7 && outcome.isInputError)
+  }
+
+  /// modules.conf that is not UTF-8 is located; one that is a directory is unreadable, not missing.
+  @Test func modulesConfThatIsNotTextOrNotAFile() async throws {
+    let (notText, _, _) = try await buildEditedPolicy {
+      var bytes = try Data(contentsOf: URL(fileURLWithPath: $0 + "/modules.conf"))
+      bytes.append(contentsOf: Array("xen = on\n".utf8) + [0xc3, 0x28])
+      try bytes.write(to: URL(fileURLWithPath: $0 + "/modules.conf"))
+      return nil
+    }
+    let located = try #require(first("io.not-utf8", in: notText), "\(notText.diagnostics.items)")
+    #expect(located.span?.file.hasSuffix("modules.conf") == true && located.message.contains("byte 0xC3"), "\(located.message)")
+    #expect(notText.isInputError)
+    let (directory, _, _) = try await buildEditedPolicy {
+      try FileManager.default.removeItem(atPath: $0 + "/modules.conf")
+      try FileManager.default.createDirectory(atPath: $0 + "/modules.conf", withIntermediateDirectories: false)
+      return nil
+    }
+    let unreadable = try #require(first("io.unreadable", in: directory), "\(directory.diagnostics.items)")
+    #expect(unreadable.message.hasSuffix("modules.conf`: it is a directory") && first("tree.missing-file", in: directory) == nil)
   }
 
   @Test func m4ComplaintsAreLocated() async throws {

@@ -28,6 +28,9 @@ let negativeCases: [NegativeCase] = [
   NegativeCase(id: "parse.bad-range", source: "iomemcon 0x20-1️⃣0x10 system_u:system_r:xen_t"),
   NegativeCase(id: "parse.expected-string", source: "devicetreecon 1️⃣soc system_u:system_r:xen_t"),
   NegativeCase(id: "parse.empty-list", source: "allow dom0_t xen_t:xen 1️⃣{ -settime };"),
+  NegativeCase(
+    id: "parse.too-deep",
+    source: "if (" + String(repeating: "!", count: Parser.maximumExpressionDepth) + "1️⃣!guest_ok) { allow dom0_t xen_t:xen settime; }"),
   NegativeCase(id: "parse.double-complement", source: "allow dom0_t xen_t:xen 1️⃣~~settime;"),
   NegativeCase(id: "parse.expected-constraint-operand", source: "constrain domain pause 1️⃣x1 == u2;"),
   NegativeCase(id: "parse.expected-constraint-operator", source: "constrain domain pause u1 1️⃣= u2;"),
@@ -54,6 +57,7 @@ let negativeCases: [NegativeCase] = [
   NegativeCase(id: "check.constraint-operator", source: "constrain domain pause 1️⃣t1 dom t2;"),
   NegativeCase(id: "check.constraint-operand", source: "constrain domain pause 1️⃣u1 == r2;"),
   NegativeCase(id: "check.needs-policy-version", source: "1️⃣devicetreecon \"/soc\" system_u:system_r:xen_t", version: 24),
+  NegativeCase(id: "check.invalid-context", source: "type other_t;\npirqcon 3 system_u:system_r:1️⃣other_t"),
   NegativeCase(id: "check.out-of-range", source: "1️⃣ioportcon 0x10000 system_u:system_r:xen_t"),
   NegativeCase(id: "check.class-without-permissions", source: "class 1️⃣grant", standalone: false),
   NegativeCase(id: "check.sid-without-context", source: "sid 1️⃣domio"),

@@ -32,6 +32,9 @@ extension DiagnosticID {
       "check.needs-policy-version",
       "devicetreecon with `--policy-version 24` (a warning: the label is dropped, as checkpolicy does) "
         + "or 64-bit iomem (an error)")
+    public let invalidContext = DiagnosticID(
+      "check.invalid-context",
+      "a context (initial SID or device label) whose user may not take its role or whose role may not take its type")
     public let outOfRange = DiagnosticID("check.out-of-range", "an I/O port beyond 0xffff or an IRQ beyond 32 bits")
     public let mlsWithoutConstraints = DiagnosticID(
       "check.mls-without-constraints",

@@ -29,6 +29,10 @@ extension DiagnosticID {
     public let badRange = DiagnosticID("parse.bad-range", "a range whose end is below its start")
     public let expectedString = DiagnosticID("parse.expected-string", "devicetreecon without a quoted path")
     public let emptyList = DiagnosticID("parse.empty-list", "`{ }` or a set of only exclusions")
+    public let tooDeep = DiagnosticID(
+      "parse.too-deep",
+      "an expression nested past 256 levels (`(`, `!`, `not`, operators) or `if` blocks past 8, "
+        + "where xsmc stops before its stack or libsepol's limits do")
     public let doubleComplement = DiagnosticID("parse.double-complement", "`~~x`")
     public let expectedConstraintOperand = DiagnosticID(
       "parse.expected-constraint-operand", "a constraint expression without a valid operand")

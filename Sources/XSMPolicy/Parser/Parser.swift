@@ -21,6 +21,11 @@ public struct Parser {
   private var previousOutputLine: Int
   /// How many tokens were consumed; tells whether recovery made progress.
   private var position = 0
+  /// `if` blocks open around the statement being parsed.
+  private var blockNesting = 0
+  /// Parentheses open in the expression being parsed; after `parse.too-deep`
+  /// the parser skips to where they close, so recovery starts balanced.
+  private var openParentheses = 0
   public private(set) var diagnostics: [Diagnostic] = []
 
   public init(tokens: [Token]) {
@@ -137,6 +142,37 @@ public struct Parser {
 
   private mutating func optionalSemicolon() {
     if current.isPunct(.semicolon) { advance() }
+  }
+
+  // MARK: Nesting limits
+
+  /// The deepest a conditional or constraint expression may nest: each `(`,
+  /// `!`/`not` and operator adds a level (a chain `a && b && c` is two deep).
+  /// libsepol's CIL parser stops at 4096 open parentheses and checkpolicy's
+  /// at about 10,000; this keeps the lowered CIL far below the first and
+  /// every walk over the tree shallow. Real policies nest a few levels.
+  public static let maximumExpressionDepth = 256
+  /// The deepest `if` blocks may nest. Any nesting is an error
+  /// (`check.statement-in-conditional`); past this the parser stops descending.
+  public static let maximumBlockDepth = 8
+
+  /// Fails with `parse.too-deep` at `span` when `depth` passes `limit`, first
+  /// skipping the parentheses still open so recovery starts at the statement's level.
+  private mutating func checkDepth(_ depth: Int, limit: Int, at span: SourceSpan, _ what: String) throws(Failure) {
+    guard depth > limit else { return }
+    let failure = fail(.parse.tooDeep, "\(what) nests deeper than \(limit) levels", at: span,
+      label: "level \(limit + 1)", help: "split it up; xsmc stops here so that nothing it accepts overflows its stack or libsepol's limits")
+    var unclosed = openParentheses
+    var inner = 0
+    while unclosed > 0 && current.kind != .end && !current.isPunct(.semicolon) {
+      if current.isPunct(.openParen) { inner += 1 }
+      if current.isPunct(.closeParen) {
+        if inner == 0 { unclosed -= 1 } else { inner -= 1 }
+      }
+      advance()
+    }
+    openParentheses = 0
+    throw failure
   }
 
   // MARK: Statements
@@ -361,9 +397,14 @@ public struct Parser {
       return done(.policyCapability(capability))
     case .if:
       advance()
+      try checkDepth(blockNesting + 1, limit: Self.maximumBlockDepth, at: token.span, "`if` block")
       try expect(.openParen, "after `if`")
-      let condition = try conditionalOr()
+      openParentheses = 1  // the condition's own
+      let condition = try conditionalOr(nesting: 0).expression
       try expect(.closeParen, "to close the condition")
+      openParentheses = 0
+      blockNesting += 1
+      defer { blockNesting -= 1 }
       let thenBranch = try block()
       var elseBranch: [Statement] = []
       if current.isWord(.else) {
@@ -376,7 +417,8 @@ public struct Parser {
       let kind = ConstraintKind(rawValue: token.text)!
       let classes = try nameSet("a class")
       let permissions = kind.hasPermissions ? try nameSet("a permission") : nil
-      let expression = try constraintOr()
+      openParentheses = 0
+      let expression = try constraintOr(nesting: 0).expression
       try expect(.semicolon, "after the constraint")
       return done(.constraint(kind, classes: classes, permissions: permissions, expression))
     case .sensitivity:
@@ -508,10 +550,11 @@ public struct Parser {
     }
     if current.isPunct(.tilde) {
       advance()
-      var inner = try nameSet(what)
-      if inner.complement {
+      // Fail before descending, so a run of `~` costs no stack.
+      if current.isPunct(.tilde) {
         throw fail(.parse.doubleComplement, "a set cannot be complemented twice", at: start)
       }
+      var inner = try nameSet(what)
       inner.complement = true
       inner.span = start.merged(with: inner.span)
       return inner
@@ -547,80 +590,107 @@ public struct Parser {
 
   // MARK: Conditional expressions (if)
 
-  private mutating func conditionalOr() throws(Failure) -> ConditionalExpression {
-    var left = try conditionalXor()
+  /// An expression and the depth of its tree (a name or comparison is 0 deep).
+  private struct Nested<Expression> {
+    var expression: Expression
+    var depth: Int
+  }
+
+  /// The node `combine(left, right)` one level above both, checked against the limit at `operatorSpan`.
+  private mutating func joined<Expression>(
+    _ left: Nested<Expression>, _ right: Nested<Expression>, at operatorSpan: SourceSpan, _ what: String,
+    _ combine: (Expression, Expression) -> Expression
+  ) throws(Failure) -> Nested<Expression> {
+    let depth = max(left.depth, right.depth) + 1
+    try checkDepth(depth, limit: Self.maximumExpressionDepth, at: operatorSpan, what)
+    return Nested(expression: combine(left.expression, right.expression), depth: depth)
+  }
+
+  /// `nesting` counts the `(` and `!` around the expression being parsed.
+  private mutating func conditionalOr(nesting: Int) throws(Failure) -> Nested<ConditionalExpression> {
+    var left = try conditionalXor(nesting: nesting)
     while current.isPunct(.orOr) {
-      advance()
-      left = .or(left, try conditionalXor())
+      let op = advance()
+      left = try joined(left, try conditionalXor(nesting: nesting), at: op.span, "the condition", ConditionalExpression.or)
     }
     return left
   }
-  private mutating func conditionalXor() throws(Failure) -> ConditionalExpression {
-    var left = try conditionalAnd()
+  private mutating func conditionalXor(nesting: Int) throws(Failure) -> Nested<ConditionalExpression> {
+    var left = try conditionalAnd(nesting: nesting)
     while current.isPunct(.caret) {
-      advance()
-      left = .xor(left, try conditionalAnd())
+      let op = advance()
+      left = try joined(left, try conditionalAnd(nesting: nesting), at: op.span, "the condition", ConditionalExpression.xor)
     }
     return left
   }
-  private mutating func conditionalAnd() throws(Failure) -> ConditionalExpression {
-    var left = try conditionalEquality()
+  private mutating func conditionalAnd(nesting: Int) throws(Failure) -> Nested<ConditionalExpression> {
+    var left = try conditionalEquality(nesting: nesting)
     while current.isPunct(.andAnd) {
-      advance()
-      left = .and(left, try conditionalEquality())
+      let op = advance()
+      left = try joined(left, try conditionalEquality(nesting: nesting), at: op.span, "the condition", ConditionalExpression.and)
     }
     return left
   }
-  private mutating func conditionalEquality() throws(Failure) -> ConditionalExpression {
-    var left = try conditionalUnary()
+  private mutating func conditionalEquality(nesting: Int) throws(Failure) -> Nested<ConditionalExpression> {
+    var left = try conditionalUnary(nesting: nesting)
     while current.isPunct(.equalEqual) || current.isPunct(.notEqual) {
-      let equal = advance().text == "=="
-      let right = try conditionalUnary()
-      left = equal ? .equal(left, right) : .notEqual(left, right)
+      let op = advance()
+      let right = try conditionalUnary(nesting: nesting)
+      left = try joined(left, right, at: op.span, "the condition", op.text == "==" ? ConditionalExpression.equal : ConditionalExpression.notEqual)
     }
     return left
   }
-  private mutating func conditionalUnary() throws(Failure) -> ConditionalExpression {
+  private mutating func conditionalUnary(nesting: Int) throws(Failure) -> Nested<ConditionalExpression> {
     if current.isPunct(.bang) {
-      advance()
-      return .not(try conditionalUnary())
+      let bang = advance()
+      try checkDepth(nesting + 1, limit: Self.maximumExpressionDepth, at: bang.span, "the condition")
+      let inner = try conditionalUnary(nesting: nesting + 1)
+      return Nested(expression: .not(inner.expression), depth: inner.depth + 1)
     }
     if current.isPunct(.openParen) {
-      advance()
-      let inner = try conditionalOr()
+      let open = advance()
+      openParentheses += 1
+      try checkDepth(nesting + 1, limit: Self.maximumExpressionDepth, at: open.span, "the condition")
+      let inner = try conditionalOr(nesting: nesting + 1)
       try expect(.closeParen, "to close the parenthesis")
+      openParentheses -= 1
       return inner
     }
-    return .boolean(try name("a boolean name"))
+    return Nested(expression: .boolean(try name("a boolean name")), depth: 0)
   }
 
   // MARK: Constraint expressions
 
-  private mutating func constraintOr() throws(Failure) -> ConstraintExpression {
-    var left = try constraintAnd()
+  private mutating func constraintOr(nesting: Int) throws(Failure) -> Nested<ConstraintExpression> {
+    var left = try constraintAnd(nesting: nesting)
     while current.isWord(.or) || current.isPunct(.orOr) {
-      advance()
-      left = .or(left, try constraintAnd())
+      let op = advance()
+      left = try joined(left, try constraintAnd(nesting: nesting), at: op.span, "the constraint", ConstraintExpression.or)
     }
     return left
   }
-  private mutating func constraintAnd() throws(Failure) -> ConstraintExpression {
-    var left = try constraintUnary()
+  private mutating func constraintAnd(nesting: Int) throws(Failure) -> Nested<ConstraintExpression> {
+    var left = try constraintUnary(nesting: nesting)
     while current.isWord(.and) || current.isPunct(.andAnd) {
-      advance()
-      left = .and(left, try constraintUnary())
+      let op = advance()
+      left = try joined(left, try constraintUnary(nesting: nesting), at: op.span, "the constraint", ConstraintExpression.and)
     }
     return left
   }
-  private mutating func constraintUnary() throws(Failure) -> ConstraintExpression {
+  private mutating func constraintUnary(nesting: Int) throws(Failure) -> Nested<ConstraintExpression> {
     if current.isWord(.not) || current.isPunct(.bang) {
-      advance()
-      return .not(try constraintUnary())
+      let not = advance()
+      try checkDepth(nesting + 1, limit: Self.maximumExpressionDepth, at: not.span, "the constraint")
+      let inner = try constraintUnary(nesting: nesting + 1)
+      return Nested(expression: .not(inner.expression), depth: inner.depth + 1)
     }
     if current.isPunct(.openParen) {
-      advance()
-      let inner = try constraintOr()
+      let open = advance()
+      openParentheses += 1
+      try checkDepth(nesting + 1, limit: Self.maximumExpressionDepth, at: open.span, "the constraint")
+      let inner = try constraintOr(nesting: nesting + 1)
       try expect(.closeParen, "to close the parenthesis")
+      openParentheses -= 1
       return inner
     }
     let leftToken = current
@@ -643,10 +713,10 @@ public struct Parser {
     advance()
     if current.kind == .identifier, let right = ConstraintOperand(rawValue: current.text) {
       let rightToken = advance()
-      return .compare(op, left, right, leftToken.span.merged(with: rightToken.span))
+      return Nested(expression: .compare(op, left, right, leftToken.span.merged(with: rightToken.span)), depth: 0)
     }
     let names = try nameSet("a name")
-    return .compareNames(op, left, names)
+    return Nested(expression: .compareNames(op, left, names), depth: 0)
   }
 
   // MARK: Contexts and MLS

@@ -696,6 +696,45 @@ public struct Resolver {
       }
     }
     checkXenABI(anchor: anchor)
+    if !diagnostics.contains(where: { $0.severity == .error }) { checkContexts() }
+  }
+
+  /// libsepol refuses a context whose user may not take its role, or whose
+  /// role may not take its type (`policydb_context_isvalid`, which exempts
+  /// `object_r`); the CIL route says only "invalid security context". Say it
+  /// here, at the context, for both routes. MLS ranges are left to libsepol.
+  private mutating func checkContexts() {
+    var roleTypes: [String: Set<String>] = [:]
+    var userRoles: [String: (roles: Set<String>, span: SourceSpan)] = [:]
+    var contexts: [Context] = []
+    for statement in model.syntax.statements {
+      switch statement.kind {
+      case .role(let name, let types?):
+        roleTypes[name.text, default: []].formUnion(model.expand(typeSet: types))
+      case .user(let name, let roles, _, _):
+        var chosen = roles.star ? Set(model.roleOrder) : Set(roles.included.map(\.text))
+        chosen.subtract(roles.excluded.map(\.text))
+        if roles.complement { chosen = Set(model.roleOrder).subtracting(chosen) }
+        userRoles[name.text] = (chosen, name.span)
+      case .sidContext(_, let context), .ocontext(_, _, _, _, let context):
+        contexts.append(context)
+      default:
+        continue
+      }
+    }
+    for context in contexts where context.role.text != "object_r" {
+      let (user, role) = (context.user.text, context.role.text)
+      if let declared = userRoles[user], !declared.roles.contains(role) {
+        error(.check.invalidContext, "invalid context: user `\(user)` may not take role `\(role)`", at: context.role.span,
+          label: "not one of `\(user)`'s roles", help: "add `\(role)` to the roles of `user \(user)`",
+          notes: [DiagnosticNote("`\(user)` is declared here", span: declared.span)])
+      }
+      let type = model.actualType(context.type.text) ?? context.type.text
+      if !(roleTypes[role]?.contains(type) ?? false) {
+        error(.check.invalidContext, "invalid context: role `\(role)` may not take type `\(context.type.text)`",
+          at: context.type.span, label: "not one of `\(role)`'s types", help: "add `role \(role) types \(context.type.text);`")
+      }
+    }
   }
 
   private func sidDeclarationSpan(_ sid: String) -> SourceSpan? {

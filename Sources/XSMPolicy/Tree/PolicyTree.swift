@@ -217,14 +217,11 @@ struct TreePlanner {
   /// Reads modules.conf; returns the enabled modules with their `.te` files.
   mutating func readSwitches(findModule: (String) -> String?) -> Bool {
     let conf = path(tree.layout.modulesConf)
-    guard let data = fm.contents(atPath: conf) else {
+    guard exists(conf) else {
       missing(conf, "it names the modules to build")
       return false
     }
-    guard let text = String(data: data, encoding: .utf8) else {
-      diagnostics.append(Diagnostic(.io.notUtf8, .error, "`\(conf)` is not UTF-8 text"))
-      return false
-    }
+    guard let text = UTF8Text.read(conf, into: &diagnostics) else { return false }
     let (lines, problems) = ModulesConfReader.read(text, path: conf, layout: tree.layout)
     diagnostics += problems
     var seen = Set<String>()

@@ -83,10 +83,7 @@ extension TreePlanner {
     // The Makefile concatenates the .te files and greps declarations out of the result.
     var lines: [(text: Substring, origin: SourceLineOrigin)] = []
     for module in modules {
-      guard let text = try? String(contentsOfFile: module.te, encoding: .utf8) else {
-        diagnostics.append(Diagnostic(.io.unreadable, .error, "cannot read `\(module.te)`"))
-        continue
-      }
+      guard let text = UTF8Text.read(module.te, into: &diagnostics) else { continue }
       var fileLines = text.split(separator: "\n", omittingEmptySubsequences: false)
       if text.hasSuffix("\n") { fileLines.removeLast() }
       for (index, line) in fileLines.enumerated() {
