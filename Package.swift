@@ -11,6 +11,7 @@ let package = Package(
     .executable(name: "xsmgen", targets: ["xsmgen"]),
     .executable(name: "xsmq", targets: ["xsmq"]),
     .executable(name: "xsmd", targets: ["xsmd"]),
+    .executable(name: "xsm-policy-check", targets: ["xsm-policy-check"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -62,7 +63,7 @@ let package = Package(
       dependencies: [
         "XSMProtocol", "XSMWire", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
         // xsmq explain --server: avc lines explained on the service's host (XSMAudit never depends on the service).
-        "XSMAudit",
+        "XSMAudit", "XSMPolicy",
         .product(name: "GRDB", package: "GRDB.swift"),
       ], swiftSettings: strict),
     .target(
@@ -107,6 +108,8 @@ let package = Package(
     .executableTarget(
       name: "xsmd", dependencies: ["XSMServerCLI", "XSMCommandLine"],
       swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]),
+    // The child process that reads an untrusted binary policy under a time and memory budget (PolicyReadGuard).
+    .executableTarget(name: "xsm-policy-check", dependencies: ["XSMSepol"], swiftSettings: strict),
     .executableTarget(
       name: "xsmbench",
       dependencies: ["XSMEngine", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMCatalog"],

@@ -196,7 +196,7 @@ final class ServiceCore: Sendable {
     do {
       loaded = try await FlaskPolicy.reading(policy)
     } catch {
-      throw ServiceError(422, "policy.invalid", "not a policy Xen would load: \(error)", errno: "-EINVAL")
+      throw PolicyLoadChecks.readFailure(error)
     }
     guard loaded.policyVersion == 30 || loaded.policyVersion == 24 else {
       throw ServiceError(422, "policy.version", "Xen loads XenFlask policies of version 24 or 30, not \(loaded.policyVersion)",
@@ -210,6 +210,7 @@ final class ServiceCore: Sendable {
         throw ServiceError(422, "policy.mls-mismatch",
           "an MLS policy can only replace an MLS policy, and a non-MLS one a non-MLS one", errno: "-EINVAL")
       }
+      if let refusal = PolicyLoadChecks.refusal(of: loaded, running: server.policy) { throw refusal }
       server.load(loaded)
       s.policyBinary = policy
       s.host = s.host.updated(policyBinary: policy, policySource: Self.loadedPolicySource)
