@@ -17,6 +17,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    // xsmd's connection deadlines sit in NIO's HTTP/1 pipeline (Hummingbird depends on both already).
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+    .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
   ],
   targets: [
     // MARK: libsepol
@@ -71,6 +74,8 @@ let package = Package(
       dependencies: [
         "XSMService", "XSMProtocol", "XSMAudit",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
       ], swiftSettings: strict),
 
     // MARK: Executables
@@ -98,6 +103,7 @@ let package = Package(
       name: "XSMServerCLI",
       dependencies: [
         "XSMServiceHTTP", "XSMService", "XSMProtocol", "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
+        "XSMSepol",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       // Swift 6.3.1's optimizer crashes (signal 11 in DeadFunctionAndGlobalElimination)

@@ -686,6 +686,9 @@ final class ServiceCore: Sendable {
       throw ServiceError(400, "domain.bad-iommu", "iommu is intremap, nointremap or none")
     }
     guard (0...32751).contains(r.domid) else { throw ServiceError(400, "domain.bad-domid", "domids run from 0 to 32751") }
+    if let problem = SystemFile.nameProblem(r.name, domid: r.domid) {
+      throw ServiceError(422, "domain.bad-name", "\(problem.message) (\(problem.help))", errno: "-EINVAL")
+    }
     return try write { s throws(ServiceError) in
       let me = try callerDomain(caller, in: s)
       if s.host.domain(domid: r.domid) != nil {

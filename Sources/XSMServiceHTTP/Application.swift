@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import XSMProtocol
@@ -36,6 +37,14 @@ func buildRouter(service: FlaskService, state: ServerState) -> Router<BasicReque
     router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
       await RouteDispatcher.respond(route, request: request, context: context, service: service, state: state)
     }
+    // HEAD wherever GET is: GET's status and headers, no body (RFC 9110 §9.3.2).
+    if route.method == .get {
+      router.on(RouterPath(route.path), method: .head) { request, context -> Response in
+        var response = await RouteDispatcher.respond(route, request: request, context: context, service: service, state: state)
+        response.body = ResponseBody()
+        return response
+      }
+    }
   }
   return router
 }
@@ -54,6 +63,9 @@ public func makeApplication(
   logger.logLevel = .warning
   return Application(
     router: buildRouter(service: service, configuration: configuration),
+    server: HTTPServerBuilder { responder in
+      DeadlineHTTP1Channel(inner: HTTP1Channel(responder: responder), timeouts: configuration.timeouts)
+    },
     configuration: ApplicationConfiguration(address: address, serverName: "xsmd"),
     onServerRunning: { channel in
       await onRunning(describe(channel.localAddress, unixSocket: configuration.unixSocket))
@@ -160,9 +172,16 @@ enum RouteDispatcher {
       413, "request.too-large", "\(route.method.rawValue) \(route.path) takes at most \(limit) bytes")
     if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
     var bytes: [UInt8] = []
-    for try await chunk in request.body {
-      guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
-      bytes.append(contentsOf: chunk.readableBytesView)
+    do {
+      for try await chunk in request.body {
+        guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
+        bytes.append(contentsOf: chunk.readableBytesView)
+      }
+    } catch let error as ServiceError {
+      throw error
+    } catch {
+      // The client's framing (a malformed chunk size, a body cut short), never the server's fault.
+      throw ServiceError(400, "request.bad-framing", "the request body could not be read: \(error)")
     }
     return bytes
   }

@@ -14,11 +14,14 @@ public struct ServerConfiguration: Sendable, Equatable {
   public var maxRequestsPerSecond: Int
   /// Largest JSON request body in bytes; larger get 413.
   public var maxJSONBody: Int
+  /// How long a client may take to send a request; a slower one is disconnected.
+  public var timeouts: ConnectionTimeouts
 
   public init(
     host: String = "127.0.0.1", port: Int = 8780, unixSocket: String? = nil, maxConcurrentRequests: Int = 256,
-    maxRequestsPerSecond: Int = 100_000, maxJSONBody: Int = 1 << 20
+    maxRequestsPerSecond: Int = 100_000, maxJSONBody: Int = 1 << 20, timeouts: ConnectionTimeouts = .init()
   ) {
+    self.timeouts = timeouts
     self.host = host
     self.port = port
     self.unixSocket = unixSocket
