@@ -29,6 +29,9 @@ public enum BinaryPolicyLayout {
     public var version: Int
     /// Whether the policy is MLS (config bit 0).
     public var mls: Bool
+    /// Where each symbol table starts (its `nprim` word), in file order:
+    /// commons, classes, roles, types, users, booleans, sensitivities, categories.
+    public var symbolTableOffsets: [Int]
   }
 
   /// The oldest and newest kernel policy versions libsepol 3.4 reads.
@@ -52,6 +55,7 @@ private struct Walk {
   let bytes: [UInt8]
   var offset = 0
   var version = 0
+  var tableOffsets: [Int] = []
 
   init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -149,12 +153,13 @@ private struct Walk {
       let size = version >= 20 ? 12 : 20
       _ = try count("the access vector table's entry count", itemSize: size)
     }
-    return .init(target: target, version: version, mls: config & 1 != 0)
+    return .init(target: target, version: version, mls: config & 1 != 0, symbolTableOffsets: tableOffsets)
   }
 
   /// One symbol table: `nprim`, `nel`, then `nel` entries.
   mutating func symbols(_ table: String) throws(SepolError) {
     let start = offset
+    tableOffsets.append(start)
     let highest = Int(try word("the \(table) table's value count"))
     let entries = try count("the \(table) table's entry count", itemSize: 8)
     guard entries == 0 || highest > 0 else { throw failure("the \(table) table has entries but no values", at: start) }

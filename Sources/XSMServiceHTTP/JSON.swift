@@ -143,6 +143,8 @@ enum RequestDecoding {
   {
     guard depth < 32 else { return nil }
     switch schema {
+    case .refined(let base, _):
+      return firstUnknownField(value, schema: base, components: components, path: path, depth: depth)
     case .reference(let name):
       guard let resolved = components[name] else { return nil }
       return firstUnknownField(value, schema: resolved, components: components, path: path, depth: depth + 1)
