@@ -107,47 +107,51 @@ struct HTTPHardeningTests {
 
   @Test("over a real socket: a bad chunk size is 400, HTTP/1.0 is closed after the reply, stalled clients are dropped")
   func realSocket() async throws {
-    let timeouts = ConnectionTimeouts(requestHead: .milliseconds(300), requestBody: .milliseconds(300), idle: .milliseconds(300))
+    let timeouts = ConnectionTimeouts(requestHead: .seconds(1), requestBody: .seconds(1), idle: .seconds(1))
     let configuration = ServerConfiguration(port: 0, maxConcurrentRequests: 1, timeouts: timeouts)
-    let app = makeApplication(service: try await HTTPFixture.service(), configuration: configuration)
-    try await app.test(.live) { client in
-      let port = try #require(client.port)
-
-      let chunked = try RawConnection(port: port)
-      chunked.send("PUT /v1/flask/enforce HTTP/1.1\r\nHost: x\r\nXen-Caller: dom0\r\nContent-Type: application/json\r\n"
-        + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
-      let framing = chunked.receive(for: 2)
-      #expect(framing.text.hasPrefix("HTTP/1.1 400"), "\(framing.text)")
-      #expect(framing.text.contains("request.bad-framing"))
-      chunked.close()
-
-      let old = try RawConnection(port: port)
-      old.send("GET /healthz HTTP/1.0\r\n\r\n")
-      let reply = old.receive(for: 2)
-      #expect(reply.text.hasPrefix("HTTP/1.1 200") && reply.closed, "\(reply)")
-      #expect(reply.text.lowercased().contains("connection: close"))
-      old.close()
-
-      // Headers and one body byte, then nothing: with one request slot, the
-      // stalled client is dropped and the slot is free again.
-      let stalled = try RawConnection(port: port)
-      stalled.send("PUT /v1/flask/enforce HTTP/1.1\r\nHost: x\r\nXen-Caller: dom0\r\nContent-Type: application/json\r\n"
-        + "Content-Length: 20\r\n\r\n{")
-      #expect(stalled.receive(for: 3).closed)
-      stalled.close()
-      let after = try await client.execute(uri: "/v1/flask/enforce", method: .get, headers: [HTTPField.Name("Xen-Caller")!: "dom0"])
-      #expect(after.status == .ok)
-
-      let halfHead = try RawConnection(port: port)
-      halfHead.send("GET /healthz HTTP/1.1\r\nHo")
-      #expect(halfHead.receive(for: 3).closed)
-      halfHead.close()
-
-      let idle = try RawConnection(port: port)
-      idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-      let idleReply = idle.receive(for: 3)
-      #expect(idleReply.text.hasPrefix("HTTP/1.1 200") && idleReply.closed, "\(idleReply)")
-      idle.close()
+    let (addresses, announce) = AsyncStream.makeStream(of: String.self)
+    let app = makeApplication(service: try await HTTPFixture.service(), configuration: configuration) { address in
+      announce.yield(address)
     }
+    let server = Task { try await app.runService() }
+    defer { server.cancel() }
+    var iterator = addresses.makeAsyncIterator()
+    let address = try #require(await iterator.next())
+    let port = try #require(address.split(separator: ":").last.flatMap { Int($0) })
+
+    let chunked = try RawConnection(port: port)
+    chunked.send("PUT /v1/flask/enforce HTTP/1.1\r\nHost: x\r\nXen-Caller: dom0\r\nContent-Type: application/json\r\n"
+      + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+    let framing = chunked.receive(for: 3)
+    #expect(framing.text.hasPrefix("HTTP/1.1 400"), "\(framing)")
+    #expect(framing.text.contains("request.bad-framing"))
+    chunked.close()
+
+    let old = try RawConnection(port: port)
+    old.send("GET /healthz HTTP/1.0\r\n\r\n")
+    let reply = old.receive(for: 3)
+    #expect(reply.text.hasPrefix("HTTP/1.1 200") && reply.closed, "\(reply)")
+    #expect(reply.text.lowercased().contains("connection: close"))
+    old.close()
+
+    // Headers and one body byte, then nothing: with one request slot, the
+    // stalled client is dropped and the slot is free again.
+    let stalled = try RawConnection(port: port)
+    stalled.send("PUT /v1/flask/enforce HTTP/1.1\r\nHost: x\r\nXen-Caller: dom0\r\nContent-Type: application/json\r\n"
+      + "Content-Length: 20\r\n\r\n{")
+    #expect(stalled.receive(for: 5).closed)
+    stalled.close()
+    let after = try RawConnection(port: port)
+    after.send("GET /v1/flask/enforce HTTP/1.1\r\nHost: x\r\nXen-Caller: dom0\r\n\r\n")
+    let afterReply = after.receive(for: 3)
+    #expect(afterReply.text.hasPrefix("HTTP/1.1 200"), "\(afterReply)")
+    // ... and the keep-alive connection is closed once idle.
+    #expect(afterReply.closed, "\(afterReply)")
+    after.close()
+
+    let halfHead = try RawConnection(port: port)
+    halfHead.send("GET /healthz HTTP/1.1\r\nHo")
+    #expect(halfHead.receive(for: 5).closed)
+    halfHead.close()
   }
 }
