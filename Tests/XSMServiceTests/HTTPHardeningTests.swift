@@ -122,14 +122,14 @@ struct HTTPHardeningTests {
     let chunked = try RawConnection(port: port)
     chunked.send("PUT /v1/flask/enforce HTTP/1.1\r\nHost: x\r\nXen-Caller: dom0\r\nContent-Type: application/json\r\n"
       + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
-    let framing = chunked.receive(for: 3)
+    let framing = chunked.receive(for: 30)
     #expect(framing.text.hasPrefix("HTTP/1.1 400"), "\(framing)")
     #expect(framing.text.contains("request.bad-framing"))
     chunked.close()
 
     let old = try RawConnection(port: port)
     old.send("GET /healthz HTTP/1.0\r\n\r\n")
-    let reply = old.receive(for: 3)
+    let reply = old.receive(for: 30)
     #expect(reply.text.hasPrefix("HTTP/1.1 200") && reply.closed, "\(reply)")
     #expect(reply.text.lowercased().contains("connection: close"))
     old.close()
@@ -139,11 +139,11 @@ struct HTTPHardeningTests {
     let stalled = try RawConnection(port: port)
     stalled.send("PUT /v1/flask/enforce HTTP/1.1\r\nHost: x\r\nXen-Caller: dom0\r\nContent-Type: application/json\r\n"
       + "Content-Length: 20\r\n\r\n{")
-    #expect(stalled.receive(for: 5).closed)
+    #expect(stalled.receive(for: 30).closed)
     stalled.close()
     let after = try RawConnection(port: port)
     after.send("GET /v1/flask/enforce HTTP/1.1\r\nHost: x\r\nXen-Caller: dom0\r\n\r\n")
-    let afterReply = after.receive(for: 3)
+    let afterReply = after.receive(for: 30)
     #expect(afterReply.text.hasPrefix("HTTP/1.1 200"), "\(afterReply)")
     // ... and the keep-alive connection is closed once idle.
     #expect(afterReply.closed, "\(afterReply)")
@@ -151,7 +151,7 @@ struct HTTPHardeningTests {
 
     let halfHead = try RawConnection(port: port)
     halfHead.send("GET /healthz HTTP/1.1\r\nHo")
-    #expect(halfHead.receive(for: 5).closed)
+    #expect(halfHead.receive(for: 30).closed)
     halfHead.close()
   }
 }
