@@ -75,7 +75,9 @@ public enum PolicyReadGuard {
         let output = child.output()
         switch status {
         case .exited(0): return
-        case .exited(1): throw .policyReadFailed(output.isEmpty ? "libsepol rejected it" : output)
+        case .exited(1):
+          // The helper prints the whole message of the error it caught.
+          throw output.isEmpty ? .policyReadFailed("libsepol rejected it") : SepolError(id: .sepol.policyReadFailed, message: output)
         case .exited(let code): throw .policyReadBudget("the reader exited with status \(code) (out of memory?)")
         case .signalled(let signal):
           throw .policyReadBudget("the reader was ended by signal \(signal) (out of its \(budget.memoryBytes >> 20) MiB?)")
