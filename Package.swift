@@ -11,11 +11,15 @@ let package = Package(
     .executable(name: "xsmgen", targets: ["xsmgen"]),
     .executable(name: "xsmq", targets: ["xsmq"]),
     .executable(name: "xsmd", targets: ["xsmd"]),
+    .executable(name: "xsm-policy-check", targets: ["xsm-policy-check"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    // xsmd's connection deadlines sit in NIO's HTTP/1 pipeline (Hummingbird depends on both already).
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+    .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
   ],
   targets: [
     // MARK: libsepol
@@ -64,7 +68,7 @@ let package = Package(
       dependencies: [
         "XSMProtocol", "XSMWire", "XSMEngine", "XSMCatalog", "XSMSepol", "XSMDiagnostics",
         // xsmq explain --server: avc lines explained on the service's host (XSMAudit never depends on the service).
-        "XSMAudit",
+        "XSMAudit", "XSMPolicy",
         .product(name: "GRDB", package: "GRDB.swift"),
       ], swiftSettings: strict),
     .target(
@@ -75,6 +79,8 @@ let package = Package(
         // TLS for --allow-remote (NIOSSL).
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HummingbirdTLS", package: "hummingbird"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
       ], swiftSettings: strict),
 
     // MARK: Executables
@@ -98,13 +104,14 @@ let package = Package(
     .target(
       name: "XSMQueryCLI",
       dependencies: [
-        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMProtocol", "XSMWire", "XSMAudit",
+        "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine", "XSMProtocol", "XSMWire", "XSMAudit", "XSMPolicy",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ], swiftSettings: strict),
     .target(
       name: "XSMServerCLI",
       dependencies: [
         "XSMServiceHTTP", "XSMService", "XSMProtocol", "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
+        "XSMSepol",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       // Swift 6.3.1's optimizer crashes (signal 11 in DeadFunctionAndGlobalElimination)
@@ -115,6 +122,8 @@ let package = Package(
     .executableTarget(
       name: "xsmd", dependencies: ["XSMServerCLI", "XSMCommandLine"],
       swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]),
+    // The child process that reads an untrusted binary policy under a time and memory budget (PolicyReadGuard).
+    .executableTarget(name: "xsm-policy-check", dependencies: ["XSMSepol"], swiftSettings: strict),
     .executableTarget(
       name: "xsmbench",
       dependencies: ["XSMEngine", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMCatalog"],
@@ -144,7 +153,7 @@ let package = Package(
     .testTarget(
       name: "XSMServiceTests",
       dependencies: [
-        "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMAudit", "XSMTestSupport", "XSMServerCLI",
+        "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMAudit", "XSMTestSupport", "XSMServerCLI", "XSMSepol",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
         // State files damaged and locked by another connection (DurabilityTests).
         .product(name: "GRDB", package: "GRDB.swift"),

@@ -79,6 +79,13 @@ extension XSMC {
       if dummyVsFlask || policy != nil {
         let path = policy ?? "policy"
         guard let binary = await PolicyLoading.binary(path, catalog: catalog) else { throw ExitCode(1) }
+        // A binary file is read in a child process first, within a time and memory budget.
+        do {
+          try await PolicyReadGuard.check(binary)
+        } catch {
+          Console.current.complain("xsmc: error: cannot read the policy `\(path)`: \(error)")
+          throw ExitCode(2)
+        }
         let problems = try await Self.validate(catalog: catalog, binary: binary, path: path)
         if problems { throw ExitCode(1) }
         if dummyVsFlask {

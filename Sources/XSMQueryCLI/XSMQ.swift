@@ -114,7 +114,10 @@ struct HostOptions: ParsableArguments {
       fail(renderer.render(DiagnosticList(specDiagnostics)))
       throw ExitCode(2)
     }
-    let (host, hostDiagnostics) = await XenHost.load(spec, catalog: catalog, policies: .compiling)
+    var (host, hostDiagnostics) = await XenHost.load(spec, catalog: catalog, policies: .compiling)
+    if let policy = host?.server?.policy, let refusal = xenRefusal(of: policy, span: spec.spans["policy"]) {
+      hostDiagnostics.append(refusal)
+    }
     if !hostDiagnostics.isEmpty || !specDiagnostics.isEmpty {
       fail(renderer.render(DiagnosticList(specDiagnostics + hostDiagnostics)))
     }

@@ -10,12 +10,15 @@ enum PolicyDatabase {
 
   /// Parses a binary policy. Truncated or garbage input throws; libsepol
   /// bounds-checks every read (`next_entry`) and validates the result
-  /// (`policydb_validate`), so it fails rather than crashes.
+  /// (`policydb_validate`), so it fails rather than crashes. The counts
+  /// libsepol trusts without reading are checked first
+  /// (``BinaryPolicyLayout``), so a corrupted one cannot keep it busy.
   static func read(_ bytes: [UInt8]) throws(SepolError) -> UnsafeMutablePointer<sepol_policydb_t> {
     guard bytes.count >= minimumSize else {
       throw .policyReadFailed(
         bytes.isEmpty ? "the input is empty" : "the input is only \(bytes.count) bytes long")
     }
+    _ = try BinaryPolicyLayout.check(bytes)
     let handle = try makeCapturingHandle()
     defer { sepol_handle_destroy(handle) }
 

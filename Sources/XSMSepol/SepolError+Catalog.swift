@@ -62,6 +62,11 @@ extension SepolError {
       id: .sepol.policyReadFailed, message: "not a readable binary policy: \(detail)")
   }
 
+  /// The child process reading an untrusted policy ran out of time or memory, or crashed.
+  static func policyReadBudget(_ detail: String) -> SepolError {
+    SepolError(id: .sepol.policyReadBudget, message: "the policy could not be read within its budget: \(detail)")
+  }
+
   /// `sepol_transition_sid` (or turning its SID back into a context) failed.
   static func transitionFailed(_ source: String, _ target: String, _ cls: String, rc: Int32)
     -> SepolError

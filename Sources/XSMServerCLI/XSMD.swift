@@ -6,6 +6,7 @@ import XSMDiagnostics
 import XSMEngine
 import XSMProtocol
 import XSMService
+import XSMSepol
 import XSMServiceHTTP
 
 /// `xsmd`: the xsmtools query service. Serves a simulated Xen host over
@@ -75,6 +76,12 @@ public struct XSMD: AsyncParsableCommand {
   @Option(name: .long, help: "Requests per second; more get 429.")
   var rate: Int = ServerConfiguration().maxRequestsPerSecond
 
+  @Option(name: .long, help: "Seconds a client may take to send a request's headers, and again its body; a slower one is disconnected.")
+  var requestTimeout: Double = ConnectionTimeouts().requestHead / .seconds(1)
+
+  @Option(name: .long, help: "Seconds an idle keep-alive connection stays open.")
+  var idleTimeout: Double = ConnectionTimeouts().idle / .seconds(1)
+
   @Flag(name: .long, help: "Print the OpenAPI document (docs/openapi.json) on stdout and exit.")
   var openapi = false
 
@@ -82,6 +89,9 @@ public struct XSMD: AsyncParsableCommand {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
     guard rate >= 1 else { throw ValidationError("--rate must be at least 1") }
+    guard requestTimeout > 0, idleTimeout > 0 else {
+      throw ValidationError("--request-timeout and --idle-timeout must be more than 0 seconds")
+    }
     guard socketModeBits != nil else { throw ValidationError("--socket-mode must be 0600 or 0660") }
     guard (tlsCertificate == nil) == (tlsKey == nil) else {
       throw ValidationError("--tls-certificate and --tls-key go together")
@@ -143,7 +153,12 @@ public struct XSMD: AsyncParsableCommand {
     let configuration = ServerConfiguration(
       host: host, port: port, unixSocket: socketPath, maxConcurrentRequests: maxConcurrent,
       maxRequestsPerSecond: rate, authentication: trustCallerHeader ? .callerHeader : .credentials(uids: callers),
-      tlsCertificate: tlsCertificate, tlsKey: tlsKey)
+      tlsCertificate: tlsCertificate, tlsKey: tlsKey,
+      timeouts: ConnectionTimeouts(requestHead: .seconds(requestTimeout), requestBody: .seconds(requestTimeout * 3),
+        idle: .seconds(idleTimeout)))
+    if PolicyReadGuard.helperPath == nil {
+      printError("xsmd: warning: \(PolicyReadGuard.helperName) is not installed next to xsmd; policies sent to load are read in process, without a time or memory budget")
+    }
     let identity = service.identity()
     // The socket is created with --socket-mode, never the umask's.
     let permissions = socketPath.map { UnixSocketPermissions(path: $0, mode: socketModeBits ?? 0o600) }

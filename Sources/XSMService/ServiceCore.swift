@@ -268,7 +268,7 @@ final class ServiceCore: Sendable {
     do {
       loaded = try await FlaskPolicy.reading(policy)
     } catch {
-      throw ServiceError(422, "policy.invalid", "not a policy Xen would load: \(error)", errno: "-EINVAL")
+      throw PolicyLoadChecks.readFailure(error)
     }
     guard loaded.policyVersion == 30 || loaded.policyVersion == 24 else {
       throw ServiceError(422, "policy.version", "Xen loads XenFlask policies of version 24 or 30, not \(loaded.policyVersion)",
@@ -282,6 +282,7 @@ final class ServiceCore: Sendable {
         throw ServiceError(422, "policy.mls-mismatch",
           "an MLS policy can only replace an MLS policy, and a non-MLS one a non-MLS one", errno: "-EINVAL")
       }
+      if let refusal = PolicyLoadChecks.refusal(of: loaded, running: server.policy) { throw refusal }
       server.load(loaded)
       s.policyBinary = policy
       s.host = s.host.updated(policyBinary: policy, policySource: Self.loadedPolicySource)
@@ -757,6 +758,9 @@ final class ServiceCore: Sendable {
       throw ServiceError(400, "domain.bad-iommu", "iommu is intremap, nointremap or none")
     }
     guard (0...32751).contains(r.domid) else { throw ServiceError(400, "domain.bad-domid", "domids run from 0 to 32751") }
+    if let problem = SystemFile.nameProblem(r.name, domid: r.domid) {
+      throw ServiceError(422, "domain.bad-name", "\(problem.message) (\(problem.help))", errno: "-EINVAL")
+    }
     return try await write { s throws(ServiceError) in
       let me = try callerDomain(caller, in: s)
       if s.host.domain(domid: r.domid) != nil {

@@ -38,6 +38,14 @@ func buildRouter(service: FlaskService, state: ServerState) -> Router<XSMRequest
     router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
       await RouteDispatcher.respond(route, request: request, context: context, service: service, state: state)
     }
+    // HEAD wherever GET is: GET's status and headers, no body (RFC 9110 §9.3.2).
+    if route.method == .get {
+      router.on(RouterPath(route.path), method: .head) { request, context -> Response in
+        var response = await RouteDispatcher.respond(route, request: request, context: context, service: service, state: state)
+        response.body = ResponseBody()
+        return response
+      }
+    }
   }
   return router
 }
@@ -56,13 +64,16 @@ public func makeApplication(
     ?? .hostname(configuration.host, port: configuration.port)
   var logger = Logger(label: "xsmd")
   logger.logLevel = .warning
-  var server: HTTPServerBuilder = .http1()
+  // Each connection's HTTP/1 channel keeps the request deadlines (slow or idle clients are dropped).
+  var server = HTTPServerBuilder { responder in
+    DeadlineHTTP1Channel(inner: HTTP1Channel(responder: responder), timeouts: configuration.timeouts)
+  }
   var scheme = "http"
   if configuration.unixSocket == nil, let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
     let tls = TLSConfiguration.makeServerConfiguration(
       certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
       privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-    server = try .tls(.http1(), tlsConfiguration: tls)
+    server = try .tls(server, tlsConfiguration: tls)
     scheme = "https"
   }
   return Application(
@@ -163,9 +174,16 @@ enum RouteDispatcher {
       413, "request.too-large", "\(route.method.rawValue) \(route.path) takes at most \(limit) bytes")
     if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
     var bytes: [UInt8] = []
-    for try await chunk in request.body {
-      guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
-      bytes.append(contentsOf: chunk.readableBytesView)
+    do {
+      for try await chunk in request.body {
+        guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
+        bytes.append(contentsOf: chunk.readableBytesView)
+      }
+    } catch let error as ServiceError {
+      throw error
+    } catch {
+      // The client's framing (a malformed chunk size, a body cut short), never the server's fault.
+      throw ServiceError(400, "request.bad-framing", "the request body could not be read: \(error)")
     }
     return bytes
   }

@@ -69,75 +69,32 @@ enum JSONKeys {
 
 /// Decoding a request body against its schema.
 enum RequestDecoding {
-  /// Decodes `data` as `T`: a syntax error or a wrong value is
-  /// `request.malformed`, a field the schema does not name is `request.unknown-field`.
+  /// Decodes `data` as `T` in one parse (``StrictJSON``, then
+  /// ``JSONTreeDecoder``): bad JSON is `request.malformed` (or
+  /// `request.not-utf8`, `request.duplicate-key`), a wrong value
+  /// `request.malformed`, a field the schema does not name
+  /// `request.unknown-field`. An empty body stands for `{}`.
   static func decode<T: Decodable>(
     _ type: T.Type, from data: Data, schema: Schema, components: [String: Schema]
   ) throws(ServiceError) -> T {
-    let body = data.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 } ? Data("{}".utf8) : data
-    guard let depth = nestingDepth(body), depth <= maximumNesting else {
-      throw malformed("the body nests arrays and objects deeper than \(maximumNesting) levels")
-    }
-    let parsed: Any
-    do {
-      parsed = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
-    } catch {
-      throw malformed(decoderError(type, body) ?? "the body is not valid JSON")
-    }
+    let bytes = [UInt8](data)
+    let isBlank = bytes.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+    let parsed = isBlank ? StrictJSON.Value.object([]) : try StrictJSON.parse(bytes)
     if let unknown = firstUnknownField(parsed, schema: schema, components: components, path: "") {
       throw ServiceError(400, "request.unknown-field", "unknown field `\(unknown)`")
     }
     do {
-      return try WireJSON.makeDecoder().decode(type, from: body)
+      return try T(from: JSONTreeDecoder(parsed))
     } catch {
       throw malformed(describe(error))
     }
   }
 
-  /// No request type nests deeper than a few levels; refuse deep input before parsing it.
+  /// No request type nests deeper than a few levels; deeper input is refused while it is read.
   static let maximumNesting = 32
-
-  /// How deeply `data` nests arrays and objects (outside strings); nil once past `maximumNesting`.
-  static func nestingDepth(_ data: Data) -> Int? {
-    var depth = 0
-    var deepest = 0
-    var inString = false
-    var escaped = false
-    for byte in data {
-      if inString {
-        if escaped {
-          escaped = false
-        } else if byte == UInt8(ascii: "\\") {
-          escaped = true
-        } else if byte == UInt8(ascii: "\"") {
-          inString = false
-        }
-        continue
-      }
-      switch byte {
-      case UInt8(ascii: "\""): inString = true
-      case UInt8(ascii: "["), UInt8(ascii: "{"):
-        depth += 1
-        deepest = max(deepest, depth)
-        if deepest > maximumNesting { return nil }
-      case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-      default: break
-      }
-    }
-    return deepest
-  }
 
   private static func malformed(_ message: String) -> ServiceError {
     ServiceError(400, "request.malformed", message)
-  }
-
-  private static func decoderError<T: Decodable>(_ type: T.Type, _ data: Data) -> String? {
-    do {
-      _ = try WireJSON.makeDecoder().decode(type, from: data)
-      return nil
-    } catch {
-      return describe(error)
-    }
   }
 
   /// The decoder's message, with the path in the request's own spelling.
@@ -181,21 +138,22 @@ enum RequestDecoding {
   }
 
   /// The first key of `value` (depth first) that `schema` does not define.
-  static func firstUnknownField(_ value: Any, schema: Schema, components: [String: Schema], path: String, depth: Int = 0)
+  static func firstUnknownField(_ value: StrictJSON.Value, schema: Schema, components: [String: Schema], path: String, depth: Int = 0)
     -> String?
   {
     guard depth < 32 else { return nil }
     switch schema {
+    case .refined(let base, _):
+      return firstUnknownField(value, schema: base, components: components, path: path, depth: depth)
     case .reference(let name):
       guard let resolved = components[name] else { return nil }
       return firstUnknownField(value, schema: resolved, components: components, path: path, depth: depth + 1)
     case .object(let properties, _):
-      guard let object = value as? [String: Any] else { return nil }
-      for key in object.keys.sorted() {
+      guard case .object(let members) = value else { return nil }
+      for (key, nested) in members.sorted(by: { $0.key < $1.key }) {
         let keyPath = path.isEmpty ? key : "\(path).\(key)"
         guard let property = properties.first(where: { $0.name == key }) else { return keyPath }
-        if let nested = object[key],
-          let unknown = firstUnknownField(
+        if let unknown = firstUnknownField(
             nested, schema: property.schema, components: components, path: keyPath, depth: depth + 1)
         {
           return unknown
@@ -203,7 +161,7 @@ enum RequestDecoding {
       }
       return nil
     case .array(let items):
-      guard let array = value as? [Any] else { return nil }
+      guard case .array(let array) = value else { return nil }
       for (index, element) in array.enumerated() {
         if let unknown = firstUnknownField(
           element, schema: items, components: components, path: "\(path)[\(index)]", depth: depth + 1)
@@ -213,10 +171,9 @@ enum RequestDecoding {
       }
       return nil
     case .dictionary(let values):
-      guard let object = value as? [String: Any] else { return nil }
-      for key in object.keys.sorted() {
-        if let nested = object[key],
-          let unknown = firstUnknownField(
+      guard case .object(let members) = value else { return nil }
+      for (key, nested) in members.sorted(by: { $0.key < $1.key }) {
+        if let unknown = firstUnknownField(
             nested, schema: values, components: components, path: "\(path).\(key)", depth: depth + 1)
         {
           return unknown

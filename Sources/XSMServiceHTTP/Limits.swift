@@ -19,16 +19,19 @@ public struct ServerConfiguration: Sendable, Equatable {
   /// PEM files of the server's certificate chain and private key: TCP is served over TLS when both are set.
   public var tlsCertificate: String?
   public var tlsKey: String?
+  /// How long a client may take to send a request; a slower one is disconnected.
+  public var timeouts: ConnectionTimeouts
 
   public init(
     host: String = "127.0.0.1", port: Int = 8780, unixSocket: String? = nil, maxConcurrentRequests: Int = 256,
     maxRequestsPerSecond: Int = 100_000, maxJSONBody: Int = 1 << 20,
     authentication: CallerAuthentication = .credentials(uids: [:]), tlsCertificate: String? = nil,
-    tlsKey: String? = nil
+    tlsKey: String? = nil, timeouts: ConnectionTimeouts = .init()
   ) {
     self.authentication = authentication
     self.tlsCertificate = tlsCertificate
     self.tlsKey = tlsKey
+    self.timeouts = timeouts
     self.host = host
     self.port = port
     self.unixSocket = unixSocket

@@ -13,7 +13,8 @@ enum OpenAPIDocument {
   static let errorDescriptions: [Int: String] = [
     400:
       "Bad request: `request.malformed` (invalid JSON, a missing or mistyped field, a bad path or query parameter), "
-      + "`request.unknown-field` (a field the request type does not have), `request.no-caller` (no Xen-Caller "
+      + "`request.unknown-field` (a field the request type does not have), `request.duplicate-key`, "
+      + "`request.not-utf8`, `request.bad-framing` (a body that cannot be read), `request.no-caller` (no Xen-Caller "
       + "header), or a value the service refuses (`request.invalid`, `flask.unknown-class`, `ocontext.bad-range`, "
       + "`evtchn.not-interdomain`, `domain.bad-flag`, ...).",
     401:
@@ -29,7 +30,9 @@ enum OpenAPIDocument {
     409: "Already exists: `domain.exists`, `ocontext.exists` (errno -EEXIST).",
     413: "Too large: `request.too-large` (the body), `batch.too-large`, `context.too-long`, `policy.too-large`.",
     415: "The body is not of the route's content type (`request.unsupported-media-type`).",
-    422: "Rejected by the policy: `context.invalid`, `policy.invalid`, `policy.version`, `policy.mls-mismatch`.",
+    422:
+      "Rejected by the policy: `context.invalid`, `policy.invalid`, `policy.read-budget`, `policy.classes` (Xen's "
+      + "validate_classes would refuse it), `policy.version`, `policy.mls-mismatch`, `domain.bad-name`.",
     429: "Over the request rate (`server.rate-limited`); retry after the Retry-After header.",
     500: "An internal error (`internal`, `state.*`).",
     501: "Not available under the host's XSM module: flask_op under dummy or silo (`module.no-flask-op`, errno -ENOSYS).",

@@ -123,7 +123,7 @@ struct RouteTable: Sendable {
     builder.addOperationalRoutes()
     _ = inferrer.schema(for: ErrorBodyV1.self)
     routes = builder.routes
-    components = inferrer.components
+    components = SchemaRefinements.apply(inferrer.components)
   }
 
   /// The methods other routes accept on `path` (for 405 replies).

@@ -22,6 +22,9 @@ indirect enum Schema: Sendable, Equatable {
   case reference(String)
   /// Anything (a type the inference could not read).
   case any
+  /// `schema` with more keywords: the ranges, lengths and enumerations the
+  /// service checks (``SchemaRefinements``).
+  case refined(Schema, [String: JSONValue])
 
   struct Property: Sendable, Equatable {
     var name: String
@@ -34,6 +37,14 @@ indirect enum Schema: Sendable, Equatable {
     case .integer(let format):
       var o: [String: JSONValue] = ["type": "integer"]
       if let format { o["format"] = .string(format) }
+      // The range of the Swift type behind each format.
+      switch format {
+      case "int32": (o["minimum"], o["maximum"]) = (.integer(Int(Int32.min)), .integer(Int(Int32.max)))
+      case "uint32": (o["minimum"], o["maximum"]) = (0, .integer(Int(UInt32.max)))
+      case "int64": (o["minimum"], o["maximum"]) = (.integer(Int.min), .integer(Int.max))
+      case "uint64": o["minimum"] = 0
+      default: break
+      }
       return .object(o)
     case .number: return ["type": "number"]
     case .boolean: return ["type": "boolean"]
@@ -51,7 +62,42 @@ indirect enum Schema: Sendable, Equatable {
     case .oneOf(let options): return ["oneOf": .array(options.map(\.json))]
     case .reference(let name): return ["$ref": .string("#/components/schemas/\(name)")]
     case .any: return [:]
+    case .refined(let base, let extra):
+      guard case .object(var o) = base.json else { return base.json }
+      o.merge(extra) { _, new in new }
+      return .object(o)
     }
+  }
+}
+
+/// What the service checks of request fields beyond their Swift types, said
+/// in the schema so that the document and the server agree: a value inside
+/// these bounds is not refused for its shape, one outside is.
+enum SchemaRefinements {
+  static let byComponent: [String: [String: [String: JSONValue]]] = [
+    SchemaInferrer.componentName(AddDomainRequestV1.self): [
+      "domid": ["minimum": 0, "maximum": 32751],
+      // Not `domN` for another domid either (422 `domain.bad-name`), which a pattern cannot say.
+      "name": ["minLength": 1, "maxLength": 255, "pattern": #"^\S+$"#],
+      "flags": ["items": ["type": "string", "enum": ["control", "hardware", "xenstore"]]],
+      "iommu": ["enum": ["intremap", "nointremap", "none"]],
+    ],
+    SchemaInferrer.componentName(ThresholdRequestV1.self): ["threshold": ["minimum": 1]],
+    SchemaInferrer.componentName(OcontextRequestV1.self): ["kind": ["enum": ["pirq", "ioport", "iomem", "pcidevice"]]],
+    SchemaInferrer.componentName(DeviceTreeLabelRequestV1.self): ["path": ["minLength": 1, "maxLength": 4095]],
+  ]
+
+  /// `components` with the refinements applied to their properties.
+  static func apply(_ components: [String: Schema]) -> [String: Schema] {
+    var result = components
+    for (component, fields) in byComponent {
+      guard case .object(var properties, let required) = result[component] else { continue }
+      for index in properties.indices {
+        if let extra = fields[properties[index].name] { properties[index].schema = .refined(properties[index].schema, extra) }
+      }
+      result[component] = .object(properties: properties, required: required)
+    }
+    return result
   }
 }
 

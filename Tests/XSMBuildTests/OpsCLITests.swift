@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import XSMCommandLine
+import XSMSepol
 import XSMTestSupport
 
 /// `xsmc ops`, `xsmc docs` and op rules through the command line.
@@ -104,5 +105,19 @@ struct CatalogOptionTests {
     #expect(none.directory() == nil, "the working directory's policy/ops is not read")
     let (catalog, diagnostics) = none.load()
     #expect(diagnostics.isEmpty && catalog?.op(named: "domctl.pause") != nil, "the built-in catalog")
+  }
+
+  /// A binary named by --policy is read in the child process first (PolicyReadGuard):
+  /// a class count corrupted past its entries is refused with the field and offset.
+  @Test func opsPolicyBinaryIsGuarded() async throws {
+    let dir = try TestEnvironment.temporaryDirectory("xsmc-ops-guard")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var binary = try await TestPolicies.projectBinary()
+    binary[try BinaryPolicyLayout.check(binary).symbolTableOffsets[1] + 1] ^= 0x01  // the classes table's value count
+    try Data(binary).write(to: URL(fileURLWithPath: dir + "/bad.bin"))
+    let result = await xsmc(["ops", "--policy", dir + "/bad.bin"])
+    #expect(result.status == 2)
+    #expect(result.err.contains("sepol.policy-read-failed"), "\(result.err)")
+    #expect(result.err.contains("the classes table's value count"), "\(result.err)")
   }
 }

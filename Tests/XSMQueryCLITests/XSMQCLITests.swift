@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import XSMCommandLine
+import XSMEngine
 import XSMQueryCLI
 import XSMTestSupport
 
@@ -101,6 +102,26 @@ struct XSMQCLITests {
     let typo = await xsmq(["identity", "--system", dir + "/typo.toml"])
     #expect(typo.status == 2)
     #expect(typo.err.contains("typo.toml:1:1"))
+  }
+
+  /// Xen's validate_classes refuses a policy whose permission bits are not its
+  /// own; xsmq still answers for the policy as it is, and warns.
+  @Test func policyXenRefusesIsWarned() async throws {
+    let dir = NSTemporaryDirectory() + "xsmq-cli-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var binary = EmbeddedDefaults.policyBinary
+    let name = Array("settime".utf8)
+    let at = try #require((0...(binary.count - name.count)).first { Array(binary[$0..<$0 + name.count]) == name })
+    binary.replaceSubrange(at..<at + name.count, with: Array("setxime".utf8))
+    try Data(binary).write(to: URL(fileURLWithPath: dir + "/renamed.bin"))
+    let system = try String(contentsOfFile: TestEnvironment.path("examples/systems/default.toml"), encoding: .utf8)
+      .replacingOccurrences(of: "policy = \"embedded\"", with: "policy = \"renamed.bin\"")
+    try system.write(toFile: dir + "/system.toml", atomically: true, encoding: .utf8)
+    let r = await xsmq(["can", "dom0", "domctl.pause", "dom4", "--system", dir + "/system.toml"])
+    #expect(r.status != 2, "\(r.err)")
+    #expect(r.err.contains("system.xen-refuses-policy"), "\(r.err)")
+    #expect(r.err.contains("permission bit 18 of class `domain` is `setxime`, but Xen expects `settime`"), "\(r.err)")
   }
 
   /// An op without a domain argument is one question per caller: counted out of the 12 callers, its

@@ -33,6 +33,8 @@ extension DiagnosticID {
     public let fileReadFailed = DiagnosticID("sepol.file-read-failed", "a binary policy file cannot be read")
     public let policyReadFailed = DiagnosticID(
       "sepol.policy-read-failed", "the bytes are not a binary policy libsepol can read")
+    public let policyReadBudget = DiagnosticID(
+      "sepol.policy-read-budget", "reading a binary policy ran out of its time or memory budget, or its reader crashed")
     public let invalidContext = DiagnosticID("sepol.invalid-context", "a security context the policy does not accept")
     public let unknownClass = DiagnosticID("sepol.unknown-class", "a class the policy does not declare")
     public let unknownPermission = DiagnosticID(

@@ -53,6 +53,9 @@ extension DiagnosticID {
       "system.unknown-context", "a domain context naming a user, role or type the policy lacks (did-you-mean)")
     public let invalidContext = DiagnosticID(
       "system.invalid-context", "a domain context whose user may not have the role, or the role the type")
+    public let xenRefusesPolicy = DiagnosticID(
+      "system.xen-refuses-policy",
+      "(warning) the policy's classes or permission bits are not any Xen release's: Xen's validate_classes refuses it")
     public let targetRefused = DiagnosticID(
       "system.target-refused", "(warning) the policy would refuse to make a domain the device model of its target")
   }

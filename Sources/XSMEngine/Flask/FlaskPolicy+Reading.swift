@@ -1,4 +1,6 @@
 import Synchronization
+import XSMDiagnostics
+import XSMSepol
 
 extension FlaskPolicy {
   /// Policies read recently, most recent first, with the bytes they were
@@ -12,11 +14,26 @@ extension FlaskPolicy {
   /// How many readings `recent` keeps.
   private static let recentLimit = 4
 
-  /// The engine for `binary`: the reading of the same bytes made before, or a new one.
+  /// The id of the error for bytes whose reading ran out of its budget.
+  public static let budgetID = "flask.policy-read-budget"
+
+  /// The engine for `binary`: the reading of the same bytes made before, or a
+  /// new one. New bytes are read in a child process first, within `budget`
+  /// (``PolicyReadGuard``), so no input can hang or exhaust the caller.
   ///
-  /// - Throws: ``FlaskPolicyError`` `flask.policy-read-failed`, as ``init(binary:)``.
-  public static func reading(_ binary: [UInt8]) async throws(FlaskPolicyError) -> FlaskPolicy {
+  /// - Throws: ``FlaskPolicyError`` `flask.policy-read-failed`, as
+  ///   ``init(binary:)``; `flask.policy-read-budget` when the reading ran out
+  ///   of time or memory.
+  public static func reading(_ binary: [UInt8], budget: PolicyReadBudget = .init()) async throws(FlaskPolicyError)
+    -> FlaskPolicy
+  {
     if let known = recent.withLock({ list in list.first { $0.binary == binary }?.policy }) { return known }
+    do {
+      try await PolicyReadGuard.check(binary, budget: budget)
+    } catch {
+      let id = error.id == .sepol.policyReadBudget ? budgetID : "flask.policy-read-failed"
+      throw FlaskPolicyError(id: id, message: error.message)
+    }
     let policy = try await FlaskPolicy(binary: binary)
     recent.withLock { list in
       list.removeAll { $0.binary == binary }

@@ -161,6 +161,29 @@ public enum SystemFile {
   }
 
   /// N for a string `domN` (digits only), else nil.
+  /// The longest domain name, in bytes of UTF-8.
+  public static let maximumNameLength = 255
+
+  /// Why `name` cannot name domain `domid`, with help; nil when it can. A name
+  /// is not empty, has no white space or control characters (queries take it
+  /// on the command line), is at most ``maximumNameLength`` bytes, and is not
+  /// `domN` for another domid (queries read `domN` as domid N).
+  public static func nameProblem(_ name: String, domid: Int?) -> (message: String, help: String)? {
+    let help = "queries name domains on the command line; use letters, digits, `-`, `_` and `.`"
+    if name.isEmpty { return ("a domain name cannot be empty", help) }
+    if name.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
+      return ("the domain name `\(name.debugDescription.dropFirst().dropLast())` contains white space or a control character", help)
+    }
+    if name.utf8.count > maximumNameLength {
+      return ("the domain name is \(name.utf8.count) bytes long; at most \(maximumNameLength) are allowed", help)
+    }
+    if let n = domidOfDomN(name), let domid, n != domid {
+      return ("the name `\(name)` reads as domain \(n), but this domain is domid \(domid)",
+        "queries take `domN` as domid N; name it `dom\(domid)` or something not of the form `domN`")
+    }
+    return nil
+  }
+
   public static func domidOfDomN(_ s: String) -> Int? {
     guard s.hasPrefix("dom") else { return nil }
     let digits = s.dropFirst(3)
@@ -422,15 +445,8 @@ private struct SystemDecoder: TOMLDocumentDecoder {
     var name: String?
     if let v = t["name"] {
       if let s = v.stringValue {
-        if s.isEmpty || s.contains(where: { $0.isWhitespace || $0.isNewline }) {
-          report(
-            .system.badName, s.isEmpty ? "a domain name cannot be empty" : "the domain name `\(s)` contains white space",
-            v.span, help: "queries name domains on the command line; use letters, digits, `-`, `_` and `.`")
-          ok = false
-        } else if let n = SystemFile.domidOfDomN(s), let domid, n != domid {
-          report(
-            .system.badName, "the name `\(s)` reads as domain \(n), but this domain is domid \(domid)", v.span,
-            help: "queries take `domN` as domid N; name it `dom\(domid)` or something not of the form `domN`")
+        if let problem = SystemFile.nameProblem(s, domid: domid) {
+          report(.system.badName, problem.message, v.span, help: problem.help)
           ok = false
         } else {
           name = s

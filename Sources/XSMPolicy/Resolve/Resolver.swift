@@ -766,32 +766,25 @@ public struct Resolver {
     let refuse = "\(release) will refuse to load this policy"
     let classOrderHelp = "\(release) needs its \(release.classes.count) classes first, in order: "
       + release.classes.map(\.name).joined(separator: " ")
-    for (index, expected) in release.classes.enumerated() {
-      guard index < model.classOrder.count else {
-        warning(.check.xenAbi, "\(release) expects class \(index + 1) to be `\(expected.name)`, but this policy has only \(model.classOrder.count) classes; \(refuse)\(context)",
+    for mismatch in release.classMismatches(classOrder: model.classOrder, permissions: model.permissions(of:)) {
+      switch mismatch {
+      case .missingClass(let number, let expected, let count):
+        warning(.check.xenAbi, "\(release) expects class \(number) to be `\(expected)`, but this policy has only \(count) classes; \(refuse)\(context)",
           at: anchor,
           help: classOrderHelp)
-        break
-      }
-      let actual = model.classOrder[index]
-      guard let symbol = model.classes[actual] else { continue }
-      if actual != expected.name {
-        warning(.check.xenAbi, "\(release) expects class \(index + 1) to be `\(expected.name)`, but this policy's class \(index + 1) is `\(actual)`; \(refuse)\(context)",
-          at: symbol.span, label: "\(release) has `\(expected.name)` here",
+      case .wrongClass(let number, let expected, let actual):
+        warning(.check.xenAbi, "\(release) expects class \(number) to be `\(expected)`, but this policy's class \(number) is `\(actual)`; \(refuse)\(context)",
+          at: model.classes[actual]?.span ?? anchor, label: "\(release) has `\(expected)` here",
           help: classOrderHelp)
-        break
-      }
-      let permissions = model.permissions(of: actual)
-      for (bit, permission) in expected.permissions.enumerated() where bit >= permissions.count || permissions[bit] != permission {
-        let found = bit < permissions.count
-          ? "has `\(permissions[bit])` there"
-          : (permissions.isEmpty ? "has no permissions" : "ends after bit \(permissions.count - 1) (`\(permissions[permissions.count - 1])`)")
-        let history = XenABIHistory.fate(of: permissions.indices.contains(bit) ? permissions[bit] : "", in: actual)
+      case .wrongPermission(let actual, let bit, let permission, let ours):
+        let permissions = model.permissions(of: actual)
+        let found = ours.map { "has `\($0)` there" }
+          ?? (permissions.isEmpty ? "has no permissions" : "ends after bit \(permissions.count - 1) (`\(permissions[permissions.count - 1])`)")
+        let history = XenABIHistory.fate(of: ours ?? "", in: actual)
           .map { " (`\($0.permission)` was \($0.kind == .renamed ? "renamed `\($0.newName ?? "")`" : "removed") in Xen \($0.release))" } ?? ""
         warning(.check.xenAbi, "\(release) expects permission bit \(bit) of class `\(actual)` to be `\(permission)`; this policy's `\(actual)` \(found)\(history); \(refuse)\(context)",
-          at: symbol.span, label: "class `\(actual)`",
+          at: model.classes[actual]?.span ?? anchor, label: "class `\(actual)`",
           help: portHint(for: release))
-        break
       }
     }
     for (index, expected) in release.initialSIDs.enumerated() where index < model.sidOrder.count && model.sidOrder[index] != expected {

@@ -34,6 +34,73 @@ public struct XenRelease: Sendable, Hashable, CustomStringConvertible {
   }
 }
 
+/// A difference between a policy's classes and a release's that makes Xen
+/// refuse the policy (`validate_classes`, xen/xsm/flask/ss/services.c):
+/// Xen's class i must be the policy's class i, and each of Xen's permissions
+/// must sit at the same bit of that class. Extra classes and permissions are
+/// fine.
+public enum XenClassMismatch: Sendable, Hashable, CustomStringConvertible {
+  /// The policy has only `classCount` classes; Xen's class `number` is `expected`.
+  case missingClass(number: Int, expected: String, classCount: Int)
+  /// The policy's class `number` is `found`, Xen's is `expected`.
+  case wrongClass(number: Int, expected: String, found: String)
+  /// Xen's permission bit `bit` of `className` is `expected`; the policy has
+  /// `found` there, or nil when its class ends before that bit.
+  case wrongPermission(className: String, bit: Int, expected: String, found: String?)
+
+  /// Whether this is about a class rather than a permission (Xen checks every class first).
+  public var isClass: Bool {
+    if case .wrongPermission = self { return false }
+    return true
+  }
+
+  /// `class 3 is `hvm` but Xen expects `resource``, in Xen's terms.
+  public var description: String {
+    switch self {
+    case .missingClass(let number, let expected, let count):
+      "class \(number) `\(expected)` is not defined in the policy (it has \(count) classes)"
+    case .wrongClass(let number, let expected, let found):
+      "class \(number) is `\(found)`, but Xen expects `\(expected)`"
+    case .wrongPermission(let cls, let bit, let expected, let found):
+      "permission bit \(bit) of class `\(cls)` is " + (found.map { "`\($0)`" } ?? "not defined")
+        + ", but Xen expects `\(expected)`"
+    }
+  }
+}
+
+extension XenRelease {
+  /// What `validate_classes` would find in a policy with classes
+  /// `classOrder` (class 1 first) and `permissions` (in bit order): the
+  /// first wrong or missing class ends the list, and each class contributes
+  /// its first wrong permission. Empty when this release loads the policy.
+  public func classMismatches(classOrder: [String], permissions: (String) -> [String]) -> [XenClassMismatch] {
+    var found: [XenClassMismatch] = []
+    for (index, expected) in classes.enumerated() {
+      guard index < classOrder.count else {
+        found.append(.missingClass(number: index + 1, expected: expected.name, classCount: classOrder.count))
+        break
+      }
+      let actual = classOrder[index]
+      guard actual == expected.name else {
+        found.append(.wrongClass(number: index + 1, expected: expected.name, found: actual))
+        break
+      }
+      let ours = permissions(actual)
+      if let bit = expected.permissions.indices.first(where: { $0 >= ours.count || ours[$0] != expected.permissions[$0] }) {
+        found.append(.wrongPermission(className: actual, bit: bit, expected: expected.permissions[bit],
+          found: bit < ours.count ? ours[bit] : nil))
+      }
+    }
+    return found
+  }
+
+  /// The difference Xen reports first (it checks every class before any permission), nil when it loads the policy.
+  public func refusal(classOrder: [String], permissions: (String) -> [String]) -> XenClassMismatch? {
+    let all = classMismatches(classOrder: classOrder, permissions: permissions)
+    return all.first(where: \.isClass) ?? all.first
+  }
+}
+
 /// One change between two consecutive releases, with the Xen commit that made it.
 public struct XenABIChange: Sendable, Hashable {
   public enum Kind: String, Sendable, Codable, CaseIterable {
