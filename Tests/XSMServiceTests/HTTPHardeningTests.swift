@@ -108,9 +108,10 @@ struct HTTPHardeningTests {
   @Test("over a real socket: a bad chunk size is 400, HTTP/1.0 is closed after the reply, stalled clients are dropped")
   func realSocket() async throws {
     let timeouts = ConnectionTimeouts(requestHead: .seconds(1), requestBody: .seconds(1), idle: .seconds(1))
-    let configuration = ServerConfiguration(port: 0, maxConcurrentRequests: 1, timeouts: timeouts)
+    let configuration = ServerConfiguration(
+      port: 0, maxConcurrentRequests: 1, authentication: .callerHeader, timeouts: timeouts)
     let (addresses, announce) = AsyncStream.makeStream(of: String.self)
-    let app = makeApplication(service: try await HTTPFixture.service(), configuration: configuration) { address in
+    let app = try makeApplication(service: try await HTTPFixture.service(), configuration: configuration) { address in
       announce.yield(address)
     }
     let server = Task { try await app.runService() }

@@ -55,11 +55,11 @@ struct PolicyLoadTests {
     let service = try await defaultService()
     let dom0 = Caller("dom0")
     for name in ["", "two words", "tab\there", "dom1", String(repeating: "x", count: 256)] {
-      expectError(422, "domain.bad-name") { () throws(ServiceError) in
-        _ = try service.addDomain(AddDomainRequestV1(domid: 101, name: name, context: "user_1:vm_r:domU_t"), caller: dom0)
+      await expectError(422, "domain.bad-name") { () throws(ServiceError) in
+        _ = try await service.addDomain(AddDomainRequestV1(domid: 101, name: name, context: "user_1:vm_r:domU_t"), caller: dom0)
       }
     }
-    let added = try service.addDomain(AddDomainRequestV1(domid: 101, name: "dom101", context: "user_1:vm_r:domU_t"), caller: dom0)
+    let added = try await service.addDomain(AddDomainRequestV1(domid: 101, name: "dom101", context: "user_1:vm_r:domU_t"), caller: dom0)
     #expect(added.name == "dom101")
   }
 }
