@@ -16,6 +16,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
   ],
   targets: [
     // MARK: libsepol
@@ -64,12 +65,14 @@ let package = Package(
         // xsmq explain --server: avc lines explained on the service's host (XSMAudit never depends on the service).
         "XSMAudit",
         .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ], swiftSettings: strict),
     .target(
       name: "XSMServiceHTTP",
       dependencies: [
         "XSMService", "XSMProtocol", "XSMAudit",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ], swiftSettings: strict),
 
     // MARK: Executables
@@ -107,6 +110,10 @@ let package = Package(
     .executableTarget(
       name: "xsmd", dependencies: ["XSMServerCLI", "XSMCommandLine"],
       swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]),
+    // The floor Benchmarks/service.sh measures xsmd against: a bare Hummingbird route with a fixed reply.
+    .executableTarget(
+      name: "xsmd-baseline", dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+      path: "Benchmarks/baseline", swiftSettings: strict),
     .executableTarget(
       name: "xsmbench",
       dependencies: ["XSMEngine", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMCatalog"],

@@ -52,6 +52,11 @@ public struct XSMD: AsyncParsableCommand {
   @Option(name: .long, help: "Requests per second; more get 429.")
   var rate: Int = ServerConfiguration().maxRequestsPerSecond
 
+  @Option(name: .customLong("avc-log"), help: ArgumentHelp(
+    "Append each denial /v1/can decides to FILE as Xen's avc line (`xsmq explain FILE` reads it).",
+    valueName: "file"))
+  var avcLog: String?
+
   @Flag(name: .long, help: "Print the OpenAPI document (docs/openapi.json) on stdout and exit.")
   var openapi = false
 
@@ -89,6 +94,15 @@ public struct XSMD: AsyncParsableCommand {
       throw ExitCode(2)
     }
 
+    if let avcLog {
+      do {
+        service.writeDenials(to: try AVCLogFile(path: avcLog))
+      } catch {
+        service.close()
+        printError("xsmd: error: cannot open the avc log `\(avcLog)` for appending: \(error.localizedDescription)")
+        throw ExitCode(2)
+      }
+    }
     let configuration = ServerConfiguration(
       host: host, port: port, unixSocket: socketPath, maxConcurrentRequests: maxConcurrent,
       maxRequestsPerSecond: rate)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import XSMEngine
+import XSMProtocol
 
 /// Everything xsmd keeps across restarts.
 struct SavedState {
@@ -137,12 +138,41 @@ final class StateStore: Sendable {
   func decisionCount() -> Int {
     (try? queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decisions") ?? 0 }) ?? 0
   }
+
+  /// One page of the decision log, oldest first.
+  func decisions(_ q: DecisionQueryV1) throws -> [DecisionLog.Entry] {
+    let filters: [(String, (any DatabaseValueConvertible)?)] = [
+      ("caller = ?", q.caller), ("op = ?", q.op), ("verdict = ?", q.verdict?.rawValue), ("time >= ?", q.since),
+      ("time < ?", q.until),
+    ]
+    var clauses = ["id > ?"]
+    var values: [(any DatabaseValueConvertible)?] = [q.after]
+    for case let (clause, value?) in filters {
+      clauses.append(clause)
+      values.append(value)
+    }
+    values.append(q.limit)
+    let arguments = StatementArguments(values)
+    let sql = "SELECT * FROM decisions WHERE " + clauses.joined(separator: " AND ") + " ORDER BY id LIMIT ?"
+    return try queue.read { db in
+      try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        DecisionLog.Entry(id: row["id"], time: row["time"], caller: row["caller"], op: row["op"], target: row["target"],
+          module: row["module"], verdict: row["verdict"], sequence: UInt64(bitPattern: row["sequence"] as Int64))
+      }
+    }
+  }
 }
 
 /// The decision log: `can` answers are buffered in memory and written to
-/// the state file in batches, so logging does not cost a transaction per request.
+/// the state file in batches by a writer of their own, so logging costs a
+/// request neither a transaction nor a wait for one. Up to `batch - 1`
+/// answers are only in memory at a time: a crash (kill -9) loses them; a
+/// graceful stop writes them (`flush`). Without a state file the log keeps
+/// the last `memoryRetention` entries in memory.
 final class DecisionLog: Sendable {
   struct Entry: Sendable {
+    /// Assigned by the state file when written there; by the log when it lives in memory.
+    var id: Int64 = 0
     var time: Double
     var caller: String
     var op: String
@@ -155,7 +185,12 @@ final class DecisionLog: Sendable {
   let store: StateStore?
   let buffer = Mutex<[Entry]>([])
   let logged = Atomic<Int>(0)
+  /// Writes batches in the order they filled, off the requests' threads.
+  let writer = DispatchQueue(label: "xsmd.decision-log")
+  /// The log itself when there is no state file: the newest entries, and the next id.
+  let memory = Mutex<(entries: [Entry], nextID: Int64)>(([], 1))
   static let batch = 256
+  static let memoryRetention = 10_000
 
   init(store: StateStore?) { self.store = store }
 
@@ -170,20 +205,49 @@ final class DecisionLog: Sendable {
       defer { b.removeAll(keepingCapacity: true) }
       return b
     }
-    if let full { write(full) }
+    if let full { writer.async { self.write(full) } }
   }
 
-  /// Writes what is buffered (at shutdown and in tests).
+  /// Writes what is buffered and waits for the writer (at shutdown, before a read, in tests).
   func flush() {
-    let pending = buffer.withLock { b -> [Entry] in
-      defer { b.removeAll() }
-      return b
+    writer.sync {
+      let pending = buffer.withLock { b -> [Entry] in
+        defer { b.removeAll(keepingCapacity: true) }
+        return b
+      }
+      if !pending.isEmpty { write(pending) }
     }
-    if !pending.isEmpty { write(pending) }
+  }
+
+  /// One page of the log (everything recorded so far, buffered entries included).
+  func page(_ q: DecisionQueryV1) throws -> [Entry] {
+    flush()
+    if let store { return try store.decisions(q) }
+    return memory.withLock { m in
+      var found: [Entry] = []
+      for e in m.entries where e.id > q.after {
+        if let caller = q.caller, e.caller != caller { continue }
+        if let op = q.op, e.op != op { continue }
+        if let verdict = q.verdict, e.verdict != verdict.rawValue { continue }
+        if let since = q.since, e.time < since { continue }
+        if let until = q.until, e.time >= until { continue }
+        found.append(e)
+        if found.count == q.limit { break }
+      }
+      return found
+    }
   }
 
   private func write(_ entries: [Entry]) {
     guard let store else {
+      memory.withLock { m in
+        for var e in entries {
+          e.id = m.nextID
+          m.nextID += 1
+          m.entries.append(e)
+        }
+        if m.entries.count > Self.memoryRetention { m.entries.removeFirst(m.entries.count - Self.memoryRetention) }
+      }
       logged.add(entries.count, ordering: .relaxed)
       return
     }
