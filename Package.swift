@@ -20,6 +20,7 @@ let package = Package(
     // xsmd's connection deadlines sit in NIO's HTTP/1 pipeline (Hummingbird depends on both already).
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
   ],
   targets: [
     // MARK: libsepol
@@ -70,6 +71,7 @@ let package = Package(
         // xsmq explain --server: avc lines explained on the service's host (XSMAudit never depends on the service).
         "XSMAudit", "XSMPolicy",
         .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ], swiftSettings: strict),
     .target(
       name: "XSMServiceHTTP",
@@ -81,6 +83,7 @@ let package = Package(
         .product(name: "HummingbirdTLS", package: "hummingbird"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ], swiftSettings: strict),
 
     // MARK: Executables
@@ -124,6 +127,10 @@ let package = Package(
       swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]),
     // The child process that reads an untrusted binary policy under a time and memory budget (PolicyReadGuard).
     .executableTarget(name: "xsm-policy-check", dependencies: ["XSMSepol"], swiftSettings: strict),
+    // The floor Benchmarks/service.sh measures xsmd against: a bare Hummingbird route with a fixed reply.
+    .executableTarget(
+      name: "xsmd-baseline", dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+      path: "Benchmarks/baseline", swiftSettings: strict),
     .executableTarget(
       name: "xsmbench",
       dependencies: ["XSMEngine", "XSMSepol", "XSMBuild", "XSMPolicy", "XSMPolicyGen", "XSMCatalog"],

@@ -278,7 +278,7 @@ public struct Op: Sendable, Codable, Identifiable {
 
   public var id: String { name }
   /// `domctl` for `domctl.pausedomain`.
-  public var family: String { String(name.split(separator: ".").first ?? Substring(name)) }
+  public var family: String { String(name[..<(name.firstIndex(of: ".") ?? name.endIndex)]) }
   /// Every permission the checks name, `use_*` expanded.
   public var permissions: Set<Permission> {
     Set(checks.flatMap { check in check.concretePermissions.map { Permission(check.securityClass, $0) } })

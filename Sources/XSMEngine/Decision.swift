@@ -70,6 +70,9 @@ public struct Decision: Sendable, Codable, Hashable {
   /// The parties named by the step that refused (a dummy step, a check, a
   /// gate), which decides how the refusal reaches the caller; not encoded.
   public var refusedBy: Set<String> = []
+  /// The flask checks the policy refused (enforcing or not) and audits, as
+  /// Xen's avc_audit reports them; filled when the trace is; not encoded.
+  public var denials: [FlaskDenial] = []
 
   enum CodingKeys: String, CodingKey {
     case module, verdict, error, trace, wouldDeny, returned, delivery
@@ -152,5 +155,36 @@ public enum VCPUArgument: Sendable, Hashable, Codable, CustomStringConvertible {
     case .current: "current"
     case .number(let n): "\(n)"
     }
+  }
+}
+
+/// A flask check the policy refused, with what xen/xsm/flask/avc.c
+/// avc_audit prints about it: the class, the refused permissions it audits
+/// (not those a `dontaudit` rule silences) in the class's bit order, the
+/// subject and object SIDs, and the domains or device the hook names.
+public struct FlaskDenial: Sendable, Hashable {
+  public var securityClass: String
+  public var permissions: [String]
+  public var ssid: UInt32
+  public var tsid: UInt32
+  /// The subject's domain when the check's subject is a domain.
+  public var sourceDomid: Int?
+  /// The object's domain when the check's object is a domain (hooks.c
+  /// domain_has_perm passes both as the audit data's sdom and tdom).
+  public var targetDomid: Int?
+  /// The label endpoint of a device check (`pci_label`, `irq_label`,
+  /// `iomem_label`, `ioport_label`, `dt_label`), or of a channel or new label.
+  public var device: String?
+
+  public init(securityClass: String, permissions: [String], ssid: UInt32, tsid: UInt32, sourceDomid: Int?,
+    targetDomid: Int?, device: String?)
+  {
+    self.securityClass = securityClass
+    self.permissions = permissions
+    self.ssid = ssid
+    self.tsid = tsid
+    self.sourceDomid = sourceDomid
+    self.targetDomid = targetDomid
+    self.device = device
   }
 }

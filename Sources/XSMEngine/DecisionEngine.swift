@@ -459,6 +459,7 @@ public struct DecisionEngine: Sendable {
     var wouldDeny: [String] = []
     var denied = false
     var refusedBy: Set<String> = []
+    var denials: [FlaskDenial] = []
     // The note on a missing source map is given once, at the first check.
     var cited = false
     if call.explain {
@@ -496,6 +497,17 @@ public struct DecisionEngine: Sendable {
         }
         continue
       }
+      // The permissions of this check the policy refuses and audits, for Xen's avc line.
+      var audited: [(bit: Int, name: String)] = []
+      defer {
+        if !audited.isEmpty {
+          denials.append(FlaskDenial(securityClass: check.securityClass,
+            permissions: audited.sorted { $0.bit < $1.bit }.map(\.name), ssid: subject, tsid: object,
+            sourceDomid: check.subject.kind == .domain ? domain(check.subject, call)?.domid : nil,
+            targetDomid: check.object.kind == .domain ? domain(check.object, call)?.domid : nil,
+            device: check.object.kind == .label ? check.object.name : nil))
+        }
+      }
       for name in check.permissions {
         let concrete = name == "use_*" ? Self.usePermission(call.target.iommu) : name
         let text = "\(check.securityClass):\(concrete)"
@@ -523,6 +535,7 @@ public struct DecisionEngine: Sendable {
             permissionBit: bit)
           let why = constraints.isEmpty ? ["no allow rule grants it"] : constraints.map { "removed by \($0)" }
           let permissive = !enforcing || decision.permissive
+          if decision.auditDeny & (1 << UInt32(bit)) != 0 { audited.append((bit, concrete)) }
           if permissive {
             wouldDeny.append("\(text) \(subjectText) -> \(objectText)")
           } else {
@@ -539,6 +552,7 @@ public struct DecisionEngine: Sendable {
     var decision = Decision(module: .flask, verdict: denied ? .denied : .allowed, error: denied ? "-EACCES" : nil,
       trace: trace, wouldDeny: wouldDeny)
     decision.refusedBy = refusedBy
+    decision.denials = denials
     return decision
   }
 

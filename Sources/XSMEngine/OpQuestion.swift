@@ -121,6 +121,55 @@ public struct OpQuestion: Sendable {
     return question
   }
 
+  /// The arguments `xsmq can` takes as options of their own rather than
+  /// `--arg NAME=VALUE` (and `/v1/can` as fields of the same names): the
+  /// op's second domain and the device it names.
+  public struct Options: Sendable, Hashable {
+    /// The op's second domain argument (`--object`).
+    public var object: String?
+    public var irq: UInt32?
+    /// `SEG:BUS:DEV.FN` or a 32-bit SBDF number.
+    public var pci: String?
+    public var iomem: String?
+    public var ioport: String?
+    /// A device-tree path.
+    public var dt: String?
+
+    public init(object: String? = nil, irq: UInt32? = nil, pci: String? = nil, iomem: String? = nil,
+      ioport: String? = nil, dt: String? = nil)
+    {
+      self.object = object
+      self.irq = irq
+      self.pci = pci
+      self.iomem = iomem
+      self.ioport = ioport
+      self.dt = dt
+    }
+
+    /// The options as (name, value) pairs of `op`'s arguments, for `bind`
+    /// after the `--arg` pairs; an option the op has no argument for is refused.
+    public func pairs(for op: Op) throws(OpArgumentError) -> [(String, String)] {
+      var pairs: [(String, String)] = []
+      if let object {
+        guard let second = op.domainArguments.dropFirst().first else {
+          throw OpArgumentError(message: "`\(op.name)` takes no second domain, so no object (--object)", op: op)
+        }
+        pairs.append((second.name, object))
+      }
+      let devices: [(OpArgument.Kind, String?)] = [
+        (.irq, irq.map(String.init)), (.pci, pci), (.iomem, iomem), (.ioport, ioport), (.dt, dt),
+      ]
+      for case let (kind, value?) in devices {
+        guard let argument = op.arguments.first(where: { $0.kind == kind }) else {
+          let name = kind.rawValue
+          throw OpArgumentError(message: "`\(op.name)` takes no \(name) argument, so no \(name) (--\(name))", op: op)
+        }
+        pairs.append((argument.name, value))
+      }
+      return pairs
+    }
+  }
+
   /// `NAME=VALUE` texts (`xsmq can --arg`, `/v1/can`'s `arguments`) as pairs for `bind`.
   public static func namedArguments(_ texts: [String], for op: Op) throws(OpArgumentError) -> [(String, String)] {
     var pairs: [(String, String)] = []

@@ -154,8 +154,22 @@ public struct CanRequestV1: Codable, Sendable {
   public var arguments: [String]?
   /// Situations of the call (`writable`, `self`), as `xsmq can --situation` takes them.
   public var situations: [String]?
+  /// The op's second domain argument, as `xsmq can --object` takes it.
+  public var object: String?
+  /// The device the op names, as `xsmq can --irq/--pci/--iomem/--ioport/--dt` take it.
+  public var irq: UInt32?
+  /// A PCI device as `SEG:BUS:DEV.FN` or a 32-bit SBDF number.
+  public var pci: String?
+  /// An I/O memory frame number (`0x` for hex).
+  public var iomem: String?
+  /// An I/O port (`0x` for hex).
+  public var ioport: String?
+  /// A device-tree path.
+  public var dt: String?
   public init(caller: String? = nil, op: String, target: String? = nil, module: ModuleV1? = nil,
-    allModules: Bool? = nil, why: Bool? = nil, arguments: [String]? = nil, situations: [String]? = nil)
+    allModules: Bool? = nil, why: Bool? = nil, arguments: [String]? = nil, situations: [String]? = nil,
+    object: String? = nil, irq: UInt32? = nil, pci: String? = nil, iomem: String? = nil, ioport: String? = nil,
+    dt: String? = nil)
   {
     self.caller = caller
     self.op = op
@@ -165,6 +179,12 @@ public struct CanRequestV1: Codable, Sendable {
     self.why = why
     self.arguments = arguments
     self.situations = situations
+    self.object = object
+    self.irq = irq
+    self.pci = pci
+    self.iomem = iomem
+    self.ioport = ioport
+    self.dt = dt
   }
 }
 
@@ -202,12 +222,28 @@ public struct BatchRequestV1: Codable, Sendable {
     public var arguments: [String]?
     /// Situations of the call, as `/v1/can` takes them.
     public var situations: [String]?
-    public init(caller: String, op: String, target: String?, arguments: [String]? = nil, situations: [String]? = nil) {
+    /// The second domain and the device, as `/v1/can` takes them.
+    public var object: String?
+    public var irq: UInt32?
+    public var pci: String?
+    public var iomem: String?
+    public var ioport: String?
+    public var dt: String?
+    public init(caller: String, op: String, target: String?, arguments: [String]? = nil, situations: [String]? = nil,
+      object: String? = nil, irq: UInt32? = nil, pci: String? = nil, iomem: String? = nil, ioport: String? = nil,
+      dt: String? = nil)
+    {
       self.caller = caller
       self.op = op
       self.target = target
       self.arguments = arguments
       self.situations = situations
+      self.object = object
+      self.irq = irq
+      self.pci = pci
+      self.iomem = iomem
+      self.ioport = ioport
+      self.dt = dt
     }
   }
   public var module: ModuleV1?
@@ -261,5 +297,74 @@ public struct IdentityV1: Codable, Sendable, Hashable {
     self.booleans = booleans
     self.sequence = sequence
     self.domains = domains
+  }
+}
+
+/// One entry of the decision log: a `/v1/can` question and its verdict.
+public struct DecisionLogEntryV1: Codable, Sendable, Hashable {
+  /// Increases by one per logged decision; the cursor of `GET /v1/decisions` (`after`).
+  public var id: Int64
+  /// Seconds since 1970-01-01 UTC.
+  public var time: Double
+  public var caller: String
+  public var op: String
+  public var target: String
+  public var module: ModuleV1
+  public var verdict: VerdictV1
+  /// The security server's sequence number the decision was made under.
+  public var sequence: UInt64
+
+  public init(id: Int64, time: Double, caller: String, op: String, target: String, module: ModuleV1,
+    verdict: VerdictV1, sequence: UInt64)
+  {
+    self.id = id
+    self.time = time
+    self.caller = caller
+    self.op = op
+    self.target = target
+    self.module = module
+    self.verdict = verdict
+    self.sequence = sequence
+  }
+}
+
+/// `GET /v1/decisions` reply: one page of the decision log, oldest first.
+public struct DecisionPageV1: Codable, Sendable, Hashable {
+  public var decisions: [DecisionLogEntryV1]
+  /// Pass as `after` for the next page; absent when this page is the last one so far.
+  public var next: Int64?
+
+  public init(decisions: [DecisionLogEntryV1], next: Int64?) {
+    self.decisions = decisions
+    self.next = next
+  }
+}
+
+/// Which entries `GET /v1/decisions` returns (its query parameters).
+public struct DecisionQueryV1: Sendable, Hashable {
+  /// Entries with an id above this one (the previous page's `next`); 0 starts at the oldest.
+  public var after: Int64
+  /// At most this many entries (1 to `maximumLimit`).
+  public var limit: Int
+  public var caller: String?
+  public var op: String?
+  public var verdict: VerdictV1?
+  /// Seconds since 1970: entries at or after `since` and before `until`.
+  public var since: Double?
+  public var until: Double?
+
+  public static let defaultLimit = 100
+  public static let maximumLimit = 1000
+
+  public init(after: Int64 = 0, limit: Int = DecisionQueryV1.defaultLimit, caller: String? = nil, op: String? = nil,
+    verdict: VerdictV1? = nil, since: Double? = nil, until: Double? = nil)
+  {
+    self.after = after
+    self.limit = limit
+    self.caller = caller
+    self.op = op
+    self.verdict = verdict
+    self.since = since
+    self.until = until
   }
 }

@@ -11,7 +11,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
   case flaskRelabel, flaskMember, flaskPolicyVersion, flaskGetBool, flaskSetBool, flaskCommitBools, flaskMLS
   case flaskGetAVCThreshold, flaskSetAVCThreshold, flaskAVCHashStats, flaskAVCCacheStats, flaskAddOcontext
   case flaskDelOcontext, flaskGetPeerSID, flaskRelabelDomain, flaskDeviceTreeLabel
-  case xsmIdentity, can, canBatch, matrix, explain, listDomains, addDomain, removeDomain, relabelDomainByContext
+  case xsmIdentity, can, canBatch, decisions, matrix, explain, listDomains, addDomain, removeDomain, relabelDomainByContext
   case issueToken, listTokens, revokeToken
   case health, ready, metrics, openAPI
 
@@ -31,7 +31,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
   public var method: Method {
     switch self {
     case .flaskGetEnforce, .flaskPolicyVersion, .flaskMLS, .flaskGetAVCThreshold, .flaskAVCHashStats,
-      .flaskAVCCacheStats, .xsmIdentity, .listDomains, .listTokens, .health, .ready, .metrics, .openAPI:
+      .flaskAVCCacheStats, .xsmIdentity, .decisions, .listDomains, .listTokens, .health, .ready, .metrics, .openAPI:
       .get
     case .flaskSetEnforce, .flaskSetAVCThreshold: .put
     case .removeDomain, .revokeToken: .delete
@@ -69,6 +69,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
     case .xsmIdentity: "/v1/xsm/identity"
     case .can: "/v1/can"
     case .canBatch: "/v1/can/batch"
+    case .decisions: "/v1/decisions"
     case .matrix: "/v1/matrix"
     case .explain: "/v1/explain"
     case .listDomains, .addDomain: "/v1/domains"

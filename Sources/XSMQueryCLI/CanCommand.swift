@@ -107,7 +107,8 @@ extension XSMQ {
         Console.current.say(encodeJSON(Answer(caller: callerDomain.label, op: operation.name, target: targetLabel,
           arguments: question.boundArguments, module: primary.module, verdict: primary.verdict, decisions: decisions)))
       } else {
-        let shown = question.boundArguments.dropFirst(operation.positionalArgument == nil ? 0 : 1)
+        // The arguments beyond the target (the first bound argument when the op's target is bound).
+        let shown = question.boundArguments.dropFirst(targetDomain == nil ? 0 : 1)
         Console.current.say(Self.render(decisions, caller: callerDomain.label, op: operation.name,
           target: targetLabel + (shown.isEmpty ? "" : " (" + shown.joined(separator: " ") + ")"), why: why,
           sideBySide: allModules))
@@ -115,29 +116,18 @@ extension XSMQ {
       if primary.verdict != .allowed { throw ExitCode(1) }
     }
 
+    /// `--object` and the device options, as `/v1/can` takes them too.
+    var options: OpQuestion.Options {
+      OpQuestion.Options(object: object, irq: irq, pci: pci, iomem: iomem, ioport: ioport, dt: dt)
+    }
+
     /// `--arg`, `--object` and the device options as (name, value) pairs for the op.
     func namedArguments(for op: Op) throws -> [(String, String)] {
-      var pairs: [(String, String)]
       do {
-        pairs = try OpQuestion.namedArguments(arguments, for: op)
+        return try OpQuestion.namedArguments(arguments, for: op) + options.pairs(for: op)
       } catch {
         throw usageError(error.description)
       }
-      if let object {
-        guard let second = op.domainArguments.dropFirst().first else {
-          throw usageError("`\(op.name)` takes no second domain, so no --object\n" + OpArgumentError.usage(of: op))
-        }
-        pairs.append((second.name, object))
-      }
-      let devices: [(OpArgument.Kind, String?)] = [(.irq, irq.map(String.init)), (.pci, pci), (.iomem, iomem), (.ioport, ioport), (.dt, dt)]
-      for (kind, value) in devices {
-        guard let value else { continue }
-        guard let argument = op.arguments.first(where: { $0.kind == kind }) else {
-          throw usageError("`\(op.name)` takes no \(kind.rawValue) argument, so no --\(kind.rawValue)\n" + OpArgumentError.usage(of: op))
-        }
-        pairs.append((argument.name, value))
-      }
-      return pairs
     }
 
     struct Answer: Encodable {
@@ -153,17 +143,11 @@ extension XSMQ {
 
     /// The same question answered by xsmd (POST /v1/can), printed as a local answer is.
     func ask(_ client: ServiceClient) async throws {
-      let local: [(String, Bool)] = [
-        ("--object", object != nil), ("--irq", irq != nil), ("--pci", pci != nil),
-        ("--iomem", iomem != nil), ("--ioport", ioport != nil), ("--dt", dt != nil),
-      ]
-      if let (option, _) = local.first(where: \.1) {
-        throw usageError("\(option) is not supported with --server; give it as --arg NAME=VALUE")
-      }
       let reply = try await client.can(
         CanRequestV1(caller: caller, op: op, target: target, module: module.map(ModuleV1.init),
           allModules: allModules ? true : nil, why: why || allModules || self.host.json ? true : nil,
-          arguments: arguments.isEmpty ? nil : arguments, situations: situation.isEmpty ? nil : situation))
+          arguments: arguments.isEmpty ? nil : arguments, situations: situation.isEmpty ? nil : situation,
+          object: object, irq: irq, pci: pci, iomem: iomem, ioport: ioport, dt: dt))
       let decisions = reply.decisions.map(Decision.init)
       guard !decisions.isEmpty else { throw usageError("xsmd answered `can` without a decision") }
       if self.host.json {
@@ -178,7 +162,10 @@ extension XSMQ {
         Console.current.say(encodeJSON(Answer(caller: reply.caller, op: reply.op, target: reply.target, arguments: reply.arguments,
           module: primaryModule, verdict: Verdict(reply.verdict), decisions: decisions)))
       } else {
-        Console.current.say(Self.render(decisions, caller: reply.caller, op: reply.op, target: reply.target, why: why,
+        // As a local answer shows them (the reply's target is `-` when none is bound).
+        let shown = (reply.arguments ?? []).dropFirst(reply.target == "-" ? 0 : 1)
+        Console.current.say(Self.render(decisions, caller: reply.caller, op: reply.op,
+          target: reply.target + (shown.isEmpty ? "" : " (" + shown.joined(separator: " ") + ")"), why: why,
           sideBySide: allModules))
       }
       if reply.verdict != .allowed { throw ExitCode(1) }

@@ -81,6 +81,10 @@ public struct XSMD: AsyncParsableCommand {
 
   @Option(name: .long, help: "Seconds an idle keep-alive connection stays open.")
   var idleTimeout: Double = ConnectionTimeouts().idle / .seconds(1)
+  @Option(name: .customLong("avc-log"), help: ArgumentHelp(
+    "Append each denial /v1/can decides to FILE as Xen's avc line (`xsmq explain FILE` reads it).",
+    valueName: "file"))
+  var avcLog: String?
 
   @Flag(name: .long, help: "Print the OpenAPI document (docs/openapi.json) on stdout and exit.")
   var openapi = false
@@ -150,6 +154,15 @@ public struct XSMD: AsyncParsableCommand {
     }
 
     let callers = spec.callers.isEmpty ? [0: "dom0"] : spec.callers
+    if let avcLog {
+      do {
+        service.writeDenials(to: try AVCLogFile(path: avcLog))
+      } catch {
+        service.close()
+        printError("xsmd: error: cannot open the avc log `\(avcLog)` for appending: \(error.localizedDescription)")
+        throw ExitCode(2)
+      }
+    }
     let configuration = ServerConfiguration(
       host: host, port: port, unixSocket: socketPath, maxConcurrentRequests: maxConcurrent,
       maxRequestsPerSecond: rate, authentication: trustCallerHeader ? .callerHeader : .credentials(uids: callers),

@@ -1,4 +1,5 @@
 import Foundation
+import Prometheus
 import XSMAudit
 import XSMCatalog
 import XSMEngine
@@ -98,6 +99,14 @@ public final class FlaskService: Sendable {
   public func canBatch(_ r: BatchRequestV1, caller: Caller) throws(ServiceError) -> BatchReplyV1 {
     try core.canBatch(r, caller: caller)
   }
+  /// The batch route's questions with the repeated ones folded (each distinct question is decided once).
+  public func canBatch(_ b: BatchQuestions, caller: Caller) throws(ServiceError) -> BatchReplyV1 {
+    try core.canBatch(b, caller: caller)
+  }
+  /// One page of the decision log (`GET /v1/decisions`).
+  public func decisions(_ query: DecisionQueryV1, caller: Caller) throws(ServiceError) -> DecisionPageV1 {
+    try core.decisions(query, caller: caller)
+  }
   public func matrix(_ r: MatrixRequestV1, caller: Caller) throws(ServiceError) -> MatrixV1 {
     try core.matrix(r, caller: caller)
   }
@@ -157,6 +166,10 @@ public final class FlaskService: Sendable {
 
   /// Numbers for `/metrics`.
   public var gauges: ServiceGauges { core.gauges }
+  /// The Prometheus registry `/metrics` renders; decisions are counted in it by module, op family and verdict.
+  public var metricsRegistry: PrometheusCollectorRegistry { core.metrics.registry }
+  /// From now on, denials decided by `/v1/can` are appended to `file` as Xen's avc lines.
+  public func writeDenials(to file: AVCLogFile) { core.avcLogFile.withLock { $0 = file } }
   /// Stops the decision log's background writer and writes what it still buffers; call before exiting.
   public func close() { core.decisionLog.stop() }
 

@@ -58,3 +58,18 @@ public struct ServiceGauges: Sendable {
     self.decisionsLogged = decisionsLogged
   }
 }
+
+/// A batch of questions with the repeated ones folded: each distinct
+/// question once, and for each query in order the index of its question.
+/// The batch route reads its body into this shape (a query whose bytes were
+/// seen before is not read again); `order` may hold at most 100 000 queries.
+public struct BatchQuestions: Sendable {
+  public var module: ModuleV1?
+  public var distinct: [BatchRequestV1.Query]
+  public var order: [Int32]
+  public init(module: ModuleV1?, distinct: [BatchRequestV1.Query], order: [Int32]) {
+    self.module = module
+    self.distinct = distinct
+    self.order = order
+  }
+}

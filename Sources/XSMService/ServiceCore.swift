@@ -78,6 +78,11 @@ final class ServiceCore: Sendable {
   let decisionLog: DecisionLog
   let tokens: CallerTokens
   let ready = Atomic<Bool>(false)
+  /// Decisions counted by module, op family and verdict (`/metrics`).
+  let metrics: DecisionMetrics
+  /// Where denials are written as Xen's avc lines (`xsmd --avc-log`), when set.
+  var avcLog: AVCLogFile? { avcLogFile.withLock { $0 } }
+  let avcLogFile = Mutex<AVCLogFile?>(nil)
 
   init(catalog: OpCatalog, state: ServiceState, store: StateStore?, tokens: CallerTokens) {
     self.catalog = catalog
@@ -85,6 +90,7 @@ final class ServiceCore: Sendable {
     self.store = store
     self.tokens = tokens
     self.decisionLog = DecisionLog(store: store)
+    self.metrics = DecisionMetrics(catalog: catalog)
   }
 
   var isReady: Bool { ready.load(ordering: .acquiring) }
@@ -613,10 +619,12 @@ final class ServiceCore: Sendable {
 
   func can(_ r: CanRequestV1, caller: Caller) throws(ServiceError) -> CanReplyV1 {
     let op = try resolveOp(r.op)
+    let family = op.family
     let reply = try read { s throws(ServiceError) -> CanReplyV1 in
       _ = try callerDomain(caller, in: s)
       let who = try domain(r.caller ?? caller.domain, in: s)
-      let question = try bind(who, op, target: r.target, arguments: r.arguments ?? [], situations: r.situations ?? [], s)
+      let question = try bind(who, op, target: r.target, arguments: r.arguments ?? [], options: OpQuestion.Options(r),
+        situations: r.situations ?? [], s)
       let engine = DecisionEngine(host: s.host)
       let asked = r.module.map(XSMModule.init) ?? s.host.module
       let modules: [XSMModule] = r.allModules == true ? XSMModule.allCases : [asked]
@@ -626,21 +634,60 @@ final class ServiceCore: Sendable {
           explain: explain)
       }
       let primary = decisions.first { $0.module == asked } ?? decisions[0]
-      return CanReplyV1(caller: who.label, op: op.name, target: question.target?.label ?? "-",
+      for d in decisions { metrics.count(module: d.module, family: family, verdict: d.verdict) }
+      if let flask = decisions.first(where: { $0.module == .flask }), flask.verdict != .allowed || !flask.wouldDeny.isEmpty,
+        let server = s.host.server, let avcLog
+      {
+        let traced = explain ? flask : engine.decide(caller: who, op: op, target: question.target, module: .flask,
+          objects: question.objects, explain: true)
+        avcLog.write(traced.denials.map {
+          AVCRecord(denial: $0, caller: who, objects: question.objects, server: server).line
+        })
+      }
+      let callerLabel = who.label
+      let targetLabel = question.target?.label ?? "-"
+      decisionLog.record(caller: callerLabel, op: op.name, target: targetLabel,
+        module: primary.module.rawValue, verdict: VerdictV1(primary.verdict).rawValue,
+        sequence: s.host.server?.sequence ?? 0)
+      return CanReplyV1(caller: callerLabel, op: op.name, target: targetLabel,
         verdict: VerdictV1(primary.verdict), decisions: decisions.map(DecisionV1.init), sequence: s.host.server?.sequence,
         arguments: question.boundArguments)
     }
-    decisionLog.record(caller: reply.caller, op: reply.op, target: reply.target,
-      module: (r.module ?? .flask).rawValue, verdict: reply.verdict.rawValue, sequence: reply.sequence ?? 0)
     return reply
   }
 
+  /// One page of the decision log. A caller or op filter may be written as
+  /// `can` takes it (`dom3`, an op's alias); the log holds labels and op names.
+  func decisions(_ query: DecisionQueryV1, caller: Caller) throws(ServiceError) -> DecisionPageV1 {
+    var q = query
+    guard (1...DecisionQueryV1.maximumLimit).contains(q.limit) else {
+      throw ServiceError(400, "request.malformed", "`limit` must be 1 to \(DecisionQueryV1.maximumLimit), not \(q.limit)")
+    }
+    try read { s throws(ServiceError) in
+      _ = try callerDomain(caller, in: s)
+      if let name = q.caller, let d = s.host.domain(named: name) { q.caller = d.label }
+    }
+    if let name = q.op, let op = catalog.op(named: name) { q.op = op.name }
+    let entries: [DecisionLog.Entry]
+    do {
+      entries = try decisionLog.page(q)
+    } catch {
+      throw ServiceError(500, "state.read", "cannot read the decision log: \(error)")
+    }
+    let page = entries.map { e in
+      DecisionLogEntryV1(id: e.id, time: e.time, caller: e.caller, op: e.op, target: e.target,
+        module: ModuleV1(rawValue: e.module) ?? .flask, verdict: VerdictV1(rawValue: e.verdict) ?? .invalid,
+        sequence: e.sequence)
+    }
+    return DecisionPageV1(decisions: page, next: page.count == q.limit ? page.last?.id : nil)
+  }
+
   /// A question checked against the op's arguments, as `xsmq can` checks it; a 400 that lists them otherwise.
-  func bind(_ who: HostDomain, _ op: Op, target: String?, arguments: [String], situations: [String], _ s: ServiceState)
-    throws(ServiceError) -> OpQuestion
+  func bind(_ who: HostDomain, _ op: Op, target: String?, arguments: [String], options: OpQuestion.Options,
+    situations: [String], _ s: ServiceState) throws(ServiceError) -> OpQuestion
   {
     do {
-      let pairs = try OpQuestion.namedArguments(arguments, for: op)
+      let pairs = try OpQuestion.namedArguments(arguments, for: op) + options.pairs(for: op)
       return try OpQuestion.bind(caller: who, op: op, target: target, arguments: pairs, flags: situations, on: s.host)
     } catch {
       if let unknown = error.unknownDomain {
@@ -653,16 +700,46 @@ final class ServiceCore: Sendable {
 
   static let maximumBatch = 100_000
 
+  /// The batch route's questions, each distinct one decided once.
   func canBatch(_ r: BatchRequestV1, caller: Caller) throws(ServiceError) -> BatchReplyV1 {
-    guard r.queries.count <= Self.maximumBatch else {
+    // One answer per distinct question: the snapshot cannot change while it is read.
+    struct Key: Hashable {
+      var caller: String
+      var op: String
+      var target: String?
+      var arguments: [String]?
+      var situations: [String]?
+      var options: OpQuestion.Options
+    }
+    var index: [Key: Int32] = [:]
+    var distinct: [BatchRequestV1.Query] = []
+    var order: [Int32] = []
+    order.reserveCapacity(r.queries.count)
+    for q in r.queries {
+      let key = Key(caller: q.caller, op: q.op, target: q.target, arguments: q.arguments, situations: q.situations,
+        options: OpQuestion.Options(q))
+      if let known = index[key] {
+        order.append(known)
+        continue
+      }
+      index[key] = Int32(distinct.count)
+      order.append(Int32(distinct.count))
+      distinct.append(q)
+    }
+    return try canBatch(BatchQuestions(module: r.module, distinct: distinct, order: order), caller: caller)
+  }
+
+  /// Decides each distinct question once and answers every query in order.
+  func canBatch(_ b: BatchQuestions, caller: Caller) throws(ServiceError) -> BatchReplyV1 {
+    guard b.order.count <= Self.maximumBatch else {
       throw ServiceError(413, "batch.too-large", "at most \(Self.maximumBatch) queries per batch")
     }
     var ops: [String: Op] = [:]
-    for q in r.queries where ops[q.op] == nil { ops[q.op] = try resolveOp(q.op) }
+    for q in b.distinct where ops[q.op] == nil { ops[q.op] = try resolveOp(q.op) }
     return try read { s throws(ServiceError) -> BatchReplyV1 in
       _ = try callerDomain(caller, in: s)
       let engine = DecisionEngine(host: s.host)
-      let module = r.module.map(XSMModule.init)
+      let module = b.module.map(XSMModule.init)
       var domains: [String: HostDomain] = [:]
       func lookup(_ name: String) throws(ServiceError) -> HostDomain {
         if let d = domains[name] { return d }
@@ -670,32 +747,33 @@ final class ServiceCore: Sendable {
         domains[name] = d
         return d
       }
-      // One answer per distinct question: the snapshot cannot change while it is read.
-      struct Key: Hashable {
-        var caller: String
-        var op: String
-        var target: String?
-        var arguments: [String]?
-        var situations: [String]?
-      }
-      var answered: [Key: VerdictV1] = [:]
-      var verdicts: [VerdictV1] = []
-      verdicts.reserveCapacity(r.queries.count)
-      for q in r.queries {
-        let key = Key(caller: q.caller, op: q.op, target: q.target, arguments: q.arguments, situations: q.situations)
-        if let known = answered[key] {
-          verdicts.append(known)
-          continue
-        }
+      var answers: [VerdictV1] = []
+      answers.reserveCapacity(b.distinct.count)
+      var families: [String] = []
+      families.reserveCapacity(b.distinct.count)
+      for q in b.distinct {
         let who = try lookup(q.caller)
-        let op: Op
-        if let resolved = ops[q.op] { op = resolved } else { op = try resolveOp(q.op) }
-        let question = try bind(who, op, target: q.target, arguments: q.arguments ?? [], situations: q.situations ?? [], s)
-        let verdict = VerdictV1(engine.verdict(caller: who, op: op, target: question.target, module: module,
-          objects: question.objects))
-        answered[key] = verdict
-        verdicts.append(verdict)
+        let op = ops[q.op]!
+        let question = try bind(who, op, target: q.target, arguments: q.arguments ?? [], options: OpQuestion.Options(q),
+          situations: q.situations ?? [], s)
+        answers.append(VerdictV1(engine.verdict(caller: who, op: op, target: question.target, module: module,
+          objects: question.objects)))
+        families.append(op.family)
       }
+      var asked = [Int](repeating: 0, count: answers.count)
+      var verdicts: [VerdictV1] = []
+      verdicts.reserveCapacity(b.order.count)
+      for j in b.order {
+        asked[Int(j)] += 1
+        verdicts.append(answers[Int(j)])
+      }
+      // Decisions counted once per query, summed per (family, verdict) first.
+      var tally: [DecisionMetrics.Key: Int] = [:]
+      let counted = module ?? s.host.module
+      for (j, n) in asked.enumerated() where n > 0 {
+        tally[DecisionMetrics.Key(module: counted, family: families[j], verdict: Verdict(answers[j])), default: 0] += n
+      }
+      for (key, n) in tally { metrics.count(module: key.module, family: key.family, verdict: key.verdict, by: n) }
       return BatchReplyV1(verdicts: verdicts, sequence: s.host.server?.sequence)
     }
   }

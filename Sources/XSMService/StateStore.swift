@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import XSMEngine
+import XSMProtocol
 
 /// Everything xsmd keeps across restarts.
 struct SavedState {
@@ -283,16 +284,43 @@ final class StateStore: Sendable {
   func decisionCount() -> Int {
     (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decisions") ?? 0 }) ?? 0
   }
+
+  /// One page of the decision log, oldest first.
+  func decisions(_ q: DecisionQueryV1) throws -> [DecisionLog.Entry] {
+    let filters: [(String, (any DatabaseValueConvertible)?)] = [
+      ("caller = ?", q.caller), ("op = ?", q.op), ("verdict = ?", q.verdict?.rawValue), ("time >= ?", q.since),
+      ("time < ?", q.until),
+    ]
+    var clauses = ["id > ?"]
+    var values: [(any DatabaseValueConvertible)?] = [q.after]
+    for case let (clause, value?) in filters {
+      clauses.append(clause)
+      values.append(value)
+    }
+    values.append(q.limit)
+    let arguments = StatementArguments(values)
+    let sql = "SELECT * FROM decisions WHERE " + clauses.joined(separator: " AND ") + " ORDER BY id LIMIT ?"
+    return try queue.read { db in
+      try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        DecisionLog.Entry(id: row["id"], time: row["time"], caller: row["caller"], op: row["op"], target: row["target"],
+          module: row["module"], verdict: row["verdict"], sequence: UInt64(bitPattern: row["sequence"] as Int64))
+      }
+    }
+  }
 }
 
 /// The decision log: `can` answers are buffered in memory and written to
-/// the state file by a background task every `flushInterval` (and at a
-/// graceful stop), so logging costs a request neither a transaction nor a
-/// wait. What a kill -9 loses is at most the last interval's entries; an
-/// append that fails is retried at the next flush (the oldest entries beyond
-/// `retention` are dropped).
+/// the state file by a writer of their own, when 256 have gathered and
+/// otherwise once a second (and at a graceful stop), so logging costs a
+/// request neither a transaction nor a wait for one. A kill -9 loses at most
+/// the entries of the last second; an append that fails is retried at the
+/// next flush (the oldest entries beyond `StateStore.retention` are
+/// dropped). Without a state file the log keeps the last `memoryRetention`
+/// entries in memory.
 final class DecisionLog: Sendable {
   struct Entry: Sendable {
+    /// Assigned by the state file when written there; by the log when it lives in memory.
+    var id: Int64 = 0
     var time: Double
     var caller: String
     var op: String
@@ -305,7 +333,13 @@ final class DecisionLog: Sendable {
   let store: StateStore?
   let buffer = Mutex<[Entry]>([])
   let logged = Atomic<Int>(0)
-  /// How often buffered entries are written.
+  /// Writes batches in the order they filled, off the requests' threads.
+  let writer = DispatchQueue(label: "xsmd.decision-log")
+  /// The log itself when there is no state file: the newest entries, and the next id.
+  let memory = Mutex<(entries: [Entry], nextID: Int64)>(([], 1))
+  static let batch = 256
+  static let memoryRetention = 10_000
+  /// How often buffered entries are written when fewer than a batch gathered.
   static let flushInterval: Duration = .seconds(1)
   private let flusher = Mutex<Task<Void, Never>?>(nil)
 
@@ -316,16 +350,17 @@ final class DecisionLog: Sendable {
   func record(caller: String, op: String, target: String, module: String, verdict: String, sequence: UInt64) {
     let entry = Entry(time: Date().timeIntervalSince1970, caller: caller, op: op, target: target, module: module,
       verdict: verdict, sequence: sequence)
-    guard store != nil else {
-      logged.add(1, ordering: .relaxed)
-      return
+    let full: [Entry]? = buffer.withLock { b in
+      b.append(entry)
+      guard b.count >= Self.batch else { return nil }
+      defer { b.removeAll(keepingCapacity: true) }
+      return b
     }
-    buffer.withLock { $0.append(entry) }
+    if let full { writer.async { self.write(full) } }
   }
 
-  /// Starts the background writer (once).
+  /// Starts the background writer that flushes once an interval (once).
   func startFlushing(every interval: Duration = flushInterval) {
-    guard store != nil else { return }
     flusher.withLock { task in
       guard task == nil else { return }
       task = Task.detached { [weak self] in
@@ -347,20 +382,57 @@ final class DecisionLog: Sendable {
     flush()
   }
 
-  /// Writes what is buffered; on failure the entries go back to the front of the buffer.
+  /// Writes what is buffered and waits for the writer (at shutdown, before a read, in tests).
   func flush() {
-    guard let store else { return }
-    let pending = buffer.withLock { b -> [Entry] in
-      defer { b.removeAll() }
-      return b
+    writer.sync {
+      let pending = buffer.withLock { b -> [Entry] in
+        defer { b.removeAll(keepingCapacity: true) }
+        return b
+      }
+      if !pending.isEmpty { write(pending) }
     }
-    guard !pending.isEmpty else { return }
+  }
+
+  /// One page of the log (everything recorded so far, buffered entries included).
+  func page(_ q: DecisionQueryV1) throws -> [Entry] {
+    flush()
+    if let store { return try store.decisions(q) }
+    return memory.withLock { m in
+      var found: [Entry] = []
+      for e in m.entries where e.id > q.after {
+        if let caller = q.caller, e.caller != caller { continue }
+        if let op = q.op, e.op != op { continue }
+        if let verdict = q.verdict, e.verdict != verdict.rawValue { continue }
+        if let since = q.since, e.time < since { continue }
+        if let until = q.until, e.time >= until { continue }
+        found.append(e)
+        if found.count == q.limit { break }
+      }
+      return found
+    }
+  }
+
+  /// Appends `entries` to the state file (on failure they go back to the
+  /// front of the buffer, for the next flush) or to the in-memory log.
+  private func write(_ entries: [Entry]) {
+    guard let store else {
+      memory.withLock { m in
+        for var e in entries {
+          e.id = m.nextID
+          m.nextID += 1
+          m.entries.append(e)
+        }
+        if m.entries.count > Self.memoryRetention { m.entries.removeFirst(m.entries.count - Self.memoryRetention) }
+      }
+      logged.add(entries.count, ordering: .relaxed)
+      return
+    }
     do {
-      try store.append(pending)
-      logged.add(pending.count, ordering: .relaxed)
+      try store.append(entries)
+      logged.add(entries.count, ordering: .relaxed)
     } catch {
       buffer.withLock { b in
-        b.insert(contentsOf: pending, at: 0)
+        b.insert(contentsOf: entries, at: 0)
         if b.count > StateStore.retention { b.removeFirst(b.count - StateStore.retention) }
       }
     }

@@ -5,19 +5,21 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import Prometheus
 import XSMProtocol
 import XSMService
 
 /// Counters and admission control shared by every request of one server.
 final class ServerState: Sendable {
   let configuration: ServerConfiguration
-  let metrics = RequestMetrics()
+  let metrics: RequestMetrics
   let limiter: RequestLimiter
   let table: RouteTable
   let unlimitedPaths: Set<String>
 
-  init(configuration: ServerConfiguration, table: RouteTable = .shared) {
+  init(configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, table: RouteTable = .shared) {
     self.configuration = configuration
+    self.metrics = RequestMetrics(registry: metrics)
     self.table = table
     limiter = RequestLimiter(
       maxConcurrent: configuration.maxConcurrentRequests, ratePerSecond: configuration.maxRequestsPerSecond)
@@ -28,7 +30,7 @@ final class ServerState: Sendable {
 /// The router of xsmd: one route per operation (see `RouteTable`), behind
 /// admission control, metrics and JSON error replies.
 public func buildRouter(service: FlaskService, configuration: ServerConfiguration) -> Router<XSMRequestContext> {
-  buildRouter(service: service, state: ServerState(configuration: configuration))
+  buildRouter(service: service, state: ServerState(configuration: configuration, metrics: service.metricsRegistry))
 }
 
 func buildRouter(service: FlaskService, state: ServerState) -> Router<XSMRequestContext> {
@@ -130,9 +132,11 @@ enum RouteDispatcher {
         route, request: request, context: context, service: service, configuration: state.configuration)
       let body = try await readBody(route, request: request, configuration: state.configuration)
       var pathParameters: [String: String] = [:]
-      for name in route.pathParameters { pathParameters[name] = context.parameters.get(name) }
+      for name in route.pathParameterNames { pathParameters[name] = context.parameters.get(name) }
       var query: [String: String] = [:]
-      for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+      if !route.query.isEmpty {
+        for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+      }
       let requestSchema: Schema? =
         if case .json(let schema) = route.requestBody { schema } else { nil }
       let input = RouteInput(
@@ -159,7 +163,7 @@ enum RouteDispatcher {
       limit = binaryLimit
       expected = "application/octet-stream"
     }
-    if let contentType = request.headers[.contentType] {
+    if let contentType = request.headers[.contentType], contentType != expected {
       let mediaType = contentType.split(separator: ";").first.map {
         $0.trimmingCharacters(in: .whitespaces).lowercased()
       } ?? ""

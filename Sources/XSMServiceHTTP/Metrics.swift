@@ -1,109 +1,92 @@
 import Foundation
+import Prometheus
 import Synchronization
 import XSMService
 
-/// Request counters and latency histograms, rendered in the Prometheus text
-/// exposition format 0.0.4 together with the service's own gauges.
+/// The HTTP layer's metrics, kept with swift-prometheus in the service's
+/// registry (which also counts decisions by module, op family and verdict):
+/// requests by route, method and status, their latency, and the service's
+/// gauges, read when `/metrics` is scraped. Rendered in the Prometheus text
+/// exposition format 0.0.4.
 final class RequestMetrics: Sendable {
   /// Upper bounds (seconds) of the latency histogram buckets.
   static let bucketBounds: [Double] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
   ]
 
-  struct RequestKey: Hashable, Comparable {
+  struct RequestKey: Hashable {
     var route: String
     var method: String
     var status: Int
-    static func < (a: Self, b: Self) -> Bool {
-      (a.route, a.method, a.status) < (b.route, b.method, b.status)
-    }
-  }
-  struct Histogram {
-    var buckets = [Int](repeating: 0, count: RequestMetrics.bucketBounds.count)
-    var count = 0
-    var sum = 0.0
-  }
-  struct Counters {
-    var requests: [RequestKey: Int] = [:]
-    var durations: [String: Histogram] = [:]
-    var refusedBusy = 0
-    var refusedRateLimited = 0
   }
 
-  private let counters = Mutex(Counters())
+  let registry: PrometheusCollectorRegistry
+  /// Counters and histograms made so far (routes and statuses are few: unknown paths are pooled).
+  private let requests = Mutex<[RequestKey: Counter]>([:])
+  private let durations = Mutex<[String: ValueHistogram]>([:])
+
+  // The service's numbers, set at each scrape.
+  private let inFlight: Gauge
+  private let cacheEntries: Gauge
+  private let sequence: Gauge
+  private let domains: Gauge
+  private let decisionsLogged: Gauge
+  private let cacheHits: Counter
+  private let cacheMisses: Counter
+  /// What the cache counters showed at the last scrape (they only go up by the difference).
+  private let cacheShown = Mutex<(hits: Int, misses: Int)>((0, 0))
+
+  init(registry: PrometheusCollectorRegistry) {
+    self.registry = registry
+    inFlight = registry.makeGauge(descriptor: .xsmd("xsmd_requests_in_flight", "Requests being answered now."))
+    cacheHits = registry.makeCounter(descriptor: .xsmd("xsmd_decision_cache_hits_total", "Access vector cache hits."))
+    cacheMisses = registry.makeCounter(
+      descriptor: .xsmd("xsmd_decision_cache_misses_total", "Access vector cache misses."))
+    cacheEntries = registry.makeGauge(
+      descriptor: .xsmd("xsmd_decision_cache_entries", "Entries in the access vector cache."))
+    sequence = registry.makeGauge(
+      descriptor: .xsmd("xsmd_policy_sequence", "The security server's sequence number (moves on load, commit, enforcing)."))
+    domains = registry.makeGauge(descriptor: .xsmd("xsmd_domains", "Domains on the simulated host."))
+    decisionsLogged = registry.makeGauge(descriptor: .xsmd("xsmd_decisions_logged", "Decisions in the decision log."))
+  }
 
   func record(route: String, method: String, status: Int, seconds: Double) {
-    counters.withLock { c in
-      c.requests[RequestKey(route: route, method: method, status: status), default: 0] += 1
-      var histogram = c.durations[route] ?? Histogram()
-      if let bucket = Self.bucketBounds.firstIndex(where: { seconds <= $0 }) { histogram.buckets[bucket] += 1 }
-      histogram.count += 1
-      histogram.sum += seconds
-      c.durations[route] = histogram
+    let key = RequestKey(route: route, method: method, status: status)
+    let counter = requests.withLock { made in
+      if let known = made[key] { return known }
+      let new = registry.makeCounter(
+        descriptor: .xsmd("xsmd_requests_total", "HTTP requests answered, by route template, method and status."),
+        labels: [("route", route), ("method", method), ("status", String(status))])
+      made[key] = new
+      return new
     }
+    counter.increment()
+    let histogram = durations.withLock { made in
+      if let known = made[route] { return known }
+      let new = registry.makeValueHistogram(
+        descriptor: .xsmd("xsmd_request_duration_seconds", "Time to answer a request, by route template."),
+        labels: [("route", route)], buckets: Self.bucketBounds)
+      made[route] = new
+      return new
+    }
+    histogram.record(seconds)
   }
 
-  var snapshot: Counters { counters.withLock { $0 } }
-
-  /// The `/metrics` page.
-  func render(gauges: ServiceGauges, inFlight: Int) -> String {
-    let c = snapshot
-    var out = ""
-    func line(_ text: String) { out += text + "\n" }
-
-    line("# HELP xsmd_requests_total HTTP requests answered, by route template, method and status.")
-    line("# TYPE xsmd_requests_total counter")
-    for key in c.requests.keys.sorted() {
-      line(
-        "xsmd_requests_total{route=\"\(escape(key.route))\",method=\"\(escape(key.method))\",status=\"\(key.status)\"} \(c.requests[key]!)"
-      )
+  /// The `/metrics` page: the service's numbers as of now, then everything in the registry.
+  func render(gauges: ServiceGauges, inFlight requests: Int) -> [UInt8] {
+    inFlight.set(Int64(requests))
+    cacheEntries.set(Int64(gauges.cacheEntries))
+    sequence.set(Int64(bitPattern: gauges.sequence))
+    domains.set(Int64(gauges.domains))
+    decisionsLogged.set(Int64(gauges.decisionsLogged))
+    cacheShown.withLock { shown in
+      // The server's counters restart with a new policy; a drop is counted from zero.
+      let hits = gauges.cacheHits >= shown.hits ? gauges.cacheHits - shown.hits : gauges.cacheHits
+      let misses = gauges.cacheMisses >= shown.misses ? gauges.cacheMisses - shown.misses : gauges.cacheMisses
+      cacheHits.increment(by: Int64(hits))
+      cacheMisses.increment(by: Int64(misses))
+      shown = (gauges.cacheHits, gauges.cacheMisses)
     }
-
-    line("# HELP xsmd_request_duration_seconds Time to answer a request, by route template.")
-    line("# TYPE xsmd_request_duration_seconds histogram")
-    for (route, h) in c.durations.sorted(by: { $0.key < $1.key }) {
-      let label = "route=\"\(escape(route))\""
-      var cumulative = 0
-      for (bound, n) in zip(Self.bucketBounds, h.buckets) {
-        cumulative += n
-        line("xsmd_request_duration_seconds_bucket{\(label),le=\"\(format(bound))\"} \(cumulative)")
-      }
-      line("xsmd_request_duration_seconds_bucket{\(label),le=\"+Inf\"} \(h.count)")
-      line("xsmd_request_duration_seconds_sum{\(label)} \(format(h.sum))")
-      line("xsmd_request_duration_seconds_count{\(label)} \(h.count)")
-    }
-
-    line("# HELP xsmd_requests_in_flight Requests being answered now.")
-    line("# TYPE xsmd_requests_in_flight gauge")
-    line("xsmd_requests_in_flight \(inFlight)")
-    line("# HELP xsmd_decision_cache_hits_total Access vector cache hits.")
-    line("# TYPE xsmd_decision_cache_hits_total counter")
-    line("xsmd_decision_cache_hits_total \(gauges.cacheHits)")
-    line("# HELP xsmd_decision_cache_misses_total Access vector cache misses.")
-    line("# TYPE xsmd_decision_cache_misses_total counter")
-    line("xsmd_decision_cache_misses_total \(gauges.cacheMisses)")
-    line("# HELP xsmd_decision_cache_entries Entries in the access vector cache.")
-    line("# TYPE xsmd_decision_cache_entries gauge")
-    line("xsmd_decision_cache_entries \(gauges.cacheEntries)")
-    line("# HELP xsmd_policy_sequence The security server's sequence number (moves on load, commit, enforcing).")
-    line("# TYPE xsmd_policy_sequence gauge")
-    line("xsmd_policy_sequence \(gauges.sequence)")
-    line("# HELP xsmd_domains Domains on the simulated host.")
-    line("# TYPE xsmd_domains gauge")
-    line("xsmd_domains \(gauges.domains)")
-    line("# HELP xsmd_decisions_logged Decisions in the decision log.")
-    line("# TYPE xsmd_decisions_logged gauge")
-    line("xsmd_decisions_logged \(gauges.decisionsLogged)")
-    return out
-  }
-
-  private func escape(_ value: String) -> String {
-    value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-      .replacingOccurrences(of: "\n", with: "\\n")
-  }
-
-  private func format(_ value: Double) -> String {
-    if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
-    return String(value)
+    return registry.emitToBuffer()
   }
 }

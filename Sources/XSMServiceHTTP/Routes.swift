@@ -28,6 +28,36 @@ struct RouteInput: Sendable {
     return value
   }
 
+  /// `GET /v1/decisions`' query parameters, or 400 naming the bad one.
+  func decisionQuery() throws(ServiceError) -> DecisionQueryV1 {
+    var q = DecisionQueryV1()
+    q.after = Int64(try integerQuery("after", default: 0))
+    q.limit = try integerQuery("limit", default: DecisionQueryV1.defaultLimit)
+    q.caller = query["caller"]
+    q.op = query["op"]
+    if let text = query["verdict"] {
+      guard let verdict = VerdictV1(rawValue: text) else {
+        throw ServiceError(400, "request.malformed", "query parameter `verdict` must be allowed, denied or invalid, not `\(text)`")
+      }
+      q.verdict = verdict
+    }
+    q.since = try timeQuery("since")
+    q.until = try timeQuery("until")
+    return q
+  }
+
+  /// A time query parameter: seconds since 1970 or an ISO 8601 date and time.
+  func timeQuery(_ name: String) throws(ServiceError) -> Double? {
+    guard let text = query[name] else { return nil }
+    if let seconds = Double(text), seconds.isFinite { return seconds }
+    let formatter = ISO8601DateFormatter()
+    if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
+    formatter.formatOptions.insert(.withFractionalSeconds)
+    if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
+    throw ServiceError(400, "request.malformed",
+      "query parameter `\(name)` must be seconds since 1970 or an ISO 8601 time (2026-12-06T10:00:00Z), not `\(text)`")
+  }
+
   /// An optional integer query parameter, or 400.
   func integerQuery(_ name: String, default defaultValue: Int) throws(ServiceError) -> Int {
     guard let text = query[name] else { return defaultValue }
@@ -86,6 +116,8 @@ struct Route: Sendable {
   var errors: Set<Int>
   /// Health, readiness and metrics answer even when the server is saturated.
   var limited = true
+  /// `pathParameters`, worked out once when the table is built (requests read it).
+  var pathParameterNames: [String] = []
   var handle: @Sendable (FlaskService, RouteInput) async throws -> RouteReply
 
   var method: HTTPRequest.Method {
@@ -122,7 +154,11 @@ struct RouteTable: Sendable {
     builder.addDecisionAndDomainRoutes()
     builder.addOperationalRoutes()
     _ = inferrer.schema(for: ErrorBodyV1.self)
-    routes = builder.routes
+    routes = builder.routes.map { route in
+      var route = route
+      route.pathParameterNames = route.pathParameters
+      return route
+    }
     components = SchemaRefinements.apply(inferrer.components)
   }
 
@@ -315,11 +351,18 @@ struct RouteBuilder {
       "Which XSM module is in place, with its policy version, digest, enforcing, MLS and booleans.", tag: "xsm",
       reply: IdentityV1.self, caller: false, errors: [401]
     ) { s, _ in s.identity() }
-    add(
-      .can,
-      "May a domain invoke an op on another? The decision with its trace, under the host's module or all modules.",
-      tag: "decisions", request: CanRequestV1.self, reply: CanReplyV1.self
-    ) { s, r, i in try s.can(r, caller: i.caller) }
+    // The single-question route is the latency path: its body is read in
+    // one pass and its reply written as bytes (CanCodec), as the batch route's.
+    routes.append(
+      Route(
+        wire: .can,
+        summary: "May a domain invoke an op on another? The decision with its trace, under the host's module or all modules.",
+        tag: "decisions", needsCaller: true, requestBody: .json(inferrer.schema(for: CanRequestV1.self)),
+        reply: .json(inferrer.schema(for: CanReplyV1.self)), successStatus: 200,
+        errors: ErrorStatus.always.union(ErrorStatus.withCaller).union(ErrorStatus.withJSONBody),
+        handle: { service, input in
+          CanCodec.encode(try service.can(try CanCodec.decode(input.body), caller: input.caller))
+        }))
     // The batch route is the throughput path: its body is read with one
     // JSONSerialization pass (checking fields as it goes) and its reply
     // written by hand, instead of the generic schema walk plus JSONDecoder.
@@ -331,9 +374,28 @@ struct RouteBuilder {
         reply: .json(inferrer.schema(for: BatchReplyV1.self)), successStatus: 200,
         errors: ErrorStatus.always.union(ErrorStatus.withCaller).union(ErrorStatus.withJSONBody),
         handle: { service, input in
-          let request = try BatchCodec.decode(input.body)
-          return BatchCodec.encode(try service.canBatch(request, caller: input.caller))
+          BatchCodec.encode(try service.canBatch(try BatchCodec.decodeDistinct(input.body), caller: input.caller))
         }))
+    add(
+      .decisions,
+      "The decision log, oldest first: the `/v1/can` questions answered and their verdicts. Paged by `after` "
+        + "(the previous page's `next`) and `limit`; filtered by caller, op, verdict and time.",
+      tag: "decisions", reply: DecisionPageV1.self,
+      query: [
+        .init(name: "after", description: "Entries with an id above this (the previous page's `next`; default 0).",
+          schema: .integer(format: "int64")),
+        .init(name: "limit", description: "At most this many entries, 1 to 1000 (default 100).",
+          schema: .integer(format: "int64")),
+        .init(name: "caller", description: "Only this calling domain (a name or domN).", schema: .string),
+        .init(name: "op", description: "Only this op (a name or alias).", schema: .string),
+        .init(name: "verdict", description: "Only this verdict.",
+          schema: .stringEnumeration(VerdictV1.allCases.map(\.rawValue))),
+        .init(name: "since", description: "Only entries at or after this time (seconds since 1970, or ISO 8601).",
+          schema: .string),
+        .init(name: "until", description: "Only entries before this time (seconds since 1970, or ISO 8601).",
+          schema: .string),
+      ]
+    ) { s, i in try s.decisions(try i.decisionQuery(), caller: i.caller) }
     add(
       .matrix, "Who may invoke which op on whom: the access matrix.", tag: "decisions",
       request: MatrixRequestV1.self, reply: MatrixV1.self
@@ -401,12 +463,12 @@ struct RouteBuilder {
 
     var metrics = Route(
       wire: .metrics,
-      summary: "Prometheus metrics (text format 0.0.4): requests, latency, decision cache, policy sequence, domains.",
+      summary: "Prometheus metrics (text format 0.0.4, swift-prometheus): requests, latency, decisions by module, op family and verdict, decision cache, policy sequence, domains.",
       tag: "operations", needsCaller: false, requestBody: .none,
       reply: .text(contentType: "text/plain; version=0.0.4; charset=utf-8"), successStatus: 200, errors: [],
       handle: { service, input in
-        let text = input.server.metrics.render(gauges: service.gauges, inFlight: input.server.limiter.inFlight)
-        return RouteReply(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(text.utf8))
+        let page = input.server.metrics.render(gauges: service.gauges, inFlight: input.server.limiter.inFlight)
+        return RouteReply(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: page)
       })
     metrics.limited = false
     routes.append(metrics)
@@ -434,16 +496,28 @@ enum BatchCodec {
     return try reader.request()
   }
 
+  /// The same body with the repeated queries folded: a query whose bytes
+  /// were seen before in this body is not read again (a batch often asks
+  /// the same questions many times), so it costs a scan and a hash.
+  static func decodeDistinct(_ body: [UInt8]) throws(ServiceError) -> BatchQuestions {
+    var reader = BatchReader(bytes: body)
+    reader.foldRepeats = true
+    let request = try reader.request()
+    return BatchQuestions(module: request.module, distinct: request.queries, order: reader.order)
+  }
+
   /// `{"sequence": N, "verdicts": [...]}`, keys sorted as every other reply.
   static func encode(_ reply: BatchReplyV1) -> RouteReply {
-    var text = "{\"sequence\":" + (reply.sequence.map(String.init) ?? "null") + ",\"verdicts\":["
-    text.reserveCapacity(text.utf8.count + reply.verdicts.count * 11)
+    var bytes = Array("{\"sequence\":\(reply.sequence.map(String.init) ?? "null"),\"verdicts\":[".utf8)
+    bytes.reserveCapacity(bytes.count + reply.verdicts.count * 11 + 2)
+    let spelled = VerdictV1.allCases.map { Array("\"\($0.rawValue)\"".utf8) }
+    let index = Dictionary(uniqueKeysWithValues: VerdictV1.allCases.enumerated().map { ($1, $0) })
     for (i, v) in reply.verdicts.enumerated() {
-      if i > 0 { text += "," }
-      text += "\"" + v.rawValue + "\""
+      if i > 0 { bytes.append(0x2C) }
+      bytes.append(contentsOf: spelled[index[v]!])
     }
-    text += "]}"
-    return RouteReply(status: 200, contentType: "application/json", body: Array(text.utf8))
+    bytes.append(contentsOf: [0x5D, 0x7D])
+    return RouteReply(status: 200, contentType: "application/json", body: bytes)
   }
 }
 
@@ -452,6 +526,9 @@ enum BatchCodec {
 struct BatchReader {
   let bytes: [UInt8]
   var i = 0
+  /// When set, `queries` holds each distinct query once (by its bytes) and `order` the index of each query's.
+  var foldRepeats = false
+  var order: [Int32] = []
 
   init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -553,9 +630,59 @@ struct BatchReader {
     return value
   }
 
+  /// The object starting at `i` (a `{`) up to its matching `}`, without
+  /// reading it; nil when it does not end. `i` is left where it was.
+  func rawObject() -> RawQuery? {
+    guard i < bytes.count, bytes[i] == 0x7B else { return nil }
+    var j = i
+    var depth = 0
+    var inString = false
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    while j < bytes.count {
+      let b = bytes[j]
+      hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3
+      j += 1
+      if inString {
+        if b == 0x5C {
+          guard j < bytes.count else { return nil }
+          hash = (hash ^ UInt64(bytes[j])) &* 0x100_0000_01b3
+          j += 1
+        } else if b == 0x22 {
+          inString = false
+        }
+        continue
+      }
+      switch b {
+      case 0x22: inString = true
+      case 0x7B, 0x5B: depth += 1
+      case 0x7D, 0x5D:
+        depth -= 1
+        if depth == 0 { return RawQuery(bytes: bytes, start: i, end: j, hash: hash) }
+      default: break
+      }
+    }
+    return nil
+  }
+
   /// A string or null.
   mutating func optionalString() throws(ServiceError) -> String? {
     isNull() ? nil : try string()
+  }
+
+  /// A JSON integer from 0 to 2^32-1, or null.
+  mutating func optionalUInt32(_ field: String) throws(ServiceError) -> UInt32? {
+    if isNull() { return nil }
+    let start = i
+    var value: UInt64 = 0
+    while i < bytes.count, (0x30...0x39).contains(bytes[i]), value <= UInt64(UInt32.max) {
+      value = value * 10 + UInt64(bytes[i] - 0x30)
+      i += 1
+    }
+    let leadingZero = i - start > 1 && bytes[start] == 0x30
+    guard i > start, !leadingZero, value <= UInt64(UInt32.max),
+      i == bytes.count || !(0x30...0x39).contains(bytes[i]) && bytes[i] != 0x2E && bytes[i] | 0x20 != 0x65
+    else { throw fail("`\(field)` must be an integer from 0 to 4294967295") }
+    return UInt32(value)
   }
 
   /// An array of strings, or null.
@@ -577,6 +704,7 @@ struct BatchReader {
     var target: String?
     var arguments: [String]?
     var situations: [String]?
+    var query = BatchRequestV1.Query(caller: "", op: "", target: nil)
     if !take(0x7D) {
       repeat {
         let key = try string()
@@ -587,6 +715,12 @@ struct BatchReader {
         case "target": target = try optionalString()
         case "arguments": arguments = try optionalStrings("queries[\(index)].arguments")
         case "situations": situations = try optionalStrings("queries[\(index)].situations")
+        case "object": query.object = try optionalString()
+        case "irq": query.irq = try optionalUInt32("queries[\(index)].irq")
+        case "pci": query.pci = try optionalString()
+        case "iomem": query.iomem = try optionalString()
+        case "ioport": query.ioport = try optionalString()
+        case "dt": query.dt = try optionalString()
         default: throw ServiceError(400, "request.unknown-field", "unknown field `queries[\(index)].\(key)`")
         }
       } while take(0x2C)
@@ -594,7 +728,12 @@ struct BatchReader {
     }
     guard let caller else { throw ServiceError(400, "request.malformed", "`queries[\(index)].caller` is missing") }
     guard let op else { throw ServiceError(400, "request.malformed", "`queries[\(index)].op` is missing") }
-    return BatchRequestV1.Query(caller: caller, op: op, target: target, arguments: arguments, situations: situations)
+    query.caller = caller
+    query.op = op
+    query.target = target
+    query.arguments = arguments
+    query.situations = situations
+    return query
   }
 
   mutating func request() throws(ServiceError) -> BatchRequestV1 {
@@ -616,9 +755,28 @@ struct BatchReader {
         case "queries":
           try expect(0x5B, "an array for `queries`")
           var list: [BatchRequestV1.Query] = []
-          list.reserveCapacity(bytes.count / 48)
+          var seen: [RawQuery: Int32] = [:]
+          if !foldRepeats { list.reserveCapacity(bytes.count / 48) }
           if !take(0x5D) {
-            repeat { list.append(try query(list.count)) } while take(0x2C)
+            repeat {
+              guard foldRepeats else {
+                list.append(try query(list.count))
+                continue
+              }
+              skipSpace()
+              let start = i
+              if let raw = rawObject(), let known = seen[raw] {
+                i = raw.end
+                order.append(known)
+                continue
+              }
+              i = start
+              // Numbered by position in the body, as without folding.
+              let q = try query(order.count)
+              seen[RawQuery(bytes: bytes, start: start, end: i)] = Int32(list.count)
+              order.append(Int32(list.count))
+              list.append(q)
+            } while take(0x2C)
             try expect(0x5D, "`]`")
           }
           queries = list
@@ -633,4 +791,37 @@ struct BatchReader {
     guard let queries else { throw ServiceError(400, "request.malformed", "`queries` is missing") }
     return BatchRequestV1(module: module, queries: queries)
   }
+}
+
+/// A query of a batch body by its bytes (the same bytes ask the same question).
+struct RawQuery: Hashable {
+  let bytes: [UInt8]
+  let start: Int
+  let end: Int
+  /// FNV-1a of the bytes, worked out while finding the end.
+  let hash: UInt64
+
+  init(bytes: [UInt8], start: Int, end: Int, hash: UInt64) {
+    self.bytes = bytes
+    self.start = start
+    self.end = end
+    self.hash = hash
+  }
+
+  init(bytes: [UInt8], start: Int, end: Int) {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes[start..<end] { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+    self.init(bytes: bytes, start: start, end: end, hash: hash)
+  }
+
+  static func == (a: RawQuery, b: RawQuery) -> Bool {
+    guard a.hash == b.hash, a.end - a.start == b.end - b.start else { return false }
+    return a.bytes.withUnsafeBufferPointer { pa in
+      b.bytes.withUnsafeBufferPointer { pb in
+        memcmp(pa.baseAddress! + a.start, pb.baseAddress! + b.start, a.end - a.start) == 0
+      }
+    }
+  }
+
+  func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 }

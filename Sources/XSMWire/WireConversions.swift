@@ -208,3 +208,19 @@ extension Decision {
     }
   }
 }
+
+// MARK: Questions
+
+extension OpQuestion.Options {
+  /// The second domain and device of a `/v1/can` request.
+  public init(_ request: CanRequestV1) {
+    self.init(object: request.object, irq: request.irq, pci: request.pci, iomem: request.iomem,
+      ioport: request.ioport, dt: request.dt)
+  }
+
+  /// The second domain and device of one batch query.
+  public init(_ query: BatchRequestV1.Query) {
+    self.init(object: query.object, irq: query.irq, pci: query.pci, iomem: query.iomem, ioport: query.ioport,
+      dt: query.dt)
+  }
+}

@@ -19,6 +19,31 @@ struct BatchCodecTests {
     #expect(try decode(#"{"queries":[]}"#).queries.isEmpty)
   }
 
+  /// The second domain and the device, as `/v1/can` and `xsmq can` take them.
+  @Test func readsTheObjectAndDeviceFields() throws {
+    let r = try decode(#"{"queries":[{"caller":"dom0","op":"o","object":"web","irq":4294967295,"pci":"00:02.0","iomem":"0xfee00","ioport":"0x3f8","dt":"/soc/uart"},{"caller":"a","op":"b","irq":0,"object":null}]}"#)
+    #expect(r.queries[0].object == "web")
+    #expect(r.queries[0].irq == UInt32.max)
+    #expect(r.queries[0].pci == "00:02.0")
+    #expect(r.queries[0].iomem == "0xfee00")
+    #expect(r.queries[0].ioport == "0x3f8")
+    #expect(r.queries[0].dt == "/soc/uart")
+    #expect(r.queries[1].irq == 0 && r.queries[1].object == nil)
+  }
+
+  @Test(arguments: [
+    #"{"queries":[{"caller":"a","op":"b","irq":-1}]}"#,
+    #"{"queries":[{"caller":"a","op":"b","irq":1.5}]}"#,
+    #"{"queries":[{"caller":"a","op":"b","irq":1e3}]}"#,
+    #"{"queries":[{"caller":"a","op":"b","irq":"3"}]}"#,
+    #"{"queries":[{"caller":"a","op":"b","irq":4294967296}]}"#,
+    #"{"queries":[{"caller":"a","op":"b","irq":012}]}"#,
+    #"{"queries":[{"caller":"a","op":"b","irq":}]}"#,
+  ])
+  func rejectsAnIRQThatIsNotAnUnsigned32BitInteger(_ text: String) {
+    #expect(throws: ServiceError.self, "\(text)") { _ = try decode(text) }
+  }
+
   @Test(arguments: [
     (#"{"queries":[{"caller":"a","op":"b","tagret":"c"}]}"#, "request.unknown-field"),
     (#"{"querys":[]}"#, "request.unknown-field"),
@@ -33,16 +58,48 @@ struct BatchCodecTests {
     (#"{"module":"dummy"}"#, "request.malformed"),
   ])
   func rejectsBadInput(_ text: String, _ code: String) {
+    expectRefusal(text, code) { () throws(ServiceError) in _ = try decode(text) }
+  }
+
+  /// Folding repeated queries by their bytes keeps every query's place.
+  @Test func foldsRepeatedQueriesByTheirBytes() throws {
+    let a = #"{"caller":"dom0","op":"domctl.pause","target":"web"}"#
+    let b = #"{"caller":"web","op":"evtchn.status","target":"db","arguments":["remote=dom0"],"irq":3}"#
+    let c = #"{"caller":"dom0","op":"domctl.pause","target":"we\u0062"}"#
+    let text = #"{"queries":["# + [a, b, a, c, b, a].joined(separator: " , ") + "]}"
+    let folded = try BatchCodec.decodeDistinct(Array(text.utf8))
+    #expect(folded.distinct.count == 3)
+    #expect(folded.order == [0, 1, 0, 2, 1, 0])
+    let plain = try decode(text).queries
+    for (k, j) in folded.order.enumerated() {
+      #expect(folded.distinct[Int(j)].caller == plain[k].caller && folded.distinct[Int(j)].target == plain[k].target)
+    }
+    // A bad query is reported at its own place, folded or not.
+    let bad = #"{"queries":["# + a + "," + a + #",{"caller":"x","op":"y","nope":1}]}"#
     do {
-      _ = try decode(text)
-      Issue.record("accepted \(text)")
+      _ = try BatchCodec.decodeDistinct(Array(bad.utf8))
+      Issue.record("accepted \(bad)")
+    } catch let error as ServiceError {
+      #expect(error.message.contains("queries[2].nope"), "\(error)")
     } catch {
-      #expect(error.code == code && error.status == 400, "\(text): \(error)")
+      Issue.record("\(error)")
     }
   }
 
   @Test func writesSortedKeys() {
     let reply = BatchCodec.encode(BatchReplyV1(verdicts: [.allowed, .denied, .invalid], sequence: 7))
     #expect(String(decoding: reply.body, as: UTF8.self) == #"{"sequence":7,"verdicts":["allowed","denied","invalid"]}"#)
+  }
+}
+
+/// Asserts that `read` refuses `text` with a 400 of `code`.
+func expectRefusal(_ text: String, _ code: String, sourceLocation: SourceLocation = #_sourceLocation,
+  _ read: () throws(ServiceError) -> Void)
+{
+  do {
+    try read()
+    Issue.record("accepted \(text)", sourceLocation: sourceLocation)
+  } catch {
+    #expect(error.code == code && error.status == 400, "\(text): \(error)", sourceLocation: sourceLocation)
   }
 }

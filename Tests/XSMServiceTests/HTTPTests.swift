@@ -423,6 +423,85 @@ struct HTTPTests {
     }
   }
 
+  /// `/v1/can` and the batch route take the second domain and the devices as `xsmq can` does.
+  @Test func canTakesTheObjectAndDevices() async throws {
+    try await HTTPFixture.withClient { client in
+      let object = try await client.call(.post, "/v1/can", json: #"{"op":"domctl.set_target","target":"web-dm","object":"web"}"#)
+      #expect(object.status == .ok, "\(object.text)")
+      #expect(object.object["arguments"] as? [String] == ["dm=web-dm", "target=web"])
+      let pci = try await client.call(.post, "/v1/can", caller: "web",
+        json: #"{"op":"domctl.assign_device","target":"web","pci":"00:02.0","situations":["pci"]}"#)
+      #expect(pci.object["arguments"] as? [String] == ["target=web", "pci=true", "pci_device=00:02.0"], "\(pci.text)")
+      let irq = try await client.call(.post, "/v1/can", caller: "web", json: #"{"op":"physdev.map_pirq","irq":3}"#)
+      #expect(irq.object["arguments"] as? [String] == ["target=self", "irq=3"], "\(irq.text)")
+      let noObject = try await client.call(.post, "/v1/can", json: #"{"op":"domctl.pause","target":"web","object":"db"}"#)
+      expectError(noObject, 400, "can.bad-argument")
+      #expect(noObject.errorMessage.contains("takes no second domain"))
+      expectError(try await client.call(.post, "/v1/can", json: #"{"op":"domctl.pause","target":"web","dt":"/x"}"#), 400,
+        "can.bad-argument")
+      expectError(try await client.call(.post, "/v1/can", json: #"{"op":"physdev.map_pirq","irq":-3}"#), 400,
+        "request.malformed")
+      let batch = try await client.call(.post, "/v1/can/batch",
+        json: #"{"queries":[{"caller":"dom0","op":"domctl.set_target","target":"web-dm","object":"web"},{"caller":"web","op":"physdev.map_pirq","irq":3},{"caller":"web","op":"physdev.map_pirq","irq":3}]}"#)
+      #expect(batch.status == .ok, "\(batch.text)")
+      #expect(batch.object["verdicts"] as? [String] == [
+        object.object["verdict"] as? String ?? "?", irq.object["verdict"] as? String ?? "?",
+        irq.object["verdict"] as? String ?? "?",
+      ])
+      expectError(try await client.call(.post, "/v1/can/batch",
+        json: #"{"queries":[{"caller":"dom0","op":"domctl.pause","target":"web","ioport":"0x3f8"}]}"#), 400, "can.bad-argument")
+    }
+  }
+
+  /// `GET /v1/decisions`: the questions `/v1/can` answered, paged and filtered.
+  @Test func decisionLog() async throws {
+    try await HTTPFixture.withClient { client in
+      let start = Date().timeIntervalSince1970
+      let asked: [(String, String)] = [
+        ("dom0", #"{"op":"domctl.pause","target":"web"}"#), ("web", #"{"op":"domctl.pause","target":"db"}"#),
+        ("web", #"{"op":"domctl.unpause","target":"db"}"#), ("dom0", #"{"op":"domctl.pause","target":"db"}"#),
+        ("web-dm", #"{"op":"domctl.pause","target":"web","module":"dummy"}"#),
+      ]
+      for (caller, body) in asked {
+        #expect(try await client.call(.post, "/v1/can", caller: caller, json: body).status == .ok)
+      }
+      func page(_ query: String) async throws -> DecisionPageV1 {
+        let r = try await client.call(.get, "/v1/decisions" + query)
+        #expect(r.status == .ok, "\(query): \(r.text)")
+        return try WireJSON.makeDecoder().decode(DecisionPageV1.self, from: Data(r.body.readableBytesView))
+      }
+      let all = try await page("")
+      #expect(all.decisions.count == 5)
+      #expect(all.next == nil)
+      #expect(all.decisions.map(\.id) == all.decisions.map(\.id).sorted())
+      #expect(all.decisions[0].caller == "dom0" && all.decisions[0].op == "domctl.pausedomain")
+      #expect(all.decisions[0].verdict == .allowed && all.decisions[1].verdict == .denied)
+      #expect(all.decisions[4].module == .dummy)
+      #expect(all.decisions.allSatisfy { $0.time >= start - 1 })
+      // Pages of two: the cursor walks the same entries.
+      var walked: [DecisionLogEntryV1] = []
+      var after: Int64 = 0
+      while true {
+        let p = try await page("?limit=2&after=\(after)")
+        walked += p.decisions
+        guard let next = p.next else { break }
+        after = next
+      }
+      #expect(walked == all.decisions)
+      // Filters: a caller by name or domN, an op by alias, a verdict, a time range.
+      #expect(try await page("?caller=web").decisions.count == 2)
+      #expect(try await page("?caller=dom5").decisions.count == 2)
+      #expect(try await page("?op=domctl.pause").decisions.count == 4)
+      #expect(try await page("?verdict=denied&caller=web").decisions.map(\.op) == ["domctl.pausedomain", "domctl.unpausedomain"])
+      #expect(try await page("?since=\(start - 60)&until=\(start + 3600)").decisions.count == 5)
+      #expect(try await page("?until=2000-01-01T00:00:00Z").decisions.isEmpty)
+      for bad in ["?limit=0", "?limit=1001", "?after=x", "?verdict=maybe", "?since=yesterday"] {
+        expectError(try await client.call(.get, "/v1/decisions" + bad), 400, "request.malformed")
+      }
+      expectError(try await client.call(.get, "/v1/decisions", caller: "nobody"), 404, "domain.unknown")
+    }
+  }
+
   @Test func matrix() async throws {
     try await HTTPFixture.withClient { client in
       let matrix = try await client.call(
@@ -489,7 +568,7 @@ struct HTTPTests {
 
   @Test func everyCallerRouteNeedsTheHeader() async throws {
     let routes = RouteTable.shared.routes.filter(\.needsCaller)
-    #expect(routes.count == 33)
+    #expect(routes.count == 34)
     try await HTTPFixture.withClient { client in
       for route in routes {
         let uri = route.path.replacingOccurrences(of: "{domid}", with: "5")
@@ -665,7 +744,10 @@ struct HTTPTests {
         #"xsmd_request_duration_seconds_count{route="/v1/flask/enforce"} 3"#,
         "# TYPE xsmd_request_duration_seconds histogram",
         "# TYPE xsmd_requests_total counter",
-        "xsmd_domains 12",
+        "# TYPE xsmd_decisions_total counter",
+        #"xsmd_decisions_total{module="flask",family="domctl",verdict="allowed"} 1"#,
+        #"xsmd_decisions_total{module="flask",family="domctl",verdict="denied"} 0"#,
+        "xsmd_domains 12.0",
       ] {
         #expect(text.contains(line + "\n"), "\(line)")
       }
@@ -675,7 +757,18 @@ struct HTTPTests {
       ] {
         #expect(text.contains("\n\(name)"), "\(name)")
       }
-      #expect(text.contains("\nxsmd_decisions_logged 1\n"))
+      #expect(text.contains("\nxsmd_decisions_logged 1.0\n"))
+      // Golden: the metric names and types (keep them stable for dashboards).
+      let types = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.dropFirst(7)) }.sorted()
+      if let difference = Snapshot.difference(types.joined(separator: "\n") + "\n", named: "service/metric-names.txt") {
+        Issue.record("\(difference)")
+      }
+      // A batch counts each of its decisions.
+      _ = try await client.call(.post, "/v1/can/batch",
+        json: #"{"module":"dummy","queries":[{"caller":"web","op":"domctl.pause","target":"db"},{"caller":"web","op":"domctl.pause","target":"db"},{"caller":"dom0","op":"evtchn.status","target":"web","arguments":["remote=dom0"]}]}"#)
+      let after = try await client.call(.get, "/metrics", caller: nil).text
+      #expect(after.contains(#"xsmd_decisions_total{module="dummy",family="domctl",verdict="denied"} 2"# + "\n"), "\(after)")
+      #expect(after.contains(#"xsmd_decisions_total{module="dummy",family="evtchn",verdict="allowed"} 1"# + "\n"))
       // Histogram buckets are cumulative.
       let buckets = text.split(separator: "\n").filter {
         $0.hasPrefix(#"xsmd_request_duration_seconds_bucket{route="/v1/flask/enforce""#)
@@ -736,7 +829,10 @@ struct HTTPTests {
     // Request schemas name the fields the types decode, in snake_case.
     let schemas = try #require((root["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
     let can = try #require(schemas["CanRequest"]?["properties"] as? [String: Any])
-    #expect(Set(can.keys) == ["caller", "op", "target", "module", "all_modules", "why", "arguments", "situations"])
+    #expect(Set(can.keys) == [
+      "caller", "op", "target", "module", "all_modules", "why", "arguments", "situations", "object", "irq", "pci",
+      "iomem", "ioport", "dt",
+    ])
     #expect(schemas["CanRequest"]?["required"] as? [String] == ["op"])
     #expect(schemas["HostDomain"]?["properties"].flatMap { ($0 as? [String: Any])?["self_sid"] } != nil)
     #expect(JSONKeys.snakeCase("selfSID") == "self_sid")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import XSMAudit
 import XSMEngine
 import XSMService
 import XSMProtocol
@@ -188,7 +189,9 @@ private func livePolicy(extra: String, scratch: LiveScratch) async throws -> [UI
   "Live", .serialized,
   .enabled(if: LiveBinaries.ready, "xsmd or xsmq is not built next to the tests (swift build builds both)"))
 struct LiveTests {
-  /// `xsmq can` prints and exits the same with --server as on its own.
+  /// `xsmq can` prints and exits the same with --server as on its own, for
+  /// every option it has: --module, --all-modules, --why, --json, --arg,
+  /// --object, --situation and each device option (errors: the same exit status).
   @Test func canAnswersAsLocally() async throws {
     let scratch = try LiveScratch()
     let daemon = try await LiveDaemon.start(state: scratch.file("state.sqlite"), scratch: scratch)
@@ -201,12 +204,34 @@ struct LiveTests {
       ["can", "dom4", "evtchn.bind_interdomain", "dom5", "--all-modules", "--json"],
       ["can", "dom3", "domctl.pause", "dom5", "--module", "dummy", "--json"],
       ["can", "dom0", "domctl.getdomaininfo"],
+      ["can", "db", "evtchn.status", "web", "--arg", "remote=dom0", "--why"],
+      ["can", "dom0", "domctl.set_target", "web-dm", "--object", "web"],
+      ["can", "dom0", "domctl.set_target", "web-dm", "--object", "db", "--why", "--json"],
+      ["can", "web", "grant.map_grant_ref", "dom0", "--situation", "readonly", "--json"],
+      ["can", "web", "domctl.assign_device", "web", "--pci", "00:02.0", "--situation", "pci", "--why"],
+      ["can", "dom0", "domctl.assign_device", "web", "--dt", "/soc/uart", "--all-modules"],
+      ["can", "dom0", "domctl.iomem_permission", "web", "--iomem", "0xfee00", "--situation", "revoke", "--why"],
+      ["can", "dom0", "domctl.ioport_permission", "web", "--ioport", "0x3f8", "--json"],
+      ["can", "web", "physdev.map_pirq", "--irq", "3", "--why"],
+      ["can", "web", "domctl.bind_pt_irq", "web", "--irq", "5", "--situation", "arm", "--module", "silo"],
+      ["can", "web", "domctl.bind_pt_irq", "web", "--irq", "5", "--all-modules", "--json"],
     ]
     for question in questions {
       let local = try liveXSMQ(question)
       let served = try liveXSMQ(question + ["--server", daemon.url])
       #expect(served.status == local.status, "\(question): \(served.err)")
       #expect(served.out == local.out, "\(question)")
+    }
+    // Questions that do not fit the op: a usage error (exit 2) either way, naming the option.
+    for question in [
+      ["can", "dom0", "domctl.pause", "dom5", "--irq", "3"], ["can", "dom0", "domctl.pause", "dom5", "--object", "web"],
+      ["can", "dom0", "domctl.iomem_permission", "web", "--iomem", "lots"],
+    ] {
+      let local = try liveXSMQ(question)
+      let served = try liveXSMQ(question + ["--server", daemon.url])
+      #expect(local.status == 2 && served.status == 2, "\(question): \(local.err) / \(served.err)")
+      let option = question[4].dropFirst(2)
+      #expect(served.err.contains(option) && local.err.contains(option), "\(served.err)")
     }
     let denied = try liveXSMQ(["can", "dom3", "domctl.pause", "dom5", "--server", daemon.url])
     #expect(denied.status == 1)
@@ -218,8 +243,6 @@ struct LiveTests {
     let typo = try liveXSMQ(["can", "dom0", "domctl.pasue", "dom5", "--server", daemon.url])
     #expect(typo.status == 2)
     #expect(typo.err.contains("did you mean `domctl.pause`?"), "\(typo.err)")
-    let unsupported = try liveXSMQ(["can", "dom0", "domctl.pause", "dom5", "--irq", "3", "--server", daemon.url])
-    #expect(unsupported.status == 2)
     await daemon.stop()
     let gone = try liveXSMQ(["can", "dom0", "domctl.pause", "dom5", "--server", daemon.url])
     #expect(gone.status == 2)
@@ -294,6 +317,41 @@ struct LiveTests {
     let question = try liveXSMQ(["explain", "--caller", "dom3", "--op", "domctl.pause", "--target", "dom5", "--server", daemon.url])
     #expect(question.status == 2)
     #expect(question.err.contains("--caller/--op explains on a local host"), "\(question.err)")
+  }
+
+  /// `xsmd --avc-log FILE` writes each denial /v1/can decides as Xen's avc
+  /// line; `xsmq explain` reads the file as it reads Xen's log.
+  @Test func denialsAreWrittenAsXensAVCLines() async throws {
+    let scratch = try LiveScratch()
+    let avcLog = scratch.file("avc.log")
+    let daemon = try await LiveDaemon.start(state: scratch.file("state.sqlite"), scratch: scratch,
+      arguments: ["--avc-log", avcLog])
+    defer { Task { await daemon.stop() } }
+    let questions: [[String]] = [
+      ["can", "web", "domctl.pause", "db"],
+      ["can", "dom0", "domctl.pause", "web"],
+      ["can", "web", "physdev.map_pirq", "--irq", "3"],
+      ["can", "dom0", "domctl.assign_device", "web", "--dt", "/soc/uart"],
+      ["can", "web", "domctl.assign_device", "web", "--pci", "00:02.0", "--situation", "pci", "--why"],
+    ]
+    for question in questions { try liveXSMQ(question + ["--server", daemon.url]) }
+    await daemon.stop()
+    let text = try String(contentsOfFile: avcLog, encoding: .utf8)
+    var log = AVCLog()
+    log.read(text, input: avcLog)
+    #expect(log.malformed.isEmpty, "\(log.malformed)")
+    #expect(log.entries.count >= 4, "\(text)")
+    #expect(log.entries.allSatisfy { $0.record.verdict == .denied })
+    // domain_has_perm's audit data: both domains; avc_current_has_perm's: the caller and the device.
+    #expect(text.contains("avc:  denied  { pause } for source=d5 target=d4 scontext="),
+      "\(text)")
+    #expect(log.entries.contains { $0.record.current?.text == "d0" && $0.record.details.first?.name == "dtdevice" },
+      "\(text)")
+    #expect(!text.contains("{ pause } for source=d0"), "the allowed question wrote nothing")
+
+    let explained = try liveXSMQ(["explain", avcLog])
+    #expect(explained.err.isEmpty || !explained.err.contains("not an avc line"), "\(explained.err)")
+    #expect(explained.out.contains("domctl.pause"), "\(explained.out)")
   }
 
   @Test func identityAndMatrixComeFromTheServer() async throws {

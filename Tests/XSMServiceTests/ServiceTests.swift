@@ -199,6 +199,30 @@ struct ServiceTests {
     #expect(first.core.store?.decisionCount() ?? 0 >= 1, "the decision log reached the state file")
   }
 
+  /// The decision log read from the state file: filtered, paged, and still
+  /// there (whole, buffered entries included) after a restart.
+  @Test func decisionLogIsReadFromTheStateFile() async throws {
+    let path = NSTemporaryDirectory() + "xsmd-log-" + UUID().uuidString + ".sqlite"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let dom0 = Caller("dom0")
+    let first = try await defaultService(statePath: path)
+    for _ in 0..<300 { _ = try first.can(CanRequestV1(op: "domctl.pause", target: "web"), caller: dom0) }
+    _ = try first.can(CanRequestV1(op: "domctl.pause", target: "db"), caller: Caller("web"))
+    let denied = try first.decisions(DecisionQueryV1(verdict: .denied), caller: dom0).decisions
+    #expect(denied.count == 1 && denied[0].caller == "dom5 (web)" && denied[0].target == "dom4 (db)")
+    let page = try first.decisions(DecisionQueryV1(after: 0, limit: 1000, caller: "dom0", op: "domctl.pause"), caller: dom0)
+    #expect(page.decisions.count == 300 && page.next == nil)
+    first.close()
+
+    let second = try await defaultService(statePath: path)
+    let all = try second.decisions(DecisionQueryV1(limit: 1000), caller: dom0).decisions
+    #expect(all.count == 301)
+    #expect(all.map(\.id) == all.map(\.id).sorted() && Set(all.map(\.id)).count == 301)
+    let later = try second.decisions(DecisionQueryV1(after: all[299].id), caller: dom0).decisions
+    #expect(later.map(\.verdict) == [.denied])
+    #expect(try second.decisions(DecisionQueryV1(since: all[0].time + 3600), caller: dom0).decisions.isEmpty)
+  }
+
   /// Many queries while the policy is reloaded: no failure, and every answer
   /// is the old policy's or the new one's.
   @Test func reloadsAreAtomicForConcurrentQueries() async throws {
