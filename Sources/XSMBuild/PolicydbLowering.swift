@@ -68,13 +68,13 @@ struct PolicydbLowering: ~Copyable {
   mutating func run() throws(Failure) {
     diagnostics = CILLowering.unsupportedNames(in: model)
     if !diagnostics.isEmpty { throw Failure() }
+    try check(xpb_expect_types(builder, UInt32(clamping: model.typeSymbols.count)))
     try declarations()
     try check(xpb_index(builder))
     for (attribute, members) in model.attributeMembers {
       guard let a = typeValues[attribute] else { continue }
-      for member in members {
-        if let t = typeValues[member] { try check(xpb_attribute_member(builder, a, t)) }
-      }
+      let values = members.compactMap { typeValues[$0] }
+      try check(values.withUnsafeBufferPointer { xpb_attribute_members(builder, a, $0.baseAddress, UInt32($0.count)) })
     }
     try walk(model.syntax.statements, pass: .labels)
     try walk(model.syntax.statements, pass: .neverallows)
@@ -140,8 +140,8 @@ struct PolicydbLowering: ~Copyable {
     if model.mls { try mlsDeclarations() }
     current = nil
     for name in model.roleOrder { roleValues[name] = try check(value: xpb_role(builder, name)) }
-    for name in model.typeOrder { typeValues[name] = try check(value: xpb_type(builder, name)) }
-    for name in model.attributeOrder { typeValues[name] = try check(value: xpb_attribute(builder, name)) }
+    for name in model.typeOrder { typeValues[name] = try typeValue(xpb_type(builder, name), of: name) }
+    for name in model.attributeOrder { typeValues[name] = try typeValue(xpb_attribute(builder, name), of: name) }
     for (name, symbol) in model.typeSymbols.sorted(by: { $0.key < $1.key }) where symbol.kind == .alias {
       guard let actual = symbol.actual.flatMap({ typeValues[$0] }) else { continue }
       current = symbol.span
@@ -152,6 +152,15 @@ struct PolicydbLowering: ~Copyable {
       boolValues[name] = try check(value: xpb_bool(builder, name, model.booleans[name] == true ? 1 : 0))
     }
     for name in model.userOrder { userValues[name] = try check(value: xpb_user(builder, name)) }
+  }
+
+  /// `value` when libsepol gave one; else the error, at the declaration of `name`.
+  private mutating func typeValue(_ value: UInt32, of name: String) throws(Failure) -> UInt32 {
+    if value == 0 {
+      current = model.typeSymbols[name]?.span
+      try failure()
+    }
+    return value
   }
 
   private mutating func mlsDeclarations() throws(Failure) {
