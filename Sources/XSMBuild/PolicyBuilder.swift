@@ -30,6 +30,12 @@ public struct BuildOptions: Sendable {
   public var warningsAsErrors: Set<DiagnosticID> = []
   /// How the model becomes a binary.
   public var backend: Backend = .policydb
+  /// The largest policy text read, in bytes (`CheckOptions.maxInputSize`).
+  public var maxInputSize = CheckOptions.defaultMaxInputSize
+  /// False lets a build free the policy text (`FrontendResult.expandedText`, a file's
+  /// text in the source map) once it is parsed, before libsepol's policydb is built:
+  /// lower peak memory for callers that want only the binary and its diagnostics.
+  public var keepsSourceText = true
 
   public init(
     policyVersion: Int = 30, mls: Bool = false, handleUnknown: HandleUnknown = .deny, catalog: OpCatalog? = nil,
@@ -47,7 +53,9 @@ public struct BuildOptions: Sendable {
   public var checkOptions: CheckOptions {
     let opRules: (any OpRuleExpanding)? =
       catalog.map { OpRuleExpander(catalog: $0) } ?? deferredCatalog.map { DeferredOpRuleExpander(deferred: $0) }
-    return CheckOptions(mls: mls, policyVersion: policyVersion, opRules: opRules, tree: tree, xenRelease: xenRelease)
+    var options = CheckOptions(mls: mls, policyVersion: policyVersion, opRules: opRules, tree: tree, xenRelease: xenRelease)
+    options.maxInputSize = maxInputSize
+    return options
   }
   var sepolOptions: SepolBuildOptions {
     SepolBuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)
@@ -91,7 +99,12 @@ public enum PolicyBuilder {
 
   public static func build(_ source: PolicySource, options: BuildOptions, compile: Bool = true) async -> BuildOutcome {
     // CIL text is made only where it is used: the CIL backend and `--emit`.
-    let frontend = PolicyFrontend.run(source, options: options.checkOptions, lower: options.backend == .cil || !compile)
+    var frontend = PolicyFrontend.run(source, options: options.checkOptions, lower: options.backend == .cil || !compile)
+    if compile && !options.keepsSourceText {
+      frontend.expandedText = nil
+      // Lines for later diagnostics are read from the file again, as for a tree's files.
+      if case .file(let path) = source { frontend.sourceMap.forget(file: path) }
+    }
     var outcome = BuildOutcome(
       frontend: frontend, binary: nil, summary: nil,
       diagnostics: frontend.diagnostics.promotingWarnings(options.warningsAsErrors), timings: frontend.timings)
