@@ -14,7 +14,8 @@ import XSMPolicy
 /// Every allow rule is checked against the neverallows as it is added, so a
 /// violation names the source rule and the neverallow, each at its line.
 struct PolicydbLowering: ~Copyable {
-  private let model: PolicyModel
+  /// The checked policy; its syntax tree is dropped once read (`run()`).
+  private var model: PolicyModel
   private let builder: OpaquePointer
   private var typeValues: [String: UInt32] = [:]
   private var classValues: [String: UInt32] = [:]
@@ -57,6 +58,8 @@ struct PolicydbLowering: ~Copyable {
     else { return nil }
     self.model = model
     self.builder = builder
+    // One span per rule (conditional ones included), allocated once rather than grown.
+    ruleSpans.reserveCapacity(rules + conditionalRules)
   }
 
   deinit { xpb_destroy(builder) }
@@ -84,6 +87,9 @@ struct PolicydbLowering: ~Copyable {
     current = model.syntax.statements.first {
       if case .typeBounds = $0.kind { return true } else { return false }
     }?.span
+    // Nothing reads the statements from here on; when the caller kept no copy, the tree is freed
+    // now rather than while libsepol finishes the policydb and writes the binary.
+    model.syntax = PolicySyntax(statements: [])
     try check(xpb_finish(builder))
     neverallowDiagnostics()
     if diagnostics.contains(where: { $0.severity == .error }) { throw Failure() }
