@@ -27,6 +27,9 @@
 typedef struct {
   uint32_t rule;
   ebitmap_t stypes, ttypes;
+  /* The same sets as flat bit arrays, so testing a rule's key is one word per node of
+   * the key's types, not a walk along a set of perhaps every type (`*`, `~attr`). */
+  MAPTYPE *swords, *twords;
   int self;
   uint32_t tclass, perms;
 } neverallow_t;
@@ -138,11 +141,39 @@ void xpb_destroy(xpb_builder_t *b) {
   for (uint32_t i = 0; i < b->nneverallows; i++) {
     ebitmap_destroy(&b->neverallows[i].stypes);
     ebitmap_destroy(&b->neverallows[i].ttypes);
+    free(b->neverallows[i].swords);
+    free(b->neverallows[i].twords);
   }
   free(b->neverallows);
   free(b->violations);
   free(b->avtab_keys);
   free(b);
+}
+
+/* FNV-1a over the whole name. libsepol's own symbol hash keeps, in its low 16 bits, little
+ * more than a name's last four characters, so `t1234_t`-style names share a few hundred
+ * buckets whatever the table's size; this table's lookups all go through its hash_value. */
+static unsigned int type_name_hash(hashtab_t h, const_hashtab_key_t key) {
+  uint32_t hash = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)key; *p != 0; p++)
+    hash = (hash ^ *p) * 16777619u;
+  return hash & (h->size - 1);
+}
+
+int xpb_expect_types(xpb_builder_t *b, uint32_t names) {
+  symtab_t *types = &b->p->p_types;
+  /* libsepol's symbol hash masks with size - 1: the size stays a power of two. */
+  uint32_t size = types->table->size;
+  while (size < names && size < (1u << 20))
+    size *= 2;
+  if (types->nprim != 0 || size == types->table->size)
+    return 0;
+  hashtab_t bigger = hashtab_create(type_name_hash, types->table->keycmp, size);
+  if (bigger == NULL)
+    return fail(b, 0, "out of memory");
+  hashtab_destroy(types->table);
+  types->table = bigger;
+  return 0;
 }
 
 const char *xpb_error(const xpb_builder_t *b) { return b->error; }
@@ -319,6 +350,11 @@ uint32_t xpb_role(xpb_builder_t *b, const char *name) {
 }
 
 static uint32_t add_type(xpb_builder_t *b, const char *name, uint32_t flavor) {
+  /* Type values are 16 bits in avtab keys; libsepol's expand refuses more (type_copy_callback). */
+  if (b->p->p_types.nprim >= UINT16_MAX) {
+    fail(b, 0, "type space overflow: a binary policy holds at most %u types and attributes", UINT16_MAX);
+    return 0;
+  }
   type_datum_t *type = declare(b, &b->p->p_types, name, sizeof *type, 1);
   if (type == NULL)
     return 0;
@@ -375,35 +411,27 @@ int xpb_index(xpb_builder_t *b) {
 
 static int valid(uint32_t value, uint32_t nprim) { return value >= 1 && value <= nprim; }
 
-int xpb_attribute_member(xpb_builder_t *b, uint32_t attribute, uint32_t type) {
-  policydb_t *p = b->p;
-  if (!valid(attribute, p->p_types.nprim) || !valid(type, p->p_types.nprim))
-    return fail(b, 0, "bad type value");
-  if (ebitmap_set_bit(&p->type_attr_map[type - 1], attribute - 1, 1) ||
-      ebitmap_set_bit(&p->attr_type_map[attribute - 1], type - 1, 1))
-    return fail(b, 0, "out of memory");
-  return 0;
+/* A flat bit array for bits 0..<nprim (one spare word when nprim is 0), or NULL with the error set. */
+static MAPTYPE *flat_words(xpb_builder_t *b, uint32_t nprim, uint32_t *nwords) {
+  *nwords = (nprim + MAPSIZE - 1) / MAPSIZE;
+  MAPTYPE *words = calloc(*nwords != 0 ? *nwords : 1, sizeof *words);
+  if (words == NULL)
+    fail(b, 0, "out of memory");
+  return words;
 }
 
-/* The types keys stand for, in `out` (initialised here). The union is made
- * in a flat bit array and turned into an ebitmap once: libsepol's
- * ebitmap_union copies its destination each time, which is quadratic over
- * many keys (`*` is every type). */
-static int expand_keys(xpb_builder_t *b, const uint32_t *keys, uint32_t n, ebitmap_t *out) {
+/* ORs the bits of `map` into `words`. */
+static void or_into_words(const ebitmap_t *map, MAPTYPE *words, uint32_t nwords) {
+  for (const ebitmap_node_t *node = map->node; node != NULL; node = node->next)
+    if (node->startbit / MAPSIZE < nwords)
+      words[node->startbit / MAPSIZE] |= node->map;
+}
+
+/* `out` (initialised here) made from a flat bit array in one pass; frees `words`.
+ * Building ebitmaps this way is linear: libsepol's ebitmap_set_bit walks the
+ * list from its head and ebitmap_union copies its destination each time. */
+static int words_to_ebitmap(xpb_builder_t *b, MAPTYPE *words, uint32_t nwords, ebitmap_t *out) {
   ebitmap_init(out);
-  uint32_t nwords = (b->p->p_types.nprim + MAPSIZE - 1) / MAPSIZE;
-  MAPTYPE *words = calloc(nwords != 0 ? nwords : 1, sizeof *words);
-  if (words == NULL)
-    return fail(b, 0, "out of memory");
-  for (uint32_t i = 0; i < n; i++) {
-    if (!valid(keys[i], b->p->p_types.nprim)) {
-      free(words);
-      return fail(b, 0, "bad type value %u", keys[i]);
-    }
-    for (const ebitmap_node_t *node = b->p->attr_type_map[keys[i] - 1].node; node != NULL; node = node->next)
-      if (node->startbit / MAPSIZE < nwords)
-        words[node->startbit / MAPSIZE] |= node->map;
-  }
   ebitmap_node_t *tail = NULL;
   for (uint32_t w = 0; w < nwords; w++) {
     if (words[w] == 0)
@@ -425,6 +453,52 @@ static int expand_keys(xpb_builder_t *b, const uint32_t *keys, uint32_t n, ebitm
   }
   free(words);
   return 0;
+}
+
+/* Sets bits `values[i] - 1` (each in 1...nprim) in `map`, in one pass. */
+static int set_bits(xpb_builder_t *b, ebitmap_t *map, const uint32_t *values, uint32_t n, uint32_t nprim) {
+  uint32_t nwords;
+  MAPTYPE *words = flat_words(b, nprim, &nwords);
+  if (words == NULL)
+    return -1;
+  or_into_words(map, words, nwords);
+  for (uint32_t i = 0; i < n; i++) {
+    if (!valid(values[i], nprim)) {
+      free(words);
+      return fail(b, 0, "bad value %u", values[i]);
+    }
+    words[(values[i] - 1) / MAPSIZE] |= (MAPTYPE)1 << ((values[i] - 1) % MAPSIZE);
+  }
+  ebitmap_destroy(map);
+  return words_to_ebitmap(b, words, nwords, map);
+}
+
+int xpb_attribute_members(xpb_builder_t *b, uint32_t attribute, const uint32_t *types, uint32_t n) {
+  policydb_t *p = b->p;
+  if (!valid(attribute, p->p_types.nprim))
+    return fail(b, 0, "bad type value");
+  for (uint32_t i = 0; i < n; i++)
+    if (!valid(types[i], p->p_types.nprim) || ebitmap_set_bit(&p->type_attr_map[types[i] - 1], attribute - 1, 1))
+      return fail(b, 0, valid(types[i], p->p_types.nprim) ? "out of memory" : "bad type value");
+  return set_bits(b, &p->attr_type_map[attribute - 1], types, n, p->p_types.nprim);
+}
+
+/* The types keys stand for, in `out` (initialised here), as one union of
+ * their attr_type_map entries (`*` is every type). */
+static int expand_keys(xpb_builder_t *b, const uint32_t *keys, uint32_t n, ebitmap_t *out) {
+  ebitmap_init(out);
+  uint32_t nwords;
+  MAPTYPE *words = flat_words(b, b->p->p_types.nprim, &nwords);
+  if (words == NULL)
+    return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!valid(keys[i], b->p->p_types.nprim)) {
+      free(words);
+      return fail(b, 0, "bad type value %u", keys[i]);
+    }
+    or_into_words(&b->p->attr_type_map[keys[i] - 1], words, nwords);
+  }
+  return words_to_ebitmap(b, words, nwords, out);
 }
 
 /* The user with value `user`, or NULL (with the error set). */
@@ -536,16 +610,34 @@ int xpb_policycap(xpb_builder_t *b, const char *name) {
 /* Contexts                                                             */
 /* ------------------------------------------------------------------ */
 
+/* What libsepol's policydb_role_cache makes (a role's types with attributes expanded), in
+ * linear time: a role's types here are types already (expand_keys), and libsepol's
+ * type_set_expand sets them one bit at a time, each walking the bitmap from its start. */
+static int role_cache(hashtab_key_t key, hashtab_datum_t datum, void *arg) {
+  (void)key;
+  (void)arg;
+  role_datum_t *role = datum;
+  ebitmap_destroy(&role->cache);
+  return ebitmap_cpy(&role->cache, &role->types.types);
+}
+
 static int cache_roles_and_users(xpb_builder_t *b) {
   if (b->cached)
     return 0;
   /* object_r goes with every type, as CIL and checkpolicy -C write it. */
   role_datum_t *object_r = b->p->role_val_to_struct[OBJECT_R_VAL - 1];
+  uint32_t *types = calloc(b->p->p_types.nprim + 1, sizeof *types);
+  if (types == NULL)
+    return fail(b, 0, "out of memory");
+  uint32_t ntypes = 0;
   for (uint32_t i = 0; i < b->p->p_types.nprim; i++)
-    if (b->p->type_val_to_struct[i] != NULL && b->p->type_val_to_struct[i]->flavor == TYPE_TYPE &&
-        ebitmap_set_bit(&object_r->types.types, i, 1))
-      return fail(b, 0, "out of memory");
-  if (hashtab_map(b->p->p_roles.table, policydb_role_cache, b->p) ||
+    if (b->p->type_val_to_struct[i] != NULL && b->p->type_val_to_struct[i]->flavor == TYPE_TYPE)
+      types[ntypes++] = i + 1;
+  int rc = set_bits(b, &object_r->types.types, types, ntypes, b->p->p_types.nprim);
+  free(types);
+  if (rc)
+    return rc;
+  if (hashtab_map(b->p->p_roles.table, role_cache, b->p) ||
       hashtab_map(b->p->p_users.table, policydb_user_cache, b->p))
     return fail(b, 0, "cannot expand roles and users");
   b->cached = 1;
@@ -759,6 +851,18 @@ int xpb_neverallow(xpb_builder_t *b, uint32_t rule, const uint32_t *src, uint32_
     ebitmap_destroy(&n->stypes);
     return -1;
   }
+  uint32_t nwords;
+  n->swords = flat_words(b, b->p->p_types.nprim, &nwords);
+  n->twords = flat_words(b, b->p->p_types.nprim, &nwords);
+  if (n->swords == NULL || n->twords == NULL) {
+    free(n->swords);
+    free(n->twords);
+    ebitmap_destroy(&n->stypes);
+    ebitmap_destroy(&n->ttypes);
+    return fail(b, rule, "out of memory");
+  }
+  or_into_words(&n->stypes, n->swords, nwords);
+  or_into_words(&n->ttypes, n->twords, nwords);
   n->rule = rule;
   n->self = self;
   n->tclass = tclass;
@@ -767,10 +871,13 @@ int xpb_neverallow(xpb_builder_t *b, uint32_t rule, const uint32_t *src, uint32_
   return 0;
 }
 
-static int any_key_matches(xpb_builder_t *b, const uint32_t *keys, uint32_t n, const ebitmap_t *types) {
+/* Whether a type of the keys is in `words` (a neverallow's set as a flat bit array). */
+static int any_key_matches(xpb_builder_t *b, const uint32_t *keys, uint32_t n, const MAPTYPE *words) {
+  uint32_t nwords = (b->p->p_types.nprim + MAPSIZE - 1) / MAPSIZE;
   for (uint32_t i = 0; i < n; i++)
-    if (ebitmap_match_any(&b->p->attr_type_map[keys[i] - 1], types))
-      return 1;
+    for (const ebitmap_node_t *node = b->p->attr_type_map[keys[i] - 1].node; node != NULL; node = node->next)
+      if (node->startbit / MAPSIZE < nwords && (words[node->startbit / MAPSIZE] & node->map) != 0)
+        return 1;
   return 0;
 }
 
@@ -802,10 +909,10 @@ static int check_neverallows(xpb_builder_t *b, uint32_t rule, const uint32_t *sr
   int rc = 0;
   for (uint32_t i = 0; i < b->nneverallows && rc == 0; i++) {
     const neverallow_t *n = &b->neverallows[i];
-    if (n->tclass != tclass || (n->perms & perms) == 0 || !any_key_matches(b, src, ns, &n->stypes))
+    if (n->tclass != tclass || (n->perms & perms) == 0 || !any_key_matches(b, src, ns, n->swords))
       continue;
     int hit = 0;
-    if (nt != 0 && !ebitmap_is_empty(&n->ttypes) && any_key_matches(b, tgt, nt, &n->ttypes))
+    if (nt != 0 && !ebitmap_is_empty(&n->ttypes) && any_key_matches(b, tgt, nt, n->twords))
       hit = 1;
     if (!hit && (self || n->self)) {
       if (!expanded) {

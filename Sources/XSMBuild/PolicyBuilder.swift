@@ -30,6 +30,14 @@ public struct BuildOptions: Sendable {
   public var warningsAsErrors: Set<DiagnosticID> = []
   /// How the model becomes a binary.
   public var backend: Backend = .policydb
+  /// The largest policy text read, in bytes (`CheckOptions.maxInputSize`).
+  public var maxInputSize = CheckOptions.defaultMaxInputSize
+  /// False lets a build free the policy text (`FrontendResult.expandedText`, a file's
+  /// text in the source map) once it is parsed, and the syntax tree (`syntax`,
+  /// `parsedSyntax`, the model's `syntax`) once the policydb backend has read it, before
+  /// libsepol writes the binary: lower peak memory for callers that want only the
+  /// binary, its summary and its diagnostics.
+  public var keepsSourceText = true
 
   public init(
     policyVersion: Int = 30, mls: Bool = false, handleUnknown: HandleUnknown = .deny, catalog: OpCatalog? = nil,
@@ -47,7 +55,9 @@ public struct BuildOptions: Sendable {
   public var checkOptions: CheckOptions {
     let opRules: (any OpRuleExpanding)? =
       catalog.map { OpRuleExpander(catalog: $0) } ?? deferredCatalog.map { DeferredOpRuleExpander(deferred: $0) }
-    return CheckOptions(mls: mls, policyVersion: policyVersion, opRules: opRules, tree: tree, xenRelease: xenRelease)
+    var options = CheckOptions(mls: mls, policyVersion: policyVersion, opRules: opRules, tree: tree, xenRelease: xenRelease)
+    options.maxInputSize = maxInputSize
+    return options
   }
   var sepolOptions: SepolBuildOptions {
     SepolBuildOptions(policyVersion: policyVersion, mls: mls, handleUnknown: handleUnknown)
@@ -91,15 +101,27 @@ public enum PolicyBuilder {
 
   public static func build(_ source: PolicySource, options: BuildOptions, compile: Bool = true) async -> BuildOutcome {
     // CIL text is made only where it is used: the CIL backend and `--emit`.
-    let frontend = PolicyFrontend.run(source, options: options.checkOptions, lower: options.backend == .cil || !compile)
+    var frontend = PolicyFrontend.run(source, options: options.checkOptions, lower: options.backend == .cil || !compile)
+    // The model the policydb backend lowers; when nothing reads the syntax tree later, this is
+    // its only holder, handed over so the lowering frees the tree before the binary is written.
+    var lowered = compile && options.backend == .policydb ? frontend.model : nil
+    if compile && !options.keepsSourceText {
+      frontend.expandedText = nil
+      // Lines for later diagnostics are read from the file again, as for a tree's files.
+      if case .file(let path) = source { frontend.sourceMap.forget(file: path) }
+      frontend.syntax = nil
+      frontend.parsedSyntax = nil
+      frontend.model?.syntax = PolicySyntax(statements: [])
+    }
     var outcome = BuildOutcome(
       frontend: frontend, binary: nil, summary: nil,
       diagnostics: frontend.diagnostics.promotingWarnings(options.warningsAsErrors), timings: frontend.timings)
     guard compile, !outcome.diagnostics.hasErrors else { return outcome }
     switch options.backend {
     case .policydb:
-      guard let model = frontend.model else { return outcome }
-      let built = await buildPolicydb(model, options: options)
+      guard let model = lowered else { return outcome }
+      lowered = nil
+      let built = await buildPolicydb(consume model, options: options)
       outcome.binary = built.binary
       outcome.summary = built.summary
       outcome.timings += built.timings
@@ -123,11 +145,11 @@ public enum PolicyBuilder {
   /// The direct backend: the policydb from the model, then its binary and
   /// summary; the policydb is freed before this returns.
   @SepolActor
-  private static func buildPolicydb(_ model: PolicyModel, options: BuildOptions)
+  private static func buildPolicydb(_ model: consuming PolicyModel, options: BuildOptions)
     -> (binary: [UInt8]?, summary: PolicySummary?, diagnostics: [Diagnostic], timings: [(pass: FrontendPass, seconds: Double)])
   {
     let start = ContinuousClock.now
-    guard var lowering = PolicydbLowering(model: model, options: options) else {
+    guard var lowering = PolicydbLowering(model: consume model, options: options) else {
       return (nil, nil, [Diagnostic(.sepol.outOfMemory, .error, "libsepol could not allocate a policydb")], [])
     }
     do {

@@ -14,7 +14,8 @@ import XSMPolicy
 /// Every allow rule is checked against the neverallows as it is added, so a
 /// violation names the source rule and the neverallow, each at its line.
 struct PolicydbLowering: ~Copyable {
-  private let model: PolicyModel
+  /// The checked policy; its syntax tree is dropped once read (`run()`).
+  private var model: PolicyModel
   private let builder: OpaquePointer
   private var typeValues: [String: UInt32] = [:]
   private var classValues: [String: UInt32] = [:]
@@ -57,6 +58,8 @@ struct PolicydbLowering: ~Copyable {
     else { return nil }
     self.model = model
     self.builder = builder
+    // One span per rule (conditional ones included), allocated once rather than grown.
+    ruleSpans.reserveCapacity(rules + conditionalRules)
   }
 
   deinit { xpb_destroy(builder) }
@@ -68,13 +71,13 @@ struct PolicydbLowering: ~Copyable {
   mutating func run() throws(Failure) {
     diagnostics = CILLowering.unsupportedNames(in: model)
     if !diagnostics.isEmpty { throw Failure() }
+    try check(xpb_expect_types(builder, UInt32(clamping: model.typeSymbols.count)))
     try declarations()
     try check(xpb_index(builder))
     for (attribute, members) in model.attributeMembers {
       guard let a = typeValues[attribute] else { continue }
-      for member in members {
-        if let t = typeValues[member] { try check(xpb_attribute_member(builder, a, t)) }
-      }
+      let values = members.compactMap { typeValues[$0] }
+      try check(values.withUnsafeBufferPointer { xpb_attribute_members(builder, a, $0.baseAddress, UInt32($0.count)) })
     }
     try walk(model.syntax.statements, pass: .labels)
     try walk(model.syntax.statements, pass: .neverallows)
@@ -84,6 +87,9 @@ struct PolicydbLowering: ~Copyable {
     current = model.syntax.statements.first {
       if case .typeBounds = $0.kind { return true } else { return false }
     }?.span
+    // Nothing reads the statements from here on; when the caller kept no copy, the tree is freed
+    // now rather than while libsepol finishes the policydb and writes the binary.
+    model.syntax = PolicySyntax(statements: [])
     try check(xpb_finish(builder))
     neverallowDiagnostics()
     if diagnostics.contains(where: { $0.severity == .error }) { throw Failure() }
@@ -140,8 +146,8 @@ struct PolicydbLowering: ~Copyable {
     if model.mls { try mlsDeclarations() }
     current = nil
     for name in model.roleOrder { roleValues[name] = try check(value: xpb_role(builder, name)) }
-    for name in model.typeOrder { typeValues[name] = try check(value: xpb_type(builder, name)) }
-    for name in model.attributeOrder { typeValues[name] = try check(value: xpb_attribute(builder, name)) }
+    for name in model.typeOrder { typeValues[name] = try typeValue(xpb_type(builder, name), of: name) }
+    for name in model.attributeOrder { typeValues[name] = try typeValue(xpb_attribute(builder, name), of: name) }
     for (name, symbol) in model.typeSymbols.sorted(by: { $0.key < $1.key }) where symbol.kind == .alias {
       guard let actual = symbol.actual.flatMap({ typeValues[$0] }) else { continue }
       current = symbol.span
@@ -152,6 +158,15 @@ struct PolicydbLowering: ~Copyable {
       boolValues[name] = try check(value: xpb_bool(builder, name, model.booleans[name] == true ? 1 : 0))
     }
     for name in model.userOrder { userValues[name] = try check(value: xpb_user(builder, name)) }
+  }
+
+  /// `value` when libsepol gave one; else the error, at the declaration of `name`.
+  private mutating func typeValue(_ value: UInt32, of name: String) throws(Failure) -> UInt32 {
+    if value == 0 {
+      current = model.typeSymbols[name]?.span
+      try failure()
+    }
+    return value
   }
 
   private mutating func mlsDeclarations() throws(Failure) {

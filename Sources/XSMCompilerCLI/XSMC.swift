@@ -90,6 +90,11 @@ struct PolicyOptions: ParsableArguments {
   @Option(name: .long, help: "Show at most this many errors (0 shows all).")
   var maxErrors: Int = 20
 
+  @Option(name: .long, help: ArgumentHelp(
+    "Refuse policy text larger than this (a policy.conf, or m4's output for a tree): bytes, or with K, M or G (KiB, MiB, GiB).",
+    valueName: "size"))
+  var maxInputSize = ByteCount(bytes: CheckOptions.defaultMaxInputSize)
+
   @Option(name: .long, help: "Diagnostics format: human, plain or json.")
   var diagnosticsFormat: DiagnosticRenderer.Format = .human
 
@@ -171,6 +176,7 @@ struct PolicyOptions: ParsableArguments {
     var options = BuildOptions(policyVersion: policyVersion, mls: mls || mcs, handleUnknown: handleUnknown,
       tree: treeOptions, xenRelease: try? xenRelease(), warningsAsErrors: (try? promotedWarnings()) ?? [])
     options.backend = backend
+    options.maxInputSize = maxInputSize.bytes
     return options
   }
 
@@ -213,6 +219,29 @@ struct PolicyOptions: ParsableArguments {
     guard !diagnostics.isEmpty || diagnosticsFormat == .json else { return }
     Console.current.complain(renderer.render(diagnostics))
   }
+}
+
+/// A size in bytes as an option takes it: `1048576`, `512K`, `256M`, `1G` (binary units).
+struct ByteCount: ExpressibleByArgument, CustomStringConvertible {
+  var bytes: Int
+
+  init(bytes: Int) { self.bytes = bytes }
+
+  init?(argument: String) {
+    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+    var digits = Substring(argument)
+    var unit = 1
+    if let last = digits.last?.uppercased().first, let scale = units[last] {
+      unit = scale
+      digits = digits.dropLast()
+    }
+    guard let count = Int(digits), count > 0 else { return nil }
+    let (product, overflow) = count.multipliedReportingOverflow(by: unit)
+    guard !overflow else { return nil }
+    bytes = product
+  }
+
+  var description: String { bytes % (1 << 20) == 0 ? "\(bytes >> 20)M" : "\(bytes)" }
 }
 
 extension HandleUnknown: ExpressibleByArgument {}
@@ -299,7 +328,10 @@ extension XSMC {
         if diagnostics.hasErrors { throw ExitCode(diagnostics.hasInputErrors ? 2 : 1) }
         return
       }
-      let outcome = await PolicyBuilder.build(source, options: policy.buildOptions(catalog: catalog), compile: emit == nil)
+      var options = policy.buildOptions(catalog: catalog)
+      // --emit conf writes the text and --origins reads it; a plain build frees it early.
+      options.keepsSourceText = emit != nil || origins
+      let outcome = await PolicyBuilder.build(source, options: options, compile: emit == nil)
       policy.report(outcome.diagnostics)
       if let emit {
         let text: String?

@@ -142,7 +142,7 @@ public enum PolicyFrontend {
       text = body
     case .file(let path):
       map = SourceMap(primaryFile: path)
-      guard let body = readText(path, into: &diagnostics) else {
+      guard let body = readText(path, limit: options.maxInputSize, into: &diagnostics) else {
         return FrontendResult(diagnostics: diagnostics, sourceMap: map)
       }
       map.register(file: path, text: body)
@@ -170,6 +170,14 @@ public enum PolicyFrontend {
         return result
       }
       text = expanded
+    }
+    // A file's size was checked before it was read; text in memory and m4's output are checked here.
+    if text.utf8.count > options.maxInputSize {
+      let what = if case .tree = source { "m4's output for `\(source.displayName)`" } else { "`\(source.displayName)`" }
+      diagnostics.append(tooLarge(what, bytes: text.utf8.count, limit: options.maxInputSize))
+      var result = FrontendResult(diagnostics: diagnostics, timings: timings, sourceMap: map)
+      result.tree = tree
+      return result
     }
 
     let file = source.displayName
@@ -207,11 +215,21 @@ public enum PolicyFrontend {
     return result
   }
 
-  private static func readText(_ path: String, into diagnostics: inout DiagnosticList) -> String? {
+  private static func readText(_ path: String, limit: Int, into diagnostics: inout DiagnosticList) -> String? {
+    if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > limit {
+      diagnostics.append(tooLarge("`\(path)`", bytes: size, limit: limit))
+      return nil
+    }
     var problems: [Diagnostic] = []
     let text = UTF8Text.read(path, help: "a policy is text; is this a binary policy?", into: &problems)
     diagnostics.append(contentsOf: problems)
     return text
+  }
+
+  /// The error for policy text larger than `--max-input-size`.
+  private static func tooLarge(_ what: String, bytes: Int, limit: Int) -> Diagnostic {
+    Diagnostic(.io.tooLarge, .error, "\(what) is \(bytes) bytes, more than the limit of \(limit) bytes",
+      help: "raise the limit with `--max-input-size BYTES` if the policy really is this large")
   }
 
   /// An unknown "statement" that is really a misspelt or undefined m4 macro

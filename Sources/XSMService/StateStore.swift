@@ -300,7 +300,7 @@ final class StateStore: Sendable {
     values.append(q.limit)
     let arguments = StatementArguments(values)
     let sql = "SELECT * FROM decisions WHERE " + clauses.joined(separator: " AND ") + " ORDER BY id LIMIT ?"
-    return try queue.read { db in
+    return try pool.read { db in
       try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
         DecisionLog.Entry(id: row["id"], time: row["time"], caller: row["caller"], op: row["op"], target: row["target"],
           module: row["module"], verdict: row["verdict"], sequence: UInt64(bitPattern: row["sequence"] as Int64))

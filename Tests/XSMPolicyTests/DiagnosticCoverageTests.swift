@@ -112,7 +112,7 @@ struct DiagnosticCoverageTests {
   @Test func exitStatusTwoIsForUnreadableInput() {
     let unreadable = DiagnosticID.all.filter { $0.exitStatus == .unreadableInput }.map(\.rawValue)
     #expect(unreadable == [
-      "io.not-found", "io.unreadable", "io.not-utf8", "tree.unknown-layout", "tree.missing-classes", "tree.missing-file",
+      "io.not-found", "io.unreadable", "io.not-utf8", "io.too-large", "tree.unknown-layout", "tree.missing-classes", "tree.missing-file",
       "catalog.io", "system.io",
       "system.policy-not-found", "testfile.io",
     ])

@@ -49,6 +49,9 @@ enum { XPB_DENY_UNKNOWN = 0, XPB_REJECT_UNKNOWN = 2, XPB_ALLOW_UNKNOWN = 4 };
 xpb_builder_t *xpb_create(uint32_t version, int mls, uint32_t handle_unknown, uint32_t rules,
                           uint32_t conditional_rules);
 void xpb_destroy(xpb_builder_t *b);
+/* Before any type is declared: how many types, attributes and aliases to expect. libsepol's
+ * symbol tables never grow, so without it a large policy's type lookups walk long chains. */
+int xpb_expect_types(xpb_builder_t *b, uint32_t names);
 const char *xpb_error(const xpb_builder_t *b);
 uint32_t xpb_error_rule(const xpb_builder_t *b);
 /* libsepol's own messages (bounds checks), in order. */
@@ -74,7 +77,8 @@ uint32_t xpb_user(xpb_builder_t *b, const char *name);
 /* Once every symbol is declared: the value-indexed tables and type maps. */
 int xpb_index(xpb_builder_t *b);
 
-int xpb_attribute_member(xpb_builder_t *b, uint32_t attribute, uint32_t type);
+/* Every member of one attribute at once (linear, where one member at a time is quadratic). */
+int xpb_attribute_members(xpb_builder_t *b, uint32_t attribute, const uint32_t *types, uint32_t n);
 int xpb_user_roles(xpb_builder_t *b, uint32_t user, const uint32_t *roles, uint32_t n);
 /* levels: default level, then the range's low and high levels. */
 int xpb_user_mls(xpb_builder_t *b, uint32_t user, const uint32_t *levels, uint32_t n);

@@ -15,5 +15,8 @@ extension DiagnosticID {
     public let unreadable = DiagnosticID("io.unreadable", "the input exists but cannot be read", exit: .unreadableInput)
     public let notUtf8 = DiagnosticID(
       "io.not-utf8", "the input is not UTF-8 text: a binary policy, for example", exit: .unreadableInput)
+    public let tooLarge = DiagnosticID(
+      "io.too-large", "the input (a policy.conf, or m4's output for a tree) is larger than `--max-input-size`",
+      exit: .unreadableInput)
   }
 }

@@ -11,7 +11,11 @@ public struct Lexer {
   private let bytes: [UInt8]
   private let map: SourceMap
   private var index = 0
-  private var file: String
+  private var file: String {
+    didSet { sourceFile = SourceFile(file) }
+  }
+  /// `file` as the number spans hold, looked up once per `#line` marker rather than per token.
+  private var sourceFile: SourceFile
   private var line = 1
   private var lineStart = 0
   /// False once a non-ASCII byte was seen on the current line before
@@ -25,7 +29,8 @@ public struct Lexer {
   private var followsMarkers = false
   /// The original line last looked up, so a line's tokens share one lookup:
   /// the place m4 named, the place it stands for, and that line's text.
-  private var cachedOriginal: (file: String, line: Int, origin: SourceLineOrigin, scalars: [Unicode.Scalar]?)?
+  private var cachedOriginal:
+    (file: String, line: Int, origin: SourceLineOrigin, originFile: SourceFile, scalars: [Unicode.Scalar]?)?
   /// Inputs xsmc generated for m4, whose lines stand for lines elsewhere.
   private let aliases: [String: LineOrigins]
   /// One string per distinct long name, so repeated names share storage.
@@ -44,6 +49,7 @@ public struct Lexer {
     bytes = Array(text.utf8)
     self.map = map
     self.file = file
+    sourceFile = SourceFile(file)
     aliases = map.aliases
     self.macros = macros
   }
@@ -234,23 +240,23 @@ public struct Lexer {
     var column = column(of: start)
     let width = lineIsASCII ? end - start : scalarCount(start, end)
     guard followsMarkers else {
-      return SourceSpan(file: file, line: line, column: column, endLine: line, endColumn: column + width)
+      return SourceSpan(in: sourceFile, line: line, column: column, endLine: line, endColumn: column + width)
     }
     // Generated inputs (refpolicy's) stand for lines of the tree's files; macro calls are found there.
-    let (origin, chars) = originalLine()
+    let (origin, originFile, chars) = originalLine()
     if let text, !text.isEmpty, let placed = placeInExpansion(text, at: origin) { return placed }
     if let text, !text.isEmpty, let chars {
       let wanted = text.unicodeScalars
       if !Self.matches(chars, wanted, at: column - 1) {
         let onCallLine = expansion?.line == origin.line && expansion?.file == origin.file
         guard !onCallLine, let found = Self.firstMatch(chars, wanted) else {
-          return SourceSpan(file: origin.file, line: origin.line, column: 0, endColumn: 0)
+          return SourceSpan(in: originFile, line: origin.line, column: 0, endColumn: 0)
         }
         column = found + 1
       }
     }
     return SourceSpan(
-      file: origin.file, line: origin.line, column: column, endLine: origin.line, endColumn: column + width)
+      in: originFile, line: origin.line, column: column, endLine: origin.line, endColumn: column + width)
   }
 
   /// The span of `text` as the next token of the current line's macro
@@ -279,12 +285,15 @@ public struct Lexer {
     return token.span
   }
 
-  private mutating func originalLine() -> (SourceLineOrigin, [Unicode.Scalar]?) {
-    if let cached = cachedOriginal, cached.line == line, cached.file == file { return (cached.origin, cached.scalars) }
+  private mutating func originalLine() -> (SourceLineOrigin, SourceFile, [Unicode.Scalar]?) {
+    if let cached = cachedOriginal, cached.line == line, cached.file == file {
+      return (cached.origin, cached.originFile, cached.scalars)
+    }
     let origin = aliases.isEmpty ? SourceLineOrigin(file: file, line: line) : SourceMap.origin(of: file, line: line, in: aliases)
     let scalars = map.line(origin.line, of: origin.file).map { Array($0.unicodeScalars) }
-    cachedOriginal = (file, line, origin, scalars)
-    return (origin, scalars)
+    let originFile = origin.file == file ? sourceFile : SourceFile(origin.file)
+    cachedOriginal = (file, line, origin, originFile, scalars)
+    return (origin, originFile, scalars)
   }
 
   private static func matches(_ hay: [Unicode.Scalar], _ needle: String.UnicodeScalarView, at i: Int) -> Bool {

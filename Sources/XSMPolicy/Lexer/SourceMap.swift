@@ -34,6 +34,14 @@ public final class SourceMap: Sendable {
     }
   }
 
+  /// Drops the text of `file` held in memory; its lines are read from disk when next asked for.
+  public func forget(file: String) {
+    files.withLock { files in
+      files.inMemory[file] = nil
+      files.originals[file] = nil
+    }
+  }
+
   /// Says that the lines of `file` (an input xsmc wrote for m4) come from elsewhere.
   public func alias(_ file: String, to origins: LineOrigins) {
     files.withLock { $0.aliases[file] = origins }

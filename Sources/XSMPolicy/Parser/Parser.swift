@@ -207,7 +207,7 @@ public struct Parser {
         recover(from: start)
       }
     }
-    return statements
+    return statements.trimmed()
   }
 
   /// Skips to just after the next `;` at this nesting level, or to the next
@@ -525,7 +525,7 @@ public struct Parser {
     if names.isEmpty {
       throw fail(.parse.emptyList, "empty list", at: previousSpan, label: "expected at least one \(what.dropFirst(what.hasPrefix("an ") ? 3 : 2))")
     }
-    return names
+    return names.trimmed()
   }
 
   private mutating func nameOrBraceList(_ what: String) throws(Failure) -> [Name] {
@@ -538,7 +538,7 @@ public struct Parser {
       advance()
       names.append(try name(what))
     }
-    return names
+    return names.trimmed()
   }
 
   /// `name`, `*`, `~set`, or `{ a -b * }`.
@@ -579,6 +579,8 @@ public struct Parser {
       }
       let close = advance()
       set.span = start.merged(with: close.span)
+      set.included = set.included.trimmed()
+      set.excluded = set.excluded.trimmed()
       if set.included.isEmpty && !set.star {
         throw fail(.parse.emptyList, "empty set", at: set.span,
           label: set.excluded.isEmpty ? "name at least one \(what.dropFirst(what.hasPrefix("an ") ? 3 : 2))" : "a set of only exclusions is empty")

@@ -14,6 +14,10 @@ public struct CheckOptions: Sendable {
   /// The Xen release `check.xen-abi` compares with (`--xen`); nil compares
   /// with the releases whose classes the policy has, else the newest release.
   public var xenRelease: XenRelease?
+  /// The largest policy text read, in bytes (`--max-input-size`): a policy.conf, or m4's output for a tree.
+  public var maxInputSize = CheckOptions.defaultMaxInputSize
+  /// 256 MiB: far above real policies (Xen's is 40 KB, refpolicy's about 5 MB) and below what would exhaust memory.
+  public static let defaultMaxInputSize = 256 << 20
   public init(
     mls: Bool = false, policyVersion: Int = 30, opRules: (any OpRuleExpanding)? = nil, tree: TreeOptions = TreeOptions(),
     xenRelease: XenRelease? = nil

@@ -177,12 +177,17 @@ public struct Statement: Hashable, Sendable {
   /// The line of the text the parser read (m4 output for trees) where the
   /// statement starts, 0 when unknown; with the `#line` markers it says which
   /// macro call m4 expanded the statement for. Not part of equality.
-  public var outputLine = 0
+  public var outputLine: Int {
+    get { Int(storedOutputLine) }
+    set { storedOutputLine = Int32(clamping: newValue) }
+  }
+  /// 32 bits, so a statement stays 32 bytes (a policy holds hundreds of thousands).
+  private var storedOutputLine: Int32
 
   public init(_ kind: Kind, span: SourceSpan, outputLine: Int = 0) {
     self.kind = kind
     self.span = span
-    self.outputLine = outputLine
+    storedOutputLine = Int32(clamping: outputLine)
   }
   public static func == (a: Statement, b: Statement) -> Bool { a.kind == b.kind }
   public func hash(into hasher: inout Hasher) { hasher.combine(kind) }
