@@ -48,17 +48,17 @@ struct PolicyOptions: ParsableArguments {
   var m4Definitions: [String] = []
 
   @Option(name: .customLong("m4-time-limit"), help: ArgumentHelp(
-    "Stop m4 after this many seconds (default \(M4Limits.defaultTimeSeconds)): tree.m4-time-limit.",
+    "Stop m4 after this many seconds; over it: tree.m4-time-limit.",
     valueName: "seconds"))
   var m4TimeLimit: Double = Double(M4Limits.defaultTimeSeconds)
 
   @Option(name: .customLong("m4-output-limit"), help: ArgumentHelp(
-    "Stop m4 once it has written this many MiB (default \(M4Limits.defaultOutputMiB)): tree.m4-output-limit.",
+    "Stop m4 once it has written this many MiB; over it: tree.m4-output-limit.",
     valueName: "mib"))
   var m4OutputLimit: Double = Double(M4Limits.defaultOutputMiB)
 
   @Option(name: .customLong("m4-memory-limit"), help: ArgumentHelp(
-    "Limit m4's address space to this many MiB (default \(M4Limits.defaultMemoryMiB)): tree.m4-memory-limit.",
+    "Limit m4's address space to this many MiB; over it: tree.m4-memory-limit.",
     valueName: "mib"))
   var m4MemoryLimit: Double = Double(M4Limits.defaultMemoryMiB)
 

@@ -16,7 +16,7 @@ extension XSMQ {
         function; `xsmc ops OP` shows the rest of the op's facts.
         """)
 
-    @Argument(help: "The op, by name or alias (evtchn.status).")
+    @Argument(help: "The op, by name or alias (evtchn.status).", completion: .custom(Completions.ops))
     var op: String
 
     @OptionGroup var host: HostOptions

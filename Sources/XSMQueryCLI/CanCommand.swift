@@ -33,13 +33,15 @@ extension XSMQ {
         arguments; `xsmq args OP` lists them too.
         """)
 
-    @Argument(help: "The calling domain (domN, N or name).")
+    @Argument(help: "The calling domain (domN, N or name).", completion: .custom(Completions.domains))
     var caller: String
 
-    @Argument(help: "The op, by name or alias (domctl.pause).")
+    @Argument(help: "The op, by name or alias (domctl.pause).", completion: .custom(Completions.ops))
     var op: String
 
-    @Argument(help: "The op's first domain argument (see the op's arguments; `self` is DOMID_SELF).")
+    @Argument(
+      help: "The op's first domain argument (see the op's arguments; `self` is DOMID_SELF).",
+      completion: .custom(Completions.domains))
     var target: String?
 
     @Option(name: .customLong("arg"), help: ArgumentHelp(

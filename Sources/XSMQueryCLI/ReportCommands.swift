@@ -12,10 +12,12 @@ struct SelectionOptions: ParsableArguments {
   @Option(name: .long, help: "Only ops of this family (domctl, evtchn, ...); repeatable.")
   var family: [String] = []
 
-  @Option(name: .long, help: "Only this op (name or alias); repeatable.")
+  @Option(name: .long, help: "Only this op (name or alias); repeatable.", completion: .custom(Completions.ops))
   var op: [String] = []
 
-  @Option(name: .long, help: "Only these domains, as callers and targets (domN or name); repeatable.")
+  @Option(
+    name: .long, help: "Only these domains, as callers and targets (domN or name); repeatable.",
+    completion: .custom(Completions.domains))
   var domain: [String] = []
 
   @Flag(name: .long, help: "Include the split ops of the proposed ABI (default: today's ops only).")

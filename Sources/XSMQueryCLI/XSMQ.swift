@@ -33,7 +33,7 @@ public struct XSMQ: AsyncParsableCommand {
 struct HostOptions: ParsableArguments {
   @Option(name: .customLong("system"), help: ArgumentHelp(
     "System file (TOML) describing the host (default: $XSMQ_SYSTEM, else `system` in ~/.config/xsmtools/xsmq.toml, else the embedded default host).",
-    valueName: "system"))
+    valueName: "system"), completion: .file(extensions: ["toml"]))
   var systemOption: String?
 
   /// The system file decided on: --system, else (when no server is asked)

@@ -72,3 +72,32 @@ struct ClientDefaultsTests {
     #expect(flag.status == 0, "a command-line option overrides both variables: \(flag.err)")
   }
 }
+
+/// What the completion scripts get from `xsmq ---completion` (the protocol
+/// swift-argument-parser's bash, zsh and fish scripts speak): op names and
+/// aliases, and the domains of the host the command line names.
+@Suite("xsmq shell completion")
+struct CompletionTests {
+  func complete(_ arguments: [String]) throws -> [String] {
+    let xsmq = try #require(TestEnvironment.executable("xsmq"))
+    let result = try TestEnvironment.run("/usr/bin/env", ["HOME=/nonexistent", xsmq, "---completion"] + arguments)
+    #expect(result.status == 0, "\(result.err)")
+    return result.out.split(separator: "\n").map(String.init)
+  }
+
+  @Test func opsDomainsAndSystemFiles() throws {
+    let ops = try complete(["can", "--", "positional@1", "3", "9", "xsmq", "can", "dom0", "domctl.pa"])
+    #expect(ops.contains("domctl.pause") && ops.contains("domctl.pausedomain") && ops.allSatisfy { $0.hasPrefix("domctl.pa") })
+    let families = try complete(["can", "--", "positional@1", "3", "0", "xsmq", "can", "dom0", ""])
+    #expect(families.contains("domctl.") && families.contains("evtchn."), "families first: \(families.prefix(5))")
+    let callers = try complete(["can", "--", "positional@0", "2", "1", "xsmq", "can", "w"])
+    #expect(callers == ["web-dm", "web"], "the embedded default host's domains")
+    let arm = try complete([
+      "can", "--", "positional@2", "7", "1", "xsmq", "can", "--system", packageRoot + "/examples/systems/silo-arm.toml",
+      "dom0", "domctl.pause", "g",
+    ])
+    #expect(arm == ["guest1", "guest2"], "the domains of the --system host: \(arm)")
+    let script = try TestEnvironment.run(try #require(TestEnvironment.executable("xsmq")), ["--generate-completion-script", "bash"])
+    #expect(script.out.contains("---completion can -- positional@1"), "the bash script asks xsmq for op names")
+  }
+}
