@@ -76,6 +76,13 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     context.fireChannelInactive()
   }
 
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    // A request the decoder cannot read (a bad chunk size) never reaches its end: xsmd answers it
+    // 400 now, and the body's deadline must not close the connection before that reply is written.
+    disarm()
+    context.fireErrorCaught(error)
+  }
+
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     switch unwrapInboundIn(data) {
     case .head(let head):
