@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what xsmtools needs on a fresh Debian 12 machine: libsepol (the
-# compiler backend), m4 (policy trees), and the test oracles checkpolicy,
-# secilc and setools. Does nothing for packages already installed.
+# compiler backend), m4 (policy trees), the test oracles checkpolicy,
+# secilc and setools, and what the tests drive xsmd with (curl, openssl) and
+# --version reads libsepol's version with (pkg-config). Does nothing for
+# packages already installed.
 set -euo pipefail
-packages=(libsepol-dev m4 checkpolicy secilc setools time)
+packages=(libsepol-dev m4 checkpolicy secilc setools time curl openssl pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
