@@ -1,3 +1,4 @@
+import Foundation
 import XSMCatalog
 import XSMDiagnostics
 
@@ -233,6 +234,11 @@ public struct OpQuestion: Sendable {
 
   static func parseNumber(_ text: String) -> UInt64? {
     text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+  }
+
+  /// `SSSS:BB:DD.F`, as lspci -D and sysfs name a PCI device (the inverse of `parseSBDF`).
+  public static func formatSBDF(_ sbdf: UInt32) -> String {
+    String(format: "%04x:%02x:%02x.%d", Int(sbdf >> 16), Int((sbdf >> 8) & 0xff), Int((sbdf >> 3) & 0x1f), Int(sbdf & 7))
   }
 
   /// `0000:03:00.1`, `03:00.1` or a plain number.

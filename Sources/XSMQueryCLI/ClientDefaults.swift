@@ -9,7 +9,8 @@ import XSMEngine
 /// holding `system = "FILE"` or `server = "URL"`. Command-line options win
 /// over both; the environment wins over the file.
 struct ClientDefaults: Sendable {
-  /// The system file to decide on, and what named it (for messages and the answer's host line).
+  /// The system file to decide on (nil for the embedded default host, which
+  /// `embedded` names), and what named it.
   var system: String?
   var server: String?
   /// `XSMQ_SYSTEM`, `XSMQ_SERVER` or the config file's path: where the default came from.
@@ -43,7 +44,7 @@ struct ClientDefaults: Sendable {
         "XSMQ_SYSTEM and XSMQ_SERVER are both set: a local host or a server, not both (unset one, or pass --system or --server)"))
     }
     // A variable replaces the file's choice of either kind.
-    if let system { defaults = ClientDefaults(system: system, systemOrigin: "XSMQ_SYSTEM") }
+    if let system { defaults = ClientDefaults(system: system == "embedded" ? nil : system, systemOrigin: "XSMQ_SYSTEM") }
     if let server { defaults = ClientDefaults(server: server, serverOrigin: "XSMQ_SERVER") }
     return .success(defaults)
   }
@@ -67,7 +68,7 @@ struct ClientDefaults: Sendable {
       switch entry.key {
       case "system":
         let directory = (path as NSString).deletingLastPathComponent
-        defaults.system = value.hasPrefix("/") || value == "embedded" ? value : directory + "/" + value
+        defaults.system = value == "embedded" ? nil : value.hasPrefix("/") ? value : directory + "/" + value
         defaults.systemOrigin = path
       case "server":
         defaults.server = value

@@ -21,15 +21,8 @@ enum Completions {
 
   /// Names and `domN` of the host's domains starting with `prefix`.
   static func domains(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
-    let spec: SystemSpec?
-    if let flag = words.firstIndex(of: "--system"), flag + 1 < words.count {
-      spec = SystemFile.load(path: words[flag + 1]).0
-    } else if let path = (try? ClientDefaults.current.get())?.system, path != "embedded" {
-      spec = SystemFile.load(path: path).0
-    } else {
-      spec = EmbeddedDefaults.system().0
-    }
-    let domains = spec?.domains ?? []
+    let flag = words.firstIndex(of: "--system").flatMap { $0 + 1 < words.count ? words[$0 + 1] : nil }
+    let domains = SystemFile.load(pathOrDefault: flag ?? (try? ClientDefaults.current.get())?.system).0?.domains ?? []
     return (domains.map(\.name) + domains.map { "dom\($0.domid)" }).filter { $0.hasPrefix(prefix) }
   }
 }

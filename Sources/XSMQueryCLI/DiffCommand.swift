@@ -103,7 +103,7 @@ extension XSMQ {
         }
         return (loaded[0], loaded[1])
       }
-      let (spec, specDiagnostics) = host.system.map { SystemFile.load(path: $0) } ?? EmbeddedDefaults.system()
+      let (spec, specDiagnostics) = SystemFile.load(pathOrDefault: host.system)
       if modules.count == 2 {
         let host = try await HostOptions.loadHost(spec, specDiagnostics, catalog: catalog)
         return (DecisionDiff.Side(host: host, module: modules[0], name: modules[0].rawValue),

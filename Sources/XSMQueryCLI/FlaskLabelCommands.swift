@@ -35,8 +35,7 @@ struct SysfsPCIResources {
   /// Reads `DIR/bus/pci/devices/SSSS:BB:DD.F/{resource,irq}` under `root`
   /// (normally `/sys`); throws a usage error naming the file when the device is unknown.
   init(sbdf: UInt32, root: String) throws {
-    let name = String(
-      format: "%04x:%02x:%02x.%d", Int(sbdf >> 16), Int((sbdf >> 8) & 0xff), Int((sbdf >> 3) & 0x1f), Int(sbdf & 7))
+    let name = OpQuestion.formatSBDF(sbdf)
     let directory = root + "/bus/pci/devices/" + name
     guard let text = try? String(contentsOfFile: directory + "/resource", encoding: .utf8) else {
       throw usageError("unable to find PCI device \(name): cannot read \(directory)/resource")
@@ -104,12 +103,8 @@ extension XSMQ.Flask {
   private static func describe(_ r: LabelledRangeV1) -> String {
     let number: (UInt64) -> String = { r.kind == "pirq" ? "\($0)" : "0x" + String($0, radix: 16) }
     let span = r.low == r.high ? number(r.low) : number(r.low) + "-" + number(r.high)
-    let what = r.kind == "pcidevice" ? "pcidevice \(pciName(UInt32(r.low)))" : "\(r.kind) \(span)"
+    let what = r.kind == "pcidevice" ? "pcidevice \(OpQuestion.formatSBDF(UInt32(r.low)))" : "\(r.kind) \(span)"
     return r.error.map { "\(what): \($0)" } ?? "labelled \(what) \(r.context)"
-  }
-
-  private static func pciName(_ sbdf: UInt32) -> String {
-    String(format: "%04x:%02x:%02x.%d", Int(sbdf >> 16), Int((sbdf >> 8) & 0xff), Int((sbdf >> 3) & 0x1f), Int(sbdf & 7))
   }
 
   struct LabelPCI: AsyncParsableCommand {

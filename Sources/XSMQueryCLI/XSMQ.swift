@@ -40,9 +40,8 @@ struct HostOptions: ParsableArguments {
   /// XSMQ_SYSTEM or the config file's; nil for the embedded default host.
   var system: String? {
     if let systemOption { return systemOption }
-    guard server == nil, catalog == nil, let defaults = try? ClientDefaults.current.get(), defaults.system != "embedded"
-    else { return nil }
-    return defaults.system
+    guard server == nil, catalog == nil else { return nil }
+    return try? ClientDefaults.current.get().system
   }
 
   @OptionGroup var catalogOptions: CatalogOptions
@@ -90,7 +89,7 @@ struct HostOptions: ParsableArguments {
   /// unknown name falls back to the whole catalog, for did-you-mean.
   func load(onlyOps: [String]? = nil) async throws -> XenHost {
     let catalog = try loadCatalog(onlyOps: onlyOps)
-    let (spec, specDiagnostics) = system.map { SystemFile.load(path: $0) } ?? EmbeddedDefaults.system()
+    let (spec, specDiagnostics) = SystemFile.load(pathOrDefault: system)
     return try await Self.loadHost(spec, specDiagnostics, catalog: catalog)
   }
 

@@ -137,7 +137,7 @@ public struct XSMD: AsyncParsableCommand {
       printError(renderer.render(catalogDiagnostics))
       throw ExitCode(2)
     }
-    let (spec, specDiagnostics) = system.map { SystemFile.load(path: $0) } ?? EmbeddedDefaults.system()
+    let (spec, specDiagnostics) = SystemFile.load(pathOrDefault: system)
     if !specDiagnostics.isEmpty { printError(renderer.render(DiagnosticList(specDiagnostics))) }
     guard let spec, !specDiagnostics.contains(where: { $0.severity == .error }) else { throw ExitCode(2) }
 

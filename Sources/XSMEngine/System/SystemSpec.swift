@@ -200,6 +200,11 @@ public enum SystemFile {
   public static func load(path: String) -> (SystemSpec?, [Diagnostic]) {
     TOMLParser.load(SystemDecoder.self, path: path, what: "system file", id: .system.io)
   }
+
+  /// The system file at `path`, or the embedded default host when there is none.
+  public static func load(pathOrDefault path: String?) -> (SystemSpec?, [Diagnostic]) {
+    path.map { load(path: $0) } ?? EmbeddedDefaults.system()
+  }
 }
 
 // MARK: - Decoding
