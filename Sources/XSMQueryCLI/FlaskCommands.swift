@@ -345,7 +345,8 @@ extension XSMQ.Flask {
     }
   }
 
-  /// `name: 1`, with the pending value when it differs: flask-get-bool's format.
+  /// `name: 1`, with the pending value when it differs: flask-get-bool's format
+  /// (tools/flask/utils/get-bool.c, main and all_bools).
   static func render(_ b: BooleanReplyV1) -> String {
     "\(b.name): \(b.enforcing ? 1 : 0)" + (b.pending == b.enforcing ? "" : " (pending \(b.pending ? 1 : 0))")
   }
