@@ -28,6 +28,8 @@ struct PolicydbLowering: ~Copyable {
   private var categoryValues: [String: UInt32] = [:]
   /// Rule ids handed to libsepol's side are indices into this (id = index + 1).
   private var ruleSpans: [SourceSpan] = []
+  /// The rules pass frees each statement once lowered (the caller holds no other copy of the tree).
+  private let releasesStatements: Bool
   /// The statement being lowered, for errors that name no rule.
   private var current: SourceSpan?
   private(set) var diagnostics: [Diagnostic] = []
@@ -58,6 +60,7 @@ struct PolicydbLowering: ~Copyable {
     else { return nil }
     self.model = model
     self.builder = builder
+    releasesStatements = !options.keepsSourceText
     // One span per rule (conditional ones included), allocated once rather than grown.
     ruleSpans.reserveCapacity(rules + conditionalRules)
   }
@@ -81,15 +84,25 @@ struct PolicydbLowering: ~Copyable {
     }
     try walk(model.syntax.statements, pass: .labels)
     try walk(model.syntax.statements, pass: .neverallows)
-    try walk(model.syntax.statements, pass: .rules)
-    try contexts()
-    // What finishing can refuse is a type bounds violation: say it at the first `typebounds`.
-    current = model.syntax.statements.first {
+    // What the steps after the rules read from the statements, taken first: the device labels
+    // and, since finishing can refuse a type bounds violation, the first `typebounds`.
+    let labels = deviceLabels()
+    let firstBounds = model.syntax.statements.first {
       if case .typeBounds = $0.kind { return true } else { return false }
     }?.span
-    // Nothing reads the statements from here on; when the caller kept no copy, the tree is freed
-    // now rather than while libsepol finishes the policydb and writes the binary.
-    model.syntax = PolicySyntax(statements: [])
+    if releasesStatements {
+      // The rules pass is the last reader: each statement is freed once its rules are in the
+      // avtab, so the tree shrinks while libsepol's tables grow (the peak is the larger of the two
+      // instead of their sum).
+      var statements = model.syntax.statements
+      model.syntax = PolicySyntax(statements: [])
+      try walkReleasing(&statements)
+    } else {
+      try walk(model.syntax.statements, pass: .rules)
+      model.syntax = PolicySyntax(statements: [])
+    }
+    try contexts(labels)
+    current = firstBounds
     try check(xpb_finish(builder))
     neverallowDiagnostics()
     if diagnostics.contains(where: { $0.severity == .error }) { throw Failure() }
@@ -199,7 +212,20 @@ struct PolicydbLowering: ~Copyable {
 
   private enum Pass { case labels, neverallows, rules }
 
-  private mutating func walk(_ statements: [Statement], pass: Pass, cond: Int32 = -1, branch: Int32 = 1) throws(Failure) {
+  /// The rules pass over `statements` (this value their only holder), each one replaced by a
+  /// placeholder once lowered, which frees its names and sets.
+  private mutating func walkReleasing(_ statements: inout [Statement]) throws(Failure) {
+    guard let first = statements.first else { return }
+    let placeholder = Statement(.attribute(Name("", span: first.span)), span: first.span)
+    for index in statements.indices {
+      try walk(CollectionOfOne(statements[index]), pass: .rules)
+      statements[index] = placeholder
+    }
+  }
+
+  private mutating func walk(
+    _ statements: some Collection<Statement>, pass: Pass, cond: Int32 = -1, branch: Int32 = 1
+  ) throws(Failure) {
     for statement in statements {
       current = statement.span
       switch (pass, statement.kind) {
@@ -337,7 +363,7 @@ struct PolicydbLowering: ~Copyable {
 
   /// Initial SIDs (numbered in `sid` declaration order) and device labels
   /// (sorted as CIL sorts them).
-  private mutating func contexts() throws(Failure) {
+  private mutating func contexts(_ labels: [DeviceLabel]) throws(Failure) {
     for (index, sid) in model.sidOrder.enumerated() {
       guard let context = model.sidContexts[sid] else { continue }
       current = context.span
@@ -345,17 +371,6 @@ struct PolicydbLowering: ~Copyable {
       try check(encoded.withUnsafeBufferPointer {
         xpb_initial_sid(builder, UInt32(index + 1), sid, $0.baseAddress, UInt32($0.count))
       })
-    }
-    var labels: [(kind: OcontextKind, low: UInt64, high: UInt64, path: String?, context: Context, span: SourceSpan)] = []
-    for statement in model.syntax.statements {
-      guard case .ocontext(let kind, let low, let high, let path, let context) = statement.kind else { continue }
-      // Version 24 has no device tree slot; the checker warned already.
-      if kind == .devicetreecon && model.policyVersion < 30 { continue }
-      labels.append((kind, low, high, path, context, statement.span))
-    }
-    labels.sort { a, b in
-      a.kind == .devicetreecon && b.kind == .devicetreecon
-        ? (a.path ?? "") < (b.path ?? "") : (a.low, a.high) < (b.low, b.high)
     }
     for label in labels {
       current = label.span
@@ -372,6 +387,27 @@ struct PolicydbLowering: ~Copyable {
         xpb_ocontext(builder, kind, label.low, label.high, label.path, $0.baseAddress, UInt32($0.count))
       })
     }
+  }
+
+  /// One `*con` statement of the policy.
+  private typealias DeviceLabel = (
+    kind: OcontextKind, low: UInt64, high: UInt64, path: String?, context: Context, span: SourceSpan
+  )
+
+  /// The device labels, sorted as CIL sorts them.
+  private func deviceLabels() -> [DeviceLabel] {
+    var labels: [DeviceLabel] = []
+    for statement in model.syntax.statements {
+      guard case .ocontext(let kind, let low, let high, let path, let context) = statement.kind else { continue }
+      // Version 24 has no device tree slot; the checker warned already.
+      if kind == .devicetreecon && model.policyVersion < 30 { continue }
+      labels.append((kind, low, high, path, context, statement.span))
+    }
+    labels.sort { a, b in
+      a.kind == .devicetreecon && b.kind == .devicetreecon
+        ? (a.path ?? "") < (b.path ?? "") : (a.low, a.high) < (b.low, b.high)
+    }
+    return labels
   }
 
   private mutating func neverallowDiagnostics() {
