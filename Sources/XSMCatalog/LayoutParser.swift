@@ -62,6 +62,11 @@ extension CatalogParser {
         help: hint ?? "types: " + names.joined(separator: " "))
     }
     guard let (name, count) = fieldName(args[2], lineNumber: lineNumber) else { return }
+    if key == "reserved" && !type.isZeroable {
+      return error(.catalog.layoutReservedType,
+        "reserved field `\(name)` is a `\(type.rawValue)`; padding is an unsigned integer that must be zero",
+        span(lineNumber, typeWord), help: "use u8, u16, u32 or u64 (an array for odd sizes: `reserved 5 u8 pad[3]`)")
+    }
     var field = PayloadField(name: name, type: type, offset: offset, count: count, reserved: key == "reserved",
       span: span(lineNumber, args[0]).merged(with: span(lineNumber, args[2])))
     var rest = Array(args.dropFirst(3))
@@ -99,11 +104,6 @@ extension CatalogParser {
     if let word = rest.first {
       return error(.catalog.badLayout, "unexpected `\(word.text)` in a `\(key)` line", span(lineNumber, word),
         help: key == "field" ? Self.fieldShape : "padding takes no direction, length or values")
-    }
-    if field.reserved && !type.isZeroable {
-      return error(.catalog.layoutReservedType,
-        "reserved field `\(name)` is a `\(type.rawValue)`; padding is an unsigned integer that must be zero",
-        span(lineNumber, typeWord), help: "use u8, u16, u32 or u64 (an array for odd sizes: `reserved 5 u8 pad[3]`)")
     }
     checkPlacement(of: field, in: parsed.layout, offsetSpan: span(lineNumber, args[0]), nameSpan: span(lineNumber, args[2]))
     parsed.layout.fields.append(field)
