@@ -8,11 +8,13 @@ struct CatalogLinker {
   private(set) var diagnostics: [Diagnostic] = []
   private var parsed: [CatalogParser.ParsedOp]
   private let coverage: [CoverageRule]
+  private let layouts: [ParsedLayout]
   private let complete: Bool
 
-  init(parsed: [CatalogParser.ParsedOp], coverage: [CoverageRule], complete: Bool = true) {
+  init(parsed: [CatalogParser.ParsedOp], coverage: [CoverageRule], layouts: [ParsedLayout] = [], complete: Bool = true) {
     self.parsed = parsed
     self.coverage = coverage
+    self.layouts = layouts
     self.complete = complete
   }
 
@@ -27,6 +29,7 @@ struct CatalogLinker {
     ops = parsed.map(\.op)
     for entry in parsed { checkEntry(entry) }
     checkNumbers()
+    checkLayouts()
     guard complete else { return }
     checkReplacements()
     checkCoverage()
@@ -266,6 +269,34 @@ struct CatalogLinker {
     }
     for rule in coverage where !legacy.contains(where: { rule.matches($0.name) }) {
       warning(.catalog.unusedCoverage, "`\(rule.kind.rawValue) \(rule.pattern)` matches no legacy op", rule.span)
+    }
+  }
+
+  // MARK: Layouts
+
+  /// Each layout names a split op, once per role, and comes with its other half.
+  private mutating func checkLayouts() {
+    let splitNames = Set(parsed.filter { $0.op.kind == .split }.map(\.op.name))
+    var seen: [String: SourceSpan] = [:]
+    for entry in layouts {
+      let layout = entry.layout
+      guard splitNames.contains(layout.op) else {
+        error(.catalog.layoutOp, "layout for `\(layout.op)`, which is not a split op", entry.opSpan,
+          help: "payload layouts describe the proposed ABI's split ops")
+        continue
+      }
+      let key = layout.op + " " + layout.role.rawValue
+      if let first = seen[key] {
+        error(.catalog.layoutOp, "`\(layout.op)` has a second \(layout.role.rawValue) layout", entry.opSpan,
+          notes: [DiagnosticNote("the first is here", span: first)])
+        continue
+      }
+      seen[key] = entry.opSpan
+      let other: PayloadRole = layout.role == .request ? .reply : .request
+      if !layouts.contains(where: { $0.layout.op == layout.op && $0.layout.role == other }) {
+        error(.catalog.layoutOp, "`\(layout.op)` has a \(layout.role.rawValue) layout but no \(other.rawValue) layout",
+          entry.opSpan, help: "give both; an op that answers nothing has `size 0` reply")
+      }
     }
   }
 

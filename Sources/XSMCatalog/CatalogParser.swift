@@ -22,10 +22,13 @@ struct CatalogParser {
 
   private(set) var ops: [ParsedOp] = []
   private(set) var coverage: [CoverageRule] = []
-  private(set) var diagnostics: [Diagnostic] = []
+  var diagnostics: [Diagnostic] = []
+  /// The `layout` blocks, checked one by one (the op they name is the linker's).
+  var layouts: [ParsedLayout] = []
 
-  private let file: String
+  let file: String
   private var currentOp: ParsedOp?
+  var currentLayout: ParsedLayout?
   private var currentCoverage: CoverageRule?
 
   static let opKeys: Set<String> = [
@@ -75,6 +78,10 @@ struct CatalogParser {
       }
       currentOp = ParsedOp(op: Op(name: name.text, kind: key == "op" ? .legacy : .split, span: span(lineNumber, name)))
       return
+    case "layout":
+      finishBlock()
+      currentLayout = layoutHeader(args, keySpan: keySpan, lineNumber: lineNumber)
+      return
     case "unsplit", "retire":
       finishBlock()
       guard let pattern = one(args, key, lineNumber, keySpan, what: "an op name or `family.*`") else { return }
@@ -85,6 +92,9 @@ struct CatalogParser {
       break
     }
 
+    if currentLayout != nil {
+      return layoutLine(key, args, keySpan: keySpan, lineNumber: lineNumber)
+    }
     if var rule = currentCoverage.take() {
       defer { currentCoverage = rule }
       switch key {
@@ -530,6 +540,7 @@ struct CatalogParser {
 
   private mutating func finishBlock() {
     if let op = currentOp { ops.append(op) }
+    if let layout = currentLayout.take() { finishLayout(layout) }
     if let rule = currentCoverage {
       if rule.reason.isEmpty {
         error(.catalog.missingKey, "`\(rule.kind.rawValue) \(rule.pattern)` has no `summary` giving the reason",
@@ -562,11 +573,11 @@ struct CatalogParser {
     error(.catalog.extraArgument, "unexpected `\(word.text)`", span(lineNumber, word))
   }
 
-  private mutating func error(_ id: DiagnosticID, _ message: String, _ at: SourceSpan, help: String? = nil) {
+  mutating func error(_ id: DiagnosticID, _ message: String, _ at: SourceSpan, help: String? = nil) {
     diagnostics.append(Diagnostic(id, .error, message, span: at, help: help))
   }
 
-  private func span(_ line: Int, _ word: CatalogWord) -> SourceSpan {
+  func span(_ line: Int, _ word: CatalogWord) -> SourceSpan {
     SourceSpan(file: file, line: line, column: word.column, endColumn: word.column + word.text.count)
   }
 

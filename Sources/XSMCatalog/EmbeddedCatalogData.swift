@@ -2572,6 +2572,293 @@ op kexec.status
   note      One permission covers every kexec sub-op.
 
 """#),
+    ("policy/ops/layouts/flask.ops", #"""
+# Payload layouts of the flask split ops (policy/ops/split/flask.ops).
+#
+# Layout rules (docs/catalog-format.md, "Payload layouts"), checked by the loader:
+#   - little-endian; every field at an offset that is a multiple of its size
+#     (natural alignment);
+#   - no implicit padding: every byte belongs to a field, and padding is a
+#     `reserved` field (an unsigned integer) that must be zero;
+#   - no unions: fields follow one another, each name once;
+#   - every reference to guest memory is a `handle` (u64) naming its direction
+#     (in or out) and the u32 field that holds its length;
+#   - a layout's size is the end of its last field and a multiple of 8;
+#   - every request starts with `u32 version`, the layout's version; a reply
+#     has no version field (the request fixed it).
+#
+# The members come from Xen's union in struct xen_flask_op
+# (xen/include/public/xsm/flask_op.h, XEN_FLASK_INTERFACE_VERSION 1). Where
+# Xen's struct is IN/OUT, the split puts the IN members in the request and the
+# OUT members in the reply. Where Xen returns a value as the hypercall's
+# result (do_flask_op in xen/xsm/flask/flask_op.c: getenforce, policyvers,
+# mls, getavc_threshold), the reply also carries it as a field.
+
+# ---- queries ----
+
+# FLASK_GETENFORCE: no payload; do_flask_op returns flask_enforcing.
+layout flask.getenforce request version 1 size 8
+  field     0 u32 version
+  reserved  4 u32 pad0
+layout flask.getenforce reply version 1 size 8
+  field     0 u32 enforcing values permissive=0 enforcing=1
+  reserved  4 u32 pad0
+
+# FLASK_CONTEXT_TO_SID: struct xen_flask_sid_context {sid, size, context}; IN the
+# context string, OUT the sid.
+layout flask.context_to_sid request version 1 size 16
+  field     0 u32    version
+  field     4 u32    size
+  field     8 handle context in size of char
+layout flask.context_to_sid reply version 1 size 8
+  field     0 sid    sid
+  reserved  4 u32    pad0
+
+# FLASK_SID_TO_CONTEXT: struct xen_flask_sid_context; IN the sid and the buffer's
+# capacity, OUT the context and its size (on -ERANGE the size it needs, as
+# flask_copyout_context reports).
+layout flask.sid_to_context request version 1 size 24
+  field     0 u32    version
+  field     4 sid    sid
+  field     8 u32    size
+  reserved 12 u32    pad0
+  field    16 handle context out size of char
+layout flask.sid_to_context reply version 1 size 16
+  field     0 u32    size
+  reserved  4 u32    pad0
+  field     8 handle context out size of char
+
+# FLASK_ACCESS: struct xen_flask_access; IN ssid, tsid, tclass, req; OUT the AVC data.
+layout flask.access request version 1 size 24
+  field     0 u32 version
+  field     4 sid ssid
+  field     8 sid tsid
+  field    12 u32 tclass
+  field    16 u32 req
+  reserved 20 u32 pad0
+layout flask.access reply version 1 size 16
+  field     0 u32 allowed
+  field     4 u32 audit_allow
+  field     8 u32 audit_deny
+  field    12 u32 seqno
+
+# FLASK_CREATE: struct xen_flask_transition {ssid, tsid, tclass; OUT newsid}.
+layout flask.create request version 1 size 16
+  field     0 u32 version
+  field     4 sid ssid
+  field     8 sid tsid
+  field    12 u32 tclass
+layout flask.create reply version 1 size 8
+  field     0 sid newsid
+  reserved  4 u32 pad0
+
+# FLASK_RELABEL: struct xen_flask_transition, as flask.create.
+layout flask.relabel request version 1 size 16
+  field     0 u32 version
+  field     4 sid ssid
+  field     8 sid tsid
+  field    12 u32 tclass
+layout flask.relabel reply version 1 size 8
+  field     0 sid newsid
+  reserved  4 u32 pad0
+
+# FLASK_POLICYVERS: no payload; do_flask_op returns POLICYDB_VERSION_MAX.
+layout flask.policyvers request version 1 size 8
+  field     0 u32 version
+  reserved  4 u32 pad0
+layout flask.policyvers reply version 1 size 8
+  field     0 u32 policy_version
+  reserved  4 u32 pad0
+
+# FLASK_GETBOOL: struct xen_flask_boolean {bool_id, enforcing, pending, new_value,
+# commit, size, name}. Xen's name handle is IN (lookup by name when bool_id is
+# 0xffffffff) and OUT (the name written back); the split gives each direction
+# its own handle and length.
+layout flask.getbool request version 1 size 32
+  field     0 u32    version
+  field     4 u32    bool_id values by_name=0xffffffff
+  field     8 u32    name_size
+  field    12 u32    name_capacity
+  field    16 handle name in name_size of char
+  field    24 handle name_out out name_capacity of char
+layout flask.getbool reply version 1 size 24
+  field     0 u32    bool_id
+  field     4 u8     enforcing
+  field     5 u8     pending
+  reserved  6 u16    pad0
+  field     8 u32    name_length
+  reserved 12 u32    pad1
+  field    16 handle name_out out name_length of char
+
+# FLASK_MLS: no payload; do_flask_op returns flask_mls_enabled.
+layout flask.mls request version 1 size 8
+  field     0 u32 version
+  reserved  4 u32 pad0
+layout flask.mls reply version 1 size 8
+  field     0 u32 mls_enabled values no=0 yes=1
+  reserved  4 u32 pad0
+
+# FLASK_GETAVC_THRESHOLD: no payload; do_flask_op returns avc_cache_threshold.
+layout flask.getavc_threshold request version 1 size 8
+  field     0 u32 version
+  reserved  4 u32 pad0
+layout flask.getavc_threshold reply version 1 size 8
+  field     0 u32 threshold
+  reserved  4 u32 pad0
+
+# FLASK_AVC_HASHSTATS: struct xen_flask_hash_stats, all OUT.
+layout flask.avc_hashstats request version 1 size 8
+  field     0 u32 version
+  reserved  4 u32 pad0
+layout flask.avc_hashstats reply version 1 size 16
+  field     0 u32 entries
+  field     4 u32 buckets_used
+  field     8 u32 buckets_total
+  field    12 u32 max_chain_len
+
+# FLASK_AVC_CACHESTATS: struct xen_flask_cache_stats {IN cpu; OUT six counters}.
+layout flask.avc_cachestats request version 1 size 8
+  field     0 u32 version
+  field     4 u32 cpu
+layout flask.avc_cachestats reply version 1 size 24
+  field     0 u32 lookups
+  field     4 u32 hits
+  field     8 u32 misses
+  field    12 u32 allocations
+  field    16 u32 reclaims
+  field    20 u32 frees
+
+# FLASK_MEMBER: struct xen_flask_transition, as flask.create.
+layout flask.member request version 1 size 16
+  field     0 u32 version
+  field     4 sid ssid
+  field     8 sid tsid
+  field    12 u32 tclass
+layout flask.member reply version 1 size 8
+  field     0 sid newsid
+  reserved  4 u32 pad0
+
+# FLASK_GET_PEER_SID: struct xen_flask_peersid {IN evtchn; OUT sid}.
+layout flask.get_peer_sid request version 1 size 8
+  field     0 u32         version
+  field     4 evtchn_port evtchn
+layout flask.get_peer_sid reply version 1 size 8
+  field     0 sid         sid
+  reserved  4 u32         pad0
+
+# ---- administration ----
+
+# FLASK_LOAD: struct xen_flask_load {buffer, size}.
+layout flask.load request version 1 size 16
+  field     0 u32    version
+  field     4 u32    size
+  field     8 handle buffer in size of u8
+layout flask.load reply version 1 size 0
+
+# FLASK_SETENFORCE: struct xen_flask_setenforce {enforcing}.
+layout flask.setenforce request version 1 size 8
+  field     0 u32 version
+  field     4 u32 enforcing values permissive=0 enforcing=1
+layout flask.setenforce reply version 1 size 0
+
+# FLASK_SETBOOL: struct xen_flask_boolean; IN bool_id (or the name), new_value,
+# commit; OUT the bool_id found by name.
+layout flask.setbool request version 1 size 24
+  field     0 u32    version
+  field     4 u32    bool_id values by_name=0xffffffff
+  field     8 u8     new_value
+  field     9 u8     commit values pending=0 commit=1
+  reserved 10 u16    pad0
+  field    12 u32    name_size
+  field    16 handle name in name_size of char
+layout flask.setbool reply version 1 size 8
+  field     0 u32    bool_id
+  reserved  4 u32    pad0
+
+# FLASK_COMMITBOOLS: no payload.
+layout flask.commitbools request version 1 size 8
+  field     0 u32 version
+  reserved  4 u32 pad0
+layout flask.commitbools reply version 1 size 0
+
+# FLASK_SETAVC_THRESHOLD: struct xen_flask_setavc_threshold {threshold}.
+layout flask.setavc_threshold request version 1 size 8
+  field     0 u32 version
+  field     4 u32 threshold
+layout flask.setavc_threshold reply version 1 size 0
+
+# FLASK_ADD_OCONTEXT: struct xen_flask_ocontext {ocon, sid, low, high}; the
+# explicit pad0 is the hole Xen's struct leaves before the u64 members.
+layout flask.add_ocontext request version 1 size 32
+  field     0 u32 version
+  field     4 u32 ocon values pirq=1 ioport=2 iomem=3 device=4
+  field     8 sid sid
+  reserved 12 u32 pad0
+  field    16 u64 low
+  field    24 u64 high
+layout flask.add_ocontext reply version 1 size 0
+
+# FLASK_DEL_OCONTEXT: struct xen_flask_ocontext without the sid, which
+# flask_ocontext_del does not read.
+layout flask.del_ocontext request version 1 size 24
+  field     0 u32 version
+  field     4 u32 ocon values pirq=1 ioport=2 iomem=3 device=4
+  field     8 u64 low
+  field    16 u64 high
+layout flask.del_ocontext reply version 1 size 0
+
+# FLASK_RELABEL_DOMAIN: struct xen_flask_relabel {domid, sid}; the domid is a
+# domid_t here (Xen's struct widens it to u32).
+layout flask.relabel_domain request version 1 size 16
+  field     0 u32   version
+  field     4 domid domid
+  reserved  6 u16   pad0
+  field     8 sid   sid
+  reserved 12 u32   pad1
+layout flask.relabel_domain reply version 1 size 0
+
+# The self path of FLASK_RELABEL_DOMAIN (domid DOMID_SELF), as its own op.
+layout flask.relabel_self request version 1 size 8
+  field     0 u32 version
+  field     4 sid sid
+layout flask.relabel_self reply version 1 size 0
+
+# FLASK_DEVICETREE_LABEL: struct xen_flask_devicetree_label {sid, length, path}.
+layout flask.devicetree_label request version 1 size 24
+  field     0 u32    version
+  field     4 sid    sid
+  field     8 u32    length
+  reserved 12 u32    pad0
+  field    16 handle path in length of char
+layout flask.devicetree_label reply version 1 size 0
+
+# The SID-0 path of FLASK_DEVICETREE_LABEL (remove the label), as its own op.
+layout flask.devicetree_unlabel request version 1 size 16
+  field     0 u32    version
+  field     4 u32    length
+  field     8 handle path in length of char
+layout flask.devicetree_unlabel reply version 1 size 0
+
+"""#),
+    ("policy/ops/layouts/xsmid.ops", #"""
+# Payload layouts of the XSM identity op (policy/ops/split/xsmid.ops). The
+# rules are those stated at the top of layouts/flask.ops.
+
+layout xsmid.identity request version 1 size 8
+  field     0 u32 version
+  reserved  4 u32 pad0
+# module: which XSM module answers; 0 is never a module, so a zeroed reply is
+# recognisably wrong. Under dummy and silo, enforcing and allow_unknown are
+# not_applicable and policy_version is 0.
+layout xsmid.identity reply version 1 size 24
+  field     0 u32 module values dummy=1 silo=2 flask=3
+  field     4 u32 enforcing values permissive=0 enforcing=1 not_applicable=2
+  field     8 u32 policy_version
+  field    12 u32 allow_unknown values deny=0 allow=1 not_applicable=2
+  field    16 u32 flags values policy_loaded=1 mls=2
+  reserved 20 u32 pad0
+
+"""#),
     ("policy/ops/mca.ops", #"""
 # mca ops
 

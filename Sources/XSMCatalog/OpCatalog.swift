@@ -7,13 +7,16 @@ public struct OpCatalog: Sendable {
   /// All ops in file order (legacy and split interleaved as written).
   public let ops: [Op]
   public let coverage: [CoverageRule]
+  /// The split ops' request and reply layouts, in file order (see ``layout(of:_:)``).
+  public let layouts: [PayloadLayout]
   /// The files the catalog was read from, by display name, in order.
   public let files: [String]
   private let index: [String: Int]
 
-  init(ops: [Op], coverage: [CoverageRule], files: [String]) {
+  init(ops: [Op], coverage: [CoverageRule], files: [String], layouts: [PayloadLayout] = []) {
     self.ops = ops
     self.coverage = coverage
+    self.layouts = layouts
     self.files = files
     var index: [String: Int] = [:]
     for (i, op) in ops.enumerated() {
@@ -21,6 +24,11 @@ public struct OpCatalog: Sendable {
       for alias in op.aliases { index[alias] = index[alias] ?? i }
     }
     self.index = index
+  }
+
+  /// The request or reply layout of a split op, if the catalog gives one.
+  public func layout(of op: String, _ role: PayloadRole) -> PayloadLayout? {
+    layouts.first { $0.op == op && $0.role == role }
   }
 
   /// The op with this name or alias.
@@ -117,13 +125,15 @@ public enum CatalogLoader {
     var diagnostics = DiagnosticList()
     var parsed: [CatalogParser.ParsedOp] = []
     var coverage: [CoverageRule] = []
+    var layouts: [ParsedLayout] = []
     for file in files {
       let parser = CatalogParser.parse(text: file.text, file: file.name)
       parsed += parser.ops
+      layouts += parser.layouts
       coverage += parser.coverage
       diagnostics.append(contentsOf: parser.diagnostics)
     }
-    var linker = CatalogLinker(parsed: parsed, coverage: coverage, complete: complete)
+    var linker = CatalogLinker(parsed: parsed, coverage: coverage, layouts: layouts, complete: complete)
     linker.run()
     diagnostics.append(contentsOf: linker.diagnostics)
     if !diagnostics.isEmpty {
@@ -136,7 +146,10 @@ public enum CatalogLoader {
       diagnostics = DiagnosticList(diagnostics.items.map { attachSource($0, sources) })
     }
     guard !diagnostics.hasErrors else { return (nil, diagnostics) }
-    return (OpCatalog(ops: linker.ops, coverage: coverage, files: files.map(\.name)), diagnostics)
+    return (
+      OpCatalog(ops: linker.ops, coverage: coverage, files: files.map(\.name), layouts: layouts.map(\.layout)),
+      diagnostics
+    )
   }
 
   private static func attachSource(_ d: Diagnostic, _ sources: [String: [Substring]]) -> Diagnostic {
@@ -200,7 +213,7 @@ extension CatalogLoader {
         let line = Substring(rawLine)
         let words = Self.leadingWords(line, count: 2)
         switch words.first {
-        case "op"?, "split"?, "unsplit"?, "retire"?:
+        case "op"?, "split"?, "unsplit"?, "retire"?, "layout"?:
           if let block = current { blocks.append(block) }
           let header = words[0]
           current =

@@ -11,6 +11,14 @@ public enum Bindings {
     CBindingWriter(table: BindingTable(catalog), catalog: catalog, source: source).render()
   }
 
+  /// The C header `bindings/c/xsm_abi.h`: the split ops' payload layouts as
+  /// structs with static asserts and encode/decode helpers.
+  public static func cABIHeader(_ catalog: OpCatalog, source: String = GeneratedArtefacts.defaultCatalogSource)
+    -> String
+  {
+    CLayoutWriter(catalog: catalog, source: source).render()
+  }
+
   /// The Rust module `bindings/rust/xsm_ops.rs`.
   public static func rustModule(_ catalog: OpCatalog, source: String = GeneratedArtefacts.defaultCatalogSource)
     -> String

@@ -25,16 +25,18 @@ public enum GeneratedArtefacts {
   /// Output paths, relative to the repository root.
   public static let referencePath = "docs/ops.md"
   public static let cHeaderPath = "bindings/c/xsm_ops.h"
+  public static let cABIHeaderPath = "bindings/c/xsm_abi.h"
   public static let rustModulePath = "bindings/rust/xsm_ops.rs"
   public static let goPackagePath = "bindings/go/xsmops/xsmops.go"
 
-  /// Renders the reference and the three bindings. `source` is the catalog
+  /// Renders the reference, the three bindings and the C payload header. `source` is the catalog
   /// directory as the headers should name it (never an absolute path, so
   /// output does not depend on where the repository is checked out).
   public static func render(_ catalog: OpCatalog, source: String = defaultCatalogSource) -> [GeneratedFile] {
     [
       GeneratedFile(path: referencePath, contents: OpReference.markdown(catalog, source: source)),
       GeneratedFile(path: cHeaderPath, contents: Bindings.cHeader(catalog, source: source)),
+      GeneratedFile(path: cABIHeaderPath, contents: Bindings.cABIHeader(catalog, source: source)),
       GeneratedFile(path: rustModulePath, contents: Bindings.rustModule(catalog, source: source)),
       GeneratedFile(path: goPackagePath, contents: Bindings.goPackage(catalog, source: source)),
     ]

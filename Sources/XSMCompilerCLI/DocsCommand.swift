@@ -15,7 +15,7 @@ extension XSMC {
     static let configuration = CommandConfiguration(
       abstract: "Generate the op reference and bindings.",
       discussion: """
-        Reads the op catalog and writes docs/ops.md, bindings/c/xsm_ops.h, bindings/rust/xsm_ops.rs and \
+        Reads the op catalog and writes docs/ops.md, bindings/c/xsm_ops.h, bindings/c/xsm_abi.h, bindings/rust/xsm_ops.rs and \
         bindings/go/xsmops/xsmops.go under the output directory, and docs/diagnostics.md from the declared \
         diagnostic ids (each through a temporary file and a \
         rename; files whose text is unchanged are left alone). With --check nothing is written and the \

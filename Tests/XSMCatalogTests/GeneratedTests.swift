@@ -294,7 +294,8 @@ import XSMTestSupport
     let catalog = try Self.smallCatalog()
     #expect(GeneratedArtefacts.render(catalog) == GeneratedArtefacts.render(catalog))
     #expect(GeneratedArtefacts.render(catalog).map(\.path) == [
-      "docs/ops.md", "bindings/c/xsm_ops.h", "bindings/rust/xsm_ops.rs", "bindings/go/xsmops/xsmops.go",
+      "docs/ops.md", "bindings/c/xsm_ops.h", "bindings/c/xsm_abi.h", "bindings/rust/xsm_ops.rs",
+      "bindings/go/xsmops/xsmops.go",
     ])
     for file in GeneratedArtefacts.render(catalog) {
       #expect(!file.contents.contains(Self.packageRoot), "\(file.path) names an absolute path")
@@ -461,6 +462,68 @@ import XSMTestSupport
       #expect(run.status == 0)
       #expect(run.text == "\(catalog.ops.count) \(permissions)\n", "the table walker counted \(run.text)")
     }
+  }
+
+  /// The payload header compiles with its static asserts (as C11, pedantic),
+  /// and its encoder writes the bytes the Swift codec writes; its decoder
+  /// refuses a nonzero reserved field and a wrong version.
+  @Test func cABIHeaderCompilesAndAgreesWithTheCodec() throws {
+    guard Self.tool("gcc") else {
+      print("skipped: gcc is not on the PATH, so the C payload header was not compiled")
+      try Test.cancel("gcc is not on the PATH")
+    }
+    let catalog = try Self.repositoryCatalog()
+    let header = Bindings.cABIHeader(catalog)
+    #expect(header.contains("_Static_assert(offsetof(struct xsm_abi_flask_access_request, req) == 16,"))
+    #expect(header.contains("_Static_assert(sizeof(struct xsm_abi_xsmid_identity_reply) == 24,"))
+    #expect(header.contains("#define XSM_ABI_XSMID_IDENTITY_REPLY_MODULE_FLASK 3u"))
+    let directory = try Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try header.write(toFile: directory + "/xsm_abi.h", atomically: true, encoding: .utf8)
+    let flags = ["-Wall", "-Werror", "-Wextra", "-pedantic", "-std=c11"]
+    let syntax = try ProcessRunner.run("gcc", ["-fsyntax-only"] + flags + ["xsm_abi.h"], directory: directory)
+    #expect(syntax.status == 0, "gcc rejects xsm_abi.h:\n\(syntax.errorText)")
+    let program = """
+      #include <stdio.h>
+      #include "xsm_abi.h"
+
+      int main(void)
+      {
+          struct xsm_abi_flask_access_request req = {0}, back;
+          uint8_t bytes[XSM_ABI_FLASK_ACCESS_REQUEST_SIZE];
+          req.version = XSM_ABI_FLASK_ACCESS_REQUEST_VERSION;
+          req.ssid = 0x01020304u;
+          req.tsid = 5;
+          req.tclass = 6;
+          req.req = 0x80000000u;
+          if (xsm_abi_flask_access_request_encode(&req, bytes, sizeof bytes) != (int)sizeof bytes)
+              return 1;
+          for (size_t i = 0; i < sizeof bytes; i++)
+              printf("%02x", bytes[i]);
+          printf("\\n");
+          if (xsm_abi_flask_access_request_decode(&back, bytes, sizeof bytes) != 0 || back.req != req.req)
+              return 2;
+          bytes[20] = 1;
+          if (xsm_abi_flask_access_request_decode(&back, bytes, sizeof bytes) != -XSM_ABI_EINVAL)
+              return 3;
+          bytes[20] = 0;
+          bytes[0] = 2;
+          if (xsm_abi_flask_access_request_decode(&back, bytes, sizeof bytes) != -XSM_ABI_EINVAL)
+              return 4;
+          return 0;
+      }
+      """
+    try program.write(toFile: directory + "/abi.c", atomically: true, encoding: .utf8)
+    let build = try ProcessRunner.run("gcc", flags + ["-o", "abi", "abi.c"], directory: directory)
+    #expect(build.status == 0, "gcc cannot build the payload round trip:\n\(build.errorText)")
+    guard build.status == 0 else { return }
+    let run = try ProcessRunner.run(directory + "/abi", [])
+    #expect(run.status == 0, "the C round trip failed at step \(run.status)")
+    let codec = PayloadCodec(try #require(catalog.layout(of: "flask.access", .request)))
+    let swift = try codec.encode(
+      PayloadRecord(["version": [1], "ssid": [0x0102_0304], "tsid": [5], "tclass": [6], "req": [0x8000_0000]]))
+    #expect(run.text == swift.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+      .joined() + "\n")
   }
 
   @Test func rustModuleCompiles() throws {

@@ -72,6 +72,29 @@ extension DiagnosticID {
     public let splitMixed = DiagnosticID("catalog.split-mixed", "(warning) a split op still classed `mixed`")
     public let unusedCoverage = DiagnosticID(
       "catalog.unused-coverage", "(warning) an `unsplit`/`retire` pattern that matches no legacy op")
+    public let badLayout = DiagnosticID(
+      "catalog.bad-layout",
+      "a `layout`, `field` or `reserved` line that does not follow its form, or a key outside a layout's keys")
+    public let layoutUnknownType = DiagnosticID(
+      "catalog.layout-unknown-type", "a payload field of a type the layout rules do not have (did-you-mean)")
+    public let layoutMisaligned = DiagnosticID(
+      "catalog.layout-misaligned", "a payload field whose offset is not a multiple of its type's size")
+    public let layoutHole = DiagnosticID(
+      "catalog.layout-hole", "bytes of a payload layout that no field covers (padding must be a `reserved` field)")
+    public let layoutOverlap = DiagnosticID(
+      "catalog.layout-overlap", "a payload field that starts inside the previous one, or a field name used twice")
+    public let layoutSize = DiagnosticID(
+      "catalog.layout-size", "a layout whose stated size is not its last field's end, or not a multiple of 8")
+    public let layoutBufferWithoutLength = DiagnosticID(
+      "catalog.layout-buffer-without-length",
+      "a `handle` field without `in|out LENGTH`, or whose length field is missing or not a plain `u32`")
+    public let layoutReservedType = DiagnosticID(
+      "catalog.layout-reserved-type", "a `reserved` field of a type whose only valid value is not zero (not u8-u64)")
+    public let layoutVersion = DiagnosticID(
+      "catalog.layout-version", "a request layout that does not start with `u32 version`, or a reply that has one")
+    public let layoutOp = DiagnosticID(
+      "catalog.layout-op",
+      "a layout for an op that is not a split op, given twice, or without its other half (request or reply)")
     public let unknownClass = DiagnosticID(
       "catalog.unknown-class", "a check naming a class the compiled policy does not declare (`xsmc ops --policy`)")
     public let unknownPermission = DiagnosticID(
