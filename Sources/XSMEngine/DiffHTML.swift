@@ -325,7 +325,7 @@ enum DiffHTML {
     """
 
   /// Draws the views from the embedded data; reads the view to show from the URL's fragment (`#op=NAME`, `#family=NAME`).
-  static let script = "(function(){\n" + ownScript + MatrixHTML.sharedScript + "})();\n"
+  static let script = "(function(){\n" + ownScript + "\n" + MatrixHTML.sharedScript + "\n})();"
 
   /// The diff page's own part of its script (see `MatrixHTML.sharedScript`).
   static let ownScript = #"""

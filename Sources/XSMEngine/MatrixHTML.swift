@@ -247,7 +247,7 @@ enum MatrixHTML {
     """
 
   /// Draws the views from the embedded data; reads the view to show from the URL's fragment (`#op=NAME`, `#family=NAME`).
-  static let script = "(function(){\n" + ownScript + sharedScript + "})();\n"
+  static let script = "(function(){\n" + ownScript + "\n" + sharedScript + "\n})();"
 
   /// The matrix page's own part of its script (see `sharedScript`).
   static let ownScript = #"""
