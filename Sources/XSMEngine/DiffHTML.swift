@@ -188,14 +188,18 @@ enum DiffHTML {
     let modules = Set([diff.old.module, diff.new.module])
     guard !modules.contains(.flask) else { return nil }
     let names = modules.map(\.rawValue).sorted().joined(separator: " and ")
-    let consequence = diff.old.system == diff.new.system
-      ? "so two policies on one host cannot answer differently under \(modules.count > 1 ? "them" : "it"): "
-        + "compare policies under flask (the default without --module)"
-      : "so differences here come from the two hosts' domains, not from their policies"
+    let consequence = modules.count > 1
+      ? "so the differences here are the two modules' rules alone"
+      : diff.old.system == diff.new.system
+        ? "so two policies on one host cannot answer differently under it: compare policies under flask (the default "
+          + "without --module)"
+        : "so differences here come from the two hosts' domains, not from their policies"
+    let silo = modules.contains(.silo)
+      ? ", and silo only adds that event channels, grants and Argo need the control domain at one end or the same "
+        + "domain at both (xen/xsm/silo.c)" : ""
     return "\(names) decide\(modules.count > 1 ? "" : "s") without the policy: the dummy rules read only the domains' "
       + "flags (control, hardware, xenstore), device-model targets and whether caller and target are the same domain "
-      + "(xen/include/xsm/dummy.h, xsm_default_action), and silo adds its event channel, grant and Argo rule on "
-      + "control domains (xen/xsm/silo.c), \(consequence)."
+      + "(xen/include/xsm/dummy.h, xsm_default_action)\(silo); \(consequence)."
   }
 
   /// Enforcing mode and booleans that differ between the sides, as `name: old → new`.
@@ -211,6 +215,11 @@ enum DiffHTML {
       lines.append("boolean \(name): \(word(old.booleans[name])) → \(word(new.booleans[name]))")
     }
     return lines
+  }
+
+  /// A table cell of lost or gained changes, muted when there are none.
+  static func count(_ n: Int, _ style: String) -> String {
+    "<td class=\"\(n == 0 ? "z" : style)\">\(n)</td>"
   }
 
   static func describe(_ side: DecisionDiff.SideFacts) -> String {
@@ -258,19 +267,19 @@ enum DiffHTML {
     }
     let familyRows = families.map { f in
       "<tr><th><a href=\"#family=\(escape(f.name))\">\(escape(f.name))</a></th><td>\(f.ops)</td>"
-        + "<td class=\"nl\">\(f.lost)</td><td class=\"ng\">\(f.gained)</td></tr>"
+        + count(f.lost, "nl") + count(f.gained, "ng") + "</tr>"
     }.joined(separator: "\n")
     let most = data.ops.enumerated().sorted { a, b in
       (a.element.gained + a.element.lost, b.offset) > (b.element.gained + b.element.lost, a.offset)
     }.prefix(10).map(\.element)
     let mostRows = most.map { op in
-      "<tr><th><a href=\"#op=\(escape(op.op))\">\(escape(op.op))</a></th><td class=\"nl\">\(op.lost)</td>"
-        + "<td class=\"ng\">\(op.gained)</td></tr>"
+      "<tr><th><a href=\"#op=\(escape(op.op))\">\(escape(op.op))</a></th>" + count(op.lost, "nl") + count(op.gained, "ng")
+        + "</tr>"
     }.joined(separator: "\n")
     let overview = MatrixHTML.byFamily(data.ops.map(\.op), columns: 3) { i in
       let op = data.ops[i]
       return "<tr data-op=\"\(escape(op.op))\"><th><a href=\"#op=\(escape(op.op))\">\(escape(op.op))</a></th>"
-        + "<td class=\"nl\">\(op.lost)</td><td class=\"ng\">\(op.gained)</td></tr>\n"
+        + count(op.lost, "nl") + count(op.gained, "ng") + "</tr>\n"
     }
     let domainRows = data.domains.map { d in
       "<tr><td>\(escape(d.label))</td><td>\(escape(d.oldContext ?? d.context))</td><td>\(escape(d.context))</td></tr>"
@@ -282,8 +291,8 @@ enum DiffHTML {
       + "<option value=\"l\">only lost</option><option value=\"g\">only gained</option></select></label>"
     return head + """
       <p class="lead"><b>\(changedOps) op\(changedOps == 1 ? "" : "s") answer differently</b> for \(pairs) \
-      (caller, target) pair\(pairs == 1 ? "" : "s"): <span class="nl">\(diff.lost) (pair, op) decisions lost</span>, \
-      <span class="ng">\(diff.gained) gained</span> (\(escape(compared))). A change between denied and invalid is not \
+      (caller, target) pair\(pairs == 1 ? "" : "s"): <span class="\(diff.lost == 0 ? "z" : "nl")">\(diff.lost) (pair, op) \
+      decisions lost</span>, <span class="\(diff.gained == 0 ? "z" : "ng")">\(diff.gained) gained</span> (\(escape(compared))). A change between denied and invalid is not \
       counted. Pick an op for its caller × target grid with the checks and rules responsible, or a family for a caller × \
       op summary.</p>
       <div class="summary"><div><h2>By family</h2><table class="st"><thead><tr><th>family</th><th>ops</th>\
@@ -317,7 +326,7 @@ enum DiffHTML {
     .sides{margin:.4em 0;font-size:13px}.sides td,.sides th{padding:1px 8px}.sides thead th{position:static}\
     .note{background:#eef2ff;padding:.4em}.same{font-size:1.1em;background:#ecfdf5;padding:.6em;border:1px solid #a7f3d0}\
     .summary{display:flex;flex-wrap:wrap;gap:0 2.5em}.summary h2{font-size:1em;margin:.6em 0 .2em}\
-    .summary thead th{position:static}.st td{text-align:right;font-variant-numeric:tabular-nums}.st a{text-decoration:none}td.nl,span.nl{color:#b91c1c}td.ng,span.ng{color:#1d4ed8}\
+    .summary thead th{position:static}.st td{text-align:right;font-variant-numeric:tabular-nums}.st a{text-decoration:none}.z{color:#aaa}td.nl,span.nl{color:#b91c1c}td.ng,span.ng{color:#1d4ed8}\
     .ls{background:#dc2626;color:#fff;font-weight:bold}.gn{background:#2563eb;color:#fff;font-weight:bold}\
     .gl{background:#f59e0b;color:#111;font-weight:bold}.au{background:#c8e6c9;color:#2e7d32}.g td.u{background:#f9fafb}\
     .g td.k,.c.k{width:auto;min-width:18px;padding:0 3px}.why{max-width:80em;font-size:13px}.why li{margin:.3em 0}\
