@@ -260,10 +260,12 @@ enum DiffHTML {
     var families: [(name: String, ops: Int, gained: Int, lost: Int)] = []
     for op in data.ops {
       let family = String(op.op.split(separator: ".").first ?? Substring(op.op))
-      if families.last?.name != family { families.append((family, 0, 0, 0)) }
-      families[families.count - 1].ops += 1
-      families[families.count - 1].gained += op.gained
-      families[families.count - 1].lost += op.lost
+      // By first appearance, should a family's ops not be next to each other in the catalog.
+      let i = families.firstIndex { $0.name == family } ?? families.count
+      if i == families.count { families.append((family, 0, 0, 0)) }
+      families[i].ops += 1
+      families[i].gained += op.gained
+      families[i].lost += op.lost
     }
     let familyRows = families.map { f in
       "<tr><th><a href=\"#family=\(escape(f.name))\">\(escape(f.name))</a></th><td>\(f.ops)</td>"
