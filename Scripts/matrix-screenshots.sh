@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Screenshots of `xsmq matrix --format html --all-modules` in headless
-# Chromium (Debian's `chromium` package), for the embedded default host and
-# for a generated 50-domain host, written to docs/images/ (or $1). Prints the
-# page sizes. Views: one op's grids (#op=...) on both hosts and one family's
-# caller × op summary (#family=...) on the default host; the README shows them.
+# Screenshots of `xsmq matrix --format html --all-modules` and of
+# `xsmq diff --format html` in headless Chromium (Debian's `chromium`
+# package), for the embedded default host and for a generated 50-domain host,
+# written to docs/images/ (or $1). Prints the page sizes. Views: one op's
+# grids (#op=...) on both hosts and one family's caller × op summary
+# (#family=...) on the default host; the diff of the project's policy against
+# a copy without `toolstack_manages(dom0_t, domU_t)` on the default host
+# (#op=...), and of the 50-domain host with `prot_doms_locked = true` against
+# the same host unlocked (#family=...). Each diff view is also dumped as the
+# browser drew it and checked for the lost or gained cells it must show. The
+# README shows them.
 #
 #   Scripts/matrix-screenshots.sh [OUTPUT_DIR]
 set -euo pipefail
@@ -49,7 +55,7 @@ trap 'rm -rf "$work"' EXIT
 } >"$work/fifty.toml"
 
 shot() { # PAGE FRAGMENT PNG WIDTH HEIGHT
-  "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --screenshot="$3" \
+  "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --virtual-time-budget=3000 --screenshot="$3" \
     --window-size="$4,$5" "file://$1#$2" >/dev/null 2>&1
   echo "$3: $(wc -c <"$3") bytes"
 }
@@ -66,3 +72,33 @@ for host in default fifty; do
     shot "$(realpath "$page")" "family=evtchn" "$out/matrix-$host-family.png" 1400 800
   fi
 done
+
+# The diffs: a module's macro call removed (dom0 loses ops on domU_t guests),
+# and a boolean switched back off on the 50-domain host (dom0 gains ops on
+# prot_domU_t guests).
+root=$PWD
+cp -r policy "$work/policy"
+cp -r policy "$work/policy-new"
+sed -i '/^toolstack_manages(dom0_t, domU_t)$/d' "$work/policy-new/modules/domU.te"
+sed 's/^mls = false$/mls = false\n\n[booleans]\nprot_doms_locked = true/' "$work/fifty.toml" >"$work/fifty-locked.toml"
+grep -q '^prot_doms_locked = true$' "$work/fifty-locked.toml"
+check() { # PAGE FRAGMENT CELL-CLASS: the view as Chromium draws it has such cells
+  local cells
+  cells=$("$browser" --headless --no-sandbox --disable-gpu --user-data-dir="$work/profile" --dump-dom \
+    "file://$1#$2" 2>/dev/null | grep -o "<td class=\"$3[ \"]" | wc -l)
+  [ "$cells" -gt 0 ] || { echo "matrix-screenshots: $1#$2 shows no $3 cells" >&2; exit 1; }
+  echo "$(basename "$1")#$2: $cells $3 cells drawn"
+}
+status=0
+(cd "$work" && "$root/$xsmq" diff policy policy-new --format html -o diff-default.html) || status=$?
+[ "$status" = 1 ] || { echo "matrix-screenshots: xsmq diff exited $status, not 1 (differences)" >&2; exit 1; }
+status=0
+(cd "$work" && "$root/$xsmq" diff --systems fifty-locked.toml fifty.toml --format html -o diff-fifty.html) || status=$?
+[ "$status" = 1 ] || { echo "matrix-screenshots: xsmq diff --systems exited $status, not 1" >&2; exit 1; }
+for host in default fifty; do
+  echo "diff on $host: $(wc -c <"$work/diff-$host.html") bytes of HTML"
+done
+check "$(realpath "$work/diff-default.html")" "op=domctl.pausedomain" ls
+shot "$(realpath "$work/diff-default.html")" "op=domctl.pausedomain" "$out/diff-default-op.png" 1400 1200
+check "$(realpath "$work/diff-fifty.html")" "family=domctl" "gn k"
+shot "$(realpath "$work/diff-fifty.html")" "family=domctl" "$out/diff-fifty-family.png" 1400 1100

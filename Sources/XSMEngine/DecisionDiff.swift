@@ -115,6 +115,23 @@ public struct DecisionDiff: Sendable, Codable {
   /// Why a side's changes name no source rules (its policy is a binary without a map), by side name.
   public var sourceNotes: [String: String] = [:]
 
+  /// Both sides' matrices and the domains compared, which the HTML report draws its grids from; not encoded.
+  var grids: Grids?
+
+  /// The matrices a diff was computed from.
+  struct Grids: Sendable {
+    var old: AccessMatrix
+    var new: AccessMatrix
+    /// Each compared domain's index in `new.domains` and in `old.domains`, in the new side's order.
+    var common: [(new: Int, old: Int)]
+    /// Each side's enforcing mode and booleans, among the rest.
+    var identities: (old: XSMIdentity, new: XSMIdentity)
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case old, new, pairs, gained, lost, opsCompared, pairsCompared, onlyOld, onlyNew, sourceNotes
+  }
+
   /// True when nothing changed.
   public var isEmpty: Bool { gained == 0 && lost == 0 }
 
@@ -146,6 +163,8 @@ public struct DecisionDiff: Sendable, Codable {
     onlyNew = newMatrix.domains.map(\.name).filter { oldIndex[$0] == nil }
     opsCompared = ops.count
     pairsCompared = common.count * common.count
+    grids = Grids(old: oldMatrix, new: newMatrix, common: common,
+      identities: (oldSide.host.identity, newSide.host.identity))
 
     // Every (pair, op) whose allowed-ness differs, by pair.
     var changed: [[Int]: [(op: Int, old: Verdict, new: Verdict)]] = [:]

@@ -115,44 +115,29 @@ enum MatrixHTML {
   static func page(_ matrix: AccessMatrix, title: String) -> String {
     let escape = MatrixRendering.escape
     let n = matrix.domains.count
-    var overview = ""
-    var family = ""
-    for (r, row) in matrix.rows.enumerated() {
-      let rowFamily = String(row.op.split(separator: ".").first ?? Substring(row.op))
-      if rowFamily != family {
-        if !family.isEmpty { overview += "</tbody>\n" }
-        family = rowFamily
-        overview += "<tbody data-family=\"\(escape(family))\"><tr class=\"fam\"><th colspan=\"\(matrix.modules.count + 2)\">\(escape(family))</th></tr>\n"
-      }
+    let overview = byFamily(matrix.rows.map(\.op), columns: matrix.modules.count + 2) { r in
+      let row = matrix.rows[r]
       let asked = row.cells.reduce(0) { $0 + $1.pairs }
       let differs = matrix.modules.count > 1 && row.cells.contains { Set($0.verdicts).count > 1 }
-      overview += "<tr data-op=\"\(escape(row.op))\"\(differs ? " class=\"differs\"" : "")><th><a href=\"#op=\(escape(row.op))\">\(escape(row.op))</a></th>"
+      var line = "<tr data-op=\"\(escape(row.op))\"\(differs ? " class=\"differs\"" : "")><th><a href=\"#op=\(escape(row.op))\">\(escape(row.op))</a></th>"
       for m in matrix.modules.indices {
         let grants = oneTargetGrants(matrix, row: r, module: m)
         let tip = grants.isEmpty ? "" : " title=\"allowed on 1 of \(n) targets: \(escape(grants.joined(separator: ", ")))\""
-        overview += "<td\(tip)>\(row.allowed[m])/\(asked)"
+        line += "<td\(tip)>\(row.allowed[m])/\(asked)"
           + (row.invalid[m] > 0 ? " <span class=\"inv\">\(row.invalid[m]) invalid</span>" : "")
           + (grants.isEmpty ? "" : " <span class=\"one\">1</span>") + "</td>"
       }
-      overview += "<td>\(differs ? "≠" : "")</td></tr>\n"
+      return line + "<td>\(differs ? "≠" : "")</td></tr>\n"
     }
-    if !family.isEmpty { overview += "</tbody>\n" }
     let moduleHeads = matrix.modules.map { "<th>\(escape($0.rawValue))</th>" }.joined()
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    // JSONEncoder writes `/` as `\/`, so the data cannot close its script element.
-    let json = (try? encoder.encode(data(matrix))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     let domainRows = matrix.domains.enumerated().map { i, d in
       "<tr><td>\(d.domid)</td><td>\(escape(d.name))</td><td>\(escape(d.contextText))</td><td>\(matrix.classOf[i])</td>"
         + "<td>\(d.targetDomid.map { "dom\($0)" } ?? "")</td></tr>"
     }.joined(separator: "\n")
     let asked = "\(n) callers × \(n) targets"
-    return """
-      <!DOCTYPE html>
-      <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
-      <meta name="viewport" content="width=device-width">
-      <style>\(style)</style></head>
-      <body><h1>\(escape(title))</h1>
+    let moduleControls = "<label>Module <select id=\"module\"></select></label>\n"
+      + "<label><input id=\"differs\" type=\"checkbox\"> only ops where modules disagree</label>"
+    return head(title) + """
       <p class="lead">\(matrix.rows.count) ops × \(asked) under \(matrix.modules.map(\.rawValue).joined(separator: ", ")); \
       \(matrix.classes.count) classes of interchangeable domains. Pick an op in the overview for its caller × target \
       grid, or a family for a caller × op summary.</p>
@@ -166,22 +151,69 @@ enum MatrixHTML {
       <span><span class="one">1</span> in the overview: some caller is allowed on exactly one target (hover names them)</span></div>
       <noscript><p class="warn">The grids and family summaries are drawn by a small script in this page; \
       without it only the overview and the domain list are shown.</p></noscript>
-      <div id="controls" hidden>
-      <label>Family <select id="family"><option value="">all</option></select></label>
-      <label>Op <input id="filter" type="search" placeholder="name contains…" size="18"></label>
-      <label>Caller <select id="caller"><option value="">all</option></select></label>
-      <label>Target <select id="target"><option value="">all</option></select></label>
-      <label>Module <select id="module"></select></label>
-      <label><input id="differs" type="checkbox"> only ops where modules disagree</label>
-      </div>
-      <div id="view"></div>
-      <h2 id="overview">Overview: allowed pairs / asked, per module</h2>
+      \(controls(moduleControls))<h2 id="overview">Overview: allowed pairs / asked, per module</h2>
       <div class="scroll"><table class="ov"><thead><tr><th>op</th>\(moduleHeads)<th title="modules disagree">≠</th></tr></thead>
       \(overview)</table></div>
       <details><summary>Domains (\(n)) and their classes</summary>
       <table class="doms"><thead><tr><th>domid</th><th>name</th><th>context</th><th>class</th><th>device model of</th></tr></thead>
       \(domainRows)
       </table></details>
+
+      """ + end(data: data(matrix), script: script)
+  }
+
+  /// The start of a page, to its heading: the pages' shared style and `extra`.
+  static func head(_ title: String, style extra: String = "") -> String {
+    let title = MatrixRendering.escape(title)
+    return """
+      <!DOCTYPE html>
+      <html lang="en"><head><meta charset="utf-8"><title>\(title)</title>
+      <meta name="viewport" content="width=device-width">
+      <style>\(style)\(extra)</style></head>
+      <body><h1>\(title)</h1>
+
+      """
+  }
+
+  /// The controls both pages have (family, op name, caller, target), then the page's own, and the view they drive.
+  static func controls(_ own: String) -> String {
+    """
+    <div id="controls" hidden>
+    <label>Family <select id="family"><option value="">all</option></select></label>
+    <label>Op <input id="filter" type="search" placeholder="name contains…" size="18"></label>
+    <label>Caller <select id="caller"><option value="">all</option></select></label>
+    <label>Target <select id="target"><option value="">all</option></select></label>
+    \(own)
+    </div>
+    <div id="view"></div>
+
+    """
+  }
+
+  /// The rows of an overview grouped by op family: a `tbody` per family, headed by a row `columns` cells wide.
+  static func byFamily(_ ops: [String], columns: Int, row: (Int) -> String) -> String {
+    let escape = MatrixRendering.escape
+    var out = ""
+    var family = ""
+    for (i, op) in ops.enumerated() {
+      let opFamily = String(op.split(separator: ".").first ?? Substring(op))
+      if opFamily != family {
+        if !family.isEmpty { out += "</tbody>\n" }
+        family = opFamily
+        out += "<tbody data-family=\"\(escape(family))\"><tr class=\"fam\"><th colspan=\"\(columns)\">\(escape(family))</th></tr>\n"
+      }
+      out += row(i)
+    }
+    return family.isEmpty ? out : out + "</tbody>\n"
+  }
+
+  /// The end of a page: the data its script draws from, as JSON, and the script.
+  static func end(data: some Encodable, script: String) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    // JSONEncoder writes `/` as `\/`, so the data cannot close its script element.
+    let json = (try? encoder.encode(data)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    return """
       <script type="application/json" id="data">\(json)</script>
       <script>\(script)</script>
       </body></html>
@@ -215,19 +247,18 @@ enum MatrixHTML {
     """
 
   /// Draws the views from the embedded data; reads the view to show from the URL's fragment (`#op=NAME`, `#family=NAME`).
-  static let script = #"""
-    (function(){
+  static let script = "(function(){\n" + ownScript + "\n" + sharedScript + "\n})();"
+
+  /// The matrix page's own part of its script (see `sharedScript`).
+  static let ownScript = #"""
     const D=JSON.parse(document.getElementById('data').textContent),M=D.modules,N=D.domains.length,C=D.classes;
     const cidx=new Map();D.combos.forEach((k,i)=>cidx.set(k,i));
     const word={A:'allowed',d:'denied',x:'invalid','-':'not asked'},sym={A:'A',d:'·',x:'×','-':''};
     const ops=new Map();D.ops.forEach(o=>{let p='';o.v=o.v.map(s=>s===''?p:(p=s));ops.set(o.op,o)});
-    const fam=o=>o.split('.')[0],$=id=>document.getElementById(id),esc=s=>String(s).replace(/[&<>"]/g,c=>'&#'+c.charCodeAt(0)+';');
     function rel(c,t){return c===t?0:D.domains[c].dm===t?1:D.domains[t].dm===c?2:3}
     function at(o,m,c,t){if(!o.targeted)return c===t?o.v[m][c]:'-';
       const d=D.domains,i=cidx.get((d[c].cls*C+d[t].cls)*4+rel(c,t));return i===undefined?'-':o.v[m][i]||'-'}
-    function pick(sel){const v=$(sel).value;return v===''?D.domains.map((_,i)=>i):[+v]}
     function allowedOf(o,m,c){const r=[];let asked=0;for(let t=0;t<N;t++){const v=at(o,m,c,t);if(v!=='-')asked++;if(v==='A')r.push(t)}return{r,asked}}
-    const nm=i=>D.domains[i].name;
     function head(cols,extra){return '<thead><tr><th>caller \\ target</th>'+cols.map(t=>t<0?'<th>(no target)</th>':
       '<th title="'+esc(D.domains[t].label+' '+D.domains[t].context)+'">'+esc(nm(t))+'</th>').join('')+(extra||'')+'</tr></thead>'}
     function grid(o,m,rows,cols){
@@ -277,21 +308,33 @@ enum MatrixHTML {
     function visible(o){const q=$('filter').value.trim(),f=$('family').value;
       if(f&&fam(o.op)!==f)return false;if(q&&!o.op.includes(q))return false;
       if($('differs').checked&&!(M.length>1&&o.v.some(s=>s!==o.v[0])))return false;return true}
+    $('module').innerHTML=M.map((m,i)=>opt(i,m)).join('');$('module').value=String(M.length-1);
+    ['filter','differs'].forEach(id=>$(id).oninput=()=>{filter();route()});
+    ['caller','target','module'].forEach(id=>$(id).onchange=()=>route());
+    """#
+
+  /// What the scripts of the matrix page and of the diff page (`DiffHTML`)
+  /// share: helpers, the overview's filter, the view named by the URL's
+  /// fragment (`#op=NAME`, `#family=NAME`) and the controls. The page's own
+  /// part defines `D` (the data), `ops` (by name), `visible(op)`,
+  /// `showOp(name)` and `showFamily(name)`, and hooks its own controls.
+  static let sharedScript = #"""
+    function fam(o){return o.split('.')[0]}
+    function $(id){return document.getElementById(id)}
+    function esc(s){return String(s).replace(/[&<>"]/g,c=>'&#'+c.charCodeAt(0)+';')}
+    function nm(i){return D.domains[i].name}
+    function opt(v,t){return '<option value="'+esc(v)+'">'+esc(t)+'</option>'}
+    function pick(sel){const v=$(sel).value;return v===''?D.domains.map((_,i)=>i):[+v]}
     function filter(){document.querySelectorAll('.ov tbody').forEach(b=>{let any=false;
       b.querySelectorAll('tr[data-op]').forEach(tr=>{const s=visible(ops.get(tr.dataset.op));tr.hidden=!s;any=any||s});b.hidden=!any})}
     function route(jump){const h=decodeURIComponent(location.hash.slice(1));
       if(h.startsWith('family='))$('family').value=h.slice(7);
       const shown=h.startsWith('op=')?showOp(h.slice(3)):h.startsWith('family=')?showFamily(h.slice(7)):false;
       if(!shown)$('view').innerHTML='';else if(jump)$('view').scrollIntoView()}
-    const fams=[...new Set(D.ops.map(o=>fam(o.op)))],opt=(v,t)=>'<option value="'+esc(v)+'">'+esc(t)+'</option>';
-    $('family').innerHTML+=fams.map(f=>opt(f,f)).join('');
+    $('family').innerHTML+=[...new Set(D.ops.map(o=>fam(o.op)))].map(f=>opt(f,f)).join('');
     $('caller').innerHTML+=D.domains.map((d,i)=>opt(i,d.label)).join('');$('target').innerHTML=$('caller').innerHTML;
-    $('module').innerHTML=M.map((m,i)=>opt(i,m)).join('');$('module').value=String(M.length-1);
     document.querySelectorAll('.ov tr.fam th').forEach(th=>{th.innerHTML='<a href="#family='+esc(th.textContent)+'">'+esc(th.textContent)+'</a> <small>caller × op summary</small>'});
     $('family').onchange=()=>{filter();const f=$('family').value;location.hash=f?'family='+f:''};
-    ['filter','differs'].forEach(id=>$(id).oninput=()=>{filter();route()});
-    ['caller','target','module'].forEach(id=>$(id).onchange=()=>route());
     window.onhashchange=()=>route(true);$('controls').hidden=false;route();filter();
-    })();
     """#
 }

@@ -5,14 +5,18 @@ import XSMCommandLine
 import XSMDiagnostics
 import XSMEngine
 
+enum DiffFormat: String, ExpressibleByArgument, CaseIterable {
+  case text, json, html
+}
+
 extension XSMQ {
   struct Diff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "What two policies, systems or modules let domains do differently: ops gained and lost by pair.",
       usage: """
-        xsmq diff OLD NEW [--system FILE] [--module M]
-        xsmq diff --systems OLD.toml NEW.toml [--module M]
-        xsmq diff --modules OLD NEW [--system FILE]
+        xsmq diff OLD NEW [--system FILE] [--module M] [--format text|json|html] [-o FILE]
+        xsmq diff --systems OLD.toml NEW.toml [--module M] [--format text|json|html] [-o FILE]
+        xsmq diff --modules OLD NEW [--system FILE] [--format text|json|html] [-o FILE]
         """,
       discussion: """
         OLD and NEW are policies (binary files, policy trees or policy.conf files, built as xsmc \
@@ -40,6 +44,13 @@ extension XSMQ {
         permissive, undefined-permission, undefined-class or not-made; source_notes says, by side \
         name, why a side cites no source rules.
 
+        --format html writes a self-contained page of the same differences: the sides, lost and \
+        gained counts per op family and the ops that changed most, then for each changed op a caller \
+        × target grid marking what is lost, gained and unchanged, with the checks and rules \
+        responsible, and a caller × op summary per family, filtered by family, op, caller and target. \
+        Two sides without a difference get a page that says so. dummy and silo read no policy, so \
+        two policies compared under them never differ (the page says why).
+
         Exit status: 0 no difference, 1 differences, 2 usage or input errors (a missing file, a \
         policy that does not build).
         """)
@@ -62,6 +73,12 @@ extension XSMQ {
 
     @OptionGroup var selection: SelectionOptions
 
+    @Option(name: .long, help: "Output format: text, json (as --json) or html (a self-contained page of grids).")
+    var format: DiffFormat = .text
+
+    @Option(name: .shortAndLong, help: "Write to this file instead of stdout.")
+    var output: String?
+
     func validate() throws {
       let modes = [!policies.isEmpty, !systems.isEmpty, !modules.isEmpty].filter { $0 }.count
       guard modes == 1 else {
@@ -83,10 +100,10 @@ extension XSMQ {
       let ops = try selection.ops(new.host)
       let domains = try selection.domains(new.host).map { Set($0.map(\.name)) }
       let diff = DecisionDiff(old: old, new: new, ops: ops, domains: domains)
-      if host.json {
-        Console.current.say(encodeJSON(diff))
-      } else {
-        Console.current.write(Self.render(diff))
+      switch host.json ? .json : format {
+      case .text: try emit(Self.render(diff), to: output)
+      case .json: try emit(encodeJSON(diff), to: output)
+      case .html: try emit(MatrixRendering.html(diff), to: output)
       }
       if !diff.isEmpty { throw ExitCode(1) }
     }
