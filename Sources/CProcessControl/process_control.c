@@ -3,6 +3,7 @@
 #include "xsm_process_control.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
@@ -120,13 +121,25 @@ failed:
 }
 
 pid_t xsm_spawn(const char *path, char *const argv[], const char *directory, int stdout_fd, int stderr_fd,
-    long long address_space_bytes, int forbid_processes) {
+    long long address_space_bytes, int forbid_processes, int *cleanup_slot) {
+  *cleanup_slot = -1;
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) return -errno;
   pid_t parent = getpid();
+  /* The ending signals wait while the child is forked and remembered: a
+   * handler running between fork and xsm_cleanup_remember_child would end
+   * this process without killing a child it does not know of yet. The child
+   * clears its mask before exec (become_child). */
+  sigset_t ending_signals, previous_mask;
+  sigemptyset(&ending_signals);
+  sigaddset(&ending_signals, SIGINT);
+  sigaddset(&ending_signals, SIGTERM);
+  sigaddset(&ending_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &ending_signals, &previous_mask);
   pid_t pid = fork();
   if (pid < 0) {
     int error = errno;
+    pthread_sigmask(SIG_SETMASK, &previous_mask, NULL);
     close(report[0]);
     close(report[1]);
     return -error;
@@ -136,6 +149,8 @@ pid_t xsm_spawn(const char *path, char *const argv[], const char *directory, int
     become_child(path, argv, directory, stdout_fd, stderr_fd, address_space_bytes, forbid_processes, parent,
         report[1]);
   }
+  *cleanup_slot = xsm_cleanup_remember_child(pid);
+  pthread_sigmask(SIG_SETMASK, &previous_mask, NULL);
   close(report[1]);
   /* The report pipe closes at a successful exec; an errno on it means none happened. */
   int error = 0;
@@ -144,6 +159,8 @@ pid_t xsm_spawn(const char *path, char *const argv[], const char *directory, int
   while (got < 0 && errno == EINTR);
   close(report[0]);
   if (got == (ssize_t)sizeof error) {
+    xsm_cleanup_forget(0, *cleanup_slot);
+    *cleanup_slot = -1;
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     return -(error != 0 ? error : ECHILD);
   }

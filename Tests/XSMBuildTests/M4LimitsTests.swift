@@ -145,7 +145,15 @@ struct M4LimitsTests {
     let child = try #require(m4, "m4 never started")
     kill(process.processIdentifier, signal)
     process.waitUntilExit()
-    #expect(!FileManager.default.fileExists(atPath: "/proc/\(child)"), "m4 (pid \(child)) is still there")
+    // The handler reaps m4 before xsmc ends, so it is normally gone at once; the short wait only
+    // keeps a loaded machine from failing the test while a dying m4 is being torn down.
+    var state: String?
+    for _ in 0..<40 {
+      state = Self.state(of: child)
+      if state == nil { break }
+      usleep(50_000)
+    }
+    #expect(state == nil, "m4 (pid \(child)) is still there, state \(state ?? "")")
     #expect(!FileManager.default.fileExists(atPath: root + "/out"))
   }
 
@@ -159,6 +167,15 @@ struct M4LimitsTests {
       let fields = stat[close.upperBound...].split(separator: " ")
       return fields.count > 1 && Int32(fields[1]) == pid
     }
+  }
+
+  /// The state letter and parent of a process from /proc (`S ppid 1`), or nil when it is gone.
+  static func state(of pid: Int32) -> String? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.range(of: ")", options: .backwards)
+    else { return nil }
+    let fields = stat[close.upperBound...].split(separator: " ")
+    return fields.count > 1 ? "\(fields[0]) ppid \(fields[1])" : nil
   }
 
   static func command(of pid: Int32) -> String? {

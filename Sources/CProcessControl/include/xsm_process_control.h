@@ -26,9 +26,12 @@
  * standard output and error on the given descriptors, in `directory` when
  * not NULL. `address_space_bytes` > 0 sets RLIMIT_AS; `forbid_processes`
  * non-zero installs the seccomp filter. Returns the child's pid, or -errno
- * when the child could not be started or its exec failed. */
+ * when the child could not be started or its exec failed. The child is
+ * remembered for the cleanup handlers before any of their signals can run
+ * (they are blocked across fork); `cleanup_slot` receives the slot to pass
+ * to xsm_cleanup_forget (-1 when none was taken). */
 pid_t xsm_spawn(const char *path, char *const argv[], const char *directory, int stdout_fd, int stderr_fd,
-    long long address_space_bytes, int forbid_processes);
+    long long address_space_bytes, int forbid_processes, int *cleanup_slot);
 
 /* pipe2(fds, O_CLOEXEC), which Swift's Glibc module does not export; 0 or -1 and errno. */
 int xsm_pipe_cloexec(int fds[2]);

@@ -72,9 +72,10 @@ public enum ProcessRunner {
     }
     let argv = ([program] + arguments).map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
+    var slot: Int32 = -1
     let pid = argv.withUnsafeBufferPointer { pointers in
       xsm_spawn(path, pointers.baseAddress, directory, outputPipe[1], errorPipe[1],
-        Int64(limits.addressSpaceBytes ?? 0), limits.forbidsNewProcesses ? 1 : 0)
+        Int64(limits.addressSpaceBytes ?? 0), limits.forbidsNewProcesses ? 1 : 0, &slot)
     }
     close(outputPipe[1])
     close(errorPipe[1])
@@ -83,7 +84,6 @@ public enum ProcessRunner {
       close(errorPipe[0])
       throw LaunchError(program: program, code: -pid)
     }
-    let slot = xsm_cleanup_remember_child(pid)
     var drain = PipeDrain(output: outputPipe[0], error: errorPipe[0], limits: limits)
     let stop = drain.run()
     if stop != nil { kill(pid, SIGKILL) }
