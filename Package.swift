@@ -173,7 +173,8 @@ let package = Package(
     .testTarget(
       name: "XSMQueryCLITests",
       dependencies: [
-        "XSMQueryCLI", "XSMCommandLine", "XSMAudit", "XSMEngine", "XSMCatalog", "XSMBuild", "XSMPolicy", "XSMTestSupport",
+        "XSMQueryCLI", "XSMCompilerCLI", "XSMCommandLine", "XSMAudit", "XSMEngine", "XSMCatalog", "XSMBuild", "XSMPolicy",
+        "XSMTestSupport",
       ]),
     .testTarget(
       name: "XSMServiceTests",

@@ -123,3 +123,22 @@ extension ParsableCommand {
     return text
   }
 }
+
+extension ParsableCommand {
+  /// Every command below this one that does the work (one without
+  /// subcommands, `help` aside), as the words after the program's name, and
+  /// whether it takes `--json`: what the output golden files must cover.
+  public static func leafCommands() -> [(words: [String], json: Bool)] {
+    var leaves: [(words: [String], json: Bool)] = []
+    func walk(_ command: any ParsableCommand.Type, _ words: [String]) {
+      let subcommands = command.configuration.subcommands.filter { $0._commandName != "help" }
+      guard subcommands.isEmpty else {
+        for sub in subcommands { walk(sub, words + [sub._commandName]) }
+        return
+      }
+      leaves.append((words, helpMessage(for: command, columns: 400).contains("--json")))
+    }
+    walk(Self.self, [])
+    return leaves
+  }
+}

@@ -32,6 +32,26 @@ public struct HostDomain: Sendable, Hashable, Codable {
   /// `domN (name)` for people.
   public var label: String { name == "dom\(domid)" ? name : "dom\(domid) (\(name))" }
 
+  private enum CodingKeys: String, CodingKey {
+    case domid, name, flags, targetDomid, iommu, kind, missing, contextText, sid, selfSID, targetSID
+  }
+
+  /// As synthesized, but with the flags in one order (a set's order changes from run to run).
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(domid, forKey: .domid)
+    try c.encode(name, forKey: .name)
+    try c.encode(flags.map(\.rawValue).sorted(), forKey: .flags)
+    try c.encodeIfPresent(targetDomid, forKey: .targetDomid)
+    try c.encode(iommu, forKey: .iommu)
+    try c.encode(kind, forKey: .kind)
+    try c.encode(missing, forKey: .missing)
+    try c.encode(contextText, forKey: .contextText)
+    try c.encodeIfPresent(sid, forKey: .sid)
+    try c.encodeIfPresent(selfSID, forKey: .selfSID)
+    try c.encodeIfPresent(targetSID, forKey: .targetSID)
+  }
+
   /// Takes the SIDs the security server computed for this domain's label.
   public mutating func apply(_ labels: DomainLabels) {
     sid = labels.sid

@@ -42,7 +42,7 @@ extension XSMQ {
       var out = OpArgumentError.usage(of: operation)
       if !gates.isEmpty { out += "\nXen's gates, in order:\n" + gates.map { "  " + $0 }.joined(separator: "\n") }
       if !denial.isEmpty { out += "\nA refusal reaches the caller as:\n" + denial.map { "  " + $0 }.joined(separator: "\n") }
-      Console.current.say(out)
+      Console.current.say(self.host.label(host).after(out))
     }
   }
 }

@@ -105,16 +105,15 @@ extension XSMQ {
       }
       let primary = decisions.first { $0.module == (module ?? host.module) } ?? decisions[0]
       let targetLabel = targetDomain?.label ?? "-"
-      if self.host.json {
-        Console.current.say(encodeJSON(Answer(caller: callerDomain.label, op: operation.name, target: targetLabel,
-          arguments: question.boundArguments, module: primary.module, verdict: primary.verdict, decisions: decisions)))
-      } else {
-        // The arguments beyond the target (the first bound argument when the op's target is bound).
-        let shown = question.boundArguments.dropFirst(targetDomain == nil ? 0 : 1)
-        Console.current.say(Self.render(decisions, caller: callerDomain.label, op: operation.name,
+      // The arguments beyond the target (the first bound argument when the op's target is bound).
+      let shown = question.boundArguments.dropFirst(targetDomain == nil ? 0 : 1)
+      Console.current.answer(
+        Answer(caller: callerDomain.label, op: operation.name, target: targetLabel,
+          arguments: question.boundArguments, module: primary.module, verdict: primary.verdict, decisions: decisions),
+        json: self.host.json, host: self.host.label(host),
+        Self.render(decisions, caller: callerDomain.label, op: operation.name,
           target: targetLabel + (shown.isEmpty ? "" : " (" + shown.joined(separator: " ") + ")"), why: why,
           sideBySide: allModules))
-      }
       if primary.verdict != .allowed { throw ExitCode(1) }
     }
 
@@ -152,24 +151,19 @@ extension XSMQ {
           object: object, irq: irq, pci: pci, iomem: iomem, ioport: ioport, dt: dt))
       let decisions = reply.decisions.map(Decision.init)
       guard !decisions.isEmpty else { throw usageError("xsmd answered `can` without a decision") }
-      if self.host.json {
-        let primaryModule: XSMModule
-        if let module {
-          primaryModule = module
-        } else if allModules {
-          primaryModule = XSMModule(try await client.identity().module)
-        } else {
-          primaryModule = decisions[0].module
-        }
-        Console.current.say(encodeJSON(Answer(caller: reply.caller, op: reply.op, target: reply.target, arguments: reply.arguments,
-          module: primaryModule, verdict: Verdict(reply.verdict), decisions: decisions)))
-      } else {
-        // As a local answer shows them (the reply's target is `-` when none is bound).
-        let shown = (reply.arguments ?? []).dropFirst(reply.target == "-" ? 0 : 1)
-        Console.current.say(Self.render(decisions, caller: reply.caller, op: reply.op,
+      let served = await client.hostLabel()
+      // The module asked for, else the host's (with --all-modules the first decision is dummy's).
+      let primaryModule = module ?? (allModules ? served.module.flatMap(XSMModule.init(rawValue:)) : nil)
+        ?? decisions[0].module
+      // As a local answer shows them (the reply's target is `-` when none is bound).
+      let shown = (reply.arguments ?? []).dropFirst(reply.target == "-" ? 0 : 1)
+      Console.current.answer(
+        Answer(caller: reply.caller, op: reply.op, target: reply.target, arguments: reply.arguments,
+          module: primaryModule, verdict: Verdict(reply.verdict), decisions: decisions),
+        json: self.host.json, host: served,
+        Self.render(decisions, caller: reply.caller, op: reply.op,
           target: reply.target + (shown.isEmpty ? "" : " (" + shown.joined(separator: " ") + ")"), why: why,
           sideBySide: allModules))
-      }
       if reply.verdict != .allowed { throw ExitCode(1) }
     }
 

@@ -91,24 +91,29 @@ extension XSMQ {
         ExplainRequestV1.Input(name: file == "-" ? "stdin" : file, text: try read(file))
       }
       let report: AVCReport
+      let label: HostLabel
       if let client = try host.client(defaultCaller: "dom0") {
         report = try await client.explain(ExplainRequestV1(inputs: inputs))
+        label = await client.hostLabel()
       } else if let caller, let op {
         let host = try await self.host.load()
+        label = self.host.label(host)
         guard let question = try await explainQuestion(caller: caller, op: op, on: host, AVCExplainer(host: host))
         else { return }
         report = question
       } else {
         var log = AVCLog()
         for input in inputs { log.read(input.text, input: input.name) }
-        report = await AVCExplainer(host: try await self.host.load()).explain(log)
+        let host = try await self.host.load()
+        label = self.host.label(host)
+        report = await AVCExplainer(host: host).explain(log)
       }
       if caller == nil {
         for bad in report.malformed {
           fail("\(bad.input):\(bad.line): warning: not an avc line Xen prints: \(bad.reason); skipped\n  \(bad.text)")
         }
       }
-      Console.current.say(self.host.json ? encodeJSON(report) : Self.render(report, queried: caller != nil))
+      Console.current.answer(report, json: self.host.json, host: label, Self.render(report, queried: caller != nil))
       if caller == nil && (!report.malformed.isEmpty || report.avcLines == 0) { throw ExitCode(1) }
     }
 
@@ -144,11 +149,8 @@ extension XSMQ {
         let text = decision.verdict == .allowed
           ? "\(asked): allowed under flask; nothing to explain"
           : "\(asked): \(decision.verdict.rawValue) (\(decision.result)), but not by a Flask check: \(refusal?.text ?? "-")"
-        if self.host.json {
-          Console.current.say(encodeJSON(AVCReport(system: host.spec.name, policy: host.policySource)))
-        } else {
-          Console.current.say(text)
-        }
+        Console.current.answer(AVCReport(system: host.spec.name, policy: host.policySource), json: self.host.json,
+          host: self.host.label(host), text)
         return nil
       }
       return await explainer.explain(decision, caller: callerDomain, op: operation, target: question.target)

@@ -37,13 +37,16 @@ struct FlaskOptions: ParsableArguments {
     return try ServiceClient(server: url, caller: caller)
   }
 
-  /// Prints `reply` as JSON with --json, else `human` (nothing when empty).
-  func emit(_ reply: some Encodable, _ human: @autoclosure () -> String) {
+  /// Prints `reply` as JSON with --json, else `human` (nothing when empty)
+  /// in flask-utils' and xl's format, with the host line on standard error
+  /// so that a script reading `Enforcing` or `NAME: 1` reads only that.
+  func emit(_ reply: some Encodable, _ human: @autoclosure () -> String) async {
     if json {
       Console.current.say(reply is EmptyV1 ? "{}" : encodeJSON(reply))
     } else {
       let text = human()
       if !text.isEmpty { Console.current.say(text) }
+      if let client = try? client() { Console.current.complain(await client.hostLabel().line) }
     }
   }
 }
@@ -134,7 +137,7 @@ extension XSMQ.Flask {
       let client = try options.client()
       guard let data = FileManager.default.contents(atPath: file) else { throw usageError("cannot read `\(file)`") }
       let reply: EmptyV1 = try await client.upload(.flaskLoad, data)
-      options.emit(reply, "loaded `\(file)` (\(data.count) bytes)")
+      await options.emit(reply, "loaded `\(file)` (\(data.count) bytes)")
     }
   }
 
@@ -145,7 +148,7 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let reply: EnforceReplyV1 = try await options.client().get(.flaskGetEnforce)
-      options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
+      await options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
     }
   }
 
@@ -160,7 +163,7 @@ extension XSMQ.Flask {
       let enforcing = try parseBool(mode, what: "the mode")
       let reply: EnforceReplyV1 = try await options.client().send(
         .flaskSetEnforce, SetEnforceRequestV1(enforcing: enforcing))
-      options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
+      await options.emit(reply, reply.enforcing ? "Enforcing" : "Permissive")
     }
   }
 
@@ -173,7 +176,7 @@ extension XSMQ.Flask {
     func run() async throws {
       let reply: SIDReplyV1 = try await options.client().send(
         .flaskContextToSID, ContextRequestV1(context: context))
-      options.emit(reply, "\(reply.sid)")
+      await options.emit(reply, "\(reply.sid)")
     }
   }
 
@@ -186,7 +189,7 @@ extension XSMQ.Flask {
     func run() async throws {
       let reply: ContextReplyV1 = try await options.client().send(
         .flaskSIDToContext, SIDRequestV1(sid: sid))
-      options.emit(reply, reply.context)
+      await options.emit(reply, reply.context)
     }
   }
 
@@ -241,7 +244,7 @@ extension XSMQ.Flask {
           rows.append((name, ok ? "allowed" : "denied"))
         }
       }
-      options.emit(reply, table(rows))
+      await options.emit(reply, table(rows))
       if !granted { throw ExitCode(1) }
     }
   }
@@ -279,7 +282,7 @@ extension XSMQ.Flask {
       let target = try await resolveSID(tsid, role: "TSID", client)
       let reply: SIDReplyV1 = try await client.send(
         route, ComputeRequestV1(ssid: source, tsid: target, tclass: ClassRefV1(tclass)))
-      options.emit(reply, "\(reply.sid)")
+      await options.emit(reply, "\(reply.sid)")
     }
   }
 
@@ -290,7 +293,7 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let reply: PolicyVersionReplyV1 = try await options.client().get(.flaskPolicyVersion)
-      options.emit(reply, "\(reply.version)")
+      await options.emit(reply, "\(reply.version)")
     }
   }
 
@@ -313,7 +316,7 @@ extension XSMQ.Flask {
       guard all else {
         let ref = boolean.flatMap(Int.init).map { BooleanRefV1(id: $0) } ?? BooleanRefV1(name: boolean)
         let reply: BooleanReplyV1 = try await client.send(.flaskGetBool, ref)
-        return options.emit(reply, render(reply))
+        return await options.emit(reply, render(reply))
       }
       // As flask-get-bool -a walks ids until ENOENT: the identity says how many there are.
       let identity: IdentityV1 = try await client.get(.xsmIdentity)
@@ -321,7 +324,7 @@ extension XSMQ.Flask {
       for id in 0..<identity.booleans.count {
         replies.append(try await client.send(.flaskGetBool, BooleanRefV1(id: id)))
       }
-      options.emit(replies, replies.map(render).joined(separator: "\n"))
+      await options.emit(replies, replies.map(render).joined(separator: "\n"))
     }
   }
 
@@ -341,7 +344,7 @@ extension XSMQ.Flask {
       let reply: BooleanReplyV1 = try await options.client().send(
         .flaskSetBool,
         SetBooleanRequestV1(id: id, name: id == nil ? boolean : nil, value: newValue, commit: !noCommit))
-      options.emit(reply, render(reply))
+      await options.emit(reply, render(reply))
     }
   }
 
@@ -358,7 +361,7 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let reply: EmptyV1 = try await options.client().send(.flaskCommitBools, EmptyV1())
-      options.emit(reply, "booleans committed")
+      await options.emit(reply, "booleans committed")
     }
   }
 
@@ -369,7 +372,7 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let reply: MLSReplyV1 = try await options.client().get(.flaskMLS)
-      options.emit(reply, reply.mls ? "MLS enabled" : "MLS disabled")
+      await options.emit(reply, reply.mls ? "MLS enabled" : "MLS disabled")
     }
   }
 
@@ -380,7 +383,7 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let reply: ThresholdReplyV1 = try await options.client().get(.flaskGetAVCThreshold)
-      options.emit(reply, "\(reply.threshold)")
+      await options.emit(reply, "\(reply.threshold)")
     }
   }
 
@@ -394,7 +397,7 @@ extension XSMQ.Flask {
     func run() async throws {
       let reply: ThresholdReplyV1 = try await options.client().send(
         .flaskSetAVCThreshold, ThresholdRequestV1(threshold: threshold))
-      options.emit(reply, "\(reply.threshold)")
+      await options.emit(reply, "\(reply.threshold)")
     }
   }
 
@@ -405,7 +408,7 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let r: HashStatsReplyV1 = try await options.client().get(.flaskAVCHashStats)
-      options.emit(r, table([
+      await options.emit(r, table([
         ("entries", "\(r.entries)"), ("buckets used", "\(r.bucketsUsed)/\(r.bucketsTotal)"),
         ("longest chain", "\(r.maxChainLength)"),
       ]))
@@ -421,7 +424,7 @@ extension XSMQ.Flask {
     func run() async throws {
       let query = cpu.map { [URLQueryItem(name: "cpu", value: "\($0)")] } ?? []
       let r: CacheStatsReplyV1 = try await options.client().get(.flaskAVCCacheStats, query: query)
-      options.emit(r, table([
+      await options.emit(r, table([
         ("cpu", "\(r.cpu)"), ("lookups", "\(r.lookups)"), ("hits", "\(r.hits)"), ("misses", "\(r.misses)"),
         ("allocations", "\(r.allocations)"), ("reclaims", "\(r.reclaims)"), ("frees", "\(r.frees)"),
       ]))
@@ -445,7 +448,7 @@ extension XSMQ.Flask {
       let label = try await resolveSID(sid, role: "SID", client)
       let reply: EmptyV1 = try await client.send(
         .flaskAddOcontext, OcontextRequestV1(kind: kind, sid: label, low: low, high: high))
-      options.emit(reply, "labelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
+      await options.emit(reply, "labelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
     }
   }
 
@@ -462,7 +465,7 @@ extension XSMQ.Flask {
       let (low, high) = (try parseBound(self.low, kind: kind), try high.map { try parseBound($0, kind: kind) })
       let reply: EmptyV1 = try await options.client().send(
         .flaskDelOcontext, OcontextRequestV1(kind: kind, sid: nil, low: low, high: high))
-      options.emit(reply, "unlabelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
+      await options.emit(reply, "unlabelled \(kind) \(self.low)\(self.high.map { "-\($0)" } ?? "")")
     }
   }
 
@@ -474,7 +477,7 @@ extension XSMQ.Flask {
 
     func run() async throws {
       let reply: SIDReplyV1 = try await options.client().send(.flaskGetPeerSID, PeerSIDRequestV1(port: port))
-      options.emit(reply, "\(reply.sid)")
+      await options.emit(reply, "\(reply.sid)")
     }
   }
 
@@ -497,7 +500,7 @@ extension XSMQ.Flask {
       let label = try await resolveSID(sid, role: "SID", client)
       let reply: EmptyV1 = try await client.send(
         .flaskRelabelDomain, RelabelDomainRequestV1(domid: domid, sid: label))
-      options.emit(reply, "relabelled \(domid.map { "dom\($0)" } ?? "self") to SID \(label)")
+      await options.emit(reply, "relabelled \(domid.map { "dom\($0)" } ?? "self") to SID \(label)")
     }
   }
 
@@ -514,7 +517,7 @@ extension XSMQ.Flask {
       let label = try await resolveSID(sid, role: "SID", client)
       let reply: EmptyV1 = try await client.send(
         .flaskDeviceTreeLabel, DeviceTreeLabelRequestV1(sid: label, path: path))
-      options.emit(reply, label == 0 ? "unlabelled `\(path)`" : "labelled `\(path)` with SID \(label)")
+      await options.emit(reply, label == 0 ? "unlabelled `\(path)`" : "labelled `\(path)` with SID \(label)")
     }
   }
 }

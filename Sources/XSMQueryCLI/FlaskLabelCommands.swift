@@ -96,7 +96,7 @@ extension XSMQ.Flask {
       }
       results.append(result)
     }
-    options.emit(results, results.map(describe).joined(separator: "\n"))
+    await options.emit(results, results.map(describe).joined(separator: "\n"))
     if let failure { throw failure }
   }
 

@@ -104,12 +104,19 @@ extension XSMQ {
       let format = self.host.json ? .json : self.format
       let text: String
       switch format {
-      case .text: text = MatrixRendering.text(matrix)
-      case .csv: text = MatrixRendering.csv(matrix)
-      case .json: text = encodeJSON(matrix)
+      case .text, .csv, .json: text = render(matrix, format, on: self.host.label(host))
       case .html: text = MatrixRendering.html(matrix, title: "Who may invoke which op — \(host.spec.name)")
       }
       try emit(text, to: output)
+    }
+
+    /// The matrix as text (with the host line), CSV (rows only) or JSON (with `host`).
+    func render(_ matrix: AccessMatrix, _ format: MatrixFormat, on host: HostLabel) -> String {
+      switch format {
+      case .text: host.after(MatrixRendering.text(matrix))
+      case .csv: MatrixRendering.csv(matrix)
+      case .json, .html: encodeJSON(HostedAnswer(answer: matrix, host: host))
+      }
     }
 
     /// The matrix computed by xsmd (POST /v1/matrix), rendered as a local one is.
@@ -123,9 +130,7 @@ extension XSMQ {
       let matrix = try AccessMatrix(served)
       let text: String
       switch self.host.json ? .json : format {
-      case .text: text = MatrixRendering.text(matrix)
-      case .csv: text = MatrixRendering.csv(matrix)
-      case .json: text = encodeJSON(matrix)
+      case .text, .csv, .json: text = render(matrix, self.host.json ? .json : format, on: await client.hostLabel())
       case .html: text = MatrixRendering.html(matrix, title: "Who may invoke which op — \(try await client.identity().system)")
       }
       try emit(text, to: output)
@@ -164,8 +169,9 @@ extension XSMQ {
           return e.unexpected.isEmpty ? nil : e
         }
       }
+      let label = self.host.label(host)
       if self.host.json {
-        Console.current.say(encodeJSON(comparison))
+        Console.current.say(encodeJSON(HostedAnswer(answer: comparison, host: label)))
         return
       }
       var out = "\(comparison.ops.count) ops differ; \(comparison.expectedPairs) expected and "
@@ -181,7 +187,7 @@ extension XSMQ {
           }
         }
       }
-      Console.current.write(out)
+      Console.current.say(label.after(out))
     }
   }
 
@@ -193,14 +199,16 @@ extension XSMQ {
 
     func run() async throws {
       if let client = try self.host.client(defaultCaller: nil) {
-        show(try await client.identity())
+        let id = try await client.identity()
+        show(id, HostLabel(name: id.system, server: client.base.absoluteString, module: id.module.rawValue))
       } else {
-        show(try await self.host.load(onlyOps: []).identity)
+        let host = try await self.host.load(onlyOps: [])
+        show(host.identity, self.host.label(host))
       }
     }
 
     /// Prints a local host's identity or xsmd's, the one way.
-    func show(_ id: some IdentityFacts) {
+    func show(_ id: some IdentityFacts, _ label: HostLabel) {
       if self.host.json {
         Console.current.say(encodeJSON(id))
         return
@@ -219,7 +227,8 @@ extension XSMQ {
       }
       if let seq = id.sequence { lines.append(("sequence", "\(seq)")) }
       lines.append(("domains", "\(id.domains)"))
-      Console.current.say(lines.map { $0.0.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n"))
+      Console.current.say(label.after(
+        lines.map { $0.0.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")))
     }
   }
 }

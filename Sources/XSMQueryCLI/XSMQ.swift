@@ -17,7 +17,9 @@ public struct XSMQ: AsyncParsableCommand {
       Questions are answered on a host described by a system file (--system FILE, else $XSMQ_SYSTEM, \
       else `system = "FILE"` in $XDG_CONFIG_HOME/xsmtools/xsmq.toml or ~/.config/xsmtools/xsmq.toml), \
       else on the embedded default host (examples/systems/default.toml with the project's policy); \
-      every answer names the host it was decided on. Domains are \
+      every answer names the host it was decided on in its last line, `host: NAME (WHERE), module M` \
+      (WHERE is `embedded`, the system file and what named it, or `xsmd at URL`; JSON answers have a \
+      `host` field; flask commands print the line on stderr). Domains are \
       named `domN`, `N` or by name; ops by name or alias (`domctl.pause`). With --server URL (or \
       XSMQ_SERVER), `can`, `matrix` and `identity` are answered by xsmd on its host, and `flask` sends \
       flask_op commands to it. Exit status: 0 allowed or ok, 1 denied or invalid, 2 usage, input or \

@@ -59,10 +59,12 @@ struct ClientDefaultsTests {
       "/usr/bin/env", ["HOME=/nonexistent", "XSMQ_SYSTEM=" + arm, xsmq, "can", "dom0", "domctl.pause", "guest1"])
     #expect(answer.status == 0, "\(answer.err)")
     #expect(answer.out.contains("(guest1): allowed under silo"), "\(answer.out)")
+    #expect(answer.out.hasSuffix("host: silo-arm (\(arm) from XSMQ_SYSTEM), module silo\n"), "named with its origin: \(answer.out)")
     // --system wins over the variable, and `embedded` names the built-in host.
     let embedded = try TestEnvironment.run(
       "/usr/bin/env", ["HOME=/nonexistent", "XSMQ_SYSTEM=embedded", xsmq, "can", "dom0", "domctl.pause", "dom5"])
     #expect(embedded.out.contains("dom5 (web): allowed under flask"), "\(embedded.out)\(embedded.err)")
+    #expect(embedded.out.hasSuffix("host: default (embedded), module flask\n"), "\(embedded.out)")
     let both = try TestEnvironment.run(
       "/usr/bin/env", ["XSMQ_SYSTEM=" + arm, "XSMQ_SERVER=http://127.0.0.1:1", xsmq, "can", "dom0", "domctl.pause", "dom5"])
     #expect(both.status == 2 && both.err.contains("XSMQ_SYSTEM and XSMQ_SERVER are both set"), "\(both.err)")

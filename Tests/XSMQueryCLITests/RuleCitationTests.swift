@@ -201,7 +201,7 @@ struct RuleCitationTests {
 
     // On the embedded policy: said once, at the end.
     let embedded = await xsmq(["explain", log])
-    #expect(embedded.out.hasSuffix("(no source map: the policy is a binary; build it with xsmc build --origins to get file:line)\n"),
+    #expect(embedded.out.hasSuffix("(no source map: the policy is a binary; build it with xsmc build --origins to get file:line)\nhost: default (embedded), module flask\n"),
       "\(embedded.out.suffix(300))")
   }
 

@@ -20,7 +20,11 @@ struct XSMQCLITests {
   @Test func mainJobAnswersOnTheEmbeddedDefault() async throws {
     let r = await xsmq(["can", "dom3", "domctl.pause", "dom5"])
     #expect(r.status == 1, "a stub device model may not pause its guest: \(r.err)")
-    #expect(r.out == "dom3 (web-dm) domctl.pausedomain dom5 (web): denied (-EACCES) under flask\n")
+    #expect(r.out == """
+      dom3 (web-dm) domctl.pausedomain dom5 (web): denied (-EACCES) under flask
+      host: default (embedded), module flask
+
+      """)
     let allowed = await xsmq(["can", "dom0", "domctl.pause", "dom5"])
     #expect(allowed.status == 0)
     #expect(allowed.out.contains(": allowed under flask"))
