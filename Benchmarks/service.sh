@@ -135,7 +135,7 @@ assert len(r['verdicts']) == n, (len(r['verdicts']), n)
 print(len(q['callers']), len(q['ops']), len(q['targets']), n)" "$WORK/product.json" "$WORK/product-reply.json")
 
 # The floor: the bare route answering xsmd's reply to the first question.
-head -1 "$WORK/singles.jsonl" | curl -fsS -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' --data-binary @- \
+head -1 "$WORK/singles.jsonl" | curl -fsS -H "$AUTH" -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' --data-binary @- \
   "$URL/v1/can" >"$WORK/reply.json"
 "$BIN/xsmd-baseline" "$WORK/reply.json" 0 >"$WORK/baseline.log" 2>&1 &
 BARE=$!
