@@ -116,10 +116,7 @@ let package = Package(
         "XSMServiceHTTP", "XSMService", "XSMProtocol", "XSMEngine", "XSMCatalog", "XSMDiagnostics", "XSMCommandLine",
         "XSMSepol",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ],
-      // Swift 6.3.1's optimizer crashes (signal 11 in DeadFunctionAndGlobalElimination)
-      // on xsmd's command in release builds; the libraries it runs stay optimized.
-      swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]),
+      ], swiftSettings: strict),
     // Release xsmc links the Swift runtime and Foundation statically: loading and relocating
     // the shared ones cost about 10 MB of resident memory at every start (docs/benchmarks.md).
     // It is linked with lld, which packs its relative relocations (DT_RELR, glibc 2.36 or later:
@@ -141,8 +138,7 @@ let package = Package(
       ]),
     .executableTarget(name: "xsmq", dependencies: ["XSMQueryCLI", "XSMCommandLine"], swiftSettings: strict),
     .executableTarget(
-      name: "xsmd", dependencies: ["XSMServerCLI", "XSMCommandLine"],
-      swiftSettings: strict + [.unsafeFlags(["-Onone"], .when(configuration: .release))]),
+      name: "xsmd", dependencies: ["XSMServerCLI", "XSMCommandLine"], swiftSettings: strict),
     // The child process that reads an untrusted binary policy under a time and memory budget (PolicyReadGuard).
     .executableTarget(name: "xsm-policy-check", dependencies: ["XSMSepol"], swiftSettings: strict),
     // The floor Benchmarks/service.sh measures xsmd against: a bare Hummingbird route with a fixed reply.

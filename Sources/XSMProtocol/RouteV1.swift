@@ -11,7 +11,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
   case flaskRelabel, flaskMember, flaskPolicyVersion, flaskGetBool, flaskSetBool, flaskCommitBools, flaskMLS
   case flaskGetAVCThreshold, flaskSetAVCThreshold, flaskAVCHashStats, flaskAVCCacheStats, flaskAddOcontext
   case flaskDelOcontext, flaskGetPeerSID, flaskRelabelDomain, flaskDeviceTreeLabel
-  case xsmIdentity, can, canBatch, decisions, matrix, explain, listDomains, addDomain, removeDomain, relabelDomainByContext
+  case xsmIdentity, can, canBatch, canProduct, decisions, matrix, explain, listDomains, addDomain, removeDomain, relabelDomainByContext
   case issueToken, listTokens, revokeToken
   case health, ready, metrics, openAPI
 
@@ -37,7 +37,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
     case .removeDomain, .revokeToken: .delete
     case .flaskLoad, .flaskContextToSID, .flaskSIDToContext, .flaskAccess, .flaskCreate, .flaskRelabel, .flaskMember,
       .flaskGetBool, .flaskSetBool, .flaskCommitBools, .flaskAddOcontext, .flaskDelOcontext, .flaskGetPeerSID,
-      .flaskRelabelDomain, .flaskDeviceTreeLabel, .can, .canBatch, .matrix, .explain, .addDomain, .relabelDomainByContext, .issueToken:
+      .flaskRelabelDomain, .flaskDeviceTreeLabel, .can, .canBatch, .canProduct, .matrix, .explain, .addDomain, .relabelDomainByContext, .issueToken:
       .post
     }
   }
@@ -69,6 +69,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
     case .xsmIdentity: "/v1/xsm/identity"
     case .can: "/v1/can"
     case .canBatch: "/v1/can/batch"
+    case .canProduct: "/v1/can/product"
     case .decisions: "/v1/decisions"
     case .matrix: "/v1/matrix"
     case .explain: "/v1/explain"

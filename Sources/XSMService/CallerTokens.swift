@@ -6,10 +6,12 @@ import XSMProtocol
 
 /// Bearer tokens that authenticate callers over TCP: each names one domain
 /// (by domid). A token is 32 random bytes shown once when issued; the
-/// state file and memory keep only its SHA-256, so a copy of the state file
-/// does not give the tokens away. With a state file, a token issued by
-/// another process (`xsmd --issue-token`) is found on first use; a token
-/// revoked through the route is refused at once.
+/// state file keeps only its SHA-256, so a copy of the state file does not
+/// give the tokens away. A token verified once is kept in memory for the
+/// rest of the run (compared in constant time), so a request does not hash
+/// it again. With a state file, a token issued by another process
+/// (`xsmd --issue-token`) is found on first use; a token revoked through the
+/// route is refused at once.
 public final class CallerTokens: Sendable {
   struct Record: Sendable {
     var id: String
@@ -19,6 +21,10 @@ public final class CallerTokens: Sendable {
 
   let store: StateStore?
   private let known: Mutex<[String: Record]>
+  /// Tokens verified this run, by the token's hash under the process's random seed: the token
+  /// (compared in constant time before it is believed) and its SHA-256 (the key of `known`).
+  private let verified = Mutex<[Int: (token: [UInt8], digest: String)]>([:])
+  static let maximumVerified = 4096
 
   init(store: StateStore?) throws(StateFileError) {
     self.store = store
@@ -60,8 +66,18 @@ public final class CallerTokens: Sendable {
 
   /// The domid a token authenticates, or nil for a token never issued or revoked.
   public func domid(forToken token: String) -> Int? {
-    let digest = Self.digest(token)
-    if let record = known.withLock({ $0[digest] }) { return record.domid }
+    let bytes = Array(token.utf8)
+    let slot = bytes.hashValue
+    if let seen = verified.withLock({ $0[slot] }), Self.sameBytes(seen.token, bytes),
+      let record = known.withLock({ $0[seen.digest] })
+    {
+      return record.domid
+    }
+    let digest = sha256Hex(bytes)
+    if let record = known.withLock({ $0[digest] }) {
+      remember(bytes, slot: slot, digest: digest)
+      return record.domid
+    }
     guard let store,
       let row = try? store.pool.read({ db in
         try Row.fetchOne(db, sql: "SELECT id, domid, created FROM tokens WHERE digest = ?", arguments: [digest])
@@ -69,7 +85,20 @@ public final class CallerTokens: Sendable {
       let id: String = row["id"], let domid: Int = row["domid"], let created: Double = row["created"]
     else { return nil }
     known.withLock { $0[digest] = Record(id: id, domid: domid, created: created) }
+    remember(bytes, slot: slot, digest: digest)
     return domid
+  }
+
+  private func remember(_ token: [UInt8], slot: Int, digest: String) {
+    verified.withLock { if $0.count < Self.maximumVerified || $0[slot] != nil { $0[slot] = (token, digest) } }
+  }
+
+  /// Whether two byte strings are equal, in a time that depends on their lengths only.
+  static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for i in a.indices { difference |= a[i] ^ b[i] }
+    return difference == 0
   }
 
   /// A new token for `domid`, saved before it is returned.
@@ -110,6 +139,7 @@ public final class CallerTokens: Sendable {
     }
     guard found else { throw ServiceError(404, "auth.unknown-token", "no token with id `\(id)`") }
     known.withLock { table in table = table.filter { $0.value.id != id } }
+    verified.withLock { $0.removeAll() }
   }
 
   /// The domains (domid, name) the state file holds; nil when it holds none yet.

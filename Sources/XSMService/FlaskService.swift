@@ -103,6 +103,10 @@ public final class FlaskService: Sendable {
   public func canBatch(_ b: BatchQuestions, caller: Caller) throws(ServiceError) -> BatchReplyV1 {
     try core.canBatch(b, caller: caller)
   }
+  /// Every (caller, op, target) of three lists, one verdict character each (`/v1/can/product`).
+  public func canProduct(_ r: ProductRequestV1, caller: Caller) throws(ServiceError) -> ProductReplyV1 {
+    try core.canProduct(r, caller: caller)
+  }
   /// One page of the decision log (`GET /v1/decisions`).
   public func decisions(_ query: DecisionQueryV1, caller: Caller) throws(ServiceError) -> DecisionPageV1 {
     try core.decisions(query, caller: caller)

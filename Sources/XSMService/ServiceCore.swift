@@ -18,6 +18,8 @@ struct ServiceState {
   var system: SystemSpec
   /// What a change must write before it is published.
   var unsaved = UnsavedChanges.none
+  /// Verdicts already decided on this snapshot (`/v1/can/product`); every change publishes an empty one.
+  var memo = VerdictMemo()
 
   /// How much of a draft differs from the saved state.
   enum UnsavedChanges: Comparable { case none, sids, all }
@@ -83,6 +85,8 @@ final class ServiceCore: Sendable {
   /// Where denials are written as Xen's avc lines (`xsmd --avc-log`), when set.
   var avcLog: AVCLogFile? { avcLogFile.withLock { $0 } }
   let avcLogFile = Mutex<AVCLogFile?>(nil)
+  /// Each op's position in the catalog: its column in a `VerdictMemo` row.
+  let opSlots: [String: Int]
 
   init(catalog: OpCatalog, state: ServiceState, store: StateStore?, tokens: CallerTokens) {
     self.catalog = catalog
@@ -91,6 +95,7 @@ final class ServiceCore: Sendable {
     self.tokens = tokens
     self.decisionLog = DecisionLog(store: store)
     self.metrics = DecisionMetrics(catalog: catalog)
+    self.opSlots = Dictionary(catalog.ops.enumerated().map { ($1.name, $0) }) { first, _ in first }
   }
 
   var isReady: Bool { ready.load(ordering: .acquiring) }
@@ -183,6 +188,7 @@ final class ServiceCore: Sendable {
       try await save(draft, draft.unsaved)
       draft.unsaved = .none
     }
+    draft.memo = VerdictMemo()
     let published = draft
     self.published.withLock { $0 = published }
     return result
@@ -778,6 +784,74 @@ final class ServiceCore: Sendable {
     }
   }
 
+  /// The most questions one `/v1/can/product` request may ask (its reply is one byte each).
+  static let maximumProduct = 1_000_000
+
+  /// Every (caller, op, target) of the request's lists, one verdict character
+  /// each in `ProductRequestV1.position`'s order. A verdict decided before on
+  /// the same snapshot is taken from its memo, so a repeated product costs a
+  /// lookup per (caller, target) and a byte per question.
+  func canProduct(_ r: ProductRequestV1, caller: Caller) throws(ServiceError) -> ProductReplyV1 {
+    for (field, count) in [("callers", r.callers.count), ("ops", r.ops.count), ("targets", r.targets?.count ?? 1)]
+    where count == 0 {
+      throw ServiceError(422, "product.empty",
+        "`\(field)` is empty, so the product asks nothing" + (field == "targets" ? " (leave it out for ops without a target)" : ""))
+    }
+    guard let count = r.count, count <= Self.maximumProduct else {
+      throw ServiceError(413, "product.too-large",
+        "\(r.callers.count) callers × \(r.ops.count) ops × \(r.targets?.count ?? 1) targets is more than \(Self.maximumProduct) questions")
+    }
+    var ops: [Op] = []
+    var slots: [Int] = []
+    for name in r.ops {
+      let op = try resolveOp(name)
+      ops.append(op)
+      slots.append(opSlots[op.name]!)
+    }
+    let targets: [String?] = r.targets ?? [nil]
+    return try read { s throws(ServiceError) -> ProductReplyV1 in
+      _ = try callerDomain(caller, in: s)
+      let module = r.module.map(XSMModule.init) ?? s.host.module
+      let engine = DecisionEngine(host: s.host)
+      var whos: [HostDomain] = []
+      for name in r.callers { whos.append(try domain(name, in: s)) }
+      let letters = VerdictMemo.codes.map { UInt8(ascii: ProductReplyV1.letter($0).unicodeScalars.first!) }
+      var out = [UInt8](repeating: 0, count: count)
+      // Verdicts per (op, verdict code), for the metrics.
+      var tally = [Int](repeating: 0, count: ops.count * VerdictMemo.codes.count)
+      for (c, who) in whos.enumerated() {
+        for (t, target) in targets.enumerated() {
+          let key = VerdictMemo.Row(caller: who.domid, target: target, module: module)
+          var row = s.memo.row(key) ?? VerdictMemo.emptyRow(count: opSlots.count)
+          var decided = false
+          for (o, op) in ops.enumerated() {
+            var code = row[slots[o]]
+            if code == VerdictMemo.unknown {
+              let question = try bind(who, op, target: target, arguments: [], options: OpQuestion.Options(),
+                situations: [], s)
+              code = VerdictMemo.code(engine.verdict(caller: who, op: op, target: question.target, module: module,
+                objects: question.objects))
+              row[slots[o]] = code
+              decided = true
+            }
+            out[r.position(caller: c, op: o, target: t)] = letters[Int(code)]
+            tally[o * VerdictMemo.codes.count + Int(code)] += 1
+          }
+          if decided { s.memo.keep(key, row) }
+        }
+      }
+      var byFamily: [DecisionMetrics.Key: Int] = [:]
+      for (o, op) in ops.enumerated() {
+        for (code, verdict) in VerdictMemo.codes.enumerated() where tally[o * VerdictMemo.codes.count + code] > 0 {
+          byFamily[DecisionMetrics.Key(module: module, family: op.family, verdict: Verdict(verdict)), default: 0] +=
+            tally[o * VerdictMemo.codes.count + code]
+        }
+      }
+      for (key, n) in byFamily { metrics.count(module: key.module, family: key.family, verdict: key.verdict, by: n) }
+      return ProductReplyV1(verdicts: String(decoding: out, as: UTF8.self), sequence: s.host.server?.sequence)
+    }
+  }
+
   /// Xen's avc lines explained on the host as it is now (policy, booleans,
   /// domains), as `xsmq explain` explains them on a local host. After a
   /// FLASK_LOAD the system's policy source is not the policy in force: no
@@ -951,4 +1025,40 @@ final class ServiceCore: Sendable {
 
 func messages(_ diagnostics: [Diagnostic]) -> String {
   diagnostics.filter { $0.severity == .error }.prefix(3).map(\.message).joined(separator: "; ")
+}
+
+/// Verdicts of argument-less questions decided on one snapshot, kept as
+/// Xen's AVC keeps access vectors until the policy or a label changes: a
+/// snapshot is never changed, and every change publishes a new one with an
+/// empty memo. A row holds one byte per op of the catalog for one
+/// (caller, target as written, module). At most `maximumRows` rows are kept.
+final class VerdictMemo: Sendable {
+  struct Row: Hashable, Sendable {
+    var caller: Int
+    var target: String?
+    var module: XSMModule
+  }
+  /// A verdict not decided yet.
+  static let unknown: UInt8 = 0xFF
+  /// The verdicts in code order (a code is an index into this).
+  static let codes = VerdictV1.allCases
+  static let maximumRows = 16_384
+  private let rows = Mutex<[Row: [UInt8]]>([:])
+
+  static func emptyRow(count: Int) -> [UInt8] { [UInt8](repeating: unknown, count: count) }
+  static func code(_ verdict: Verdict) -> UInt8 { UInt8(codes.firstIndex(of: VerdictV1(verdict))!) }
+
+  func row(_ key: Row) -> [UInt8]? { rows.withLock { $0[key] } }
+
+  /// Keeps what `row` decided, beside what another request decided meanwhile.
+  func keep(_ key: Row, _ row: [UInt8]) {
+    rows.withLock { rows in
+      guard var kept = rows[key] else {
+        if rows.count < Self.maximumRows { rows[key] = row }
+        return
+      }
+      for i in kept.indices where kept[i] == Self.unknown { kept[i] = row[i] }
+      rows[key] = kept
+    }
+  }
 }

@@ -44,7 +44,7 @@ enum CallerAuthenticator {
     _ route: Route, request: Request, context: XSMRequestContext, service: FlaskService,
     configuration: ServerConfiguration
   ) async throws(ServiceError) -> Caller {
-    let header = request.headers[callerField]?.trimmingCharacters(in: .whitespaces) ?? ""
+    let header = request.headers[callerField].map { String(trimmingSpaces($0)) } ?? ""
     switch configuration.authentication {
     case .callerHeader:
       guard route.needsCaller else { return Caller("") }
@@ -77,7 +77,7 @@ enum CallerAuthenticator {
       guard parts.count == 2, parts[0].lowercased() == "bearer" else {
         throw ServiceError(401, unauthenticated, "the Authorization header must be `Bearer TOKEN`")
       }
-      guard let domid = service.tokens.domid(forToken: String(parts[1]).trimmingCharacters(in: .whitespaces)) else {
+      guard let domid = service.tokens.domid(forToken: String(trimmingSpaces(parts[1]))) else {
         throw ServiceError(401, unauthenticated, "the bearer token is not one xsmd issued, or it was revoked")
       }
       return domid
@@ -97,6 +97,17 @@ enum CallerAuthenticator {
       throw ServiceError(401, unauthenticated, "uid \(uid) calls as `\(reference)`, which is no domain on this host now")
     }
     return domid
+  }
+
+  /// A header value without the spaces and tabs around it (HTTP's optional white space), without
+  /// Foundation's Unicode-aware trimming, which took a tenth of a `/v1/can` request.
+  static func trimmingSpaces(_ text: some StringProtocol) -> Substring {
+    let value = Substring(text)
+    let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+    guard let first = value.firstIndex(where: { !isSpace($0) }), let last = value.lastIndex(where: { !isSpace($0) }) else {
+      return ""
+    }
+    return value[first...last]
   }
 
   /// The uid of the process at the other end of a Unix socket (`SO_PEERCRED`).

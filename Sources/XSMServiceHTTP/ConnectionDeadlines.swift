@@ -48,6 +48,12 @@ struct DeadlineHTTP1Channel: ServerChildChannel {
 /// deadline runs while xsmd works on a request. Also closes an HTTP/1.0
 /// connection after its reply unless it asked for keep-alive (`Connection: close`
 /// on the reply).
+///
+/// The deadline is a time kept per connection; one scheduled check per
+/// connection reads it when it falls due and schedules itself again for a
+/// deadline that moved later. Arming and disarming write the time only, so a
+/// keep-alive request schedules nothing (the check is moved earlier only when
+/// a deadline comes before it).
 final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPServerRequestPart
   typealias InboundOut = HTTPServerRequestPart
@@ -55,7 +61,11 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
   typealias OutboundOut = HTTPServerResponsePart
 
   private let timeouts: ConnectionTimeouts
-  private var deadline: Scheduled<Void>?
+  /// When the connection is closed unless it is disarmed or armed again first.
+  private var deadline: NIODeadline?
+  /// The scheduled check, and when it runs.
+  private var check: Scheduled<Void>?
+  private var checkAt = NIODeadline.distantFuture
   private var closeAfterReply = false
 
   init(timeouts: ConnectionTimeouts) { self.timeouts = timeouts }
@@ -69,10 +79,10 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     context.fireChannelActive()
   }
 
-  func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+  func handlerRemoved(context: ChannelHandlerContext) { stop() }
 
   func channelInactive(context: ChannelHandlerContext) {
-    disarm()
+    stop()
     context.fireChannelInactive()
   }
 
@@ -113,14 +123,35 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
   }
 
   private func arm(_ context: ChannelHandlerContext, _ timeout: Duration) {
-    disarm()
-    let nanoseconds = Int64(timeout / .nanoseconds(1))
-    let channel = context.channel
-    deadline = context.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { channel.close(promise: nil) }
+    let due = NIODeadline.now() + .nanoseconds(Int64(timeout / .nanoseconds(1)))
+    deadline = due
+    if check == nil || due < checkAt { schedule(context, at: due) }
   }
 
-  private func disarm() {
-    deadline?.cancel()
+  /// No deadline runs (the pending check, if any, finds none and ends).
+  private func disarm() { deadline = nil }
+
+  private func stop() {
     deadline = nil
+    check?.cancel()
+    check = nil
+  }
+
+  private func schedule(_ context: ChannelHandlerContext, at due: NIODeadline) {
+    check?.cancel()
+    checkAt = due
+    let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+    check = context.eventLoop.scheduleTask(deadline: due) { bound.value.handler.fire(bound.value.context) }
+  }
+
+  /// The check: closes the connection past its deadline, or waits for a deadline that moved later.
+  private func fire(_ context: ChannelHandlerContext) {
+    check = nil
+    guard let deadline else { return }
+    if NIODeadline.now() >= deadline {
+      context.channel.close(promise: nil)
+    } else {
+      schedule(context, at: deadline)
+    }
   }
 }

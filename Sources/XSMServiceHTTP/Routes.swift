@@ -376,6 +376,18 @@ struct RouteBuilder {
         handle: { service, input in
           BatchCodec.encode(try service.canBatch(try BatchCodec.decodeDistinct(input.body), caller: input.caller))
         }))
+    // The compact form of a batch: three lists in, one character per question out.
+    routes.append(
+      Route(
+        wire: .canProduct,
+        summary: "Every (caller, op, target) of three lists; one verdict character each (a allowed, d denied, "
+          + "i invalid), callers outermost, then ops, targets fastest.",
+        tag: "decisions", needsCaller: true, requestBody: .json(inferrer.schema(for: ProductRequestV1.self)),
+        reply: .json(inferrer.schema(for: ProductReplyV1.self)), successStatus: 200,
+        errors: ErrorStatus.always.union(ErrorStatus.withCaller).union(ErrorStatus.withJSONBody).union([413, 422]),
+        handle: { service, input in
+          BatchCodec.encode(try service.canProduct(try input.decode(ProductRequestV1.self), caller: input.caller))
+        }))
     add(
       .decisions,
       "The decision log, oldest first: the `/v1/can` questions answered and their verdicts. Paged by `after` "
@@ -504,6 +516,18 @@ enum BatchCodec {
     reader.foldRepeats = true
     let request = try reader.request()
     return BatchQuestions(module: request.module, distinct: request.queries, order: reader.order)
+  }
+
+  /// `{"sequence": N, "verdicts": "..."}`, as the encoder writes it (the letters need no escape).
+  static func encode(_ reply: ProductReplyV1) -> RouteReply {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(reply.verdicts.utf8.count + 48)
+    bytes.append(contentsOf: "{".utf8)
+    if let sequence = reply.sequence { bytes.append(contentsOf: "\"sequence\":\(sequence),".utf8) }
+    bytes.append(contentsOf: "\"verdicts\":\"".utf8)
+    bytes.append(contentsOf: reply.verdicts.utf8)
+    bytes.append(contentsOf: "\"}".utf8)
+    return RouteReply(status: 200, contentType: "application/json", body: bytes)
   }
 
   /// `{"sequence": N, "verdicts": [...]}`, keys sorted as every other reply.

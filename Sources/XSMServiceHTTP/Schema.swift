@@ -85,6 +85,11 @@ enum SchemaRefinements {
     SchemaInferrer.componentName(ThresholdRequestV1.self): ["threshold": ["minimum": 1]],
     SchemaInferrer.componentName(OcontextRequestV1.self): ["kind": ["enum": ["pirq", "ioport", "iomem", "pcidevice"]]],
     SchemaInferrer.componentName(DeviceTreeLabelRequestV1.self): ["path": ["minLength": 1, "maxLength": 4095]],
+    // An empty list is 422 `product.empty`; more than 1,000,000 questions in all is 413 `product.too-large`.
+    SchemaInferrer.componentName(ProductRequestV1.self): [
+      "callers": ["minItems": 1], "ops": ["minItems": 1], "targets": ["minItems": 1],
+    ],
+    SchemaInferrer.componentName(ProductReplyV1.self): ["verdicts": ["pattern": "^[adi]*$"]],
   ]
 
   /// `components` with the refinements applied to their properties.

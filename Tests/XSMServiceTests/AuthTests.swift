@@ -6,7 +6,7 @@ import NIOCore
 import Testing
 import XSMEngine
 import XSMProtocol
-import XSMService
+@testable import XSMService
 import XSMTestSupport
 
 @testable import XSMServiceHTTP
@@ -112,6 +112,24 @@ struct AuthTests {
         "auth.not-control")
     }
     #expect(fixture.service.identity().enforcing == true)
+  }
+
+  /// A token verified once is believed from memory afterwards, only when every byte matches.
+  @Test func aVerifiedTokenIsComparedWhole() async throws {
+    let fixture = try await TokenFixture()
+    let dom0 = fixture.dom0
+    try await fixture.withClient { client in
+      #expect(try await client.send(.get, "/v1/flask/enforce", token: dom0).status == .ok)
+      // Spaces and tabs around the token and the header are HTTP's optional white space.
+      #expect(try await client.send(.get, "/v1/flask/enforce", token: " \t\(dom0)\t ", caller: " dom0\t").status == .ok)
+      let last = dom0.last == "0" ? "1" : "0"
+      for forged in [String(dom0.dropLast()) + last, String(dom0.dropLast()), dom0 + "0", dom0.uppercased()] {
+        expectError(try await client.send(.get, "/v1/flask/enforce", token: forged), 401, "auth.unauthenticated")
+      }
+      #expect(CallerTokens.sameBytes(Array("abc".utf8), Array("abc".utf8)))
+      #expect(!CallerTokens.sameBytes(Array("abc".utf8), Array("abd".utf8)))
+      #expect(!CallerTokens.sameBytes(Array("abc".utf8), Array("ab".utf8)))
+    }
   }
 
   @Test func dom0IssuesAndRevokesTokens() async throws {
