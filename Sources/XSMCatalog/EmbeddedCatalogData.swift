@@ -3091,7 +3091,7 @@ layout flask.context_to_sid reply version 1 size 8
 
 # FLASK_SID_TO_CONTEXT: struct xen_flask_sid_context; IN the sid and the buffer's
 # capacity, OUT the context and its size (on -ERANGE the size it needs, as
-# flask_copyout_context reports).
+# flask_security_sid in xen/xsm/flask/flask_op.c reports).
 layout flask.sid_to_context request version 1 size 24
   field     0 u32    version
   field     4 sid    sid

@@ -132,8 +132,8 @@ public enum ABIReference {
     What a TLV offers for growth, a version number gives explicitly.
 
     **Unions become separate ops or fixed fields.** Xen multiplexes through
-    tagged unions: `struct xen_domctl` carries a command and a union of some
-    eighty payloads (`xen/include/public/domctl.h`); `struct xen_flask_op`
+    tagged unions: `struct xen_domctl` carries a command and a union of more
+    than fifty payload structs (`xen/include/public/domctl.h`); `struct xen_flask_op`
     does the same for flask (`xen/include/public/xsm/flask_op.h`);
     `HYPERVISOR_sched_op(cmd, arg)` gives one pointer whose type depends on
     the command (`xen/include/public/sched.h`); `struct evtchn_op` is a
@@ -204,13 +204,15 @@ public enum ABIReference {
       the capacity the caller offers.
     - The reply (HTTP 200 whenever the request reached the handler) is an
       8-byte preamble, `s32 ret` (0, a positive value where Xen returns one,
-      or -errno as Xen's flask_op would) and `u32 reply_size`, then the reply
+      or -errno as Xen's `do_flask_op` would) and `u32 reply_size`, then the reply
       layout (none when the op failed and writes nothing back), then the
       output buffers. In the reply each output handle holds the offset of its
       bytes from the start of the reply body and its length field the count
-      written (on -ERANGE the count needed, as `flask_copyout_context` does).
+      written (on -ERANGE the count needed, as `flask_security_sid` in
+      `xen/xsm/flask/flask_op.c` does for `FLASK_SID_TO_CONTEXT`).
     - A body shorter or longer than it declares, a nonzero reserved field or a
-      wrong version is -EINVAL; a buffer outside the buffer area is -EFAULT;
+      wrong version is -EINVAL (Xen itself answers a wrong
+      `interface_version` with -ENOSYS in `do_flask_op`); a buffer outside the buffer area is -EFAULT;
       never a 5xx. Unknown op 404, unauthenticated 401, too large 413.
 
     """#
