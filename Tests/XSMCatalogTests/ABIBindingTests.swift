@@ -8,7 +8,8 @@ import XSMTestSupport
 /// The payload bindings against their real compilers: every layout encoded
 /// by the Swift codec decodes, field by field, to the same values with the
 /// C and Rust helpers; a nonzero reserved field and a wrong request version
-/// are refused; the Go package passes its generated offset test.
+/// are refused; the Go package passes its generated offset test and decodes
+/// the same bytes to the same values.
 @Suite struct ABIBindingTests {
   /// A value for each element of each non-reserved field, distinct and
   /// fitting the field's width; the request version is the layout's.
@@ -160,7 +161,7 @@ import XSMTestSupport
     #expect(run.text == cases.flatMap(\.lines).joined(separator: "\n") + "\n")
   }
 
-  @Test func goPackagePassesItsOffsetTest() throws {
+  @Test func goPackagePassesItsOffsetTestAndDecodesTheCodecsBytes() throws {
     guard Generated.tool("go") else {
       print("skipped: go is not on the PATH, so the Go payload package was not tested")
       try Test.cancel("go is not on the PATH")
@@ -171,6 +172,35 @@ import XSMTestSupport
     try "module example.com/xsmabi\n\ngo 1.18\n".write(toFile: directory + "/go.mod", atomically: true, encoding: .utf8)
     try Bindings.goABIPackage(catalog).write(toFile: directory + "/xsmabi.go", atomically: true, encoding: .utf8)
     try Bindings.goABITest(catalog).write(toFile: directory + "/xsmabi_test.go", atomically: true, encoding: .utf8)
+    // The codec's bytes decode to the codec's values in Go too.
+    let cases = try Self.cases()
+    var trip = ["package xsmabi", "", "import (", "\t\"fmt\"", "\t\"strings\"", "\t\"testing\"", ")", "",
+      "func TestCodecBytes(t *testing.T) {", "\tvar out strings.Builder"]
+    for item in cases {
+      let type = GoLayoutWriter.typeName(item.layout)
+      let what = "\(item.layout.op).\(item.layout.role.rawValue)"
+      trip.append("\t{")
+      trip.append("\t\tvar v \(type)")
+      trip.append("\t\tif err := v.Decode([]byte{\(Self.byteList(item.bytes))}); err != nil {")
+      trip.append("\t\t\tt.Fatal(err)")
+      trip.append("\t\t}")
+      for field in item.layout.fields {
+        let access = "v." + GoLayoutWriter.fieldName(field)
+        let wire = "uint\(field.type.size * 8)"
+        if field.count != nil {
+          trip.append("\t\tfor _, e := range \(access) {")
+          trip.append("\t\t\tfmt.Fprintf(&out, \"\(what) \(field.name) %d\\n\", \(wire)(e))")
+          trip.append("\t\t}")
+        } else {
+          trip.append("\t\tfmt.Fprintf(&out, \"\(what) \(field.name) %d\\n\", \(wire)(\(access)))")
+        }
+      }
+      trip.append("\t}")
+    }
+    let expected = cases.flatMap(\.lines).joined(separator: "\n") + "\n"
+    trip += ["\twant := `\(expected)`", "\tif out.String() != want {", "\t\tt.Errorf(\"decoded %s\", out.String())",
+      "\t}", "}"]
+    try trip.joined(separator: "\n").write(toFile: directory + "/trip_test.go", atomically: true, encoding: .utf8)
     let environment = ["GOCACHE=\(directory)/.cache", "GOFLAGS=-mod=mod", "go"]
     let vet = try ProcessRunner.run("env", environment + ["vet", "./..."], directory: directory)
     #expect(vet.status == 0, "go vet rejects xsmabi:\n\(vet.errorText)")
