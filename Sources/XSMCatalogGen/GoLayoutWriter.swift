@@ -180,14 +180,16 @@ struct GoLayoutWriter {
     return out
   }
 
-  /// `xsmabi_test.go`: every offset and size checked with `unsafe`, and an
-  /// encode/decode round trip of each layout's zero value (version set).
+  /// `xsmabi_test.go`: every offset and size checked with `unsafe`, an
+  /// encode/decode round trip of each layout's zero value (version set), and
+  /// refusals of a nonzero reserved field, a wrong version and short input.
   func renderTest() -> String {
     let layouts = catalog.layoutsInOutputOrder
     var out = header
     out.append("package xsmabi")
     out.append("")
     out.append("import (")
+    out.append("\t\"errors\"")
     out.append("\t\"testing\"")
     out.append("\t\"unsafe\"")
     out.append(")")
@@ -227,6 +229,24 @@ struct GoLayoutWriter {
       out.append("\t\tif err := w.Decode(b); err != nil || w != v {")
       out.append("\t\t\tt.Errorf(\"\(layout.op) \(layout.role.rawValue) decode: %v\", err)")
       out.append("\t\t}")
+      if let reserved = layout.fields.first(where: \.reserved) {
+        out.append("\t\tb[\(reserved.offset)] = 1")
+        out.append("\t\tif err := w.Decode(b); !errors.Is(err, ErrInvalid) {")
+        out.append("\t\t\tt.Errorf(\"\(layout.op) \(layout.role.rawValue): nonzero \(reserved.name) decoded: %v\", err)")
+        out.append("\t\t}")
+        out.append("\t\tb[\(reserved.offset)] = 0")
+      }
+      if layout.role == .request {
+        out.append("\t\tb[0] ^= 0x80")
+        out.append("\t\tif err := w.Decode(b); !errors.Is(err, ErrInvalid) {")
+        out.append("\t\t\tt.Errorf(\"\(layout.op) \(layout.role.rawValue): wrong version decoded: %v\", err)")
+        out.append("\t\t}")
+      }
+      if layout.size > 0 {
+        out.append("\t\tif err := w.Decode(b[:\(layout.size - 1)]); !errors.Is(err, ErrInvalid) {")
+        out.append("\t\t\tt.Errorf(\"\(layout.op) \(layout.role.rawValue): short input decoded: %v\", err)")
+        out.append("\t\t}")
+      }
       out.append("\t}")
     }
     out.append("}")

@@ -3,6 +3,7 @@
 package xsmabi
 
 import (
+	"errors"
 	"testing"
 	"unsafe"
 )
@@ -543,6 +544,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.create request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.create request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.create request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:79]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.create request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildCreateReply
@@ -552,6 +565,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.create reply decode: %v", err)
+		}
+		b[2] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.create reply: nonzero pad0 decoded: %v", err)
+		}
+		b[2] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.create reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -563,6 +584,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.max_vcpus request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.max_vcpus request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.max_vcpus request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.max_vcpus request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -585,6 +618,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.max_mem request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.max_mem request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.max_mem request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.max_mem request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildMaxMemReply
@@ -605,6 +650,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.set_address_size request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_address_size request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_address_size request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_address_size request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -627,6 +684,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.get_address_size request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.get_address_size request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.get_address_size request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.get_address_size request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildGetAddressSizeReply
@@ -636,6 +705,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.get_address_size reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.get_address_size reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.get_address_size reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -647,6 +724,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.hypercall_init request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.hypercall_init request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.hypercall_init request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.hypercall_init request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -669,6 +758,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.setvcpucontext request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setvcpucontext request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setvcpucontext request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setvcpucontext request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildSetvcpucontextReply
@@ -689,6 +790,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.set_ext_vcpucontext request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_ext_vcpucontext request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_ext_vcpucontext request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:71]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_ext_vcpucontext request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -711,6 +824,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.setvcpuextstate request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setvcpuextstate request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setvcpuextstate request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setvcpuextstate request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildSetvcpuextstateReply
@@ -732,6 +857,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.set_vcpu_msrs request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_vcpu_msrs request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_vcpu_msrs request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_vcpu_msrs request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildSetVcpuMsrsReply
@@ -741,6 +878,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.set_vcpu_msrs reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_vcpu_msrs reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_vcpu_msrs reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -753,6 +898,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.set_cpu_policy request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_cpu_policy request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_cpu_policy request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:31]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_cpu_policy request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildSetCpuPolicyReply
@@ -762,6 +919,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.set_cpu_policy reply decode: %v", err)
+		}
+		b[12] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_cpu_policy reply: nonzero pad0 decoded: %v", err)
+		}
+		b[12] = 0
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_cpu_policy reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -773,6 +938,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.settscinfo request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.settscinfo request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.settscinfo request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:31]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.settscinfo request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -795,6 +972,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.sethvmcontext request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.sethvmcontext request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.sethvmcontext request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.sethvmcontext request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildSethvmcontextReply
@@ -815,6 +1004,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.set_paging_mempool request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_paging_mempool request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_paging_mempool request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_paging_mempool request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -837,6 +1038,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.get_paging_mempool request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.get_paging_mempool request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.get_paging_mempool request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.get_paging_mempool request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildGetPagingMempoolReply
@@ -846,6 +1059,9 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.get_paging_mempool reply decode: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.get_paging_mempool reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -857,6 +1073,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.setvnumainfo request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setvnumainfo request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setvnumainfo request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:55]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setvnumainfo request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -879,6 +1107,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.set_llc_colors request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_llc_colors request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_llc_colors request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_llc_colors request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildSetLlcColorsReply
@@ -900,6 +1140,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.vuart_op request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.vuart_op request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.vuart_op request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.vuart_op request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildVuartOpReply
@@ -909,6 +1161,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.vuart_op reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.vuart_op reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.vuart_op reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -920,6 +1180,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.subscribe request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.subscribe request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.subscribe request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.subscribe request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -942,6 +1214,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.setdomainhandle request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setdomainhandle request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setdomainhandle request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.setdomainhandle request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildSetdomainhandleReply
@@ -962,6 +1246,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.set_virq_handler request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_virq_handler request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_virq_handler request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.set_virq_handler request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -984,6 +1280,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("dombuild.cacheflush request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.cacheflush request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.cacheflush request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("dombuild.cacheflush request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w DombuildCacheflushReply
@@ -1005,6 +1313,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtctl.status request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.status request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.status request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.status request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtctlStatusReply
@@ -1014,6 +1334,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtctl.status reply decode: %v", err)
+		}
+		b[10] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.status reply: nonzero pad0 decoded: %v", err)
+		}
+		b[10] = 0
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.status reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1026,6 +1354,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtctl.alloc_unbound request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.alloc_unbound request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.alloc_unbound request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtctlAllocUnboundReply
@@ -1035,6 +1370,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtctl.alloc_unbound reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.alloc_unbound reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.alloc_unbound reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1046,6 +1389,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtctl.reset request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.reset request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.reset request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtctl.reset request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1068,6 +1423,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.bind_interdomain request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_interdomain request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_interdomain request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_interdomain request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfBindInterdomainReply
@@ -1077,6 +1444,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.bind_interdomain reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_interdomain reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_interdomain reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1089,6 +1464,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.bind_virq request decode: %v", err)
 		}
+		b[12] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_virq request: nonzero pad0 decoded: %v", err)
+		}
+		b[12] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_virq request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_virq request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfBindVirqReply
@@ -1098,6 +1485,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.bind_virq reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_virq reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_virq reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1110,6 +1505,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.bind_pirq request decode: %v", err)
 		}
+		b[12] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_pirq request: nonzero pad0 decoded: %v", err)
+		}
+		b[12] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_pirq request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_pirq request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfBindPirqReply
@@ -1119,6 +1526,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.bind_pirq reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_pirq reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_pirq reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1130,6 +1545,13 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.close request decode: %v", err)
+		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.close request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.close request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1152,6 +1574,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.send request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.send request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.send request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfSendReply
@@ -1173,6 +1602,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.status request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.status request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.status request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfStatusReply
@@ -1182,6 +1618,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.status reply decode: %v", err)
+		}
+		b[10] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.status reply: nonzero pad0 decoded: %v", err)
+		}
+		b[10] = 0
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.status reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1194,6 +1638,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.alloc_unbound request decode: %v", err)
 		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.alloc_unbound request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.alloc_unbound request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.alloc_unbound request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfAllocUnboundReply
@@ -1203,6 +1659,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.alloc_unbound reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.alloc_unbound reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.alloc_unbound reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1215,6 +1679,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.bind_ipi request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_ipi request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_ipi request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfBindIpiReply
@@ -1224,6 +1695,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.bind_ipi reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_ipi reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_ipi reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1235,6 +1714,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.bind_vcpu request decode: %v", err)
+		}
+		b[12] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_vcpu request: nonzero pad0 decoded: %v", err)
+		}
+		b[12] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_vcpu request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.bind_vcpu request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1257,6 +1748,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.unmask request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.unmask request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.unmask request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfUnmaskReply
@@ -1277,6 +1775,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.reset request decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.reset request: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.reset request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.reset request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1299,6 +1809,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.init_control request decode: %v", err)
 		}
+		b[20] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.init_control request: nonzero pad0 decoded: %v", err)
+		}
+		b[20] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.init_control request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.init_control request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfInitControlReply
@@ -1308,6 +1830,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.init_control reply decode: %v", err)
+		}
+		b[1] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.init_control reply: nonzero pad0 decoded: %v", err)
+		}
+		b[1] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.init_control reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1319,6 +1849,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.expand_array request decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.expand_array request: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.expand_array request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.expand_array request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1341,6 +1883,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("evtself.set_priority request decode: %v", err)
 		}
+		b[12] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.set_priority request: nonzero pad0 decoded: %v", err)
+		}
+		b[12] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.set_priority request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("evtself.set_priority request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w EvtselfSetPriorityReply
@@ -1361,6 +1915,13 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.load request decode: %v", err)
+		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.load request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.load request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1383,6 +1944,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.getenforce request decode: %v", err)
 		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getenforce request: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getenforce request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getenforce request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskGetenforceReply
@@ -1392,6 +1965,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.getenforce reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getenforce reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getenforce reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1403,6 +1984,13 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.setenforce request decode: %v", err)
+		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.setenforce request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.setenforce request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1425,6 +2013,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.context_to_sid request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.context_to_sid request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.context_to_sid request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskContextToSidReply
@@ -1434,6 +2029,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.context_to_sid reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.context_to_sid reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.context_to_sid reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1446,6 +2049,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.sid_to_context request decode: %v", err)
 		}
+		b[12] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.sid_to_context request: nonzero pad0 decoded: %v", err)
+		}
+		b[12] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.sid_to_context request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.sid_to_context request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskSidToContextReply
@@ -1455,6 +2070,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.sid_to_context reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.sid_to_context reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.sid_to_context reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1467,6 +2090,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.access request decode: %v", err)
 		}
+		b[20] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.access request: nonzero pad0 decoded: %v", err)
+		}
+		b[20] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.access request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.access request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskAccessReply
@@ -1476,6 +2111,9 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.access reply decode: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.access reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1488,6 +2126,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.create request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.create request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.create request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskCreateReply
@@ -1497,6 +2142,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.create reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.create reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.create reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1509,6 +2162,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.relabel request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.relabel request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.relabel request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskRelabelReply
@@ -1518,6 +2178,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.relabel reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.relabel reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.relabel reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1530,6 +2198,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.policyvers request decode: %v", err)
 		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.policyvers request: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.policyvers request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.policyvers request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskPolicyversReply
@@ -1539,6 +2219,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.policyvers reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.policyvers reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.policyvers reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1551,6 +2239,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.getbool request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getbool request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:31]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getbool request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskGetboolReply
@@ -1560,6 +2255,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.getbool reply decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getbool reply: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getbool reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1572,6 +2275,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.setbool request decode: %v", err)
 		}
+		b[10] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.setbool request: nonzero pad0 decoded: %v", err)
+		}
+		b[10] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.setbool request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.setbool request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskSetboolReply
@@ -1581,6 +2296,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.setbool reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.setbool reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.setbool reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1592,6 +2315,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.commitbools request decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.commitbools request: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.commitbools request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.commitbools request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1614,6 +2349,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.mls request decode: %v", err)
 		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.mls request: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.mls request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.mls request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskMlsReply
@@ -1623,6 +2370,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.mls reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.mls reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.mls reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1635,6 +2390,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.getavc_threshold request decode: %v", err)
 		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getavc_threshold request: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getavc_threshold request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getavc_threshold request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskGetavcThresholdReply
@@ -1644,6 +2411,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.getavc_threshold reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getavc_threshold reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.getavc_threshold reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1655,6 +2430,13 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.setavc_threshold request decode: %v", err)
+		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.setavc_threshold request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.setavc_threshold request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1677,6 +2459,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.avc_hashstats request decode: %v", err)
 		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.avc_hashstats request: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.avc_hashstats request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.avc_hashstats request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskAvcHashstatsReply
@@ -1686,6 +2480,9 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.avc_hashstats reply decode: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.avc_hashstats reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1698,6 +2495,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.avc_cachestats request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.avc_cachestats request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.avc_cachestats request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskAvcCachestatsReply
@@ -1707,6 +2511,9 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.avc_cachestats reply decode: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.avc_cachestats reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1719,6 +2526,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.member request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.member request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.member request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskMemberReply
@@ -1728,6 +2542,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.member reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.member reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.member reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1739,6 +2561,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.add_ocontext request decode: %v", err)
+		}
+		b[12] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.add_ocontext request: nonzero pad0 decoded: %v", err)
+		}
+		b[12] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.add_ocontext request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:31]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.add_ocontext request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1761,6 +2595,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.del_ocontext request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.del_ocontext request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.del_ocontext request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskDelOcontextReply
@@ -1782,6 +2623,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.get_peer_sid request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.get_peer_sid request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.get_peer_sid request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskGetPeerSidReply
@@ -1791,6 +2639,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.get_peer_sid reply decode: %v", err)
+		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.get_peer_sid reply: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.get_peer_sid reply: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1802,6 +2658,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.relabel_domain request decode: %v", err)
+		}
+		b[6] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.relabel_domain request: nonzero pad0 decoded: %v", err)
+		}
+		b[6] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.relabel_domain request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.relabel_domain request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1824,6 +2692,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.devicetree_label request decode: %v", err)
 		}
+		b[12] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.devicetree_label request: nonzero pad0 decoded: %v", err)
+		}
+		b[12] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.devicetree_label request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.devicetree_label request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskDevicetreeLabelReply
@@ -1844,6 +2724,13 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.relabel_self request decode: %v", err)
+		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.relabel_self request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.relabel_self request: short input decoded: %v", err)
 		}
 	}
 	{
@@ -1866,6 +2753,13 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("flask.devicetree_unlabel request decode: %v", err)
 		}
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.devicetree_unlabel request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("flask.devicetree_unlabel request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w FlaskDevicetreeUnlabelReply
@@ -1887,6 +2781,18 @@ func TestRoundTrips(t *testing.T) {
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("xsmid.identity request decode: %v", err)
 		}
+		b[4] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("xsmid.identity request: nonzero pad0 decoded: %v", err)
+		}
+		b[4] = 0
+		b[0] ^= 0x80
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("xsmid.identity request: wrong version decoded: %v", err)
+		}
+		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("xsmid.identity request: short input decoded: %v", err)
+		}
 	}
 	{
 		var v, w XsmidIdentityReply
@@ -1896,6 +2802,14 @@ func TestRoundTrips(t *testing.T) {
 		}
 		if err := w.Decode(b); err != nil || w != v {
 			t.Errorf("xsmid.identity reply decode: %v", err)
+		}
+		b[20] = 1
+		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+			t.Errorf("xsmid.identity reply: nonzero pad0 decoded: %v", err)
+		}
+		b[20] = 0
+		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
+			t.Errorf("xsmid.identity reply: short input decoded: %v", err)
 		}
 	}
 }
