@@ -2589,7 +2589,8 @@ op kexec.status
 
 # XEN_DOMCTL_createdomain: struct xen_domctl_createdomain. `domain` is the
 # domid asked for: do_domctl (xen/common/domctl.c) passes op->domain to
-# domid_alloc, which picks a free one for 0 or a reserved id. `uuid` is
+# domid_alloc (xen/common/domid.c), which takes exactly that id, picks a free
+# one for DOMID_ANY (0x7FF5), and refuses other reserved ids. `uuid` is
 # xen_domain_handle_t (uint8_t[16], xen/include/public/xen.h). The two
 # altp2m members are Xen's inner struct altp2m {opts, nr}, flattened. The
 # last two fields are x86's struct xen_arch_domainconfig
@@ -2860,8 +2861,9 @@ layout dombuild.set_virq_handler request version 1 size 16
   reserved 12 u32    pad1
 layout dombuild.set_virq_handler reply version 1 size 0
 
-# XEN_DOMCTL_cacheflush: struct xen_domctl_cacheflush {start_pfn, nr_pfns}
-# (xen_pfn_t, 64 bits on every architecture Xen builds for today).
+# XEN_DOMCTL_cacheflush: struct xen_domctl_cacheflush {start_pfn, nr_pfns}.
+# xen_pfn_t is unsigned long on x86 (32 bits for a 32-bit caller) and
+# uint64_t on Arm, RISC-V and PPC; here it is a u64 for every caller.
 layout dombuild.cacheflush request version 1 size 24
   field     0 u32    version
   field     4 domid  domain

@@ -67,7 +67,7 @@ static inline void xsm_abi_put_u64(uint8_t *p, uint64_t v)
     p[7] = (uint8_t)(v >> 56);
 }
 
-/* dombuild.create request, version 1, 80 bytes (layouts/dombuild.ops line 23). */
+/* dombuild.create request, version 1, 80 bytes (layouts/dombuild.ops line 24). */
 #define XSM_ABI_DOMBUILD_CREATE_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_CREATE_REQUEST_SIZE 80u
 #define XSM_ABI_DOMBUILD_CREATE_REQUEST_FLAGS_HVM 1u
@@ -190,7 +190,7 @@ static inline int xsm_abi_dombuild_create_request_encode(const struct xsm_abi_do
     return (int)XSM_ABI_DOMBUILD_CREATE_REQUEST_SIZE;
 }
 
-/* dombuild.create reply, version 1, 8 bytes (layouts/dombuild.ops line 44). */
+/* dombuild.create reply, version 1, 8 bytes (layouts/dombuild.ops line 45). */
 #define XSM_ABI_DOMBUILD_CREATE_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_CREATE_REPLY_SIZE 8u
 struct xsm_abi_dombuild_create_reply {
@@ -231,7 +231,7 @@ static inline int xsm_abi_dombuild_create_reply_encode(const struct xsm_abi_domb
     return (int)XSM_ABI_DOMBUILD_CREATE_REPLY_SIZE;
 }
 
-/* dombuild.max_vcpus request, version 1, 16 bytes (layouts/dombuild.ops line 50). */
+/* dombuild.max_vcpus request, version 1, 16 bytes (layouts/dombuild.ops line 51). */
 #define XSM_ABI_DOMBUILD_MAX_VCPUS_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_MAX_VCPUS_REQUEST_SIZE 16u
 struct xsm_abi_dombuild_max_vcpus_request {
@@ -282,11 +282,11 @@ static inline int xsm_abi_dombuild_max_vcpus_request_encode(const struct xsm_abi
     return (int)XSM_ABI_DOMBUILD_MAX_VCPUS_REQUEST_SIZE;
 }
 
-/* dombuild.max_vcpus reply, version 1, 0 bytes (layouts/dombuild.ops line 56). */
+/* dombuild.max_vcpus reply, version 1, 0 bytes (layouts/dombuild.ops line 57). */
 #define XSM_ABI_DOMBUILD_MAX_VCPUS_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_MAX_VCPUS_REPLY_SIZE 0u
 
-/* dombuild.max_mem request, version 1, 16 bytes (layouts/dombuild.ops line 59). */
+/* dombuild.max_mem request, version 1, 16 bytes (layouts/dombuild.ops line 60). */
 #define XSM_ABI_DOMBUILD_MAX_MEM_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_MAX_MEM_REQUEST_SIZE 16u
 struct xsm_abi_dombuild_max_mem_request {
@@ -329,11 +329,11 @@ static inline int xsm_abi_dombuild_max_mem_request_encode(const struct xsm_abi_d
     return (int)XSM_ABI_DOMBUILD_MAX_MEM_REQUEST_SIZE;
 }
 
-/* dombuild.max_mem reply, version 1, 0 bytes (layouts/dombuild.ops line 64). */
+/* dombuild.max_mem reply, version 1, 0 bytes (layouts/dombuild.ops line 65). */
 #define XSM_ABI_DOMBUILD_MAX_MEM_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_MAX_MEM_REPLY_SIZE 0u
 
-/* dombuild.set_address_size request, version 1, 16 bytes (layouts/dombuild.ops line 67). */
+/* dombuild.set_address_size request, version 1, 16 bytes (layouts/dombuild.ops line 68). */
 #define XSM_ABI_DOMBUILD_SET_ADDRESS_SIZE_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_ADDRESS_SIZE_REQUEST_SIZE 16u
 #define XSM_ABI_DOMBUILD_SET_ADDRESS_SIZE_REQUEST_SIZE_BITS32 32u
@@ -386,11 +386,11 @@ static inline int xsm_abi_dombuild_set_address_size_request_encode(const struct 
     return (int)XSM_ABI_DOMBUILD_SET_ADDRESS_SIZE_REQUEST_SIZE;
 }
 
-/* dombuild.set_address_size reply, version 1, 0 bytes (layouts/dombuild.ops line 73). */
+/* dombuild.set_address_size reply, version 1, 0 bytes (layouts/dombuild.ops line 74). */
 #define XSM_ABI_DOMBUILD_SET_ADDRESS_SIZE_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_ADDRESS_SIZE_REPLY_SIZE 0u
 
-/* dombuild.get_address_size request, version 1, 8 bytes (layouts/dombuild.ops line 77). */
+/* dombuild.get_address_size request, version 1, 8 bytes (layouts/dombuild.ops line 78). */
 #define XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REQUEST_SIZE 8u
 struct xsm_abi_dombuild_get_address_size_request {
@@ -429,7 +429,7 @@ static inline int xsm_abi_dombuild_get_address_size_request_encode(const struct 
     return (int)XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REQUEST_SIZE;
 }
 
-/* dombuild.get_address_size reply, version 1, 8 bytes (layouts/dombuild.ops line 81). */
+/* dombuild.get_address_size reply, version 1, 8 bytes (layouts/dombuild.ops line 82). */
 #define XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REPLY_SIZE 8u
 #define XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REPLY_SIZE_BITS32 32u
@@ -464,7 +464,7 @@ static inline int xsm_abi_dombuild_get_address_size_reply_encode(const struct xs
     return (int)XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REPLY_SIZE;
 }
 
-/* dombuild.hypercall_init request, version 1, 16 bytes (layouts/dombuild.ops line 86). */
+/* dombuild.hypercall_init request, version 1, 16 bytes (layouts/dombuild.ops line 87). */
 #define XSM_ABI_DOMBUILD_HYPERCALL_INIT_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_HYPERCALL_INIT_REQUEST_SIZE 16u
 struct xsm_abi_dombuild_hypercall_init_request {
@@ -507,11 +507,11 @@ static inline int xsm_abi_dombuild_hypercall_init_request_encode(const struct xs
     return (int)XSM_ABI_DOMBUILD_HYPERCALL_INIT_REQUEST_SIZE;
 }
 
-/* dombuild.hypercall_init reply, version 1, 0 bytes (layouts/dombuild.ops line 91). */
+/* dombuild.hypercall_init reply, version 1, 0 bytes (layouts/dombuild.ops line 92). */
 #define XSM_ABI_DOMBUILD_HYPERCALL_INIT_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_HYPERCALL_INIT_REPLY_SIZE 0u
 
-/* dombuild.setvcpucontext request, version 1, 24 bytes (layouts/dombuild.ops line 97). */
+/* dombuild.setvcpucontext request, version 1, 24 bytes (layouts/dombuild.ops line 98). */
 #define XSM_ABI_DOMBUILD_SETVCPUCONTEXT_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETVCPUCONTEXT_REQUEST_SIZE 24u
 struct xsm_abi_dombuild_setvcpucontext_request {
@@ -562,11 +562,11 @@ static inline int xsm_abi_dombuild_setvcpucontext_request_encode(const struct xs
     return (int)XSM_ABI_DOMBUILD_SETVCPUCONTEXT_REQUEST_SIZE;
 }
 
-/* dombuild.setvcpucontext reply, version 1, 0 bytes (layouts/dombuild.ops line 104). */
+/* dombuild.setvcpucontext reply, version 1, 0 bytes (layouts/dombuild.ops line 105). */
 #define XSM_ABI_DOMBUILD_SETVCPUCONTEXT_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETVCPUCONTEXT_REPLY_SIZE 0u
 
-/* dombuild.set_ext_vcpucontext request, version 1, 72 bytes (layouts/dombuild.ops line 111). */
+/* dombuild.set_ext_vcpucontext request, version 1, 72 bytes (layouts/dombuild.ops line 112). */
 #define XSM_ABI_DOMBUILD_SET_EXT_VCPUCONTEXT_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_EXT_VCPUCONTEXT_REQUEST_SIZE 72u
 struct xsm_abi_dombuild_set_ext_vcpucontext_request {
@@ -665,11 +665,11 @@ static inline int xsm_abi_dombuild_set_ext_vcpucontext_request_encode(const stru
     return (int)XSM_ABI_DOMBUILD_SET_EXT_VCPUCONTEXT_REQUEST_SIZE;
 }
 
-/* dombuild.set_ext_vcpucontext reply, version 1, 0 bytes (layouts/dombuild.ops line 128). */
+/* dombuild.set_ext_vcpucontext reply, version 1, 0 bytes (layouts/dombuild.ops line 129). */
 #define XSM_ABI_DOMBUILD_SET_EXT_VCPUCONTEXT_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_EXT_VCPUCONTEXT_REPLY_SIZE 0u
 
-/* dombuild.setvcpuextstate request, version 1, 24 bytes (layouts/dombuild.ops line 133). */
+/* dombuild.setvcpuextstate request, version 1, 24 bytes (layouts/dombuild.ops line 134). */
 #define XSM_ABI_DOMBUILD_SETVCPUEXTSTATE_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETVCPUEXTSTATE_REQUEST_SIZE 24u
 struct xsm_abi_dombuild_setvcpuextstate_request {
@@ -720,11 +720,11 @@ static inline int xsm_abi_dombuild_setvcpuextstate_request_encode(const struct x
     return (int)XSM_ABI_DOMBUILD_SETVCPUEXTSTATE_REQUEST_SIZE;
 }
 
-/* dombuild.setvcpuextstate reply, version 1, 0 bytes (layouts/dombuild.ops line 140). */
+/* dombuild.setvcpuextstate reply, version 1, 0 bytes (layouts/dombuild.ops line 141). */
 #define XSM_ABI_DOMBUILD_SETVCPUEXTSTATE_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETVCPUEXTSTATE_REPLY_SIZE 0u
 
-/* dombuild.set_vcpu_msrs request, version 1, 24 bytes (layouts/dombuild.ops line 146). */
+/* dombuild.set_vcpu_msrs request, version 1, 24 bytes (layouts/dombuild.ops line 147). */
 #define XSM_ABI_DOMBUILD_SET_VCPU_MSRS_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_VCPU_MSRS_REQUEST_SIZE 24u
 struct xsm_abi_dombuild_set_vcpu_msrs_request {
@@ -775,7 +775,7 @@ static inline int xsm_abi_dombuild_set_vcpu_msrs_request_encode(const struct xsm
     return (int)XSM_ABI_DOMBUILD_SET_VCPU_MSRS_REQUEST_SIZE;
 }
 
-/* dombuild.set_vcpu_msrs reply, version 1, 8 bytes (layouts/dombuild.ops line 153). */
+/* dombuild.set_vcpu_msrs reply, version 1, 8 bytes (layouts/dombuild.ops line 154). */
 #define XSM_ABI_DOMBUILD_SET_VCPU_MSRS_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_VCPU_MSRS_REPLY_SIZE 8u
 struct xsm_abi_dombuild_set_vcpu_msrs_reply {
@@ -808,7 +808,7 @@ static inline int xsm_abi_dombuild_set_vcpu_msrs_reply_encode(const struct xsm_a
     return (int)XSM_ABI_DOMBUILD_SET_VCPU_MSRS_REPLY_SIZE;
 }
 
-/* dombuild.set_cpu_policy request, version 1, 32 bytes (layouts/dombuild.ops line 162). */
+/* dombuild.set_cpu_policy request, version 1, 32 bytes (layouts/dombuild.ops line 163). */
 #define XSM_ABI_DOMBUILD_SET_CPU_POLICY_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_CPU_POLICY_REQUEST_SIZE 32u
 struct xsm_abi_dombuild_set_cpu_policy_request {
@@ -863,7 +863,7 @@ static inline int xsm_abi_dombuild_set_cpu_policy_request_encode(const struct xs
     return (int)XSM_ABI_DOMBUILD_SET_CPU_POLICY_REQUEST_SIZE;
 }
 
-/* dombuild.set_cpu_policy reply, version 1, 16 bytes (layouts/dombuild.ops line 170). */
+/* dombuild.set_cpu_policy reply, version 1, 16 bytes (layouts/dombuild.ops line 171). */
 #define XSM_ABI_DOMBUILD_SET_CPU_POLICY_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_CPU_POLICY_REPLY_SIZE 16u
 struct xsm_abi_dombuild_set_cpu_policy_reply {
@@ -904,7 +904,7 @@ static inline int xsm_abi_dombuild_set_cpu_policy_reply_encode(const struct xsm_
     return (int)XSM_ABI_DOMBUILD_SET_CPU_POLICY_REPLY_SIZE;
 }
 
-/* dombuild.settscinfo request, version 1, 32 bytes (layouts/dombuild.ops line 177). */
+/* dombuild.settscinfo request, version 1, 32 bytes (layouts/dombuild.ops line 178). */
 #define XSM_ABI_DOMBUILD_SETTSCINFO_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETTSCINFO_REQUEST_SIZE 32u
 struct xsm_abi_dombuild_settscinfo_request {
@@ -967,11 +967,11 @@ static inline int xsm_abi_dombuild_settscinfo_request_encode(const struct xsm_ab
     return (int)XSM_ABI_DOMBUILD_SETTSCINFO_REQUEST_SIZE;
 }
 
-/* dombuild.settscinfo reply, version 1, 0 bytes (layouts/dombuild.ops line 186). */
+/* dombuild.settscinfo reply, version 1, 0 bytes (layouts/dombuild.ops line 187). */
 #define XSM_ABI_DOMBUILD_SETTSCINFO_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETTSCINFO_REPLY_SIZE 0u
 
-/* dombuild.sethvmcontext request, version 1, 24 bytes (layouts/dombuild.ops line 189). */
+/* dombuild.sethvmcontext request, version 1, 24 bytes (layouts/dombuild.ops line 190). */
 #define XSM_ABI_DOMBUILD_SETHVMCONTEXT_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETHVMCONTEXT_REQUEST_SIZE 24u
 struct xsm_abi_dombuild_sethvmcontext_request {
@@ -1026,11 +1026,11 @@ static inline int xsm_abi_dombuild_sethvmcontext_request_encode(const struct xsm
     return (int)XSM_ABI_DOMBUILD_SETHVMCONTEXT_REQUEST_SIZE;
 }
 
-/* dombuild.sethvmcontext reply, version 1, 0 bytes (layouts/dombuild.ops line 196). */
+/* dombuild.sethvmcontext reply, version 1, 0 bytes (layouts/dombuild.ops line 197). */
 #define XSM_ABI_DOMBUILD_SETHVMCONTEXT_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETHVMCONTEXT_REPLY_SIZE 0u
 
-/* dombuild.set_paging_mempool request, version 1, 16 bytes (layouts/dombuild.ops line 200). */
+/* dombuild.set_paging_mempool request, version 1, 16 bytes (layouts/dombuild.ops line 201). */
 #define XSM_ABI_DOMBUILD_SET_PAGING_MEMPOOL_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_PAGING_MEMPOOL_REQUEST_SIZE 16u
 struct xsm_abi_dombuild_set_paging_mempool_request {
@@ -1073,11 +1073,11 @@ static inline int xsm_abi_dombuild_set_paging_mempool_request_encode(const struc
     return (int)XSM_ABI_DOMBUILD_SET_PAGING_MEMPOOL_REQUEST_SIZE;
 }
 
-/* dombuild.set_paging_mempool reply, version 1, 0 bytes (layouts/dombuild.ops line 205). */
+/* dombuild.set_paging_mempool reply, version 1, 0 bytes (layouts/dombuild.ops line 206). */
 #define XSM_ABI_DOMBUILD_SET_PAGING_MEMPOOL_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_PAGING_MEMPOOL_REPLY_SIZE 0u
 
-/* dombuild.get_paging_mempool request, version 1, 8 bytes (layouts/dombuild.ops line 209). */
+/* dombuild.get_paging_mempool request, version 1, 8 bytes (layouts/dombuild.ops line 210). */
 #define XSM_ABI_DOMBUILD_GET_PAGING_MEMPOOL_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_GET_PAGING_MEMPOOL_REQUEST_SIZE 8u
 struct xsm_abi_dombuild_get_paging_mempool_request {
@@ -1116,7 +1116,7 @@ static inline int xsm_abi_dombuild_get_paging_mempool_request_encode(const struc
     return (int)XSM_ABI_DOMBUILD_GET_PAGING_MEMPOOL_REQUEST_SIZE;
 }
 
-/* dombuild.get_paging_mempool reply, version 1, 8 bytes (layouts/dombuild.ops line 213). */
+/* dombuild.get_paging_mempool reply, version 1, 8 bytes (layouts/dombuild.ops line 214). */
 #define XSM_ABI_DOMBUILD_GET_PAGING_MEMPOOL_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_GET_PAGING_MEMPOOL_REPLY_SIZE 8u
 struct xsm_abi_dombuild_get_paging_mempool_reply {
@@ -1141,7 +1141,7 @@ static inline int xsm_abi_dombuild_get_paging_mempool_reply_encode(const struct 
     return (int)XSM_ABI_DOMBUILD_GET_PAGING_MEMPOOL_REPLY_SIZE;
 }
 
-/* dombuild.setvnumainfo request, version 1, 56 bytes (layouts/dombuild.ops line 222). */
+/* dombuild.setvnumainfo request, version 1, 56 bytes (layouts/dombuild.ops line 223). */
 #define XSM_ABI_DOMBUILD_SETVNUMAINFO_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETVNUMAINFO_REQUEST_SIZE 56u
 struct xsm_abi_dombuild_setvnumainfo_request {
@@ -1212,11 +1212,11 @@ static inline int xsm_abi_dombuild_setvnumainfo_request_encode(const struct xsm_
     return (int)XSM_ABI_DOMBUILD_SETVNUMAINFO_REQUEST_SIZE;
 }
 
-/* dombuild.setvnumainfo reply, version 1, 0 bytes (layouts/dombuild.ops line 234). */
+/* dombuild.setvnumainfo reply, version 1, 0 bytes (layouts/dombuild.ops line 235). */
 #define XSM_ABI_DOMBUILD_SETVNUMAINFO_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETVNUMAINFO_REPLY_SIZE 0u
 
-/* dombuild.set_llc_colors request, version 1, 24 bytes (layouts/dombuild.ops line 237). */
+/* dombuild.set_llc_colors request, version 1, 24 bytes (layouts/dombuild.ops line 238). */
 #define XSM_ABI_DOMBUILD_SET_LLC_COLORS_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_LLC_COLORS_REQUEST_SIZE 24u
 struct xsm_abi_dombuild_set_llc_colors_request {
@@ -1271,11 +1271,11 @@ static inline int xsm_abi_dombuild_set_llc_colors_request_encode(const struct xs
     return (int)XSM_ABI_DOMBUILD_SET_LLC_COLORS_REQUEST_SIZE;
 }
 
-/* dombuild.set_llc_colors reply, version 1, 0 bytes (layouts/dombuild.ops line 244). */
+/* dombuild.set_llc_colors reply, version 1, 0 bytes (layouts/dombuild.ops line 245). */
 #define XSM_ABI_DOMBUILD_SET_LLC_COLORS_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_LLC_COLORS_REPLY_SIZE 0u
 
-/* dombuild.vuart_op request, version 1, 24 bytes (layouts/dombuild.ops line 249). */
+/* dombuild.vuart_op request, version 1, 24 bytes (layouts/dombuild.ops line 250). */
 #define XSM_ABI_DOMBUILD_VUART_OP_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_VUART_OP_REQUEST_SIZE 24u
 #define XSM_ABI_DOMBUILD_VUART_OP_REQUEST_TYPE_VPL011 0u
@@ -1335,7 +1335,7 @@ static inline int xsm_abi_dombuild_vuart_op_request_encode(const struct xsm_abi_
     return (int)XSM_ABI_DOMBUILD_VUART_OP_REQUEST_SIZE;
 }
 
-/* dombuild.vuart_op reply, version 1, 8 bytes (layouts/dombuild.ops line 257). */
+/* dombuild.vuart_op reply, version 1, 8 bytes (layouts/dombuild.ops line 258). */
 #define XSM_ABI_DOMBUILD_VUART_OP_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_VUART_OP_REPLY_SIZE 8u
 struct xsm_abi_dombuild_vuart_op_reply {
@@ -1368,7 +1368,7 @@ static inline int xsm_abi_dombuild_vuart_op_reply_encode(const struct xsm_abi_do
     return (int)XSM_ABI_DOMBUILD_VUART_OP_REPLY_SIZE;
 }
 
-/* dombuild.subscribe request, version 1, 16 bytes (layouts/dombuild.ops line 262). */
+/* dombuild.subscribe request, version 1, 16 bytes (layouts/dombuild.ops line 263). */
 #define XSM_ABI_DOMBUILD_SUBSCRIBE_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SUBSCRIBE_REQUEST_SIZE 16u
 struct xsm_abi_dombuild_subscribe_request {
@@ -1419,11 +1419,11 @@ static inline int xsm_abi_dombuild_subscribe_request_encode(const struct xsm_abi
     return (int)XSM_ABI_DOMBUILD_SUBSCRIBE_REQUEST_SIZE;
 }
 
-/* dombuild.subscribe reply, version 1, 0 bytes (layouts/dombuild.ops line 268). */
+/* dombuild.subscribe reply, version 1, 0 bytes (layouts/dombuild.ops line 269). */
 #define XSM_ABI_DOMBUILD_SUBSCRIBE_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SUBSCRIBE_REPLY_SIZE 0u
 
-/* dombuild.setdomainhandle request, version 1, 24 bytes (layouts/dombuild.ops line 272). */
+/* dombuild.setdomainhandle request, version 1, 24 bytes (layouts/dombuild.ops line 273). */
 #define XSM_ABI_DOMBUILD_SETDOMAINHANDLE_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETDOMAINHANDLE_REQUEST_SIZE 24u
 struct xsm_abi_dombuild_setdomainhandle_request {
@@ -1471,11 +1471,11 @@ static inline int xsm_abi_dombuild_setdomainhandle_request_encode(const struct x
     return (int)XSM_ABI_DOMBUILD_SETDOMAINHANDLE_REQUEST_SIZE;
 }
 
-/* dombuild.setdomainhandle reply, version 1, 0 bytes (layouts/dombuild.ops line 277). */
+/* dombuild.setdomainhandle reply, version 1, 0 bytes (layouts/dombuild.ops line 278). */
 #define XSM_ABI_DOMBUILD_SETDOMAINHANDLE_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SETDOMAINHANDLE_REPLY_SIZE 0u
 
-/* dombuild.set_virq_handler request, version 1, 16 bytes (layouts/dombuild.ops line 280). */
+/* dombuild.set_virq_handler request, version 1, 16 bytes (layouts/dombuild.ops line 281). */
 #define XSM_ABI_DOMBUILD_SET_VIRQ_HANDLER_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_VIRQ_HANDLER_REQUEST_SIZE 16u
 struct xsm_abi_dombuild_set_virq_handler_request {
@@ -1526,11 +1526,11 @@ static inline int xsm_abi_dombuild_set_virq_handler_request_encode(const struct 
     return (int)XSM_ABI_DOMBUILD_SET_VIRQ_HANDLER_REQUEST_SIZE;
 }
 
-/* dombuild.set_virq_handler reply, version 1, 0 bytes (layouts/dombuild.ops line 286). */
+/* dombuild.set_virq_handler reply, version 1, 0 bytes (layouts/dombuild.ops line 287). */
 #define XSM_ABI_DOMBUILD_SET_VIRQ_HANDLER_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_SET_VIRQ_HANDLER_REPLY_SIZE 0u
 
-/* dombuild.cacheflush request, version 1, 24 bytes (layouts/dombuild.ops line 290). */
+/* dombuild.cacheflush request, version 1, 24 bytes (layouts/dombuild.ops line 292). */
 #define XSM_ABI_DOMBUILD_CACHEFLUSH_REQUEST_VERSION 1u
 #define XSM_ABI_DOMBUILD_CACHEFLUSH_REQUEST_SIZE 24u
 struct xsm_abi_dombuild_cacheflush_request {
@@ -1577,7 +1577,7 @@ static inline int xsm_abi_dombuild_cacheflush_request_encode(const struct xsm_ab
     return (int)XSM_ABI_DOMBUILD_CACHEFLUSH_REQUEST_SIZE;
 }
 
-/* dombuild.cacheflush reply, version 1, 0 bytes (layouts/dombuild.ops line 296). */
+/* dombuild.cacheflush reply, version 1, 0 bytes (layouts/dombuild.ops line 298). */
 #define XSM_ABI_DOMBUILD_CACHEFLUSH_REPLY_VERSION 1u
 #define XSM_ABI_DOMBUILD_CACHEFLUSH_REPLY_SIZE 0u
 

@@ -61,7 +61,7 @@ fn put_u64(b: &mut [u8], at: usize, v: u64) {
     b[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-/// `dombuild.create` request, version 1, 80 bytes (layouts/dombuild.ops line 23).
+/// `dombuild.create` request, version 1, 80 bytes (layouts/dombuild.ops line 24).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildCreateRequest {
@@ -219,7 +219,7 @@ impl DombuildCreateRequest {
     }
 }
 
-/// `dombuild.create` reply, version 1, 8 bytes (layouts/dombuild.ops line 44).
+/// `dombuild.create` reply, version 1, 8 bytes (layouts/dombuild.ops line 45).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildCreateReply {
@@ -279,7 +279,7 @@ impl DombuildCreateReply {
     }
 }
 
-/// `dombuild.max_vcpus` request, version 1, 16 bytes (layouts/dombuild.ops line 50).
+/// `dombuild.max_vcpus` request, version 1, 16 bytes (layouts/dombuild.ops line 51).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildMaxVcpusRequest {
@@ -350,7 +350,7 @@ impl DombuildMaxVcpusRequest {
     }
 }
 
-/// `dombuild.max_vcpus` reply, version 1, 0 bytes (layouts/dombuild.ops line 56).
+/// `dombuild.max_vcpus` reply, version 1, 0 bytes (layouts/dombuild.ops line 57).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildMaxVcpusReply {
@@ -381,7 +381,7 @@ impl DombuildMaxVcpusReply {
     }
 }
 
-/// `dombuild.max_mem` request, version 1, 16 bytes (layouts/dombuild.ops line 59).
+/// `dombuild.max_mem` request, version 1, 16 bytes (layouts/dombuild.ops line 60).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildMaxMemRequest {
@@ -441,7 +441,7 @@ impl DombuildMaxMemRequest {
     }
 }
 
-/// `dombuild.max_mem` reply, version 1, 0 bytes (layouts/dombuild.ops line 64).
+/// `dombuild.max_mem` reply, version 1, 0 bytes (layouts/dombuild.ops line 65).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildMaxMemReply {
@@ -472,7 +472,7 @@ impl DombuildMaxMemReply {
     }
 }
 
-/// `dombuild.set_address_size` request, version 1, 16 bytes (layouts/dombuild.ops line 67).
+/// `dombuild.set_address_size` request, version 1, 16 bytes (layouts/dombuild.ops line 68).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetAddressSizeRequest {
@@ -547,7 +547,7 @@ impl DombuildSetAddressSizeRequest {
     }
 }
 
-/// `dombuild.set_address_size` reply, version 1, 0 bytes (layouts/dombuild.ops line 73).
+/// `dombuild.set_address_size` reply, version 1, 0 bytes (layouts/dombuild.ops line 74).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetAddressSizeReply {
@@ -578,7 +578,7 @@ impl DombuildSetAddressSizeReply {
     }
 }
 
-/// `dombuild.get_address_size` request, version 1, 8 bytes (layouts/dombuild.ops line 77).
+/// `dombuild.get_address_size` request, version 1, 8 bytes (layouts/dombuild.ops line 78).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildGetAddressSizeRequest {
@@ -634,7 +634,7 @@ impl DombuildGetAddressSizeRequest {
     }
 }
 
-/// `dombuild.get_address_size` reply, version 1, 8 bytes (layouts/dombuild.ops line 81).
+/// `dombuild.get_address_size` reply, version 1, 8 bytes (layouts/dombuild.ops line 82).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildGetAddressSizeReply {
@@ -686,7 +686,7 @@ impl DombuildGetAddressSizeReply {
     }
 }
 
-/// `dombuild.hypercall_init` request, version 1, 16 bytes (layouts/dombuild.ops line 86).
+/// `dombuild.hypercall_init` request, version 1, 16 bytes (layouts/dombuild.ops line 87).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildHypercallInitRequest {
@@ -746,7 +746,7 @@ impl DombuildHypercallInitRequest {
     }
 }
 
-/// `dombuild.hypercall_init` reply, version 1, 0 bytes (layouts/dombuild.ops line 91).
+/// `dombuild.hypercall_init` reply, version 1, 0 bytes (layouts/dombuild.ops line 92).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildHypercallInitReply {
@@ -777,7 +777,7 @@ impl DombuildHypercallInitReply {
     }
 }
 
-/// `dombuild.setvcpucontext` request, version 1, 24 bytes (layouts/dombuild.ops line 97).
+/// `dombuild.setvcpucontext` request, version 1, 24 bytes (layouts/dombuild.ops line 98).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetvcpucontextRequest {
@@ -846,7 +846,7 @@ impl DombuildSetvcpucontextRequest {
     }
 }
 
-/// `dombuild.setvcpucontext` reply, version 1, 0 bytes (layouts/dombuild.ops line 104).
+/// `dombuild.setvcpucontext` reply, version 1, 0 bytes (layouts/dombuild.ops line 105).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetvcpucontextReply {
@@ -877,7 +877,7 @@ impl DombuildSetvcpucontextReply {
     }
 }
 
-/// `dombuild.set_ext_vcpucontext` request, version 1, 72 bytes (layouts/dombuild.ops line 111).
+/// `dombuild.set_ext_vcpucontext` request, version 1, 72 bytes (layouts/dombuild.ops line 112).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetExtVcpucontextRequest {
@@ -999,7 +999,7 @@ impl DombuildSetExtVcpucontextRequest {
     }
 }
 
-/// `dombuild.set_ext_vcpucontext` reply, version 1, 0 bytes (layouts/dombuild.ops line 128).
+/// `dombuild.set_ext_vcpucontext` reply, version 1, 0 bytes (layouts/dombuild.ops line 129).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetExtVcpucontextReply {
@@ -1030,7 +1030,7 @@ impl DombuildSetExtVcpucontextReply {
     }
 }
 
-/// `dombuild.setvcpuextstate` request, version 1, 24 bytes (layouts/dombuild.ops line 133).
+/// `dombuild.setvcpuextstate` request, version 1, 24 bytes (layouts/dombuild.ops line 134).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetvcpuextstateRequest {
@@ -1099,7 +1099,7 @@ impl DombuildSetvcpuextstateRequest {
     }
 }
 
-/// `dombuild.setvcpuextstate` reply, version 1, 0 bytes (layouts/dombuild.ops line 140).
+/// `dombuild.setvcpuextstate` reply, version 1, 0 bytes (layouts/dombuild.ops line 141).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetvcpuextstateReply {
@@ -1130,7 +1130,7 @@ impl DombuildSetvcpuextstateReply {
     }
 }
 
-/// `dombuild.set_vcpu_msrs` request, version 1, 24 bytes (layouts/dombuild.ops line 146).
+/// `dombuild.set_vcpu_msrs` request, version 1, 24 bytes (layouts/dombuild.ops line 147).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetVcpuMsrsRequest {
@@ -1199,7 +1199,7 @@ impl DombuildSetVcpuMsrsRequest {
     }
 }
 
-/// `dombuild.set_vcpu_msrs` reply, version 1, 8 bytes (layouts/dombuild.ops line 153).
+/// `dombuild.set_vcpu_msrs` reply, version 1, 8 bytes (layouts/dombuild.ops line 154).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetVcpuMsrsReply {
@@ -1247,7 +1247,7 @@ impl DombuildSetVcpuMsrsReply {
     }
 }
 
-/// `dombuild.set_cpu_policy` request, version 1, 32 bytes (layouts/dombuild.ops line 162).
+/// `dombuild.set_cpu_policy` request, version 1, 32 bytes (layouts/dombuild.ops line 163).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetCpuPolicyRequest {
@@ -1321,7 +1321,7 @@ impl DombuildSetCpuPolicyRequest {
     }
 }
 
-/// `dombuild.set_cpu_policy` reply, version 1, 16 bytes (layouts/dombuild.ops line 170).
+/// `dombuild.set_cpu_policy` reply, version 1, 16 bytes (layouts/dombuild.ops line 171).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetCpuPolicyReply {
@@ -1377,7 +1377,7 @@ impl DombuildSetCpuPolicyReply {
     }
 }
 
-/// `dombuild.settscinfo` request, version 1, 32 bytes (layouts/dombuild.ops line 177).
+/// `dombuild.settscinfo` request, version 1, 32 bytes (layouts/dombuild.ops line 178).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSettscinfoRequest {
@@ -1460,7 +1460,7 @@ impl DombuildSettscinfoRequest {
     }
 }
 
-/// `dombuild.settscinfo` reply, version 1, 0 bytes (layouts/dombuild.ops line 186).
+/// `dombuild.settscinfo` reply, version 1, 0 bytes (layouts/dombuild.ops line 187).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSettscinfoReply {
@@ -1491,7 +1491,7 @@ impl DombuildSettscinfoReply {
     }
 }
 
-/// `dombuild.sethvmcontext` request, version 1, 24 bytes (layouts/dombuild.ops line 189).
+/// `dombuild.sethvmcontext` request, version 1, 24 bytes (layouts/dombuild.ops line 190).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSethvmcontextRequest {
@@ -1567,7 +1567,7 @@ impl DombuildSethvmcontextRequest {
     }
 }
 
-/// `dombuild.sethvmcontext` reply, version 1, 0 bytes (layouts/dombuild.ops line 196).
+/// `dombuild.sethvmcontext` reply, version 1, 0 bytes (layouts/dombuild.ops line 197).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSethvmcontextReply {
@@ -1598,7 +1598,7 @@ impl DombuildSethvmcontextReply {
     }
 }
 
-/// `dombuild.set_paging_mempool` request, version 1, 16 bytes (layouts/dombuild.ops line 200).
+/// `dombuild.set_paging_mempool` request, version 1, 16 bytes (layouts/dombuild.ops line 201).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetPagingMempoolRequest {
@@ -1658,7 +1658,7 @@ impl DombuildSetPagingMempoolRequest {
     }
 }
 
-/// `dombuild.set_paging_mempool` reply, version 1, 0 bytes (layouts/dombuild.ops line 205).
+/// `dombuild.set_paging_mempool` reply, version 1, 0 bytes (layouts/dombuild.ops line 206).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetPagingMempoolReply {
@@ -1689,7 +1689,7 @@ impl DombuildSetPagingMempoolReply {
     }
 }
 
-/// `dombuild.get_paging_mempool` request, version 1, 8 bytes (layouts/dombuild.ops line 209).
+/// `dombuild.get_paging_mempool` request, version 1, 8 bytes (layouts/dombuild.ops line 210).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildGetPagingMempoolRequest {
@@ -1745,7 +1745,7 @@ impl DombuildGetPagingMempoolRequest {
     }
 }
 
-/// `dombuild.get_paging_mempool` reply, version 1, 8 bytes (layouts/dombuild.ops line 213).
+/// `dombuild.get_paging_mempool` reply, version 1, 8 bytes (layouts/dombuild.ops line 214).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildGetPagingMempoolReply {
@@ -1782,7 +1782,7 @@ impl DombuildGetPagingMempoolReply {
     }
 }
 
-/// `dombuild.setvnumainfo` request, version 1, 56 bytes (layouts/dombuild.ops line 222).
+/// `dombuild.setvnumainfo` request, version 1, 56 bytes (layouts/dombuild.ops line 223).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetvnumainfoRequest {
@@ -1874,7 +1874,7 @@ impl DombuildSetvnumainfoRequest {
     }
 }
 
-/// `dombuild.setvnumainfo` reply, version 1, 0 bytes (layouts/dombuild.ops line 234).
+/// `dombuild.setvnumainfo` reply, version 1, 0 bytes (layouts/dombuild.ops line 235).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetvnumainfoReply {
@@ -1905,7 +1905,7 @@ impl DombuildSetvnumainfoReply {
     }
 }
 
-/// `dombuild.set_llc_colors` request, version 1, 24 bytes (layouts/dombuild.ops line 237).
+/// `dombuild.set_llc_colors` request, version 1, 24 bytes (layouts/dombuild.ops line 238).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetLlcColorsRequest {
@@ -1981,7 +1981,7 @@ impl DombuildSetLlcColorsRequest {
     }
 }
 
-/// `dombuild.set_llc_colors` reply, version 1, 0 bytes (layouts/dombuild.ops line 244).
+/// `dombuild.set_llc_colors` reply, version 1, 0 bytes (layouts/dombuild.ops line 245).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetLlcColorsReply {
@@ -2012,7 +2012,7 @@ impl DombuildSetLlcColorsReply {
     }
 }
 
-/// `dombuild.vuart_op` request, version 1, 24 bytes (layouts/dombuild.ops line 249).
+/// `dombuild.vuart_op` request, version 1, 24 bytes (layouts/dombuild.ops line 250).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildVuartOpRequest {
@@ -2094,7 +2094,7 @@ impl DombuildVuartOpRequest {
     }
 }
 
-/// `dombuild.vuart_op` reply, version 1, 8 bytes (layouts/dombuild.ops line 257).
+/// `dombuild.vuart_op` reply, version 1, 8 bytes (layouts/dombuild.ops line 258).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildVuartOpReply {
@@ -2143,7 +2143,7 @@ impl DombuildVuartOpReply {
     }
 }
 
-/// `dombuild.subscribe` request, version 1, 16 bytes (layouts/dombuild.ops line 262).
+/// `dombuild.subscribe` request, version 1, 16 bytes (layouts/dombuild.ops line 263).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSubscribeRequest {
@@ -2215,7 +2215,7 @@ impl DombuildSubscribeRequest {
     }
 }
 
-/// `dombuild.subscribe` reply, version 1, 0 bytes (layouts/dombuild.ops line 268).
+/// `dombuild.subscribe` reply, version 1, 0 bytes (layouts/dombuild.ops line 269).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSubscribeReply {
@@ -2246,7 +2246,7 @@ impl DombuildSubscribeReply {
     }
 }
 
-/// `dombuild.setdomainhandle` request, version 1, 24 bytes (layouts/dombuild.ops line 272).
+/// `dombuild.setdomainhandle` request, version 1, 24 bytes (layouts/dombuild.ops line 273).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetdomainhandleRequest {
@@ -2314,7 +2314,7 @@ impl DombuildSetdomainhandleRequest {
     }
 }
 
-/// `dombuild.setdomainhandle` reply, version 1, 0 bytes (layouts/dombuild.ops line 277).
+/// `dombuild.setdomainhandle` reply, version 1, 0 bytes (layouts/dombuild.ops line 278).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetdomainhandleReply {
@@ -2345,7 +2345,7 @@ impl DombuildSetdomainhandleReply {
     }
 }
 
-/// `dombuild.set_virq_handler` request, version 1, 16 bytes (layouts/dombuild.ops line 280).
+/// `dombuild.set_virq_handler` request, version 1, 16 bytes (layouts/dombuild.ops line 281).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetVirqHandlerRequest {
@@ -2416,7 +2416,7 @@ impl DombuildSetVirqHandlerRequest {
     }
 }
 
-/// `dombuild.set_virq_handler` reply, version 1, 0 bytes (layouts/dombuild.ops line 286).
+/// `dombuild.set_virq_handler` reply, version 1, 0 bytes (layouts/dombuild.ops line 287).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildSetVirqHandlerReply {
@@ -2447,7 +2447,7 @@ impl DombuildSetVirqHandlerReply {
     }
 }
 
-/// `dombuild.cacheflush` request, version 1, 24 bytes (layouts/dombuild.ops line 290).
+/// `dombuild.cacheflush` request, version 1, 24 bytes (layouts/dombuild.ops line 292).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildCacheflushRequest {
@@ -2511,7 +2511,7 @@ impl DombuildCacheflushRequest {
     }
 }
 
-/// `dombuild.cacheflush` reply, version 1, 0 bytes (layouts/dombuild.ops line 296).
+/// `dombuild.cacheflush` reply, version 1, 0 bytes (layouts/dombuild.ops line 298).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DombuildCacheflushReply {

@@ -30,7 +30,7 @@ func errVersion(what string, got, want uint32) error {
 	return fmt.Errorf("%w: %s: version %d, expected %d", ErrInvalid, what, got, want)
 }
 
-// DombuildCreateRequest is the dombuild.create request, version 1, 80 bytes (layouts/dombuild.ops line 23).
+// DombuildCreateRequest is the dombuild.create request, version 1, 80 bytes (layouts/dombuild.ops line 24).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -170,7 +170,7 @@ func (p *DombuildCreateRequest) Encode(b []byte) (int, error) {
 	return DombuildCreateRequestSize, nil
 }
 
-// DombuildCreateReply is the dombuild.create reply, version 1, 8 bytes (layouts/dombuild.ops line 44).
+// DombuildCreateReply is the dombuild.create reply, version 1, 8 bytes (layouts/dombuild.ops line 45).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -221,7 +221,7 @@ func (p *DombuildCreateReply) Encode(b []byte) (int, error) {
 	return DombuildCreateReplySize, nil
 }
 
-// DombuildMaxVcpusRequest is the dombuild.max_vcpus request, version 1, 16 bytes (layouts/dombuild.ops line 50).
+// DombuildMaxVcpusRequest is the dombuild.max_vcpus request, version 1, 16 bytes (layouts/dombuild.ops line 51).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -281,7 +281,7 @@ func (p *DombuildMaxVcpusRequest) Encode(b []byte) (int, error) {
 	return DombuildMaxVcpusRequestSize, nil
 }
 
-// DombuildMaxVcpusReply is the dombuild.max_vcpus reply, version 1, 0 bytes (layouts/dombuild.ops line 56).
+// DombuildMaxVcpusReply is the dombuild.max_vcpus reply, version 1, 0 bytes (layouts/dombuild.ops line 57).
 type DombuildMaxVcpusReply struct{}
 
 // DombuildMaxVcpusReplyVersion is the layout's version.
@@ -306,7 +306,7 @@ func (p *DombuildMaxVcpusReply) Encode(b []byte) (int, error) {
 	return DombuildMaxVcpusReplySize, nil
 }
 
-// DombuildMaxMemRequest is the dombuild.max_mem request, version 1, 16 bytes (layouts/dombuild.ops line 59).
+// DombuildMaxMemRequest is the dombuild.max_mem request, version 1, 16 bytes (layouts/dombuild.ops line 60).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -356,7 +356,7 @@ func (p *DombuildMaxMemRequest) Encode(b []byte) (int, error) {
 	return DombuildMaxMemRequestSize, nil
 }
 
-// DombuildMaxMemReply is the dombuild.max_mem reply, version 1, 0 bytes (layouts/dombuild.ops line 64).
+// DombuildMaxMemReply is the dombuild.max_mem reply, version 1, 0 bytes (layouts/dombuild.ops line 65).
 type DombuildMaxMemReply struct{}
 
 // DombuildMaxMemReplyVersion is the layout's version.
@@ -381,7 +381,7 @@ func (p *DombuildMaxMemReply) Encode(b []byte) (int, error) {
 	return DombuildMaxMemReplySize, nil
 }
 
-// DombuildSetAddressSizeRequest is the dombuild.set_address_size request, version 1, 16 bytes (layouts/dombuild.ops line 67).
+// DombuildSetAddressSizeRequest is the dombuild.set_address_size request, version 1, 16 bytes (layouts/dombuild.ops line 68).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -447,7 +447,7 @@ func (p *DombuildSetAddressSizeRequest) Encode(b []byte) (int, error) {
 	return DombuildSetAddressSizeRequestSize, nil
 }
 
-// DombuildSetAddressSizeReply is the dombuild.set_address_size reply, version 1, 0 bytes (layouts/dombuild.ops line 73).
+// DombuildSetAddressSizeReply is the dombuild.set_address_size reply, version 1, 0 bytes (layouts/dombuild.ops line 74).
 type DombuildSetAddressSizeReply struct{}
 
 // DombuildSetAddressSizeReplyVersion is the layout's version.
@@ -472,7 +472,7 @@ func (p *DombuildSetAddressSizeReply) Encode(b []byte) (int, error) {
 	return DombuildSetAddressSizeReplySize, nil
 }
 
-// DombuildGetAddressSizeRequest is the dombuild.get_address_size request, version 1, 8 bytes (layouts/dombuild.ops line 77).
+// DombuildGetAddressSizeRequest is the dombuild.get_address_size request, version 1, 8 bytes (layouts/dombuild.ops line 78).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -519,7 +519,7 @@ func (p *DombuildGetAddressSizeRequest) Encode(b []byte) (int, error) {
 	return DombuildGetAddressSizeRequestSize, nil
 }
 
-// DombuildGetAddressSizeReply is the dombuild.get_address_size reply, version 1, 8 bytes (layouts/dombuild.ops line 81).
+// DombuildGetAddressSizeReply is the dombuild.get_address_size reply, version 1, 8 bytes (layouts/dombuild.ops line 82).
 //
 //   - Pad0: reserved, zero
 type DombuildGetAddressSizeReply struct {
@@ -565,7 +565,7 @@ func (p *DombuildGetAddressSizeReply) Encode(b []byte) (int, error) {
 	return DombuildGetAddressSizeReplySize, nil
 }
 
-// DombuildHypercallInitRequest is the dombuild.hypercall_init request, version 1, 16 bytes (layouts/dombuild.ops line 86).
+// DombuildHypercallInitRequest is the dombuild.hypercall_init request, version 1, 16 bytes (layouts/dombuild.ops line 87).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -615,7 +615,7 @@ func (p *DombuildHypercallInitRequest) Encode(b []byte) (int, error) {
 	return DombuildHypercallInitRequestSize, nil
 }
 
-// DombuildHypercallInitReply is the dombuild.hypercall_init reply, version 1, 0 bytes (layouts/dombuild.ops line 91).
+// DombuildHypercallInitReply is the dombuild.hypercall_init reply, version 1, 0 bytes (layouts/dombuild.ops line 92).
 type DombuildHypercallInitReply struct{}
 
 // DombuildHypercallInitReplyVersion is the layout's version.
@@ -640,7 +640,7 @@ func (p *DombuildHypercallInitReply) Encode(b []byte) (int, error) {
 	return DombuildHypercallInitReplySize, nil
 }
 
-// DombuildSetvcpucontextRequest is the dombuild.setvcpucontext request, version 1, 24 bytes (layouts/dombuild.ops line 97).
+// DombuildSetvcpucontextRequest is the dombuild.setvcpucontext request, version 1, 24 bytes (layouts/dombuild.ops line 98).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -697,7 +697,7 @@ func (p *DombuildSetvcpucontextRequest) Encode(b []byte) (int, error) {
 	return DombuildSetvcpucontextRequestSize, nil
 }
 
-// DombuildSetvcpucontextReply is the dombuild.setvcpucontext reply, version 1, 0 bytes (layouts/dombuild.ops line 104).
+// DombuildSetvcpucontextReply is the dombuild.setvcpucontext reply, version 1, 0 bytes (layouts/dombuild.ops line 105).
 type DombuildSetvcpucontextReply struct{}
 
 // DombuildSetvcpucontextReplyVersion is the layout's version.
@@ -722,7 +722,7 @@ func (p *DombuildSetvcpucontextReply) Encode(b []byte) (int, error) {
 	return DombuildSetvcpucontextReplySize, nil
 }
 
-// DombuildSetExtVcpucontextRequest is the dombuild.set_ext_vcpucontext request, version 1, 72 bytes (layouts/dombuild.ops line 111).
+// DombuildSetExtVcpucontextRequest is the dombuild.set_ext_vcpucontext request, version 1, 72 bytes (layouts/dombuild.ops line 112).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -822,7 +822,7 @@ func (p *DombuildSetExtVcpucontextRequest) Encode(b []byte) (int, error) {
 	return DombuildSetExtVcpucontextRequestSize, nil
 }
 
-// DombuildSetExtVcpucontextReply is the dombuild.set_ext_vcpucontext reply, version 1, 0 bytes (layouts/dombuild.ops line 128).
+// DombuildSetExtVcpucontextReply is the dombuild.set_ext_vcpucontext reply, version 1, 0 bytes (layouts/dombuild.ops line 129).
 type DombuildSetExtVcpucontextReply struct{}
 
 // DombuildSetExtVcpucontextReplyVersion is the layout's version.
@@ -847,7 +847,7 @@ func (p *DombuildSetExtVcpucontextReply) Encode(b []byte) (int, error) {
 	return DombuildSetExtVcpucontextReplySize, nil
 }
 
-// DombuildSetvcpuextstateRequest is the dombuild.setvcpuextstate request, version 1, 24 bytes (layouts/dombuild.ops line 133).
+// DombuildSetvcpuextstateRequest is the dombuild.setvcpuextstate request, version 1, 24 bytes (layouts/dombuild.ops line 134).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -904,7 +904,7 @@ func (p *DombuildSetvcpuextstateRequest) Encode(b []byte) (int, error) {
 	return DombuildSetvcpuextstateRequestSize, nil
 }
 
-// DombuildSetvcpuextstateReply is the dombuild.setvcpuextstate reply, version 1, 0 bytes (layouts/dombuild.ops line 140).
+// DombuildSetvcpuextstateReply is the dombuild.setvcpuextstate reply, version 1, 0 bytes (layouts/dombuild.ops line 141).
 type DombuildSetvcpuextstateReply struct{}
 
 // DombuildSetvcpuextstateReplyVersion is the layout's version.
@@ -929,7 +929,7 @@ func (p *DombuildSetvcpuextstateReply) Encode(b []byte) (int, error) {
 	return DombuildSetvcpuextstateReplySize, nil
 }
 
-// DombuildSetVcpuMsrsRequest is the dombuild.set_vcpu_msrs request, version 1, 24 bytes (layouts/dombuild.ops line 146).
+// DombuildSetVcpuMsrsRequest is the dombuild.set_vcpu_msrs request, version 1, 24 bytes (layouts/dombuild.ops line 147).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -986,7 +986,7 @@ func (p *DombuildSetVcpuMsrsRequest) Encode(b []byte) (int, error) {
 	return DombuildSetVcpuMsrsRequestSize, nil
 }
 
-// DombuildSetVcpuMsrsReply is the dombuild.set_vcpu_msrs reply, version 1, 8 bytes (layouts/dombuild.ops line 153).
+// DombuildSetVcpuMsrsReply is the dombuild.set_vcpu_msrs reply, version 1, 8 bytes (layouts/dombuild.ops line 154).
 //
 //   - Pad0: reserved, zero
 type DombuildSetVcpuMsrsReply struct {
@@ -1026,7 +1026,7 @@ func (p *DombuildSetVcpuMsrsReply) Encode(b []byte) (int, error) {
 	return DombuildSetVcpuMsrsReplySize, nil
 }
 
-// DombuildSetCpuPolicyRequest is the dombuild.set_cpu_policy request, version 1, 32 bytes (layouts/dombuild.ops line 162).
+// DombuildSetCpuPolicyRequest is the dombuild.set_cpu_policy request, version 1, 32 bytes (layouts/dombuild.ops line 163).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1087,7 +1087,7 @@ func (p *DombuildSetCpuPolicyRequest) Encode(b []byte) (int, error) {
 	return DombuildSetCpuPolicyRequestSize, nil
 }
 
-// DombuildSetCpuPolicyReply is the dombuild.set_cpu_policy reply, version 1, 16 bytes (layouts/dombuild.ops line 170).
+// DombuildSetCpuPolicyReply is the dombuild.set_cpu_policy reply, version 1, 16 bytes (layouts/dombuild.ops line 171).
 //
 //   - Pad0: reserved, zero
 type DombuildSetCpuPolicyReply struct {
@@ -1133,7 +1133,7 @@ func (p *DombuildSetCpuPolicyReply) Encode(b []byte) (int, error) {
 	return DombuildSetCpuPolicyReplySize, nil
 }
 
-// DombuildSettscinfoRequest is the dombuild.settscinfo request, version 1, 32 bytes (layouts/dombuild.ops line 177).
+// DombuildSettscinfoRequest is the dombuild.settscinfo request, version 1, 32 bytes (layouts/dombuild.ops line 178).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1202,7 +1202,7 @@ func (p *DombuildSettscinfoRequest) Encode(b []byte) (int, error) {
 	return DombuildSettscinfoRequestSize, nil
 }
 
-// DombuildSettscinfoReply is the dombuild.settscinfo reply, version 1, 0 bytes (layouts/dombuild.ops line 186).
+// DombuildSettscinfoReply is the dombuild.settscinfo reply, version 1, 0 bytes (layouts/dombuild.ops line 187).
 type DombuildSettscinfoReply struct{}
 
 // DombuildSettscinfoReplyVersion is the layout's version.
@@ -1227,7 +1227,7 @@ func (p *DombuildSettscinfoReply) Encode(b []byte) (int, error) {
 	return DombuildSettscinfoReplySize, nil
 }
 
-// DombuildSethvmcontextRequest is the dombuild.sethvmcontext request, version 1, 24 bytes (layouts/dombuild.ops line 189).
+// DombuildSethvmcontextRequest is the dombuild.sethvmcontext request, version 1, 24 bytes (layouts/dombuild.ops line 190).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1291,7 +1291,7 @@ func (p *DombuildSethvmcontextRequest) Encode(b []byte) (int, error) {
 	return DombuildSethvmcontextRequestSize, nil
 }
 
-// DombuildSethvmcontextReply is the dombuild.sethvmcontext reply, version 1, 0 bytes (layouts/dombuild.ops line 196).
+// DombuildSethvmcontextReply is the dombuild.sethvmcontext reply, version 1, 0 bytes (layouts/dombuild.ops line 197).
 type DombuildSethvmcontextReply struct{}
 
 // DombuildSethvmcontextReplyVersion is the layout's version.
@@ -1316,7 +1316,7 @@ func (p *DombuildSethvmcontextReply) Encode(b []byte) (int, error) {
 	return DombuildSethvmcontextReplySize, nil
 }
 
-// DombuildSetPagingMempoolRequest is the dombuild.set_paging_mempool request, version 1, 16 bytes (layouts/dombuild.ops line 200).
+// DombuildSetPagingMempoolRequest is the dombuild.set_paging_mempool request, version 1, 16 bytes (layouts/dombuild.ops line 201).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1366,7 +1366,7 @@ func (p *DombuildSetPagingMempoolRequest) Encode(b []byte) (int, error) {
 	return DombuildSetPagingMempoolRequestSize, nil
 }
 
-// DombuildSetPagingMempoolReply is the dombuild.set_paging_mempool reply, version 1, 0 bytes (layouts/dombuild.ops line 205).
+// DombuildSetPagingMempoolReply is the dombuild.set_paging_mempool reply, version 1, 0 bytes (layouts/dombuild.ops line 206).
 type DombuildSetPagingMempoolReply struct{}
 
 // DombuildSetPagingMempoolReplyVersion is the layout's version.
@@ -1391,7 +1391,7 @@ func (p *DombuildSetPagingMempoolReply) Encode(b []byte) (int, error) {
 	return DombuildSetPagingMempoolReplySize, nil
 }
 
-// DombuildGetPagingMempoolRequest is the dombuild.get_paging_mempool request, version 1, 8 bytes (layouts/dombuild.ops line 209).
+// DombuildGetPagingMempoolRequest is the dombuild.get_paging_mempool request, version 1, 8 bytes (layouts/dombuild.ops line 210).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1438,7 +1438,7 @@ func (p *DombuildGetPagingMempoolRequest) Encode(b []byte) (int, error) {
 	return DombuildGetPagingMempoolRequestSize, nil
 }
 
-// DombuildGetPagingMempoolReply is the dombuild.get_paging_mempool reply, version 1, 8 bytes (layouts/dombuild.ops line 213).
+// DombuildGetPagingMempoolReply is the dombuild.get_paging_mempool reply, version 1, 8 bytes (layouts/dombuild.ops line 214).
 type DombuildGetPagingMempoolReply struct {
 	Size uint64
 }
@@ -1467,7 +1467,7 @@ func (p *DombuildGetPagingMempoolReply) Encode(b []byte) (int, error) {
 	return DombuildGetPagingMempoolReplySize, nil
 }
 
-// DombuildSetvnumainfoRequest is the dombuild.setvnumainfo request, version 1, 56 bytes (layouts/dombuild.ops line 222).
+// DombuildSetvnumainfoRequest is the dombuild.setvnumainfo request, version 1, 56 bytes (layouts/dombuild.ops line 223).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1542,7 +1542,7 @@ func (p *DombuildSetvnumainfoRequest) Encode(b []byte) (int, error) {
 	return DombuildSetvnumainfoRequestSize, nil
 }
 
-// DombuildSetvnumainfoReply is the dombuild.setvnumainfo reply, version 1, 0 bytes (layouts/dombuild.ops line 234).
+// DombuildSetvnumainfoReply is the dombuild.setvnumainfo reply, version 1, 0 bytes (layouts/dombuild.ops line 235).
 type DombuildSetvnumainfoReply struct{}
 
 // DombuildSetvnumainfoReplyVersion is the layout's version.
@@ -1567,7 +1567,7 @@ func (p *DombuildSetvnumainfoReply) Encode(b []byte) (int, error) {
 	return DombuildSetvnumainfoReplySize, nil
 }
 
-// DombuildSetLlcColorsRequest is the dombuild.set_llc_colors request, version 1, 24 bytes (layouts/dombuild.ops line 237).
+// DombuildSetLlcColorsRequest is the dombuild.set_llc_colors request, version 1, 24 bytes (layouts/dombuild.ops line 238).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1631,7 +1631,7 @@ func (p *DombuildSetLlcColorsRequest) Encode(b []byte) (int, error) {
 	return DombuildSetLlcColorsRequestSize, nil
 }
 
-// DombuildSetLlcColorsReply is the dombuild.set_llc_colors reply, version 1, 0 bytes (layouts/dombuild.ops line 244).
+// DombuildSetLlcColorsReply is the dombuild.set_llc_colors reply, version 1, 0 bytes (layouts/dombuild.ops line 245).
 type DombuildSetLlcColorsReply struct{}
 
 // DombuildSetLlcColorsReplyVersion is the layout's version.
@@ -1656,7 +1656,7 @@ func (p *DombuildSetLlcColorsReply) Encode(b []byte) (int, error) {
 	return DombuildSetLlcColorsReplySize, nil
 }
 
-// DombuildVuartOpRequest is the dombuild.vuart_op request, version 1, 24 bytes (layouts/dombuild.ops line 249).
+// DombuildVuartOpRequest is the dombuild.vuart_op request, version 1, 24 bytes (layouts/dombuild.ops line 250).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1726,7 +1726,7 @@ func (p *DombuildVuartOpRequest) Encode(b []byte) (int, error) {
 	return DombuildVuartOpRequestSize, nil
 }
 
-// DombuildVuartOpReply is the dombuild.vuart_op reply, version 1, 8 bytes (layouts/dombuild.ops line 257).
+// DombuildVuartOpReply is the dombuild.vuart_op reply, version 1, 8 bytes (layouts/dombuild.ops line 258).
 //
 //   - Evtchn: evtchn_port
 //   - Pad0: reserved, zero
@@ -1767,7 +1767,7 @@ func (p *DombuildVuartOpReply) Encode(b []byte) (int, error) {
 	return DombuildVuartOpReplySize, nil
 }
 
-// DombuildSubscribeRequest is the dombuild.subscribe request, version 1, 16 bytes (layouts/dombuild.ops line 262).
+// DombuildSubscribeRequest is the dombuild.subscribe request, version 1, 16 bytes (layouts/dombuild.ops line 263).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1828,7 +1828,7 @@ func (p *DombuildSubscribeRequest) Encode(b []byte) (int, error) {
 	return DombuildSubscribeRequestSize, nil
 }
 
-// DombuildSubscribeReply is the dombuild.subscribe reply, version 1, 0 bytes (layouts/dombuild.ops line 268).
+// DombuildSubscribeReply is the dombuild.subscribe reply, version 1, 0 bytes (layouts/dombuild.ops line 269).
 type DombuildSubscribeReply struct{}
 
 // DombuildSubscribeReplyVersion is the layout's version.
@@ -1853,7 +1853,7 @@ func (p *DombuildSubscribeReply) Encode(b []byte) (int, error) {
 	return DombuildSubscribeReplySize, nil
 }
 
-// DombuildSetdomainhandleRequest is the dombuild.setdomainhandle request, version 1, 24 bytes (layouts/dombuild.ops line 272).
+// DombuildSetdomainhandleRequest is the dombuild.setdomainhandle request, version 1, 24 bytes (layouts/dombuild.ops line 273).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1907,7 +1907,7 @@ func (p *DombuildSetdomainhandleRequest) Encode(b []byte) (int, error) {
 	return DombuildSetdomainhandleRequestSize, nil
 }
 
-// DombuildSetdomainhandleReply is the dombuild.setdomainhandle reply, version 1, 0 bytes (layouts/dombuild.ops line 277).
+// DombuildSetdomainhandleReply is the dombuild.setdomainhandle reply, version 1, 0 bytes (layouts/dombuild.ops line 278).
 type DombuildSetdomainhandleReply struct{}
 
 // DombuildSetdomainhandleReplyVersion is the layout's version.
@@ -1932,7 +1932,7 @@ func (p *DombuildSetdomainhandleReply) Encode(b []byte) (int, error) {
 	return DombuildSetdomainhandleReplySize, nil
 }
 
-// DombuildSetVirqHandlerRequest is the dombuild.set_virq_handler request, version 1, 16 bytes (layouts/dombuild.ops line 280).
+// DombuildSetVirqHandlerRequest is the dombuild.set_virq_handler request, version 1, 16 bytes (layouts/dombuild.ops line 281).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -1992,7 +1992,7 @@ func (p *DombuildSetVirqHandlerRequest) Encode(b []byte) (int, error) {
 	return DombuildSetVirqHandlerRequestSize, nil
 }
 
-// DombuildSetVirqHandlerReply is the dombuild.set_virq_handler reply, version 1, 0 bytes (layouts/dombuild.ops line 286).
+// DombuildSetVirqHandlerReply is the dombuild.set_virq_handler reply, version 1, 0 bytes (layouts/dombuild.ops line 287).
 type DombuildSetVirqHandlerReply struct{}
 
 // DombuildSetVirqHandlerReplyVersion is the layout's version.
@@ -2017,7 +2017,7 @@ func (p *DombuildSetVirqHandlerReply) Encode(b []byte) (int, error) {
 	return DombuildSetVirqHandlerReplySize, nil
 }
 
-// DombuildCacheflushRequest is the dombuild.cacheflush request, version 1, 24 bytes (layouts/dombuild.ops line 290).
+// DombuildCacheflushRequest is the dombuild.cacheflush request, version 1, 24 bytes (layouts/dombuild.ops line 292).
 //
 //   - Domain: domid
 //   - Pad0: reserved, zero
@@ -2070,7 +2070,7 @@ func (p *DombuildCacheflushRequest) Encode(b []byte) (int, error) {
 	return DombuildCacheflushRequestSize, nil
 }
 
-// DombuildCacheflushReply is the dombuild.cacheflush reply, version 1, 0 bytes (layouts/dombuild.ops line 296).
+// DombuildCacheflushReply is the dombuild.cacheflush reply, version 1, 0 bytes (layouts/dombuild.ops line 298).
 type DombuildCacheflushReply struct{}
 
 // DombuildCacheflushReplyVersion is the layout's version.
