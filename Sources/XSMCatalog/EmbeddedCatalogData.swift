@@ -2572,6 +2572,483 @@ op kexec.status
   note      One permission covers every kexec sub-op.
 
 """#),
+    ("policy/ops/layouts/dombuild.ops", #"""
+# Payload layouts of the domain-construction split ops (policy/ops/split/dombuild.ops).
+# The rules are those stated at the top of layouts/flask.ops.
+#
+# The members come from the union in struct xen_domctl
+# (xen/include/public/domctl.h, XEN_DOMCTL_INTERFACE_VERSION 0x18). Xen's
+# header puts the target in xen_domctl.domain, next to interface_version;
+# here every request carries it as `domid domain` at offset 4, after the
+# version, so the target is known from the first 8 bytes of every request.
+# IN members go to the request, OUT members to the reply; a member that is
+# IN/OUT appears in both. Variable data (contexts, tables, arrays) sits
+# behind a handle with a named u32 length: an element count for arrays of
+# plain integers, a byte count (of u8) for arrays of Xen structs, whose
+# entry size is stated in the comment.
+
+# XEN_DOMCTL_createdomain: struct xen_domctl_createdomain. `domain` is the
+# domid asked for: do_domctl (xen/common/domctl.c) passes op->domain to
+# domid_alloc (xen/common/domid.c), which takes exactly that id, picks a free
+# one for DOMID_ANY (0x7FF5), and refuses other reserved ids. `uuid` is
+# xen_domain_handle_t (uint8_t[16], xen/include/public/xen.h). The two
+# altp2m members are Xen's inner struct altp2m {opts, nr}, flattened. The
+# last two fields are x86's struct xen_arch_domainconfig
+# (xen/include/public/arch-x86/xen.h); Arm's differs and would be a layout
+# version of its own, not a union.
+layout dombuild.create request version 1 size 80
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 sid    ssidref
+  field    12 u32    flags values hvm=1 hap=2 s3_integrity=4 oos_off=8 xs_domain=16 iommu=32 nested_virt=64 vpmu=128 trap_unmapped_accesses=256
+  field    16 u8     uuid[16]
+  field    32 u32    iommu_opts values no_sharept=1
+  field    36 u32    max_vcpus
+  field    40 u32    max_evtchn_port
+  field    44 s32    max_grant_frames
+  field    48 s32    max_maptrack_frames
+  field    52 u32    grant_opts
+  field    56 u16    altp2m_opts
+  field    58 u16    altp2m_nr
+  field    60 u32    vmtrace_size
+  field    64 u32    cpupool_id
+  field    68 u32    emulation_flags
+  field    72 u32    misc_flags values msr_relaxed=1
+  reserved 76 u32    pad1
+# Xen writes the domid it chose back into xen_domctl.domain.
+layout dombuild.create reply version 1 size 8
+  field     0 domid  domain
+  reserved  2 u16    pad0
+  reserved  4 u32    pad1
+
+# XEN_DOMCTL_max_vcpus: struct xen_domctl_max_vcpus {max}.
+layout dombuild.max_vcpus request version 1 size 16
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    max
+  reserved 12 u32    pad1
+layout dombuild.max_vcpus reply version 1 size 0
+
+# XEN_DOMCTL_max_mem: struct xen_domctl_max_mem {max_memkb}.
+layout dombuild.max_mem request version 1 size 16
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u64    max_memkb
+layout dombuild.max_mem reply version 1 size 0
+
+# XEN_DOMCTL_set_address_size: struct xen_domctl_address_size {size}, in bits.
+layout dombuild.set_address_size request version 1 size 16
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    size values bits32=32 bits64=64
+  reserved 12 u32    pad1
+layout dombuild.set_address_size reply version 1 size 0
+
+# XEN_DOMCTL_get_address_size: no payload beyond the target domain; the
+# reply is struct xen_domctl_address_size {size}.
+layout dombuild.get_address_size request version 1 size 8
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+layout dombuild.get_address_size reply version 1 size 8
+  field     0 u32    size values bits32=32 bits64=64
+  reserved  4 u32    pad0
+
+# XEN_DOMCTL_hypercall_init: struct xen_domctl_hypercall_init {gmfn}.
+layout dombuild.hypercall_init request version 1 size 16
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u64    gmfn
+layout dombuild.hypercall_init reply version 1 size 0
+
+# XEN_DOMCTL_setvcpucontext: struct xen_domctl_vcpucontext {vcpu, ctxt}. Xen's
+# handle points at a vcpu_guest_context_t whose size the architecture fixes;
+# here the byte length is explicit, so the context is auditable from the
+# layout alone.
+layout dombuild.setvcpucontext request version 1 size 24
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    vcpu
+  field    12 u32    ctxt_size
+  field    16 handle ctxt in ctxt_size
+layout dombuild.setvcpucontext reply version 1 size 0
+
+# XEN_DOMCTL_set_ext_vcpucontext: struct xen_domctl_ext_vcpucontext (x86).
+# Xen's `size` member (the struct's own size) is dropped: the layout's
+# version says which members exist. Xen's anonymous union {mcg_cap; struct
+# hvm_vmce_vcpu vmce} is the vmce struct (mcg_cap is its first member, caps),
+# so it becomes vmce's four fields (xen/include/public/arch-x86/hvm/save.h).
+layout dombuild.set_ext_vcpucontext request version 1 size 72
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    vcpu
+  reserved 12 u32    pad1
+  field    16 u64    syscall32_callback_eip
+  field    24 u64    sysenter_callback_eip
+  field    32 u16    syscall32_callback_cs
+  field    34 u16    sysenter_callback_cs
+  field    36 u8     syscall32_disables_events
+  field    37 u8     sysenter_disables_events
+  reserved 38 u16    pad2
+  field    40 u64    vmce_caps
+  field    48 u64    vmce_mci_ctl2_bank0
+  field    56 u64    vmce_mci_ctl2_bank1
+  field    64 u64    vmce_mcg_ext_ctl
+layout dombuild.set_ext_vcpucontext reply version 1 size 0
+
+# XEN_DOMCTL_setvcpuextstate: struct xen_domctl_vcpuextstate (x86). Xen
+# ignores xfeature_mask on set, so it is not here; Xen's uint64 size becomes
+# a u32 byte count (an XSAVE area is a few KiB).
+layout dombuild.setvcpuextstate request version 1 size 24
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    vcpu
+  field    12 u32    size
+  field    16 handle buffer in size
+layout dombuild.setvcpuextstate reply version 1 size 0
+
+# XEN_DOMCTL_set_vcpu_msrs: struct xen_domctl_vcpu_msrs (x86). The buffer
+# holds msrs_size bytes of 16-byte struct xen_domctl_vcpu_msr {u32 index, u32
+# reserved, u64 value}. On -EINVAL Xen sets msr_count to the offending entry;
+# the reply carries it as error_index.
+layout dombuild.set_vcpu_msrs request version 1 size 24
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    vcpu
+  field    12 u32    msrs_size
+  field    16 handle msrs in msrs_size
+layout dombuild.set_vcpu_msrs reply version 1 size 8
+  field     0 u32    error_index
+  reserved  4 u32    pad0
+
+# XEN_DOMCTL_set_cpu_policy: struct xen_domctl_cpu_policy (x86). leaves holds
+# 24-byte xen_cpuid_leaf_t {leaf, subleaf, a, b, c, d}, msrs 16-byte
+# xen_msr_entry_t {idx, flags, val} (xen/include/public/arch-x86/xen.h);
+# Xen's nr_leaves and nr_msrs count entries, the lengths here count bytes.
+# The reply is Xen's OUT members err_leaf, err_subleaf, err_msr.
+layout dombuild.set_cpu_policy request version 1 size 32
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    leaves_size
+  field    12 u32    msrs_size
+  field    16 handle leaves in leaves_size
+  field    24 handle msrs in msrs_size
+layout dombuild.set_cpu_policy reply version 1 size 16
+  field     0 u32    err_leaf
+  field     4 u32    err_subleaf
+  field     8 u32    err_msr
+  reserved 12 u32    pad0
+
+# XEN_DOMCTL_settscinfo: struct xen_domctl_tsc_info; Xen's `pad` is reserved.
+layout dombuild.settscinfo request version 1 size 32
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    tsc_mode
+  field    12 u32    gtsc_khz
+  field    16 u32    incarnation
+  reserved 20 u32    pad1
+  field    24 u64    elapsed_nsec
+layout dombuild.settscinfo reply version 1 size 0
+
+# XEN_DOMCTL_sethvmcontext: struct xen_domctl_hvmcontext {size, buffer}.
+layout dombuild.sethvmcontext request version 1 size 24
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    size
+  reserved 12 u32    pad1
+  field    16 handle buffer in size
+layout dombuild.sethvmcontext reply version 1 size 0
+
+# XEN_DOMCTL_set_paging_mempool_size: struct xen_domctl_paging_mempool {size},
+# in bytes.
+layout dombuild.set_paging_mempool request version 1 size 16
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u64    size
+layout dombuild.set_paging_mempool reply version 1 size 0
+
+# XEN_DOMCTL_get_paging_mempool_size: no payload beyond the target domain;
+# the reply is struct xen_domctl_paging_mempool {size}.
+layout dombuild.get_paging_mempool request version 1 size 8
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+layout dombuild.get_paging_mempool reply version 1 size 8
+  field     0 u64    size
+
+# XEN_DOMCTL_setvnumainfo: struct xen_domctl_vnuma. Every handle names its own
+# length: Xen sizes vdistance as nr_vnodes * nr_vnodes, which becomes the
+# field nr_vdistance (the op checks the product); vmemrange holds
+# vmemrange_size bytes of 24-byte struct xen_vmemrange {start, end, flags,
+# nid} (xen/include/public/memory.h), which replaces nr_vmemranges. Xen's
+# `pad` is gone: the fields pack without it.
+layout dombuild.setvnumainfo request version 1 size 56
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    nr_vnodes
+  field    12 u32    nr_vcpus
+  field    16 u32    nr_vdistance
+  field    20 u32    vmemrange_size
+  field    24 handle vdistance in nr_vdistance of u32
+  field    32 handle vcpu_to_vnode in nr_vcpus of u32
+  field    40 handle vnode_to_pnode in nr_vnodes of u32
+  field    48 handle vmemrange in vmemrange_size
+layout dombuild.setvnumainfo reply version 1 size 0
+
+# XEN_DOMCTL_set_llc_colors: struct xen_domctl_set_llc_colors.
+layout dombuild.set_llc_colors request version 1 size 24
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    num_llc_colors
+  reserved 12 u32    pad1
+  field    16 handle llc_colors in num_llc_colors of u32
+layout dombuild.set_llc_colors reply version 1 size 0
+
+# XEN_DOMCTL_vuart_op: struct xen_domctl_vuart_op (Arm). Xen's cmd has one
+# value, XEN_DOMCTL_VUART_OP_INIT: the command becomes the op, so no cmd
+# field. The OUT member evtchn is the reply.
+layout dombuild.vuart_op request version 1 size 24
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    type values vpl011=0
+  field    12 domid  console_domid
+  reserved 14 u16    pad1
+  field    16 u64    gfn
+layout dombuild.vuart_op reply version 1 size 8
+  field     0 evtchn_port evtchn
+  reserved  4 u32    pad0
+
+# XEN_DOMCTL_subscribe: struct xen_domctl_subscribe {port}.
+layout dombuild.subscribe request version 1 size 16
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 evtchn_port port
+  reserved 12 u32    pad1
+layout dombuild.subscribe reply version 1 size 0
+
+# XEN_DOMCTL_setdomainhandle: struct xen_domctl_setdomainhandle {handle}, a
+# xen_domain_handle_t (uint8_t[16]), named uuid here.
+layout dombuild.setdomainhandle request version 1 size 24
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u8     uuid[16]
+layout dombuild.setdomainhandle reply version 1 size 0
+
+# XEN_DOMCTL_set_virq_handler: struct xen_domctl_set_virq_handler {virq}.
+layout dombuild.set_virq_handler request version 1 size 16
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u32    virq
+  reserved 12 u32    pad1
+layout dombuild.set_virq_handler reply version 1 size 0
+
+# XEN_DOMCTL_cacheflush: struct xen_domctl_cacheflush {start_pfn, nr_pfns}.
+# xen_pfn_t is unsigned long on x86 (32 bits for a 32-bit caller) and
+# uint64_t on Arm, RISC-V and PPC; here it is a u64 for every caller.
+layout dombuild.cacheflush request version 1 size 24
+  field     0 u32    version
+  field     4 domid  domain
+  reserved  6 u16    pad0
+  field     8 u64    start_pfn
+  field    16 u64    nr_pfns
+layout dombuild.cacheflush reply version 1 size 0
+
+"""#),
+    ("policy/ops/layouts/evtchn.ops", #"""
+# Payload layouts of the event channel split ops (policy/ops/split/evtself.ops
+# and evtctl.ops). The rules are those stated at the top of layouts/flask.ops.
+#
+# The members come from the structs of xen/include/public/event_channel.h,
+# one per EVTCHNOP_ command. evtself ops act on the caller's own table, so
+# their requests carry no domid (Xen's DOMID_SELF is implied); the evtctl
+# variants carry the target as `domid dom` at offset 4. IN members go to the
+# request, OUT members to the reply. A new port that Xen writes back (the
+# OUT member `port` or `local_port`) is the reply's first field.
+
+# EVTCHNOP_bind_interdomain: struct evtchn_bind_interdomain.
+layout evtself.bind_interdomain request version 1 size 16
+  field     0 u32    version
+  field     4 domid  remote_dom
+  reserved  6 u16    pad0
+  field     8 evtchn_port remote_port
+  reserved 12 u32    pad1
+layout evtself.bind_interdomain reply version 1 size 8
+  field     0 evtchn_port local_port
+  reserved  4 u32    pad0
+
+# EVTCHNOP_bind_virq: struct evtchn_bind_virq {virq, vcpu; OUT port}.
+layout evtself.bind_virq request version 1 size 16
+  field     0 u32    version
+  field     4 u32    virq
+  field     8 u32    vcpu
+  reserved 12 u32    pad0
+layout evtself.bind_virq reply version 1 size 8
+  field     0 evtchn_port port
+  reserved  4 u32    pad0
+
+# EVTCHNOP_bind_pirq: struct evtchn_bind_pirq {pirq, flags; OUT port}.
+layout evtself.bind_pirq request version 1 size 16
+  field     0 u32    version
+  field     4 u32    pirq
+  field     8 u32    flags values will_share=1
+  reserved 12 u32    pad0
+layout evtself.bind_pirq reply version 1 size 8
+  field     0 evtchn_port port
+  reserved  4 u32    pad0
+
+# EVTCHNOP_close: struct evtchn_close {port}.
+layout evtself.close request version 1 size 8
+  field     0 u32    version
+  field     4 evtchn_port port
+layout evtself.close reply version 1 size 0
+
+# EVTCHNOP_send: struct evtchn_send {port}.
+layout evtself.send request version 1 size 8
+  field     0 u32    version
+  field     4 evtchn_port port
+layout evtself.send reply version 1 size 0
+
+# EVTCHNOP_status: struct evtchn_status, asked about one of the caller's ports.
+layout evtself.status request version 1 size 8
+  field     0 u32    version
+  field     4 evtchn_port port
+# Xen's OUT members are status, vcpu and a union u chosen by status
+# (unbound.dom, interdomain.dom and .port, pirq, virq). The union becomes
+# fixed fields, each with one meaning: remote_dom is set for unbound and
+# interdomain, remote_port for interdomain, pirq for pirq, virq for virq;
+# the others are zero.
+layout evtself.status reply version 1 size 24
+  field     0 u32    status values closed=0 unbound=1 interdomain=2 pirq=3 virq=4 ipi=5
+  field     4 u32    vcpu
+  field     8 domid  remote_dom
+  reserved 10 u16    pad0
+  field    12 evtchn_port remote_port
+  field    16 u32    pirq
+  field    20 u32    virq
+
+# EVTCHNOP_status on another domain's port: struct evtchn_status {dom, port}.
+layout evtctl.status request version 1 size 16
+  field     0 u32    version
+  field     4 domid  dom
+  reserved  6 u16    pad0
+  field     8 evtchn_port port
+  reserved 12 u32    pad1
+# As evtself.status's reply.
+layout evtctl.status reply version 1 size 24
+  field     0 u32    status values closed=0 unbound=1 interdomain=2 pirq=3 virq=4 ipi=5
+  field     4 u32    vcpu
+  field     8 domid  remote_dom
+  reserved 10 u16    pad0
+  field    12 evtchn_port remote_port
+  field    16 u32    pirq
+  field    20 u32    virq
+
+# EVTCHNOP_alloc_unbound in the caller's table: struct evtchn_alloc_unbound
+# {remote_dom; OUT port}; Xen's dom is DOMID_SELF.
+layout evtself.alloc_unbound request version 1 size 8
+  field     0 u32    version
+  field     4 domid  remote_dom
+  reserved  6 u16    pad0
+layout evtself.alloc_unbound reply version 1 size 8
+  field     0 evtchn_port port
+  reserved  4 u32    pad0
+
+# EVTCHNOP_alloc_unbound in another domain's table: struct evtchn_alloc_unbound
+# {dom, remote_dom; OUT port}.
+layout evtctl.alloc_unbound request version 1 size 8
+  field     0 u32    version
+  field     4 domid  dom
+  field     6 domid  remote_dom
+layout evtctl.alloc_unbound reply version 1 size 8
+  field     0 evtchn_port port
+  reserved  4 u32    pad0
+
+# EVTCHNOP_bind_ipi: struct evtchn_bind_ipi {vcpu; OUT port}.
+layout evtself.bind_ipi request version 1 size 8
+  field     0 u32    version
+  field     4 u32    vcpu
+layout evtself.bind_ipi reply version 1 size 8
+  field     0 evtchn_port port
+  reserved  4 u32    pad0
+
+# EVTCHNOP_bind_vcpu: struct evtchn_bind_vcpu {port, vcpu}.
+layout evtself.bind_vcpu request version 1 size 16
+  field     0 u32    version
+  field     4 evtchn_port port
+  field     8 u32    vcpu
+  reserved 12 u32    pad0
+layout evtself.bind_vcpu reply version 1 size 0
+
+# EVTCHNOP_unmask: struct evtchn_unmask {port}.
+layout evtself.unmask request version 1 size 8
+  field     0 u32    version
+  field     4 evtchn_port port
+layout evtself.unmask reply version 1 size 0
+
+# EVTCHNOP_reset on the caller: no payload at all, the target is the caller
+# (Xen's struct evtchn_reset {dom} with DOMID_SELF); the minimal layout is the
+# version and padding.
+layout evtself.reset request version 1 size 8
+  field     0 u32    version
+  reserved  4 u32    pad0
+layout evtself.reset reply version 1 size 0
+
+# EVTCHNOP_reset on another domain: struct evtchn_reset {dom}; no payload
+# beyond the target domain.
+layout evtctl.reset request version 1 size 8
+  field     0 u32    version
+  field     4 domid  dom
+  reserved  6 u16    pad0
+layout evtctl.reset reply version 1 size 0
+
+# EVTCHNOP_init_control: struct evtchn_init_control {control_gfn, offset,
+# vcpu; OUT link_bits, _pad[7]}.
+layout evtself.init_control request version 1 size 24
+  field     0 u32    version
+  field     4 u32    vcpu
+  field     8 u64    control_gfn
+  field    16 u32    offset
+  reserved 20 u32    pad0
+layout evtself.init_control reply version 1 size 8
+  field     0 u8     link_bits
+  reserved  1 u8     pad0[7]
+
+# EVTCHNOP_expand_array: struct evtchn_expand_array {array_gfn}.
+layout evtself.expand_array request version 1 size 16
+  field     0 u32    version
+  reserved  4 u32    pad0
+  field     8 u64    array_gfn
+layout evtself.expand_array reply version 1 size 0
+
+# EVTCHNOP_set_priority: struct evtchn_set_priority {port, priority}; FIFO
+# priorities run from 0 (EVTCHN_FIFO_PRIORITY_MAX) to 15, default 7.
+layout evtself.set_priority request version 1 size 16
+  field     0 u32    version
+  field     4 evtchn_port port
+  field     8 u32    priority
+  reserved 12 u32    pad0
+layout evtself.set_priority reply version 1 size 0
+
+"""#),
     ("policy/ops/layouts/flask.ops", #"""
 # Payload layouts of the flask split ops (policy/ops/split/flask.ops).
 #
@@ -2616,7 +3093,7 @@ layout flask.context_to_sid reply version 1 size 8
 
 # FLASK_SID_TO_CONTEXT: struct xen_flask_sid_context; IN the sid and the buffer's
 # capacity, OUT the context and its size (on -ERANGE the size it needs, as
-# flask_copyout_context reports).
+# flask_security_sid in xen/xsm/flask/flask_op.c reports).
 layout flask.sid_to_context request version 1 size 24
   field     0 u32    version
   field     4 sid    sid

@@ -19,6 +19,28 @@ public enum Bindings {
     CLayoutWriter(catalog: catalog, source: source).render()
   }
 
+  /// The Rust module `bindings/rust/xsm_abi.rs`: the payload layouts as
+  /// `#[repr(C)]` structs with offset and size assertions and decode/encode.
+  public static func rustABIModule(_ catalog: OpCatalog, source: String = GeneratedArtefacts.defaultCatalogSource)
+    -> String
+  {
+    RustLayoutWriter(catalog: catalog, source: source).render()
+  }
+
+  /// The Go file `bindings/go/xsmabi/xsmabi.go`: the payload layouts as structs with Decode/Encode.
+  public static func goABIPackage(_ catalog: OpCatalog, source: String = GeneratedArtefacts.defaultCatalogSource)
+    -> String
+  {
+    GoLayoutWriter(catalog: catalog, source: source).render()
+  }
+
+  /// The Go test `bindings/go/xsmabi/xsmabi_test.go`: offsets and sizes by `unsafe`, and round trips.
+  public static func goABITest(_ catalog: OpCatalog, source: String = GeneratedArtefacts.defaultCatalogSource)
+    -> String
+  {
+    GoLayoutWriter(catalog: catalog, source: source).renderTest()
+  }
+
   /// The Rust module `bindings/rust/xsm_ops.rs`.
   public static func rustModule(_ catalog: OpCatalog, source: String = GeneratedArtefacts.defaultCatalogSource)
     -> String

@@ -9,11 +9,7 @@ struct CLayoutWriter {
   var source: String
 
   /// The layouts in output order: ops as the other bindings order them, request before reply.
-  var layouts: [PayloadLayout] {
-    catalog.opsInOutputOrder.flatMap { op in
-      PayloadRole.allCases.compactMap { catalog.layout(of: op.name, $0) }
-    }
-  }
+  var layouts: [PayloadLayout] { catalog.layoutsInOutputOrder }
 
   func render() -> String {
     var out: [String] = []

@@ -28,8 +28,12 @@ public enum GeneratedArtefacts {
   public static let cABIHeaderPath = "bindings/c/xsm_abi.h"
   public static let rustModulePath = "bindings/rust/xsm_ops.rs"
   public static let goPackagePath = "bindings/go/xsmops/xsmops.go"
+  public static let rustABIModulePath = "bindings/rust/xsm_abi.rs"
+  public static let goABIPackagePath = "bindings/go/xsmabi/xsmabi.go"
+  public static let goABITestPath = "bindings/go/xsmabi/xsmabi_test.go"
+  public static let abiReferencePath = "docs/abi.md"
 
-  /// Renders the reference, the three bindings and the C payload header. `source` is the catalog
+  /// Renders the op reference, the three bindings, the payload bindings (C, Rust, Go) and the ABI reference. `source` is the catalog
   /// directory as the headers should name it (never an absolute path, so
   /// output does not depend on where the repository is checked out).
   public static func render(_ catalog: OpCatalog, source: String = defaultCatalogSource) -> [GeneratedFile] {
@@ -39,6 +43,10 @@ public enum GeneratedArtefacts {
       GeneratedFile(path: cABIHeaderPath, contents: Bindings.cABIHeader(catalog, source: source)),
       GeneratedFile(path: rustModulePath, contents: Bindings.rustModule(catalog, source: source)),
       GeneratedFile(path: goPackagePath, contents: Bindings.goPackage(catalog, source: source)),
+      GeneratedFile(path: rustABIModulePath, contents: Bindings.rustABIModule(catalog, source: source)),
+      GeneratedFile(path: goABIPackagePath, contents: Bindings.goABIPackage(catalog, source: source)),
+      GeneratedFile(path: goABITestPath, contents: Bindings.goABITest(catalog, source: source)),
+      GeneratedFile(path: abiReferencePath, contents: ABIReference.markdown(catalog, source: source)),
     ]
   }
 

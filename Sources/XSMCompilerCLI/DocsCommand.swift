@@ -15,8 +15,9 @@ extension XSMC {
     static let configuration = CommandConfiguration(
       abstract: "Generate the op reference and bindings.",
       discussion: """
-        Reads the op catalog and writes docs/ops.md, bindings/c/xsm_ops.h, bindings/c/xsm_abi.h, bindings/rust/xsm_ops.rs and \
-        bindings/go/xsmops/xsmops.go under the output directory, and docs/diagnostics.md from the declared \
+        Reads the op catalog and writes docs/ops.md, docs/abi.md, bindings/c/xsm_ops.h, bindings/c/xsm_abi.h, \
+        bindings/rust/xsm_ops.rs, bindings/rust/xsm_abi.rs, bindings/go/xsmops/xsmops.go and bindings/go/xsmabi \
+        under the output directory, and docs/diagnostics.md from the declared \
         diagnostic ids (each through a temporary file and a \
         rename; files whose text is unchanged are left alone). With --check nothing is written and the \
         command fails if any file differs from what it would write. Exit status: 0 ok, 1 catalog errors or \

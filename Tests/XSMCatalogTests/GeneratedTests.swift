@@ -295,7 +295,8 @@ import XSMTestSupport
     #expect(GeneratedArtefacts.render(catalog) == GeneratedArtefacts.render(catalog))
     #expect(GeneratedArtefacts.render(catalog).map(\.path) == [
       "docs/ops.md", "bindings/c/xsm_ops.h", "bindings/c/xsm_abi.h", "bindings/rust/xsm_ops.rs",
-      "bindings/go/xsmops/xsmops.go",
+      "bindings/go/xsmops/xsmops.go", "bindings/rust/xsm_abi.rs", "bindings/go/xsmabi/xsmabi.go",
+      "bindings/go/xsmabi/xsmabi_test.go", "docs/abi.md",
     ])
     for file in GeneratedArtefacts.render(catalog) {
       #expect(!file.contents.contains(Self.packageRoot), "\(file.path) names an absolute path")
