@@ -59,12 +59,14 @@ struct HypercallRequest {
 }
 
 extension FlaskService {
-  /// The ops the binary endpoint answers: every split op with a request and
-  /// a reply layout in the catalog (`flask.access`, `xsmid.identity`, ...).
+  /// The ops the binary endpoint answers: the flask split ops and
+  /// `xsmid.identity` with a request and a reply layout in the catalog.
   public var hypercallOps: [String] {
     core.catalog.layouts.filter { $0.role == .request }.map(\.op)
-      .filter { core.catalog.layout(of: $0, .reply) != nil }
+      .filter { Self.isHypercallOp($0) && core.catalog.layout(of: $0, .reply) != nil }
   }
+
+  static func isHypercallOp(_ op: String) -> Bool { op.hasPrefix("flask.") || op == "xsmid.identity" }
 
   /// `POST /v1/hypercall/<module>/<op>`: `body` is the op's request layout
   /// followed by the buffer area (the wire convention of docs/service.md);
@@ -74,17 +76,20 @@ extension FlaskService {
   /// the JSON routes run, as Xen's errno. Throws only for an op without
   /// layouts (404) and for faults of the service itself (5xx).
   public func hypercall(_ op: String, body: [UInt8], caller: Caller) async throws(ServiceError) -> [UInt8] {
-    guard let request = core.catalog.layout(of: op, .request), let reply = core.catalog.layout(of: op, .reply) else {
+    guard Self.isHypercallOp(op), let request = core.catalog.layout(of: op, .request),
+      let reply = core.catalog.layout(of: op, .reply)
+    else {
       throw ServiceError(404, "hypercall.unknown-op", "no payload layout for op `\(op)`")
     }
     let answer: HypercallAnswer
     do {
       let decoded = try Self.decodeHypercall(body, layout: request)
-      answer = try await runHypercall(op, decoded, capacity: { decoded.u32($0) }, caller: caller)
+      answer = try await runHypercall(op, decoded, caller: caller)
     } catch let failure as HypercallFailure {
       answer = .failure(failure.ret)
     } catch let error as ServiceError {
       guard let ret = error.errno.flatMap(XenErrno.value(of:)) else {
+        if error.code == "hypercall.unknown-op" { throw error }
         if error.status >= 500 { throw error }
         return Self.encodeHypercall(.failure(XenErrno.einval), layout: reply)
       }
@@ -186,9 +191,9 @@ extension FlaskService {
 
   /// Runs one op through the same service methods the JSON routes call, so
   /// the caller's guard and every decision are theirs.
-  func runHypercall(_ op: String, _ r: HypercallRequest, capacity: (String) -> UInt32, caller: Caller) async throws
-    -> HypercallAnswer
-  {
+  func runHypercall(_ op: String, _ r: HypercallRequest, caller: Caller) async throws -> HypercallAnswer {
+    // An output handle's capacity is its length field in the request.
+    let capacity = r.u32
     func ok(_ values: [String: UInt64] = [:], ret: Int32 = 0) -> HypercallAnswer {
       HypercallAnswer(ret: ret, reply: PayloadRecord(values.mapValues { [$0] }))
     }
