@@ -13,6 +13,7 @@ public enum RouteV1: String, Sendable, CaseIterable {
   case flaskDelOcontext, flaskGetPeerSID, flaskRelabelDomain, flaskDeviceTreeLabel
   case xsmIdentity, can, canBatch, canProduct, decisions, matrix, explain, listDomains, addDomain, removeDomain, relabelDomainByContext
   case issueToken, listTokens, revokeToken
+  case hypercallFlask, hypercallIdentity
   case health, ready, metrics, openAPI
 
   /// An HTTP method a route takes.
@@ -37,7 +38,8 @@ public enum RouteV1: String, Sendable, CaseIterable {
     case .removeDomain, .revokeToken: .delete
     case .flaskLoad, .flaskContextToSID, .flaskSIDToContext, .flaskAccess, .flaskCreate, .flaskRelabel, .flaskMember,
       .flaskGetBool, .flaskSetBool, .flaskCommitBools, .flaskAddOcontext, .flaskDelOcontext, .flaskGetPeerSID,
-      .flaskRelabelDomain, .flaskDeviceTreeLabel, .can, .canBatch, .canProduct, .matrix, .explain, .addDomain, .relabelDomainByContext, .issueToken:
+      .flaskRelabelDomain, .flaskDeviceTreeLabel, .can, .canBatch, .canProduct, .matrix, .explain, .addDomain, .relabelDomainByContext, .issueToken,
+      .hypercallFlask, .hypercallIdentity:
       .post
     }
   }
@@ -82,6 +84,8 @@ public enum RouteV1: String, Sendable, CaseIterable {
     case .ready: "/readyz"
     case .metrics: "/metrics"
     case .openAPI: "/openapi.json"
+    case .hypercallFlask: "/v1/hypercall/flask/{op}"
+    case .hypercallIdentity: "/v1/hypercall/xsmid/identity"
     }
   }
 }

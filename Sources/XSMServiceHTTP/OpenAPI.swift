@@ -104,7 +104,7 @@ enum OpenAPIDocument {
     for name in route.pathParameters {
       parameters.append([
         "name": .string(name), "in": "path", "required": true,
-        "schema": name == "id" ? Schema.string.json : Schema.integer(format: "int64").json,
+        "schema": name == "id" || name == "op" ? Schema.string.json : Schema.integer(format: "int64").json,
       ])
     }
     for q in route.query {
@@ -124,7 +124,10 @@ enum OpenAPIDocument {
     case .binary(let limit):
       op["requestBody"] = [
         "required": true,
-        "description": .string("The binary policy, at most \(limit) bytes."),
+        "description": .string(
+          route.path.hasPrefix("/v1/hypercall/")
+            ? "The op's request layout (little-endian) followed by its buffer area, at most \(limit) bytes."
+            : "The binary policy, at most \(limit) bytes."),
         "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]],
       ]
     }

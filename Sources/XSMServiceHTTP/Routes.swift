@@ -153,6 +153,7 @@ struct RouteTable: Sendable {
     builder.addFlaskRoutes()
     builder.addDecisionAndDomainRoutes()
     builder.addOperationalRoutes()
+    builder.addHypercallRoutes()
     _ = inferrer.schema(for: ErrorBodyV1.self)
     routes = builder.routes.map { route in
       var route = route

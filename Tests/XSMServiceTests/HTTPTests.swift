@@ -568,7 +568,7 @@ struct HTTPTests {
 
   @Test func everyCallerRouteNeedsTheHeader() async throws {
     let routes = RouteTable.shared.routes.filter(\.needsCaller)
-    #expect(routes.count == 35)
+    #expect(routes.count == 37)
     try await HTTPFixture.withClient { client in
       for route in routes {
         let uri = route.path.replacingOccurrences(of: "{domid}", with: "5")
