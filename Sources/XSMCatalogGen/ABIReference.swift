@@ -88,7 +88,8 @@ public enum ABIReference {
 
     Each binding has little-endian decode and encode helpers that refuse
     short input and a nonzero reserved field (EINVAL) and a request whose
-    version is not the layout's (C: ENOSYS; Rust and Go: their error enums). A test encodes every layout with the Swift codec
+    version is not the layout's (ENOSYS: C's -XSM_ABI_ENOSYS, Rust's
+    `AbiError::Version`, Go's `ErrVersion`), checked before the reserved fields. A test encodes every layout with the Swift codec
     and decodes the bytes with the C and Rust helpers, field by field.
 
     ## Rules
