@@ -89,8 +89,9 @@ public enum ABIReference {
     Each binding has little-endian decode and encode helpers that refuse
     short input and a nonzero reserved field (EINVAL) and a request whose
     version is not the layout's (ENOSYS: C's -XSM_ABI_ENOSYS, Rust's
-    `AbiError::Version`, Go's `ErrVersion`), checked before the reserved fields. A test encodes every layout with the Swift codec
-    and decodes the bytes with the C and Rust helpers, field by field.
+    `AbiError::Version`, Go's `ErrVersion`), checked before the reserved
+    fields. A test encodes every layout with the Swift codec and decodes the
+    bytes with the C and Rust helpers, field by field.
 
     ## Rules
 
@@ -213,9 +214,12 @@ public enum ABIReference {
       written (on -ERANGE the count needed, as `flask_security_sid` in
       `xen/xsm/flask/flask_op.c` does for `FLASK_SID_TO_CONTEXT`).
     - A wrong version is -ENOSYS, as `flask_do_xsm_op` answers a wrong
-      `interface_version`; a body shorter or longer than it declares or a
-      nonzero reserved field is -EINVAL; a buffer outside the buffer area is -EFAULT;
-      never a 5xx. Unknown op 404, unauthenticated 401, too large 413.
+      `interface_version`; a short body or a nonzero reserved field is
+      -EINVAL. Then the op's guard (-EACCES), as each `flask_security_*`
+      function checks `domain_has_security` before copying a buffer; then the
+      buffers: bytes after the last one -EINVAL, one outside the buffer area
+      -EFAULT, a string over a page -ENOBUFS. Never a 5xx. Unknown op 404,
+      unauthenticated 401, too large 413 (docs/service.md has the table).
 
     """#
 }
