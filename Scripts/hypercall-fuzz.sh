@@ -96,7 +96,7 @@ took = time.time() - begin
 print(f'{count} requests over {len(ops)} ops (seed {seed}) in {took:.1f} s ({count / took:.0f}/s)')
 print('  HTTP status: ' + ', '.join(f'{s}: {n}' for s, n in sorted(statuses.items())))
 names = {0: '0', -1: '-EPERM', -2: '-ENOENT', -3: '-ESRCH', -12: '-ENOMEM', -13: '-EACCES', -14: '-EFAULT',
-         -16: '-EBUSY', -17: '-EEXIST', -22: '-EINVAL', -27: '-EFBIG', -28: '-ENOSPC', -34: '-ERANGE', -38: '-ENOSYS'}
+         -16: '-EBUSY', -17: '-EEXIST', -22: '-EINVAL', -27: '-EFBIG', -28: '-ENOSPC', -34: '-ERANGE', -38: '-ENOSYS', -105: '-ENOBUFS'}
 print('  ret: ' + ', '.join(f'{names.get(r, r)}: {n}' for r, n in sorted(rets.items(), key=lambda x: -x[1])))
 print(f'  /healthz answered {health} of {count // 500} times; malformed replies: {len(bad)}')
 for b in bad[:5]: print('  BAD', b)

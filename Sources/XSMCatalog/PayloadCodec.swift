@@ -13,10 +13,15 @@ public enum PayloadError: Error, Sendable, Equatable, CustomStringConvertible {
   case badBuffer(field: String)
 
   /// The negated errno the hypercall answers: -EFAULT (14) for a bad buffer
-  /// reference, as copy_from_guest failing; -EINVAL (22) otherwise.
+  /// reference, as copy_from_guest failing; -ENOSYS (38) for a wrong
+  /// version, as Xen's flask_do_xsm_op answers a wrong interface_version
+  /// (xen/xsm/flask/flask_op.c); -EINVAL (22) otherwise.
   public var errno: Int32 {
-    if case .badBuffer = self { return -14 }
-    return -22
+    switch self {
+    case .badBuffer: -14
+    case .wrongVersion: -38
+    default: -22
+    }
   }
 
   public var description: String {
@@ -66,11 +71,14 @@ public struct PayloadCodec: Sendable {
         for b in (0..<field.type.size).reversed() { v = v << 8 | UInt64(bytes[start + b]) }
         elements.append(v)
       }
-      if field.reserved, elements.contains(where: { $0 != 0 }) { throw .reservedNotZero(field: field.name) }
       record.values[field.name] = elements
     }
+    // The version first, as Xen checks interface_version right after copying the op in.
     if layout.role == .request, let version = record["version"], version != UInt64(layout.version) {
       throw .wrongVersion(expected: layout.version, got: version)
+    }
+    if let field = layout.fields.first(where: { $0.reserved && record.values[$0.name]?.contains { $0 != 0 } == true }) {
+      throw .reservedNotZero(field: field.name)
     }
     return record
   }

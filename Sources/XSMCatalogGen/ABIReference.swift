@@ -87,9 +87,11 @@ public enum ABIReference {
     | Swift | `XSMCatalog.PayloadCodec` | the codec the service decodes with |
 
     Each binding has little-endian decode and encode helpers that refuse
-    short input, a nonzero reserved field and a request whose version is not
-    the layout's (EINVAL). A test encodes every layout with the Swift codec
-    and decodes the bytes with the C and Rust helpers, field by field.
+    short input and a nonzero reserved field (EINVAL) and a request whose
+    version is not the layout's (ENOSYS: C's -XSM_ABI_ENOSYS, Rust's
+    `AbiError::Version`, Go's `ErrVersion`), checked before the reserved
+    fields. A test encodes every layout with the Swift codec and decodes the
+    bytes with the C and Rust helpers, field by field.
 
     ## Rules
 
@@ -171,12 +173,13 @@ public enum ABIReference {
 
     **Versioning.** Every layout has a version in the catalog. A request
     names the version it was written for in its first four bytes, and the
-    receiver answers EINVAL for any other, so a change of layout is never
+    receiver answers ENOSYS for any other, so a change of layout is never
     read silently as the old one. A new member means a new version (or a new
     op), never a reused reserved field without one. Xen versions a whole
     interface at once (`XEN_DOMCTL_INTERFACE_VERSION`, answered with EACCES
     by `do_domctl` in `xen/common/domctl.c`; `XEN_FLASK_INTERFACE_VERSION`,
-    answered with ENOSYS by `do_flask_op` in `xen/xsm/flask/flask_op.c`); the
+    answered with ENOSYS by `flask_do_xsm_op` in `xen/xsm/flask/flask_op.c`,
+    as the split ABI's version is); the
     split ABI versions each payload, so a change to one op does not break
     callers of the others.
 
@@ -204,16 +207,19 @@ public enum ABIReference {
       the capacity the caller offers.
     - The reply (HTTP 200 whenever the request reached the handler) is an
       8-byte preamble, `s32 ret` (0, a positive value where Xen returns one,
-      or -errno as Xen's `do_flask_op` would) and `u32 reply_size`, then the reply
+      or -errno as Xen's `flask_do_xsm_op` would) and `u32 reply_size`, then the reply
       layout (none when the op failed and writes nothing back), then the
       output buffers. In the reply each output handle holds the offset of its
       bytes from the start of the reply body and its length field the count
       written (on -ERANGE the count needed, as `flask_security_sid` in
       `xen/xsm/flask/flask_op.c` does for `FLASK_SID_TO_CONTEXT`).
-    - A body shorter or longer than it declares, a nonzero reserved field or a
-      wrong version is -EINVAL (Xen itself answers a wrong
-      `interface_version` with -ENOSYS in `do_flask_op`); a buffer outside the buffer area is -EFAULT;
-      never a 5xx. Unknown op 404, unauthenticated 401, too large 413.
+    - A wrong version is -ENOSYS, as `flask_do_xsm_op` answers a wrong
+      `interface_version`; a short body or a nonzero reserved field is
+      -EINVAL. Then the op's guard (-EACCES), as each `flask_security_*`
+      function checks `domain_has_security` before copying a buffer; then the
+      buffers: bytes after the last one -EINVAL, one outside the buffer area
+      -EFAULT, a string over a page -ENOBUFS. Never a 5xx. Unknown op 404,
+      unauthenticated 401, too large 413 (docs/service.md has the table).
 
     """#
 }

@@ -3,7 +3,8 @@ import XSMCatalog
 /// Writes `bindings/c/xsm_abi.h`: one struct per request and reply layout
 /// of the catalog, `_Static_assert`s on every offset and size, the version
 /// and size constants, the named values, and little-endian encode/decode
-/// helpers that refuse nonzero reserved fields and a wrong request version.
+/// helpers that refuse nonzero reserved fields (-EINVAL) and a wrong request
+/// version (-ENOSYS).
 struct CLayoutWriter {
   var catalog: OpCatalog
   var source: String
@@ -25,8 +26,10 @@ struct CLayoutWriter {
     out.append(" *")
     out.append(" * xsm_abi_<op>_<role>_decode(struct *out, bytes, length) reads the first SIZE")
     out.append(" * bytes (the rest of a request body is its buffer area) and returns 0, or")
-    out.append(" * -XSM_ABI_EINVAL when they are short, a reserved field is not zero or a")
-    out.append(" * request's version is not the layout's. xsm_abi_<op>_<role>_encode(struct *in,")
+    out.append(" * -XSM_ABI_EINVAL when they are short or a reserved field is not zero, and")
+    out.append(" * -XSM_ABI_ENOSYS when a request's version is not the layout's (checked")
+    out.append(" * first, as Xen's flask_do_xsm_op answers a wrong interface_version with")
+    out.append(" * -ENOSYS). xsm_abi_<op>_<role>_encode(struct *in,")
     out.append(" * bytes, capacity) writes SIZE bytes and returns SIZE, or -XSM_ABI_EINVAL.")
     out.append(" * Both work byte by byte, so they are right on any host.")
     out.append(" */")
@@ -36,8 +39,9 @@ struct CLayoutWriter {
     out.append("#include <stddef.h>")
     out.append("#include <stdint.h>")
     out.append("")
-    out.append("/* The error the helpers return, negated: EINVAL in Xen's public errno.h. */")
+    out.append("/* The errors the helpers return, negated: EINVAL and ENOSYS in Xen's public errno.h. */")
     out.append("#define XSM_ABI_EINVAL 22")
+    out.append("#define XSM_ABI_ENOSYS 38")
     out.append("")
     out += primitives
     for layout in layouts {
@@ -160,15 +164,16 @@ struct CLayoutWriter {
         out.append("    }")
       } else {
         out.append("    out->\(field.name) = \(load(nil));")
+        // The version before any reserved field, as Xen checks interface_version first (flask_do_xsm_op).
+        if layout.role == .request, field.name == "version" {
+          out.append("    if (out->version != \(macro)_VERSION)")
+          out.append("        return -XSM_ABI_ENOSYS;")
+        }
         if field.reserved {
           out.append("    if (out->\(field.name) != 0)")
           out.append("        return -XSM_ABI_EINVAL;")
         }
       }
-    }
-    if layout.role == .request {
-      out.append("    if (out->version != \(macro)_VERSION)")
-      out.append("        return -XSM_ABI_EINVAL;")
     }
     out.append("    return 0;")
     out.append("}")

@@ -47,8 +47,12 @@ struct GoLayoutWriter {
     out.append("\t\"fmt\"")
     out.append(")")
     out.append("")
-    out.append("// ErrInvalid is the error every refusal wraps; the hypercall answers -EINVAL (22).")
+    out.append("// ErrInvalid is the error every refusal but a wrong version wraps; the hypercall answers -EINVAL (22).")
     out.append("var ErrInvalid = errors.New(\"xsmabi: invalid payload\")")
+    out.append("")
+    out.append("// ErrVersion is the error a wrong request version wraps; the hypercall answers -ENOSYS (38),")
+    out.append("// as Xen's flask_do_xsm_op answers a wrong interface_version.")
+    out.append("var ErrVersion = errors.New(\"xsmabi: unsupported version\")")
     out.append("")
     out.append("func errShort(what string, got, want int) error {")
     out.append("\treturn fmt.Errorf(\"%w: %s needs %d bytes, got %d\", ErrInvalid, what, want, got)")
@@ -59,7 +63,7 @@ struct GoLayoutWriter {
     out.append("}")
     out.append("")
     out.append("func errVersion(what string, got, want uint32) error {")
-    out.append("\treturn fmt.Errorf(\"%w: %s: version %d, expected %d\", ErrInvalid, what, got, want)")
+    out.append("\treturn fmt.Errorf(\"%w: %s: version %d, expected %d\", ErrVersion, what, got, want)")
     out.append("}")
     for layout in layouts {
       out.append("")
@@ -122,12 +126,13 @@ struct GoLayoutWriter {
         out.append("\t\(target) = \(load(field, at: String(field.offset)))")
       }
     }
-    out += reservedChecks(layout, what: what)
+    // The version before the reserved fields, as Xen checks interface_version first.
     if layout.role == .request {
       out.append("\tif p.Version != \(name)Version {")
       out.append("\t\treturn errVersion(\"\(what)\", p.Version, \(name)Version)")
       out.append("\t}")
     }
+    out += reservedChecks(layout, what: what)
     out.append("\treturn nil")
     out.append("}")
     out.append("")
@@ -238,7 +243,7 @@ struct GoLayoutWriter {
       }
       if layout.role == .request {
         out.append("\t\tb[0] ^= 0x80")
-        out.append("\t\tif err := w.Decode(b); !errors.Is(err, ErrInvalid) {")
+        out.append("\t\tif err := w.Decode(b); !errors.Is(err, ErrVersion) {")
         out.append("\t\t\tt.Errorf(\"\(layout.op) \(layout.role.rawValue): wrong version decoded: %v\", err)")
         out.append("\t\t}")
       }

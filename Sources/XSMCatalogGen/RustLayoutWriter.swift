@@ -66,9 +66,14 @@ struct RustLayoutWriter {
     out.append("}")
     out.append("")
     out.append("impl AbiError {")
-    out.append("    /// The hypercall result for this error: -EINVAL (Xen's public errno.h).")
+    out.append("    /// The hypercall result for this error (Xen's public errno.h): -ENOSYS for a")
+    out.append("    /// wrong version, as Xen's flask_do_xsm_op answers a wrong interface_version;")
+    out.append("    /// -EINVAL otherwise.")
     out.append("    pub const fn errno(&self) -> i32 {")
-    out.append("        -22")
+    out.append("        match self {")
+    out.append("            AbiError::Version => -38,")
+    out.append("            _ => -22,")
+    out.append("        }")
     out.append("    }")
     out.append("}")
     for bits in [8, 16, 32, 64] {
@@ -151,12 +156,13 @@ struct RustLayoutWriter {
         }
       }
       out.append("        };")
-      out += reservedChecks(layout, value: "v")
+      // The version before the reserved fields, as Xen checks interface_version first.
       if layout.role == .request {
         out.append("        if v.version != Self::VERSION {")
         out.append("            return Err(AbiError::Version);")
         out.append("        }")
       }
+      out += reservedChecks(layout, value: "v")
       out.append("        Ok(v)")
     }
     out.append("    }")

@@ -208,9 +208,10 @@ public final class SecurityServer: Sendable {
     }
   }
 
-  /// `FLASK_SETAVC_THRESHOLD`.
+  /// `FLASK_SETAVC_THRESHOLD`. 0 is a threshold too, as in Xen
+  /// (flask_security_setavc_threshold): each new entry reclaims the rest.
   public func setCacheThreshold(_ threshold: Int) {
-    state.withLock { $0.cacheThreshold = max(1, threshold) }
+    state.withLock { $0.cacheThreshold = max(0, threshold) }
   }
 
   /// `FLASK_LOAD` on a running server: boolean values carry over by name,

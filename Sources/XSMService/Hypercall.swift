@@ -8,12 +8,12 @@ public enum XenErrno {
   public static let eperm: Int32 = -1, enoent: Int32 = -2, esrch: Int32 = -3, enomem: Int32 = -12
   public static let eacces: Int32 = -13, efault: Int32 = -14, ebusy: Int32 = -16, eexist: Int32 = -17
   public static let einval: Int32 = -22, efbig: Int32 = -27, enospc: Int32 = -28, erange: Int32 = -34
-  public static let enosys: Int32 = -38
+  public static let enosys: Int32 = -38, enobufs: Int32 = -105
 
   static let byName: [String: Int32] = [
     "-EPERM": eperm, "-ENOENT": enoent, "-ESRCH": esrch, "-ENOMEM": enomem, "-EACCES": eacces,
     "-EFAULT": efault, "-EBUSY": ebusy, "-EEXIST": eexist, "-EINVAL": einval, "-EFBIG": efbig,
-    "-ENOSPC": enospc, "-ERANGE": erange, "-ENOSYS": enosys,
+    "-ENOSPC": enospc, "-ERANGE": erange, "-ENOSYS": enosys, "-ENOBUFS": enobufs,
   ]
 
   /// The number of an errno the service names (`-EACCES`), or nil.
@@ -71,8 +71,9 @@ extension FlaskService {
   /// `POST /v1/hypercall/<module>/<op>`: `body` is the op's request layout
   /// followed by the buffer area (the wire convention of docs/service.md);
   /// the answer is the `s32 ret`, `u32 reply_size` preamble, the reply
-  /// layout and the output buffers. A malformed body answers -EINVAL or
-  /// -EFAULT in `ret`; the op's own errors are those of the flask_op command
+  /// layout and the output buffers. A malformed body answers -EINVAL,
+  /// -ENOSYS (wrong version), -EFAULT or -ENOBUFS in `ret` (buffers only
+  /// after the op's guard passed); the op's own errors are those of the flask_op command
   /// the JSON routes run, as Xen's errno. Throws only for an op without
   /// layouts (404) and for faults of the service itself (5xx).
   public func hypercall(_ op: String, body: [UInt8], caller: Caller) async throws(ServiceError) -> [UInt8] {
@@ -83,8 +84,16 @@ extension FlaskService {
     }
     let answer: HypercallAnswer
     do {
-      let decoded = try Self.decodeHypercall(body, layout: request)
-      answer = try await runHypercall(op, decoded, caller: caller)
+      // The fixed part first, as Xen's flask_do_xsm_op copies the op in and checks its version
+      // before the command runs; then the command's guard before any buffer (guardBeforeBuffers).
+      let record = try Self.decodeFixed(body, layout: request)
+      do {
+        let decoded = try Self.decodeBuffers(body, record: record, layout: request)
+        answer = try await runHypercall(op, decoded, caller: caller)
+      } catch let failure as HypercallFailure {
+        try guardBeforeBuffers(op, record, caller: caller)
+        throw failure
+      }
     } catch let failure as HypercallFailure {
       answer = .failure(failure.ret)
     } catch let error as ServiceError {
@@ -101,18 +110,30 @@ extension FlaskService {
   }
 
   /// The request's fields and input buffers, or the errno of the first
-  /// fault: short body, nonzero reserved field or wrong version -EINVAL
-  /// (``PayloadCodec/decode(_:)``); a length over the op's cap (see
-  /// ``inputCap(_:)``); a buffer outside the buffer area -EFAULT; bytes
-  /// after the last declared buffer -EINVAL.
+  /// fault (``decodeFixed(_:layout:)``, then ``decodeBuffers(_:record:layout:)``).
   static func decodeHypercall(_ body: [UInt8], layout: PayloadLayout) throws(HypercallFailure) -> HypercallRequest {
-    let codec = PayloadCodec(layout)
-    let record: PayloadRecord
+    try decodeBuffers(body, record: try decodeFixed(body, layout: layout), layout: layout)
+  }
+
+  /// The request layout's fields: a short body -EINVAL, a wrong version
+  /// -ENOSYS (checked first, as flask_do_xsm_op answers a wrong
+  /// interface_version), a nonzero reserved field -EINVAL
+  /// (``PayloadCodec/decode(_:)``).
+  static func decodeFixed(_ body: [UInt8], layout: PayloadLayout) throws(HypercallFailure) -> PayloadRecord {
     do {
-      record = try codec.decode(body)
+      return try PayloadCodec(layout).decode(body)
     } catch {
       throw HypercallFailure(ret: error.errno)
     }
+  }
+
+  /// The input buffers the fields name: a length over the op's cap (see
+  /// ``inputCap(_:)``); a buffer outside the buffer area -EFAULT; bytes
+  /// after the last declared buffer -EINVAL.
+  static func decodeBuffers(_ body: [UInt8], record: PayloadRecord, layout: PayloadLayout) throws(HypercallFailure)
+    -> HypercallRequest
+  {
+    let codec = PayloadCodec(layout)
     var inputs: [String: ArraySlice<UInt8>] = [:]
     var end = layout.size
     for field in layout.handles {
@@ -138,11 +159,35 @@ extension FlaskService {
   }
 
   /// The largest input buffer an op copies in and the errno past it:
-  /// flask_security_load refuses a policy over MAX_POLICY_SIZE with -EINVAL;
-  /// strings go through flask_copyin_string, which refuses more than a page
-  /// with -ENOENT (xen/xsm/flask/flask_op.c).
+  /// flask_security_load refuses a policy over MAX_POLICY_SIZE with -EINVAL
+  /// (xen/xsm/flask/flask_op.c); strings go through
+  /// safe_copy_string_from_guest with PAGE_SIZE, which refuses more than a
+  /// page with -ENOBUFS (xen/lib/guest-strcpy.c).
   static func inputCap(_ op: String) -> (bytes: Int, errno: Int32) {
-    op == "flask.load" ? (maximumPolicySize, XenErrno.einval) : (4096, XenErrno.enoent)
+    op == "flask.load" ? (maximumPolicySize, XenErrno.einval) : (4096, XenErrno.enobufs)
+  }
+
+  /// Checks the op's guard when its input is bad, so that a caller the
+  /// policy refuses gets -EACCES whatever its buffers hold: each
+  /// flask_security_* function with a buffer checks `domain_has_security`
+  /// before copying it (flask_security_load, flask_security_context,
+  /// flask_security_set_bool, flask_devicetree_label; flask_ocontext_add and
+  /// _del before security_ocontext_add refuses the kind). FLASK_GETBOOL has
+  /// no guard (flask_security_get_bool).
+  func guardBeforeBuffers(_ op: String, _ record: PayloadRecord, caller: Caller) throws(ServiceError) {
+    let command: String
+    var situations: Set<String> = []
+    switch op {
+    case "flask.load", "flask.context_to_sid", "flask.setbool", "flask.add_ocontext", "flask.del_ocontext":
+      command = String(op.dropFirst("flask.".count))
+    case "flask.devicetree_label", "flask.devicetree_unlabel":
+      command = "devicetree_label"
+      // flask_devicetree_label: SID 0 removes the label, guarded by del_ocontext.
+      if op == "flask.devicetree_unlabel" || record["sid"] == 0 { situations = ["remove"] }
+    default:
+      return
+    }
+    try core.checkGuard(command, situations: situations, caller: caller)
   }
 
   /// The reply body: preamble, the reply layout when written back, then the
@@ -255,7 +300,9 @@ extension FlaskService {
       return ok(["mls_enabled": flag(isMLS)], ret: isMLS ? 1 : 0)
     case "flask.getavc_threshold":
       let t = try avcThreshold(caller: caller).threshold
-      return ok(["threshold": UInt64(t)], ret: Int32(clamping: t))
+      // flask_do_xsm_op returns the unsigned threshold as its int result, so above 2^31-1 it reads
+      // as negative (FLASK_GETAVC_THRESHOLD, xen/xsm/flask/flask_op.c); the reply layout holds the u32.
+      return ok(["threshold": UInt64(t)], ret: Int32(truncatingIfNeeded: t))
     case "flask.setavc_threshold":
       _ = try await setAVCThreshold(ThresholdRequestV1(threshold: Int(r.u32("threshold"))), caller: caller)
       return ok()

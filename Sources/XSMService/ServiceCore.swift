@@ -227,6 +227,17 @@ final class ServiceCore: Sendable {
     try accept(decision, op: op, caller: caller)
   }
 
+  /// Only the guard of a flask_op command for the caller, as Xen's
+  /// flask_security_* functions check `domain_has_security` before they copy
+  /// a buffer from the guest (xen/xsm/flask/flask_op.c): -ENOSYS without
+  /// flask, -ESRCH for an unknown caller, -EACCES when the policy refuses.
+  func checkGuard(_ command: String, situations: Set<String> = [], caller: Caller) throws(ServiceError) {
+    try read { s throws(ServiceError) in
+      _ = try flaskServer(s)
+      try authorize(command, try callerDomain(caller, in: s), in: s, situations: situations)
+    }
+  }
+
   /// The catalog's op for a flask_op command.
   func flaskOp(_ command: String) throws(ServiceError) -> Op {
     let name = "xsm.flask_op.\(command)"
@@ -327,8 +338,11 @@ final class ServiceCore: Sendable {
   }
 
   func contextToSID(_ r: ContextRequestV1, caller: Caller) async throws(ServiceError) -> SIDReplyV1 {
+    // Xen copies the context with its NUL through safe_copy_string_from_guest(…, PAGE_SIZE)
+    // (flask_security_context, xen/lib/guest-strcpy.c): 4095 bytes and the NUL fit, more is -ENOBUFS.
     guard r.context.utf8.count < 4096 else {
-      throw ServiceError(413, "context.too-long", "a context may be at most one page", errno: "-ENOMEM")
+      throw ServiceError(413, "context.too-long", "a context may be at most 4095 bytes (one page with its NUL)",
+        errno: "-ENOBUFS")
     }
     return try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
@@ -463,7 +477,11 @@ final class ServiceCore: Sendable {
     try await write { s throws(ServiceError) in
       let server = try flaskServer(s)
       let domain = try callerDomain(caller, in: s)
-      guard r.threshold >= 1 else { throw ServiceError(400, "request.invalid", "the threshold must be positive", errno: "-EINVAL") }
+      // Xen takes any uint32_t, 0 included (flask_security_setavc_threshold).
+      guard r.threshold >= 0, r.threshold <= Int(UInt32.max) else {
+        throw ServiceError(400, "request.invalid", "the threshold must be 0 to 4294967295 (a uint32_t), not \(r.threshold)",
+          errno: "-EINVAL")
+      }
       let changed = r.threshold != server.cacheThreshold
       try authorize("setavc_threshold", domain, in: s, situations: changed ? ["changed"] : [])
       if changed {
@@ -584,8 +602,11 @@ final class ServiceCore: Sendable {
   }
 
   func deviceTreeLabel(_ r: DeviceTreeLabelRequestV1, caller: Caller) async throws(ServiceError) -> EmptyV1 {
-    guard r.path.utf8.count < 4096, !r.path.isEmpty else {
-      throw ServiceError(400, "request.invalid", "the path must be 1 to 4095 bytes", errno: "-EINVAL")
+    guard !r.path.isEmpty else { throw ServiceError(400, "request.invalid", "the path is empty", errno: "-EINVAL") }
+    // As a context: the path and its NUL fit one page, more is -ENOBUFS (flask_devicetree_label).
+    guard r.path.utf8.count < 4096 else {
+      throw ServiceError(400, "request.invalid", "the path must be at most 4095 bytes (one page with its NUL)",
+        errno: "-ENOBUFS")
     }
     return try await write { s throws(ServiceError) in
       let server = try flaskServer(s)

@@ -145,8 +145,15 @@ import XSMTestSupport
         program.append("        b[\(reserved.offset)] = 0;")
       }
       if item.layout.role == .request {
+        // A wrong version is -ENOSYS and found before a reserved field (flask_do_xsm_op checks interface_version first).
         program.append("        b[0] ^= 0x80;")
         program.append("        assert_eq!(\(type)::decode(&b), Err(AbiError::Version));")
+        program.append("        assert_eq!(AbiError::Version.errno(), -38);")
+        if let reserved = item.layout.fields.first(where: \.reserved) {
+          program.append("        b[\(reserved.offset)] = 1;")
+          program.append("        assert_eq!(\(type)::decode(&b), Err(AbiError::Version));")
+          program.append("        b[\(reserved.offset)] = 0;")
+        }
       }
       program.append("        assert_eq!(\(type)::decode(&b[..\(type)::SIZE - 1]), Err(AbiError::Short));")
       program.append("    }")

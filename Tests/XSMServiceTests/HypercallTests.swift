@@ -137,12 +137,14 @@ struct HypercallTests {
   }
 
   /// Bodies that do not fit the layout answer Xen's errno in ret, never an
-  /// HTTP error: copy_from_guest failing is -EFAULT, a bad field -EINVAL.
+  /// HTTP error: copy_from_guest failing is -EFAULT, a wrong version
+  /// -ENOSYS, a bad field -EINVAL (dom0 passes every guard).
   @Test(arguments: [
     ("access: empty body", [UInt8](), XenErrno.einval),
     ("access: short: 7 of 24 bytes", Array(try! HypercallWire.request("flask.access").prefix(7)), XenErrno.einval),
     ("access: long: a byte after a layout without buffers", try! HypercallWire.request("flask.access") + [0], XenErrno.einval),
-    ("access: bad version", try! HypercallWire.request("flask.access", ["version": 2]), XenErrno.einval),
+    // flask_do_xsm_op: a wrong interface_version is -ENOSYS.
+    ("access: bad version", try! HypercallWire.request("flask.access", ["version": 2]), XenErrno.enosys),
     ("access: reserved pad0 not zero", { var b = try! HypercallWire.request("flask.access"); b[20] = 1; return b }(), XenErrno.einval),
     ("context_to_sid: buffer past the body",
       try! HypercallWire.request("flask.context_to_sid", ["context": 16, "size": 10]), XenErrno.efault),
@@ -152,9 +154,9 @@ struct HypercallTests {
       try! HypercallWire.request("flask.context_to_sid", ["context": UInt64.max - 1, "size": 4]), XenErrno.efault),
     ("context_to_sid: bytes after the last buffer",
       try! HypercallWire.request("flask.context_to_sid", inputs: [("context", Array("a".utf8))]) + [7], XenErrno.einval),
-    // flask_copyin_string: more than a page is -ENOENT before any copy.
+    // safe_copy_string_from_guest (xen/lib/guest-strcpy.c): more than a page is -ENOBUFS before any copy.
     ("context_to_sid: context length 2^32-1", try! HypercallWire.request("flask.context_to_sid", ["context": 16, "size": 0xffff_ffff]),
-      XenErrno.enoent),
+      XenErrno.enobufs),
     // flask_security_load: over MAX_POLICY_SIZE (64 MiB) is -EINVAL.
     ("load: policy length 2^32-1", try! HypercallWire.request("flask.load", ["buffer": 16, "size": 0xffff_ffff]), XenErrno.einval),
     ("context_to_sid: text that is not UTF-8", try! HypercallWire.request("flask.context_to_sid", inputs: [("context", [0xff, 0xfe])]),
@@ -198,8 +200,8 @@ struct HypercallTests {
   }
 
   /// Random and mutated requests of every layout through the decoder
-  /// (fixed seed): each is accepted or refused with -EINVAL, -EFAULT or
-  /// -ENOENT, never a trap.
+  /// (fixed seed): each is accepted or refused with -EINVAL, -ENOSYS,
+  /// -EFAULT or -ENOBUFS, never a trap.
   @Test func decoderFuzz() throws {
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15
     func next() -> UInt64 {
@@ -226,7 +228,7 @@ struct HypercallTests {
         _ = try FlaskService.decodeHypercall(body, layout: layout)
         accepted += 1
       } catch {
-        #expect([XenErrno.einval, XenErrno.efault, XenErrno.enoent].contains(error.ret), "\(layout.op): \(error.ret)")
+        #expect([XenErrno.einval, XenErrno.enosys, XenErrno.efault, XenErrno.enobufs].contains(error.ret), "\(layout.op): \(error.ret)")
       }
     }
     #expect(accepted > 0)

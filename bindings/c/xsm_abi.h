@@ -9,8 +9,10 @@
  *
  * xsm_abi_<op>_<role>_decode(struct *out, bytes, length) reads the first SIZE
  * bytes (the rest of a request body is its buffer area) and returns 0, or
- * -XSM_ABI_EINVAL when they are short, a reserved field is not zero or a
- * request's version is not the layout's. xsm_abi_<op>_<role>_encode(struct *in,
+ * -XSM_ABI_EINVAL when they are short or a reserved field is not zero, and
+ * -XSM_ABI_ENOSYS when a request's version is not the layout's (checked
+ * first, as Xen's flask_do_xsm_op answers a wrong interface_version with
+ * -ENOSYS). xsm_abi_<op>_<role>_encode(struct *in,
  * bytes, capacity) writes SIZE bytes and returns SIZE, or -XSM_ABI_EINVAL.
  * Both work byte by byte, so they are right on any host.
  */
@@ -20,8 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The error the helpers return, negated: EINVAL in Xen's public errno.h. */
+/* The errors the helpers return, negated: EINVAL and ENOSYS in Xen's public errno.h. */
 #define XSM_ABI_EINVAL 22
+#define XSM_ABI_ENOSYS 38
 
 static inline uint8_t xsm_abi_get_u8(const uint8_t *p)
 {
@@ -129,6 +132,8 @@ static inline int xsm_abi_dombuild_create_request_decode(struct xsm_abi_dombuild
     if (length < XSM_ABI_DOMBUILD_CREATE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_CREATE_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -152,8 +157,6 @@ static inline int xsm_abi_dombuild_create_request_decode(struct xsm_abi_dombuild
     out->misc_flags = (uint32_t)xsm_abi_get_u32(p + 72);
     out->pad1 = (uint32_t)xsm_abi_get_u32(p + 76);
     if (out->pad1 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_DOMBUILD_CREATE_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -253,6 +256,8 @@ static inline int xsm_abi_dombuild_max_vcpus_request_decode(struct xsm_abi_dombu
     if (length < XSM_ABI_DOMBUILD_MAX_VCPUS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_MAX_VCPUS_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -260,8 +265,6 @@ static inline int xsm_abi_dombuild_max_vcpus_request_decode(struct xsm_abi_dombu
     out->max = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad1 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad1 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_DOMBUILD_MAX_VCPUS_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -306,13 +309,13 @@ static inline int xsm_abi_dombuild_max_mem_request_decode(struct xsm_abi_dombuil
     if (length < XSM_ABI_DOMBUILD_MAX_MEM_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_MAX_MEM_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
         return -XSM_ABI_EINVAL;
     out->max_memkb = (uint64_t)xsm_abi_get_u64(p + 8);
-    if (out->version != XSM_ABI_DOMBUILD_MAX_MEM_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_max_mem_request_encode(const struct xsm_abi_dombuild_max_mem_request *in, void *bytes, size_t capacity)
@@ -357,6 +360,8 @@ static inline int xsm_abi_dombuild_set_address_size_request_decode(struct xsm_ab
     if (length < XSM_ABI_DOMBUILD_SET_ADDRESS_SIZE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SET_ADDRESS_SIZE_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -364,8 +369,6 @@ static inline int xsm_abi_dombuild_set_address_size_request_decode(struct xsm_ab
     out->size = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad1 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad1 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_DOMBUILD_SET_ADDRESS_SIZE_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -408,11 +411,11 @@ static inline int xsm_abi_dombuild_get_address_size_request_decode(struct xsm_ab
     if (length < XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_DOMBUILD_GET_ADDRESS_SIZE_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -484,13 +487,13 @@ static inline int xsm_abi_dombuild_hypercall_init_request_decode(struct xsm_abi_
     if (length < XSM_ABI_DOMBUILD_HYPERCALL_INIT_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_HYPERCALL_INIT_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
         return -XSM_ABI_EINVAL;
     out->gmfn = (uint64_t)xsm_abi_get_u64(p + 8);
-    if (out->version != XSM_ABI_DOMBUILD_HYPERCALL_INIT_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_hypercall_init_request_encode(const struct xsm_abi_dombuild_hypercall_init_request *in, void *bytes, size_t capacity)
@@ -535,6 +538,8 @@ static inline int xsm_abi_dombuild_setvcpucontext_request_decode(struct xsm_abi_
     if (length < XSM_ABI_DOMBUILD_SETVCPUCONTEXT_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SETVCPUCONTEXT_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -542,8 +547,6 @@ static inline int xsm_abi_dombuild_setvcpucontext_request_decode(struct xsm_abi_
     out->vcpu = (uint32_t)xsm_abi_get_u32(p + 8);
     out->ctxt_size = (uint32_t)xsm_abi_get_u32(p + 12);
     out->ctxt = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_DOMBUILD_SETVCPUCONTEXT_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_setvcpucontext_request_encode(const struct xsm_abi_dombuild_setvcpucontext_request *in, void *bytes, size_t capacity)
@@ -610,6 +613,8 @@ static inline int xsm_abi_dombuild_set_ext_vcpucontext_request_decode(struct xsm
     if (length < XSM_ABI_DOMBUILD_SET_EXT_VCPUCONTEXT_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SET_EXT_VCPUCONTEXT_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -631,8 +636,6 @@ static inline int xsm_abi_dombuild_set_ext_vcpucontext_request_decode(struct xsm
     out->vmce_mci_ctl2_bank0 = (uint64_t)xsm_abi_get_u64(p + 48);
     out->vmce_mci_ctl2_bank1 = (uint64_t)xsm_abi_get_u64(p + 56);
     out->vmce_mcg_ext_ctl = (uint64_t)xsm_abi_get_u64(p + 64);
-    if (out->version != XSM_ABI_DOMBUILD_SET_EXT_VCPUCONTEXT_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_set_ext_vcpucontext_request_encode(const struct xsm_abi_dombuild_set_ext_vcpucontext_request *in, void *bytes, size_t capacity)
@@ -693,6 +696,8 @@ static inline int xsm_abi_dombuild_setvcpuextstate_request_decode(struct xsm_abi
     if (length < XSM_ABI_DOMBUILD_SETVCPUEXTSTATE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SETVCPUEXTSTATE_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -700,8 +705,6 @@ static inline int xsm_abi_dombuild_setvcpuextstate_request_decode(struct xsm_abi
     out->vcpu = (uint32_t)xsm_abi_get_u32(p + 8);
     out->size = (uint32_t)xsm_abi_get_u32(p + 12);
     out->buffer = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_DOMBUILD_SETVCPUEXTSTATE_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_setvcpuextstate_request_encode(const struct xsm_abi_dombuild_setvcpuextstate_request *in, void *bytes, size_t capacity)
@@ -748,6 +751,8 @@ static inline int xsm_abi_dombuild_set_vcpu_msrs_request_decode(struct xsm_abi_d
     if (length < XSM_ABI_DOMBUILD_SET_VCPU_MSRS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SET_VCPU_MSRS_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -755,8 +760,6 @@ static inline int xsm_abi_dombuild_set_vcpu_msrs_request_decode(struct xsm_abi_d
     out->vcpu = (uint32_t)xsm_abi_get_u32(p + 8);
     out->msrs_size = (uint32_t)xsm_abi_get_u32(p + 12);
     out->msrs = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_DOMBUILD_SET_VCPU_MSRS_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_set_vcpu_msrs_request_encode(const struct xsm_abi_dombuild_set_vcpu_msrs_request *in, void *bytes, size_t capacity)
@@ -834,6 +837,8 @@ static inline int xsm_abi_dombuild_set_cpu_policy_request_decode(struct xsm_abi_
     if (length < XSM_ABI_DOMBUILD_SET_CPU_POLICY_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SET_CPU_POLICY_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -842,8 +847,6 @@ static inline int xsm_abi_dombuild_set_cpu_policy_request_decode(struct xsm_abi_
     out->msrs_size = (uint32_t)xsm_abi_get_u32(p + 12);
     out->leaves = (uint64_t)xsm_abi_get_u64(p + 16);
     out->msrs = (uint64_t)xsm_abi_get_u64(p + 24);
-    if (out->version != XSM_ABI_DOMBUILD_SET_CPU_POLICY_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_set_cpu_policy_request_encode(const struct xsm_abi_dombuild_set_cpu_policy_request *in, void *bytes, size_t capacity)
@@ -932,6 +935,8 @@ static inline int xsm_abi_dombuild_settscinfo_request_decode(struct xsm_abi_domb
     if (length < XSM_ABI_DOMBUILD_SETTSCINFO_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SETTSCINFO_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -943,8 +948,6 @@ static inline int xsm_abi_dombuild_settscinfo_request_decode(struct xsm_abi_domb
     if (out->pad1 != 0)
         return -XSM_ABI_EINVAL;
     out->elapsed_nsec = (uint64_t)xsm_abi_get_u64(p + 24);
-    if (out->version != XSM_ABI_DOMBUILD_SETTSCINFO_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_settscinfo_request_encode(const struct xsm_abi_dombuild_settscinfo_request *in, void *bytes, size_t capacity)
@@ -995,6 +998,8 @@ static inline int xsm_abi_dombuild_sethvmcontext_request_decode(struct xsm_abi_d
     if (length < XSM_ABI_DOMBUILD_SETHVMCONTEXT_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SETHVMCONTEXT_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -1004,8 +1009,6 @@ static inline int xsm_abi_dombuild_sethvmcontext_request_decode(struct xsm_abi_d
     if (out->pad1 != 0)
         return -XSM_ABI_EINVAL;
     out->buffer = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_DOMBUILD_SETHVMCONTEXT_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_sethvmcontext_request_encode(const struct xsm_abi_dombuild_sethvmcontext_request *in, void *bytes, size_t capacity)
@@ -1050,13 +1053,13 @@ static inline int xsm_abi_dombuild_set_paging_mempool_request_decode(struct xsm_
     if (length < XSM_ABI_DOMBUILD_SET_PAGING_MEMPOOL_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SET_PAGING_MEMPOOL_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
         return -XSM_ABI_EINVAL;
     out->size = (uint64_t)xsm_abi_get_u64(p + 8);
-    if (out->version != XSM_ABI_DOMBUILD_SET_PAGING_MEMPOOL_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_set_paging_mempool_request_encode(const struct xsm_abi_dombuild_set_paging_mempool_request *in, void *bytes, size_t capacity)
@@ -1095,11 +1098,11 @@ static inline int xsm_abi_dombuild_get_paging_mempool_request_decode(struct xsm_
     if (length < XSM_ABI_DOMBUILD_GET_PAGING_MEMPOOL_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_GET_PAGING_MEMPOOL_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_DOMBUILD_GET_PAGING_MEMPOOL_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -1175,6 +1178,8 @@ static inline int xsm_abi_dombuild_setvnumainfo_request_decode(struct xsm_abi_do
     if (length < XSM_ABI_DOMBUILD_SETVNUMAINFO_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SETVNUMAINFO_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -1187,8 +1192,6 @@ static inline int xsm_abi_dombuild_setvnumainfo_request_decode(struct xsm_abi_do
     out->vcpu_to_vnode = (uint64_t)xsm_abi_get_u64(p + 32);
     out->vnode_to_pnode = (uint64_t)xsm_abi_get_u64(p + 40);
     out->vmemrange = (uint64_t)xsm_abi_get_u64(p + 48);
-    if (out->version != XSM_ABI_DOMBUILD_SETVNUMAINFO_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_setvnumainfo_request_encode(const struct xsm_abi_dombuild_setvnumainfo_request *in, void *bytes, size_t capacity)
@@ -1240,6 +1243,8 @@ static inline int xsm_abi_dombuild_set_llc_colors_request_decode(struct xsm_abi_
     if (length < XSM_ABI_DOMBUILD_SET_LLC_COLORS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SET_LLC_COLORS_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -1249,8 +1254,6 @@ static inline int xsm_abi_dombuild_set_llc_colors_request_decode(struct xsm_abi_
     if (out->pad1 != 0)
         return -XSM_ABI_EINVAL;
     out->llc_colors = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_DOMBUILD_SET_LLC_COLORS_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_set_llc_colors_request_encode(const struct xsm_abi_dombuild_set_llc_colors_request *in, void *bytes, size_t capacity)
@@ -1302,6 +1305,8 @@ static inline int xsm_abi_dombuild_vuart_op_request_decode(struct xsm_abi_dombui
     if (length < XSM_ABI_DOMBUILD_VUART_OP_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_VUART_OP_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -1312,8 +1317,6 @@ static inline int xsm_abi_dombuild_vuart_op_request_decode(struct xsm_abi_dombui
     if (out->pad1 != 0)
         return -XSM_ABI_EINVAL;
     out->gfn = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_DOMBUILD_VUART_OP_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_vuart_op_request_encode(const struct xsm_abi_dombuild_vuart_op_request *in, void *bytes, size_t capacity)
@@ -1390,6 +1393,8 @@ static inline int xsm_abi_dombuild_subscribe_request_decode(struct xsm_abi_dombu
     if (length < XSM_ABI_DOMBUILD_SUBSCRIBE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SUBSCRIBE_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -1397,8 +1402,6 @@ static inline int xsm_abi_dombuild_subscribe_request_decode(struct xsm_abi_dombu
     out->port = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad1 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad1 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_DOMBUILD_SUBSCRIBE_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -1444,6 +1447,8 @@ static inline int xsm_abi_dombuild_setdomainhandle_request_decode(struct xsm_abi
     if (length < XSM_ABI_DOMBUILD_SETDOMAINHANDLE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SETDOMAINHANDLE_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -1451,8 +1456,6 @@ static inline int xsm_abi_dombuild_setdomainhandle_request_decode(struct xsm_abi
     for (i = 0; i < 16; i++) {
         out->uuid[i] = (uint8_t)xsm_abi_get_u8(p + 8 + 1 * i);
     }
-    if (out->version != XSM_ABI_DOMBUILD_SETDOMAINHANDLE_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_setdomainhandle_request_encode(const struct xsm_abi_dombuild_setdomainhandle_request *in, void *bytes, size_t capacity)
@@ -1497,6 +1500,8 @@ static inline int xsm_abi_dombuild_set_virq_handler_request_decode(struct xsm_ab
     if (length < XSM_ABI_DOMBUILD_SET_VIRQ_HANDLER_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_SET_VIRQ_HANDLER_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -1504,8 +1509,6 @@ static inline int xsm_abi_dombuild_set_virq_handler_request_decode(struct xsm_ab
     out->virq = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad1 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad1 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_DOMBUILD_SET_VIRQ_HANDLER_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -1552,14 +1555,14 @@ static inline int xsm_abi_dombuild_cacheflush_request_decode(struct xsm_abi_domb
     if (length < XSM_ABI_DOMBUILD_CACHEFLUSH_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_DOMBUILD_CACHEFLUSH_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domain = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
         return -XSM_ABI_EINVAL;
     out->start_pfn = (uint64_t)xsm_abi_get_u64(p + 8);
     out->nr_pfns = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_DOMBUILD_CACHEFLUSH_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_dombuild_cacheflush_request_encode(const struct xsm_abi_dombuild_cacheflush_request *in, void *bytes, size_t capacity)
@@ -1603,6 +1606,8 @@ static inline int xsm_abi_evtctl_status_request_decode(struct xsm_abi_evtctl_sta
     if (length < XSM_ABI_EVTCTL_STATUS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTCTL_STATUS_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->dom = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -1610,8 +1615,6 @@ static inline int xsm_abi_evtctl_status_request_decode(struct xsm_abi_evtctl_sta
     out->port = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad1 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad1 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTCTL_STATUS_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -1709,10 +1712,10 @@ static inline int xsm_abi_evtctl_alloc_unbound_request_decode(struct xsm_abi_evt
     if (length < XSM_ABI_EVTCTL_ALLOC_UNBOUND_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTCTL_ALLOC_UNBOUND_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->dom = (uint16_t)xsm_abi_get_u16(p + 4);
     out->remote_dom = (uint16_t)xsm_abi_get_u16(p + 6);
-    if (out->version != XSM_ABI_EVTCTL_ALLOC_UNBOUND_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_evtctl_alloc_unbound_request_encode(const struct xsm_abi_evtctl_alloc_unbound_request *in, void *bytes, size_t capacity)
@@ -1777,11 +1780,11 @@ static inline int xsm_abi_evtctl_reset_request_decode(struct xsm_abi_evtctl_rese
     if (length < XSM_ABI_EVTCTL_RESET_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTCTL_RESET_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->dom = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTCTL_RESET_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -1824,6 +1827,8 @@ static inline int xsm_abi_evtself_bind_interdomain_request_decode(struct xsm_abi
     if (length < XSM_ABI_EVTSELF_BIND_INTERDOMAIN_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTSELF_BIND_INTERDOMAIN_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->remote_dom = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -1831,8 +1836,6 @@ static inline int xsm_abi_evtself_bind_interdomain_request_decode(struct xsm_abi
     out->remote_port = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad1 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad1 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTSELF_BIND_INTERDOMAIN_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -1906,12 +1909,12 @@ static inline int xsm_abi_evtself_bind_virq_request_decode(struct xsm_abi_evtsel
     if (length < XSM_ABI_EVTSELF_BIND_VIRQ_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTSELF_BIND_VIRQ_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->virq = (uint32_t)xsm_abi_get_u32(p + 4);
     out->vcpu = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTSELF_BIND_VIRQ_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -1983,12 +1986,12 @@ static inline int xsm_abi_evtself_bind_pirq_request_decode(struct xsm_abi_evtsel
     if (length < XSM_ABI_EVTSELF_BIND_PIRQ_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTSELF_BIND_PIRQ_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pirq = (uint32_t)xsm_abi_get_u32(p + 4);
     out->flags = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTSELF_BIND_PIRQ_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -2055,9 +2058,9 @@ static inline int xsm_abi_evtself_close_request_decode(struct xsm_abi_evtself_cl
     if (length < XSM_ABI_EVTSELF_CLOSE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_EVTSELF_CLOSE_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_evtself_close_request_encode(const struct xsm_abi_evtself_close_request *in, void *bytes, size_t capacity)
@@ -2090,9 +2093,9 @@ static inline int xsm_abi_evtself_send_request_decode(struct xsm_abi_evtself_sen
     if (length < XSM_ABI_EVTSELF_SEND_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_EVTSELF_SEND_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_evtself_send_request_encode(const struct xsm_abi_evtself_send_request *in, void *bytes, size_t capacity)
@@ -2125,9 +2128,9 @@ static inline int xsm_abi_evtself_status_request_decode(struct xsm_abi_evtself_s
     if (length < XSM_ABI_EVTSELF_STATUS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_EVTSELF_STATUS_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_evtself_status_request_encode(const struct xsm_abi_evtself_status_request *in, void *bytes, size_t capacity)
@@ -2217,11 +2220,11 @@ static inline int xsm_abi_evtself_alloc_unbound_request_decode(struct xsm_abi_ev
     if (length < XSM_ABI_EVTSELF_ALLOC_UNBOUND_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTSELF_ALLOC_UNBOUND_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->remote_dom = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTSELF_ALLOC_UNBOUND_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -2287,9 +2290,9 @@ static inline int xsm_abi_evtself_bind_ipi_request_decode(struct xsm_abi_evtself
     if (length < XSM_ABI_EVTSELF_BIND_IPI_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->vcpu = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_EVTSELF_BIND_IPI_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->vcpu = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_evtself_bind_ipi_request_encode(const struct xsm_abi_evtself_bind_ipi_request *in, void *bytes, size_t capacity)
@@ -2355,12 +2358,12 @@ static inline int xsm_abi_evtself_bind_vcpu_request_decode(struct xsm_abi_evtsel
     if (length < XSM_ABI_EVTSELF_BIND_VCPU_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTSELF_BIND_VCPU_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     out->vcpu = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTSELF_BIND_VCPU_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -2398,9 +2401,9 @@ static inline int xsm_abi_evtself_unmask_request_decode(struct xsm_abi_evtself_u
     if (length < XSM_ABI_EVTSELF_UNMASK_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_EVTSELF_UNMASK_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_evtself_unmask_request_encode(const struct xsm_abi_evtself_unmask_request *in, void *bytes, size_t capacity)
@@ -2433,10 +2436,10 @@ static inline int xsm_abi_evtself_reset_request_decode(struct xsm_abi_evtself_re
     if (length < XSM_ABI_EVTSELF_RESET_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTSELF_RESET_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTSELF_RESET_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -2478,13 +2481,13 @@ static inline int xsm_abi_evtself_init_control_request_decode(struct xsm_abi_evt
     if (length < XSM_ABI_EVTSELF_INIT_CONTROL_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTSELF_INIT_CONTROL_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->vcpu = (uint32_t)xsm_abi_get_u32(p + 4);
     out->control_gfn = (uint64_t)xsm_abi_get_u64(p + 8);
     out->offset = (uint32_t)xsm_abi_get_u32(p + 16);
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 20);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTSELF_INIT_CONTROL_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -2560,12 +2563,12 @@ static inline int xsm_abi_evtself_expand_array_request_decode(struct xsm_abi_evt
     if (length < XSM_ABI_EVTSELF_EXPAND_ARRAY_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTSELF_EXPAND_ARRAY_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->pad0 != 0)
         return -XSM_ABI_EINVAL;
     out->array_gfn = (uint64_t)xsm_abi_get_u64(p + 8);
-    if (out->version != XSM_ABI_EVTSELF_EXPAND_ARRAY_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_evtself_expand_array_request_encode(const struct xsm_abi_evtself_expand_array_request *in, void *bytes, size_t capacity)
@@ -2605,12 +2608,12 @@ static inline int xsm_abi_evtself_set_priority_request_decode(struct xsm_abi_evt
     if (length < XSM_ABI_EVTSELF_SET_PRIORITY_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_EVTSELF_SET_PRIORITY_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->port = (uint32_t)xsm_abi_get_u32(p + 4);
     out->priority = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_EVTSELF_SET_PRIORITY_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -2650,10 +2653,10 @@ static inline int xsm_abi_flask_load_request_decode(struct xsm_abi_flask_load_re
     if (length < XSM_ABI_FLASK_LOAD_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_LOAD_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->size = (uint32_t)xsm_abi_get_u32(p + 4);
     out->buffer = (uint64_t)xsm_abi_get_u64(p + 8);
-    if (out->version != XSM_ABI_FLASK_LOAD_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_load_request_encode(const struct xsm_abi_flask_load_request *in, void *bytes, size_t capacity)
@@ -2687,10 +2690,10 @@ static inline int xsm_abi_flask_getenforce_request_decode(struct xsm_abi_flask_g
     if (length < XSM_ABI_FLASK_GETENFORCE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_GETENFORCE_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_FLASK_GETENFORCE_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -2759,9 +2762,9 @@ static inline int xsm_abi_flask_setenforce_request_decode(struct xsm_abi_flask_s
     if (length < XSM_ABI_FLASK_SETENFORCE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->enforcing = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_FLASK_SETENFORCE_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->enforcing = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_flask_setenforce_request_encode(const struct xsm_abi_flask_setenforce_request *in, void *bytes, size_t capacity)
@@ -2796,10 +2799,10 @@ static inline int xsm_abi_flask_context_to_sid_request_decode(struct xsm_abi_fla
     if (length < XSM_ABI_FLASK_CONTEXT_TO_SID_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_CONTEXT_TO_SID_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->size = (uint32_t)xsm_abi_get_u32(p + 4);
     out->context = (uint64_t)xsm_abi_get_u64(p + 8);
-    if (out->version != XSM_ABI_FLASK_CONTEXT_TO_SID_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_context_to_sid_request_encode(const struct xsm_abi_flask_context_to_sid_request *in, void *bytes, size_t capacity)
@@ -2868,14 +2871,14 @@ static inline int xsm_abi_flask_sid_to_context_request_decode(struct xsm_abi_fla
     if (length < XSM_ABI_FLASK_SID_TO_CONTEXT_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_SID_TO_CONTEXT_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->sid = (uint32_t)xsm_abi_get_u32(p + 4);
     out->size = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad0 != 0)
         return -XSM_ABI_EINVAL;
     out->context = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_FLASK_SID_TO_CONTEXT_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_sid_to_context_request_encode(const struct xsm_abi_flask_sid_to_context_request *in, void *bytes, size_t capacity)
@@ -2954,14 +2957,14 @@ static inline int xsm_abi_flask_access_request_decode(struct xsm_abi_flask_acces
     if (length < XSM_ABI_FLASK_ACCESS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_ACCESS_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->ssid = (uint32_t)xsm_abi_get_u32(p + 4);
     out->tsid = (uint32_t)xsm_abi_get_u32(p + 8);
     out->tclass = (uint32_t)xsm_abi_get_u32(p + 12);
     out->req = (uint32_t)xsm_abi_get_u32(p + 16);
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 20);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_FLASK_ACCESS_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -3038,11 +3041,11 @@ static inline int xsm_abi_flask_create_request_decode(struct xsm_abi_flask_creat
     if (length < XSM_ABI_FLASK_CREATE_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_CREATE_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->ssid = (uint32_t)xsm_abi_get_u32(p + 4);
     out->tsid = (uint32_t)xsm_abi_get_u32(p + 8);
     out->tclass = (uint32_t)xsm_abi_get_u32(p + 12);
-    if (out->version != XSM_ABI_FLASK_CREATE_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_create_request_encode(const struct xsm_abi_flask_create_request *in, void *bytes, size_t capacity)
@@ -3110,11 +3113,11 @@ static inline int xsm_abi_flask_relabel_request_decode(struct xsm_abi_flask_rela
     if (length < XSM_ABI_FLASK_RELABEL_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_RELABEL_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->ssid = (uint32_t)xsm_abi_get_u32(p + 4);
     out->tsid = (uint32_t)xsm_abi_get_u32(p + 8);
     out->tclass = (uint32_t)xsm_abi_get_u32(p + 12);
-    if (out->version != XSM_ABI_FLASK_RELABEL_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_relabel_request_encode(const struct xsm_abi_flask_relabel_request *in, void *bytes, size_t capacity)
@@ -3178,10 +3181,10 @@ static inline int xsm_abi_flask_policyvers_request_decode(struct xsm_abi_flask_p
     if (length < XSM_ABI_FLASK_POLICYVERS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_POLICYVERS_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_FLASK_POLICYVERS_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -3255,13 +3258,13 @@ static inline int xsm_abi_flask_getbool_request_decode(struct xsm_abi_flask_getb
     if (length < XSM_ABI_FLASK_GETBOOL_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_GETBOOL_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->bool_id = (uint32_t)xsm_abi_get_u32(p + 4);
     out->name_size = (uint32_t)xsm_abi_get_u32(p + 8);
     out->name_capacity = (uint32_t)xsm_abi_get_u32(p + 12);
     out->name = (uint64_t)xsm_abi_get_u64(p + 16);
     out->name_out = (uint64_t)xsm_abi_get_u64(p + 24);
-    if (out->version != XSM_ABI_FLASK_GETBOOL_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_getbool_request_encode(const struct xsm_abi_flask_getbool_request *in, void *bytes, size_t capacity)
@@ -3364,6 +3367,8 @@ static inline int xsm_abi_flask_setbool_request_decode(struct xsm_abi_flask_setb
     if (length < XSM_ABI_FLASK_SETBOOL_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_SETBOOL_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->bool_id = (uint32_t)xsm_abi_get_u32(p + 4);
     out->new_value = (uint8_t)xsm_abi_get_u8(p + 8);
     out->commit = (uint8_t)xsm_abi_get_u8(p + 9);
@@ -3372,8 +3377,6 @@ static inline int xsm_abi_flask_setbool_request_decode(struct xsm_abi_flask_setb
         return -XSM_ABI_EINVAL;
     out->name_size = (uint32_t)xsm_abi_get_u32(p + 12);
     out->name = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_FLASK_SETBOOL_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_setbool_request_encode(const struct xsm_abi_flask_setbool_request *in, void *bytes, size_t capacity)
@@ -3442,10 +3445,10 @@ static inline int xsm_abi_flask_commitbools_request_decode(struct xsm_abi_flask_
     if (length < XSM_ABI_FLASK_COMMITBOOLS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_COMMITBOOLS_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_FLASK_COMMITBOOLS_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -3481,10 +3484,10 @@ static inline int xsm_abi_flask_mls_request_decode(struct xsm_abi_flask_mls_requ
     if (length < XSM_ABI_FLASK_MLS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_MLS_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_FLASK_MLS_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -3551,10 +3554,10 @@ static inline int xsm_abi_flask_getavc_threshold_request_decode(struct xsm_abi_f
     if (length < XSM_ABI_FLASK_GETAVC_THRESHOLD_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_GETAVC_THRESHOLD_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_FLASK_GETAVC_THRESHOLD_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -3619,9 +3622,9 @@ static inline int xsm_abi_flask_setavc_threshold_request_decode(struct xsm_abi_f
     if (length < XSM_ABI_FLASK_SETAVC_THRESHOLD_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->threshold = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_FLASK_SETAVC_THRESHOLD_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->threshold = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_flask_setavc_threshold_request_encode(const struct xsm_abi_flask_setavc_threshold_request *in, void *bytes, size_t capacity)
@@ -3654,10 +3657,10 @@ static inline int xsm_abi_flask_avc_hashstats_request_decode(struct xsm_abi_flas
     if (length < XSM_ABI_FLASK_AVC_HASHSTATS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_AVC_HASHSTATS_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_FLASK_AVC_HASHSTATS_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -3726,9 +3729,9 @@ static inline int xsm_abi_flask_avc_cachestats_request_decode(struct xsm_abi_fla
     if (length < XSM_ABI_FLASK_AVC_CACHESTATS_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->cpu = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_FLASK_AVC_CACHESTATS_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->cpu = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_flask_avc_cachestats_request_encode(const struct xsm_abi_flask_avc_cachestats_request *in, void *bytes, size_t capacity)
@@ -3806,11 +3809,11 @@ static inline int xsm_abi_flask_member_request_decode(struct xsm_abi_flask_membe
     if (length < XSM_ABI_FLASK_MEMBER_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_MEMBER_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->ssid = (uint32_t)xsm_abi_get_u32(p + 4);
     out->tsid = (uint32_t)xsm_abi_get_u32(p + 8);
     out->tclass = (uint32_t)xsm_abi_get_u32(p + 12);
-    if (out->version != XSM_ABI_FLASK_MEMBER_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_member_request_encode(const struct xsm_abi_flask_member_request *in, void *bytes, size_t capacity)
@@ -3886,6 +3889,8 @@ static inline int xsm_abi_flask_add_ocontext_request_decode(struct xsm_abi_flask
     if (length < XSM_ABI_FLASK_ADD_OCONTEXT_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_ADD_OCONTEXT_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->ocon = (uint32_t)xsm_abi_get_u32(p + 4);
     out->sid = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 12);
@@ -3893,8 +3898,6 @@ static inline int xsm_abi_flask_add_ocontext_request_decode(struct xsm_abi_flask
         return -XSM_ABI_EINVAL;
     out->low = (uint64_t)xsm_abi_get_u64(p + 16);
     out->high = (uint64_t)xsm_abi_get_u64(p + 24);
-    if (out->version != XSM_ABI_FLASK_ADD_OCONTEXT_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_add_ocontext_request_encode(const struct xsm_abi_flask_add_ocontext_request *in, void *bytes, size_t capacity)
@@ -3941,11 +3944,11 @@ static inline int xsm_abi_flask_del_ocontext_request_decode(struct xsm_abi_flask
     if (length < XSM_ABI_FLASK_DEL_OCONTEXT_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_DEL_OCONTEXT_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->ocon = (uint32_t)xsm_abi_get_u32(p + 4);
     out->low = (uint64_t)xsm_abi_get_u64(p + 8);
     out->high = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_FLASK_DEL_OCONTEXT_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_del_ocontext_request_encode(const struct xsm_abi_flask_del_ocontext_request *in, void *bytes, size_t capacity)
@@ -3980,9 +3983,9 @@ static inline int xsm_abi_flask_get_peer_sid_request_decode(struct xsm_abi_flask
     if (length < XSM_ABI_FLASK_GET_PEER_SID_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->evtchn = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_FLASK_GET_PEER_SID_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->evtchn = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_flask_get_peer_sid_request_encode(const struct xsm_abi_flask_get_peer_sid_request *in, void *bytes, size_t capacity)
@@ -4050,6 +4053,8 @@ static inline int xsm_abi_flask_relabel_domain_request_decode(struct xsm_abi_fla
     if (length < XSM_ABI_FLASK_RELABEL_DOMAIN_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_RELABEL_DOMAIN_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->domid = (uint16_t)xsm_abi_get_u16(p + 4);
     out->pad0 = (uint16_t)xsm_abi_get_u16(p + 6);
     if (out->pad0 != 0)
@@ -4057,8 +4062,6 @@ static inline int xsm_abi_flask_relabel_domain_request_decode(struct xsm_abi_fla
     out->sid = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad1 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad1 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_FLASK_RELABEL_DOMAIN_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }
@@ -4105,14 +4108,14 @@ static inline int xsm_abi_flask_devicetree_label_request_decode(struct xsm_abi_f
     if (length < XSM_ABI_FLASK_DEVICETREE_LABEL_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_DEVICETREE_LABEL_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->sid = (uint32_t)xsm_abi_get_u32(p + 4);
     out->length = (uint32_t)xsm_abi_get_u32(p + 8);
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 12);
     if (out->pad0 != 0)
         return -XSM_ABI_EINVAL;
     out->path = (uint64_t)xsm_abi_get_u64(p + 16);
-    if (out->version != XSM_ABI_FLASK_DEVICETREE_LABEL_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_devicetree_label_request_encode(const struct xsm_abi_flask_devicetree_label_request *in, void *bytes, size_t capacity)
@@ -4150,9 +4153,9 @@ static inline int xsm_abi_flask_relabel_self_request_decode(struct xsm_abi_flask
     if (length < XSM_ABI_FLASK_RELABEL_SELF_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
-    out->sid = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->version != XSM_ABI_FLASK_RELABEL_SELF_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
+        return -XSM_ABI_ENOSYS;
+    out->sid = (uint32_t)xsm_abi_get_u32(p + 4);
     return 0;
 }
 static inline int xsm_abi_flask_relabel_self_request_encode(const struct xsm_abi_flask_relabel_self_request *in, void *bytes, size_t capacity)
@@ -4187,10 +4190,10 @@ static inline int xsm_abi_flask_devicetree_unlabel_request_decode(struct xsm_abi
     if (length < XSM_ABI_FLASK_DEVICETREE_UNLABEL_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_FLASK_DEVICETREE_UNLABEL_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->length = (uint32_t)xsm_abi_get_u32(p + 4);
     out->path = (uint64_t)xsm_abi_get_u64(p + 8);
-    if (out->version != XSM_ABI_FLASK_DEVICETREE_UNLABEL_REQUEST_VERSION)
-        return -XSM_ABI_EINVAL;
     return 0;
 }
 static inline int xsm_abi_flask_devicetree_unlabel_request_encode(const struct xsm_abi_flask_devicetree_unlabel_request *in, void *bytes, size_t capacity)
@@ -4224,10 +4227,10 @@ static inline int xsm_abi_xsmid_identity_request_decode(struct xsm_abi_xsmid_ide
     if (length < XSM_ABI_XSMID_IDENTITY_REQUEST_SIZE)
         return -XSM_ABI_EINVAL;
     out->version = (uint32_t)xsm_abi_get_u32(p + 0);
+    if (out->version != XSM_ABI_XSMID_IDENTITY_REQUEST_VERSION)
+        return -XSM_ABI_ENOSYS;
     out->pad0 = (uint32_t)xsm_abi_get_u32(p + 4);
     if (out->pad0 != 0)
-        return -XSM_ABI_EINVAL;
-    if (out->version != XSM_ABI_XSMID_IDENTITY_REQUEST_VERSION)
         return -XSM_ABI_EINVAL;
     return 0;
 }

@@ -23,9 +23,14 @@ pub enum AbiError {
 }
 
 impl AbiError {
-    /// The hypercall result for this error: -EINVAL (Xen's public errno.h).
+    /// The hypercall result for this error (Xen's public errno.h): -ENOSYS for a
+    /// wrong version, as Xen's flask_do_xsm_op answers a wrong interface_version;
+    /// -EINVAL otherwise.
     pub const fn errno(&self) -> i32 {
-        -22
+        match self {
+            AbiError::Version => -38,
+            _ => -22,
+        }
     }
 }
 
@@ -171,14 +176,14 @@ impl DombuildCreateRequest {
             misc_flags: get_u32(bytes, 72),
             pad1: get_u32(bytes, 76),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -318,14 +323,14 @@ impl DombuildMaxVcpusRequest {
             max: get_u32(bytes, 8),
             pad1: get_u32(bytes, 12),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -416,11 +421,11 @@ impl DombuildMaxMemRequest {
             pad0: get_u16(bytes, 6),
             max_memkb: get_u64(bytes, 8),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -515,14 +520,14 @@ impl DombuildSetAddressSizeRequest {
             size: get_u32(bytes, 8),
             pad1: get_u32(bytes, 12),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -610,11 +615,11 @@ impl DombuildGetAddressSizeRequest {
             domain: get_u16(bytes, 4),
             pad0: get_u16(bytes, 6),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -721,11 +726,11 @@ impl DombuildHypercallInitRequest {
             pad0: get_u16(bytes, 6),
             gmfn: get_u64(bytes, 8),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -819,11 +824,11 @@ impl DombuildSetvcpucontextRequest {
             ctxt_size: get_u32(bytes, 12),
             ctxt: get_u64(bytes, 16),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -950,6 +955,9 @@ impl DombuildSetExtVcpucontextRequest {
             vmce_mci_ctl2_bank1: get_u64(bytes, 56),
             vmce_mcg_ext_ctl: get_u64(bytes, 64),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
@@ -958,9 +966,6 @@ impl DombuildSetExtVcpucontextRequest {
         }
         if v.pad2 != 0 {
             return Err(AbiError::Reserved("pad2"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -1072,11 +1077,11 @@ impl DombuildSetvcpuextstateRequest {
             size: get_u32(bytes, 12),
             buffer: get_u64(bytes, 16),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -1172,11 +1177,11 @@ impl DombuildSetVcpuMsrsRequest {
             msrs_size: get_u32(bytes, 12),
             msrs: get_u64(bytes, 16),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -1293,11 +1298,11 @@ impl DombuildSetCpuPolicyRequest {
             leaves: get_u64(bytes, 16),
             msrs: get_u64(bytes, 24),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -1425,14 +1430,14 @@ impl DombuildSettscinfoRequest {
             pad1: get_u32(bytes, 20),
             elapsed_nsec: get_u64(bytes, 24),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -1534,14 +1539,14 @@ impl DombuildSethvmcontextRequest {
             pad1: get_u32(bytes, 12),
             buffer: get_u64(bytes, 16),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -1633,11 +1638,11 @@ impl DombuildSetPagingMempoolRequest {
             pad0: get_u16(bytes, 6),
             size: get_u64(bytes, 8),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -1721,11 +1726,11 @@ impl DombuildGetPagingMempoolRequest {
             domain: get_u16(bytes, 4),
             pad0: get_u16(bytes, 6),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -1842,11 +1847,11 @@ impl DombuildSetvnumainfoRequest {
             vnode_to_pnode: get_u64(bytes, 40),
             vmemrange: get_u64(bytes, 48),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -1948,14 +1953,14 @@ impl DombuildSetLlcColorsRequest {
             pad1: get_u32(bytes, 12),
             llc_colors: get_u64(bytes, 16),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -2060,14 +2065,14 @@ impl DombuildVuartOpRequest {
             pad1: get_u16(bytes, 14),
             gfn: get_u64(bytes, 16),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -2183,14 +2188,14 @@ impl DombuildSubscribeRequest {
             port: get_u32(bytes, 8),
             pad1: get_u32(bytes, 12),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -2287,11 +2292,11 @@ impl DombuildSetdomainhandleRequest {
                 a
             },
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -2384,14 +2389,14 @@ impl DombuildSetVirqHandlerRequest {
             virq: get_u32(bytes, 8),
             pad1: get_u32(bytes, 12),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -2485,11 +2490,11 @@ impl DombuildCacheflushRequest {
             start_pfn: get_u64(bytes, 8),
             nr_pfns: get_u64(bytes, 16),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -2582,14 +2587,14 @@ impl EvtctlStatusRequest {
             port: get_u32(bytes, 8),
             pad1: get_u32(bytes, 12),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -2827,11 +2832,11 @@ impl EvtctlResetRequest {
             dom: get_u16(bytes, 4),
             pad0: get_u16(bytes, 6),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -2922,14 +2927,14 @@ impl EvtselfBindInterdomainRequest {
             remote_port: get_u32(bytes, 8),
             pad1: get_u32(bytes, 12),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -3037,11 +3042,11 @@ impl EvtselfBindVirqRequest {
             vcpu: get_u32(bytes, 8),
             pad0: get_u32(bytes, 12),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -3147,11 +3152,11 @@ impl EvtselfBindPirqRequest {
             flags: get_u32(bytes, 8),
             pad0: get_u32(bytes, 12),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -3532,11 +3537,11 @@ impl EvtselfAllocUnboundRequest {
             remote_dom: get_u16(bytes, 4),
             pad0: get_u16(bytes, 6),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -3733,11 +3738,11 @@ impl EvtselfBindVcpuRequest {
             vcpu: get_u32(bytes, 8),
             pad0: get_u32(bytes, 12),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -3893,11 +3898,11 @@ impl EvtselfResetRequest {
             version: get_u32(bytes, 0),
             pad0: get_u32(bytes, 4),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -3984,11 +3989,11 @@ impl EvtselfInitControlRequest {
             offset: get_u32(bytes, 16),
             pad0: get_u32(bytes, 20),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -4097,11 +4102,11 @@ impl EvtselfExpandArrayRequest {
             pad0: get_u32(bytes, 4),
             array_gfn: get_u64(bytes, 8),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -4187,11 +4192,11 @@ impl EvtselfSetPriorityRequest {
             priority: get_u32(bytes, 8),
             pad0: get_u32(bytes, 12),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -4351,11 +4356,11 @@ impl FlaskGetenforceRequest {
             version: get_u32(bytes, 0),
             pad0: get_u32(bytes, 4),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -4642,11 +4647,11 @@ impl FlaskSidToContextRequest {
             pad0: get_u32(bytes, 12),
             context: get_u64(bytes, 16),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -4763,11 +4768,11 @@ impl FlaskAccessRequest {
             req: get_u32(bytes, 16),
             pad0: get_u32(bytes, 20),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -5073,11 +5078,11 @@ impl FlaskPolicyversRequest {
             version: get_u32(bytes, 0),
             pad0: get_u32(bytes, 4),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -5334,11 +5339,11 @@ impl FlaskSetboolRequest {
             name_size: get_u32(bytes, 12),
             name: get_u64(bytes, 16),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -5438,11 +5443,11 @@ impl FlaskCommitboolsRequest {
             version: get_u32(bytes, 0),
             pad0: get_u32(bytes, 4),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -5520,11 +5525,11 @@ impl FlaskMlsRequest {
             version: get_u32(bytes, 0),
             pad0: get_u32(bytes, 4),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -5623,11 +5628,11 @@ impl FlaskGetavcThresholdRequest {
             version: get_u32(bytes, 0),
             pad0: get_u32(bytes, 4),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -5797,11 +5802,11 @@ impl FlaskAvcHashstatsRequest {
             version: get_u32(bytes, 0),
             pad0: get_u32(bytes, 4),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -6122,11 +6127,11 @@ impl FlaskAddOcontextRequest {
             low: get_u64(bytes, 16),
             high: get_u64(bytes, 24),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -6405,14 +6410,14 @@ impl FlaskRelabelDomainRequest {
             sid: get_u32(bytes, 8),
             pad1: get_u32(bytes, 12),
         };
+        if v.version != Self::VERSION {
+            return Err(AbiError::Version);
+        }
         if v.pad0 != 0 {
             return Err(AbiError::Reserved("pad0"));
         }
         if v.pad1 != 0 {
             return Err(AbiError::Reserved("pad1"));
-        }
-        if v.version != Self::VERSION {
-            return Err(AbiError::Version);
         }
         Ok(v)
     }
@@ -6507,11 +6512,11 @@ impl FlaskDevicetreeLabelRequest {
             pad0: get_u32(bytes, 12),
             path: get_u64(bytes, 16),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }
@@ -6748,11 +6753,11 @@ impl XsmidIdentityRequest {
             version: get_u32(bytes, 0),
             pad0: get_u32(bytes, 4),
         };
-        if v.pad0 != 0 {
-            return Err(AbiError::Reserved("pad0"));
-        }
         if v.version != Self::VERSION {
             return Err(AbiError::Version);
+        }
+        if v.pad0 != 0 {
+            return Err(AbiError::Reserved("pad0"));
         }
         Ok(v)
     }

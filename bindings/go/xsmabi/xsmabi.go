@@ -15,8 +15,12 @@ import (
 	"fmt"
 )
 
-// ErrInvalid is the error every refusal wraps; the hypercall answers -EINVAL (22).
+// ErrInvalid is the error every refusal but a wrong version wraps; the hypercall answers -EINVAL (22).
 var ErrInvalid = errors.New("xsmabi: invalid payload")
+
+// ErrVersion is the error a wrong request version wraps; the hypercall answers -ENOSYS (38),
+// as Xen's flask_do_xsm_op answers a wrong interface_version.
+var ErrVersion = errors.New("xsmabi: unsupported version")
 
 func errShort(what string, got, want int) error {
 	return fmt.Errorf("%w: %s needs %d bytes, got %d", ErrInvalid, what, want, got)
@@ -27,7 +31,7 @@ func errReserved(what, field string) error {
 }
 
 func errVersion(what string, got, want uint32) error {
-	return fmt.Errorf("%w: %s: version %d, expected %d", ErrInvalid, what, got, want)
+	return fmt.Errorf("%w: %s: version %d, expected %d", ErrVersion, what, got, want)
 }
 
 // DombuildCreateRequest is the dombuild.create request, version 1, 80 bytes (layouts/dombuild.ops line 24).
@@ -123,14 +127,14 @@ func (p *DombuildCreateRequest) Decode(b []byte) error {
 	p.EmulationFlags = binary.LittleEndian.Uint32(b[68:])
 	p.MiscFlags = binary.LittleEndian.Uint32(b[72:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[76:])
+	if p.Version != DombuildCreateRequestVersion {
+		return errVersion("dombuild.create request", p.Version, DombuildCreateRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.create request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("dombuild.create request", "pad1")
-	}
-	if p.Version != DombuildCreateRequestVersion {
-		return errVersion("dombuild.create request", p.Version, DombuildCreateRequestVersion)
 	}
 	return nil
 }
@@ -250,14 +254,14 @@ func (p *DombuildMaxVcpusRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.Max = binary.LittleEndian.Uint32(b[8:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[12:])
+	if p.Version != DombuildMaxVcpusRequestVersion {
+		return errVersion("dombuild.max_vcpus request", p.Version, DombuildMaxVcpusRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.max_vcpus request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("dombuild.max_vcpus request", "pad1")
-	}
-	if p.Version != DombuildMaxVcpusRequestVersion {
-		return errVersion("dombuild.max_vcpus request", p.Version, DombuildMaxVcpusRequestVersion)
 	}
 	return nil
 }
@@ -332,11 +336,11 @@ func (p *DombuildMaxMemRequest) Decode(b []byte) error {
 	p.Domain = binary.LittleEndian.Uint16(b[4:])
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.MaxMemkb = binary.LittleEndian.Uint64(b[8:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.max_mem request", "pad0")
-	}
 	if p.Version != DombuildMaxMemRequestVersion {
 		return errVersion("dombuild.max_mem request", p.Version, DombuildMaxMemRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.max_mem request", "pad0")
 	}
 	return nil
 }
@@ -416,14 +420,14 @@ func (p *DombuildSetAddressSizeRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.Size = binary.LittleEndian.Uint32(b[8:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[12:])
+	if p.Version != DombuildSetAddressSizeRequestVersion {
+		return errVersion("dombuild.set_address_size request", p.Version, DombuildSetAddressSizeRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.set_address_size request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("dombuild.set_address_size request", "pad1")
-	}
-	if p.Version != DombuildSetAddressSizeRequestVersion {
-		return errVersion("dombuild.set_address_size request", p.Version, DombuildSetAddressSizeRequestVersion)
 	}
 	return nil
 }
@@ -496,11 +500,11 @@ func (p *DombuildGetAddressSizeRequest) Decode(b []byte) error {
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Domain = binary.LittleEndian.Uint16(b[4:])
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.get_address_size request", "pad0")
-	}
 	if p.Version != DombuildGetAddressSizeRequestVersion {
 		return errVersion("dombuild.get_address_size request", p.Version, DombuildGetAddressSizeRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.get_address_size request", "pad0")
 	}
 	return nil
 }
@@ -591,11 +595,11 @@ func (p *DombuildHypercallInitRequest) Decode(b []byte) error {
 	p.Domain = binary.LittleEndian.Uint16(b[4:])
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.Gmfn = binary.LittleEndian.Uint64(b[8:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.hypercall_init request", "pad0")
-	}
 	if p.Version != DombuildHypercallInitRequestVersion {
 		return errVersion("dombuild.hypercall_init request", p.Version, DombuildHypercallInitRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.hypercall_init request", "pad0")
 	}
 	return nil
 }
@@ -671,11 +675,11 @@ func (p *DombuildSetvcpucontextRequest) Decode(b []byte) error {
 	p.Vcpu = binary.LittleEndian.Uint32(b[8:])
 	p.CtxtSize = binary.LittleEndian.Uint32(b[12:])
 	p.Ctxt = binary.LittleEndian.Uint64(b[16:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.setvcpucontext request", "pad0")
-	}
 	if p.Version != DombuildSetvcpucontextRequestVersion {
 		return errVersion("dombuild.setvcpucontext request", p.Version, DombuildSetvcpucontextRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.setvcpucontext request", "pad0")
 	}
 	return nil
 }
@@ -774,6 +778,9 @@ func (p *DombuildSetExtVcpucontextRequest) Decode(b []byte) error {
 	p.VmceMciCtl2Bank0 = binary.LittleEndian.Uint64(b[48:])
 	p.VmceMciCtl2Bank1 = binary.LittleEndian.Uint64(b[56:])
 	p.VmceMcgExtCtl = binary.LittleEndian.Uint64(b[64:])
+	if p.Version != DombuildSetExtVcpucontextRequestVersion {
+		return errVersion("dombuild.set_ext_vcpucontext request", p.Version, DombuildSetExtVcpucontextRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.set_ext_vcpucontext request", "pad0")
 	}
@@ -782,9 +789,6 @@ func (p *DombuildSetExtVcpucontextRequest) Decode(b []byte) error {
 	}
 	if p.Pad2 != 0 {
 		return errReserved("dombuild.set_ext_vcpucontext request", "pad2")
-	}
-	if p.Version != DombuildSetExtVcpucontextRequestVersion {
-		return errVersion("dombuild.set_ext_vcpucontext request", p.Version, DombuildSetExtVcpucontextRequestVersion)
 	}
 	return nil
 }
@@ -878,11 +882,11 @@ func (p *DombuildSetvcpuextstateRequest) Decode(b []byte) error {
 	p.Vcpu = binary.LittleEndian.Uint32(b[8:])
 	p.Size = binary.LittleEndian.Uint32(b[12:])
 	p.Buffer = binary.LittleEndian.Uint64(b[16:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.setvcpuextstate request", "pad0")
-	}
 	if p.Version != DombuildSetvcpuextstateRequestVersion {
 		return errVersion("dombuild.setvcpuextstate request", p.Version, DombuildSetvcpuextstateRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.setvcpuextstate request", "pad0")
 	}
 	return nil
 }
@@ -960,11 +964,11 @@ func (p *DombuildSetVcpuMsrsRequest) Decode(b []byte) error {
 	p.Vcpu = binary.LittleEndian.Uint32(b[8:])
 	p.MsrsSize = binary.LittleEndian.Uint32(b[12:])
 	p.Msrs = binary.LittleEndian.Uint64(b[16:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.set_vcpu_msrs request", "pad0")
-	}
 	if p.Version != DombuildSetVcpuMsrsRequestVersion {
 		return errVersion("dombuild.set_vcpu_msrs request", p.Version, DombuildSetVcpuMsrsRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.set_vcpu_msrs request", "pad0")
 	}
 	return nil
 }
@@ -1060,11 +1064,11 @@ func (p *DombuildSetCpuPolicyRequest) Decode(b []byte) error {
 	p.MsrsSize = binary.LittleEndian.Uint32(b[12:])
 	p.Leaves = binary.LittleEndian.Uint64(b[16:])
 	p.Msrs = binary.LittleEndian.Uint64(b[24:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.set_cpu_policy request", "pad0")
-	}
 	if p.Version != DombuildSetCpuPolicyRequestVersion {
 		return errVersion("dombuild.set_cpu_policy request", p.Version, DombuildSetCpuPolicyRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.set_cpu_policy request", "pad0")
 	}
 	return nil
 }
@@ -1168,14 +1172,14 @@ func (p *DombuildSettscinfoRequest) Decode(b []byte) error {
 	p.Incarnation = binary.LittleEndian.Uint32(b[16:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[20:])
 	p.ElapsedNsec = binary.LittleEndian.Uint64(b[24:])
+	if p.Version != DombuildSettscinfoRequestVersion {
+		return errVersion("dombuild.settscinfo request", p.Version, DombuildSettscinfoRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.settscinfo request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("dombuild.settscinfo request", "pad1")
-	}
-	if p.Version != DombuildSettscinfoRequestVersion {
-		return errVersion("dombuild.settscinfo request", p.Version, DombuildSettscinfoRequestVersion)
 	}
 	return nil
 }
@@ -1259,14 +1263,14 @@ func (p *DombuildSethvmcontextRequest) Decode(b []byte) error {
 	p.Size = binary.LittleEndian.Uint32(b[8:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[12:])
 	p.Buffer = binary.LittleEndian.Uint64(b[16:])
+	if p.Version != DombuildSethvmcontextRequestVersion {
+		return errVersion("dombuild.sethvmcontext request", p.Version, DombuildSethvmcontextRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.sethvmcontext request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("dombuild.sethvmcontext request", "pad1")
-	}
-	if p.Version != DombuildSethvmcontextRequestVersion {
-		return errVersion("dombuild.sethvmcontext request", p.Version, DombuildSethvmcontextRequestVersion)
 	}
 	return nil
 }
@@ -1342,11 +1346,11 @@ func (p *DombuildSetPagingMempoolRequest) Decode(b []byte) error {
 	p.Domain = binary.LittleEndian.Uint16(b[4:])
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.Size = binary.LittleEndian.Uint64(b[8:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.set_paging_mempool request", "pad0")
-	}
 	if p.Version != DombuildSetPagingMempoolRequestVersion {
 		return errVersion("dombuild.set_paging_mempool request", p.Version, DombuildSetPagingMempoolRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.set_paging_mempool request", "pad0")
 	}
 	return nil
 }
@@ -1415,11 +1419,11 @@ func (p *DombuildGetPagingMempoolRequest) Decode(b []byte) error {
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Domain = binary.LittleEndian.Uint16(b[4:])
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.get_paging_mempool request", "pad0")
-	}
 	if p.Version != DombuildGetPagingMempoolRequestVersion {
 		return errVersion("dombuild.get_paging_mempool request", p.Version, DombuildGetPagingMempoolRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.get_paging_mempool request", "pad0")
 	}
 	return nil
 }
@@ -1511,11 +1515,11 @@ func (p *DombuildSetvnumainfoRequest) Decode(b []byte) error {
 	p.VcpuToVnode = binary.LittleEndian.Uint64(b[32:])
 	p.VnodeToPnode = binary.LittleEndian.Uint64(b[40:])
 	p.Vmemrange = binary.LittleEndian.Uint64(b[48:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.setvnumainfo request", "pad0")
-	}
 	if p.Version != DombuildSetvnumainfoRequestVersion {
 		return errVersion("dombuild.setvnumainfo request", p.Version, DombuildSetvnumainfoRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.setvnumainfo request", "pad0")
 	}
 	return nil
 }
@@ -1599,14 +1603,14 @@ func (p *DombuildSetLlcColorsRequest) Decode(b []byte) error {
 	p.NumLlcColors = binary.LittleEndian.Uint32(b[8:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[12:])
 	p.LlcColors = binary.LittleEndian.Uint64(b[16:])
+	if p.Version != DombuildSetLlcColorsRequestVersion {
+		return errVersion("dombuild.set_llc_colors request", p.Version, DombuildSetLlcColorsRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.set_llc_colors request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("dombuild.set_llc_colors request", "pad1")
-	}
-	if p.Version != DombuildSetLlcColorsRequestVersion {
-		return errVersion("dombuild.set_llc_colors request", p.Version, DombuildSetLlcColorsRequestVersion)
 	}
 	return nil
 }
@@ -1693,14 +1697,14 @@ func (p *DombuildVuartOpRequest) Decode(b []byte) error {
 	p.ConsoleDomid = binary.LittleEndian.Uint16(b[12:])
 	p.Pad1 = binary.LittleEndian.Uint16(b[14:])
 	p.Gfn = binary.LittleEndian.Uint64(b[16:])
+	if p.Version != DombuildVuartOpRequestVersion {
+		return errVersion("dombuild.vuart_op request", p.Version, DombuildVuartOpRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.vuart_op request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("dombuild.vuart_op request", "pad1")
-	}
-	if p.Version != DombuildVuartOpRequestVersion {
-		return errVersion("dombuild.vuart_op request", p.Version, DombuildVuartOpRequestVersion)
 	}
 	return nil
 }
@@ -1797,14 +1801,14 @@ func (p *DombuildSubscribeRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.Port = binary.LittleEndian.Uint32(b[8:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[12:])
+	if p.Version != DombuildSubscribeRequestVersion {
+		return errVersion("dombuild.subscribe request", p.Version, DombuildSubscribeRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.subscribe request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("dombuild.subscribe request", "pad1")
-	}
-	if p.Version != DombuildSubscribeRequestVersion {
-		return errVersion("dombuild.subscribe request", p.Version, DombuildSubscribeRequestVersion)
 	}
 	return nil
 }
@@ -1881,11 +1885,11 @@ func (p *DombuildSetdomainhandleRequest) Decode(b []byte) error {
 	for i := 0; i < 16; i++ {
 		p.Uuid[i] = b[8+1*i]
 	}
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.setdomainhandle request", "pad0")
-	}
 	if p.Version != DombuildSetdomainhandleRequestVersion {
 		return errVersion("dombuild.setdomainhandle request", p.Version, DombuildSetdomainhandleRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.setdomainhandle request", "pad0")
 	}
 	return nil
 }
@@ -1961,14 +1965,14 @@ func (p *DombuildSetVirqHandlerRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.Virq = binary.LittleEndian.Uint32(b[8:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[12:])
+	if p.Version != DombuildSetVirqHandlerRequestVersion {
+		return errVersion("dombuild.set_virq_handler request", p.Version, DombuildSetVirqHandlerRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("dombuild.set_virq_handler request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("dombuild.set_virq_handler request", "pad1")
-	}
-	if p.Version != DombuildSetVirqHandlerRequestVersion {
-		return errVersion("dombuild.set_virq_handler request", p.Version, DombuildSetVirqHandlerRequestVersion)
 	}
 	return nil
 }
@@ -2045,11 +2049,11 @@ func (p *DombuildCacheflushRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.StartPfn = binary.LittleEndian.Uint64(b[8:])
 	p.NrPfns = binary.LittleEndian.Uint64(b[16:])
-	if p.Pad0 != 0 {
-		return errReserved("dombuild.cacheflush request", "pad0")
-	}
 	if p.Version != DombuildCacheflushRequestVersion {
 		return errVersion("dombuild.cacheflush request", p.Version, DombuildCacheflushRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("dombuild.cacheflush request", "pad0")
 	}
 	return nil
 }
@@ -2125,14 +2129,14 @@ func (p *EvtctlStatusRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.Port = binary.LittleEndian.Uint32(b[8:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[12:])
+	if p.Version != EvtctlStatusRequestVersion {
+		return errVersion("evtctl.status request", p.Version, EvtctlStatusRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("evtctl.status request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("evtctl.status request", "pad1")
-	}
-	if p.Version != EvtctlStatusRequestVersion {
-		return errVersion("evtctl.status request", p.Version, EvtctlStatusRequestVersion)
 	}
 	return nil
 }
@@ -2337,11 +2341,11 @@ func (p *EvtctlResetRequest) Decode(b []byte) error {
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Dom = binary.LittleEndian.Uint16(b[4:])
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
-	if p.Pad0 != 0 {
-		return errReserved("evtctl.reset request", "pad0")
-	}
 	if p.Version != EvtctlResetRequestVersion {
 		return errVersion("evtctl.reset request", p.Version, EvtctlResetRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("evtctl.reset request", "pad0")
 	}
 	return nil
 }
@@ -2415,14 +2419,14 @@ func (p *EvtselfBindInterdomainRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.RemotePort = binary.LittleEndian.Uint32(b[8:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[12:])
+	if p.Version != EvtselfBindInterdomainRequestVersion {
+		return errVersion("evtself.bind_interdomain request", p.Version, EvtselfBindInterdomainRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("evtself.bind_interdomain request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("evtself.bind_interdomain request", "pad1")
-	}
-	if p.Version != EvtselfBindInterdomainRequestVersion {
-		return errVersion("evtself.bind_interdomain request", p.Version, EvtselfBindInterdomainRequestVersion)
 	}
 	return nil
 }
@@ -2512,11 +2516,11 @@ func (p *EvtselfBindVirqRequest) Decode(b []byte) error {
 	p.Virq = binary.LittleEndian.Uint32(b[4:])
 	p.Vcpu = binary.LittleEndian.Uint32(b[8:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[12:])
-	if p.Pad0 != 0 {
-		return errReserved("evtself.bind_virq request", "pad0")
-	}
 	if p.Version != EvtselfBindVirqRequestVersion {
 		return errVersion("evtself.bind_virq request", p.Version, EvtselfBindVirqRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("evtself.bind_virq request", "pad0")
 	}
 	return nil
 }
@@ -2605,11 +2609,11 @@ func (p *EvtselfBindPirqRequest) Decode(b []byte) error {
 	p.Pirq = binary.LittleEndian.Uint32(b[4:])
 	p.Flags = binary.LittleEndian.Uint32(b[8:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[12:])
-	if p.Pad0 != 0 {
-		return errReserved("evtself.bind_pirq request", "pad0")
-	}
 	if p.Version != EvtselfBindPirqRequestVersion {
 		return errVersion("evtself.bind_pirq request", p.Version, EvtselfBindPirqRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("evtself.bind_pirq request", "pad0")
 	}
 	return nil
 }
@@ -2930,11 +2934,11 @@ func (p *EvtselfAllocUnboundRequest) Decode(b []byte) error {
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.RemoteDom = binary.LittleEndian.Uint16(b[4:])
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
-	if p.Pad0 != 0 {
-		return errReserved("evtself.alloc_unbound request", "pad0")
-	}
 	if p.Version != EvtselfAllocUnboundRequestVersion {
 		return errVersion("evtself.alloc_unbound request", p.Version, EvtselfAllocUnboundRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("evtself.alloc_unbound request", "pad0")
 	}
 	return nil
 }
@@ -3096,11 +3100,11 @@ func (p *EvtselfBindVcpuRequest) Decode(b []byte) error {
 	p.Port = binary.LittleEndian.Uint32(b[4:])
 	p.Vcpu = binary.LittleEndian.Uint32(b[8:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[12:])
-	if p.Pad0 != 0 {
-		return errReserved("evtself.bind_vcpu request", "pad0")
-	}
 	if p.Version != EvtselfBindVcpuRequestVersion {
 		return errVersion("evtself.bind_vcpu request", p.Version, EvtselfBindVcpuRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("evtself.bind_vcpu request", "pad0")
 	}
 	return nil
 }
@@ -3228,11 +3232,11 @@ func (p *EvtselfResetRequest) Decode(b []byte) error {
 	}
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[4:])
-	if p.Pad0 != 0 {
-		return errReserved("evtself.reset request", "pad0")
-	}
 	if p.Version != EvtselfResetRequestVersion {
 		return errVersion("evtself.reset request", p.Version, EvtselfResetRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("evtself.reset request", "pad0")
 	}
 	return nil
 }
@@ -3302,11 +3306,11 @@ func (p *EvtselfInitControlRequest) Decode(b []byte) error {
 	p.ControlGfn = binary.LittleEndian.Uint64(b[8:])
 	p.Offset = binary.LittleEndian.Uint32(b[16:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[20:])
-	if p.Pad0 != 0 {
-		return errReserved("evtself.init_control request", "pad0")
-	}
 	if p.Version != EvtselfInitControlRequestVersion {
 		return errVersion("evtself.init_control request", p.Version, EvtselfInitControlRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("evtself.init_control request", "pad0")
 	}
 	return nil
 }
@@ -3394,11 +3398,11 @@ func (p *EvtselfExpandArrayRequest) Decode(b []byte) error {
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[4:])
 	p.ArrayGfn = binary.LittleEndian.Uint64(b[8:])
-	if p.Pad0 != 0 {
-		return errReserved("evtself.expand_array request", "pad0")
-	}
 	if p.Version != EvtselfExpandArrayRequestVersion {
 		return errVersion("evtself.expand_array request", p.Version, EvtselfExpandArrayRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("evtself.expand_array request", "pad0")
 	}
 	return nil
 }
@@ -3468,11 +3472,11 @@ func (p *EvtselfSetPriorityRequest) Decode(b []byte) error {
 	p.Port = binary.LittleEndian.Uint32(b[4:])
 	p.Priority = binary.LittleEndian.Uint32(b[8:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[12:])
-	if p.Pad0 != 0 {
-		return errReserved("evtself.set_priority request", "pad0")
-	}
 	if p.Version != EvtselfSetPriorityRequestVersion {
 		return errVersion("evtself.set_priority request", p.Version, EvtselfSetPriorityRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("evtself.set_priority request", "pad0")
 	}
 	return nil
 }
@@ -3603,11 +3607,11 @@ func (p *FlaskGetenforceRequest) Decode(b []byte) error {
 	}
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[4:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.getenforce request", "pad0")
-	}
 	if p.Version != FlaskGetenforceRequestVersion {
 		return errVersion("flask.getenforce request", p.Version, FlaskGetenforceRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.getenforce request", "pad0")
 	}
 	return nil
 }
@@ -3847,11 +3851,11 @@ func (p *FlaskSidToContextRequest) Decode(b []byte) error {
 	p.Size = binary.LittleEndian.Uint32(b[8:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[12:])
 	p.Context = binary.LittleEndian.Uint64(b[16:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.sid_to_context request", "pad0")
-	}
 	if p.Version != FlaskSidToContextRequestVersion {
 		return errVersion("flask.sid_to_context request", p.Version, FlaskSidToContextRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.sid_to_context request", "pad0")
 	}
 	return nil
 }
@@ -3947,11 +3951,11 @@ func (p *FlaskAccessRequest) Decode(b []byte) error {
 	p.Tclass = binary.LittleEndian.Uint32(b[12:])
 	p.Req = binary.LittleEndian.Uint32(b[16:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[20:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.access request", "pad0")
-	}
 	if p.Version != FlaskAccessRequestVersion {
 		return errVersion("flask.access request", p.Version, FlaskAccessRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.access request", "pad0")
 	}
 	return nil
 }
@@ -4202,11 +4206,11 @@ func (p *FlaskPolicyversRequest) Decode(b []byte) error {
 	}
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[4:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.policyvers request", "pad0")
-	}
 	if p.Version != FlaskPolicyversRequestVersion {
 		return errVersion("flask.policyvers request", p.Version, FlaskPolicyversRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.policyvers request", "pad0")
 	}
 	return nil
 }
@@ -4421,11 +4425,11 @@ func (p *FlaskSetboolRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint16(b[10:])
 	p.NameSize = binary.LittleEndian.Uint32(b[12:])
 	p.Name = binary.LittleEndian.Uint64(b[16:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.setbool request", "pad0")
-	}
 	if p.Version != FlaskSetboolRequestVersion {
 		return errVersion("flask.setbool request", p.Version, FlaskSetboolRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.setbool request", "pad0")
 	}
 	return nil
 }
@@ -4509,11 +4513,11 @@ func (p *FlaskCommitboolsRequest) Decode(b []byte) error {
 	}
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[4:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.commitbools request", "pad0")
-	}
 	if p.Version != FlaskCommitboolsRequestVersion {
 		return errVersion("flask.commitbools request", p.Version, FlaskCommitboolsRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.commitbools request", "pad0")
 	}
 	return nil
 }
@@ -4577,11 +4581,11 @@ func (p *FlaskMlsRequest) Decode(b []byte) error {
 	}
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[4:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.mls request", "pad0")
-	}
 	if p.Version != FlaskMlsRequestVersion {
 		return errVersion("flask.mls request", p.Version, FlaskMlsRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.mls request", "pad0")
 	}
 	return nil
 }
@@ -4666,11 +4670,11 @@ func (p *FlaskGetavcThresholdRequest) Decode(b []byte) error {
 	}
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[4:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.getavc_threshold request", "pad0")
-	}
 	if p.Version != FlaskGetavcThresholdRequestVersion {
 		return errVersion("flask.getavc_threshold request", p.Version, FlaskGetavcThresholdRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.getavc_threshold request", "pad0")
 	}
 	return nil
 }
@@ -4809,11 +4813,11 @@ func (p *FlaskAvcHashstatsRequest) Decode(b []byte) error {
 	}
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[4:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.avc_hashstats request", "pad0")
-	}
 	if p.Version != FlaskAvcHashstatsRequestVersion {
 		return errVersion("flask.avc_hashstats request", p.Version, FlaskAvcHashstatsRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.avc_hashstats request", "pad0")
 	}
 	return nil
 }
@@ -5075,11 +5079,11 @@ func (p *FlaskAddOcontextRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint32(b[12:])
 	p.Low = binary.LittleEndian.Uint64(b[16:])
 	p.High = binary.LittleEndian.Uint64(b[24:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.add_ocontext request", "pad0")
-	}
 	if p.Version != FlaskAddOcontextRequestVersion {
 		return errVersion("flask.add_ocontext request", p.Version, FlaskAddOcontextRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.add_ocontext request", "pad0")
 	}
 	return nil
 }
@@ -5312,14 +5316,14 @@ func (p *FlaskRelabelDomainRequest) Decode(b []byte) error {
 	p.Pad0 = binary.LittleEndian.Uint16(b[6:])
 	p.Sid = binary.LittleEndian.Uint32(b[8:])
 	p.Pad1 = binary.LittleEndian.Uint32(b[12:])
+	if p.Version != FlaskRelabelDomainRequestVersion {
+		return errVersion("flask.relabel_domain request", p.Version, FlaskRelabelDomainRequestVersion)
+	}
 	if p.Pad0 != 0 {
 		return errReserved("flask.relabel_domain request", "pad0")
 	}
 	if p.Pad1 != 0 {
 		return errReserved("flask.relabel_domain request", "pad1")
-	}
-	if p.Version != FlaskRelabelDomainRequestVersion {
-		return errVersion("flask.relabel_domain request", p.Version, FlaskRelabelDomainRequestVersion)
 	}
 	return nil
 }
@@ -5397,11 +5401,11 @@ func (p *FlaskDevicetreeLabelRequest) Decode(b []byte) error {
 	p.Length = binary.LittleEndian.Uint32(b[8:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[12:])
 	p.Path = binary.LittleEndian.Uint64(b[16:])
-	if p.Pad0 != 0 {
-		return errReserved("flask.devicetree_label request", "pad0")
-	}
 	if p.Version != FlaskDevicetreeLabelRequestVersion {
 		return errVersion("flask.devicetree_label request", p.Version, FlaskDevicetreeLabelRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("flask.devicetree_label request", "pad0")
 	}
 	return nil
 }
@@ -5595,11 +5599,11 @@ func (p *XsmidIdentityRequest) Decode(b []byte) error {
 	}
 	p.Version = binary.LittleEndian.Uint32(b[0:])
 	p.Pad0 = binary.LittleEndian.Uint32(b[4:])
-	if p.Pad0 != 0 {
-		return errReserved("xsmid.identity request", "pad0")
-	}
 	if p.Version != XsmidIdentityRequestVersion {
 		return errVersion("xsmid.identity request", p.Version, XsmidIdentityRequestVersion)
+	}
+	if p.Pad0 != 0 {
+		return errReserved("xsmid.identity request", "pad0")
 	}
 	return nil
 }

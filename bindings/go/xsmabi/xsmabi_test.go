@@ -550,7 +550,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.create request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:79]); !errors.Is(err, ErrInvalid) {
@@ -591,7 +591,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.max_vcpus request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -624,7 +624,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.max_mem request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -657,7 +657,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.set_address_size request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -690,7 +690,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.get_address_size request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -731,7 +731,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.hypercall_init request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -764,7 +764,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.setvcpucontext request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -797,7 +797,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.set_ext_vcpucontext request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:71]); !errors.Is(err, ErrInvalid) {
@@ -830,7 +830,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.setvcpuextstate request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -863,7 +863,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.set_vcpu_msrs request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -904,7 +904,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.set_cpu_policy request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:31]); !errors.Is(err, ErrInvalid) {
@@ -945,7 +945,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.settscinfo request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:31]); !errors.Is(err, ErrInvalid) {
@@ -978,7 +978,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.sethvmcontext request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -1011,7 +1011,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.set_paging_mempool request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1044,7 +1044,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.get_paging_mempool request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1080,7 +1080,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.setvnumainfo request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:55]); !errors.Is(err, ErrInvalid) {
@@ -1113,7 +1113,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.set_llc_colors request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -1146,7 +1146,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.vuart_op request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -1187,7 +1187,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.subscribe request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1220,7 +1220,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.setdomainhandle request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -1253,7 +1253,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.set_virq_handler request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1286,7 +1286,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("dombuild.cacheflush request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -1319,7 +1319,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtctl.status request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1355,7 +1355,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("evtctl.alloc_unbound request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtctl.alloc_unbound request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1396,7 +1396,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtctl.reset request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1429,7 +1429,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.bind_interdomain request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1470,7 +1470,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[12] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.bind_virq request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1511,7 +1511,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[12] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.bind_pirq request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1547,7 +1547,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("evtself.close request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.close request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1575,7 +1575,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("evtself.send request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.send request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1603,7 +1603,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("evtself.status request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.status request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1644,7 +1644,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.alloc_unbound request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1680,7 +1680,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("evtself.bind_ipi request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.bind_ipi request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1721,7 +1721,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[12] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.bind_vcpu request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1749,7 +1749,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("evtself.unmask request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.unmask request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1782,7 +1782,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[4] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.reset request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1815,7 +1815,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[20] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.init_control request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -1856,7 +1856,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[4] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.expand_array request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1889,7 +1889,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[12] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("evtself.set_priority request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1917,7 +1917,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.load request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.load request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -1950,7 +1950,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[4] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.getenforce request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -1986,7 +1986,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.setenforce request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.setenforce request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2014,7 +2014,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.context_to_sid request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.context_to_sid request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -2055,7 +2055,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[12] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.sid_to_context request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -2096,7 +2096,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[20] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.access request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -2127,7 +2127,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.create request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.create request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -2163,7 +2163,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.relabel request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.relabel request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -2204,7 +2204,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[4] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.policyvers request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2240,7 +2240,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.getbool request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.getbool request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:31]); !errors.Is(err, ErrInvalid) {
@@ -2281,7 +2281,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[10] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.setbool request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -2322,7 +2322,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[4] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.commitbools request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2355,7 +2355,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[4] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.mls request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2396,7 +2396,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[4] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.getavc_threshold request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2432,7 +2432,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.setavc_threshold request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.setavc_threshold request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2465,7 +2465,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[4] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.avc_hashstats request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2496,7 +2496,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.avc_cachestats request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.avc_cachestats request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2527,7 +2527,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.member request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.member request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -2568,7 +2568,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[12] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.add_ocontext request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:31]); !errors.Is(err, ErrInvalid) {
@@ -2596,7 +2596,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.del_ocontext request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.del_ocontext request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -2624,7 +2624,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.get_peer_sid request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.get_peer_sid request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2665,7 +2665,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[6] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.relabel_domain request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -2698,7 +2698,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[12] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.devicetree_label request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:23]); !errors.Is(err, ErrInvalid) {
@@ -2726,7 +2726,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.relabel_self request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.relabel_self request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
@@ -2754,7 +2754,7 @@ func TestRoundTrips(t *testing.T) {
 			t.Errorf("flask.devicetree_unlabel request decode: %v", err)
 		}
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("flask.devicetree_unlabel request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:15]); !errors.Is(err, ErrInvalid) {
@@ -2787,7 +2787,7 @@ func TestRoundTrips(t *testing.T) {
 		}
 		b[4] = 0
 		b[0] ^= 0x80
-		if err := w.Decode(b); !errors.Is(err, ErrInvalid) {
+		if err := w.Decode(b); !errors.Is(err, ErrVersion) {
 			t.Errorf("xsmid.identity request: wrong version decoded: %v", err)
 		}
 		if err := w.Decode(b[:7]); !errors.Is(err, ErrInvalid) {
