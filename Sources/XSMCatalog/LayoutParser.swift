@@ -132,11 +132,11 @@ extension CatalogParser {
   }
 
   /// `NAME=NUMBER`.
-  private func namedValue(_ text: String) -> (name: String, value: UInt64)? {
+  private func namedValue(_ text: String) -> PayloadValueName? {
     let parts = text.split(separator: "=", omittingEmptySubsequences: false)
     guard parts.count == 2, Self.isConditionName(String(parts[0])), let n = Self.number(String(parts[1])), n >= 0
     else { return nil }
-    return (String(parts[0]), UInt64(n))
+    return PayloadValueName(name: String(parts[0]), value: UInt64(n))
   }
 
   /// Alignment, then overlap, then hole, against the field before; a name used twice.

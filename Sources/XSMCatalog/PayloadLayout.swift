@@ -72,7 +72,7 @@ public struct PayloadField: Hashable, Sendable, Codable {
   /// Set for `handle` fields.
   public var handle: PayloadHandle?
   /// Named values of the field (`values dummy=1 silo=2`), in text order.
-  public var values: [(name: String, value: UInt64)]
+  public var values: [PayloadValueName]
   public var span: SourceSpan
 
   /// Bytes the field takes: its type's size times its count.
@@ -81,7 +81,7 @@ public struct PayloadField: Hashable, Sendable, Codable {
   public var end: Int { offset + size }
 
   public init(name: String, type: PayloadType, offset: Int, count: Int? = nil, reserved: Bool = false,
-    handle: PayloadHandle? = nil, values: [(name: String, value: UInt64)] = [], span: SourceSpan)
+    handle: PayloadHandle? = nil, values: [PayloadValueName] = [], span: SourceSpan)
   {
     self.name = name
     self.type = type
@@ -92,41 +92,16 @@ public struct PayloadField: Hashable, Sendable, Codable {
     self.values = values
     self.span = span
   }
+}
 
-  public static func == (a: PayloadField, b: PayloadField) -> Bool {
-    a.name == b.name && a.type == b.type && a.offset == b.offset && a.count == b.count && a.reserved == b.reserved
-      && a.handle == b.handle && a.values.map(\.name) == b.values.map(\.name)
-      && a.values.map(\.value) == b.values.map(\.value) && a.span == b.span
-  }
-  public func hash(into hasher: inout Hasher) {
-    hasher.combine(name)
-    hasher.combine(offset)
-  }
+/// A named value of a payload field (`values dummy=1 silo=2`): the constant the bindings define for it.
+public struct PayloadValueName: Hashable, Sendable, Codable {
+  public var name: String
+  public var value: UInt64
 
-  enum CodingKeys: String, CodingKey { case name, type, offset, count, reserved, handle, values, span }
-  struct NamedValue: Codable {
-    var name: String
-    var value: UInt64
-  }
-  public init(from decoder: any Decoder) throws {
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    self.init(name: try c.decode(String.self, forKey: .name), type: try c.decode(PayloadType.self, forKey: .type),
-      offset: try c.decode(Int.self, forKey: .offset), count: try c.decodeIfPresent(Int.self, forKey: .count),
-      reserved: try c.decode(Bool.self, forKey: .reserved),
-      handle: try c.decodeIfPresent(PayloadHandle.self, forKey: .handle),
-      values: try c.decode([NamedValue].self, forKey: .values).map { ($0.name, $0.value) },
-      span: try c.decode(SourceSpan.self, forKey: .span))
-  }
-  public func encode(to encoder: any Encoder) throws {
-    var c = encoder.container(keyedBy: CodingKeys.self)
-    try c.encode(name, forKey: .name)
-    try c.encode(type, forKey: .type)
-    try c.encode(offset, forKey: .offset)
-    try c.encodeIfPresent(count, forKey: .count)
-    try c.encode(reserved, forKey: .reserved)
-    try c.encodeIfPresent(handle, forKey: .handle)
-    try c.encode(values.map { NamedValue(name: $0.name, value: $0.value) }, forKey: .values)
-    try c.encode(span, forKey: .span)
+  public init(name: String, value: UInt64) {
+    self.name = name
+    self.value = value
   }
 }
 
