@@ -86,6 +86,11 @@ public struct XSMD: AsyncParsableCommand {
     valueName: "file"))
   var avcLog: String?
 
+  @Option(name: .long, help: ArgumentHelp(
+    "/v1/can replies each policy snapshot keeps, so a question asked again is answered from memory; 0 decides every question afresh. Every change (load, setenforce, setbool, a domain added ...) starts an empty memo.",
+    valueName: "entries"))
+  var replyMemo: Int = 4096
+
   @Flag(name: .long, help: "Print the OpenAPI document (docs/openapi.json) on stdout and exit.")
   var openapi = false
 
@@ -93,6 +98,7 @@ public struct XSMD: AsyncParsableCommand {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
     guard rate >= 1 else { throw ValidationError("--rate must be at least 1") }
+    guard (0...1_000_000).contains(replyMemo) else { throw ValidationError("--reply-memo must be 0 to 1000000 entries") }
     guard requestTimeout > 0, idleTimeout > 0 else {
       throw ValidationError("--request-timeout and --idle-timeout must be more than 0 seconds")
     }
@@ -154,6 +160,7 @@ public struct XSMD: AsyncParsableCommand {
     }
 
     let callers = spec.callers.isEmpty ? [0: "dom0"] : spec.callers
+    service.keepReplies(entries: replyMemo)
     if let avcLog {
       do {
         service.writeDenials(to: try AVCLogFile(path: avcLog))

@@ -22,8 +22,14 @@ public final class CallerTokens: Sendable {
   let store: StateStore?
   private let known: Mutex<[String: Record]>
   /// Tokens verified this run, by the token's hash under the process's random seed: the token
-  /// (compared in constant time before it is believed) and its SHA-256 (the key of `known`).
-  private let verified = Mutex<[Int: (token: [UInt8], digest: String)]>([:])
+  /// (compared in constant time before it is believed) and the domid it names. A revocation
+  /// empties it and moves `generation` on, so a check that began before the revocation cannot
+  /// put the revoked token back.
+  private struct Verified {
+    var entries: [Int: (token: [UInt8], domid: Int)] = [:]
+    var generation = 0
+  }
+  private let verified = Mutex(Verified())
   static let maximumVerified = 4096
 
   init(store: StateStore?) throws(StateFileError) {
@@ -68,14 +74,11 @@ public final class CallerTokens: Sendable {
   public func domid(forToken token: String) -> Int? {
     let bytes = Array(token.utf8)
     let slot = bytes.hashValue
-    if let seen = verified.withLock({ $0[slot] }), Self.sameBytes(seen.token, bytes),
-      let record = known.withLock({ $0[seen.digest] })
-    {
-      return record.domid
-    }
+    let (seen, generation) = verified.withLock { ($0.entries[slot], $0.generation) }
+    if let seen, Self.sameBytes(seen.token, bytes) { return seen.domid }
     let digest = sha256Hex(bytes)
     if let record = known.withLock({ $0[digest] }) {
-      remember(bytes, slot: slot, digest: digest)
+      remember(bytes, slot: slot, domid: record.domid, generation: generation)
       return record.domid
     }
     guard let store,
@@ -85,12 +88,15 @@ public final class CallerTokens: Sendable {
       let id: String = row["id"], let domid: Int = row["domid"], let created: Double = row["created"]
     else { return nil }
     known.withLock { $0[digest] = Record(id: id, domid: domid, created: created) }
-    remember(bytes, slot: slot, digest: digest)
+    remember(bytes, slot: slot, domid: domid, generation: generation)
     return domid
   }
 
-  private func remember(_ token: [UInt8], slot: Int, digest: String) {
-    verified.withLock { if $0.count < Self.maximumVerified || $0[slot] != nil { $0[slot] = (token, digest) } }
+  private func remember(_ token: [UInt8], slot: Int, domid: Int, generation: Int) {
+    verified.withLock { v in
+      guard v.generation == generation, v.entries.count < Self.maximumVerified || v.entries[slot] != nil else { return }
+      v.entries[slot] = (token, domid)
+    }
   }
 
   /// Whether two byte strings are equal, in a time that depends on their lengths only.
@@ -139,7 +145,10 @@ public final class CallerTokens: Sendable {
     }
     guard found else { throw ServiceError(404, "auth.unknown-token", "no token with id `\(id)`") }
     known.withLock { table in table = table.filter { $0.value.id != id } }
-    verified.withLock { $0.removeAll() }
+    verified.withLock { v in
+      v.entries.removeAll()
+      v.generation += 1
+    }
   }
 
   /// The domains (domid, name) the state file holds; nil when it holds none yet.

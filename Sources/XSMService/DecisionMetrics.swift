@@ -16,6 +16,9 @@ public final class DecisionMetrics: Sendable {
   private let counters: [Key: Counter]
   /// For a family the catalog did not have at start (none today).
   private let late = Mutex<[Key: Counter]>([:])
+  /// `/v1/can` replies given again from a snapshot's memo, and decided afresh.
+  let replyMemoHits: Counter
+  let replyMemoMisses: Counter
 
   struct Key: Hashable {
     var module: XSMModule
@@ -35,6 +38,10 @@ public final class DecisionMetrics: Sendable {
       }
     }
     counters = made
+    replyMemoHits = registry.makeCounter(descriptor: .xsmd("xsmd_reply_memo_hits_total",
+      "/v1/can replies given again from the current snapshot's memo (nothing decoded, decided or encoded)."))
+    replyMemoMisses = registry.makeCounter(descriptor: .xsmd("xsmd_reply_memo_misses_total",
+      "/v1/can replies decided afresh (not in the current snapshot's memo, or the memo is off)."))
   }
 
   private static func counter(_ key: Key, in registry: PrometheusCollectorRegistry) -> Counter {

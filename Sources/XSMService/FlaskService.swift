@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Synchronization
 import XSMAudit
 import XSMCatalog
 import XSMEngine
@@ -96,6 +97,21 @@ public final class FlaskService: Sendable {
   /// Which module is in place; answered under every module, to every caller.
   public func identity() -> IdentityV1 { core.identity() }
   public func can(_ r: CanRequestV1, caller: Caller) throws(ServiceError) -> CanReplyV1 { try core.can(r, caller: caller) }
+  /// `/v1/can` from request bytes to reply bytes, through the current
+  /// snapshot's reply memo: a caller's repeat of a body already answered on
+  /// this snapshot gets the same bytes, and is logged and counted again.
+  /// `decode` reads a body the memo does not hold; `encode` writes its reply.
+  public func can(
+    body: [UInt8], caller: Caller, decode: ([UInt8]) throws(ServiceError) -> CanRequestV1,
+    encode: (CanReplyV1) -> [UInt8]
+  ) throws(ServiceError) -> [UInt8] {
+    try core.can(body: body, caller: caller, decode: decode, encode: encode)
+  }
+  /// How many `/v1/can` replies one snapshot keeps (0: none, every question is decided afresh), and
+  /// how many request and reply bytes in all.
+  public func keepReplies(entries: Int, bytes: Int = 16 << 20) {
+    core.replyMemoLimitsBox.withLock { $0 = ReplyMemo.Limits(entries: max(0, entries), bytes: max(0, bytes)) }
+  }
   public func canBatch(_ r: BatchRequestV1, caller: Caller) throws(ServiceError) -> BatchReplyV1 {
     try core.canBatch(r, caller: caller)
   }

@@ -49,13 +49,18 @@ public struct ServiceGauges: Sendable {
   public var cacheEntries: Int
   public var domains: Int
   public var decisionsLogged: Int
-  public init(sequence: UInt64, cacheHits: Int, cacheMisses: Int, cacheEntries: Int, domains: Int, decisionsLogged: Int) {
+  /// `/v1/can` replies the current snapshot keeps.
+  public var replyMemoEntries: Int
+  public init(sequence: UInt64, cacheHits: Int, cacheMisses: Int, cacheEntries: Int, domains: Int, decisionsLogged: Int,
+    replyMemoEntries: Int = 0)
+  {
     self.sequence = sequence
     self.cacheHits = cacheHits
     self.cacheMisses = cacheMisses
     self.cacheEntries = cacheEntries
     self.domains = domains
     self.decisionsLogged = decisionsLogged
+    self.replyMemoEntries = replyMemoEntries
   }
 }
 

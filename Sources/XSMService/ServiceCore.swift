@@ -20,6 +20,8 @@ struct ServiceState {
   var unsaved = UnsavedChanges.none
   /// Verdicts already decided on this snapshot (`/v1/can/product`); every change publishes an empty one.
   var memo = VerdictMemo()
+  /// `/v1/can` replies already given on this snapshot; every change publishes an empty one.
+  var replies = ReplyMemo()
 
   /// How much of a draft differs from the saved state.
   enum UnsavedChanges: Comparable { case none, sids, all }
@@ -87,6 +89,9 @@ final class ServiceCore: Sendable {
   let avcLogFile = Mutex<AVCLogFile?>(nil)
   /// Each op's position in the catalog: its column in a `VerdictMemo` row.
   let opSlots: [String: Int]
+  /// How many `/v1/can` replies, and how many bytes of them, one snapshot keeps (`xsmd --reply-memo`).
+  var replyMemoLimits: ReplyMemo.Limits { replyMemoLimitsBox.withLock { $0 } }
+  let replyMemoLimitsBox = Mutex(ReplyMemo.Limits())
 
   init(catalog: OpCatalog, state: ServiceState, store: StateStore?, tokens: CallerTokens) {
     self.catalog = catalog
@@ -189,6 +194,7 @@ final class ServiceCore: Sendable {
       draft.unsaved = .none
     }
     draft.memo = VerdictMemo()
+    draft.replies = ReplyMemo()
     let published = draft
     self.published.withLock { $0 = published }
     return result
@@ -645,42 +651,102 @@ final class ServiceCore: Sendable {
   }
 
   func can(_ r: CanRequestV1, caller: Caller) throws(ServiceError) -> CanReplyV1 {
+    let (reply, effects) = try answer(r, caller: caller, in: state, avcLog: avcLog)
+    record(effects)
+    return reply
+  }
+
+  /// `/v1/can` from its body's bytes to its reply's bytes. A reply already
+  /// given on this snapshot to the same caller for the same bytes is given
+  /// again (the snapshot cannot change under it; every change publishes an
+  /// empty memo), and what answering records — the decision log, the
+  /// decision counters, the avc log — is recorded again as the first answer
+  /// recorded it. Anything else is decoded, decided and encoded, then kept
+  /// within the memo's bounds. Errors are never kept.
+  func can(
+    body: [UInt8], caller: Caller, decode: ([UInt8]) throws(ServiceError) -> CanRequestV1,
+    encode: (CanReplyV1) -> [UInt8]
+  ) throws(ServiceError) -> [UInt8] {
+    let s = state
+    let avcLog = self.avcLog
+    let limits = replyMemoLimits
+    let key = ReplyMemo.Key(caller: caller.domain, body: body)
+    if limits.entries > 0, let kept = s.replies.reply(key), avcLog == nil || kept.effects.avcLines != nil {
+      metrics.replyMemoHits.increment()
+      record(kept.effects)
+      return kept.bytes
+    }
+    metrics.replyMemoMisses.increment()
+    let (reply, effects) = try answer(try decode(body), caller: caller, in: s, avcLog: avcLog)
+    let bytes = encode(reply)
+    if limits.entries > 0 { s.replies.keep(key, ReplyMemo.Reply(bytes: bytes, effects: effects), within: limits) }
+    record(effects)
+    return bytes
+  }
+
+  /// What answering one question records besides its reply.
+  struct CanEffects: Sendable {
+    var family: String
+    /// Each module's verdict, for the decision counters.
+    var verdicts: [(module: XSMModule, verdict: Verdict)]
+    /// The avc lines of the denials; nil when no avc log was written to.
+    var avcLines: [String]?
+    var caller: String
+    var op: String
+    var target: String
+    var module: String
+    var verdict: String
+    var sequence: UInt64
+  }
+
+  /// Writes what an answer records: its decisions counted, its denials to the
+  /// avc log (when one is kept), and one decision-log entry.
+  func record(_ e: CanEffects) {
+    for v in e.verdicts { metrics.count(module: v.module, family: e.family, verdict: v.verdict) }
+    if let lines = e.avcLines, !lines.isEmpty, let avcLog { avcLog.write(lines) }
+    decisionLog.record(caller: e.caller, op: e.op, target: e.target, module: e.module, verdict: e.verdict,
+      sequence: e.sequence)
+  }
+
+  /// One question decided on snapshot `s`, with what answering it records.
+  func answer(_ r: CanRequestV1, caller: Caller, in s: ServiceState, avcLog: AVCLogFile?) throws(ServiceError)
+    -> (CanReplyV1, CanEffects)
+  {
     let op = try resolveOp(r.op)
-    let family = op.family
-    let reply = try read { s throws(ServiceError) -> CanReplyV1 in
-      _ = try callerDomain(caller, in: s)
-      let who = try domain(r.caller ?? caller.domain, in: s)
-      let question = try bind(who, op, target: r.target, arguments: r.arguments ?? [], options: OpQuestion.Options(r),
-        situations: r.situations ?? [], s)
-      let engine = DecisionEngine(host: s.host)
-      let asked = r.module.map(XSMModule.init) ?? s.host.module
-      let modules: [XSMModule] = r.allModules == true ? XSMModule.allCases : [asked]
-      let explain = r.why == true
-      let decisions = modules.map {
-        engine.decide(caller: who, op: op, target: question.target, module: $0, objects: question.objects,
-          explain: explain)
-      }
-      let primary = decisions.first { $0.module == asked } ?? decisions[0]
-      for d in decisions { metrics.count(module: d.module, family: family, verdict: d.verdict) }
+    _ = try callerDomain(caller, in: s)
+    let who = try domain(r.caller ?? caller.domain, in: s)
+    let question = try bind(who, op, target: r.target, arguments: r.arguments ?? [], options: OpQuestion.Options(r),
+      situations: r.situations ?? [], s)
+    let engine = DecisionEngine(host: s.host)
+    let asked = r.module.map(XSMModule.init) ?? s.host.module
+    let modules: [XSMModule] = r.allModules == true ? XSMModule.allCases : [asked]
+    let explain = r.why == true
+    let decisions = modules.map {
+      engine.decide(caller: who, op: op, target: question.target, module: $0, objects: question.objects,
+        explain: explain)
+    }
+    let primary = decisions.first { $0.module == asked } ?? decisions[0]
+    var avcLines: [String]? = nil
+    if avcLog != nil {
+      avcLines = []
       if let flask = decisions.first(where: { $0.module == .flask }), flask.verdict != .allowed || !flask.wouldDeny.isEmpty,
-        let server = s.host.server, let avcLog
+        let server = s.host.server
       {
         let traced = explain ? flask : engine.decide(caller: who, op: op, target: question.target, module: .flask,
           objects: question.objects, explain: true)
-        avcLog.write(traced.denials.map {
-          AVCRecord(denial: $0, caller: who, objects: question.objects, server: server).line
-        })
+        avcLines = traced.denials.map { AVCRecord(denial: $0, caller: who, objects: question.objects, server: server).line }
       }
-      let callerLabel = who.label
-      let targetLabel = question.target?.label ?? "-"
-      decisionLog.record(caller: callerLabel, op: op.name, target: targetLabel,
-        module: primary.module.rawValue, verdict: VerdictV1(primary.verdict).rawValue,
-        sequence: s.host.server?.sequence ?? 0)
-      return CanReplyV1(caller: callerLabel, op: op.name, target: targetLabel,
-        verdict: VerdictV1(primary.verdict), decisions: decisions.map(DecisionV1.init), sequence: s.host.server?.sequence,
-        arguments: question.boundArguments)
     }
-    return reply
+    let callerLabel = who.label
+    let targetLabel = question.target?.label ?? "-"
+    let effects = CanEffects(
+      family: op.family, verdicts: decisions.map { ($0.module, $0.verdict) }, avcLines: avcLines,
+      caller: callerLabel, op: op.name, target: targetLabel, module: primary.module.rawValue,
+      verdict: VerdictV1(primary.verdict).rawValue, sequence: s.host.server?.sequence ?? 0)
+    let reply = CanReplyV1(caller: callerLabel, op: op.name, target: targetLabel,
+      verdict: VerdictV1(primary.verdict), decisions: decisions.map(DecisionV1.init), sequence: s.host.server?.sequence,
+      arguments: question.boundArguments)
+    return (reply, effects)
   }
 
   /// One page of the decision log. A caller or op filter may be written as
@@ -1009,7 +1075,8 @@ final class ServiceCore: Sendable {
     let server = state.host.server
     let cache = server?.statistics ?? AVCStatistics()
     return ServiceGauges(sequence: server?.sequence ?? 0, cacheHits: cache.hits, cacheMisses: cache.misses,
-      cacheEntries: server?.cacheEntries ?? 0, domains: state.host.domains.count, decisionsLogged: decisionLog.count)
+      cacheEntries: server?.cacheEntries ?? 0, domains: state.host.domains.count, decisionsLogged: decisionLog.count,
+      replyMemoEntries: state.replies.count)
   }
 
   /// Commits `scope` of `s` to the state file (nothing without one); 500 `state.write-failed` when it cannot.
@@ -1082,4 +1149,61 @@ final class VerdictMemo: Sendable {
       rows[key] = kept
     }
   }
+}
+
+/// The `/v1/can` replies one snapshot has given, by caller and request bytes,
+/// so a question asked again is answered without decoding, deciding or
+/// encoding it — the service's counterpart of Xen's access vector cache,
+/// which keeps decisions until a policy load, a boolean change or
+/// setenforce (`avc_ss_reset`). Bounded by ``Limits``: once full, new replies
+/// are not kept until the next change publishes an empty memo.
+final class ReplyMemo: Sendable {
+  /// The caller and the body's bytes exactly as sent.
+  struct Key: Hashable, Sendable {
+    var caller: String
+    var body: [UInt8]
+
+    func hash(into hasher: inout Hasher) {
+      hasher.combine(caller)
+      body.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+  }
+  /// A reply's bytes and what answering it recorded.
+  struct Reply: Sendable {
+    var bytes: [UInt8]
+    var effects: ServiceCore.CanEffects
+  }
+  /// What one snapshot's memo may hold.
+  struct Limits: Sendable, Equatable {
+    /// Replies kept; 0 keeps none (every question is decided afresh).
+    var entries = 4096
+    /// Request and reply bytes kept, in all.
+    var bytes = 16 << 20
+    /// A request longer than this is never kept.
+    static let maximumBody = 4096
+  }
+
+  private struct Table {
+    var replies: [Key: Reply] = [:]
+    var bytes = 0
+  }
+  private let table = Mutex(Table())
+
+  func reply(_ key: Key) -> Reply? { table.withLock { $0.replies[key] } }
+
+  /// Keeps `reply` unless the memo is full or the request is too long to keep.
+  func keep(_ key: Key, _ reply: Reply, within limits: Limits) {
+    guard key.body.count <= Limits.maximumBody else { return }
+    let size = key.body.count + key.caller.utf8.count + reply.bytes.count
+    table.withLock { t in
+      // One kept already (decided before an avc log was set, or by a request that raced this one) is replaced.
+      let replaced = t.replies[key].map { key.body.count + key.caller.utf8.count + $0.bytes.count } ?? 0
+      guard replaced > 0 || t.replies.count < limits.entries, t.bytes - replaced + size <= limits.bytes else { return }
+      t.replies[key] = reply
+      t.bytes += size - replaced
+    }
+  }
+
+  /// Replies kept now.
+  var count: Int { table.withLock { $0.replies.count } }
 }

@@ -128,9 +128,11 @@ enum RouteDispatcher {
     _ route: Route, request: Request, context: XSMRequestContext, service: FlaskService, state: ServerState
   ) async -> Response {
     do {
+      let headers = RequestHeaderValues(request.headers)
       let caller = try await CallerAuthenticator.caller(
-        route, request: request, context: context, service: service, configuration: state.configuration)
-      let body = try await readBody(route, request: request, configuration: state.configuration)
+        route, request: request, headers: headers, context: context, service: service,
+        configuration: state.configuration)
+      let body = try await readBody(route, request: request, headers: headers, configuration: state.configuration)
       var pathParameters: [String: String] = [:]
       for name in route.pathParameterNames { pathParameters[name] = context.parameters.get(name) }
       var query: [String: String] = [:]
@@ -151,7 +153,9 @@ enum RouteDispatcher {
   }
 
   /// The body, within the route's content type and size limit.
-  static func readBody(_ route: Route, request: Request, configuration: ServerConfiguration) async throws -> [UInt8] {
+  static func readBody(
+    _ route: Route, request: Request, headers: RequestHeaderValues, configuration: ServerConfiguration
+  ) async throws -> [UInt8] {
     let limit: Int
     let expected: String
     switch route.requestBody {
@@ -163,7 +167,7 @@ enum RouteDispatcher {
       limit = binaryLimit
       expected = "application/octet-stream"
     }
-    if let contentType = request.headers[.contentType], contentType != expected {
+    if let contentType = headers.contentType, contentType != expected {
       let mediaType = contentType.split(separator: ";").first.map {
         $0.trimmingCharacters(in: .whitespaces).lowercased()
       } ?? ""
@@ -176,7 +180,7 @@ enum RouteDispatcher {
     }
     let tooLarge = ServiceError(
       413, "request.too-large", "\(route.method.rawValue) \(route.path) takes at most \(limit) bytes")
-    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
+    if let length = headers.contentLength.flatMap({ Int($0) }), length > limit { throw tooLarge }
     var bytes: [UInt8] = []
     do {
       for try await chunk in request.body {
@@ -210,7 +214,7 @@ struct ServiceMiddleware: RouterMiddleware {
     if state.unlimitedPaths.contains(request.uri.path) {
       response = await answer(request, context: context, next: next)
     } else {
-      switch state.limiter.admit() {
+      switch state.limiter.admit(now: start) {
       case .admitted:
         defer { state.limiter.release() }
         response = await answer(request, context: context, next: next)
@@ -226,7 +230,9 @@ struct ServiceMiddleware: RouterMiddleware {
             "over \(state.configuration.maxRequestsPerSecond) requests per second; retry shortly"))
       }
     }
-    let seconds = start.duration(to: .now) / .seconds(1)
+    // Seconds as a Double from the duration's parts (dividing Durations costs a 128-bit division).
+    let elapsed = start.duration(to: .now).components
+    let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
     let endpoint = context.endpointPath
     let route = endpoint.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
     // Labels stay few whatever clients send: unknown paths and methods are pooled.

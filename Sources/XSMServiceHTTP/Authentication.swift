@@ -33,6 +33,33 @@ public struct XSMRequestContext: RequestContext {
   }
 }
 
+/// The request headers xsmd reads, found in one pass over the fields (an
+/// `HTTPFields` lookup by name walks them and joins the values each time,
+/// which cost a /v1/can request more than its decision). A field sent more
+/// than once reads as its values joined by ", ", as `HTTPFields`' subscript reads it.
+struct RequestHeaderValues {
+  var caller: String?
+  var authorization: String?
+  var contentType: String?
+  var contentLength: String?
+
+  init(_ fields: HTTPFields) {
+    for field in fields {
+      switch field.name {
+      case .authorization: Self.add(field.value, to: &authorization)
+      case .contentType: Self.add(field.value, to: &contentType)
+      case .contentLength: Self.add(field.value, to: &contentLength)
+      case CallerAuthenticator.callerField: Self.add(field.value, to: &caller)
+      default: continue
+      }
+    }
+  }
+
+  private static func add(_ value: String, to slot: inout String?) {
+    if let earlier = slot { slot = earlier + ", " + value } else { slot = value }
+  }
+}
+
 enum CallerAuthenticator {
   static let callerField = HTTPField.Name(RouteV1.callerHeader)!
   /// The id of every 401: no credentials, or credentials that name no domain.
@@ -41,10 +68,10 @@ enum CallerAuthenticator {
   /// The caller of a request under `configuration`'s authentication;
   /// `Caller("")` for a route that needs none.
   static func caller(
-    _ route: Route, request: Request, context: XSMRequestContext, service: FlaskService,
+    _ route: Route, request: Request, headers: RequestHeaderValues, context: XSMRequestContext, service: FlaskService,
     configuration: ServerConfiguration
   ) async throws(ServiceError) -> Caller {
-    let header = request.headers[callerField].map { String(trimmingSpaces($0)) } ?? ""
+    let header = headers.caller.map { String(trimmingSpaces($0)) } ?? ""
     switch configuration.authentication {
     case .callerHeader:
       guard route.needsCaller else { return Caller("") }
@@ -58,7 +85,8 @@ enum CallerAuthenticator {
     case .credentials(let uids):
       guard route.path.hasPrefix("/v1/") else { return Caller("") }
       let domid = try await authenticatedDomid(
-        request: request, context: context, uids: uids, service: service, configuration: configuration)
+        authorization: headers.authorization, context: context, uids: uids, service: service,
+        configuration: configuration)
       if !header.isEmpty, service.domid(of: header) != domid {
         throw ServiceError(
           403, "auth.caller-mismatch",
@@ -69,15 +97,14 @@ enum CallerAuthenticator {
   }
 
   private static func authenticatedDomid(
-    request: Request, context: XSMRequestContext, uids: [UInt32: String], service: FlaskService,
+    authorization: String?, context: XSMRequestContext, uids: [UInt32: String], service: FlaskService,
     configuration: ServerConfiguration
   ) async throws(ServiceError) -> Int {
-    if let authorization = request.headers[.authorization] {
-      let parts = authorization.split(separator: " ", maxSplits: 1)
-      guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+    if let authorization {
+      guard let token = bearerToken(authorization) else {
         throw ServiceError(401, unauthenticated, "the Authorization header must be `Bearer TOKEN`")
       }
-      guard let domid = service.tokens.domid(forToken: String(trimmingSpaces(parts[1]))) else {
+      guard let domid = service.tokens.domid(forToken: token) else {
         throw ServiceError(401, unauthenticated, "the bearer token is not one xsmd issued, or it was revoked")
       }
       return domid
@@ -97,6 +124,22 @@ enum CallerAuthenticator {
       throw ServiceError(401, unauthenticated, "uid \(uid) calls as `\(reference)`, which is no domain on this host now")
     }
     return domid
+  }
+
+  /// The token of `Bearer TOKEN` (the scheme in any case, RFC 9110 §11.1), or nil for another form.
+  static func bearerToken(_ value: String) -> String? {
+    let bytes = value.utf8
+    let scheme = "bearer".utf8
+    guard bytes.count > scheme.count + 1 else { return nil }
+    var index = bytes.startIndex
+    for expected in scheme {
+      // ASCII letters only: setting bit 5 folds A-Z onto a-z.
+      guard bytes[index] | 0x20 == expected else { return nil }
+      index = bytes.index(after: index)
+    }
+    guard bytes[index] == UInt8(ascii: " ") else { return nil }
+    let token = trimmingSpaces(value[bytes.index(after: index)...])
+    return token.isEmpty ? nil : String(token)
   }
 
   /// A header value without the spaces and tabs around it (HTTP's optional white space), without

@@ -60,7 +60,10 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
   typealias OutboundIn = HTTPServerResponsePart
   typealias OutboundOut = HTTPServerResponsePart
 
-  private let timeouts: ConnectionTimeouts
+  /// The three timeouts as NIO's amounts, worked out once (a request arms two of them).
+  private let requestHead: TimeAmount
+  private let requestBody: TimeAmount
+  private let idle: TimeAmount
   /// When the connection is closed unless it is disarmed or armed again first.
   private var deadline: NIODeadline?
   /// The scheduled check, and when it runs.
@@ -68,14 +71,19 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
   private var checkAt = NIODeadline.distantFuture
   private var closeAfterReply = false
 
-  init(timeouts: ConnectionTimeouts) { self.timeouts = timeouts }
+  init(timeouts: ConnectionTimeouts) {
+    func amount(_ duration: Duration) -> TimeAmount { .nanoseconds(Int64(duration / .nanoseconds(1))) }
+    requestHead = amount(timeouts.requestHead)
+    requestBody = amount(timeouts.requestBody)
+    idle = amount(timeouts.idle)
+  }
 
   func handlerAdded(context: ChannelHandlerContext) {
-    if context.channel.isActive { arm(context, timeouts.requestHead) }
+    if context.channel.isActive { arm(context, requestHead) }
   }
 
   func channelActive(context: ChannelHandlerContext) {
-    arm(context, timeouts.requestHead)
+    arm(context, requestHead)
     context.fireChannelActive()
   }
 
@@ -97,7 +105,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     switch unwrapInboundIn(data) {
     case .head(let head):
       closeAfterReply = !head.isKeepAlive
-      arm(context, timeouts.requestBody)
+      arm(context, requestBody)
     case .body: break
     case .end: disarm()
     }
@@ -116,14 +124,14 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
       written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     case .end:
       context.write(data, promise: promise)
-      arm(context, timeouts.idle)
+      arm(context, idle)
     default:
       context.write(data, promise: promise)
     }
   }
 
-  private func arm(_ context: ChannelHandlerContext, _ timeout: Duration) {
-    let due = NIODeadline.now() + .nanoseconds(Int64(timeout / .nanoseconds(1)))
+  private func arm(_ context: ChannelHandlerContext, _ timeout: TimeAmount) {
+    let due = NIODeadline.now() + timeout
     deadline = due
     if check == nil || due < checkAt { schedule(context, at: due) }
   }

@@ -75,7 +75,8 @@ final class RequestLimiter: Sendable {
     state.withLock { s in
       let elapsed = s.lastRefill.duration(to: now)
       if elapsed > .zero {
-        let seconds = elapsed / .seconds(1)
+        let parts = elapsed.components
+        let seconds = Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
         s.tokens = min(Double(ratePerSecond), s.tokens + seconds * Double(ratePerSecond))
         s.lastRefill = now
       }

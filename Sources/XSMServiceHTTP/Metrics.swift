@@ -31,6 +31,7 @@ final class RequestMetrics: Sendable {
   private let sequence: Gauge
   private let domains: Gauge
   private let decisionsLogged: Gauge
+  private let replyMemoEntries: Gauge
   private let cacheHits: Counter
   private let cacheMisses: Counter
   /// What the cache counters showed at the last scrape (they only go up by the difference).
@@ -48,6 +49,8 @@ final class RequestMetrics: Sendable {
       descriptor: .xsmd("xsmd_policy_sequence", "The security server's sequence number (moves on load, commit, enforcing)."))
     domains = registry.makeGauge(descriptor: .xsmd("xsmd_domains", "Domains on the simulated host."))
     decisionsLogged = registry.makeGauge(descriptor: .xsmd("xsmd_decisions_logged", "Decisions in the decision log."))
+    replyMemoEntries = registry.makeGauge(
+      descriptor: .xsmd("xsmd_reply_memo_entries", "/v1/can replies the current snapshot keeps (emptied by every change)."))
   }
 
   func record(route: String, method: String, status: Int, seconds: Double) {
@@ -79,6 +82,7 @@ final class RequestMetrics: Sendable {
     sequence.set(Int64(bitPattern: gauges.sequence))
     domains.set(Int64(gauges.domains))
     decisionsLogged.set(Int64(gauges.decisionsLogged))
+    replyMemoEntries.set(Int64(gauges.replyMemoEntries))
     cacheShown.withLock { shown in
       // The server's counters restart with a new policy; a drop is counted from zero.
       let hits = gauges.cacheHits >= shown.hits ? gauges.cacheHits - shown.hits : gauges.cacheHits

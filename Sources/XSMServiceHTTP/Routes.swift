@@ -362,7 +362,11 @@ struct RouteBuilder {
         reply: .json(inferrer.schema(for: CanReplyV1.self)), successStatus: 200,
         errors: ErrorStatus.always.union(ErrorStatus.withCaller).union(ErrorStatus.withJSONBody),
         handle: { service, input in
-          CanCodec.encode(try service.can(try CanCodec.decode(input.body), caller: input.caller))
+          // Through the snapshot's reply memo: a repeated question costs a lookup (docs/service.md, "Reply memo").
+          RouteReply(
+            status: 200, contentType: "application/json",
+            body: try service.can(
+              body: input.body, caller: input.caller, decode: CanCodec.decode, encode: { CanCodec.encode($0).body }))
         }))
     // The batch route is the throughput path: its body is read with one
     // JSONSerialization pass (checking fields as it goes) and its reply
