@@ -35,7 +35,10 @@ public func buildRouter(service: FlaskService, configuration: ServerConfiguratio
 
 func buildRouter(service: FlaskService, state: ServerState) -> Router<XSMRequestContext> {
   let router = Router(context: XSMRequestContext.self)
-  router.add(middleware: ServiceMiddleware(state: state))
+  // Each route's handler does its own admission and metrics (`RouteDispatcher.respond`), so a request
+  // passes through no middleware layer; the middleware, added after the routes, wraps only what no
+  // route matched (Hummingbird applies a middleware to the endpoints added after it, and to the
+  // not-found responder).
   for route in state.table.routes {
     router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
       await RouteDispatcher.respond(route, request: request, context: context, service: service, state: state)
@@ -49,6 +52,7 @@ func buildRouter(service: FlaskService, state: ServerState) -> Router<XSMRequest
       }
     }
   }
+  router.add(middleware: ServiceMiddleware(state: state))
   return router
 }
 
@@ -127,6 +131,14 @@ enum RouteDispatcher {
   static func respond(
     _ route: Route, request: Request, context: XSMRequestContext, service: FlaskService, state: ServerState
   ) async -> Response {
+    await Admission.answer(request, route: route.path, limited: route.limited, state: state) {
+      await answer(route, request: request, context: context, service: service, state: state)
+    }
+  }
+
+  static func answer(
+    _ route: Route, request: Request, context: XSMRequestContext, service: FlaskService, state: ServerState
+  ) async -> Response {
     do {
       let headers = RequestHeaderValues(request.headers)
       let caller = try await CallerAuthenticator.caller(
@@ -199,25 +211,24 @@ enum RouteDispatcher {
 
 // MARK: Admission, metrics, errors
 
-/// Admission control (busy, rate limit), request metrics, and JSON replies
-/// for whatever the router itself refuses (no route, wrong method).
-struct ServiceMiddleware: RouterMiddleware {
-  typealias Context = XSMRequestContext
-  let state: ServerState
+/// Admission control (busy, rate limit) and request metrics around one
+/// answer: every route's handler runs through it, and so does the
+/// middleware that answers what no route matched.
+enum Admission {
   static let knownMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .delete, .patch, .options]
 
-  func handle(
-    _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-  ) async throws -> Response {
+  static func answer(
+    _ request: Request, route: String, limited: Bool, state: ServerState, _ answer: () async -> Response
+  ) async -> Response {
     let start = ContinuousClock.now
     let response: Response
-    if state.unlimitedPaths.contains(request.uri.path) {
-      response = await answer(request, context: context, next: next)
+    if !limited {
+      response = await answer()
     } else {
       switch state.limiter.admit(now: start) {
       case .admitted:
         defer { state.limiter.release() }
-        response = await answer(request, context: context, next: next)
+        response = await answer()
       case .busy:
         response = Replies.error(
           ServiceError(
@@ -233,12 +244,28 @@ struct ServiceMiddleware: RouterMiddleware {
     // Seconds as a Double from the duration's parts (dividing Durations costs a 128-bit division).
     let elapsed = start.duration(to: .now).components
     let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
-    let endpoint = context.endpointPath
-    let route = endpoint.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
     // Labels stay few whatever clients send: unknown paths and methods are pooled.
-    let method = Self.knownMethods.contains(request.method) ? request.method.rawValue : "other"
+    let method = knownMethods.contains(request.method) ? request.method.rawValue : "other"
     state.metrics.record(route: route, method: method, status: response.status.code, seconds: seconds)
     return response
+  }
+}
+
+/// JSON replies for whatever the router itself refuses (no route, wrong
+/// method), admitted and counted as a route's request is.
+struct ServiceMiddleware: RouterMiddleware {
+  typealias Context = XSMRequestContext
+  let state: ServerState
+
+  func handle(
+    _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
+    // Only the not-found responder is behind this middleware; a path of a route asked with
+    // another method lands here too, and `/healthz`-like paths stay unlimited.
+    let limited = !state.unlimitedPaths.contains(request.uri.path)
+    return await Admission.answer(request, route: "unmatched", limited: limited, state: state) {
+      await answer(request, context: context, next: next)
+    }
   }
 
   private func answer(

@@ -45,7 +45,8 @@ struct DeadlineHTTP1Channel: ServerChildChannel {
 /// slot: headers not complete within ``ConnectionTimeouts/requestHead`` of
 /// connecting (or ``ConnectionTimeouts/idle`` of the last reply), a body not
 /// complete within ``ConnectionTimeouts/requestBody`` of its headers. No
-/// deadline runs while xsmd works on a request. Also closes an HTTP/1.0
+/// deadline runs while xsmd works on a request; the idle one starts when its
+/// reply is flushed. Also closes an HTTP/1.0
 /// connection after its reply unless it asked for keep-alive (`Connection: close`
 /// on the reply).
 ///
@@ -70,6 +71,9 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
   private var check: Scheduled<Void>?
   private var checkAt = NIODeadline.distantFuture
   private var closeAfterReply = false
+  /// Between a request's head and its end: its body deadline runs, and a reply flushed meanwhile
+  /// (to an earlier, pipelined request) must not replace it with the idle one.
+  private var readingRequest = false
 
   init(timeouts: ConnectionTimeouts) {
     func amount(_ duration: Duration) -> TimeAmount { .nanoseconds(Int64(duration / .nanoseconds(1))) }
@@ -105,14 +109,23 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     switch unwrapInboundIn(data) {
     case .head(let head):
       closeAfterReply = !head.isKeepAlive
+      readingRequest = true
       arm(context, requestBody)
     case .body: break
-    case .end: disarm()
+    case .end:
+      readingRequest = false
+      disarm()
     }
     context.fireChannelRead(data)
   }
 
   func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    // A keep-alive reply passes as it is, without being unwrapped (a dynamic cast per part);
+    // its flush starts the idle deadline.
+    guard closeAfterReply else {
+      context.write(data, promise: promise)
+      return
+    }
     switch unwrapOutboundIn(data) {
     case .head(var head) where closeAfterReply:
       head.headers.replaceOrAdd(name: "connection", value: "close")
@@ -122,12 +135,16 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
       context.writeAndFlush(data, promise: written)
       let channel = context.channel
       written.futureResult.whenComplete { _ in channel.close(promise: nil) }
-    case .end:
-      context.write(data, promise: promise)
-      arm(context, idle)
     default:
       context.write(data, promise: promise)
     }
+  }
+
+  func flush(context: ChannelHandlerContext) {
+    // xsmd writes a reply whole once it is worked out, so a flush outside a request's reading
+    // means the reply is out: from here the client has the idle timeout to send the next request.
+    if !readingRequest, !closeAfterReply { arm(context, idle) }
+    context.flush()
   }
 
   private func arm(_ context: ChannelHandlerContext, _ timeout: TimeAmount) {
