@@ -50,14 +50,18 @@ public final class DecisionMetrics: Sendable {
   }
 
   func count(module: XSMModule, family: String, verdict: Verdict, by amount: Int = 1) {
+    counter(module: module, family: family, verdict: verdict).increment(by: Int64(amount))
+  }
+
+  /// The counter of one (module, family, verdict).
+  func counter(module: XSMModule, family: String, verdict: Verdict) -> Counter {
     let key = Key(module: module, family: family, verdict: verdict)
-    let counter = counters[key] ?? late.withLock { made in
+    return counters[key] ?? late.withLock { made in
       if let known = made[key] { return known }
       let new = Self.counter(key, in: registry)
       made[key] = new
       return new
     }
-    counter.increment(by: Int64(amount))
   }
 }
 

@@ -151,7 +151,7 @@ public final class FlaskService: Sendable {
   public var tokens: CallerTokens { core.tokens }
 
   /// The domid of a domain named by name or `domN`, on the host as it is now.
-  public func domid(of reference: String) -> Int? { core.state.host.domain(named: reference)?.domid }
+  public func domid(of reference: String) -> Int? { core.snapshot.state.host.domain(named: reference)?.domid }
 
   /// Issues a token for `domain`; only a control domain (Xen's privileged domain) may.
   public func issueToken(_ r: IssueTokenRequestV1, caller: Caller) async throws(ServiceError) -> IssuedTokenV1 {

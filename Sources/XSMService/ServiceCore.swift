@@ -1,4 +1,5 @@
 import Foundation
+import Prometheus
 import Synchronization
 import XSMAudit
 import XSMCatalog
@@ -7,6 +8,13 @@ import XSMEngine
 import XSMProtocol
 import XSMWire
 import XSMSepol
+
+/// A published snapshot, held by reference so a request takes it without
+/// copying its fields. Never changed once made.
+final class PublishedState: @unchecked Sendable {
+  let state: ServiceState
+  init(_ state: ServiceState) { self.state = state }
+}
 
 /// One snapshot of the service: the host (domains and its own security
 /// server), the policy binary and the system. A published snapshot is never
@@ -75,7 +83,7 @@ final class ServiceCore: Sendable {
   /// its own security server, commits it to the state file, then swaps it in,
   /// so a query sees a change whole or not at all, never one that was not
   /// saved, and never waits for a change or for the disk.
-  private let published: Mutex<ServiceState>
+  private let published: Mutex<PublishedState>
   /// Changes happen one at a time, in arrival order.
   private let changing = ChangeGate()
   let store: StateStore?
@@ -95,7 +103,7 @@ final class ServiceCore: Sendable {
 
   init(catalog: OpCatalog, state: ServiceState, store: StateStore?, tokens: CallerTokens) {
     self.catalog = catalog
-    self.published = Mutex(state)
+    self.published = Mutex(PublishedState(state))
     self.store = store
     self.tokens = tokens
     self.decisionLog = DecisionLog(store: store)
@@ -173,7 +181,9 @@ final class ServiceCore: Sendable {
   // MARK: Locking helpers
 
   /// The state as last published.
-  var state: ServiceState { published.withLock { $0 } }
+  var state: ServiceState { published.withLock { $0.state } }
+  /// The last published snapshot by reference: taking it copies no field (the per-request path reads this).
+  var snapshot: PublishedState { published.withLock { $0 } }
 
   func read<T>(_ body: (ServiceState) throws(ServiceError) -> T) throws(ServiceError) -> T {
     try body(state)
@@ -195,7 +205,7 @@ final class ServiceCore: Sendable {
     }
     draft.memo = VerdictMemo()
     draft.replies = ReplyMemo()
-    let published = draft
+    let published = PublishedState(draft)
     self.published.withLock { $0 = published }
     return result
   }
@@ -667,28 +677,29 @@ final class ServiceCore: Sendable {
     body: [UInt8], caller: Caller, decode: ([UInt8]) throws(ServiceError) -> CanRequestV1,
     encode: (CanReplyV1) -> [UInt8]
   ) throws(ServiceError) -> [UInt8] {
-    let s = state
+    let snapshot = self.snapshot
     let avcLog = self.avcLog
     let limits = replyMemoLimits
     let key = ReplyMemo.Key(caller: caller.domain, body: body)
-    if limits.entries > 0, let kept = s.replies.reply(key), avcLog == nil || kept.effects.avcLines != nil {
+    if limits.entries > 0, let kept = snapshot.state.replies.reply(key), avcLog == nil || kept.effects.avcLines != nil {
       metrics.replyMemoHits.increment()
       record(kept.effects)
       return kept.bytes
     }
     metrics.replyMemoMisses.increment()
-    let (reply, effects) = try answer(try decode(body), caller: caller, in: s, avcLog: avcLog)
+    let (reply, effects) = try answer(try decode(body), caller: caller, in: snapshot.state, avcLog: avcLog)
     let bytes = encode(reply)
-    if limits.entries > 0 { s.replies.keep(key, ReplyMemo.Reply(bytes: bytes, effects: effects), within: limits) }
+    if limits.entries > 0 {
+      snapshot.state.replies.keep(key, ReplyMemo.Reply(bytes: bytes, effects: effects), within: limits)
+    }
     record(effects)
     return bytes
   }
 
   /// What answering one question records besides its reply.
   struct CanEffects: Sendable {
-    var family: String
-    /// Each module's verdict, for the decision counters.
-    var verdicts: [(module: XSMModule, verdict: Verdict)]
+    /// The decision counter of each module's verdict.
+    var counters: [Counter]
     /// The avc lines of the denials; nil when no avc log was written to.
     var avcLines: [String]?
     var caller: String
@@ -702,7 +713,7 @@ final class ServiceCore: Sendable {
   /// Writes what an answer records: its decisions counted, its denials to the
   /// avc log (when one is kept), and one decision-log entry.
   func record(_ e: CanEffects) {
-    for v in e.verdicts { metrics.count(module: v.module, family: e.family, verdict: v.verdict) }
+    for counter in e.counters { counter.increment() }
     if let lines = e.avcLines, !lines.isEmpty, let avcLog { avcLog.write(lines) }
     decisionLog.record(caller: e.caller, op: e.op, target: e.target, module: e.module, verdict: e.verdict,
       sequence: e.sequence)
@@ -740,7 +751,8 @@ final class ServiceCore: Sendable {
     let callerLabel = who.label
     let targetLabel = question.target?.label ?? "-"
     let effects = CanEffects(
-      family: op.family, verdicts: decisions.map { ($0.module, $0.verdict) }, avcLines: avcLines,
+      counters: decisions.map { metrics.counter(module: $0.module, family: op.family, verdict: $0.verdict) },
+      avcLines: avcLines,
       caller: callerLabel, op: op.name, target: targetLabel, module: primary.module.rawValue,
       verdict: VerdictV1(primary.verdict).rawValue, sequence: s.host.server?.sequence ?? 0)
     let reply = CanReplyV1(caller: callerLabel, op: op.name, target: targetLabel,
@@ -1168,10 +1180,14 @@ final class ReplyMemo: Sendable {
       body.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
   }
-  /// A reply's bytes and what answering it recorded.
-  struct Reply: Sendable {
-    var bytes: [UInt8]
-    var effects: ServiceCore.CanEffects
+  /// A reply's bytes and what answering it recorded (a class: a hit takes a reference, not a copy).
+  final class Reply: Sendable {
+    let bytes: [UInt8]
+    let effects: ServiceCore.CanEffects
+    init(bytes: [UInt8], effects: ServiceCore.CanEffects) {
+      self.bytes = bytes
+      self.effects = effects
+    }
   }
   /// What one snapshot's memo may hold.
   struct Limits: Sendable, Equatable {

@@ -144,12 +144,14 @@ enum CallerAuthenticator {
 
   /// A header value without the spaces and tabs around it (HTTP's optional white space), without
   /// Foundation's Unicode-aware trimming, which took a tenth of a `/v1/can` request.
+  /// Walks the UTF-8 bytes: space and tab are single bytes, and stepping by `Character` (grapheme
+  /// breaking) was a visible share of the request too.
   static func trimmingSpaces(_ text: some StringProtocol) -> Substring {
     let value = Substring(text)
-    let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-    guard let first = value.firstIndex(where: { !isSpace($0) }), let last = value.lastIndex(where: { !isSpace($0) }) else {
-      return ""
-    }
+    let bytes = value.utf8
+    let isSpace: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+    guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) })
+    else { return "" }
     return value[first...last]
   }
 
