@@ -71,8 +71,6 @@ let package = Package(
         // xsmq explain --server: avc lines explained on the service's host (XSMAudit never depends on the service).
         "XSMAudit", "XSMPolicy",
         .product(name: "GRDB", package: "GRDB.swift"),
-        // The decision log's insert binds through SQLite's C API (GRDB's own copy of it).
-        .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "Prometheus", package: "swift-prometheus"),
       ], swiftSettings: strict),
     .target(

@@ -72,10 +72,13 @@ public final class CallerTokens: Sendable {
 
   /// The domid a token authenticates, or nil for a token never issued or revoked.
   public func domid(forToken token: String) -> Int? {
-    let bytes = Array(token.utf8)
-    let slot = bytes.hashValue
+    var token = token
+    // A token's own random bytes pick its slot (no hash of the whole token per request); the
+    // constant-time comparison below decides.
+    let slot = token.withUTF8 { Self.slot($0) }
     let (seen, generation) = verified.withLock { ($0.entries[slot], $0.generation) }
-    if let seen, Self.sameBytes(seen.token, bytes) { return seen.domid }
+    if let seen, token.withUTF8({ Self.sameBytes(seen.token, $0) }) { return seen.domid }
+    let bytes = Array(token.utf8)
     let digest = sha256Hex(bytes)
     if let record = known.withLock({ $0[digest] }) {
       remember(bytes, slot: slot, domid: record.domid, generation: generation)
@@ -100,11 +103,19 @@ public final class CallerTokens: Sendable {
   }
 
   /// Whether two byte strings are equal, in a time that depends on their lengths only.
-  static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+  static func sameBytes(_ a: [UInt8], _ b: some Collection<UInt8>) -> Bool {
     guard a.count == b.count else { return false }
     var difference: UInt8 = 0
-    for i in a.indices { difference |= a[i] ^ b[i] }
+    for (x, y) in zip(a, b) { difference |= x ^ y }
     return difference == 0
+  }
+
+  /// The cache slot of a token: its last 8 bytes (an issued token ends in 64 random hex digits) and
+  /// its length. Any other string gets a slot too; two in one slot only cost the slower check.
+  static func slot(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    var value = UInt64(bytes.count)
+    for byte in bytes.suffix(8) { value = value << 8 | UInt64(byte) }
+    return Int(truncatingIfNeeded: value ^ UInt64(bytes.count) << 56)
   }
 
   /// A new token for `domid`, saved before it is returned.

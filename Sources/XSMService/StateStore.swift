@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 import Synchronization
 import XSMEngine
 import XSMProtocol
@@ -42,7 +41,7 @@ final class StateStore: Sendable {
   /// The migrations this xsmd knows, oldest first. `v1` is the layout every
   /// state file has had since the first xsmd; a file listing a migration not
   /// here was written by a newer xsmd and is refused.
-  static let migrationNames = ["v1", "v2-caller-tokens"]
+  static let migrationNames = ["v1", "v2-caller-tokens", "v3-decision-batches"]
 
   /// Checks an existing file through a read-only connection — `PRAGMA
   /// integrity_check`, the schema's migrations, and (for the current layout)
@@ -96,6 +95,7 @@ final class StateStore: Sendable {
         if applied == Set(migrationNames) {
           _ = try decode(db)
           _ = try CallerTokens.records(db)
+          try DecisionBatch.checkAll(db)
         }
       }
     } catch let error as StateFileError {
@@ -127,6 +127,31 @@ final class StateStore: Sendable {
         CREATE TABLE tokens (id TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, domid INTEGER NOT NULL,
           created REAL NOT NULL);
         """)
+    }
+    migrator.registerMigration("v3-decision-batches") { db in
+      // The decision log as batches: one row per write of the log, its entries packed in a blob
+      // (`DecisionBatch`), instead of a row per decision — a row each cost the writer more than
+      // deciding the question did. Entries logged before keep their ids and order.
+      try db.execute(sql: """
+        CREATE TABLE decision_batches (first_id INTEGER PRIMARY KEY, last_id INTEGER NOT NULL,
+          count INTEGER NOT NULL, first_time REAL NOT NULL, last_time REAL NOT NULL, entries BLOB NOT NULL);
+        """)
+      var pending: [DecisionLog.Entry] = []
+      let rows = try Row.fetchCursor(db, sql: "SELECT * FROM decisions ORDER BY id")
+      while let row = try rows.next() {
+        guard let id: Int64 = row["id"], let time: Double = row["time"], let caller: String = row["caller"],
+          let op: String = row["op"], let target: String = row["target"], let module: String = row["module"],
+          let verdict: String = row["verdict"], let sequence: Int64 = row["sequence"]
+        else { throw StateFileError.damaged("a row of `decisions` has a NULL") }
+        pending.append(DecisionLog.Entry(id: id, time: time, caller: caller, op: op, target: target, module: module,
+          verdict: verdict, sequence: UInt64(bitPattern: sequence)))
+        if pending.count == DecisionLog.batch {
+          try DecisionBatch.insert(pending, db)
+          pending.removeAll(keepingCapacity: true)
+        }
+      }
+      if !pending.isEmpty { try DecisionBatch.insert(pending, db) }
+      try db.execute(sql: "DROP TABLE decisions")
     }
     return migrator
   }
@@ -270,66 +295,140 @@ final class StateStore: Sendable {
     }
   }
 
-  /// Appends decisions and trims the log to `retention` rows.
+  /// Appends decisions (ids already given) as one batch and trims the log to
+  /// about `retention` entries (whole batches go).
   func append(_ entries: [DecisionLog.Entry]) throws {
+    guard let last = entries.last else { return }
     try pool.write { db in
-      // One statement compiled per connection, not per entry (SQLite's parser was a tenth of the writer's time).
-      let insert = try db.cachedStatement(
-        sql: "INSERT INTO decisions (time, caller, op, target, module, verdict, sequence) VALUES (?, ?, ?, ?, ?, ?, ?)")
-      // Bound through the C API: GRDB's arguments box each value, which cost more than SQLite's insert.
-      let statement = insert.sqliteStatement
-      defer {
-        sqlite3_reset(statement)
-        sqlite3_clear_bindings(statement)
-      }
-      for e in entries {
-        sqlite3_reset(statement)
-        sqlite3_bind_double(statement, 1, e.time)
-        func bind(_ index: Int32, _ text: String) {
-          // SQLITE_TRANSIENT: SQLite copies the text before the call returns.
-          _ = text.withCString {
-            sqlite3_bind_text(statement, index, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-          }
-        }
-        bind(2, e.caller)
-        bind(3, e.op)
-        bind(4, e.target)
-        bind(5, e.module)
-        bind(6, e.verdict)
-        sqlite3_bind_int64(statement, 7, Int64(bitPattern: e.sequence))
-        let code = sqlite3_step(statement)
-        guard code == SQLITE_DONE else {
-          throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
-      }
-      try db.execute(sql: "DELETE FROM decisions WHERE id <= (SELECT MAX(id) FROM decisions) - ?",
-        arguments: [Self.retention])
+      try DecisionBatch.insert(entries, db)
+      try db.execute(sql: "DELETE FROM decision_batches WHERE last_id <= ?", arguments: [last.id - Int64(Self.retention)])
     }
   }
 
+  /// Decisions the state file's log holds.
   func decisionCount() -> Int {
-    (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decisions") ?? 0 }) ?? 0
+    (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(count), 0) FROM decision_batches") ?? 0 }) ?? 0
   }
 
-  /// One page of the decision log, oldest first.
+  /// The id after the newest logged decision (1 for an empty log).
+  func nextDecisionID() throws -> Int64 {
+    try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(last_id) FROM decision_batches") ?? 0 } + 1
+  }
+
+  /// One page of the decision log, oldest first: the batches that can hold
+  /// an entry after `after` within the time bounds are read in order, and
+  /// their entries filtered, until the page is full.
   func decisions(_ q: DecisionQueryV1) throws -> [DecisionLog.Entry] {
-    let filters: [(String, (any DatabaseValueConvertible)?)] = [
-      ("caller = ?", q.caller), ("op = ?", q.op), ("verdict = ?", q.verdict?.rawValue), ("time >= ?", q.since),
-      ("time < ?", q.until),
-    ]
-    var clauses = ["id > ?"]
-    var values: [(any DatabaseValueConvertible)?] = [q.after]
-    for case let (clause, value?) in filters {
-      clauses.append(clause)
-      values.append(value)
+    var sql = "SELECT entries FROM decision_batches WHERE last_id > ?"
+    var values: [any DatabaseValueConvertible] = [q.after]
+    if let since = q.since {
+      sql += " AND last_time >= ?"
+      values.append(since)
     }
-    values.append(q.limit)
-    let arguments = StatementArguments(values)
-    let sql = "SELECT * FROM decisions WHERE " + clauses.joined(separator: " AND ") + " ORDER BY id LIMIT ?"
+    if let until = q.until {
+      sql += " AND first_time < ?"
+      values.append(until)
+    }
+    sql += " ORDER BY first_id"
     return try pool.read { db in
-      try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-        DecisionLog.Entry(id: row["id"], time: row["time"], caller: row["caller"], op: row["op"], target: row["target"],
-          module: row["module"], verdict: row["verdict"], sequence: UInt64(bitPattern: row["sequence"] as Int64))
+      var page: [DecisionLog.Entry] = []
+      let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(values))
+      while page.count < q.limit, let row = try rows.next() {
+        let blob: Data = row[0]
+        for entry in try DecisionBatch.entries([UInt8](blob)) where entry.id > q.after && q.admits(entry) {
+          page.append(entry)
+          if page.count == q.limit { break }
+        }
+      }
+      return page
+    }
+  }
+}
+
+extension DecisionQueryV1 {
+  /// Whether an entry passes the filters other than `after` and `limit`.
+  func admits(_ e: DecisionLog.Entry) -> Bool {
+    (caller == nil || caller == e.caller) && (op == nil || op == e.op) && (verdict == nil || verdict?.rawValue == e.verdict)
+      && (since.map { e.time >= $0 } ?? true) && (until.map { e.time < $0 } ?? true)
+  }
+}
+
+/// A batch of the decision log as the state file keeps it: the entries one
+/// after another, each its id, time and sequence (8 bytes each, little
+/// endian) and its caller, op, target, module and verdict (a 2-byte length,
+/// then UTF-8).
+enum DecisionBatch {
+  static func encode(_ entries: [DecisionLog.Entry]) -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(entries.count * 64)
+    func word(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    func text(_ value: String) {
+      let utf8 = value.utf8.prefix(Int(UInt16.max))
+      withUnsafeBytes(of: UInt16(utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+      bytes.append(contentsOf: utf8)
+    }
+    for e in entries {
+      word(UInt64(bitPattern: e.id))
+      word(e.time.bitPattern)
+      word(e.sequence)
+      text(e.caller)
+      text(e.op)
+      text(e.target)
+      text(e.module)
+      text(e.verdict)
+    }
+    return bytes
+  }
+
+  /// The entries of a batch; `state.damaged` when its bytes end inside one.
+  static func entries(_ bytes: [UInt8]) throws(StateFileError) -> [DecisionLog.Entry] {
+    var entries: [DecisionLog.Entry] = []
+    var at = 0
+    func fail() -> StateFileError {
+      StateFileError.damaged("a decision-log batch ends inside an entry (byte \(at) of \(bytes.count))")
+    }
+    func word() throws(StateFileError) -> UInt64 {
+      guard at + 8 <= bytes.count else { throw fail() }
+      var value: UInt64 = 0
+      for k in 0..<8 { value |= UInt64(bytes[at + k]) << (8 * UInt64(k)) }
+      at += 8
+      return value
+    }
+    func text() throws(StateFileError) -> String {
+      guard at + 2 <= bytes.count else { throw fail() }
+      let count = Int(bytes[at]) | Int(bytes[at + 1]) << 8
+      at += 2
+      guard at + count <= bytes.count else { throw fail() }
+      defer { at += count }
+      return String(decoding: bytes[at..<(at + count)], as: UTF8.self)
+    }
+    while at < bytes.count {
+      let id = Int64(bitPattern: try word())
+      let time = Double(bitPattern: try word())
+      let sequence = try word()
+      entries.append(DecisionLog.Entry(id: id, time: time, caller: try text(), op: try text(), target: try text(),
+        module: try text(), verdict: try text(), sequence: sequence))
+    }
+    return entries
+  }
+
+  static func insert(_ entries: [DecisionLog.Entry], _ db: Database) throws {
+    guard let first = entries.first, let last = entries.last else { return }
+    let times = entries.map(\.time)
+    try db.execute(
+      sql: "INSERT INTO decision_batches (first_id, last_id, count, first_time, last_time, entries) VALUES (?, ?, ?, ?, ?, ?)",
+      arguments: [first.id, last.id, entries.count, times.min() ?? 0, times.max() ?? 0, Data(encode(entries))])
+  }
+
+  /// Start-up check: every batch reads back whole, with the count and ids its row states.
+  static func checkAll(_ db: Database) throws {
+    let rows = try Row.fetchCursor(db, sql: "SELECT first_id, last_id, count, entries FROM decision_batches")
+    while let row = try rows.next() {
+      guard let firstID: Int64 = row[0], let lastID: Int64 = row[1], let count: Int = row[2], let blob: Data = row[3]
+      else { throw StateFileError.damaged("a row of `decision_batches` has a NULL") }
+      let entries = try Self.entries([UInt8](blob))
+      guard entries.count == count, entries.first?.id == firstID, entries.last?.id == lastID else {
+        throw StateFileError.damaged("the decision-log batch starting at id \(firstID) does not hold what its row says")
       }
     }
   }
@@ -345,7 +444,7 @@ final class StateStore: Sendable {
 /// entries in memory.
 final class DecisionLog: Sendable {
   struct Entry: Sendable {
-    /// Assigned by the state file when written there; by the log when it lives in memory.
+    /// Given by the log when the entry is recorded: one more than the last, across restarts.
     var id: Int64 = 0
     var time: Double
     var caller: String
@@ -357,30 +456,42 @@ final class DecisionLog: Sendable {
   }
 
   let store: StateStore?
-  let buffer = Mutex<[Entry]>([])
+  /// Entries recorded and not written yet, and the id the next one gets.
+  private struct Pending {
+    var entries: [Entry] = []
+    var nextID: Int64
+  }
+  private let buffer: Mutex<Pending>
   let logged = Atomic<Int>(0)
   /// Writes batches in the order they filled, off the requests' threads.
   let writer = DispatchQueue(label: "xsmd.decision-log")
-  /// The log itself when there is no state file: the newest entries, and the next id.
-  let memory = Mutex<(entries: [Entry], nextID: Int64)>(([], 1))
+  /// The log itself when there is no state file: the newest entries.
+  let memory = Mutex<[Entry]>([])
   static let batch = 256
   static let memoryRetention = 10_000
   /// How often buffered entries are written when fewer than a batch gathered.
   static let flushInterval: Duration = .seconds(1)
   private let flusher = Mutex<Task<Void, Never>?>(nil)
 
-  init(store: StateStore?) { self.store = store }
+  /// A log over `store` continues its ids (a log it cannot read starts at 1: its writes then fail and
+  /// are retried, and the failure shows in the log's page route).
+  init(store: StateStore?) {
+    self.store = store
+    buffer = Mutex(Pending(nextID: (try? store?.nextDecisionID()) ?? 1))
+  }
 
-  var count: Int { logged.load(ordering: .relaxed) + buffer.withLock { $0.count } }
+  var count: Int { logged.load(ordering: .relaxed) + buffer.withLock { $0.entries.count } }
 
   func record(caller: String, op: String, target: String, module: String, verdict: String, sequence: UInt64) {
-    let entry = Entry(time: Date().timeIntervalSince1970, caller: caller, op: op, target: target, module: module,
+    var entry = Entry(time: Date().timeIntervalSince1970, caller: caller, op: op, target: target, module: module,
       verdict: verdict, sequence: sequence)
     let full: [Entry]? = buffer.withLock { b in
-      b.append(entry)
-      guard b.count >= Self.batch else { return nil }
-      defer { b.removeAll(keepingCapacity: true) }
-      return b
+      entry.id = b.nextID
+      b.nextID += 1
+      b.entries.append(entry)
+      guard b.entries.count >= Self.batch else { return nil }
+      defer { b.entries.removeAll(keepingCapacity: true) }
+      return b.entries
     }
     if let full { writer.async { self.write(full) } }
   }
@@ -412,8 +523,8 @@ final class DecisionLog: Sendable {
   func flush() {
     writer.sync {
       let pending = buffer.withLock { b -> [Entry] in
-        defer { b.removeAll(keepingCapacity: true) }
-        return b
+        defer { b.entries.removeAll(keepingCapacity: true) }
+        return b.entries
       }
       if !pending.isEmpty { write(pending) }
     }
@@ -423,14 +534,9 @@ final class DecisionLog: Sendable {
   func page(_ q: DecisionQueryV1) throws -> [Entry] {
     flush()
     if let store { return try store.decisions(q) }
-    return memory.withLock { m in
+    return memory.withLock { entries in
       var found: [Entry] = []
-      for e in m.entries where e.id > q.after {
-        if let caller = q.caller, e.caller != caller { continue }
-        if let op = q.op, e.op != op { continue }
-        if let verdict = q.verdict, e.verdict != verdict.rawValue { continue }
-        if let since = q.since, e.time < since { continue }
-        if let until = q.until, e.time >= until { continue }
+      for e in entries where e.id > q.after && q.admits(e) {
         found.append(e)
         if found.count == q.limit { break }
       }
@@ -442,13 +548,9 @@ final class DecisionLog: Sendable {
   /// front of the buffer, for the next flush) or to the in-memory log.
   private func write(_ entries: [Entry]) {
     guard let store else {
-      memory.withLock { m in
-        for var e in entries {
-          e.id = m.nextID
-          m.nextID += 1
-          m.entries.append(e)
-        }
-        if m.entries.count > Self.memoryRetention { m.entries.removeFirst(m.entries.count - Self.memoryRetention) }
+      memory.withLock { kept in
+        kept.append(contentsOf: entries)
+        if kept.count > Self.memoryRetention { kept.removeFirst(kept.count - Self.memoryRetention) }
       }
       logged.add(entries.count, ordering: .relaxed)
       return
@@ -458,8 +560,8 @@ final class DecisionLog: Sendable {
       logged.add(entries.count, ordering: .relaxed)
     } catch {
       buffer.withLock { b in
-        b.insert(contentsOf: entries, at: 0)
-        if b.count > StateStore.retention { b.removeFirst(b.count - StateStore.retention) }
+        b.entries.insert(contentsOf: entries, at: 0)
+        if b.entries.count > StateStore.retention { b.entries.removeFirst(b.entries.count - StateStore.retention) }
       }
     }
   }

@@ -105,10 +105,13 @@ private func describe(_ address: SocketAddress?, unixSocket: String?, scheme: St
 // MARK: Replies
 
 enum Replies {
+  /// The headers of a JSON reply, made once (most replies are JSON).
+  static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
   static func response(_ reply: RouteReply) -> Response {
     Response(
-      status: HTTPResponse.Status(code: reply.status),
-      headers: [.contentType: reply.contentType],
+      status: reply.status == 200 ? .ok : HTTPResponse.Status(code: reply.status),
+      headers: reply.contentType == "application/json" ? jsonHeaders : [.contentType: reply.contentType],
       body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
   }
 

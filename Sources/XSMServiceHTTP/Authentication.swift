@@ -92,8 +92,14 @@ enum CallerAuthenticator {
           403, "auth.caller-mismatch",
           "the request is authenticated as dom\(domid); `\(RouteV1.callerHeader): \(header)` may only name that domain")
       }
-      return Caller("dom\(domid)")
+      return Caller(domainReference(domid))
     }
+  }
+
+  /// `domN` for the first domids, made once: a request's caller is named so on every request.
+  static let commonReferences = (0..<256).map { "dom\($0)" }
+  static func domainReference(_ domid: Int) -> String {
+    commonReferences.indices.contains(domid) ? commonReferences[domid] : "dom\(domid)"
   }
 
   private static func authenticatedDomid(

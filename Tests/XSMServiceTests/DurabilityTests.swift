@@ -156,6 +156,14 @@ struct DurabilityTests {
       "state.damaged", "domains.flags is NULL")
     try await refusedAfter("UPDATE domains SET flags = 'control,wizard' WHERE domid = 0", "state.damaged", "wizard")
     try await refusedAfter("DELETE FROM sids WHERE sid = 3", "state.damaged", "SID table skips")
+    // A decision-log batch cut short, or holding other ids than its row says.
+    let logged = "INSERT INTO decision_batches VALUES (1, 1, 1, 0, 0, X'"
+      + DecisionBatch.encode([DecisionLog.Entry(id: 1, time: 0, caller: "dom0", op: "domctl.pause", target: "web",
+        module: "flask", verdict: "allowed", sequence: 1)]).map { String(format: "%02x", $0) }.joined() + "')"
+    try await refusedAfter(logged + "; UPDATE decision_batches SET entries = substr(entries, 1, 30)", "state.damaged",
+      "ends inside an entry")
+    try await refusedAfter(logged + "; UPDATE decision_batches SET last_id = 7", "state.damaged",
+      "does not hold what its row says")
 
     // Damage inside the policy blob, which SQLite's integrity check cannot see: its SHA-256 does.
     let blob = scratch.path + "/blob.sqlite"
@@ -198,6 +206,56 @@ struct DurabilityTests {
     #expect(applied == StateStore.migrationNames)
     #expect(try await check.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
     try check.close()
+  }
+}
+
+/// The decision log of a v2 file (a row per decision) is packed into batches by
+/// `v3-decision-batches`: every entry kept with its id, and the ids go on from there.
+@Suite("Decision log batches")
+struct DecisionBatchTests {
+  @Test func aV2LogIsPackedWithItsIds() async throws {
+    let scratch = try StateScratch()
+    let queue = try DatabaseQueue(path: scratch.state)
+    try StateStore.migrator.migrate(queue, upTo: "v2-caller-tokens")
+    // 600 rows (three batches' worth), ids from 41 as a trimmed log's would start.
+    try await queue.write { db in
+      for i in 0..<600 {
+        try db.execute(
+          sql: "INSERT INTO decisions (id, time, caller, op, target, module, verdict, sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          arguments: [41 + i, 1000 + Double(i), i % 2 == 0 ? "caller-a" : "caller-b", "domctl.pausedomain", "db", "flask",
+            i % 3 == 0 ? "denied" : "allowed", 7])
+      }
+    }
+    try queue.close()
+    let service = try await defaultService(statePath: scratch.state)
+    let dom0 = Caller("dom0")
+    let all = try service.decisions(DecisionQueryV1(limit: 1000), caller: dom0)
+    #expect(all.decisions.count == 600)
+    #expect(all.decisions.map(\.id) == Array(41...640))
+    #expect(all.decisions.first?.caller == "caller-a" && all.decisions[1].caller == "caller-b")
+    #expect(all.decisions.first?.verdict == .denied && all.decisions[1].verdict == .allowed)
+    // Paged, filtered and bounded in time as before.
+    var query = DecisionQueryV1(limit: 10)
+    query.after = 300
+    query.caller = "caller-b"
+    query.verdict = .denied
+    let page = try service.decisions(query, caller: dom0)
+    #expect(page.decisions.map(\.id) == [302, 308, 314, 320, 326, 332, 338, 344, 350, 356])
+    #expect(page.next == 356)
+    var timed = DecisionQueryV1(limit: 1000)
+    timed.since = 1100
+    timed.until = 1110
+    #expect(try service.decisions(timed, caller: dom0).decisions.map(\.id) == Array(141...150))
+    // The next decision continues the ids, and is read back after a restart.
+    _ = try service.can(CanRequestV1(op: "domctl.pause", target: "web"), caller: dom0)
+    service.close()
+    let reopened = try await defaultService(statePath: scratch.state)
+    var after = DecisionQueryV1(limit: 10)
+    after.after = 640
+    let next = try reopened.decisions(after, caller: dom0).decisions
+    #expect(next.map(\.id) == [641])
+    #expect(next.first?.op.contains("pause") == true && next.first?.caller != "caller-a", "\(next)")
+    reopened.close()
   }
 }
 
