@@ -51,44 +51,56 @@ public struct ServerConfiguration: Sendable, Equatable {
 
 /// Admission control: at most `maxConcurrent` requests in flight, and a
 /// token bucket refilled at `ratePerSecond` holding at most one second's worth.
+/// Lock-free: the count is an atomic, and the bucket is kept as the time it
+/// would next be full (the generic cell rate algorithm, which admits exactly
+/// what such a bucket admits), moved by compare-and-exchange.
 final class RequestLimiter: Sendable {
   enum Admission: Equatable { case admitted, busy, rateLimited }
 
-  private struct State {
-    var inFlight = 0
-    var tokens: Double
-    var lastRefill: ContinuousClock.Instant
-  }
-  private let state: Mutex<State>
   let maxConcurrent: Int
   let ratePerSecond: Int
+  private let inFlightCount = Atomic<Int>(0)
+  /// Nanoseconds after `origin` at which the bucket would have a token again for every one taken
+  /// (the "theoretical arrival time"); a request is admitted while that is at most `tolerance` ahead.
+  private let arrival = Atomic<Int64>(0)
+  private let origin: ContinuousClock.Instant
+  /// Nanoseconds one token takes to come back, and how far ahead the arrival time may run (a full
+  /// bucket's worth less one token).
+  private let interval: Int64
+  private let tolerance: Int64
 
-  init(maxConcurrent: Int, ratePerSecond: Int) {
+  init(maxConcurrent: Int, ratePerSecond: Int, now: ContinuousClock.Instant = .now) {
     self.maxConcurrent = maxConcurrent
     self.ratePerSecond = max(0, ratePerSecond)
-    state = Mutex(State(tokens: Double(max(0, ratePerSecond)), lastRefill: .now))
+    origin = now
+    interval = ratePerSecond > 0 ? 1_000_000_000 / Int64(ratePerSecond) : .max
+    tolerance = ratePerSecond > 0 ? 1_000_000_000 - interval : -1
   }
 
   /// Takes a slot and a token, or says why not. Every `.admitted` must be
   /// followed by one `release()`.
   func admit(now: ContinuousClock.Instant = .now) -> Admission {
-    state.withLock { s in
-      let elapsed = s.lastRefill.duration(to: now)
-      if elapsed > .zero {
-        let parts = elapsed.components
-        let seconds = Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-        s.tokens = min(Double(ratePerSecond), s.tokens + seconds * Double(ratePerSecond))
-        s.lastRefill = now
+    guard inFlightCount.wrappingAdd(1, ordering: .acquiring).newValue <= maxConcurrent else {
+      inFlightCount.wrappingSubtract(1, ordering: .releasing)
+      return .busy
+    }
+    let parts = origin.duration(to: now).components
+    let t = max(0, parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
+    var expected = arrival.load(ordering: .relaxed)
+    while true {
+      let start = max(expected, t)
+      guard start - t <= tolerance else {
+        inFlightCount.wrappingSubtract(1, ordering: .releasing)
+        return .rateLimited
       }
-      guard s.inFlight < maxConcurrent else { return .busy }
-      guard s.tokens >= 1 else { return .rateLimited }
-      s.tokens -= 1
-      s.inFlight += 1
-      return .admitted
+      let (exchanged, found) = arrival.compareExchange(
+        expected: expected, desired: start + interval, ordering: .relaxed)
+      if exchanged { return .admitted }
+      expected = found
     }
   }
 
-  func release() { state.withLock { $0.inFlight -= 1 } }
+  func release() { inFlightCount.wrappingSubtract(1, ordering: .releasing) }
 
-  var inFlight: Int { state.withLock { $0.inFlight } }
+  var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
 }

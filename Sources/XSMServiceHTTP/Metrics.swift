@@ -21,9 +21,13 @@ final class RequestMetrics: Sendable {
   }
 
   let registry: PrometheusCollectorRegistry
-  /// Counters and histograms made so far (routes and statuses are few: unknown paths are pooled).
-  private let requests = Mutex<[RequestKey: Counter]>([:])
-  private let durations = Mutex<[String: ValueHistogram]>([:])
+  /// Counters and histograms made so far (routes and statuses are few: unknown paths are pooled),
+  /// under one lock: a request takes it once.
+  private struct Made {
+    var requests: [RequestKey: Counter] = [:]
+    var durations: [String: ValueHistogram] = [:]
+  }
+  private let made = Mutex(Made())
 
   // The service's numbers, set at each scrape.
   private let inFlight: Gauge
@@ -55,23 +59,28 @@ final class RequestMetrics: Sendable {
 
   func record(route: String, method: String, status: Int, seconds: Double) {
     let key = RequestKey(route: route, method: method, status: status)
-    let counter = requests.withLock { made in
-      if let known = made[key] { return known }
-      let new = registry.makeCounter(
-        descriptor: .xsmd("xsmd_requests_total", "HTTP requests answered, by route template, method and status."),
-        labels: [("route", route), ("method", method), ("status", String(status))])
-      made[key] = new
-      return new
+    let (counter, histogram) = made.withLock { made in
+      let counter =
+        made.requests[key]
+        ?? {
+          let new = registry.makeCounter(
+            descriptor: .xsmd("xsmd_requests_total", "HTTP requests answered, by route template, method and status."),
+            labels: [("route", route), ("method", method), ("status", String(status))])
+          made.requests[key] = new
+          return new
+        }()
+      let histogram =
+        made.durations[route]
+        ?? {
+          let new = registry.makeValueHistogram(
+            descriptor: .xsmd("xsmd_request_duration_seconds", "Time to answer a request, by route template."),
+            labels: [("route", route)], buckets: Self.bucketBounds)
+          made.durations[route] = new
+          return new
+        }()
+      return (counter, histogram)
     }
     counter.increment()
-    let histogram = durations.withLock { made in
-      if let known = made[route] { return known }
-      let new = registry.makeValueHistogram(
-        descriptor: .xsmd("xsmd_request_duration_seconds", "Time to answer a request, by route template."),
-        labels: [("route", route)], buckets: Self.bucketBounds)
-      made[route] = new
-      return new
-    }
     histogram.record(seconds)
   }
 
