@@ -158,7 +158,9 @@ enum CallerAuthenticator {
     let isSpace: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
     guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) })
     else { return "" }
-    return value[first...last]
+    // A half-open range of UTF-8 indices: both ends fall on scalar boundaries (the byte after `last`
+    // is a space, a tab or the end), where a closed range would step from inside the last scalar.
+    return value[first..<bytes.index(after: last)]
   }
 
   /// The uid of the process at the other end of a Unix socket (`SO_PEERCRED`).
