@@ -5,8 +5,11 @@ Runs xsmd on one state file, sends concurrent writes (POST /v1/domains with a
 new domid each, and POST /v1/flask/context-to-sid), kills
 xsmd with SIGKILL at a random moment, restarts it on the same file, and checks
 that every write it acknowledged (2xx) is there: the domain is listed, the SID
-still names the same context. After each kill, `PRAGMA integrity_check` runs on
-the file. Prints one summary line per round and a total; exits 1 on any loss.
+still names the same context. Meanwhile one more thread asks `/v1/can`, so the
+decision log is written when the kill comes; after each restart the whole log
+is paged through, its ids strictly increasing (the log may lose its last
+second, never reuse an id or hold a torn batch: start-up refuses one). After
+each kill, `PRAGMA integrity_check` runs on the file. Prints one summary line per round and a total; exits 1 on any loss.
 
     swift build --product xsmd
     Benchmarks/kill9-soak.py                 # KILLS=50 WRITERS=4
@@ -106,6 +109,40 @@ class Writers:
                 time.sleep(0.01)
 
 
+class Asker:
+    """Asks /v1/can until stopped, so the decision log has entries in flight at the kill."""
+
+    def __init__(self, base):
+        self.base = base
+        self.stop = threading.Event()
+        self.answered = 0
+
+    def run(self):
+        targets = ["dom0", "xenstore", "dom1"]
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            try:
+                request(self.base, "POST", "/v1/can", {"op": "domctl.getdomaininfo", "target": targets[n % 3]})
+                self.answered += 1
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                time.sleep(0.01)
+
+
+def logged_ids(base):
+    """Every id of the decision log, paged through; exits on ids that do not increase."""
+    ids, after = [], 0
+    while True:
+        _, page = request(base, "GET", f"/v1/decisions?after={after}&limit=1000", timeout=30)
+        ids += [d["id"] for d in page["decisions"]]
+        if "next" not in page or page["next"] is None:
+            break
+        after = page["next"]
+    if any(b <= a for a, b in zip(ids, ids[1:])):
+        sys.exit("the decision log's ids do not increase")
+    return ids
+
+
 def verify(base, domains, sids):
     _, listed = request(base, "GET", "/v1/domains", timeout=30)
     present = {d["domid"] for d in listed}
@@ -130,6 +167,7 @@ def main():
     total_ack = 0
     lost = 0
     integrity_ok = 0
+    last_logged_before = 0
     began = time.time()
     for round_number in range(1, KILLS + 1):
         process, base = start(state, log)
@@ -137,14 +175,24 @@ def main():
         lost += len(lost_domains) + len(lost_sids)
         if lost_domains or lost_sids:
             print(f"round {round_number}: LOST domains {sorted(lost_domains)[:10]} sids {lost_sids[:10]}")
+        ids = logged_ids(base)
+        # An entry on disk at the last start is still there: the newest id never goes back.
+        if (ids[-1] if ids else 0) < last_logged_before:
+            print(f"round {round_number}: LOST the decision log's entries after id {ids[-1] if ids else 0}")
+            lost += 1
+        last_logged_before = ids[-1] if ids else 0
+        logged_total = len(ids)
         writers = Writers(base, next_id)
+        asker = Asker(base)
         threads = [threading.Thread(target=writers.run, daemon=True) for _ in range(WRITERS)]
+        threads.append(threading.Thread(target=asker.run, daemon=True))
         for t in threads:
             t.start()
         time.sleep(rng.uniform(0.05, 1.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
         writers.stop.set()
+        asker.stop.set()
         for t in threads:
             t.join()
         next_id = writers.next_id
@@ -158,15 +206,18 @@ def main():
         ok = result == [("ok",)]
         integrity_ok += ok
         print(f"round {round_number}: {acknowledged} writes acknowledged, {writers.failed} cut off by the kill, "
+              f"{asker.answered} questions answered (log held {logged_total} at the start), "
               f"integrity {'ok' if ok else result[:3]}")
     process, base = start(state, log)
     lost_domains, lost_sids = verify(base, domains, sids)
     lost += len(lost_domains) + len(lost_sids)
+    final_log = len(logged_ids(base))
     process.terminate()
     process.wait()
     elapsed = time.time() - began
     print(f"kills: {KILLS}, writers: {WRITERS}, acknowledged writes: {total_ack}, lost: {lost}, "
-          f"integrity_check ok: {integrity_ok}/{KILLS}, {elapsed:.0f} s")
+          f"integrity_check ok: {integrity_ok}/{KILLS}, decision log {final_log} entries, ids increasing, "
+          f"{elapsed:.0f} s")
     sys.exit(1 if lost or integrity_ok != KILLS else 0)
 
 
