@@ -26,8 +26,17 @@ public final class CallerTokens: Sendable {
   /// empties it and moves `generation` on, so a check that began before the revocation cannot
   /// put the revoked token back.
   private struct Verified {
-    var entries: [Int: (token: [UInt8], domid: Int)] = [:]
+    var entries: [Int: VerifiedToken] = [:]
     var generation = 0
+  }
+  /// A token verified once, and its domid (a class: a lookup takes a reference, not a copy).
+  private final class VerifiedToken: Sendable {
+    let token: [UInt8]
+    let domid: Int
+    init(token: [UInt8], domid: Int) {
+      self.token = token
+      self.domid = domid
+    }
   }
   private let verified = Mutex(Verified())
   static let maximumVerified = 4096
@@ -72,13 +81,12 @@ public final class CallerTokens: Sendable {
 
   /// The domid a token authenticates, or nil for a token never issued or revoked.
   public func domid(forToken token: String) -> Int? {
-    var token = token
     // A token's own random bytes pick its slot (no hash of the whole token per request); the
     // constant-time comparison below decides.
-    let slot = token.withUTF8 { Self.slot($0) }
-    let (seen, generation) = verified.withLock { ($0.entries[slot], $0.generation) }
-    if let seen, token.withUTF8({ Self.sameBytes(seen.token, $0) }) { return seen.domid }
     let bytes = Array(token.utf8)
+    let slot = bytes.withUnsafeBufferPointer { Self.slot($0) }
+    let (seen, generation) = verified.withLock { ($0.entries[slot], $0.generation) }
+    if let seen, Self.sameBytes(seen.token, bytes) { return seen.domid }
     let digest = sha256Hex(bytes)
     if let record = known.withLock({ $0[digest] }) {
       remember(bytes, slot: slot, domid: record.domid, generation: generation)
@@ -98,16 +106,20 @@ public final class CallerTokens: Sendable {
   private func remember(_ token: [UInt8], slot: Int, domid: Int, generation: Int) {
     verified.withLock { v in
       guard v.generation == generation, v.entries.count < Self.maximumVerified || v.entries[slot] != nil else { return }
-      v.entries[slot] = (token, domid)
+      v.entries[slot] = VerifiedToken(token: token, domid: domid)
     }
   }
 
   /// Whether two byte strings are equal, in a time that depends on their lengths only.
-  static func sameBytes(_ a: [UInt8], _ b: some Collection<UInt8>) -> Bool {
+  static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
-    var difference: UInt8 = 0
-    for (x, y) in zip(a, b) { difference |= x ^ y }
-    return difference == 0
+    return a.withUnsafeBufferPointer { x in
+      b.withUnsafeBufferPointer { y in
+        var difference: UInt8 = 0
+        for i in 0..<x.count { difference |= x[i] ^ y[i] }
+        return difference == 0
+      }
+    }
   }
 
   /// The cache slot of a token: its last 8 bytes (an issued token ends in 64 random hex digits) and

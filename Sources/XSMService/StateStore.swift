@@ -435,7 +435,7 @@ enum DecisionBatch {
 }
 
 /// The decision log: `can` answers are buffered in memory and written to
-/// the state file by a writer of their own, when 256 have gathered and
+/// the state file by a writer of their own, when 1024 have gathered and
 /// otherwise once a second (and at a graceful stop), so logging costs a
 /// request neither a transaction nor a wait for one. A kill -9 loses at most
 /// the entries of the last second; an append that fails is retried at the
@@ -467,7 +467,7 @@ final class DecisionLog: Sendable {
   let writer = DispatchQueue(label: "xsmd.decision-log")
   /// The log itself when there is no state file: the newest entries.
   let memory = Mutex<[Entry]>([])
-  static let batch = 256
+  static let batch = 1024
   static let memoryRetention = 10_000
   /// How often buffered entries are written when fewer than a batch gathered.
   static let flushInterval: Duration = .seconds(1)

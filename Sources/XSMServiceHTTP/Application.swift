@@ -40,13 +40,15 @@ func buildRouter(service: FlaskService, state: ServerState) -> Router<XSMRequest
   // route matched (Hummingbird applies a middleware to the endpoints added after it, and to the
   // not-found responder).
   for route in state.table.routes {
+    let meter = RouteMeter(route: route.path, metrics: state.metrics)
     router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
-      await RouteDispatcher.respond(route, request: request, context: context, service: service, state: state)
+      await RouteDispatcher.respond(route, meter: meter, request: request, context: context, service: service, state: state)
     }
     // HEAD wherever GET is: GET's status and headers, no body (RFC 9110 §9.3.2).
     if route.method == .get {
       router.on(RouterPath(route.path), method: .head) { request, context -> Response in
-        var response = await RouteDispatcher.respond(route, request: request, context: context, service: service, state: state)
+        var response = await RouteDispatcher.respond(
+          route, meter: meter, request: request, context: context, service: service, state: state)
         response.body = ResponseBody()
         return response
       }
@@ -132,9 +134,10 @@ enum Replies {
 
 enum RouteDispatcher {
   static func respond(
-    _ route: Route, request: Request, context: XSMRequestContext, service: FlaskService, state: ServerState
+    _ route: Route, meter: RouteMeter, request: Request, context: XSMRequestContext, service: FlaskService,
+    state: ServerState
   ) async -> Response {
-    await Admission.answer(request, route: route.path, limited: route.limited, state: state) {
+    await Admission.answer(request, meter: meter, limited: route.limited, state: state) {
       await answer(route, request: request, context: context, service: service, state: state)
     }
   }
@@ -221,7 +224,7 @@ enum Admission {
   static let knownMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .delete, .patch, .options]
 
   static func answer(
-    _ request: Request, route: String, limited: Bool, state: ServerState, _ answer: () async -> Response
+    _ request: Request, meter: RouteMeter, limited: Bool, state: ServerState, _ answer: () async -> Response
   ) async -> Response {
     let start = ContinuousClock.now
     let response: Response
@@ -249,7 +252,7 @@ enum Admission {
     let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
     // Labels stay few whatever clients send: unknown paths and methods are pooled.
     let method = knownMethods.contains(request.method) ? request.method.rawValue : "other"
-    state.metrics.record(route: route, method: method, status: response.status.code, seconds: seconds)
+    meter.record(method: method, status: response.status.code, seconds: seconds)
     return response
   }
 }
@@ -259,6 +262,13 @@ enum Admission {
 struct ServiceMiddleware: RouterMiddleware {
   typealias Context = XSMRequestContext
   let state: ServerState
+  /// Requests no route matched, counted under the route label `unmatched`.
+  let unmatched: RouteMeter
+
+  init(state: ServerState) {
+    self.state = state
+    unmatched = RouteMeter(route: "unmatched", metrics: state.metrics)
+  }
 
   func handle(
     _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -266,7 +276,7 @@ struct ServiceMiddleware: RouterMiddleware {
     // Only the not-found responder is behind this middleware; a path of a route asked with
     // another method lands here too, and `/healthz`-like paths stay unlimited.
     let limited = !state.unlimitedPaths.contains(request.uri.path)
-    return await Admission.answer(request, route: "unmatched", limited: limited, state: state) {
+    return await Admission.answer(request, meter: unmatched, limited: limited, state: state) {
       await answer(request, context: context, next: next)
     }
   }

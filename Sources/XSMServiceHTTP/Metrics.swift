@@ -57,9 +57,10 @@ final class RequestMetrics: Sendable {
       descriptor: .xsmd("xsmd_reply_memo_entries", "/v1/can replies the current snapshot keeps (emptied by every change)."))
   }
 
-  func record(route: String, method: String, status: Int, seconds: Double) {
+  /// The counter of (route, method, status) and the route's histogram, made on first use.
+  func handles(route: String, method: String, status: Int) -> (Counter, ValueHistogram) {
     let key = RequestKey(route: route, method: method, status: status)
-    let (counter, histogram) = made.withLock { made in
+    return made.withLock { made in
       let counter =
         made.requests[key]
         ?? {
@@ -80,8 +81,6 @@ final class RequestMetrics: Sendable {
         }()
       return (counter, histogram)
     }
-    counter.increment()
-    histogram.record(seconds)
   }
 
   /// The `/metrics` page: the service's numbers as of now, then everything in the registry.
@@ -101,5 +100,42 @@ final class RequestMetrics: Sendable {
       shown = (gauges.cacheHits, gauges.cacheMisses)
     }
     return registry.emitToBuffer()
+  }
+}
+
+/// One route's request metrics, kept with the route's handler: the handles of its last
+/// (method, status) and its histogram, so a request neither hashes the route's name nor takes the
+/// registry's lock; another method or status looks its counter up in `RequestMetrics` once.
+/// Nothing is made before the route is first asked, so `/metrics` lists only what was asked.
+final class RouteMeter: Sendable {
+  let route: String
+  private let metrics: RequestMetrics
+  private struct Last {
+    var method: String
+    var status: Int
+    var counter: Counter
+    var histogram: ValueHistogram
+  }
+  private let last = Mutex<Last?>(nil)
+
+  init(route: String, metrics: RequestMetrics) {
+    self.route = route
+    self.metrics = metrics
+  }
+
+  func record(method: String, status: Int, seconds: Double) {
+    let handles = last.withLock { last -> (Counter, ValueHistogram)? in
+      guard let last, last.status == status, last.method == method else { return nil }
+      return (last.counter, last.histogram)
+    }
+    let (counter, histogram) =
+      handles
+      ?? {
+        let made = metrics.handles(route: route, method: method, status: status)
+        last.withLock { $0 = Last(method: method, status: status, counter: made.0, histogram: made.1) }
+        return made
+      }()
+    counter.increment()
+    histogram.record(seconds)
   }
 }
