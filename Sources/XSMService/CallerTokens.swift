@@ -125,7 +125,7 @@ public final class CallerTokens: Sendable {
   /// The cache slot of a token: its last 8 bytes (an issued token ends in 64 random hex digits) and
   /// its length. Any other string gets a slot too; two in one slot only cost the slower check.
   static func slot(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-    var value = UInt64(bytes.count)
+    var value: UInt64 = 0
     for byte in bytes.suffix(8) { value = value << 8 | UInt64(byte) }
     return Int(truncatingIfNeeded: value ^ UInt64(bytes.count) << 56)
   }

@@ -702,12 +702,8 @@ final class ServiceCore: Sendable {
     var counters: [Counter]
     /// The avc lines of the denials; nil when no avc log was written to.
     var avcLines: [String]?
-    var caller: String
-    var op: String
-    var target: String
-    var module: String
-    var verdict: String
-    var sequence: UInt64
+    /// The decision-log entry (the log gives its id and time).
+    var logEntry: DecisionLog.Entry
   }
 
   /// Writes what an answer records: its decisions counted, its denials to the
@@ -715,8 +711,7 @@ final class ServiceCore: Sendable {
   func record(_ e: CanEffects) {
     for counter in e.counters { counter.increment() }
     if let lines = e.avcLines, !lines.isEmpty, let avcLog { avcLog.write(lines) }
-    decisionLog.record(caller: e.caller, op: e.op, target: e.target, module: e.module, verdict: e.verdict,
-      sequence: e.sequence)
+    decisionLog.record(e.logEntry)
   }
 
   /// One question decided on snapshot `s`, with what answering it records.
@@ -753,8 +748,9 @@ final class ServiceCore: Sendable {
     let effects = CanEffects(
       counters: decisions.map { metrics.counter(module: $0.module, family: op.family, verdict: $0.verdict) },
       avcLines: avcLines,
-      caller: callerLabel, op: op.name, target: targetLabel, module: primary.module.rawValue,
-      verdict: VerdictV1(primary.verdict).rawValue, sequence: s.host.server?.sequence ?? 0)
+      logEntry: DecisionLog.Entry(caller: callerLabel, op: op.name, target: targetLabel,
+        module: primary.module.rawValue, verdict: VerdictV1(primary.verdict).rawValue,
+        sequence: s.host.server?.sequence ?? 0))
     let reply = CanReplyV1(caller: callerLabel, op: op.name, target: targetLabel,
       verdict: VerdictV1(primary.verdict), decisions: decisions.map(DecisionV1.init), sequence: s.host.server?.sequence,
       arguments: question.boundArguments)
@@ -1166,9 +1162,13 @@ final class VerdictMemo: Sendable {
 /// The `/v1/can` replies one snapshot has given, by caller and request bytes,
 /// so a question asked again is answered without decoding, deciding or
 /// encoding it — the service's counterpart of Xen's access vector cache,
-/// which keeps decisions until a policy load, a boolean change or
-/// setenforce (`avc_ss_reset`). Bounded by ``Limits``: once full, new replies
-/// are not kept until the next change publishes an empty memo.
+/// which keeps decisions until `avc_ss_reset` (xen/xsm/flask/avc.c) empties
+/// it: on a policy load and a boolean commit (`security_load_policy`,
+/// `security_set_bools` in xen/xsm/flask/ss/services.c) and when enforcing
+/// is turned on (`flask_security_setenforce`, xen/xsm/flask/flask_op.c). The
+/// memo is emptied by every change, since a reply also names labels and
+/// domains. Bounded by ``Limits``: once full, new replies are not kept until
+/// the next change publishes an empty memo.
 final class ReplyMemo: Sendable {
   /// The caller and the body's bytes exactly as sent.
   struct Key: Hashable, Sendable {
@@ -1210,13 +1210,14 @@ final class ReplyMemo: Sendable {
   /// Keeps `reply` unless the memo is full or the request is too long to keep.
   func keep(_ key: Key, _ reply: Reply, within limits: Limits) {
     guard key.body.count <= Limits.maximumBody else { return }
-    let size = key.body.count + key.caller.utf8.count + reply.bytes.count
+    func size(_ kept: Reply) -> Int { key.body.count + key.caller.utf8.count + kept.bytes.count }
     table.withLock { t in
       // One kept already (decided before an avc log was set, or by a request that raced this one) is replaced.
-      let replaced = t.replies[key].map { key.body.count + key.caller.utf8.count + $0.bytes.count } ?? 0
-      guard replaced > 0 || t.replies.count < limits.entries, t.bytes - replaced + size <= limits.bytes else { return }
+      let replaced = t.replies[key].map(size) ?? 0
+      let added = size(reply)
+      guard replaced > 0 || t.replies.count < limits.entries, t.bytes - replaced + added <= limits.bytes else { return }
       t.replies[key] = reply
-      t.bytes += size - replaced
+      t.bytes += added - replaced
     }
   }
 

@@ -446,7 +446,8 @@ final class DecisionLog: Sendable {
   struct Entry: Sendable {
     /// Given by the log when the entry is recorded: one more than the last, across restarts.
     var id: Int64 = 0
-    var time: Double
+    /// Seconds since 1970, given by the log when the entry is recorded.
+    var time: Double = 0
     var caller: String
     var op: String
     var target: String
@@ -482,9 +483,10 @@ final class DecisionLog: Sendable {
 
   var count: Int { logged.load(ordering: .relaxed) + buffer.withLock { $0.entries.count } }
 
-  func record(caller: String, op: String, target: String, module: String, verdict: String, sequence: UInt64) {
-    var entry = Entry(time: Date().timeIntervalSince1970, caller: caller, op: op, target: target, module: module,
-      verdict: verdict, sequence: sequence)
+  /// Records `answered` (its id and time are given here).
+  func record(_ answered: Entry) {
+    var entry = answered
+    entry.time = Date().timeIntervalSince1970
     let full: [Entry]? = buffer.withLock { b in
       entry.id = b.nextID
       b.nextID += 1

@@ -148,8 +148,7 @@ enum RouteDispatcher {
     do {
       let headers = RequestHeaderValues(request.headers)
       let caller = try await CallerAuthenticator.caller(
-        route, request: request, headers: headers, context: context, service: service,
-        configuration: state.configuration)
+        route, headers: headers, context: context, service: service, configuration: state.configuration)
       let body = try await readBody(route, request: request, headers: headers, configuration: state.configuration)
       var pathParameters: [String: String] = [:]
       for name in route.pathParameterNames { pathParameters[name] = context.parameters.get(name) }

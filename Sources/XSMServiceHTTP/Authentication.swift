@@ -68,7 +68,7 @@ enum CallerAuthenticator {
   /// The caller of a request under `configuration`'s authentication;
   /// `Caller("")` for a route that needs none.
   static func caller(
-    _ route: Route, request: Request, headers: RequestHeaderValues, context: XSMRequestContext, service: FlaskService,
+    _ route: Route, headers: RequestHeaderValues, context: XSMRequestContext, service: FlaskService,
     configuration: ServerConfiguration
   ) async throws(ServiceError) -> Caller {
     let header = headers.caller.map { String(trimmingSpaces($0)) } ?? ""

@@ -127,10 +127,10 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
       return
     }
     switch unwrapOutboundIn(data) {
-    case .head(var head) where closeAfterReply:
+    case .head(var head):
       head.headers.replaceOrAdd(name: "connection", value: "close")
       context.write(wrapOutboundOut(.head(head)), promise: promise)
-    case .end where closeAfterReply:
+    case .end:
       let written = promise ?? context.eventLoop.makePromise()
       context.writeAndFlush(data, promise: written)
       let channel = context.channel

@@ -11,8 +11,10 @@ import XSMService
 /// `/v1/can`'s reply memo: a caller's repeat of a body already answered on
 /// the current snapshot gets the first answer's bytes, and is logged and
 /// counted as the first was; every change publishes an empty memo, as Xen's
-/// `avc_ss_reset` empties its access vector cache on a load, a boolean
-/// commit or setenforce (xen/xsm/flask/avc.c).
+/// `avc_ss_reset` (xen/xsm/flask/avc.c) empties its access vector cache on a
+/// load and a boolean commit (`security_load_policy`, `security_set_bools` in
+/// ss/services.c) and when enforcing is turned on (`flask_security_setenforce`
+/// in flask_op.c).
 @Suite struct ReplyMemoTests {
   static let dom0 = Caller("dom0")
 
@@ -41,7 +43,7 @@ import XSMService
   }
 
   /// A guest pausing another guest: no allow rule gives `web_t` `domain:pause` over `db_t`, so flask refuses it
-  /// while enforcing; permissive, `avc_has_perm` returns 0 (xen/xsm/flask/avc.c, `avc_denied`).
+  /// while enforcing; permissive, `avc_has_perm_noaudit` (xen/xsm/flask/avc.c) grants what it denied and returns 0.
   static let guestPausesGuest = #"{"op":"domctl.pause","target":"db"}"#
 
   @Test func aRepeatGetsTheSameBytesAndIsLoggedAndCountedAgain() async throws {
