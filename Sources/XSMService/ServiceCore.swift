@@ -696,14 +696,21 @@ final class ServiceCore: Sendable {
     return bytes
   }
 
-  /// What answering one question records besides its reply.
-  struct CanEffects: Sendable {
+  /// What answering one question records besides its reply (an object: the reply memo's hits
+  /// record it through a reference).
+  final class CanEffects: Sendable {
     /// The decision counter of each module's verdict.
-    var counters: [Counter]
+    let counters: [Counter]
     /// The avc lines of the denials; nil when no avc log was written to.
-    var avcLines: [String]?
+    let avcLines: [String]?
     /// The decision-log entry (the log gives its id and time).
-    var logEntry: DecisionLog.Entry
+    let logEntry: DecisionLog.Entry
+
+    init(counters: [Counter], avcLines: [String]?, logEntry: DecisionLog.Entry) {
+      self.counters = counters
+      self.avcLines = avcLines
+      self.logEntry = logEntry
+    }
   }
 
   /// Writes what an answer records: its decisions counted, its denials to the
@@ -835,12 +842,19 @@ final class ServiceCore: Sendable {
     guard b.order.count <= Self.maximumBatch else {
       throw ServiceError(413, "batch.too-large", "at most \(Self.maximumBatch) queries per batch")
     }
-    var ops: [String: Op] = [:]
-    for q in b.distinct where ops[q.op] == nil { ops[q.op] = try resolveOp(q.op) }
+    // Each op resolved once: its index, family and memo slot; the questions refer to them by index.
+    var opIndex: [String: Int] = [:]
+    var ops: [Op] = []
+    for q in b.distinct where opIndex[q.op] == nil {
+      opIndex[q.op] = ops.count
+      ops.append(try resolveOp(q.op))
+    }
+    let families = ops.map(\.family)
+    let slots = ops.map { opSlots[$0.name] }
     return try read { s throws(ServiceError) -> BatchReplyV1 in
       _ = try callerDomain(caller, in: s)
       let engine = DecisionEngine(host: s.host)
-      let module = b.module.map(XSMModule.init)
+      let module = b.module.map(XSMModule.init) ?? s.host.module
       var domains: [String: HostDomain] = [:]
       func lookup(_ name: String) throws(ServiceError) -> HostDomain {
         if let d = domains[name] { return d }
@@ -850,17 +864,47 @@ final class ServiceCore: Sendable {
       }
       var answers: [VerdictV1] = []
       answers.reserveCapacity(b.distinct.count)
-      var families: [String] = []
-      families.reserveCapacity(b.distinct.count)
+      var answerOps: [Int] = []
+      answerOps.reserveCapacity(b.distinct.count)
+      // A question with no arguments, situations or options is the product route's question: its
+      // verdict is read from (and kept in) the snapshot's verdict memo, one row per (caller, target).
+      var rowIndex: [VerdictMemo.Row: Int] = [:]
+      var rows: [(key: VerdictMemo.Row, verdicts: [UInt8], decided: Bool)] = []
       for q in b.distinct {
         let who = try lookup(q.caller)
-        let op = ops[q.op]!
-        let question = try bind(who, op, target: q.target, arguments: q.arguments ?? [], options: OpQuestion.Options(q),
-          situations: q.situations ?? [], s)
-        answers.append(VerdictV1(engine.verdict(caller: who, op: op, target: question.target, module: module,
-          objects: question.objects)))
-        families.append(op.family)
+        let o = opIndex[q.op]!
+        answerOps.append(o)
+        let plain =
+          q.arguments?.isEmpty ?? true && q.situations?.isEmpty ?? true && q.object == nil && q.irq == nil
+          && q.pci == nil && q.iomem == nil && q.ioport == nil && q.dt == nil
+        var memo: (row: Int, slot: Int)? = nil
+        if plain, let slot = slots[o] {
+          let key = VerdictMemo.Row(caller: who.domid, target: q.target, module: module)
+          let row =
+            rowIndex[key]
+            ?? {
+              rows.append((key, s.memo.row(key) ?? VerdictMemo.emptyRow(count: opSlots.count), false))
+              rowIndex[key] = rows.count - 1
+              return rows.count - 1
+            }()
+          let code = rows[row].verdicts[slot]
+          if code != VerdictMemo.unknown {
+            answers.append(VerdictMemo.codes[Int(code)])
+            continue
+          }
+          memo = (row, slot)
+        }
+        let question = try bind(who, ops[o], target: q.target, arguments: q.arguments ?? [],
+          options: OpQuestion.Options(q), situations: q.situations ?? [], s)
+        let verdict = engine.verdict(caller: who, op: ops[o], target: question.target, module: module,
+          objects: question.objects)
+        answers.append(VerdictV1(verdict))
+        if let memo {
+          rows[memo.row].verdicts[memo.slot] = VerdictMemo.code(verdict)
+          rows[memo.row].decided = true
+        }
       }
+      for row in rows where row.decided { s.memo.keep(row.key, row.verdicts) }
       var asked = [Int](repeating: 0, count: answers.count)
       var verdicts: [VerdictV1] = []
       verdicts.reserveCapacity(b.order.count)
@@ -868,11 +912,16 @@ final class ServiceCore: Sendable {
         asked[Int(j)] += 1
         verdicts.append(answers[Int(j)])
       }
-      // Decisions counted once per query, summed per (family, verdict) first.
-      var tally: [DecisionMetrics.Key: Int] = [:]
-      let counted = module ?? s.host.module
+      // Decisions counted once per query, summed per (op, verdict) and then per (family, verdict).
+      let codes = VerdictV1.allCases
+      var byOp = [Int](repeating: 0, count: ops.count * codes.count)
       for (j, n) in asked.enumerated() where n > 0 {
-        tally[DecisionMetrics.Key(module: counted, family: families[j], verdict: Verdict(answers[j])), default: 0] += n
+        byOp[answerOps[j] * codes.count + codes.firstIndex(of: answers[j])!] += n
+      }
+      var tally: [DecisionMetrics.Key: Int] = [:]
+      for (k, n) in byOp.enumerated() where n > 0 {
+        tally[DecisionMetrics.Key(module: module, family: families[k / codes.count], verdict: Verdict(codes[k % codes.count])),
+          default: 0] += n
       }
       for (key, n) in tally { metrics.count(module: key.module, family: key.family, verdict: key.verdict, by: n) }
       return BatchReplyV1(verdicts: verdicts, sequence: s.host.server?.sequence)

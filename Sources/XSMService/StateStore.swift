@@ -368,14 +368,15 @@ enum DecisionBatch {
       bytes.append(contentsOf: utf8)
     }
     for e in entries {
+      let facts = e.facts
       word(UInt64(bitPattern: e.id))
       word(e.time.bitPattern)
-      word(e.sequence)
-      text(e.caller)
-      text(e.op)
-      text(e.target)
-      text(e.module)
-      text(e.verdict)
+      word(facts.sequence)
+      text(facts.caller)
+      text(facts.op)
+      text(facts.target)
+      text(facts.module)
+      text(facts.verdict)
     }
     return bytes
   }
@@ -448,12 +449,43 @@ final class DecisionLog: Sendable {
     var id: Int64 = 0
     /// Seconds since 1970, given by the log when the entry is recorded.
     var time: Double = 0
-    var caller: String
-    var op: String
-    var target: String
-    var module: String
-    var verdict: String
-    var sequence: UInt64
+    /// What was asked and answered, shared by every entry of a repeated answer (recording one
+    /// copies a reference, not five strings).
+    let facts: Facts
+    var caller: String { facts.caller }
+    var op: String { facts.op }
+    var target: String { facts.target }
+    var module: String { facts.module }
+    var verdict: String { facts.verdict }
+    var sequence: UInt64 { facts.sequence }
+
+    init(
+      id: Int64 = 0, time: Double = 0, caller: String, op: String, target: String, module: String, verdict: String,
+      sequence: UInt64
+    ) {
+      self.id = id
+      self.time = time
+      facts = Facts(caller: caller, op: op, target: target, module: module, verdict: verdict, sequence: sequence)
+    }
+  }
+
+  /// The caller, op, target, module, verdict and policy sequence of a logged decision.
+  final class Facts: Sendable {
+    let caller: String
+    let op: String
+    let target: String
+    let module: String
+    let verdict: String
+    let sequence: UInt64
+
+    init(caller: String, op: String, target: String, module: String, verdict: String, sequence: UInt64) {
+      self.caller = caller
+      self.op = op
+      self.target = target
+      self.module = module
+      self.verdict = verdict
+      self.sequence = sequence
+    }
   }
 
   let store: StateStore?

@@ -195,13 +195,18 @@ enum RouteDispatcher {
           "\(route.method.rawValue) \(route.path) takes \(expected), not `\(contentType)`")
       }
     }
-    let tooLarge = ServiceError(
-      413, "request.too-large", "\(route.method.rawValue) \(route.path) takes at most \(limit) bytes")
-    if let length = headers.contentLength.flatMap({ Int($0) }), length > limit { throw tooLarge }
+    // Made only when a body is refused: the message costs a request more than reading its body.
+    func tooLarge() -> ServiceError {
+      ServiceError(413, "request.too-large", "\(route.method.rawValue) \(route.path) takes at most \(limit) bytes")
+    }
+    let length = headers.contentLength.flatMap { Int($0) }
+    if let length, length > limit { throw tooLarge() }
     var bytes: [UInt8] = []
+    // The stated length (within the limit) is room made once, not grown into chunk by chunk.
+    if let length, length > 0 { bytes.reserveCapacity(length) }
     do {
       for try await chunk in request.body {
-        guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge }
+        guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge() }
         bytes.append(contentsOf: chunk.readableBytesView)
       }
     } catch let error as ServiceError {

@@ -539,11 +539,14 @@ enum BatchCodec {
   static func encode(_ reply: BatchReplyV1) -> RouteReply {
     var bytes = Array("{\"sequence\":\(reply.sequence.map(String.init) ?? "null"),\"verdicts\":[".utf8)
     bytes.reserveCapacity(bytes.count + reply.verdicts.count * 11 + 2)
-    let spelled = VerdictV1.allCases.map { Array("\"\($0.rawValue)\"".utf8) }
-    let index = Dictionary(uniqueKeysWithValues: VerdictV1.allCases.enumerated().map { ($1, $0) })
+    let allowed = Array("\"allowed\"".utf8), denied = Array("\"denied\"".utf8), invalid = Array("\"invalid\"".utf8)
     for (i, v) in reply.verdicts.enumerated() {
       if i > 0 { bytes.append(0x2C) }
-      bytes.append(contentsOf: spelled[index[v]!])
+      switch v {
+      case .allowed: bytes.append(contentsOf: allowed)
+      case .denied: bytes.append(contentsOf: denied)
+      case .invalid: bytes.append(contentsOf: invalid)
+      }
     }
     bytes.append(contentsOf: [0x5D, 0x7D])
     return RouteReply(status: 200, contentType: "application/json", body: bytes)
@@ -659,38 +662,47 @@ struct BatchReader {
     return value
   }
 
-  /// The object starting at `i` (a `{`) up to its matching `}`, without
-  /// reading it; nil when it does not end. `i` is left where it was.
-  func rawObject() -> RawQuery? {
-    guard i < bytes.count, bytes[i] == 0x7B else { return nil }
-    var j = i
-    var depth = 0
-    var inString = false
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    while j < bytes.count {
-      let b = bytes[j]
-      hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3
-      j += 1
-      if inString {
-        if b == 0x5C {
-          guard j < bytes.count else { return nil }
-          hash = (hash ^ UInt64(bytes[j])) &* 0x100_0000_01b3
-          j += 1
-        } else if b == 0x22 {
-          inString = false
+  /// One past the `}` that closes the object starting at `i` (a `{`),
+  /// without reading it; nil when it does not end. `i` is left where it was.
+  func objectEnd() -> Int? {
+    Self.structural.withUnsafeBufferPointer { table in
+      bytes.withUnsafeBufferPointer { p -> Int? in
+      guard i < p.count, p[i] == 0x7B else { return nil }
+      var j = i
+      var depth = 0
+      while j < p.count {
+        // Most bytes are none of `"{}[]\\`: one table read passes them.
+        let b = p[j]
+        j += 1
+        switch table[Int(b)] {
+        case 0: continue
+        case 1:
+          // A string: to its closing quote, escapes skipped.
+          while j < p.count {
+            let c = p[j]
+            j += 1
+            if c == 0x22 { break }
+            if c == 0x5C { j += 1 }
+          }
+        case 2: depth += 1
+        default:
+          depth -= 1
+          if depth == 0 { return j }
         }
-        continue
       }
-      switch b {
-      case 0x22: inString = true
-      case 0x7B, 0x5B: depth += 1
-      case 0x7D, 0x5D:
-        depth -= 1
-        if depth == 0 { return RawQuery(bytes: bytes, start: i, end: j, hash: hash) }
-      default: break
+      return nil
       }
     }
-    return nil
+  }
+
+  /// For `objectEnd`: 1 for `"`, 2 for `{` and `[`, 3 for `}` and `]`, 0 for any other byte.
+  static let structural: [UInt8] = (0..<256).map { b in
+    switch b {
+    case 0x22: 1
+    case 0x7B, 0x5B: 2
+    case 0x7D, 0x5D: 3
+    default: 0
+    }
   }
 
   /// A string or null.
@@ -726,6 +738,31 @@ struct BatchReader {
     return list
   }
 
+  /// The fields of a query, in the order `query` switches on them.
+  static let queryKeyNames = ["caller", "op", "target", "arguments", "situations", "object", "irq", "pci", "iomem", "ioport", "dt"]
+  static let queryKeys = queryKeyNames.map { Array($0.utf8) }
+
+  /// The index in `keys` of the string at `i` when its bytes (with no escape) are one of them,
+  /// consumed; nil, with nothing consumed, for anything else.
+  mutating func knownKey(_ keys: [[UInt8]]) -> Int? {
+    skipSpace()
+    return bytes.withUnsafeBufferPointer { p -> Int? in
+      guard i < p.count, p[i] == 0x22 else { return nil }
+      let start = i + 1
+      var j = start
+      while j < p.count, p[j] != 0x22, p[j] != 0x5C { j += 1 }
+      guard j < p.count, p[j] == 0x22 else { return nil }
+      let count = j - start
+      for (k, key) in keys.enumerated() where key.count == count {
+        if key.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p.baseAddress! + start, count) == 0 }) {
+          i = j + 1
+          return k
+        }
+      }
+      return nil
+    }
+  }
+
   mutating func query(_ index: Int) throws(ServiceError) -> BatchRequestV1.Query {
     try expect(0x7B, "an object for `queries[\(index)]`")
     var caller: String?
@@ -736,20 +773,26 @@ struct BatchReader {
     var query = BatchRequestV1.Query(caller: "", op: "", target: nil)
     if !take(0x7D) {
       repeat {
-        let key = try string()
+        // A key is matched on its bytes; one written with escapes is decoded first.
+        var key = ""
+        var known = knownKey(Self.queryKeys)
+        if known == nil {
+          key = try string()
+          known = Self.queryKeyNames.firstIndex(of: key)
+        }
         try expect(0x3A, "`:`")
-        switch key {
-        case "caller": caller = try string()
-        case "op": op = try string()
-        case "target": target = try optionalString()
-        case "arguments": arguments = try optionalStrings("queries[\(index)].arguments")
-        case "situations": situations = try optionalStrings("queries[\(index)].situations")
-        case "object": query.object = try optionalString()
-        case "irq": query.irq = try optionalUInt32("queries[\(index)].irq")
-        case "pci": query.pci = try optionalString()
-        case "iomem": query.iomem = try optionalString()
-        case "ioport": query.ioport = try optionalString()
-        case "dt": query.dt = try optionalString()
+        switch known {
+        case 0: caller = try string()
+        case 1: op = try string()
+        case 2: target = try optionalString()
+        case 3: arguments = try optionalStrings("queries[\(index)].arguments")
+        case 4: situations = try optionalStrings("queries[\(index)].situations")
+        case 5: query.object = try optionalString()
+        case 6: query.irq = try optionalUInt32("queries[\(index)].irq")
+        case 7: query.pci = try optionalString()
+        case 8: query.iomem = try optionalString()
+        case 9: query.ioport = try optionalString()
+        case 10: query.dt = try optionalString()
         default: throw ServiceError(400, "request.unknown-field", "unknown field `queries[\(index)].\(key)`")
         }
       } while take(0x2C)
@@ -784,7 +827,7 @@ struct BatchReader {
         case "queries":
           try expect(0x5B, "an array for `queries`")
           var list: [BatchRequestV1.Query] = []
-          var seen: [RawQuery: Int32] = [:]
+          var seen = QueryFold()
           if !foldRepeats { list.reserveCapacity(bytes.count / 48) }
           if !take(0x5D) {
             repeat {
@@ -794,15 +837,16 @@ struct BatchReader {
               }
               skipSpace()
               let start = i
-              if let raw = rawObject(), let known = seen[raw] {
-                i = raw.end
+              let end = objectEnd()
+              let hash = end.map { QueryFold.hash(bytes, start..<$0) }
+              if let end, let hash, let known = seen.index(of: start..<end, hash: hash, in: bytes) {
+                i = end
                 order.append(known)
                 continue
               }
-              i = start
               // Numbered by position in the body, as without folding.
               let q = try query(order.count)
-              seen[RawQuery(bytes: bytes, start: start, end: i)] = Int32(list.count)
+              seen.insert(start..<i, hash: i == end ? hash! : QueryFold.hash(bytes, start..<i), index: Int32(list.count))
               order.append(Int32(list.count))
               list.append(q)
             } while take(0x2C)
@@ -822,35 +866,93 @@ struct BatchReader {
   }
 }
 
-/// A query of a batch body by its bytes (the same bytes ask the same question).
-struct RawQuery: Hashable {
-  let bytes: [UInt8]
-  let start: Int
-  let end: Int
-  /// FNV-1a of the bytes, worked out while finding the end.
-  let hash: UInt64
+/// The queries of one batch body seen so far, by their bytes (the same
+/// bytes ask the same question): an open-addressing table of byte ranges of
+/// the body, so a repeated query costs a scan, a hash and a compare, with no
+/// key made or counted. A probe goes at most `maximumProbe` slots; a query
+/// that finds neither itself nor a free slot there is decoded as a new
+/// question, so bytes made to collide cost the folding, never quadratic time.
+struct QueryFold {
+  private var hashes: [UInt64]
+  private var starts: [Int]
+  private var counts: [Int]
+  /// The question of each slot; -1 for a free one.
+  private var indices: [Int32]
+  private var used = 0
+  static let maximumProbe = 32
 
-  init(bytes: [UInt8], start: Int, end: Int, hash: UInt64) {
-    self.bytes = bytes
-    self.start = start
-    self.end = end
-    self.hash = hash
+  init(capacity: Int = 1024) {
+    hashes = [UInt64](repeating: 0, count: capacity)
+    starts = [Int](repeating: 0, count: capacity)
+    counts = [Int](repeating: 0, count: capacity)
+    indices = [Int32](repeating: -1, count: capacity)
   }
 
-  init(bytes: [UInt8], start: Int, end: Int) {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in bytes[start..<end] { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
-    self.init(bytes: bytes, start: start, end: end, hash: hash)
-  }
-
-  static func == (a: RawQuery, b: RawQuery) -> Bool {
-    guard a.hash == b.hash, a.end - a.start == b.end - b.start else { return false }
-    return a.bytes.withUnsafeBufferPointer { pa in
-      b.bytes.withUnsafeBufferPointer { pb in
-        memcmp(pa.baseAddress! + a.start, pb.baseAddress! + b.start, a.end - a.start) == 0
+  /// A hash of `range` of `bytes`, eight bytes at a time.
+  static func hash(_ bytes: [UInt8], _ range: Range<Int>) -> UInt64 {
+    bytes.withUnsafeBytes { raw -> UInt64 in
+      var h = UInt64(truncatingIfNeeded: range.count) &* 0x9E37_79B9_7F4A_7C15
+      var k = range.lowerBound
+      while k + 8 <= range.upperBound {
+        h = (h ^ raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 32
+        k += 8
       }
+      var tail: UInt64 = 0
+      var shift: UInt64 = 0
+      while k < range.upperBound {
+        tail |= UInt64(raw[k]) << shift
+        shift += 8
+        k += 1
+      }
+      h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+      return h ^ (h >> 29)
     }
   }
 
-  func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+  /// The question whose bytes `range` repeats, if one was seen.
+  func index(of range: Range<Int>, hash: UInt64, in bytes: [UInt8]) -> Int32? {
+    let mask = indices.count - 1
+    var slot = Int(truncatingIfNeeded: hash) & mask
+    for _ in 0..<Self.maximumProbe {
+      let index = indices[slot]
+      if index < 0 { return nil }
+      if hashes[slot] == hash, counts[slot] == range.count, Self.same(bytes, starts[slot], range) {
+        return index
+      }
+      slot = (slot + 1) & mask
+    }
+    return nil
+  }
+
+  /// Keeps `range` as question `index` (unless its probe finds no free slot).
+  mutating func insert(_ range: Range<Int>, hash: UInt64, index: Int32) {
+    if (used + 1) * 2 > indices.count { grow() }
+    let mask = indices.count - 1
+    var slot = Int(truncatingIfNeeded: hash) & mask
+    for _ in 0..<Self.maximumProbe {
+      if indices[slot] < 0 {
+        hashes[slot] = hash
+        starts[slot] = range.lowerBound
+        counts[slot] = range.count
+        indices[slot] = index
+        used += 1
+        return
+      }
+      slot = (slot + 1) & mask
+    }
+  }
+
+  private mutating func grow() {
+    let old = self
+    self = QueryFold(capacity: indices.count * 2)
+    for slot in old.indices.indices where old.indices[slot] >= 0 {
+      let start = old.starts[slot]
+      insert(start..<(start + old.counts[slot]), hash: old.hashes[slot], index: old.indices[slot])
+    }
+  }
+
+  private static func same(_ bytes: [UInt8], _ start: Int, _ range: Range<Int>) -> Bool {
+    bytes.withUnsafeBufferPointer { p in memcmp(p.baseAddress! + start, p.baseAddress! + range.lowerBound, range.count) == 0 }
+  }
 }

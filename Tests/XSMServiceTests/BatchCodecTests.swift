@@ -86,6 +86,43 @@ struct BatchCodecTests {
     }
   }
 
+  /// Thousands of distinct queries (the fold's table grows several times) among repeats, with
+  /// strings holding `}`, `]`, `{` and escaped quotes: each query keeps its place and its own question.
+  @Test func foldKeepsEveryQueryAcrossGrowthAndTrickyStrings() throws {
+    var queries: [String] = []
+    for k in 0..<3000 {
+      let target = ["web", #"a}b"#, #"c]\"d"#, #"{e["#][k % 4]
+      queries.append(#"{"caller":"dom\#(k % 7)","op":"op\#(k)","target":"\#(target)"}"#)
+      if k % 3 == 0 { queries.append(queries[k / 2]) }
+    }
+    let text = #"{"queries":["# + queries.joined(separator: ",") + "]}"
+    let folded = try BatchCodec.decodeDistinct(Array(text.utf8))
+    let plain = try decode(text).queries
+    #expect(folded.distinct.count == 3000)
+    #expect(folded.order.count == plain.count)
+    for (k, j) in folded.order.enumerated() {
+      let q = folded.distinct[Int(j)]
+      #expect(q.caller == plain[k].caller && q.op == plain[k].op && q.target == plain[k].target, "query \(k)")
+    }
+  }
+
+  /// Bytes made to collide cost the folding, never quadratic time: a probe stops after
+  /// `QueryFold.maximumProbe` slots, and a query found nowhere is decoded as a new question.
+  @Test func collidingHashesAreProbedABoundedDistance() {
+    let bytes = Array((0..<200).map { "{\"n\":\($0 % 10)}" }.joined().utf8)
+    var fold = QueryFold()
+    let width = 7
+    for k in 0..<100 { fold.insert((k * width)..<(k * width + width), hash: 42, index: Int32(k)) }
+    // The first `maximumProbe` are kept and found; the rest found no free slot within reach.
+    for k in 0..<QueryFold.maximumProbe {
+      #expect(fold.index(of: (k * width)..<(k * width + width), hash: 42, in: bytes) == Int32(k % 10))
+    }
+    #expect(fold.index(of: (90 * width)..<(90 * width + width), hash: 42, in: bytes) == Int32(0))
+    #expect(fold.index(of: 0..<width, hash: 43, in: bytes) == nil)
+    #expect(QueryFold.hash(bytes, 0..<width) == QueryFold.hash(bytes, (10 * width)..<(11 * width)))
+    #expect(QueryFold.hash(bytes, 0..<width) != QueryFold.hash(bytes, width..<(2 * width)))
+  }
+
   @Test func writesSortedKeys() {
     let reply = BatchCodec.encode(BatchReplyV1(verdicts: [.allowed, .denied, .invalid], sequence: 7))
     #expect(String(decoding: reply.body, as: UTF8.self) == #"{"sequence":7,"verdicts":["allowed","denied","invalid"]}"#)

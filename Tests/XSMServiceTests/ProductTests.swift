@@ -73,6 +73,48 @@ import XSMProtocol
     }
   }
 
+  /// The explicit batch reads plain questions' verdicts from the snapshot's memo and decides the
+  /// rest; either way each verdict is the one `/v1/can` gives for the same question, on the first
+  /// batch, on a repeat, and after a change has published a new snapshot.
+  @Test func batchVerdictsAreTheSingleAnswersWithAndWithoutTheMemo() async throws {
+    try await HTTPFixture.withClient { client in
+      let names = try await Self.domainNames(client)
+      var queries: [String] = []
+      for caller in names.prefix(4) {
+        for op in ["domctl.pause", "evtchn.bind_interdomain", "grant.map_grant_ref"] {
+          for target in names.prefix(4) { queries.append(#"{"caller":"\#(caller)","op":"\#(op)","target":"\#(target)"}"#) }
+        }
+        // Questions with arguments or a second domain are decided, not read from the memo.
+        queries.append(#"{"caller":"\#(caller)","op":"evtchn.status","target":"web","arguments":["remote=dom0"]}"#)
+        queries.append(#"{"caller":"\#(caller)","op":"domctl.set_target","target":"web-dm","object":"web"}"#)
+      }
+      func batch() async throws -> [String] {
+        let reply = try await client.call(.post, "/v1/can/batch", json: #"{"queries":["# + queries.joined(separator: ",") + "]}")
+        #expect(reply.status == .ok, "\(reply.text)")
+        return reply.object["verdicts"] as? [String] ?? []
+      }
+      func singles() async throws -> [String] {
+        var verdicts: [String] = []
+        for q in queries {
+          let can = try await client.call(.post, "/v1/can", json: q)
+          #expect(can.status == .ok, "\(q): \(can.text)")
+          verdicts.append(can.object["verdict"] as? String ?? "?")
+        }
+        return verdicts
+      }
+      let enforcing = try await singles()
+      #expect(Set(enforcing).isSuperset(of: ["allowed", "denied"]), "\(enforcing)")
+      #expect(try await batch() == enforcing)
+      #expect(try await batch() == enforcing)
+      let permissive = try await client.call(.put, "/v1/flask/enforce", json: #"{"enforcing":false}"#)
+      #expect(permissive.status == .ok, "\(permissive.text)")
+      let after = try await singles()
+      #expect(after != enforcing)
+      #expect(try await batch() == after)
+      #expect(try await batch() == after)
+    }
+  }
+
   /// The reply's bytes are the encoder's, and its order is the documented one.
   @Test func replyBytesAndOrder() async throws {
     try await HTTPFixture.withClient { client in
