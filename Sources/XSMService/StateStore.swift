@@ -360,25 +360,23 @@ extension DecisionQueryV1 {
 enum DecisionBatch {
   static func encode(_ entries: [DecisionLog.Entry]) -> [UInt8] {
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(entries.count * 64)
-    func word(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    func text(_ value: String) {
-      let utf8 = value.utf8.prefix(Int(UInt16.max))
-      withUnsafeBytes(of: UInt16(utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
-      bytes.append(contentsOf: utf8)
-    }
+    bytes.reserveCapacity(entries.reduce(0) { $0 + 16 + $1.facts.encoded.count })
     for e in entries {
-      let facts = e.facts
-      word(UInt64(bitPattern: e.id))
-      word(e.time.bitPattern)
-      word(facts.sequence)
-      text(facts.caller)
-      text(facts.op)
-      text(facts.target)
-      text(facts.module)
-      text(facts.verdict)
+      append(word: UInt64(bitPattern: e.id), to: &bytes)
+      append(word: e.time.bitPattern, to: &bytes)
+      bytes.append(contentsOf: e.facts.encoded)
     }
     return bytes
+  }
+
+  static func append(word value: UInt64, to bytes: inout [UInt8]) {
+    withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+  }
+
+  static func append(text value: String, to bytes: inout [UInt8]) {
+    let utf8 = value.utf8.prefix(Int(UInt16.max))
+    withUnsafeBytes(of: UInt16(utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+    bytes.append(contentsOf: utf8)
   }
 
   /// The entries of a batch; `state.damaged` when its bytes end inside one.
@@ -469,7 +467,9 @@ final class DecisionLog: Sendable {
     }
   }
 
-  /// The caller, op, target, module, verdict and policy sequence of a logged decision.
+  /// The caller, op, target, module, verdict and policy sequence of a logged decision, with
+  /// their bytes as a batch keeps them (written once here, so writing a batch copies bytes
+  /// instead of encoding 1024 entries in one burst of the writer).
   final class Facts: Sendable {
     let caller: String
     let op: String
@@ -477,6 +477,8 @@ final class DecisionLog: Sendable {
     let module: String
     let verdict: String
     let sequence: UInt64
+    /// `sequence` and the five texts in `DecisionBatch`'s layout.
+    let encoded: [UInt8]
 
     init(caller: String, op: String, target: String, module: String, verdict: String, sequence: UInt64) {
       self.caller = caller
@@ -485,6 +487,10 @@ final class DecisionLog: Sendable {
       self.module = module
       self.verdict = verdict
       self.sequence = sequence
+      var bytes: [UInt8] = []
+      DecisionBatch.append(word: sequence, to: &bytes)
+      for text in [caller, op, target, module, verdict] { DecisionBatch.append(text: text, to: &bytes) }
+      encoded = bytes
     }
   }
 

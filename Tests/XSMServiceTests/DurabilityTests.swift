@@ -213,6 +213,30 @@ struct DurabilityTests {
 /// `v3-decision-batches`: every entry kept with its id, and the ids go on from there.
 @Suite("Decision log batches")
 struct DecisionBatchTests {
+  /// The layout docs/service.md states, byte by byte: id, time and sequence (8 bytes each, little
+  /// endian), then caller, op, target, module and verdict (a 2-byte length, then UTF-8). The
+  /// entries' texts are written when the entry is made, so this pins what the writer copies.
+  @Test func theBatchLayoutIsTheDocumentedOne() throws {
+    let entries = [
+      DecisionLog.Entry(id: 0x0102, time: 1.5, caller: "dom0", op: "op", target: "é", module: "flask", verdict: "denied",
+        sequence: 7),
+      DecisionLog.Entry(id: 0x0103, time: -2, caller: "", op: "o", target: "-", module: "silo", verdict: "allowed", sequence: 0),
+    ]
+    func word(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
+    func text(_ t: String) -> [UInt8] { [UInt8(t.utf8.count & 0xFF), UInt8(t.utf8.count >> 8)] + Array(t.utf8) }
+    var expected: [UInt8] = []
+    for e in entries {
+      expected += word(UInt64(bitPattern: e.id)) + word(e.time.bitPattern) + word(e.sequence)
+      for t in [e.caller, e.op, e.target, e.module, e.verdict] { expected += text(t) }
+    }
+    #expect(expected.count == 2 * 24 + (2 + 4) + (2 + 2) + (2 + 2) + (2 + 5) + (2 + 6) + (2 + 0) + (2 + 1) + (2 + 1) + (2 + 4) + (2 + 7))
+    let bytes = DecisionBatch.encode(entries)
+    #expect(bytes == expected)
+    let read = try DecisionBatch.entries(bytes)
+    #expect(read.map(\.id) == [0x0102, 0x0103] && read.map(\.time) == [1.5, -2] && read.map(\.sequence) == [7, 0])
+    #expect(read.map(\.target) == ["é", "-"] && read.map(\.verdict) == ["denied", "allowed"] && read[1].caller == "")
+  }
+
   @Test func aV2LogIsPackedWithItsIds() async throws {
     let scratch = try StateScratch()
     let queue = try DatabaseQueue(path: scratch.state)
