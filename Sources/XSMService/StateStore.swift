@@ -544,7 +544,7 @@ final class DecisionLog: Sendable {
         while !Task.isCancelled {
           try? await Task.sleep(for: interval)
           guard let self else { return }
-          self.flush()
+          self.flushLater()
         }
       }
     }
@@ -561,13 +561,22 @@ final class DecisionLog: Sendable {
 
   /// Writes what is buffered and waits for the writer (at shutdown, before a read, in tests).
   func flush() {
-    writer.sync {
-      let pending = buffer.withLock { b -> [Entry] in
-        defer { b.entries.removeAll(keepingCapacity: true) }
-        return b.entries
-      }
-      if !pending.isEmpty { write(pending) }
+    writer.sync { writeBuffered() }
+  }
+
+  /// Has the writer write what is buffered, without waiting for it: the once-a-second flush runs
+  /// on a thread of Swift's shared pool, which must not sit through a transaction and its fsync
+  /// while requests wait for that thread.
+  func flushLater() {
+    writer.async { self.writeBuffered() }
+  }
+
+  private func writeBuffered() {
+    let pending = buffer.withLock { b -> [Entry] in
+      defer { b.entries.removeAll(keepingCapacity: true) }
+      return b.entries
     }
+    if !pending.isEmpty { write(pending) }
   }
 
   /// One page of the log (everything recorded so far, buffered entries included).

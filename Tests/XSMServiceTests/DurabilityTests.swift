@@ -237,6 +237,28 @@ struct DecisionBatchTests {
     #expect(read.map(\.target) == ["é", "-"] && read.map(\.verdict) == ["denied", "allowed"] && read[1].caller == "")
   }
 
+  /// Fewer than a batch of answers reach the state file by the timed flush alone (it hands the
+  /// write to the log's writer and does not wait for it), with nothing reading the log.
+  @Test func theTimedFlushWritesWithoutAReader() async throws {
+    let scratch = try StateScratch()
+    let store = try StateStore(path: scratch.state)
+    let log = DecisionLog(store: store)
+    for k in 0..<5 {
+      log.record(DecisionLog.Entry(caller: "dom\(k)", op: "domctl.pause", target: "web", module: "flask",
+        verdict: "allowed", sequence: 1))
+    }
+    #expect(store.decisionCount() == 0)
+    log.startFlushing(every: .milliseconds(20))
+    var waited = 0
+    while store.decisionCount() < 5, waited < 200 {
+      try await Task.sleep(for: .milliseconds(10))
+      waited += 1
+    }
+    #expect(store.decisionCount() == 5)
+    log.stop()
+    #expect(try store.decisions(DecisionQueryV1(limit: 10)).map(\.caller) == (0..<5).map { "dom\($0)" })
+  }
+
   @Test func aV2LogIsPackedWithItsIds() async throws {
     let scratch = try StateScratch()
     let queue = try DatabaseQueue(path: scratch.state)
