@@ -502,8 +502,8 @@ final class DecisionLog: Sendable {
   }
   private let buffer: Mutex<Pending>
   let logged = Atomic<Int>(0)
-  /// Writes batches in the order they filled, off the requests' threads.
-  let writer = DispatchQueue(label: "xsmd.decision-log")
+  /// Writes batches in the order they filled, off the requests' threads and below their priority.
+  let writer = BackgroundThread(name: "xsmd-log-writer")
   /// The log itself when there is no state file: the newest entries.
   let memory = Mutex<[Entry]>([])
   static let batch = 1024
@@ -561,7 +561,7 @@ final class DecisionLog: Sendable {
 
   /// Writes what is buffered and waits for the writer (at shutdown, before a read, in tests).
   func flush() {
-    writer.sync { writeBuffered() }
+    writer.sync { self.writeBuffered() }
   }
 
   /// Has the writer write what is buffered, without waiting for it: the once-a-second flush runs
