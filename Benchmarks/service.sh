@@ -15,6 +15,7 @@
 #   3. Batches: `POST /v1/can/batch` with BATCH questions per request (every
 #      (caller, op, target) of the default host's domains over a few ops,
 #      repeated) — decisions/s = requests/s × BATCH — at BATCH_CONNECTIONS.
+#      Again with BATCH distinct questions (the product's, shuffled), so nothing folds.
 #   4. Products: `POST /v1/can/product`, the compact form of a batch — every
 #      domain × every op of policy/ops that takes one domain and nothing else
 #      × every domain, one verdict character each — at BATCH_CONNECTIONS. Its
@@ -93,6 +94,11 @@ json.dump(dict(callers=names, ops=product_ops, targets=names), open(f"{work}/pro
 pairs = [(c, o, t) for o in ops for c in names for t in names]
 queries = [dict(caller=c, op=o, target=t) for c, o, t in itertools.islice(itertools.cycle(pairs), batch)]
 json.dump({"queries": queries}, open(f"{work}/batch.json", "w"))
+# A batch of distinct questions: BATCH (at most all) of the product's, in a fixed shuffled order.
+import random
+everything = [dict(caller=c, op=o, target=t) for c in names for o in product_ops for t in names]
+random.Random(1).shuffle(everything)
+json.dump({"queries": everything[:batch]}, open(f"{work}/distinct.json", "w"))
 singles = [dict(caller=c, op=o, target=t) for c, o, t in pairs[:: max(1, len(pairs) // 8)][:8]]
 open(f"{work}/singles.jsonl", "w").write("".join(json.dumps(q) + "\n" for q in singles))
 with open(f"{work}/can.lua", "w") as f:
@@ -101,7 +107,7 @@ with open(f"{work}/can.lua", "w") as f:
     f.write("local bodies = {\n" + "".join(f"  [[{json.dumps(q)}]],\n" for q in singles) + "}\n")
     f.write("local i = 0\nrequest = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n")
 PY
-for form in batch product; do
+for form in batch distinct product; do
   cat >"$WORK/$form.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -120,17 +126,15 @@ done = function(summary, latency, requests)
 end'
 echo "$REPORT" >>"$WORK/can.lua"
 echo "$REPORT" >>"$WORK/batch.lua"
+echo "$REPORT" >>"$WORK/distinct.lua"
 echo "$REPORT" >>"$WORK/product.lua"
 
 # Each body answers 200 before anything is timed.
 while read -r q; do
   curl -fsS -H "$AUTH" -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' -d "$q" "$URL/v1/can" >/dev/null
 done <"$WORK/singles.jsonl"
-curl -fsS -H "$AUTH" -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' --data-binary "@$WORK/batch.json" \
-  "$URL/v1/can/batch" >"$WORK/batch-reply.json"
-python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r['verdicts'])==int(sys.argv[2]), len(r['verdicts'])" \
-  "$WORK/batch-reply.json" "$BATCH"
-# The product's first request decides every question (the snapshot's memo is empty); later ones read the memo.
+# The product's first request decides every question (the snapshot's memo is empty: /v1/can does not fill it);
+# later ones read the memo.
 COLD_MS=$(curl -fsS -o "$WORK/product-reply.json" -w '%{time_total}' -H "$AUTH" -H 'Content-Type: application/json' \
   --data-binary "@$WORK/product.json" "$URL/v1/can/product" | awk '{ printf "%.1f", $1 * 1000 }')
 read -r P_CALLERS P_OPS P_TARGETS PRODUCT < <(python3 -c "
@@ -139,6 +143,11 @@ q, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 n = len(q['callers']) * len(q['ops']) * len(q['targets'])
 assert len(r['verdicts']) == n, (len(r['verdicts']), n)
 print(len(q['callers']), len(q['ops']), len(q['targets']), n)" "$WORK/product.json" "$WORK/product-reply.json")
+# The batch after the product: the batch route reads and keeps the same verdict memo.
+curl -fsS -H "$AUTH" -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' --data-binary "@$WORK/batch.json" \
+  "$URL/v1/can/batch" >"$WORK/batch-reply.json"
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r['verdicts'])==int(sys.argv[2]), len(r['verdicts'])" \
+  "$WORK/batch-reply.json" "$BATCH"
 
 # The floor: the bare route answering xsmd's reply to the first question.
 head -1 "$WORK/singles.jsonl" | curl -fsS -H "$AUTH" -H 'Xen-Caller: dom0' -H 'Content-Type: application/json' --data-binary @- \
@@ -213,6 +222,7 @@ read -r LF_RATE LF_P50 LF_P99 LF_MAX LF_STATUS LF_SOCK < <(summary bare "$LOW_CO
 read -r SHARE SHARE_RANGE < <(share "$CONNECTIONS")
 read -r LOW_SHARE LOW_SHARE_RANGE < <(share "$LOW_CONNECTIONS")
 read -r B_REQ B_US B_P50 B_P99 B_MAX B_STATUS B_SOCK < <(run_wrk batch "$BATCH_CONNECTIONS" "$WORK/batch.lua" /batch)
+read -r DB_REQ DB_US DB_P50 DB_P99 DB_MAX DB_STATUS DB_SOCK < <(run_wrk distinct "$BATCH_CONNECTIONS" "$WORK/distinct.lua" /batch)
 read -r P_REQ P_US P_P50 P_P99 P_MAX P_STATUS P_SOCK < <(run_wrk product "$BATCH_CONNECTIONS" "$WORK/product.lua" /product)
 kill "$XSMD"; wait "$XSMD" 2>/dev/null || true
 # The same questions with the reply memo off (`--reply-memo 0`): each decided, encoded and logged
@@ -226,6 +236,10 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 curl -fsS "$URL/readyz" >/dev/null || { echo "service.sh: xsmd --reply-memo 0 is not ready:" >&2; cat "$WORK/xsmd-nomemo.log" >&2; exit 2; }
+# This xsmd's verdict memo is empty: the distinct batch's first request here decides every question.
+DISTINCT=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['queries']))" "$WORK/distinct.json")
+DISTINCT_COLD_MS=$(curl -fsS -o /dev/null -w '%{time_total}' -H "$AUTH" -H 'Content-Type: application/json' \
+  --data-binary "@$WORK/distinct.json" "$URL/v1/can/batch" | awk '{ printf "%.1f", $1 * 1000 }')
 DURATION=2s run_wrk warmup-nomemo "$CONNECTIONS" "$WORK/can.lua" >/dev/null
 nomemo_xsmd() {
   printf 'nomemo\t%s\t%s\t%s\n' "$CONNECTIONS" "$1" "$(DURATION=$ROUND_DURATION run_wrk "can-nomemo-$1" "$CONNECTIONS" "$WORK/can.lua")" >>"$WORK/rounds.tsv"
@@ -249,6 +263,8 @@ fmt() { awk -v v="$1" 'BEGIN { if (v >= 1e6) printf "%.2fM", v/1e6; else if (v >
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 B_RATE=$(rate "$B_REQ" "$B_US")
 D_RATE=$(rate "$B_REQ" "$B_US" "$BATCH")
+DB_RATE=$(rate "$DB_REQ" "$DB_US")
+DD_RATE=$(rate "$DB_REQ" "$DB_US" "$DISTINCT")
 P_RATE=$(rate "$P_REQ" "$P_US")
 PD_RATE=$(rate "$P_REQ" "$P_US" "$PRODUCT")
 met() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b ? "yes" : "no") }'; }
@@ -272,6 +288,7 @@ below() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? "yes" : "no") }'; }
   echo "| bare Hummingbird route, fixed $REPLY_BYTES-byte reply | $LOW_CONNECTIONS | $(fmt "$LF_RATE") | – | $(ms "$LF_P50") | $(ms "$LF_P99") | $(ms "$LF_MAX") | $LF_STATUS | $LF_SOCK |"
   echo "| \`POST /v1/can\`, one question, reply memo off (\`--reply-memo 0\`; $NO_MEMO_SHARE× the bare route, rounds $NO_MEMO_RANGE) | $CONNECTIONS | $(fmt "$N_RATE") | $(fmt "$N_RATE") | $(ms "$N_P50") | $(ms "$N_P99") | $(ms "$N_MAX") | $N_STATUS | $N_SOCK |"
   echo "| \`POST /v1/can/batch\`, $BATCH questions | $BATCH_CONNECTIONS | $(fmt "$B_RATE") | $(fmt "$D_RATE") | $(ms "$B_P50") | $(ms "$B_P99") | $(ms "$B_MAX") | $B_STATUS | $B_SOCK |"
+  echo "| \`POST /v1/can/batch\`, $DISTINCT distinct questions | $BATCH_CONNECTIONS | $(fmt "$DB_RATE") | $(fmt "$DD_RATE") | $(ms "$DB_P50") | $(ms "$DB_P99") | $(ms "$DB_MAX") | $DB_STATUS | $DB_SOCK |"
   echo "| \`POST /v1/can/product\`, $P_CALLERS × $P_OPS × $P_TARGETS = $PRODUCT questions | $BATCH_CONNECTIONS | $(fmt "$P_RATE") | $(fmt "$PD_RATE") | $(ms "$P_P50") | $(ms "$P_P99") | $(ms "$P_MAX") | $P_STATUS | $P_SOCK |"
   echo
   echo "| target (issue 14) | measured | met |"
@@ -291,6 +308,11 @@ below() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? "yes" : "no") }'; }
   echo "xsmd's. A batch is every (caller, op, target) of the host's domains over \`domctl.pause\`,"
   echo "\`domctl.getdomaininfo\`, \`evtchn.bind_interdomain\`, \`dm.set_pci_intx_level\` and \`grant.map_grant_ref\`, repeated"
   echo "to $BATCH questions; its reply holds the verdicts only. Latency is per request (for a batch: all $BATCH decisions)."
+  echo "Its repeats are folded by their bytes before anything is read, and each distinct question's verdict is read from"
+  echo "the snapshot's verdict memo after the first request. The distinct batch is $DISTINCT different questions of the"
+  echo "product below (shuffled with a fixed seed): nothing folds, each is read and looked up. Its first request on a"
+  echo "fresh xsmd (the memo-off one, started after the other rows, whose verdict memo is empty) decided all of them in"
+  echo "$DISTINCT_COLD_MS ms."
   echo "A product is every domain × the $P_OPS ops of \`policy/ops\` that take one domain and nothing else × every domain;"
   echo "its reply is one character per verdict. Its first request, decided from an empty memo, took $COLD_MS ms"
   echo "($PRODUCT decisions); the timed ones read the verdicts the snapshot keeps (docs/service.md, \"Products\"),"
