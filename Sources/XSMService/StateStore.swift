@@ -360,7 +360,7 @@ extension DecisionQueryV1 {
 enum DecisionBatch {
   static func encode(_ entries: [DecisionLog.Entry]) -> [UInt8] {
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(entries.reduce(0) { $0 + 16 + $1.facts.encoded.count })
+    bytes.reserveCapacity(entries.count * 128)
     for e in entries {
       append(word: UInt64(bitPattern: e.id), to: &bytes)
       append(word: e.time.bitPattern, to: &bytes)
@@ -468,8 +468,9 @@ final class DecisionLog: Sendable {
   }
 
   /// The caller, op, target, module, verdict and policy sequence of a logged decision, with
-  /// their bytes as a batch keeps them (written once here, so writing a batch copies bytes
-  /// instead of encoding 1024 entries in one burst of the writer).
+  /// their bytes as a batch keeps them, packed the first time a batch holds them and kept: every
+  /// repeat of a memo reply shares its facts, so writing a batch of repeats copies bytes instead of
+  /// encoding 1024 entries in one burst of the writer, and a request never packs them.
   final class Facts: Sendable {
     let caller: String
     let op: String
@@ -477,8 +478,7 @@ final class DecisionLog: Sendable {
     let module: String
     let verdict: String
     let sequence: UInt64
-    /// `sequence` and the five texts in `DecisionBatch`'s layout.
-    let encoded: [UInt8]
+    private let packed = Mutex<[UInt8]?>(nil)
 
     init(caller: String, op: String, target: String, module: String, verdict: String, sequence: UInt64) {
       self.caller = caller
@@ -487,10 +487,18 @@ final class DecisionLog: Sendable {
       self.module = module
       self.verdict = verdict
       self.sequence = sequence
-      var bytes: [UInt8] = []
-      DecisionBatch.append(word: sequence, to: &bytes)
-      for text in [caller, op, target, module, verdict] { DecisionBatch.append(text: text, to: &bytes) }
-      encoded = bytes
+    }
+
+    /// `sequence` and the five texts in `DecisionBatch`'s layout.
+    var encoded: [UInt8] {
+      packed.withLock { packed in
+        if let packed { return packed }
+        var bytes: [UInt8] = []
+        DecisionBatch.append(word: sequence, to: &bytes)
+        for text in [caller, op, target, module, verdict] { DecisionBatch.append(text: text, to: &bytes) }
+        packed = bytes
+        return bytes
+      }
     }
   }
 
