@@ -539,7 +539,8 @@ enum BatchCodec {
   static func encode(_ reply: BatchReplyV1) -> RouteReply {
     var bytes = Array("{\"sequence\":\(reply.sequence.map(String.init) ?? "null"),\"verdicts\":[".utf8)
     bytes.reserveCapacity(bytes.count + reply.verdicts.count * 11 + 2)
-    let allowed = Array("\"allowed\"".utf8), denied = Array("\"denied\"".utf8), invalid = Array("\"invalid\"".utf8)
+    func spelled(_ v: VerdictV1) -> [UInt8] { Array("\"\(v.rawValue)\"".utf8) }
+    let allowed = spelled(.allowed), denied = spelled(.denied), invalid = spelled(.invalid)
     for (i, v) in reply.verdicts.enumerated() {
       if i > 0 { bytes.append(0x2C) }
       switch v {
@@ -667,30 +668,30 @@ struct BatchReader {
   func objectEnd() -> Int? {
     Self.structural.withUnsafeBufferPointer { table in
       bytes.withUnsafeBufferPointer { p -> Int? in
-      guard i < p.count, p[i] == 0x7B else { return nil }
-      var j = i
-      var depth = 0
-      while j < p.count {
-        // Most bytes are none of `"{}[]\\`: one table read passes them.
-        let b = p[j]
-        j += 1
-        switch table[Int(b)] {
-        case 0: continue
-        case 1:
-          // A string: to its closing quote, escapes skipped.
-          while j < p.count {
-            let c = p[j]
-            j += 1
-            if c == 0x22 { break }
-            if c == 0x5C { j += 1 }
+        guard i < p.count, p[i] == 0x7B else { return nil }
+        var j = i
+        var depth = 0
+        while j < p.count {
+          // Most bytes are none of `"{}[]\\`: one table read passes them.
+          let b = p[j]
+          j += 1
+          switch table[Int(b)] {
+          case 0: continue
+          case 1:
+            // A string: to its closing quote, escapes skipped.
+            while j < p.count {
+              let c = p[j]
+              j += 1
+              if c == 0x22 { break }
+              if c == 0x5C { j += 1 }
+            }
+          case 2: depth += 1
+          default:
+            depth -= 1
+            if depth == 0 { return j }
           }
-        case 2: depth += 1
-        default:
-          depth -= 1
-          if depth == 0 { return j }
         }
-      }
-      return nil
+        return nil
       }
     }
   }
@@ -738,31 +739,6 @@ struct BatchReader {
     return list
   }
 
-  /// The fields of a query, in the order `query` switches on them.
-  static let queryKeyNames = ["caller", "op", "target", "arguments", "situations", "object", "irq", "pci", "iomem", "ioport", "dt"]
-  static let queryKeys = queryKeyNames.map { Array($0.utf8) }
-
-  /// The index in `keys` of the string at `i` when its bytes (with no escape) are one of them,
-  /// consumed; nil, with nothing consumed, for anything else.
-  mutating func knownKey(_ keys: [[UInt8]]) -> Int? {
-    skipSpace()
-    return bytes.withUnsafeBufferPointer { p -> Int? in
-      guard i < p.count, p[i] == 0x22 else { return nil }
-      let start = i + 1
-      var j = start
-      while j < p.count, p[j] != 0x22, p[j] != 0x5C { j += 1 }
-      guard j < p.count, p[j] == 0x22 else { return nil }
-      let count = j - start
-      for (k, key) in keys.enumerated() where key.count == count {
-        if key.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p.baseAddress! + start, count) == 0 }) {
-          i = j + 1
-          return k
-        }
-      }
-      return nil
-    }
-  }
-
   mutating func query(_ index: Int) throws(ServiceError) -> BatchRequestV1.Query {
     try expect(0x7B, "an object for `queries[\(index)]`")
     var caller: String?
@@ -773,26 +749,20 @@ struct BatchReader {
     var query = BatchRequestV1.Query(caller: "", op: "", target: nil)
     if !take(0x7D) {
       repeat {
-        // A key is matched on its bytes; one written with escapes is decoded first.
-        var key = ""
-        var known = knownKey(Self.queryKeys)
-        if known == nil {
-          key = try string()
-          known = Self.queryKeyNames.firstIndex(of: key)
-        }
+        let key = try string()
         try expect(0x3A, "`:`")
-        switch known {
-        case 0: caller = try string()
-        case 1: op = try string()
-        case 2: target = try optionalString()
-        case 3: arguments = try optionalStrings("queries[\(index)].arguments")
-        case 4: situations = try optionalStrings("queries[\(index)].situations")
-        case 5: query.object = try optionalString()
-        case 6: query.irq = try optionalUInt32("queries[\(index)].irq")
-        case 7: query.pci = try optionalString()
-        case 8: query.iomem = try optionalString()
-        case 9: query.ioport = try optionalString()
-        case 10: query.dt = try optionalString()
+        switch key {
+        case "caller": caller = try string()
+        case "op": op = try string()
+        case "target": target = try optionalString()
+        case "arguments": arguments = try optionalStrings("queries[\(index)].arguments")
+        case "situations": situations = try optionalStrings("queries[\(index)].situations")
+        case "object": query.object = try optionalString()
+        case "irq": query.irq = try optionalUInt32("queries[\(index)].irq")
+        case "pci": query.pci = try optionalString()
+        case "iomem": query.iomem = try optionalString()
+        case "ioport": query.ioport = try optionalString()
+        case "dt": query.dt = try optionalString()
         default: throw ServiceError(400, "request.unknown-field", "unknown field `queries[\(index)].\(key)`")
         }
       } while take(0x2C)
