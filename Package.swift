@@ -176,6 +176,7 @@ let package = Package(
       name: "XSMServiceTests",
       dependencies: [
         "XSMService", "XSMProtocol", "XSMServiceHTTP", "XSMEngine", "XSMCatalog", "XSMAudit", "XSMTestSupport", "XSMServerCLI", "XSMSepol",
+        "XSMWire",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
         // State files damaged and locked by another connection (DurabilityTests).
         .product(name: "GRDB", package: "GRDB.swift"),

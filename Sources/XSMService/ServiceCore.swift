@@ -874,9 +874,7 @@ final class ServiceCore: Sendable {
         let who = try lookup(q.caller)
         let o = opIndex[q.op]!
         answerOps.append(o)
-        let plain =
-          q.arguments?.isEmpty ?? true && q.situations?.isEmpty ?? true && q.object == nil && q.irq == nil
-          && q.pci == nil && q.iomem == nil && q.ioport == nil && q.dt == nil
+        let plain = q.arguments?.isEmpty ?? true && q.situations?.isEmpty ?? true && q.namesNoOptions
         var memo: (row: Int, slot: Int)? = nil
         if plain, let slot = slots[o] {
           let key = VerdictMemo.Row(caller: who.domid, target: q.target, module: module)
@@ -913,7 +911,7 @@ final class ServiceCore: Sendable {
         verdicts.append(answers[Int(j)])
       }
       // Decisions counted once per query, summed per (op, verdict) and then per (family, verdict).
-      let codes = VerdictV1.allCases
+      let codes = VerdictMemo.codes
       var byOp = [Int](repeating: 0, count: ops.count * codes.count)
       for (j, n) in asked.enumerated() where n > 0 {
         byOp[answerOps[j] * codes.count + codes.firstIndex(of: answers[j])!] += n

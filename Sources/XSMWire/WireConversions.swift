@@ -224,3 +224,11 @@ extension OpQuestion.Options {
       dt: query.dt)
   }
 }
+
+extension BatchRequestV1.Query {
+  /// True when `OpQuestion.Options(self)` is empty: no second domain and no device (checked
+  /// without building the options, for the batch route's per-question path).
+  public var namesNoOptions: Bool {
+    object == nil && irq == nil && pci == nil && iomem == nil && ioport == nil && dt == nil
+  }
+}

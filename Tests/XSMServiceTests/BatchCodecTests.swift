@@ -1,8 +1,10 @@
 import Foundation
 import Testing
 @testable import XSMServiceHTTP
+import XSMEngine
 import XSMService
 import XSMProtocol
+import XSMWire
 
 @Suite("Batch route codec")
 struct BatchCodecTests {
@@ -121,6 +123,26 @@ struct BatchCodecTests {
     #expect(fold.index(of: 0..<width, hash: 43, in: bytes) == nil)
     #expect(QueryFold.hash(bytes, 0..<width) == QueryFold.hash(bytes, (10 * width)..<(11 * width)))
     #expect(QueryFold.hash(bytes, 0..<width) != QueryFold.hash(bytes, width..<(2 * width)))
+  }
+
+  /// The batch route reads a query's verdict from the memo only when it names no option;
+  /// `namesNoOptions` must say so exactly when `OpQuestion.Options(query)` is empty, for every option
+  /// the options have (a new one fails the count below until it is checked here and there).
+  @Test func namesNoOptionsAgreesWithTheOptions() {
+    #expect(Mirror(reflecting: OpQuestion.Options()).children.count == 6)
+    var plain = BatchRequestV1.Query(caller: "dom0", op: "domctl.pause", target: "web")
+    #expect(plain.namesNoOptions && OpQuestion.Options(plain) == OpQuestion.Options())
+    let setters: [(inout BatchRequestV1.Query) -> Void] = [
+      { $0.object = "web" }, { $0.irq = 0 }, { $0.pci = "00:02.0" }, { $0.iomem = "0xfee00" }, { $0.ioport = "0x3f8" },
+      { $0.dt = "/soc" },
+    ]
+    for set in setters {
+      var q = plain
+      set(&q)
+      #expect(!q.namesNoOptions && OpQuestion.Options(q) != OpQuestion.Options(), "\(q)")
+    }
+    plain.arguments = ["remote=dom0"]
+    #expect(plain.namesNoOptions, "arguments are not options")
   }
 
   @Test func writesSortedKeys() {
