@@ -10,14 +10,20 @@ public struct DomainRecordV1: Codable, Sendable, Equatable {
   public var flags: [String]
   public var target: Int?
   public var iommu: String
+  /// `pv`, `hvm` or `pvh`.
+  public var kind: String
   public var sid: UInt32?
-  public init(domid: Int, name: String, context: String, flags: [String], target: Int? = nil, iommu: String, sid: UInt32? = nil) {
+  public init(
+    domid: Int, name: String, context: String, flags: [String], target: Int? = nil, iommu: String, kind: String,
+    sid: UInt32? = nil
+  ) {
     self.domid = domid
     self.name = name
     self.context = context
     self.flags = flags
     self.target = target
     self.iommu = iommu
+    self.kind = kind
     self.sid = sid
   }
 }
@@ -30,13 +36,19 @@ public struct AddDomainRequestV1: Codable, Sendable {
   public var flags: [String]?
   public var target: String?
   public var iommu: String?
-  public init(domid: Int, name: String, context: String, flags: [String]? = nil, target: String? = nil, iommu: String? = nil) {
+  /// `pv` (the default), `hvm` or `pvh`, as the system file's `kind`.
+  public var kind: String?
+  public init(
+    domid: Int, name: String, context: String, flags: [String]? = nil, target: String? = nil, iommu: String? = nil,
+    kind: String? = nil
+  ) {
     self.domid = domid
     self.name = name
     self.context = context
     self.flags = flags
     self.target = target
     self.iommu = iommu
+    self.kind = kind
   }
 }
 

@@ -1032,7 +1032,7 @@ final class ServiceCore: Sendable {
 
   func record(_ d: HostDomain) -> DomainRecordV1 {
     DomainRecordV1(domid: d.domid, name: d.name, context: d.contextText, flags: d.flags.map(\.rawValue).sorted(),
-      target: d.targetDomid, iommu: d.iommu.rawValue, sid: d.sid)
+      target: d.targetDomid, iommu: d.iommu.rawValue, kind: d.kind.rawValue, sid: d.sid)
   }
 
   func domainRecords() -> [DomainRecordV1] {
@@ -1051,6 +1051,9 @@ final class ServiceCore: Sendable {
     guard let iommu = IOMMUMode(rawValue: r.iommu ?? "intremap") else {
       throw ServiceError(400, "domain.bad-iommu", "iommu is intremap, nointremap or none")
     }
+    guard let kind = DomainKind(rawValue: r.kind ?? "pv") else {
+      throw ServiceError(400, "domain.bad-kind", "kind is pv, hvm or pvh")
+    }
     guard (0...32751).contains(r.domid) else { throw ServiceError(400, "domain.bad-domid", "domids run from 0 to 32751") }
     if let problem = SystemFile.nameProblem(r.name, domid: r.domid) {
       throw ServiceError(422, "domain.bad-name", "\(problem.message) (\(problem.help))", errno: "-EINVAL")
@@ -1063,7 +1066,8 @@ final class ServiceCore: Sendable {
       if s.host.domains.contains(where: { $0.name == r.name }) {
         throw ServiceError(409, "domain.exists", "a domain is already named `\(r.name)`", errno: "-EEXIST")
       }
-      let spec = DomainSpec(domid: r.domid, name: r.name, context: r.context, flags: flags, target: r.target, iommu: iommu)
+      let spec = DomainSpec(
+        domid: r.domid, name: r.name, context: r.context, flags: flags, target: r.target, iommu: iommu, kind: kind)
       let new: HostDomain
       switch s.host.resolve(spec, among: s.host.domains) {
       case .success(let d): new = d

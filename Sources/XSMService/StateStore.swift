@@ -41,7 +41,7 @@ final class StateStore: Sendable {
   /// The migrations this xsmd knows, oldest first. `v1` is the layout every
   /// state file has had since the first xsmd; a file listing a migration not
   /// here was written by a newer xsmd and is refused.
-  static let migrationNames = ["v1", "v2-caller-tokens", "v3-decision-batches"]
+  static let migrationNames = ["v1", "v2-caller-tokens", "v3-decision-batches", "v4-domain-kind"]
 
   /// Checks an existing file through a read-only connection — `PRAGMA
   /// integrity_check`, the schema's migrations, and (for the current layout)
@@ -153,6 +153,12 @@ final class StateStore: Sendable {
       if !pending.isEmpty { try DecisionBatch.insert(pending, db) }
       try db.execute(sql: "DROP TABLE decisions")
     }
+    migrator.registerMigration("v4-domain-kind") { db in
+      // Whether each domain is PV, HVM or PVH (Xen's is_hvm_domain and paging_mode_translate decide
+      // dm_op, HVM and memory ops by it). Files written before this layout did not keep it, and the
+      // xsmd that wrote them read every domain back as PV: their rows stay PV.
+      try db.execute(sql: "ALTER TABLE domains ADD COLUMN kind TEXT NOT NULL DEFAULT 'pv'")
+    }
     return migrator
   }
 
@@ -223,8 +229,13 @@ final class StateStore: Sendable {
       guard let iommu = IOMMUMode(rawValue: iommuText) else {
         throw StateFileError.damaged("domains.iommu of \(key) is `\(iommuText)`, not intremap, nointremap or none")
       }
+      let kindText: String = try required(row, "kind", "domains", key)
+      guard let kind = DomainKind(rawValue: kindText) else {
+        throw StateFileError.damaged("domains.kind of \(key) is `\(kindText)`, not pv, hvm or pvh")
+      }
       domains.append(DomainSpec(domid: Int(domid), name: try required(row, "name", "domains", key),
-        context: try required(row, "context", "domains", key), flags: flags, target: row["target"], iommu: iommu))
+        context: try required(row, "context", "domains", key), flags: flags, target: row["target"], iommu: iommu,
+        kind: kind))
     }
     var labels: [RuntimeLabels.Entry] = []
     for row in try Row.fetchAll(db, sql: "SELECT * FROM labels") {
@@ -271,9 +282,9 @@ final class StateStore: Sendable {
       try Self.replaceSIDs(db, s.contexts)
       try db.execute(sql: "DELETE FROM domains")
       for d in s.domains {
-        try db.execute(sql: "INSERT INTO domains VALUES (?, ?, ?, ?, ?, ?)",
+        try db.execute(sql: "INSERT INTO domains (domid, name, context, flags, target, iommu, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
           arguments: [d.domid, d.name, d.context, d.flags.map(\.rawValue).sorted().joined(separator: ","), d.target,
-            d.iommu.rawValue])
+            d.iommu.rawValue, d.kind.rawValue])
       }
       try db.execute(sql: "DELETE FROM labels")
       for e in s.labels {

@@ -81,6 +81,7 @@ enum SchemaRefinements {
       "name": ["minLength": 1, "maxLength": 255, "pattern": #"^\S+$"#],
       "flags": ["items": ["type": "string", "enum": ["control", "hardware", "xenstore"]]],
       "iommu": ["enum": ["intremap", "nointremap", "none"]],
+      "kind": ["enum": ["pv", "hvm", "pvh"]],
     ],
     SchemaInferrer.componentName(ThresholdRequestV1.self): ["threshold": ["minimum": 1]],
     SchemaInferrer.componentName(OcontextRequestV1.self): ["kind": ["enum": ["pirq", "ioport", "iomem", "pcidevice"]]],

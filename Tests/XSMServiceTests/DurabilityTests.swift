@@ -151,10 +151,11 @@ struct DurabilityTests {
         then: "UPDATE booleans SET value = NULL WHERE name = 'guest_vpmu'"),
       "state.damaged", "booleans.value is NULL")
     try await refusedAfter(
-      rebuilt("domains", "domid INTEGER PRIMARY KEY, name TEXT, context TEXT, flags TEXT, target TEXT, iommu TEXT",
+      rebuilt("domains", "domid INTEGER PRIMARY KEY, name TEXT, context TEXT, flags TEXT, target TEXT, iommu TEXT, kind TEXT",
         then: "UPDATE domains SET flags = NULL WHERE domid = 0"),
       "state.damaged", "domains.flags is NULL")
     try await refusedAfter("UPDATE domains SET flags = 'control,wizard' WHERE domid = 0", "state.damaged", "wizard")
+    try await refusedAfter("UPDATE domains SET kind = 'hvm2' WHERE domid = 0", "state.damaged", "domains.kind of domid 0")
     try await refusedAfter("DELETE FROM sids WHERE sid = 3", "state.damaged", "SID table skips")
     // A decision-log batch cut short, or holding other ids than its row says.
     let logged = "INSERT INTO decision_batches VALUES (1, 1, 1, 0, 0, X'"
@@ -205,7 +206,33 @@ struct DurabilityTests {
     }
     #expect(applied == StateStore.migrationNames)
     #expect(try await check.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    // Every domain has a kind column again, written by the save after the migration.
+    let kinds = try await check.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT kind FROM domains ORDER BY kind") }
+    #expect(kinds == ["hvm", "pv", "pvh"], "the default host has each kind: \(kinds)")
     try check.close()
+  }
+
+  /// A v3 file kept no domain kinds, and the xsmd that wrote it read every domain back as PV:
+  /// `v4-domain-kind` keeps that reading, and from then on a kind written is a kind kept.
+  @Test func aV3FileReadsItsDomainsAsPV() async throws {
+    let scratch = try StateScratch()
+    try await savedState(scratch.state)
+    try tamper(scratch.state, """
+      CREATE TABLE v3 (domid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, context TEXT NOT NULL,
+        flags TEXT NOT NULL, target TEXT, iommu TEXT NOT NULL);
+      INSERT INTO v3 SELECT domid, name, context, flags, target, iommu FROM domains;
+      DROP TABLE domains; ALTER TABLE v3 RENAME TO domains;
+      DELETE FROM grdb_migrations WHERE identifier = 'v4-domain-kind';
+      """)
+    let service = try await defaultService(statePath: scratch.state)
+    #expect(Set(service.domains().map(\.kind)) == ["pv"])
+    #expect(try service.getEnforce(caller: Caller("dom0")).enforcing == false, "the rest of the state as saved")
+    _ = try await service.addDomain(
+      AddDomainRequestV1(domid: 70, name: "late-hvm", context: "user_1:vm_r:domU_t", kind: "pvh"), caller: Caller("dom0"))
+    service.close()
+    let reopened = try await defaultService(statePath: scratch.state)
+    #expect(reopened.domains().first { $0.domid == 70 }?.kind == "pvh")
+    reopened.close()
   }
 }
 

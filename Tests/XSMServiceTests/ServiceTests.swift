@@ -119,6 +119,10 @@ struct ServiceTests {
     await expectError(409, "domain.exists") { () async throws(ServiceError) in
       _ = try await service.addDomain(AddDomainRequestV1(domid: 5, name: "dup", context: "user_1:vm_r:domU_t"), caller: dom0)
     }
+    await expectError(400, "domain.bad-kind") { () async throws(ServiceError) in
+      _ = try await service.addDomain(
+        AddDomainRequestV1(domid: 44, name: "odd", context: "user_1:vm_r:domU_t", kind: "HVM"), caller: dom0)
+    }
     await expectError(400, "ocontext.bad-range") { () async throws(ServiceError) in
       _ = try await service.addOcontext(OcontextRequestV1(kind: "ioport", sid: 1, low: 10, high: 5), caller: dom0)
     }
@@ -184,6 +188,19 @@ struct ServiceTests {
     _ = try await first.setBoolean(SetBooleanRequestV1(name: "guest_vpmu", value: true, commit: false), caller: dom0)
     let sid = try await first.contextToSID(ContextRequestV1(context: "user_2:vm_r:domU_t_self"), caller: dom0).sid
     _ = try await first.addDomain(AddDomainRequestV1(domid: 42, name: "extra", context: "user_1:vm_r:domU_t"), caller: dom0)
+    let hvm = try await first.addDomain(
+      AddDomainRequestV1(domid: 43, name: "extra-hvm", context: "user_1:vm_r:domU_t", kind: "hvm"), caller: dom0)
+    #expect(hvm.kind == "hvm")
+    let domainsBefore = first.domains()
+    #expect(Set(domainsBefore.map(\.kind)).isSuperset(of: ["pv", "hvm"]), "the default host has PV and HVM domains")
+    // Ops Xen decides by whether the target is HVM (dm_op's and HVMOP's checks, paging_mode_translate).
+    let kindOps = ["dm.set_pci_intx_level", "memory.add_to_physmap", "domctl.pause"]
+    func answers(_ service: FlaskService) throws -> [String] {
+      try domainsBefore.flatMap { d in
+        try kindOps.map { op in "\(d.name) \(op): " + (try service.can(CanRequestV1(op: op, target: d.name), caller: dom0).verdict.rawValue) }
+      }
+    }
+    let kindAnswers = try answers(first)
     _ = try await first.setEnforce(SetEnforceRequestV1(enforcing: false), caller: dom0)
     let answer = try first.can(CanRequestV1(op: "console.write", target: nil), caller: Caller("web")).verdict
     first.close()
@@ -194,6 +211,10 @@ struct ServiceTests {
     #expect(vpmu.pending == true && vpmu.enforcing == false, "pending values survive too")
     #expect(try second.sidToContext(SIDRequestV1(sid: sid), caller: dom0).context == "user_2:vm_r:domU_t_self")
     #expect(second.domains().contains { $0.domid == 42 && $0.name == "extra" })
+    #expect(second.domains() == domainsBefore, "every domain as it was, its kind included")
+    _ = try await second.setEnforce(SetEnforceRequestV1(enforcing: true), caller: dom0)
+    #expect(try answers(second) == kindAnswers)
+    _ = try await second.setEnforce(SetEnforceRequestV1(enforcing: false), caller: dom0)
     #expect(try second.getEnforce(caller: dom0).enforcing == false)
     #expect(try second.can(CanRequestV1(op: "console.write", target: nil), caller: Caller("web")).verdict == answer)
     #expect(first.core.store?.decisionCount() ?? 0 >= 1, "the decision log reached the state file")
