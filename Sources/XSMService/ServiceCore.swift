@@ -845,8 +845,15 @@ final class ServiceCore: Sendable {
     // Each op resolved once: its index, family and memo slot; the questions refer to them by index.
     var opIndex: [String: Int] = [:]
     var ops: [Op] = []
-    for q in b.distinct where opIndex[q.op] == nil {
+    var opOf: [Int] = []
+    opOf.reserveCapacity(b.distinct.count)
+    for q in b.distinct {
+      if let o = opIndex[q.op] {
+        opOf.append(o)
+        continue
+      }
       opIndex[q.op] = ops.count
+      opOf.append(ops.count)
       ops.append(try resolveOp(q.op))
     }
     let families = ops.map(\.family)
@@ -855,12 +862,14 @@ final class ServiceCore: Sendable {
       _ = try callerDomain(caller, in: s)
       let engine = DecisionEngine(host: s.host)
       let module = b.module.map(XSMModule.init) ?? s.host.module
-      var domains: [String: HostDomain] = [:]
-      func lookup(_ name: String) throws(ServiceError) -> HostDomain {
-        if let d = domains[name] { return d }
-        let d = try domain(name, in: s)
-        domains[name] = d
-        return d
+      // Each caller named looked up once; questions refer to it by its place in `callers`.
+      var callerIndex: [String: Int] = [:]
+      var callers: [HostDomain] = []
+      func lookup(_ name: String) throws(ServiceError) -> Int {
+        if let known = callerIndex[name] { return known }
+        callers.append(try domain(name, in: s))
+        callerIndex[name] = callers.count - 1
+        return callers.count - 1
       }
       var answers: [VerdictV1] = []
       answers.reserveCapacity(b.distinct.count)
@@ -870,14 +879,17 @@ final class ServiceCore: Sendable {
       // verdict is read from (and kept in) the snapshot's verdict memo, one row per (caller, target).
       var rowIndex: [VerdictMemo.Row: Int] = [:]
       var rows: [(key: VerdictMemo.Row, verdicts: [UInt8], decided: Bool)] = []
-      for q in b.distinct {
-        let who = try lookup(q.caller)
-        let o = opIndex[q.op]!
+      for k in b.distinct.indices {
+        // Fields read in place: the plain question (most of a batch) never copies its query.
+        let who = try lookup(b.distinct[k].caller)
+        let o = opOf[k]
         answerOps.append(o)
-        let plain = q.arguments?.isEmpty ?? true && q.situations?.isEmpty ?? true && q.namesNoOptions
+        let plain =
+          b.distinct[k].arguments?.isEmpty ?? true && b.distinct[k].situations?.isEmpty ?? true
+          && b.distinct[k].namesNoOptions
         var memo: (row: Int, slot: Int)? = nil
         if plain, let slot = slots[o] {
-          let key = VerdictMemo.Row(caller: who.domid, target: q.target, module: module)
+          let key = VerdictMemo.Row(caller: callers[who].domid, target: b.distinct[k].target, module: module)
           let row =
             rowIndex[key]
             ?? {
@@ -892,9 +904,11 @@ final class ServiceCore: Sendable {
           }
           memo = (row, slot)
         }
-        let question = try bind(who, ops[o], target: q.target, arguments: q.arguments ?? [],
+        let q = b.distinct[k]
+        let caller = callers[who]
+        let question = try bind(caller, ops[o], target: q.target, arguments: q.arguments ?? [],
           options: OpQuestion.Options(q), situations: q.situations ?? [], s)
-        let verdict = engine.verdict(caller: who, op: ops[o], target: question.target, module: module,
+        let verdict = engine.verdict(caller: caller, op: ops[o], target: question.target, module: module,
           objects: question.objects)
         answers.append(VerdictV1(verdict))
         if let memo {

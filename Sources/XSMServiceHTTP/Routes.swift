@@ -537,19 +537,43 @@ enum BatchCodec {
 
   /// `{"sequence": N, "verdicts": [...]}`, keys sorted as every other reply.
   static func encode(_ reply: BatchReplyV1) -> RouteReply {
-    var bytes = Array("{\"sequence\":\(reply.sequence.map(String.init) ?? "null"),\"verdicts\":[".utf8)
-    bytes.reserveCapacity(bytes.count + reply.verdicts.count * 11 + 2)
-    func spelled(_ v: VerdictV1) -> [UInt8] { Array("\"\(v.rawValue)\"".utf8) }
+    let head = Array("{\"sequence\":\(reply.sequence.map(String.init) ?? "null"),\"verdicts\":".utf8)
+    // Each verdict is written as `,"allowed"`; the first one's comma is then made the `[`.
+    func spelled(_ v: VerdictV1) -> [UInt8] { Array(",\"\(v.rawValue)\"".utf8) }
     let allowed = spelled(.allowed), denied = spelled(.denied), invalid = spelled(.invalid)
-    for (i, v) in reply.verdicts.enumerated() {
-      if i > 0 { bytes.append(0x2C) }
+    var size = head.count + (reply.verdicts.isEmpty ? 1 : 0) + 2
+    for v in reply.verdicts {
       switch v {
-      case .allowed: bytes.append(contentsOf: allowed)
-      case .denied: bytes.append(contentsOf: denied)
-      case .invalid: bytes.append(contentsOf: invalid)
+      case .allowed: size += allowed.count
+      case .denied: size += denied.count
+      case .invalid: size += invalid.count
       }
     }
-    bytes.append(contentsOf: [0x5D, 0x7D])
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, written in
+      var at = buffer.baseAddress!
+      func put(_ part: UnsafeBufferPointer<UInt8>) {
+        at.update(from: part.baseAddress!, count: part.count)
+        at += part.count
+      }
+      head.withUnsafeBufferPointer(put)
+      if reply.verdicts.isEmpty { [0x5B].withUnsafeBufferPointer(put) }
+      allowed.withUnsafeBufferPointer { allowed in
+        denied.withUnsafeBufferPointer { denied in
+          invalid.withUnsafeBufferPointer { invalid in
+            for v in reply.verdicts {
+              switch v {
+              case .allowed: put(allowed)
+              case .denied: put(denied)
+              case .invalid: put(invalid)
+              }
+            }
+          }
+        }
+      }
+      [0x5D, 0x7D].withUnsafeBufferPointer(put)
+      buffer[head.count] = 0x5B
+      written = size
+    }
     return RouteReply(status: 200, contentType: "application/json", body: bytes)
   }
 }
@@ -562,6 +586,11 @@ struct BatchReader {
   /// When set, `queries` holds each distinct query once (by its bytes) and `order` the index of each query's.
   var foldRepeats = false
   var order: [Int32] = []
+  /// The strings longer than 15 bytes read so far without escapes, by their bytes.
+  var strings = ByteRangeTable<String>(capacity: 64)
+  /// Set once a query's first `}` was not its end (a string held one): from then on a
+  /// repeat is looked for at the object's true end, found by `objectEnd`.
+  var bracesInStrings = false
 
   init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -573,9 +602,10 @@ struct BatchReader {
     while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
   }
 
-  mutating func expect(_ byte: UInt8, _ what: String) throws(ServiceError) {
+  /// `what` is made only when the byte is not there (most of its callers interpolate).
+  mutating func expect(_ byte: UInt8, _ what: @autoclosure () -> String) throws(ServiceError) {
     skipSpace()
-    guard i < bytes.count, bytes[i] == byte else { throw fail("expected \(what)") }
+    guard i < bytes.count, bytes[i] == byte else { throw fail("expected \(what())") }
     i += 1
   }
 
@@ -605,7 +635,15 @@ struct BatchReader {
     while i < bytes.count, bytes[i] != 0x22, bytes[i] != 0x5C, bytes[i] >= 0x20 { i += 1 }
     if i < bytes.count, bytes[i] == 0x22 {
       defer { i += 1 }
-      return String(decoding: bytes[start..<i], as: UTF8.self)
+      // Up to 15 bytes a string is made in place, with nothing allocated; a longer one read
+      // before is the same string again, with nothing decoded or allocated.
+      let range = start..<i
+      if range.count <= 15 { return String(decoding: bytes[range], as: UTF8.self) }
+      let hash = ByteHash.of(bytes, range)
+      if let known = strings.value(of: range, hash: hash, in: bytes) { return known }
+      let text = String(decoding: bytes[range], as: UTF8.self)
+      if strings.count < Self.maximumInterned { strings.insert(range, hash: hash, value: text) }
+      return text
     }
     var out = Array(bytes[start..<i])
     while i < bytes.count {
@@ -662,6 +700,9 @@ struct BatchReader {
     }
     return value
   }
+
+  /// How many distinct strings one body keeps for reuse; past that, each is decoded where it stands.
+  static let maximumInterned = 4096
 
   /// One past the `}` that closes the object starting at `i` (a `{`),
   /// without reading it; nil when it does not end. `i` is left where it was.
@@ -797,7 +838,7 @@ struct BatchReader {
         case "queries":
           try expect(0x5B, "an array for `queries`")
           var list: [BatchRequestV1.Query] = []
-          var seen = QueryFold()
+          var seen = ByteRangeTable<Int32>()
           if !foldRepeats { list.reserveCapacity(bytes.count / 48) }
           if !take(0x5D) {
             repeat {
@@ -807,16 +848,22 @@ struct BatchReader {
               }
               skipSpace()
               let start = i
-              let end = objectEnd()
-              let hash = end.map { QueryFold.hash(bytes, start..<$0) }
-              if let end, let hash, let known = seen.index(of: start..<end, hash: hash, in: bytes) {
-                i = end
+              // Where a repeat would end: the first `}` while no query has held one in a string
+              // (a query seen before with the same bytes up to there is that query, since the
+              // reader's answer for an object depends on its bytes alone, read left to right up to
+              // its `}`), the object's true end after that.
+              let candidate =
+                bracesInStrings
+                ? objectEnd().map { (end: $0, hash: ByteHash.of(bytes, start..<$0)) } : ByteHash.toFirstClose(bytes, from: start)
+              if let candidate, let known = seen.value(of: start..<candidate.end, hash: candidate.hash, in: bytes) {
+                i = candidate.end
                 order.append(known)
                 continue
               }
               // Numbered by position in the body, as without folding.
               let q = try query(order.count)
-              seen.insert(start..<i, hash: i == end ? hash! : QueryFold.hash(bytes, start..<i), index: Int32(list.count))
+              if i != candidate?.end { bracesInStrings = true }
+              seen.insert(start..<i, hash: i == candidate?.end ? candidate!.hash : ByteHash.of(bytes, start..<i), value: Int32(list.count))
               order.append(Int32(list.count))
               list.append(q)
             } while take(0x2C)
@@ -836,36 +883,29 @@ struct BatchReader {
   }
 }
 
-/// The queries of one batch body seen so far, by their bytes (the same
-/// bytes ask the same question): an open-addressing table of byte ranges of
-/// the body, so a repeated query costs a scan, a hash and a compare, with no
-/// key made or counted. A probe goes at most `maximumProbe` slots; a query
-/// that finds neither itself nor a free slot there is decoded as a new
-/// question, so bytes made to collide cost the folding, never quadratic time.
-struct QueryFold {
-  private var hashes: [UInt64]
-  private var starts: [Int]
-  private var counts: [Int]
-  /// The question of each slot; -1 for a free one.
-  private var indices: [Int32]
-  private var used = 0
-  static let maximumProbe = 32
+/// A hash of a byte range, read eight bytes at a time; its length is mixed
+/// in last, so the range up to a `}` can be hashed while the `}` is looked for.
+enum ByteHash {
+  private static let seed: UInt64 = 0x9E37_79B9_7F4A_7C15
 
-  init(capacity: Int = 1024) {
-    hashes = [UInt64](repeating: 0, count: capacity)
-    starts = [Int](repeating: 0, count: capacity)
-    counts = [Int](repeating: 0, count: capacity)
-    indices = [Int32](repeating: -1, count: capacity)
+  private static func mix(_ h: UInt64, _ word: UInt64) -> UInt64 {
+    let m = (h ^ word) &* 0xFF51_AFD7_ED55_8CCD
+    return m ^ (m >> 32)
   }
 
-  /// A hash of `range` of `bytes`, eight bytes at a time.
-  static func hash(_ bytes: [UInt8], _ range: Range<Int>) -> UInt64 {
+  /// `tail` holds the range's last `count % 8` bytes, little endian.
+  private static func finish(_ h: UInt64, tail: UInt64, count: Int) -> UInt64 {
+    let m = ((h ^ tail) &* 0xC4CE_B9FE_1A85_EC53) ^ (UInt64(truncatingIfNeeded: count) &* seed)
+    return m ^ (m >> 29)
+  }
+
+  /// The hash of `range` of `bytes`.
+  static func of(_ bytes: [UInt8], _ range: Range<Int>) -> UInt64 {
     bytes.withUnsafeBytes { raw -> UInt64 in
-      var h = UInt64(truncatingIfNeeded: range.count) &* 0x9E37_79B9_7F4A_7C15
+      var h = seed
       var k = range.lowerBound
       while k + 8 <= range.upperBound {
-        h = (h ^ raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 32
+        h = mix(h, raw.loadUnaligned(fromByteOffset: k, as: UInt64.self))
         k += 8
       }
       var tail: UInt64 = 0
@@ -875,38 +915,93 @@ struct QueryFold {
         shift += 8
         k += 1
       }
-      h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
-      return h ^ (h >> 29)
+      return finish(h, tail: tail, count: range.count)
     }
   }
 
-  /// The question whose bytes `range` repeats, if one was seen.
-  func index(of range: Range<Int>, hash: UInt64, in bytes: [UInt8]) -> Int32? {
-    let mask = indices.count - 1
+  /// One past the first `}` from `start`, and the hash of the bytes from `start` to there
+  /// (`of(bytes, start..<end)`), in one pass; nil when no `}` follows.
+  static func toFirstClose(_ bytes: [UInt8], from start: Int) -> (end: Int, hash: UInt64)? {
+    bytes.withUnsafeBytes { raw -> (end: Int, hash: UInt64)? in
+      var h = seed
+      var k = start
+      while k + 8 <= raw.count {
+        let word = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+        // A high bit for each `}` byte; the lowest one set is exact (borrows only run upwards).
+        let x = word ^ 0x7D7D_7D7D_7D7D_7D7D
+        let closes = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+        if closes != 0 {
+          let taken = closes.trailingZeroBitCount / 8 + 1
+          if taken == 8 { return (k + 8, finish(mix(h, word), tail: 0, count: k + 8 - start)) }
+          return (k + taken, finish(h, tail: word & ((1 << (8 * UInt64(taken))) - 1), count: k + taken - start))
+        }
+        h = mix(h, word)
+        k += 8
+      }
+      var tail: UInt64 = 0
+      var shift: UInt64 = 0
+      while k < raw.count {
+        let b = raw[k]
+        tail |= UInt64(b) << shift
+        shift += 8
+        k += 1
+        if b == 0x7D { return (k, finish(h, tail: tail, count: k - start)) }
+      }
+      return nil
+    }
+  }
+}
+
+/// Byte ranges of one batch body and a value for each, found again by
+/// their bytes: an open-addressing table, so a range met again costs a hash,
+/// a compare and no key made or counted. The batch reader keeps two: the
+/// queries seen so far (the same bytes ask the same question) and the strings
+/// read so far (a batch names the same few domains and ops thousands of
+/// times). A probe goes at most `maximumProbe` slots; a range that finds
+/// neither itself nor a free slot there is treated as new, so bytes made to
+/// collide cost the folding, never quadratic time.
+struct ByteRangeTable<Value> {
+  private var hashes: [UInt64]
+  private var starts: [Int]
+  private var counts: [Int]
+  /// The value of each slot; nil for a free one.
+  private var values: [Value?]
+  private(set) var count = 0
+  static var maximumProbe: Int { 32 }
+
+  init(capacity: Int = 1024) {
+    hashes = [UInt64](repeating: 0, count: capacity)
+    starts = [Int](repeating: 0, count: capacity)
+    counts = [Int](repeating: 0, count: capacity)
+    values = [Value?](repeating: nil, count: capacity)
+  }
+
+  /// The value kept for a range with the same bytes as `range`, if any.
+  func value(of range: Range<Int>, hash: UInt64, in bytes: [UInt8]) -> Value? {
+    let mask = values.count - 1
     var slot = Int(truncatingIfNeeded: hash) & mask
     for _ in 0..<Self.maximumProbe {
-      let index = indices[slot]
-      if index < 0 { return nil }
+      guard let value = values[slot] else { return nil }
       if hashes[slot] == hash, counts[slot] == range.count, Self.same(bytes, starts[slot], range) {
-        return index
+        return value
       }
       slot = (slot + 1) & mask
     }
     return nil
   }
 
-  /// Keeps `range` as question `index` (unless its probe finds no free slot).
-  mutating func insert(_ range: Range<Int>, hash: UInt64, index: Int32) {
-    if (used + 1) * 2 > indices.count { grow() }
-    let mask = indices.count - 1
+  /// Keeps `value` for `range` (unless its probe finds no free slot).
+  mutating func insert(_ range: Range<Int>, hash: UInt64, value: Value) {
+    if (count + 1) * 2 > values.count { grow() }
+    let mask = values.count - 1
     var slot = Int(truncatingIfNeeded: hash) & mask
     for _ in 0..<Self.maximumProbe {
-      if indices[slot] < 0 {
+      if values[slot] == nil {
         hashes[slot] = hash
         starts[slot] = range.lowerBound
         counts[slot] = range.count
-        indices[slot] = index
-        used += 1
+        values[slot] = value
+        count += 1
         return
       }
       slot = (slot + 1) & mask
@@ -915,10 +1010,11 @@ struct QueryFold {
 
   private mutating func grow() {
     let old = self
-    self = QueryFold(capacity: indices.count * 2)
-    for slot in old.indices.indices where old.indices[slot] >= 0 {
+    self = ByteRangeTable(capacity: values.count * 2)
+    for slot in old.values.indices {
+      guard let value = old.values[slot] else { continue }
       let start = old.starts[slot]
-      insert(start..<(start + old.counts[slot]), hash: old.hashes[slot], index: old.indices[slot])
+      insert(start..<(start + old.counts[slot]), hash: old.hashes[slot], value: value)
     }
   }
 

@@ -109,20 +109,84 @@ struct BatchCodecTests {
   }
 
   /// Bytes made to collide cost the folding, never quadratic time: a probe stops after
-  /// `QueryFold.maximumProbe` slots, and a query found nowhere is decoded as a new question.
+  /// `ByteRangeTable.maximumProbe` slots, and a query found nowhere is decoded as a new question.
   @Test func collidingHashesAreProbedABoundedDistance() {
+    typealias Fold = ByteRangeTable<Int32>
     let bytes = Array((0..<200).map { "{\"n\":\($0 % 10)}" }.joined().utf8)
-    var fold = QueryFold()
+    var fold = Fold()
     let width = 7
-    for k in 0..<100 { fold.insert((k * width)..<(k * width + width), hash: 42, index: Int32(k)) }
+    for k in 0..<100 { fold.insert((k * width)..<(k * width + width), hash: 42, value: Int32(k)) }
     // The first `maximumProbe` are kept and found; the rest found no free slot within reach.
-    for k in 0..<QueryFold.maximumProbe {
-      #expect(fold.index(of: (k * width)..<(k * width + width), hash: 42, in: bytes) == Int32(k % 10))
+    #expect(fold.count == Fold.maximumProbe)
+    for k in 0..<Fold.maximumProbe {
+      #expect(fold.value(of: (k * width)..<(k * width + width), hash: 42, in: bytes) == Int32(k % 10))
     }
-    #expect(fold.index(of: (90 * width)..<(90 * width + width), hash: 42, in: bytes) == Int32(0))
-    #expect(fold.index(of: 0..<width, hash: 43, in: bytes) == nil)
-    #expect(QueryFold.hash(bytes, 0..<width) == QueryFold.hash(bytes, (10 * width)..<(11 * width)))
-    #expect(QueryFold.hash(bytes, 0..<width) != QueryFold.hash(bytes, width..<(2 * width)))
+    #expect(fold.value(of: (90 * width)..<(90 * width + width), hash: 42, in: bytes) == Int32(0))
+    #expect(fold.value(of: 0..<width, hash: 43, in: bytes) == nil)
+    #expect(ByteHash.of(bytes, 0..<width) == ByteHash.of(bytes, (10 * width)..<(11 * width)))
+    #expect(ByteHash.of(bytes, 0..<width) != ByteHash.of(bytes, width..<(2 * width)))
+  }
+
+  /// The one-pass hash up to the first `}` is the hash of that range, wherever the `}` falls in
+  /// an eight-byte word and however near the end of the bytes; with no `}`, there is none.
+  @Test func hashToTheFirstCloseIsTheRangesHash() {
+    for length in 1..<40 {
+      for close in 0..<length {
+        var bytes = (0..<length).map { UInt8(0x41 + $0 % 26) }
+        bytes[close] = 0x7D
+        if close + 2 < length { bytes[close + 2] = 0x7D }
+        for start in 0...close {
+          let found = ByteHash.toFirstClose(bytes, from: start)
+          #expect(found?.end == close + 1, "length \(length), } at \(close), from \(start)")
+          #expect(found?.hash == ByteHash.of(bytes, start..<(close + 1)), "length \(length), } at \(close), from \(start)")
+        }
+      }
+      #expect(ByteHash.toFirstClose((0..<length).map { UInt8(0x41 + $0 % 26) }, from: 0) == nil)
+    }
+    // Lengths differ in the hash even where the bytes read as the same words.
+    #expect(ByteHash.of([0x7B, 0], 0..<1) != ByteHash.of([0x7B, 0], 0..<2))
+  }
+
+  /// A repeat is looked for up to its first `}` until a query holds one in a string, and at
+  /// its true end after that: a body whose first such query comes late, and one where it
+  /// comes first, fold as the plain decode reads them.
+  @Test func foldFindsRepeatsBeforeAndAfterABraceInAString() throws {
+    let plainQuery = #"{"caller":"dom0","op":"domctl.pause","target":"web"}"#
+    let braced = #"{"caller":"dom0","op":"x}y","target":"web"}"#
+    let prefixOfBraced = #"{"caller":"dom0","op":"x}"#
+    for queries in [
+      [plainQuery, plainQuery, braced, plainQuery, braced, braced],
+      [braced, plainQuery, braced, plainQuery],
+    ] {
+      let text = #"{"queries":["# + queries.joined(separator: ",") + "]}"
+      let folded = try BatchCodec.decodeDistinct(Array(text.utf8))
+      #expect(folded.distinct.count == 2)
+      let plain = try decode(text).queries
+      for (k, j) in folded.order.enumerated() {
+        #expect(folded.distinct[Int(j)].op == plain[k].op, "query \(k) of \(queries)")
+      }
+    }
+    // An object cut at a `}` inside a string is not a query: it is malformed, folded or not.
+    let cut = #"{"queries":["# + braced + "," + prefixOfBraced + "]}"
+    expectRefusal(cut, "request.malformed") { () throws(ServiceError) in _ = try BatchCodec.decodeDistinct(Array(cut.utf8)) }
+  }
+
+  /// Strings are read once per body and reused by their bytes; a string with escapes is
+  /// decoded where it stands, and past `maximumInterned` distinct strings each is decoded afresh.
+  @Test func stringsAreReusedByTheirBytes() throws {
+    let long = "a-domain-name-of-20b"
+    var reader = BatchReader(bytes: Array(#" "dom0" "evtchn.bind_interdomain" "dom0" "a-domain-name-of-20\u0062" "evtchn.bind_interdomain" "a-domain-name-of-20b" "#.utf8))
+    let read = try (0..<6).map { _ throws(ServiceError) in try reader.string() }
+    #expect(read == ["dom0", "evtchn.bind_interdomain", "dom0", long, "evtchn.bind_interdomain", long])
+    // Kept: the two longer than 15 bytes without escapes.
+    #expect(reader.strings.count == 2)
+    var many: [String] = []
+    for k in 0..<(BatchReader.maximumInterned + 10) { many.append("\"string-number-\(k)\"") }
+    var full = BatchReader(bytes: Array((many + many).joined(separator: " ").utf8))
+    for round in 0..<2 {
+      for k in 0..<many.count { #expect(try full.string() == "string-number-\(k)", "round \(round)") }
+    }
+    #expect(full.strings.count == BatchReader.maximumInterned)
   }
 
   /// The batch route reads a query's verdict from the memo only when it names no option;
@@ -146,8 +210,15 @@ struct BatchCodecTests {
   }
 
   @Test func writesSortedKeys() {
-    let reply = BatchCodec.encode(BatchReplyV1(verdicts: [.allowed, .denied, .invalid], sequence: 7))
-    #expect(String(decoding: reply.body, as: UTF8.self) == #"{"sequence":7,"verdicts":["allowed","denied","invalid"]}"#)
+    func text(_ reply: BatchReplyV1) -> String { String(decoding: BatchCodec.encode(reply).body, as: UTF8.self) }
+    #expect(text(BatchReplyV1(verdicts: [.allowed, .denied, .invalid], sequence: 7))
+      == #"{"sequence":7,"verdicts":["allowed","denied","invalid"]}"#)
+    #expect(text(BatchReplyV1(verdicts: [.denied], sequence: nil)) == #"{"sequence":null,"verdicts":["denied"]}"#)
+    #expect(text(BatchReplyV1(verdicts: [], sequence: 12)) == #"{"sequence":12,"verdicts":[]}"#)
+    // The same as the JSON encoder's, for a long reply.
+    let many = (0..<1000).map { VerdictV1.allCases[($0 * 7) % 3] }
+    let encoded = try? JSONSerialization.jsonObject(with: Data(BatchCodec.encode(BatchReplyV1(verdicts: many, sequence: 3)).body))
+    #expect((encoded as? [String: Any])?["verdicts"] as? [String] == many.map(\.rawValue))
   }
 }
 
