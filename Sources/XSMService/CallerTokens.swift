@@ -80,13 +80,20 @@ public final class CallerTokens: Sendable {
   static func digest(_ token: String) -> String { sha256Hex(Array(token.utf8)) }
 
   /// The domid a token authenticates, or nil for a token never issued or revoked.
-  public func domid(forToken token: String) -> Int? {
+  public func domid(forToken token: some StringProtocol) -> Int? {
     // A token's own random bytes pick its slot (no hash of the whole token per request); the
-    // constant-time comparison below decides.
+    // constant-time comparison below decides. A token seen before is checked in place.
+    var token = Substring(token)
+    let verifiedBefore = token.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
+      let seen = verified.withLock { $0.entries[Self.slot(bytes)] }
+      guard let seen, seen.token.withUnsafeBufferPointer({ Self.sameBytes($0, bytes) }) else { return nil }
+      return seen.domid
+    }
+    if let verifiedBefore, let domid = verifiedBefore { return domid }
+    token.makeContiguousUTF8()
     let bytes = Array(token.utf8)
     let slot = bytes.withUnsafeBufferPointer { Self.slot($0) }
-    let (seen, generation) = verified.withLock { ($0.entries[slot], $0.generation) }
-    if let seen, Self.sameBytes(seen.token, bytes) { return seen.domid }
+    let generation = verified.withLock { $0.generation }
     let digest = sha256Hex(bytes)
     if let record = known.withLock({ $0[digest] }) {
       remember(bytes, slot: slot, domid: record.domid, generation: generation)
@@ -111,15 +118,11 @@ public final class CallerTokens: Sendable {
   }
 
   /// Whether two byte strings are equal, in a time that depends on their lengths only.
-  static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    guard a.count == b.count else { return false }
-    return a.withUnsafeBufferPointer { x in
-      b.withUnsafeBufferPointer { y in
-        var difference: UInt8 = 0
-        for i in 0..<x.count { difference |= x[i] ^ y[i] }
-        return difference == 0
-      }
-    }
+  static func sameBytes(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard x.count == y.count else { return false }
+    var difference: UInt8 = 0
+    for i in 0..<x.count { difference |= x[i] ^ y[i] }
+    return difference == 0
   }
 
   /// The cache slot of a token: its last 8 bytes (an issued token ends in 64 random hex digits) and

@@ -1237,13 +1237,23 @@ final class VerdictMemo: Sendable {
 final class ReplyMemo: Sendable {
   /// The caller and the body's bytes exactly as sent.
   struct Key: Hashable, Sendable {
-    var caller: String
-    var body: [UInt8]
+    let caller: String
+    let body: [UInt8]
+    /// The caller's and body's hash (Swift's seeded hasher), worked out once when the key is made,
+    /// outside any lock: the table hashes only this word.
+    let digest: Int
 
-    func hash(into hasher: inout Hasher) {
+    init(caller: String, body: [UInt8]) {
+      self.caller = caller
+      self.body = body
+      var hasher = Hasher()
       hasher.combine(caller)
       body.withUnsafeBytes { hasher.combine(bytes: $0) }
+      digest = hasher.finalize()
     }
+
+    static func == (a: Key, b: Key) -> Bool { a.digest == b.digest && a.caller == b.caller && a.body == b.body }
+    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
   }
   /// A reply's bytes and what answering it recorded (a class: a hit takes a reference, not a copy).
   final class Reply: Sendable {
@@ -1264,28 +1274,44 @@ final class ReplyMemo: Sendable {
     static let maximumBody = 4096
   }
 
-  private struct Table {
-    var replies: [Key: Reply] = [:]
-    var bytes = 0
+  /// The replies, in shards picked by the key's digest: requests on different threads seldom want
+  /// the same lock (one table under one lock was contended on every request at 8 connections).
+  private final class Shard: Sendable {
+    let replies = Mutex<[Key: Reply]>([:])
   }
-  private let table = Mutex(Table())
+  private let shards: [Shard] = (0..<8).map { _ in Shard() }
+  /// Replies and bytes kept in all shards; a reply is kept only if both stay within the limits.
+  private let entries = Atomic<Int>(0)
+  private let bytes = Atomic<Int>(0)
 
-  func reply(_ key: Key) -> Reply? { table.withLock { $0.replies[key] } }
+  private func shard(_ key: Key) -> Shard {
+    shards[Int((UInt(bitPattern: key.digest) >> 32) % UInt(shards.count))]
+  }
+
+  func reply(_ key: Key) -> Reply? { shard(key).replies.withLock { $0[key] } }
 
   /// Keeps `reply` unless the memo is full or the request is too long to keep.
   func keep(_ key: Key, _ reply: Reply, within limits: Limits) {
     guard key.body.count <= Limits.maximumBody else { return }
     func size(_ kept: Reply) -> Int { key.body.count + key.caller.utf8.count + kept.bytes.count }
-    table.withLock { t in
+    shard(key).replies.withLock { replies in
       // One kept already (decided before an avc log was set, or by a request that raced this one) is replaced.
-      let replaced = t.replies[key].map(size) ?? 0
+      let replaced = replies[key].map(size) ?? 0
       let added = size(reply)
-      guard replaced > 0 || t.replies.count < limits.entries, t.bytes - replaced + added <= limits.bytes else { return }
-      t.replies[key] = reply
-      t.bytes += added - replaced
+      let newEntries = replaced > 0 ? 0 : 1
+      // Taken from the totals first, and given back when over: two shards keeping at once can
+      // refuse a reply that would have fitted, never keep more than the limits.
+      let total = entries.wrappingAdd(newEntries, ordering: .relaxed).newValue
+      let held = bytes.wrappingAdd(added - replaced, ordering: .relaxed).newValue
+      guard total <= limits.entries, held <= limits.bytes else {
+        entries.wrappingSubtract(newEntries, ordering: .relaxed)
+        bytes.wrappingSubtract(added - replaced, ordering: .relaxed)
+        return
+      }
+      replies[key] = reply
     }
   }
 
   /// Replies kept now.
-  var count: Int { table.withLock { $0.replies.count } }
+  var count: Int { entries.load(ordering: .relaxed) }
 }

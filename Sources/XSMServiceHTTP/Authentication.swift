@@ -87,7 +87,9 @@ enum CallerAuthenticator {
       let domid = try await authenticatedDomid(
         authorization: headers.authorization, context: context, uids: uids, service: service,
         configuration: configuration)
-      if !header.isEmpty, service.domid(of: header) != domid {
+      // `domN` of the authenticated domid names it (no other domain may be named so); anything
+      // else is looked up.
+      if !header.isEmpty, header != domainReference(domid), service.domid(of: header) != domid {
         throw ServiceError(
           403, "auth.caller-mismatch",
           "the request is authenticated as dom\(domid); `\(RouteV1.callerHeader): \(header)` may only name that domain")
@@ -133,7 +135,8 @@ enum CallerAuthenticator {
   }
 
   /// The token of `Bearer TOKEN` (the scheme in any case, RFC 9110 §11.1), or nil for another form.
-  static func bearerToken(_ value: String) -> String? {
+  /// A slice of `value`: checking it copies nothing.
+  static func bearerToken(_ value: String) -> Substring? {
     let bytes = value.utf8
     let scheme = "bearer".utf8
     guard bytes.count > scheme.count + 1 else { return nil }
@@ -145,7 +148,7 @@ enum CallerAuthenticator {
     }
     guard bytes[index] == UInt8(ascii: " ") else { return nil }
     let token = trimmingSpaces(value[bytes.index(after: index)...])
-    return token.isEmpty ? nil : String(token)
+    return token.isEmpty ? nil : token
   }
 
   /// A header value without the spaces and tabs around it (HTTP's optional white space), without

@@ -126,9 +126,12 @@ struct AuthTests {
       for forged in [String(dom0.dropLast()) + last, String(dom0.dropLast()), dom0 + "0", dom0.uppercased()] {
         expectError(try await client.send(.get, "/v1/flask/enforce", token: forged), 401, "auth.unauthenticated")
       }
-      #expect(CallerTokens.sameBytes(Array("abc".utf8), Array("abc".utf8)))
-      #expect(!CallerTokens.sameBytes(Array("abc".utf8), Array("abd".utf8)))
-      #expect(!CallerTokens.sameBytes(Array("abc".utf8), Array("ab".utf8)))
+      func same(_ a: String, _ b: String) -> Bool {
+        Array(a.utf8).withUnsafeBufferPointer { x in Array(b.utf8).withUnsafeBufferPointer { y in CallerTokens.sameBytes(x, y) } }
+      }
+      #expect(same("abc", "abc"))
+      #expect(!same("abc", "abd"))
+      #expect(!same("abc", "ab"))
     }
   }
 
@@ -176,5 +179,25 @@ struct AuthTests {
     let second = try await defaultService(statePath: state)
     #expect(second.tokens.domid(forToken: token) == 4)
     #expect(second.tokens.domid(forToken: token + "0") == nil)
+  }
+
+  /// A token is checked in place where the header holds it; once verified it is found by its slot
+  /// and compared whole, so a token sharing its slot (same length and last bytes) is refused, and a
+  /// revoked token is refused although it was verified before.
+  @Test func verifiedTokensAreComparedWholeAndForgottenOnRevocation() async throws {
+    let service = try await defaultService()
+    let issued = try await service.tokens.issue(domid: 3)
+    let header = "Bearer  " + issued.token + " "
+    let slice = try #require(CallerAuthenticator.bearerToken(header))
+    #expect(slice == issued.token)
+    #expect(service.tokens.domid(forToken: slice) == 3, "verified by its digest")
+    #expect(service.tokens.domid(forToken: slice) == 3, "found again by its slot")
+    var forged = Array(issued.token.utf8)
+    forged[5] = forged[5] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
+    #expect(service.tokens.domid(forToken: String(decoding: forged, as: UTF8.self)) == nil)
+    #expect(service.tokens.domid(forToken: slice) == 3)
+    try await service.tokens.revoke(id: issued.id)
+    #expect(service.tokens.domid(forToken: slice) == nil)
+    #expect(service.tokens.domid(forToken: issued.token) == nil)
   }
 }

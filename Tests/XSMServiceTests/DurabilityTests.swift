@@ -44,10 +44,18 @@ private func savedState(_ path: String) async throws {
   service.close()
 }
 
-/// Runs SQL on the file through a connection of its own (as another program would).
+/// Runs SQL on the file through a connection of its own (as another program would), and moves it
+/// into the main file: a service closed just before may not have let go of its connection yet, and
+/// then closing this one would leave the change in the WAL, for the next opener to checkpoint (and
+/// so change the main file, which the refusals below check is untouched).
 private func tamper(_ path: String, _ sql: String) throws {
   let queue = try DatabaseQueue(path: path)
-  try queue.writeWithoutTransaction { db in try db.execute(sql: sql) }
+  try queue.writeWithoutTransaction { db in
+    try db.execute(sql: sql)
+    if try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal" {
+      try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+  }
   try queue.close()
 }
 
