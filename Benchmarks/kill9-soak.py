@@ -4,8 +4,8 @@
 Runs xsmd on one state file, sends concurrent writes (POST /v1/domains with a
 new domid each, and POST /v1/flask/context-to-sid), kills
 xsmd with SIGKILL at a random moment, restarts it on the same file, and checks
-that every write it acknowledged (2xx) is there: the domain is listed, the SID
-still names the same context. Meanwhile one more thread asks `/v1/can`, so the
+that every write it acknowledged (2xx) is there: the domain is listed, as the kind (pv,
+hvm, pvh) it was added as, and the SID still names the same context. Meanwhile one more thread asks `/v1/can`, so the
 decision log is written when the kill comes; after each restart the whole log
 is paged through, its ids strictly increasing (the log may lose its last
 second, never reuse an id or hold a torn batch: start-up refuses one). After
@@ -72,7 +72,7 @@ class Writers:
         self.base = base
         self.lock = threading.Lock()
         self.next_id = next_id
-        self.domains = set()
+        self.domains = {}
         self.sids = {}
         self.stop = threading.Event()
         self.sent = 0
@@ -88,11 +88,13 @@ class Writers:
             n = self.take_id()
             try:
                 if n % 2 == 0:
+                    # Each kind in turn: a domain must come back as the kind it was added as.
+                    kind = ("pv", "hvm", "pvh")[(n // 2) % 3]
                     status, _ = request(self.base, "POST", "/v1/domains", {
-                        "domid": 100 + n, "name": f"soak{n}", "context": "user_1:vm_r:domU_t"})
+                        "domid": 100 + n, "name": f"soak{n}", "context": "user_1:vm_r:domU_t", "kind": kind})
                     if status == 201:
                         with self.lock:
-                            self.domains.add(100 + n)
+                            self.domains[100 + n] = kind
                 else:
                     # SIDs must keep their numbers across restarts (few distinct contexts: the domain
                     # writes are the main load).
@@ -145,8 +147,8 @@ def logged_ids(base):
 
 def verify(base, domains, sids):
     _, listed = request(base, "GET", "/v1/domains", timeout=30)
-    present = {d["domid"] for d in listed}
-    lost_domains = domains - present
+    present = {d["domid"]: d.get("kind") for d in listed}
+    lost_domains = {domid for domid, kind in domains.items() if present.get(domid) != kind}
     lost_sids = []
     for sid, context in sids.items():
         _, reply = request(base, "POST", "/v1/flask/sid-to-context", {"sid": sid})
@@ -162,7 +164,7 @@ def main():
     scratch = tempfile.mkdtemp(prefix="xsmd-soak-")
     state = os.path.join(scratch, "state.sqlite")
     log = open(os.path.join(scratch, "xsmd.log"), "w")
-    domains, sids = set(), {}
+    domains, sids = {}, {}
     next_id = 0
     total_ack = 0
     lost = 0
@@ -198,7 +200,7 @@ def main():
         next_id = writers.next_id
         acknowledged = len(writers.domains) + len(writers.sids)
         total_ack += acknowledged
-        domains |= writers.domains
+        domains.update(writers.domains)
         sids.update(writers.sids)
         check = sqlite3.connect(state)
         result = check.execute("PRAGMA integrity_check").fetchall()

@@ -26,14 +26,14 @@
 # decisions/s through the batch route (either form; both are reported). wrk shares the machine's CPUs with the
 # servers; the load average before the run is written with the results.
 #
-# Environment: DURATION (10s: batch and product runs), ROUNDS (5) and ROUND_DURATION (3s: the
+# Environment: DURATION (10s: batch and product runs), ROUNDS (9) and ROUND_DURATION (3s: the
 # single-question rounds), THREADS (2), CONNECTIONS (32), LOW_CONNECTIONS (8), BATCH (10000),
 # BATCH_CONNECTIONS (2), BUILD (.build-rel: the release scratch directory),
 # OUT (docs/benchmarks.md). Needs wrk (`apt-get install -y wrk`), curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-9}
 ROUND_DURATION=${ROUND_DURATION:-3s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
