@@ -207,7 +207,8 @@ enum RouteDispatcher {
     do {
       for try await chunk in request.body {
         guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge() }
-        bytes.append(contentsOf: chunk.readableBytesView)
+        // Copied as one block (appending the bytes view walks it with an iterator).
+        chunk.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
       }
     } catch let error as ServiceError {
       throw error
