@@ -680,8 +680,9 @@ final class ServiceCore: Sendable {
     let snapshot = self.snapshot
     let avcLog = self.avcLog
     let limits = replyMemoLimits
-    let key = ReplyMemo.Key(caller: caller.domain, body: body)
-    if limits.entries > 0, let kept = snapshot.state.replies.reply(key), avcLog == nil || kept.effects.avcLines != nil {
+    // The key (a hash of the body) is made only when replies are kept.
+    let key = limits.entries > 0 ? ReplyMemo.Key(caller: caller.domain, body: body) : nil
+    if let key, let kept = snapshot.state.replies.reply(key), avcLog == nil || kept.effects.avcLines != nil {
       metrics.replyMemoHits.increment()
       record(kept.effects)
       return kept.bytes
@@ -689,7 +690,7 @@ final class ServiceCore: Sendable {
     metrics.replyMemoMisses.increment()
     let (reply, effects) = try answer(try decode(body), caller: caller, in: snapshot.state, avcLog: avcLog)
     let bytes = encode(reply)
-    if limits.entries > 0 {
+    if let key {
       snapshot.state.replies.keep(key, ReplyMemo.Reply(bytes: bytes, effects: effects), within: limits)
     }
     record(effects)
