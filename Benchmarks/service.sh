@@ -215,7 +215,7 @@ def rate(which, round_):
     r = next(r for r in rows if r[0] == which and r[1] == sys.argv[2] and r[2] == round_)
     return float(r[3]) / (float(r[4]) / 1e6)
 ratios = [rate(side, k) / rate(floor, k) for k in sorted({r[2] for r in rows if r[0] == side})]
-print(f"{statistics.median(ratios):.2f}", f"{min(ratios):.2f}–{max(ratios):.2f}")
+print(f"{statistics.median(ratios):.3f}", f"{min(ratios):.2f}–{max(ratios):.2f}")
 PY
 }
 read -r S_RATE S_P50 S_P99 S_MAX S_STATUS S_SOCK < <(summary xsmd "$CONNECTIONS")
