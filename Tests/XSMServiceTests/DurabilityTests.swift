@@ -44,12 +44,20 @@ private func savedState(_ path: String) async throws {
   service.close()
 }
 
+/// The file through a connection of its own that waits for locks: a service closed just before may
+/// still be letting go of the file (its last connection checkpoints the WAL as it closes).
+private func openWaiting(_ path: String) throws -> DatabaseQueue {
+  var configuration = Configuration()
+  configuration.busyMode = .timeout(10)
+  return try DatabaseQueue(path: path, configuration: configuration)
+}
+
 /// Runs SQL on the file through a connection of its own (as another program would), and moves it
 /// into the main file: a service closed just before may not have let go of its connection yet, and
 /// then closing this one would leave the change in the WAL, for the next opener to checkpoint (and
 /// so change the main file, which the refusals below check is untouched).
 private func tamper(_ path: String, _ sql: String) throws {
-  let queue = try DatabaseQueue(path: path)
+  let queue = try openWaiting(path)
   try queue.writeWithoutTransaction { db in
     try db.execute(sql: sql)
     if try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal" {
@@ -190,7 +198,7 @@ struct DurabilityTests {
     let page = scratch.path + "/page.sqlite"
     try await savedState(page)
     try tamper(page, "PRAGMA wal_checkpoint(TRUNCATE)")
-    let (root, pageSize) = try await DatabaseQueue(path: page).read { db in
+    let (root, pageSize) = try await openWaiting(page).read { db in
       (try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'domains'") ?? 0,
         try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096)
     }
@@ -208,7 +216,7 @@ struct DurabilityTests {
     try StateStore.migrator.migrate(queue, upTo: "v1")
     try queue.close()
     try await savedStateFromV1(scratch.state)
-    let check = try DatabaseQueue(path: scratch.state)
+    let check = try openWaiting(scratch.state)
     let applied = try await check.read { db in
       try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
     }
